@@ -1,0 +1,2 @@
+//! conntrack: see DESIGN.md.
+#![forbid(unsafe_code)]

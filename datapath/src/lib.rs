@@ -1,0 +1,2 @@
+//! datapath: see DESIGN.md.
+

@@ -1,0 +1,2 @@
+//! ofproto: see DESIGN.md.
+#![forbid(unsafe_code)]
