@@ -15,10 +15,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod action;
 pub mod error;
 pub mod error_vendor;
+pub mod field;
+pub mod flow_match;
+pub mod msg;
 pub mod open_enum;
 pub mod reader;
+pub mod text;
 
 pub use error::OfpError;
 pub use reader::Reader;
+pub use action::{Action, Instruction};
+pub use field::Field;
+pub use flow_match::{Match, MatchEntry};
+pub use text::ParseError;
