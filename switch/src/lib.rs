@@ -1,0 +1,7 @@
+//! The `rvs` switch: daemon pieces shared by the binary and its tests.
+//!
+//! - [`unixctl`]: the JSON-RPC control protocol `ovs-appctl` speaks, served on
+//!   `RUNDIR/rvs.ctl`, and its client (`rvs ctl`).
+#![forbid(unsafe_code)]
+
+pub mod unixctl;
