@@ -1,0 +1,501 @@
+//! The connection tracker: packet processing (`execute`), limits and zone configuration.
+//! Expiry, dumps and flushes are in `maint.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::key::ConnKey;
+use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
+use crate::parse::{Extracted, extract};
+use crate::proto::{Update, new_state, valid_new};
+use crate::table::{Conn, ConnInner, Shard, find};
+use crate::timeout::TimeoutPolicy;
+
+/// OVS's default `n_conn_limit`.
+pub const DEFAULT_MAX_CONNS: usize = 3_000_000;
+/// Default number of table shards (a power of two).
+pub const DEFAULT_SHARDS: usize = 1024;
+
+/// Construction parameters.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Global connection limit (`dpctl/ct-set-maxconns`); default 3,000,000 like OVS.
+    pub max_conns: usize,
+    /// Number of table shards; rounded up to a power of two, at least 1.
+    pub n_shards: usize,
+    /// Key for the table hash (defends against hash flooding). `Config::default()` draws one
+    /// from the standard library's per-process random state.
+    pub hash_seed: u64,
+    /// TCP sequence-number checking (`dpctl/ct-enable-tcp-seq-chk`); default on.
+    pub tcp_seq_check: bool,
+    /// The timeout policy of zones that have none of their own.
+    pub default_policy: TimeoutPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x7276_735f_6374);
+        Config {
+            max_conns: DEFAULT_MAX_CONNS,
+            n_shards: DEFAULT_SHARDS,
+            hash_seed: h.finish(),
+            tcp_seq_check: true,
+            default_policy: TimeoutPolicy::default(),
+        }
+    }
+}
+
+/// Per-zone configuration (read once per `execute` batch).
+#[derive(Default)]
+pub(crate) struct ZoneCfg {
+    pub default_policy: TimeoutPolicy,
+    pub policies: HashMap<u16, TimeoutPolicy>,
+    pub default_limit: Option<u32>,
+    pub limits: HashMap<u16, u32>,
+}
+
+impl ZoneCfg {
+    fn policy(&self, zone: u16) -> &TimeoutPolicy {
+        if self.policies.is_empty() {
+            return &self.default_policy;
+        }
+        self.policies.get(&zone).unwrap_or(&self.default_policy)
+    }
+
+    pub(crate) fn limit(&self, zone: u16) -> Option<u32> {
+        self.limits.get(&zone).copied().or(self.default_limit)
+    }
+}
+
+/// Counters (`dpctl/ct-stats-show` prints per-protocol counts from a dump; these are totals
+/// since creation).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub created: AtomicU64,
+    pub removed: AtomicU64,
+    pub expired: AtomicU64,
+    pub full: AtomicU64,
+    pub zone_full: AtomicU64,
+}
+
+/// Snapshot of the tracker's statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CtStats {
+    /// Connections in the table (including ones past their deadline not yet swept).
+    pub n_conns: usize,
+    /// The global limit.
+    pub max_conns: usize,
+    /// Connections created since start.
+    pub created: u64,
+    /// Connections unlinked since start (expired, flushed, replaced).
+    pub removed: u64,
+    /// Of `removed`, the ones unlinked because their deadline passed.
+    pub expired: u64,
+    /// New connections not committed because the global limit was reached.
+    pub full: u64,
+    /// New connections not committed because their zone's limit was reached.
+    pub zone_full: u64,
+}
+
+/// A userspace connection tracker, shared by all forwarding threads (`Send + Sync`; wrap it in
+/// an `Arc`). See the crate documentation for the contract.
+pub struct Conntrack {
+    pub(crate) shards: Box<[Shard]>,
+    pub(crate) shard_mask: usize,
+    pub(crate) seed: u64,
+    pub(crate) n_conns: AtomicUsize,
+    pub(crate) max_conns: AtomicUsize,
+    pub(crate) zone_counts: Box<[AtomicU32]>,
+    pub(crate) zones: RwLock<ZoneCfg>,
+    pub(crate) tcp_seq_check: AtomicBool,
+    pub(crate) sweep_cursor: AtomicUsize,
+    pub(crate) counters: Counters,
+}
+
+/// Where a packet's lookup ended.
+enum Found {
+    /// Fully handled under the read lock.
+    Done,
+    /// Nothing (live) found for the key.
+    Missing,
+    /// `conn` must be removed and a new connection started (`force` on a reply, or TCP reuse).
+    Replace(Arc<Conn>),
+}
+
+impl Conntrack {
+    /// Creates an empty tracker.
+    pub fn new(cfg: Config) -> Self {
+        let n = cfg.n_shards.max(1).next_power_of_two();
+        Conntrack {
+            shards: (0..n).map(|_| Shard::new()).collect(),
+            shard_mask: n - 1,
+            seed: cfg.hash_seed,
+            n_conns: AtomicUsize::new(0),
+            max_conns: AtomicUsize::new(cfg.max_conns),
+            zone_counts: (0..=u16::MAX as usize).map(|_| AtomicU32::new(0)).collect(),
+            zones: RwLock::new(ZoneCfg {
+                default_policy: cfg.default_policy,
+                ..ZoneCfg::default()
+            }),
+            tcp_seq_check: AtomicBool::new(cfg.tcp_seq_check),
+            sweep_cursor: AtomicUsize::new(0),
+            counters: Counters::default(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn shard_of(&self, hash: u64) -> &Shard {
+        // High bits pick the shard; hashbrown uses the low bits and the top 7 within a shard.
+        &self.shards[(hash >> 40) as usize & self.shard_mask]
+    }
+
+    /// Runs a batch of packets (normally ≤ 32) through the tracker for one `ct()` action, setting
+    /// each packet's `md`. Every packet ends up `+trk`. Takes no global lock.
+    pub fn execute(&self, pkts: &mut [CtPacket<'_>], opts: &CtOpts, now_ns: u64) {
+        let zones = self.zones.read();
+        let policy = *zones.policy(opts.zone);
+        let limit = zones.limit(opts.zone);
+        drop(zones);
+        let seq_check = self.tcp_seq_check.load(Ordering::Relaxed);
+        for pkt in pkts.iter_mut() {
+            self.process_one(pkt, opts, &policy, limit, seq_check, now_ns);
+        }
+    }
+
+    fn process_one(
+        &self,
+        pkt: &mut CtPacket<'_>,
+        opts: &CtOpts,
+        policy: &TimeoutPolicy,
+        limit: Option<u32>,
+        seq_check: bool,
+        now_ns: u64,
+    ) {
+        let zone = opts.zone;
+        let md = &mut pkt.md;
+        // Entering a different zone starts from a clean state.
+        if md.state.0 != 0 && md.zone != zone {
+            md.state = CtState(0);
+        }
+        let ex = match extract(pkt, zone) {
+            Some(ex) => ex,
+            None => {
+                let md = &mut pkt.md;
+                md.state = CtState::INVALID;
+                write_md(md, zone, None, None, opts);
+                return;
+            }
+        };
+        let md = &mut pkt.md;
+        let hash = ex.key.sym_hash(self.seed);
+        let rev = ex.key.reverse();
+        let shard = self.shard_of(hash);
+
+        let found = {
+            let map = shard.map.read();
+            match find(&map, hash, &ex.key, &rev) {
+                Some((conn, _)) if conn.expired(now_ns) => Found::Missing,
+                Some((conn, reply)) => {
+                    if opts.force && reply {
+                        Found::Replace(conn.clone())
+                    } else {
+                        self.existing(md, conn, &ex, reply, opts, policy, seq_check, now_ns)
+                    }
+                }
+                None => Found::Missing,
+            }
+        };
+        match found {
+            Found::Done => {}
+            Found::Missing => self.not_found(md, &ex, hash, opts, policy, limit, seq_check, now_ns),
+            Found::Replace(old) => {
+                self.unlink(hash, &old);
+                self.not_found(md, &ex, hash, opts, policy, limit, seq_check, now_ns);
+            }
+        }
+    }
+
+    /// The packet belongs to `conn`. Runs the state machine and writes the metadata, unless the
+    /// connection must be replaced.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn existing(
+        &self,
+        md: &mut CtMeta,
+        conn: &Arc<Conn>,
+        ex: &Extracted,
+        reply: bool,
+        opts: &CtOpts,
+        policy: &TimeoutPolicy,
+        seq_check: bool,
+        now_ns: u64,
+    ) -> Found {
+        let zone = opts.zone;
+        let mut inner = conn.inner.lock();
+        if ex.related {
+            md.state |= CtState::RELATED;
+            if reply {
+                md.state |= CtState::REPLY_DIR;
+            }
+        } else {
+            let mut deadline = conn.deadline_ns();
+            match inner
+                .l4
+                .update(ex, reply, seq_check, policy, now_ns, &mut deadline)
+            {
+                Update::Valid => {
+                    md.state = CtState((md.state.0 | CtState::ESTABLISHED.0) & !CtState::NEW.0);
+                    if reply {
+                        md.state |= CtState::REPLY_DIR;
+                    }
+                }
+                Update::ValidNew => md.state |= CtState::NEW,
+                Update::Invalid => md.state = CtState::INVALID,
+                Update::New => return Found::Replace(conn.clone()),
+            }
+            conn.expires_at_ns.store(deadline, Ordering::Relaxed);
+        }
+        write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
+        Found::Done
+    }
+
+    /// No live connection for the packet: maybe create one (OVS's `conn_not_found`).
+    #[allow(clippy::too_many_arguments)]
+    fn not_found(
+        &self,
+        md: &mut CtMeta,
+        ex: &Extracted,
+        hash: u64,
+        opts: &CtOpts,
+        policy: &TimeoutPolicy,
+        limit: Option<u32>,
+        seq_check: bool,
+        now_ns: u64,
+    ) {
+        let zone = opts.zone;
+        if ex.related {
+            // An ICMP error must quote a tracked connection; it never creates one.
+            md.state = CtState::INVALID;
+            write_md(md, zone, None, Some(&ex.key), opts);
+            return;
+        }
+        if !valid_new(ex) {
+            md.state = CtState::INVALID;
+            write_md(md, zone, None, Some(&ex.key), opts);
+            return;
+        }
+        md.state = CtState::NEW;
+        if !opts.commit || !self.reserve(zone, limit) {
+            write_md(md, zone, None, Some(&ex.key), opts);
+            return;
+        }
+        let (l4, deadline) = new_state(ex, policy, now_ns);
+        let conn = Arc::new(Conn::new(ex.key, l4, deadline));
+        let rev = ex.key.reverse();
+        let shard = self.shard_of(hash);
+        let mut map = shard.map.write();
+        let mut stale = None;
+        if let Ok(entry) = map.find_entry(hash, |c| c.direction_of(&ex.key, &rev).is_some()) {
+            if entry.get().expired(now_ns) {
+                let (old, _) = entry.remove();
+                stale = Some(old);
+            } else {
+                // Another thread created it between our lookup and now: use theirs.
+                let other = entry.get().clone();
+                drop(map);
+                self.release(zone);
+                let reply = other.key != ex.key;
+                let _ = self.existing(md, &other, ex, reply, opts, policy, seq_check, now_ns);
+                return;
+            }
+        }
+        let seed = self.seed;
+        map.insert_unique(hash, conn.clone(), move |c| c.key.sym_hash(seed));
+        drop(map);
+        self.counters.created.fetch_add(1, Ordering::Relaxed);
+        if let Some(old) = stale {
+            self.account_removed(&old, true);
+        }
+        let mut inner = conn.inner.lock();
+        write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
+    }
+
+    /// Takes one slot of the global and zone limits; false (nothing taken) if either is full.
+    fn reserve(&self, zone: u16, limit: Option<u32>) -> bool {
+        let zc = &self.zone_counts[usize::from(zone)];
+        if let Some(l) = limit {
+            if zc.fetch_add(1, Ordering::Relaxed) >= l {
+                zc.fetch_sub(1, Ordering::Relaxed);
+                self.counters.zone_full.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+        } else {
+            zc.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.n_conns.fetch_add(1, Ordering::Relaxed) >= self.max_conns.load(Ordering::Relaxed) {
+            self.n_conns.fetch_sub(1, Ordering::Relaxed);
+            zc.fetch_sub(1, Ordering::Relaxed);
+            self.counters.full.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    fn release(&self, zone: u16) {
+        self.zone_counts[usize::from(zone)].fetch_sub(1, Ordering::Relaxed);
+        self.n_conns.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Bookkeeping for an entry that has just been unlinked from the table.
+    pub(crate) fn account_removed(&self, conn: &Conn, expired: bool) {
+        self.release(conn.key.zone);
+        self.counters.removed.fetch_add(1, Ordering::Relaxed);
+        if expired {
+            self.counters.expired.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Unlinks exactly `conn` (if still linked).
+    pub(crate) fn unlink(&self, hash: u64, conn: &Arc<Conn>) -> bool {
+        let mut map = self.shard_of(hash).map.write();
+        if let Ok(e) = map.find_entry(hash, |c| Arc::ptr_eq(c, conn)) {
+            let (old, _) = e.remove();
+            drop(map);
+            self.account_removed(&old, false);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Sets the global connection limit (`dpctl/ct-set-maxconns`). Existing connections stay.
+    pub fn set_max_conns(&self, n: usize) {
+        self.max_conns.store(n, Ordering::Relaxed);
+    }
+
+    /// The global connection limit.
+    pub fn max_conns(&self) -> usize {
+        self.max_conns.load(Ordering::Relaxed)
+    }
+
+    /// Sets (`Some`) or removes (`None`) zone `zone`'s connection limit (`dpctl/ct-set-limits`).
+    pub fn set_zone_limit(&self, zone: u16, limit: Option<u32>) {
+        let mut z = self.zones.write();
+        match limit {
+            Some(l) => {
+                z.limits.insert(zone, l);
+            }
+            None => {
+                z.limits.remove(&zone);
+            }
+        }
+    }
+
+    /// Sets the limit of zones without their own (`dpctl/ct-set-limits default=N`).
+    pub fn set_default_zone_limit(&self, limit: Option<u32>) {
+        self.zones.write().default_limit = limit;
+    }
+
+    /// The limit in force for `zone`, if any.
+    pub fn zone_limit(&self, zone: u16) -> Option<u32> {
+        self.zones.read().limit(zone)
+    }
+
+    /// Number of connections in `zone` (including ones past their deadline not yet swept).
+    pub fn zone_count(&self, zone: u16) -> u32 {
+        self.zone_counts[usize::from(zone)].load(Ordering::Relaxed)
+    }
+
+    /// Sets or clears `zone`'s timeout policy. It applies to every packet tracked in the zone from
+    /// the next `execute` on (existing connections get the new timeouts when next refreshed).
+    pub fn set_zone_timeout_policy(&self, zone: u16, policy: Option<TimeoutPolicy>) {
+        let mut z = self.zones.write();
+        match policy {
+            Some(p) => {
+                z.policies.insert(zone, p);
+            }
+            None => {
+                z.policies.remove(&zone);
+            }
+        }
+    }
+
+    /// Sets the policy of zones without their own.
+    pub fn set_default_timeout_policy(&self, policy: TimeoutPolicy) {
+        self.zones.write().default_policy = policy;
+    }
+
+    /// The policy in force for `zone`.
+    pub fn timeout_policy(&self, zone: u16) -> TimeoutPolicy {
+        *self.zones.read().policy(zone)
+    }
+
+    /// Turns TCP sequence checking on or off.
+    pub fn set_tcp_seq_check(&self, on: bool) {
+        self.tcp_seq_check.store(on, Ordering::Relaxed);
+    }
+
+    /// Number of connections in the table.
+    pub fn len(&self) -> usize {
+        self.n_conns.load(Ordering::Relaxed)
+    }
+
+    /// True if the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Statistics snapshot.
+    pub fn stats(&self) -> CtStats {
+        let c = &self.counters;
+        CtStats {
+            n_conns: self.len(),
+            max_conns: self.max_conns(),
+            created: c.created.load(Ordering::Relaxed),
+            removed: c.removed.load(Ordering::Relaxed),
+            expired: c.expired.load(Ordering::Relaxed),
+            full: c.full.load(Ordering::Relaxed),
+            zone_full: c.zone_full.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Writes the metadata the way OVS's `write_ct_md` does: `+trk`, the zone, mark/label from the
+/// connection (or zero), the original tuple from the connection or else from the packet's key;
+/// then applies `set_mark`/`set_label` to the packet and the connection.
+#[inline]
+fn write_md(
+    md: &mut CtMeta,
+    zone: u16,
+    conn: Option<(&ConnKey, &mut ConnInner)>,
+    key: Option<&ConnKey>,
+    opts: &CtOpts,
+) {
+    md.state |= CtState::TRACKED;
+    md.zone = zone;
+    match conn {
+        Some((ckey, inner)) => {
+            md.mark = inner.mark;
+            md.label = inner.label();
+            md.orig = Some(ckey.orig_tuple());
+            if let Some((v, m)) = opts.set_mark {
+                md.mark = v | (md.mark & !m);
+                inner.mark = md.mark;
+            }
+            if let Some((v, m)) = opts.set_label {
+                md.label = v | (md.label & !m);
+                inner.set_label(md.label);
+            }
+        }
+        None => {
+            md.mark = 0;
+            md.label = 0;
+            md.orig = key.map(ConnKey::orig_tuple);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Maintenance that walks the table: incremental expiry (`sweep`), chunked dumps and flushes.
+//!
+//! All of them work one shard at a time and never hold more than one shard lock, so packets
+//! of every other shard keep flowing; removals are batched (at most [`REMOVE_BATCH`] per write
+//! lock hold) and unlinked entries are freed after the lock is released.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::conntrack::Conntrack;
+use crate::dump::CtEntry;
+use crate::key::ConnKey;
+use crate::table::{Conn, Map};
+
+/// Most entries unlinked per write-lock hold.
+pub const REMOVE_BATCH: usize = 256;
+
+/// Result of one [`Conntrack::sweep`] call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepResult {
+    /// Entries looked at.
+    pub examined: usize,
+    /// Entries unlinked because their deadline had passed.
+    pub expired: usize,
+    /// The sweep wrapped around to the first shard during this call (a full pass completed).
+    pub wrapped: bool,
+}
+
+/// Position in a chunked dump: pass [`DumpCursor::START`] first, then the cursor each chunk
+/// returns, until it returns `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DumpCursor(usize);
+
+impl DumpCursor {
+    /// The beginning of the table.
+    pub const START: DumpCursor = DumpCursor(0);
+}
+
+/// Which connections [`Conntrack::flush`] removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushFilter {
+    /// Every connection.
+    All,
+    /// Connections in one zone.
+    Zone(u16),
+    /// The connection with this tuple (in either direction) in the key's zone.
+    Tuple(ConnKey),
+}
+
+impl Conntrack {
+    /// Unlinks expired entries, one shard at a time starting where the previous call stopped,
+    /// until at least `budget` entries have been examined or one full pass is done. The work
+    /// per call is bounded by `budget` plus one shard; call it regularly (e.g. every few ms
+    /// from a housekeeping thread, or between batches) with the current time.
+    pub fn sweep(&self, now_ns: u64, budget: usize) -> SweepResult {
+        let mut res = SweepResult::default();
+        let n = self.shards.len();
+        let start = self.sweep_cursor.load(Ordering::Relaxed) % n;
+        let mut i = start;
+        let mut visited = 0;
+        while visited < n && res.examined < budget.max(1) {
+            let (examined, expired) = self.sweep_shard(i, now_ns);
+            res.examined += examined;
+            res.expired += expired;
+            visited += 1;
+            i = (i + 1) % n;
+            if i == 0 {
+                res.wrapped = true;
+            }
+        }
+        self.sweep_cursor.store(i, Ordering::Relaxed);
+        res
+    }
+
+    fn sweep_shard(&self, i: usize, now_ns: u64) -> (usize, usize) {
+        let shard = &self.shards[i];
+        // Find victims under the read lock: lookups proceed meanwhile.
+        let (examined, victims): (usize, Vec<Arc<Conn>>) = {
+            let map = shard.map.read();
+            let v = map.iter().filter(|c| c.expired(now_ns)).cloned().collect();
+            (map.len(), v)
+        };
+        if victims.is_empty() {
+            self.maybe_shrink(i);
+            return (examined, 0);
+        }
+        let mut expired = 0;
+        for chunk in victims.chunks(REMOVE_BATCH) {
+            let mut freed = Vec::with_capacity(chunk.len());
+            {
+                let mut map = shard.map.write();
+                for v in chunk {
+                    // Re-check: a packet may have refreshed it since the scan.
+                    if !v.expired(now_ns) {
+                        continue;
+                    }
+                    let h = v.key.sym_hash(self.seed);
+                    if let Ok(e) = map.find_entry(h, |c| Arc::ptr_eq(c, v)) {
+                        freed.push(e.remove().0);
+                    }
+                }
+            }
+            for c in &freed {
+                self.account_removed(c, true);
+            }
+            expired += freed.len();
+            // `freed` (and the entries) drop here, outside the lock.
+        }
+        self.maybe_shrink(i);
+        (examined, expired)
+    }
+
+    /// Gives memory back when a shard's table has become mostly empty.
+    fn maybe_shrink(&self, i: usize) {
+        let shard = &self.shards[i];
+        {
+            let map = shard.map.read();
+            if map.capacity() <= 64 || map.len() * 4 >= map.capacity() {
+                return;
+            }
+        }
+        let seed = self.seed;
+        let mut map = shard.map.write();
+        let target = map.len() * 2;
+        map.shrink_to(target, move |c| c.key.sym_hash(seed));
+    }
+
+    /// One chunk of a dump of `zone` (or all zones): entries of whole shards, starting at
+    /// `cursor`, until at least `max` entries are collected. Returns the entries and the cursor
+    /// of the next chunk (`None` at the end). Entries past their deadline are skipped. Each
+    /// shard is copied under its read lock only, so a dump never stops packet processing.
+    pub fn dump(
+        &self,
+        zone: Option<u16>,
+        cursor: DumpCursor,
+        max: usize,
+        now_ns: u64,
+    ) -> (Vec<CtEntry>, Option<DumpCursor>) {
+        let mut out = Vec::new();
+        let mut i = cursor.0;
+        while i < self.shards.len() && out.len() < max.max(1) {
+            let map = self.shards[i].map.read();
+            collect(&map, zone, now_ns, &mut out);
+            drop(map);
+            i += 1;
+        }
+        let next = (i < self.shards.len()).then_some(DumpCursor(i));
+        (out, next)
+    }
+
+    /// The whole dump, chunk by chunk (convenience for tools and tests).
+    pub fn dump_all(&self, zone: Option<u16>, now_ns: u64) -> Vec<CtEntry> {
+        let mut all = Vec::new();
+        let mut cur = Some(DumpCursor::START);
+        while let Some(c) = cur {
+            let (mut chunk, next) = self.dump(zone, c, 4096, now_ns);
+            all.append(&mut chunk);
+            cur = next;
+        }
+        all
+    }
+
+    /// Removes the connections `filter` selects; returns how many. Works shard by shard with
+    /// bounded write-lock holds.
+    pub fn flush(&self, filter: FlushFilter) -> usize {
+        if let FlushFilter::Tuple(k) = filter {
+            let h = k.sym_hash(self.seed);
+            let rev = k.reverse();
+            let victim = {
+                let map = self.shard_of(h).map.read();
+                crate::table::find(&map, h, &k, &rev).map(|(c, _)| c.clone())
+            };
+            return match victim {
+                Some(c) => usize::from(self.unlink(h, &c)),
+                None => 0,
+            };
+        }
+        let mut total = 0;
+        for shard in self.shards.iter() {
+            loop {
+                let freed: Vec<Arc<Conn>> = {
+                    let mut map = shard.map.write();
+                    let mut freed = Vec::new();
+                    map.retain(|c| {
+                        let hit = match filter {
+                            FlushFilter::Zone(z) => c.key.zone == z,
+                            _ => true,
+                        };
+                        if hit && freed.len() < REMOVE_BATCH {
+                            freed.push(c.clone());
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                    freed
+                };
+                for c in &freed {
+                    self.account_removed(c, false);
+                }
+                total += freed.len();
+                if freed.len() < REMOVE_BATCH {
+                    break;
+                }
+            }
+        }
+        for i in 0..self.shards.len() {
+            self.maybe_shrink(i);
+        }
+        total
+    }
+}
+
+fn collect(map: &Map, zone: Option<u16>, now_ns: u64, out: &mut Vec<CtEntry>) {
+    for c in map.iter() {
+        if zone.is_some_and(|z| z != c.key.zone) || c.expired(now_ns) {
+            continue;
+        }
+        out.push(CtEntry::from_conn(c, now_ns));
+    }
+}

@@ -1,0 +1,128 @@
+//! Connection entries and the sharded table that holds them.
+//!
+//! The table is split into `n_shards` shards, each a `parking_lot::RwLock` around a
+//! `hashbrown::HashTable<Arc<Conn>>`. A connection lives in the shard chosen by the high bits of
+//! its direction-symmetric key hash, so both directions of a connection find the same entry with
+//! one probe. Packets of existing connections take only their shard's *read* lock (plus the
+//! entry's own small mutex for the state machine); creation and removal take the shard's write
+//! lock, for the time of one insert or a bounded batch of removals. There is no global lock on
+//! the packet path.
+//!
+//! Entries are `Arc`s: a lookup that holds an entry keeps it alive even if a sweep or a flush
+//! unlinks it meanwhile, so no thread ever frees an entry another thread is using.
+//!
+//! Keys are unique in a shard. An entry past its deadline is treated as absent by every lookup
+//! (lazy expiry) and is replaced in place when a packet creates a live connection with the same
+//! key, so an expired entry can never hide a live one.
+//!
+//! NAT (a later issue) makes a connection's reply key differ from its reversed original key;
+//! such a connection is then linked under both keys (possibly in two shards), and
+//! [`Conn::direction_of`] is the one place that decides which direction a key denotes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hashbrown::HashTable;
+use parking_lot::{Mutex, RwLock};
+
+use crate::key::ConnKey;
+use crate::proto::L4State;
+
+/// Mutable part of a connection, behind the entry's mutex.
+#[derive(Debug)]
+pub(crate) struct ConnInner {
+    pub mark: u32,
+    /// `ct_label` as two halves (keeps the entry 8-byte aligned, hence small).
+    pub label: [u64; 2],
+    pub l4: L4State,
+}
+
+impl ConnInner {
+    pub(crate) fn label(&self) -> u128 {
+        (u128::from(self.label[0]) << 64) | u128::from(self.label[1])
+    }
+
+    pub(crate) fn set_label(&mut self, l: u128) {
+        self.label = [(l >> 64) as u64, l as u64];
+    }
+}
+
+/// One tracked connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// Original-direction key (includes the zone).
+    pub key: ConnKey,
+    /// Absolute deadline in ns; the entry is dead from this instant on.
+    pub expires_at_ns: AtomicU64,
+    pub inner: Mutex<ConnInner>,
+}
+
+impl Conn {
+    pub(crate) fn new(key: ConnKey, l4: L4State, expires_at_ns: u64) -> Self {
+        Conn {
+            key,
+            expires_at_ns: AtomicU64::new(expires_at_ns),
+            inner: Mutex::new(ConnInner {
+                mark: 0,
+                label: [0; 2],
+                l4,
+            }),
+        }
+    }
+
+    /// The reply-direction key. Without NAT it is the reversed original key.
+    pub(crate) fn reply_key(&self) -> ConnKey {
+        self.key.reverse()
+    }
+
+    /// `Some(false)` if `k` is this connection's original direction, `Some(true)` if it is the
+    /// reply direction (`k_rev` is `k.reverse()`, computed once by the caller), else `None`.
+    #[inline]
+    pub(crate) fn direction_of(&self, k: &ConnKey, k_rev: &ConnKey) -> Option<bool> {
+        if self.key == *k {
+            Some(false)
+        } else if self.key == *k_rev {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    pub(crate) fn expired(&self, now_ns: u64) -> bool {
+        now_ns >= self.expires_at_ns.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn deadline_ns(&self) -> u64 {
+        self.expires_at_ns.load(Ordering::Relaxed)
+    }
+}
+
+pub(crate) type Map = HashTable<Arc<Conn>>;
+
+/// One shard, padded to its own cache lines so that threads on different shards never share one.
+#[repr(align(128))]
+pub(crate) struct Shard {
+    pub map: RwLock<Map>,
+}
+
+impl Shard {
+    pub(crate) fn new() -> Self {
+        Shard {
+            map: RwLock::new(HashTable::new()),
+        }
+    }
+}
+
+/// Finds the entry for `k` (live or not) and the direction `k` denotes.
+#[inline]
+pub(crate) fn find<'m>(
+    map: &'m Map,
+    hash: u64,
+    k: &ConnKey,
+    k_rev: &ConnKey,
+) -> Option<(&'m Arc<Conn>, bool)> {
+    map.find(hash, |c| c.direction_of(k, k_rev).is_some())
+        .map(|c| (c, c.key != *k))
+}
