@@ -1,2 +1,64 @@
-//! datapath: see DESIGN.md.
+//! `datapath`: rvs's fast path. It owns ports and forwarding threads, extracts
+//! a flow key once per packet, finds the packet's megaflow in two caches,
+//! executes datapath actions (`ct()` through a [`ConnTracker`], `recirc` back
+//! into the caches) and, on a miss, asks an [`UpcallHandler`] (ofproto) for a
+//! mask and actions to install.
+//!
+//! ```text
+//!  tap / AF_PACKET ports ──recvmmsg burst (≤32)──▶ forwarding thread (×N, one per core by default)
+//!                                                    │ extract ▸ FlowKey (fixed 25 words)
+//!                                                    │ EMC (per thread, exact key) ──hit──┐
+//!                                                    │ megaflow classifier (one hash     │
+//!                                                    │   table per mask, most-hit first)─┤
+//!                                                    │ miss: one batch per burst         │
+//!                                                    ▼                                   ▼
+//!                          bounded upcall queue ──▶ handler thread          actions per megaflow batch:
+//!                                                    │ UpcallHandler::upcall  output / flood / set / vlan /
+//!                                                    │ → (mask, actions)      ct ─▶ ConnTracker
+//!                                                    │ install megaflow       recirc ─▶ back to extract (≤ 8)
+//!                                                    └ execute the packet     userspace ─▶ bounded channel
+//!                                                                               ─▶ owner (packet-in)
+//!  per-port tx queues ◀──sendmmsg once per burst──────────────────────────────────┘
+//! ```
+//!
+//! What the owner (ofproto) uses:
+//! - [`Datapath::new`] with a [`DatapathConfig`], an [`UpcallHandler`] and an
+//!   optional [`ConnTracker`]; returns the receiver of [`UserspacePacket`]s.
+//! - ports: [`Datapath::add_system_port`], [`Datapath::add_tap_port`],
+//!   [`Datapath::del_port`], [`Datapath::ports`] ([`PortInfo`]: name, MAC,
+//!   link state, number, rx/tx packets/bytes/dropped/errors);
+//! - [`Datapath::execute`] for PACKET_OUT;
+//! - megaflows: [`Datapath::flow_dump`], [`Datapath::flow_dump_text`] (OVS
+//!   `dpctl/dump-flows` format), [`Datapath::flow_del`],
+//!   [`Datapath::flow_flush`], [`Datapath::revalidate`], [`Datapath::flow_put`];
+//! - counters: [`Datapath::stats`].
+//!
+//! What it does not do: OpenFlow (ofproto's job: the handler returns plain
+//! datapath actions), MPLS, tunnels, registers in the key (ofproto keeps them
+//! with the frozen state of a recirc_id), an mmap (TPACKET_V3) ring.
+//! `unsafe` lives only in [`sys`].
+#![deny(unsafe_code)]
 
+pub mod actions;
+pub mod classifier;
+pub mod ct;
+pub mod dp;
+pub mod dump;
+pub mod edit;
+pub mod emc;
+pub mod extract;
+pub mod key;
+pub mod packet;
+pub(crate) mod pipeline;
+pub mod port;
+pub mod sys;
+
+pub use actions::{Actions, CtAction, DpAction, NatKind, NatSpec, SetAction};
+pub use classifier::{Classifier, FlowStats, Megaflow};
+pub use ct::{ConnTracker, CtItem};
+pub use dp::{Datapath, DatapathConfig, DpStats, Revalidate, Upcall, UpcallHandler, UpcallReply, UserspacePacket};
+pub use extract::{PacketMeta, extract};
+pub use key::FlowKey;
+pub use packet::Packet;
+pub use pipeline::MAX_RECIRC_DEPTH;
+pub use port::{PortInfo, PortKind, PortStats};

@@ -1,0 +1,261 @@
+//! Datapath actions and their text form (Open vSwitch's `dpctl/dump-flows` syntax).
+
+use std::fmt::{self, Write};
+
+use smallvec::SmallVec;
+
+use crate::dump::{fmt_ip4, fmt_ip6, fmt_mac};
+
+/// Datapath port number that means "the in_port" is not special here:
+/// port numbers are the owner's (ofproto's) numbers.
+pub type PortNo = u32;
+
+/// Header rewrites. Masks have a 1 bit where the value is written; an
+/// unmasked set uses all-ones masks. Checksums are updated incrementally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetAction {
+    Eth { src: [u8; 6], src_mask: [u8; 6], dst: [u8; 6], dst_mask: [u8; 6] },
+    /// Rewrites the outermost VLAN TCI bits under `mask` (no-op without a tag).
+    VlanTci { tci: u16, mask: u16 },
+    Ipv4 { src: u32, src_mask: u32, dst: u32, dst_mask: u32, tos: u8, tos_mask: u8, ttl: u8, ttl_mask: u8 },
+    Ipv6 { src: u128, src_mask: u128, dst: u128, dst_mask: u128, hlimit: u8, hlimit_mask: u8 },
+    /// TCP, UDP or SCTP ports (`proto` selects the header name when printed;
+    /// the packet's own protocol decides what is rewritten).
+    L4 { proto: u8, src: u16, src_mask: u16, dst: u16, dst_mask: u16 },
+}
+
+/// NAT request carried by a `ct` action. The address/port ranges are passed to
+/// the connection tracker as-is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct NatSpec {
+    /// `None`: "nat" alone (reverse NAT for established connections).
+    pub kind: Option<NatKind>,
+    pub addr_min: Option<std::net::IpAddr>,
+    pub addr_max: Option<std::net::IpAddr>,
+    pub port_min: u16,
+    pub port_max: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatKind {
+    Src,
+    Dst,
+}
+
+/// `ct(...)`: send the packet through the connection tracker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CtAction {
+    pub zone: u16,
+    pub commit: bool,
+    /// `force_commit`: a committed connection in the reply direction is replaced.
+    pub force: bool,
+    /// (value, mask) for ct_mark, applied on commit.
+    pub mark: Option<(u32, u32)>,
+    /// (value, mask) for ct_label, applied on commit.
+    pub label: Option<(u128, u128)>,
+    pub nat: Option<NatSpec>,
+}
+
+/// One datapath action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpAction {
+    Output(PortNo),
+    /// Output to every port except the packet's in_port.
+    Flood,
+    /// Deliver a copy to the owner's userspace channel with opaque `userdata`.
+    Userspace { userdata: u64 },
+    Set(SetAction),
+    PushVlan { tpid: u16, tci: u16 },
+    PopVlan,
+    Ct(CtAction),
+    /// Re-enter the caches with this recirc_id (ends the list for this copy).
+    Recirc(u32),
+    /// Truncate the copies sent by the following output actions to this many bytes.
+    Trunc(u32),
+    Drop,
+}
+
+/// An action list as carried by a megaflow.
+pub type Actions = SmallVec<[DpAction; 4]>;
+
+fn is_full<T: PartialEq>(m: T, full: T) -> bool {
+    m == full
+}
+
+impl fmt::Display for SetAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        match *self {
+            SetAction::Eth { src, src_mask, dst, dst_mask } => {
+                for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
+                    if m != [0; 6] {
+                        let mut s = format!("{n}={}", fmt_mac(v));
+                        if m != [0xff; 6] {
+                            write!(s, "/{}", fmt_mac(m))?;
+                        }
+                        parts.push(s);
+                    }
+                }
+                write!(f, "set(eth({}))", parts.join(","))
+            }
+            SetAction::VlanTci { tci, mask } => {
+                if mask & 0x0fff != 0 {
+                    parts.push(format!("vid={}", tci & 0x0fff));
+                }
+                if mask & 0xe000 != 0 {
+                    parts.push(format!("pcp={}", tci >> 13));
+                }
+                write!(f, "set(vlan({}))", parts.join(","))
+            }
+            SetAction::Ipv4 { src, src_mask, dst, dst_mask, tos, tos_mask, ttl, ttl_mask } => {
+                for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
+                    if m != 0 {
+                        let mut s = format!("{n}={}", fmt_ip4(v));
+                        if !is_full(m, u32::MAX) {
+                            write!(s, "/{}", fmt_ip4(m))?;
+                        }
+                        parts.push(s);
+                    }
+                }
+                if tos_mask != 0 {
+                    parts.push(if tos_mask == 0xff { format!("tos={tos:#x}") } else { format!("tos={tos:#x}/{tos_mask:#x}") });
+                }
+                if ttl_mask != 0 {
+                    parts.push(if ttl_mask == 0xff { format!("ttl={ttl}") } else { format!("ttl={ttl}/{ttl_mask:#x}") });
+                }
+                write!(f, "set(ipv4({}))", parts.join(","))
+            }
+            SetAction::Ipv6 { src, src_mask, dst, dst_mask, hlimit, hlimit_mask } => {
+                for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
+                    if m != 0 {
+                        let mut s = format!("{n}={}", fmt_ip6(v));
+                        if m != u128::MAX {
+                            write!(s, "/{}", fmt_ip6(m))?;
+                        }
+                        parts.push(s);
+                    }
+                }
+                if hlimit_mask != 0 {
+                    parts.push(format!("hlimit={hlimit}"));
+                }
+                write!(f, "set(ipv6({}))", parts.join(","))
+            }
+            SetAction::L4 { proto, src, src_mask, dst, dst_mask } => {
+                for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
+                    if m != 0 {
+                        parts.push(if m == 0xffff { format!("{n}={v}") } else { format!("{n}={v}/{m:#x}") });
+                    }
+                }
+                let name = match proto {
+                    6 => "tcp",
+                    17 => "udp",
+                    _ => "sctp",
+                };
+                write!(f, "set({name}({}))", parts.join(","))
+            }
+        }
+    }
+}
+
+impl fmt::Display for CtAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if self.force {
+            parts.push("force_commit".into());
+        } else if self.commit {
+            parts.push("commit".into());
+        }
+        if self.zone != 0 {
+            parts.push(format!("zone={}", self.zone));
+        }
+        if let Some((v, m)) = self.mark {
+            parts.push(format!("mark={v:#x}/{m:#x}"));
+        }
+        if let Some((v, m)) = self.label {
+            parts.push(format!("label={v:#x}/{m:#x}"));
+        }
+        if let Some(nat) = self.nat {
+            let mut s = String::from("nat");
+            if let Some(kind) = nat.kind {
+                s.push_str(if kind == NatKind::Src { "(src" } else { "(dst" });
+                if let Some(a) = nat.addr_min {
+                    write!(s, "={a}")?;
+                    if let Some(b) = nat.addr_max.filter(|b| *b != a) {
+                        write!(s, "-{b}")?;
+                    }
+                    if nat.port_min != 0 {
+                        write!(s, ":{}", nat.port_min)?;
+                        if nat.port_max != nat.port_min {
+                            write!(s, "-{}", nat.port_max)?;
+                        }
+                    }
+                }
+                s.push(')');
+            }
+            parts.push(s);
+        }
+        if parts.is_empty() { f.write_str("ct") } else { write!(f, "ct({})", parts.join(",")) }
+    }
+}
+
+impl fmt::Display for DpAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            DpAction::Output(p) => write!(f, "{p}"),
+            DpAction::Flood => f.write_str("flood"),
+            DpAction::Userspace { userdata } => write!(f, "userspace(pid=0,userdata({userdata:016x}))"),
+            DpAction::Set(s) => write!(f, "{s}"),
+            DpAction::PushVlan { tpid, tci } => {
+                if tpid != 0x8100 {
+                    write!(f, "push_vlan(tpid={tpid:#x},vid={},pcp={})", tci & 0xfff, tci >> 13)
+                } else {
+                    write!(f, "push_vlan(vid={},pcp={})", tci & 0xfff, tci >> 13)
+                }
+            }
+            DpAction::PopVlan => f.write_str("pop_vlan"),
+            DpAction::Ct(c) => write!(f, "{c}"),
+            DpAction::Recirc(id) => write!(f, "recirc({id:#x})"),
+            DpAction::Trunc(n) => write!(f, "trunc({n})"),
+            DpAction::Drop => f.write_str("drop"),
+        }
+    }
+}
+
+/// Formats an action list as OVS does: comma-separated, `drop` when empty.
+pub fn format_actions(actions: &[DpAction]) -> String {
+    if actions.is_empty() {
+        return "drop".into();
+    }
+    let v: Vec<String> = actions.iter().map(|a| a.to_string()).collect();
+    v.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_text_follows_ovs() {
+        let acts = [
+            DpAction::Ct(CtAction { zone: 1, commit: true, ..Default::default() }),
+            DpAction::Recirc(1),
+        ];
+        assert_eq!(format_actions(&acts), "ct(commit,zone=1),recirc(0x1)");
+        assert_eq!(format_actions(&[]), "drop");
+        let set = DpAction::Set(SetAction::Ipv4 {
+            src: 0x0a000002,
+            src_mask: u32::MAX,
+            dst: 0,
+            dst_mask: 0,
+            tos: 0,
+            tos_mask: 0,
+            ttl: 63,
+            ttl_mask: 0xff,
+        });
+        assert_eq!(set.to_string(), "set(ipv4(src=10.0.0.2,ttl=63))");
+        assert_eq!(DpAction::PushVlan { tpid: 0x8100, tci: 10 | (3 << 13) }.to_string(), "push_vlan(vid=10,pcp=3)");
+        let ct = CtAction { mark: Some((1, 0xffffffff)), ..Default::default() };
+        assert_eq!(ct.to_string(), "ct(mark=0x1/0xffffffff)");
+        assert_eq!(CtAction::default().to_string(), "ct");
+    }
+}

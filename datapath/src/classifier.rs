@@ -1,0 +1,276 @@
+//! The megaflow classifier: tuple space search.
+//!
+//! One hash table ("subtable") per distinct mask; a lookup probes the
+//! subtables in rank order (most hits first) and returns the first live
+//! megaflow whose masked key equals the packet's masked key. Megaflows
+//! installed by the datapath never overlap in practice (ofproto's masks make
+//! them disjoint), and [`Classifier::insert`] refuses a megaflow whose key is
+//! already matched by a live one, so two threads that miss on the same flow and
+//! race to install it end with one megaflow.
+//!
+//! Concurrency: the classifier itself is single-writer; [`crate::Datapath`]
+//! keeps it behind an `RwLock` taken once per burst for reading. Megaflow
+//! stats are atomics so readers update them without the write lock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use hashbrown::HashTable;
+
+use crate::actions::Actions;
+use crate::key::{FlowKey, KEY_WORDS, masked_hash};
+
+/// An installed megaflow: masked key, mask, actions, stats.
+#[derive(Debug)]
+pub struct Megaflow {
+    /// Unique id (the datapath's "ufid").
+    pub id: u64,
+    /// The key, already masked.
+    pub key: FlowKey,
+    pub mask: FlowKey,
+    pub actions: Actions,
+    pub(crate) packets: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) used_ns: AtomicU64,
+    pub(crate) tcp_flags: AtomicU64,
+    pub(crate) dead: AtomicBool,
+}
+
+/// A snapshot of a megaflow's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Monotonic ns of the last hit (the datapath clock), 0 = never.
+    pub used_ns: u64,
+    /// OR of the TCP flags seen.
+    pub tcp_flags: u16,
+}
+
+impl Megaflow {
+    pub fn new(id: u64, key: &FlowKey, mask: &FlowKey, actions: Actions) -> Self {
+        Megaflow {
+            id,
+            key: key.masked(mask),
+            mask: *mask,
+            actions,
+            packets: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            used_ns: AtomicU64::new(0),
+            tcp_flags: AtomicU64::new(0),
+            dead: AtomicBool::new(false),
+        }
+    }
+
+    /// Adds a batch of hits.
+    #[inline]
+    pub fn hit(&self, packets: u64, bytes: u64, now_ns: u64, tcp_flags: u16) {
+        self.packets.fetch_add(packets, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if self.used_ns.load(Ordering::Relaxed) < now_ns {
+            self.used_ns.store(now_ns, Ordering::Relaxed);
+        }
+        if tcp_flags != 0 {
+            self.tcp_flags.fetch_or(tcp_flags as u64, Ordering::Relaxed);
+        }
+    }
+
+    pub fn stats(&self) -> FlowStats {
+        FlowStats {
+            packets: self.packets.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            used_ns: self.used_ns.load(Ordering::Relaxed),
+            tcp_flags: self.tcp_flags.load(Ordering::Relaxed) as u16,
+        }
+    }
+
+    /// Whether the megaflow was deleted (caches holding it must not use it).
+    #[inline]
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    fn kill(&self) {
+        self.dead.store(true, Ordering::Release);
+    }
+}
+
+struct Subtable {
+    mask: FlowKey,
+    /// Indices of the mask's nonzero words.
+    words: Vec<u8>,
+    flows: HashTable<(u64, Arc<Megaflow>)>,
+    hits: AtomicU64,
+}
+
+impl Subtable {
+    fn find(&self, key: &FlowKey) -> Option<&Arc<Megaflow>> {
+        let h = masked_hash(key, &self.mask, &self.words);
+        self.flows
+            .find(h, |(fh, f)| *fh == h && self.words.iter().all(|&i| (key.w[i as usize] & self.mask.w[i as usize]) == f.key.w[i as usize]))
+            .map(|(_, f)| f)
+    }
+}
+
+/// Why an insert did not add a megaflow.
+#[derive(Debug)]
+pub enum InsertError {
+    /// A live megaflow already matches the key; it is returned.
+    Exists(Arc<Megaflow>),
+}
+
+/// Tuple-space-search classifier. See the module documentation.
+#[derive(Default)]
+pub struct Classifier {
+    subtables: Vec<Subtable>,
+    count: usize,
+    next_id: u64,
+}
+
+impl Classifier {
+    pub fn new() -> Self {
+        Classifier::default()
+    }
+
+    /// Number of megaflows.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Number of distinct masks.
+    pub fn n_masks(&self) -> usize {
+        self.subtables.len()
+    }
+
+    /// Finds the megaflow matching `key`, probing masks most-hit first.
+    #[inline]
+    pub fn lookup(&self, key: &FlowKey) -> Option<&Arc<Megaflow>> {
+        for st in &self.subtables {
+            if let Some(f) = st.find(key) {
+                st.hits.fetch_add(1, Ordering::Relaxed);
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    /// Installs a megaflow for `key` under `mask` unless a live megaflow
+    /// already matches `key` (then that one is returned in the error).
+    pub fn insert(&mut self, key: &FlowKey, mask: &FlowKey, actions: Actions) -> Result<Arc<Megaflow>, InsertError> {
+        if let Some(f) = self.lookup(key) {
+            return Err(InsertError::Exists(f.clone()));
+        }
+        self.next_id += 1;
+        let flow = Arc::new(Megaflow::new(self.next_id, key, mask, actions));
+        self.insert_flow(flow.clone());
+        Ok(flow)
+    }
+
+    fn insert_flow(&mut self, flow: Arc<Megaflow>) {
+        let idx = match self.subtables.iter().position(|s| s.mask == flow.mask) {
+            Some(i) => i,
+            None => {
+                let words = (0..KEY_WORDS as u8).filter(|&i| flow.mask.w[i as usize] != 0).collect();
+                self.subtables.push(Subtable { mask: flow.mask, words, flows: HashTable::new(), hits: AtomicU64::new(0) });
+                self.subtables.len() - 1
+            }
+        };
+        let st = &mut self.subtables[idx];
+        let h = masked_hash(&flow.key, &st.mask, &st.words);
+        st.flows.insert_unique(h, (h, flow), |(h, _)| *h);
+        self.count += 1;
+    }
+
+    /// Removes the megaflow with id `id`. Returns it if found.
+    pub fn delete(&mut self, id: u64) -> Option<Arc<Megaflow>> {
+        let mut out = None;
+        for st in &mut self.subtables {
+            // Linear in the subtable; deletes are control-plane operations.
+            let mut found = None;
+            for (h, f) in st.flows.iter() {
+                if f.id == id {
+                    found = Some(*h);
+                    break;
+                }
+            }
+            if let Some(h) = found {
+                if let Ok(e) = st.flows.find_entry(h, |(_, f)| f.id == id) {
+                    let ((_, f), _) = e.remove();
+                    f.kill();
+                    out = Some(f);
+                }
+                break;
+            }
+        }
+        if out.is_some() {
+            self.count -= 1;
+            self.subtables.retain(|s| !s.flows.is_empty());
+        }
+        out
+    }
+
+    /// Every megaflow, in no particular order.
+    pub fn dump(&self) -> Vec<Arc<Megaflow>> {
+        let mut v = Vec::with_capacity(self.count);
+        for st in &self.subtables {
+            v.extend(st.flows.iter().map(|(_, f)| f.clone()));
+        }
+        v
+    }
+
+    /// Removes every megaflow.
+    pub fn flush(&mut self) {
+        for st in &self.subtables {
+            for (_, f) in st.flows.iter() {
+                f.kill();
+            }
+        }
+        self.subtables.clear();
+        self.count = 0;
+    }
+
+    /// Calls `keep` on every megaflow and deletes those for which it returns
+    /// false. Returns the number deleted.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Megaflow) -> bool) -> usize {
+        let mut n = 0;
+        for st in &mut self.subtables {
+            st.flows.retain(|(_, f)| {
+                let k = keep(f);
+                if !k {
+                    f.kill();
+                    n += 1;
+                }
+                k
+            });
+        }
+        self.count -= n;
+        self.subtables.retain(|s| !s.flows.is_empty());
+        n
+    }
+
+    /// Replaces the actions of megaflow `id` (a new megaflow with the same key,
+    /// mask and counters; caches drop the old one). Returns false if absent.
+    pub fn modify(&mut self, id: u64, actions: Actions) -> bool {
+        let Some(old) = self.delete(id) else { return false };
+        let s = old.stats();
+        let f = Megaflow::new(old.id, &old.key, &old.mask, actions);
+        f.packets.store(s.packets, Ordering::Relaxed);
+        f.bytes.store(s.bytes, Ordering::Relaxed);
+        f.used_ns.store(s.used_ns, Ordering::Relaxed);
+        f.tcp_flags.store(s.tcp_flags as u64, Ordering::Relaxed);
+        self.insert_flow(Arc::new(f));
+        true
+    }
+
+    /// Orders the masks by hits since the last call, most first, and resets the counts.
+    pub fn rerank(&mut self) {
+        let mut v: Vec<(u64, Subtable)> =
+            self.subtables.drain(..).map(|s| (s.hits.swap(0, Ordering::Relaxed), s)).collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0));
+        self.subtables = v.into_iter().map(|(_, s)| s).collect();
+    }
+}

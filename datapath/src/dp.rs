@@ -1,0 +1,450 @@
+//! The `Datapath` handle: ports, forwarding threads, upcall handler threads,
+//! megaflow management and introspection.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+
+use crate::actions::{Actions, DpAction};
+use crate::classifier::{Classifier, InsertError, Megaflow};
+use crate::ct::ConnTracker;
+use crate::dump::format_megaflow;
+use crate::extract::PacketMeta;
+use crate::key::FlowKey;
+use crate::packet::{BURST, Packet};
+use crate::pipeline::{MissMode, Pipeline, PortMap};
+use crate::port::{Port, PortInfo};
+use crate::sys;
+
+/// One missed packet handed to the [`UpcallHandler`].
+#[derive(Clone, Debug)]
+pub struct Upcall {
+    /// The extracted key (in_port, recirc_id and ct fields included).
+    pub key: FlowKey,
+    /// The packet's metadata at the miss.
+    pub meta: PacketMeta,
+    /// The frame.
+    pub packet: Vec<u8>,
+}
+
+/// The handler's answer for one [`Upcall`].
+#[derive(Clone, Debug)]
+pub struct UpcallReply {
+    /// Bits of the key the actions depend on; the megaflow matches `key & mask`.
+    pub mask: FlowKey,
+    /// Actions for the packet and the megaflow. Packet-ins are `Userspace`
+    /// actions: their copies arrive on the userspace channel.
+    pub actions: Actions,
+    /// Install the megaflow (false: execute on this packet only).
+    pub install: bool,
+}
+
+/// The slow path (ofproto). Called from handler threads with the misses of
+/// one burst; must return one reply per upcall, in order (missing replies
+/// drop their packets and count as lost).
+pub trait UpcallHandler: Send + Sync {
+    fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply>;
+}
+
+/// A packet sent to userspace by a `Userspace` action (e.g. a packet-in).
+#[derive(Clone, Debug)]
+pub struct UserspacePacket {
+    pub in_port: u32,
+    pub userdata: u64,
+    pub key: FlowKey,
+    pub packet: Vec<u8>,
+}
+
+/// What a revalidation callback decides for one megaflow.
+#[derive(Clone, Debug)]
+pub enum Revalidate {
+    Keep,
+    Delete,
+    /// Keep it with these actions (counters kept).
+    Modify(Actions),
+}
+
+/// Datapath-wide counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DpStats {
+    pub emc_hits: u64,
+    pub megaflow_hits: u64,
+    /// Packets that missed both caches.
+    pub misses: u64,
+    /// Upcall handler invocations.
+    pub upcalls: u64,
+    /// Missed packets dropped because the upcall queue was full.
+    pub upcall_lost: u64,
+    /// Userspace-action packets dropped because the channel was full.
+    pub userspace_lost: u64,
+    /// Packets dropped for exceeding the recirculation depth limit.
+    pub recirc_depth_drops: u64,
+    /// Outputs to a port number that does not exist.
+    pub tx_unknown_port: u64,
+    pub n_megaflows: u64,
+    pub n_masks: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub emc_hits: AtomicU64,
+    pub megaflow_hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub upcalls: AtomicU64,
+    pub upcall_lost: AtomicU64,
+    pub userspace_lost: AtomicU64,
+    pub recirc_depth_drops: AtomicU64,
+    pub tx_unknown_port: AtomicU64,
+}
+
+/// Datapath settings.
+#[derive(Clone, Debug)]
+pub struct DatapathConfig {
+    /// Forwarding threads; 0 = one per CPU.
+    pub n_threads: usize,
+    /// Upcall handler threads (≥ 1).
+    pub n_handlers: usize,
+    /// Bound of the upcall queue, in bursts.
+    pub upcall_queue: usize,
+    /// Bound of the userspace-action channel, in packets.
+    pub userspace_queue: usize,
+    /// How long an idle forwarding thread sleeps in `poll` before rechecking ports.
+    pub poll_timeout_ms: i32,
+}
+
+impl Default for DatapathConfig {
+    fn default() -> Self {
+        DatapathConfig { n_threads: 0, n_handlers: 1, upcall_queue: 256, userspace_queue: 1024, poll_timeout_ms: 50 }
+    }
+}
+
+pub(crate) struct Shared {
+    pub classifier: RwLock<Classifier>,
+    pub handler: Arc<dyn UpcallHandler>,
+    pub ct: Option<Arc<dyn ConnTracker>>,
+    pub upcall_tx: SyncSender<Vec<Upcall>>,
+    pub userspace_tx: SyncSender<UserspacePacket>,
+    pub stats: Counters,
+    ports: RwLock<Arc<PortMap>>,
+    port_gen: AtomicU64,
+    stop: AtomicBool,
+    epoch: Instant,
+    n_threads: usize,
+    poll_timeout_ms: i32,
+}
+
+impl Shared {
+    /// Monotonic ns since the datapath started (never 0 after start).
+    pub fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64 + 1
+    }
+    fn ports(&self) -> Arc<PortMap> {
+        self.ports.read().clone()
+    }
+}
+
+/// A running datapath. Dropping it stops and joins its threads.
+pub struct Datapath {
+    sh: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    port_lock: Mutex<()>,
+}
+
+impl Datapath {
+    /// Starts the forwarding and handler threads (with no ports yet). Returns
+    /// the handle and the receiving end of the userspace-action channel.
+    pub fn new(
+        cfg: DatapathConfig,
+        handler: Arc<dyn UpcallHandler>,
+        ct: Option<Arc<dyn ConnTracker>>,
+    ) -> (Datapath, Receiver<UserspacePacket>) {
+        let (upcall_tx, upcall_rx) = sync_channel::<Vec<Upcall>>(cfg.upcall_queue.max(1));
+        let (userspace_tx, userspace_rx) = sync_channel(cfg.userspace_queue.max(1));
+        let n_threads = if cfg.n_threads == 0 { sys::n_cpus() } else { cfg.n_threads };
+        let sh = Arc::new(Shared {
+            classifier: RwLock::new(Classifier::new()),
+            handler,
+            ct,
+            upcall_tx,
+            userspace_tx,
+            stats: Counters::default(),
+            ports: RwLock::new(Arc::new(PortMap::default())),
+            port_gen: AtomicU64::new(1),
+            stop: AtomicBool::new(false),
+            epoch: Instant::now(),
+            n_threads,
+            poll_timeout_ms: cfg.poll_timeout_ms.max(1),
+        });
+        let mut threads = Vec::new();
+        let upcall_rx = Arc::new(Mutex::new(upcall_rx));
+        for h in 0..cfg.n_handlers.max(1) {
+            let sh = sh.clone();
+            let rx = upcall_rx.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("rvs-handler{h}"))
+                    .spawn(move || handler_loop(&sh, &rx))
+                    .expect("spawning a thread"),
+            );
+        }
+        for t in 0..n_threads {
+            let sh = sh.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("rvs-fwd{t}"))
+                    .spawn(move || forward_loop(&sh, t))
+                    .expect("spawning a thread"),
+            );
+        }
+        (Datapath { sh, threads, port_lock: Mutex::new(()) }, userspace_rx)
+    }
+
+    fn add_port(&self, port: Port) -> io::Result<()> {
+        let _g = self.port_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = self.sh.ports();
+        if cur.by_no.contains_key(&port.port_no) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "port number in use"));
+        }
+        let mut v = cur.ports.clone();
+        v.push(Arc::new(port));
+        *self.sh.ports.write() = Arc::new(PortMap::new(v));
+        self.sh.port_gen.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Adds existing interface `name` as an AF_PACKET port numbered `port_no`.
+    pub fn add_system_port(&self, port_no: u32, name: &str) -> io::Result<()> {
+        self.add_port(Port::open_system(port_no, name)?)
+    }
+
+    /// Creates tap `name` and adds it as port `port_no`. Returns the tap's name.
+    pub fn add_tap_port(&self, port_no: u32, name: &str) -> io::Result<String> {
+        let p = Port::open_tap(port_no, name)?;
+        let n = p.name.clone();
+        self.add_port(p)?;
+        Ok(n)
+    }
+
+    /// Removes port `port_no` (its fd closes once no thread uses it). Returns
+    /// false if there is no such port.
+    pub fn del_port(&self, port_no: u32) -> bool {
+        let _g = self.port_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = self.sh.ports();
+        if !cur.by_no.contains_key(&port_no) {
+            return false;
+        }
+        let v = cur.ports.iter().filter(|p| p.port_no != port_no).cloned().collect();
+        *self.sh.ports.write() = Arc::new(PortMap::new(v));
+        self.sh.port_gen.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    /// Every port with its counters, in port-number order.
+    pub fn ports(&self) -> Vec<PortInfo> {
+        let mut v: Vec<PortInfo> = self.sh.ports().ports.iter().map(|p| p.info()).collect();
+        v.sort_by_key(|p| p.port_no);
+        v
+    }
+
+    /// Executes `actions` on `packet` as if it had arrived on `in_port`
+    /// (OpenFlow PACKET_OUT). A `recirc` continues through the caches and the
+    /// upcall handler, in the calling thread.
+    pub fn execute(&self, packet: &[u8], in_port: u32, actions: &[DpAction]) {
+        let mut pl = Pipeline::new(self.sh.ports(), false, MissMode::Inline);
+        let mut pkts = [Packet::from_bytes(packet)];
+        pkts[0].meta.in_port = in_port;
+        let flow = Megaflow::new(0, &FlowKey::default(), &FlowKey::default(), actions.iter().copied().collect());
+        pl.exec_single(&self.sh, &mut pkts, &flow, self.sh.now_ns());
+    }
+
+    /// Installs a megaflow directly (tests, tools). Refuses if a live megaflow
+    /// already matches `key`.
+    pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, actions: Actions) -> Result<Arc<Megaflow>, Arc<Megaflow>> {
+        self.sh.classifier.write().insert(key, mask, actions).map_err(|InsertError::Exists(f)| f)
+    }
+
+    /// All megaflows.
+    pub fn flow_dump(&self) -> Vec<Arc<Megaflow>> {
+        self.sh.classifier.read().dump()
+    }
+
+    /// All megaflows in `dpctl/dump-flows` text, one per line, sorted.
+    pub fn flow_dump_text(&self) -> String {
+        let now = self.sh.now_ns();
+        let mut lines: Vec<String> = self.flow_dump().iter().map(|f| format_megaflow(f, now)).collect();
+        lines.sort();
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    /// Deletes megaflow `id`.
+    pub fn flow_del(&self, id: u64) -> bool {
+        self.sh.classifier.write().delete(id).is_some()
+    }
+
+    /// Deletes every megaflow.
+    pub fn flow_flush(&self) {
+        self.sh.classifier.write().flush()
+    }
+
+    /// Calls `f` on every megaflow (under the classifier's write lock: keep it
+    /// short) and applies its verdict. Returns (deleted, modified).
+    pub fn revalidate(&self, mut f: impl FnMut(&Megaflow) -> Revalidate) -> (usize, usize) {
+        let mut cls = self.sh.classifier.write();
+        let mut modify = Vec::new();
+        let deleted = cls.retain(|m| match f(m) {
+            Revalidate::Keep => true,
+            Revalidate::Delete => false,
+            Revalidate::Modify(a) => {
+                modify.push((m.id, a));
+                true
+            }
+        });
+        let n = modify.len();
+        for (id, a) in modify {
+            cls.modify(id, a);
+        }
+        (deleted, n)
+    }
+
+    /// Orders the classifier's masks by recent hits.
+    pub fn rerank(&self) {
+        self.sh.classifier.write().rerank()
+    }
+
+    pub fn stats(&self) -> DpStats {
+        let c = &self.sh.stats;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let cls = self.sh.classifier.read();
+        DpStats {
+            emc_hits: l(&c.emc_hits),
+            megaflow_hits: l(&c.megaflow_hits),
+            misses: l(&c.misses),
+            upcalls: l(&c.upcalls),
+            upcall_lost: l(&c.upcall_lost),
+            userspace_lost: l(&c.userspace_lost),
+            recirc_depth_drops: l(&c.recirc_depth_drops),
+            tx_unknown_port: l(&c.tx_unknown_port),
+            n_megaflows: cls.len() as u64,
+            n_masks: cls.n_masks() as u64,
+        }
+    }
+
+    /// The datapath clock used for `used` times.
+    pub fn now_ns(&self) -> u64 {
+        self.sh.now_ns()
+    }
+
+    /// Number of forwarding threads.
+    pub fn n_threads(&self) -> usize {
+        self.sh.n_threads
+    }
+}
+
+impl Drop for Datapath {
+    fn drop(&mut self) {
+        self.sh.stop.store(true, Ordering::Release);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
+    let mut pl = Pipeline::new(sh.ports(), false, MissMode::Inline);
+    let mut seen_gen = sh.port_gen.load(Ordering::Acquire);
+    let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
+    while !sh.stop.load(Ordering::Acquire) {
+        let msg = {
+            let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+            rx.recv_timeout(Duration::from_millis(100))
+        };
+        let batch = match msg {
+            Ok(b) => b,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let g = sh.port_gen.load(Ordering::Acquire);
+        if g != seen_gen {
+            seen_gen = g;
+            pl.set_ports(sh.ports());
+        }
+        let n = batch.len().min(BURST);
+        for (p, up) in pkts.iter_mut().zip(batch.iter()).take(n) {
+            p.set_data(&up.packet);
+            p.meta = up.meta;
+        }
+        let set = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+        pl.run(sh, &mut pkts[..n], set, sh.now_ns());
+    }
+}
+
+fn forward_loop(sh: &Shared, me: usize) {
+    let mut seen_gen = 0;
+    let mut mine: Vec<Arc<Port>> = Vec::new();
+    let mut fds = Vec::new();
+    let mut ready = Vec::new();
+    let mut scratch = Vec::new();
+    let mut pl = Pipeline::new(Arc::new(PortMap::default()), true, MissMode::Queue);
+    let mut burst = sys::Burst::new();
+    let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
+    let mut busy = false;
+    let mut last_rerank = Instant::now();
+    while !sh.stop.load(Ordering::Acquire) {
+        let g = sh.port_gen.load(Ordering::Acquire);
+        if g != seen_gen {
+            seen_gen = g;
+            let map = sh.ports();
+            let mut all: Vec<Arc<Port>> = map.ports.clone();
+            all.sort_by_key(|p| p.port_no);
+            mine = all.into_iter().enumerate().filter(|(i, _)| i % sh.n_threads == me).map(|(_, p)| p).collect();
+            fds = mine.iter().map(|p| p.raw_fd()).collect();
+            ready = vec![false; mine.len()];
+            pl.set_ports(map);
+        }
+        if mine.is_empty() {
+            std::thread::sleep(Duration::from_millis(sh.poll_timeout_ms as u64));
+            continue;
+        }
+        if !busy {
+            match sys::poll_readable(&fds, &mut ready, &mut scratch, sh.poll_timeout_ms) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+            }
+        } else {
+            ready.iter_mut().for_each(|r| *r = true);
+        }
+        busy = false;
+        for (pi, port) in mine.iter().enumerate() {
+            if !ready[pi] {
+                continue;
+            }
+            let n = port.recv_burst(&mut burst, &mut pkts);
+            if n == 0 {
+                continue;
+            }
+            if n == BURST {
+                busy = true;
+            }
+            for p in &mut pkts[..n] {
+                p.meta = PacketMeta { in_port: port.port_no, ..PacketMeta::default() };
+            }
+            let set = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+            pl.run(sh, &mut pkts[..n], set, sh.now_ns());
+        }
+        if me == 0 && last_rerank.elapsed() > Duration::from_secs(1) {
+            last_rerank = Instant::now();
+            if let Some(mut c) = sh.classifier.try_write() {
+                c.rerank();
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Ports: tap devices and AF_PACKET sockets, with OpenFlow-style counters.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::packet::{BURST, Packet};
+use crate::sys;
+
+/// How a port reaches the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortKind {
+    /// A tap device rvs created (`TUNSETIFF`).
+    Tap,
+    /// An existing interface opened with an AF_PACKET socket.
+    System,
+}
+
+/// Port counters as OpenFlow port stats need them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub rx_dropped: u64,
+    pub rx_errors: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub tx_dropped: u64,
+    pub tx_errors: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub rx_packets: AtomicU64,
+    pub rx_bytes: AtomicU64,
+    pub rx_dropped: AtomicU64,
+    pub rx_errors: AtomicU64,
+    pub tx_packets: AtomicU64,
+    pub tx_bytes: AtomicU64,
+    pub tx_dropped: AtomicU64,
+    pub tx_errors: AtomicU64,
+}
+
+/// Description of a port for the owner (OpenFlow PORT_DESC / port stats).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortInfo {
+    pub port_no: u32,
+    pub name: String,
+    pub kind: PortKind,
+    pub mac: [u8; 6],
+    /// `Some(up)` from the interface's IFF_UP|IFF_RUNNING flags; `None` when the
+    /// interface is not visible from rvs's namespace (e.g. a tap moved away).
+    pub link_up: Option<bool>,
+    pub stats: PortStats,
+}
+
+/// An open port. Shared by the forwarding threads (any thread may transmit).
+pub struct Port {
+    pub port_no: u32,
+    pub name: String,
+    pub kind: PortKind,
+    pub mac: [u8; 6],
+    fd: OwnedFd,
+    pub(crate) c: Counters,
+}
+
+impl std::fmt::Debug for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Port({} {} {:?})", self.port_no, self.name, self.kind)
+    }
+}
+
+impl Port {
+    /// Opens an AF_PACKET port on existing interface `name`.
+    pub fn open_system(port_no: u32, name: &str) -> io::Result<Port> {
+        let (fd, _) = sys::open_packet_socket(name)?;
+        let mac = sys::if_hwaddr(name).unwrap_or([0; 6]);
+        Ok(Port { port_no, name: name.to_string(), kind: PortKind::System, mac, fd, c: Counters::default() })
+    }
+
+    /// Creates tap device `name` and opens it.
+    pub fn open_tap(port_no: u32, name: &str) -> io::Result<Port> {
+        let (fd, actual) = sys::open_tap(name)?;
+        let mac = sys::if_hwaddr(&actual).unwrap_or([0; 6]);
+        Ok(Port { port_no, name: actual, kind: PortKind::Tap, mac, fd, c: Counters::default() })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    pub fn info(&self) -> PortInfo {
+        let link_up = sys::if_flags(&self.name)
+            .ok()
+            .map(|f| f & (libc::IFF_UP as u32) != 0 && f & (libc::IFF_RUNNING as u32) != 0);
+        PortInfo { port_no: self.port_no, name: self.name.clone(), kind: self.kind, mac: self.mac, link_up, stats: self.stats() }
+    }
+
+    pub fn stats(&self) -> PortStats {
+        let c = &self.c;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        PortStats {
+            rx_packets: l(&c.rx_packets),
+            rx_bytes: l(&c.rx_bytes),
+            rx_dropped: l(&c.rx_dropped),
+            rx_errors: l(&c.rx_errors),
+            tx_packets: l(&c.tx_packets),
+            tx_bytes: l(&c.tx_bytes),
+            tx_dropped: l(&c.tx_dropped),
+            tx_errors: l(&c.tx_errors),
+        }
+    }
+
+    /// Receives a burst into `pkts[..]` (≤ 32) and returns how many frames
+    /// are valid. Truncated frames are dropped and counted as rx errors; a
+    /// VLAN tag stripped by the kernel is put back into the frame.
+    pub fn recv_burst(&self, burst: &mut sys::Burst, pkts: &mut [Packet]) -> usize {
+        let n = pkts.len().min(BURST);
+        let mut got;
+        match self.kind {
+            PortKind::System => {
+                let mut bufs: [&mut [u8]; BURST] = Default::default();
+                for (b, p) in bufs.iter_mut().zip(pkts.iter_mut()) {
+                    *b = p.rx_area();
+                }
+                got = match burst.recv(self.raw_fd(), &mut bufs[..n]) {
+                    Ok(g) => g,
+                    Err(_) => {
+                        self.c.rx_errors.fetch_add(1, Ordering::Relaxed);
+                        0
+                    }
+                };
+                for i in 0..got {
+                    let info = burst.info[i];
+                    pkts[i].set_received(info.len);
+                    if let Some((tpid, tci)) = info.vlan {
+                        if !crate::edit::push_vlan(&mut pkts[i], tpid, tci) {
+                            pkts[i].set_received(0);
+                        }
+                    }
+                    if info.truncated {
+                        pkts[i].set_received(0);
+                    }
+                }
+            }
+            PortKind::Tap => {
+                got = 0;
+                while got < n {
+                    let p = &mut pkts[got];
+                    match sys::read_frame(self.raw_fd(), p.rx_area()) {
+                        Ok(Some(len)) => {
+                            p.set_received(len);
+                            got += 1;
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            self.c.rx_errors.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // Compact away frames that were truncated (length 0).
+        let mut w = 0;
+        let mut bytes = 0u64;
+        let mut bad = 0u64;
+        for r in 0..got {
+            if pkts[r].is_empty() {
+                bad += 1;
+                continue;
+            }
+            bytes += pkts[r].len() as u64;
+            if w != r {
+                pkts.swap(w, r);
+            }
+            w += 1;
+        }
+        if bad != 0 {
+            self.c.rx_errors.fetch_add(bad, Ordering::Relaxed);
+        }
+        if w != 0 {
+            self.c.rx_packets.fetch_add(w as u64, Ordering::Relaxed);
+            self.c.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        w
+    }
+
+    /// Transmits `frames`; counts sent, dropped and errors.
+    pub fn send_burst(&self, burst: &mut sys::Burst, frames: &[&[u8]]) {
+        if frames.is_empty() {
+            return;
+        }
+        let mut sent = 0;
+        let mut errs = 0u64;
+        let mut bytes = 0u64;
+        match self.kind {
+            PortKind::System => match burst.send(self.raw_fd(), frames) {
+                Ok(s) => sent = s,
+                Err(_) => {
+                    self.c.tx_errors.fetch_add(frames.len() as u64, Ordering::Relaxed);
+                    return;
+                }
+            },
+            PortKind::Tap => {
+                for f in frames {
+                    match sys::write_frame(self.raw_fd(), f) {
+                        Ok(true) => sent += 1,
+                        Ok(false) => {}
+                        Err(_) => errs += 1,
+                    }
+                }
+            }
+        }
+        if errs != 0 {
+            self.c.tx_errors.fetch_add(errs, Ordering::Relaxed);
+        }
+        for f in &frames[..sent.min(frames.len())] {
+            bytes += f.len() as u64;
+        }
+        self.c.tx_packets.fetch_add(sent as u64, Ordering::Relaxed);
+        self.c.tx_bytes.fetch_add(bytes, Ordering::Relaxed);
+        let dropped = frames.len() as u64 - sent as u64 - errs;
+        if dropped != 0 {
+            self.c.tx_dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Every `unsafe` line of rvs: AF_PACKET sockets, tap devices, `recvmmsg`/
+//! `sendmmsg` bursts with VLAN aux data, `poll`, interface ioctls.
+//!
+//! The safe wrappers own their file descriptors ([`OwnedFd`]) and check all
+//! lengths the kernel returns before slicing. Nothing here parses packets.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// Max frames per `recvmmsg`/`sendmmsg` call.
+pub const MAX_BURST: usize = 32;
+
+const SOL_PACKET: libc::c_int = 263;
+const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
+const PACKET_AUXDATA: libc::c_int = 8;
+const PACKET_QDISC_BYPASS: libc::c_int = 20;
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+const PACKET_MR_PROMISC: libc::c_int = 1;
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+}
+
+fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.as_bytes().contains(&0) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"));
+    }
+    // SAFETY: ifreq is a plain C struct for which all-zero bytes are valid.
+    let mut ifr: libc::ifreq = unsafe { zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(name.as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    Ok(ifr)
+}
+
+fn setsockopt_int(fd: RawFd, level: libc::c_int, opt: libc::c_int, v: libc::c_int) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live c_int and its exact size.
+    cvt(unsafe { libc::setsockopt(fd, level, opt, &v as *const _ as *const libc::c_void, size_of::<libc::c_int>() as u32) })
+        .map(|_| ())
+}
+
+/// Interface index of `name` in the current network namespace.
+pub fn if_index(name: &str) -> io::Result<u32> {
+    let c = CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad name"))?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if i == 0 { Err(io::Error::last_os_error()) } else { Ok(i) }
+}
+
+fn ctl_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2) call; the result is checked before wrapping.
+    let fd = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// MAC address of interface `name`.
+pub fn if_hwaddr(name: &str) -> io::Result<[u8; 6]> {
+    let s = ctl_socket()?;
+    let mut ifr = ifreq_for(name)?;
+    // SAFETY: SIOCGIFHWADDR reads and writes the ifreq we own.
+    cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFHWADDR, &mut ifr) })?;
+    // SAFETY: after SIOCGIFHWADDR the union holds ifru_hwaddr.
+    let sa = unsafe { ifr.ifr_ifru.ifru_hwaddr };
+    let mut m = [0u8; 6];
+    for (d, s) in m.iter_mut().zip(sa.sa_data.iter()) {
+        *d = *s as u8;
+    }
+    Ok(m)
+}
+
+/// Interface flags (`IFF_UP`, `IFF_RUNNING`, ...) of `name`.
+pub fn if_flags(name: &str) -> io::Result<u32> {
+    let s = ctl_socket()?;
+    let mut ifr = ifreq_for(name)?;
+    // SAFETY: SIOCGIFFLAGS reads and writes the ifreq we own.
+    cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
+    // SAFETY: after SIOCGIFFLAGS the union holds ifru_flags.
+    Ok(unsafe { ifr.ifr_ifru.ifru_flags } as u16 as u32)
+}
+
+/// Sets `IFF_UP` on `name`.
+pub fn if_set_up(name: &str) -> io::Result<()> {
+    let flags = if_flags(name)?;
+    let s = ctl_socket()?;
+    let mut ifr = ifreq_for(name)?;
+    ifr.ifr_ifru.ifru_flags = (flags | libc::IFF_UP as u32) as libc::c_short;
+    // SAFETY: SIOCSIFFLAGS reads the ifreq we own.
+    cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &mut ifr) })?;
+    Ok(())
+}
+
+/// Opens a non-blocking AF_PACKET socket bound to `name`: all protocols,
+/// promiscuous, own transmissions ignored, VLAN aux data on.
+pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
+    let ifindex = if_index(name)?;
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: plain socket(2) call; the result is checked before wrapping.
+    let raw = cvt(unsafe {
+        libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto as libc::c_int)
+    })?;
+    // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    setsockopt_int(raw, SOL_PACKET, PACKET_AUXDATA, 1)?;
+    setsockopt_int(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
+    // Best effort: skipping the qdisc only speeds transmission up.
+    let _ = setsockopt_int(raw, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+    let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20);
+    let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20);
+    // SAFETY: sockaddr_ll is a plain C struct for which all-zero bytes are valid.
+    let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
+    cvt(unsafe {
+        libc::bind(raw, &sll as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_ll>() as u32)
+    })?;
+    // SAFETY: packet_mreq is a plain C struct for which all-zero bytes are valid.
+    let mut mr: libc::packet_mreq = unsafe { zeroed() };
+    mr.mr_ifindex = ifindex as i32;
+    mr.mr_type = PACKET_MR_PROMISC as u16;
+    // SAFETY: passes a pointer to a live packet_mreq and its exact size.
+    cvt(unsafe {
+        libc::setsockopt(
+            raw,
+            SOL_PACKET,
+            PACKET_ADD_MEMBERSHIP,
+            &mr as *const _ as *const libc::c_void,
+            size_of::<libc::packet_mreq>() as u32,
+        )
+    })?;
+    Ok((fd, ifindex))
+}
+
+/// Creates (or attaches to) tap device `name` (IFF_TAP|IFF_NO_PI), non-blocking,
+/// and sets it up. Returns the fd and the name the kernel chose.
+pub fn open_tap(name: &str) -> io::Result<(OwnedFd, String)> {
+    let path = c"/dev/net/tun";
+    // SAFETY: `path` is a valid NUL-terminated string.
+    let raw = cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) })?;
+    // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut ifr = ifreq_for(name)?;
+    ifr.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI;
+    // SAFETY: TUNSETIFF reads and writes the ifreq we own.
+    cvt(unsafe { libc::ioctl(raw, TUNSETIFF as _, &mut ifr) })?;
+    let actual: String =
+        ifr.ifr_name.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect();
+    if_set_up(&actual)?;
+    Ok((fd, actual))
+}
+
+/// Reads one frame from a tap fd. `Ok(None)` when nothing is pending.
+pub fn read_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: writes at most buf.len() bytes into the live buffer.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+    }
+    Ok(Some(n as usize))
+}
+
+/// Writes one frame to a tap fd. `Ok(false)` if the device queue is full.
+pub fn write_frame(fd: RawFd, frame: &[u8]) -> io::Result<bool> {
+    // SAFETY: reads frame.len() bytes from the live slice.
+    let n = unsafe { libc::write(fd, frame.as_ptr() as *const libc::c_void, frame.len()) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock { Ok(false) } else { Err(e) };
+    }
+    Ok(true)
+}
+
+/// What the kernel said about one received frame.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RxInfo {
+    /// Bytes written into the buffer.
+    pub len: usize,
+    /// The frame was longer than the buffer.
+    pub truncated: bool,
+    /// A VLAN tag the kernel stripped: (TPID, TCI).
+    pub vlan: Option<(u16, u16)>,
+}
+
+/// Control-message space per frame: one `tpacket_auxdata`, aligned.
+const CMSG_SPACE: usize = 64;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct TpacketAuxdata {
+    tp_status: u32,
+    tp_len: u32,
+    tp_snaplen: u32,
+    tp_mac: u16,
+    tp_net: u16,
+    tp_vlan_tci: u16,
+    tp_vlan_tpid: u16,
+}
+
+/// Reused `recvmmsg`/`sendmmsg` state for one thread.
+pub struct Burst {
+    hdrs: Vec<libc::mmsghdr>,
+    iovs: Vec<libc::iovec>,
+    cmsg: Vec<[u64; CMSG_SPACE / 8]>,
+    pub info: [RxInfo; MAX_BURST],
+}
+
+// SAFETY: the raw pointers inside are only scratch, rewritten before each syscall.
+unsafe impl Send for Burst {}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Burst::new()
+    }
+}
+
+impl Burst {
+    pub fn new() -> Self {
+        // SAFETY: mmsghdr and iovec are plain C structs for which zero bytes are valid.
+        let hdrs = (0..MAX_BURST).map(|_| unsafe { zeroed::<libc::mmsghdr>() }).collect();
+        // SAFETY: as above.
+        let iovs = (0..MAX_BURST).map(|_| unsafe { zeroed::<libc::iovec>() }).collect();
+        Burst { hdrs, iovs, cmsg: vec![[0u64; CMSG_SPACE / 8]; MAX_BURST], info: [RxInfo::default(); MAX_BURST] }
+    }
+
+    /// Receives up to `bufs.len()` (≤ 32) frames from AF_PACKET socket `fd`
+    /// without blocking; fills `self.info[..n]` and returns `n`.
+    pub fn recv(&mut self, fd: RawFd, bufs: &mut [&mut [u8]]) -> io::Result<usize> {
+        let n = bufs.len().min(MAX_BURST);
+        for i in 0..n {
+            self.iovs[i].iov_base = bufs[i].as_mut_ptr() as *mut libc::c_void;
+            self.iovs[i].iov_len = bufs[i].len();
+            let h = &mut self.hdrs[i].msg_hdr;
+            h.msg_name = std::ptr::null_mut();
+            h.msg_namelen = 0;
+            h.msg_iov = &mut self.iovs[i];
+            h.msg_iovlen = 1;
+            h.msg_control = self.cmsg[i].as_mut_ptr() as *mut libc::c_void;
+            h.msg_controllen = CMSG_SPACE;
+            h.msg_flags = 0;
+            self.hdrs[i].msg_len = 0;
+        }
+        // SAFETY: hdrs[..n] point at iovecs and control buffers owned by self and at
+        // the caller's buffers, all alive and exclusively borrowed for this call.
+        let r = unsafe {
+            libc::recvmmsg(fd, self.hdrs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::WouldBlock { Ok(0) } else { Err(e) };
+        }
+        let got = r as usize;
+        for i in 0..got {
+            let h = &self.hdrs[i];
+            let len = (h.msg_len as usize).min(bufs[i].len());
+            let truncated = h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            let mut vlan = None;
+            // SAFETY: the kernel filled msg_control up to msg_controllen; the CMSG
+            // macros walk only within it.
+            unsafe {
+                let mut c = libc::CMSG_FIRSTHDR(&h.msg_hdr);
+                while !c.is_null() {
+                    if (*c).cmsg_level == SOL_PACKET
+                        && (*c).cmsg_type == PACKET_AUXDATA
+                        && (*c).cmsg_len as usize >= libc::CMSG_LEN(size_of::<TpacketAuxdata>() as u32) as usize
+                    {
+                        let aux = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const TpacketAuxdata);
+                        if aux.tp_status & TP_STATUS_VLAN_VALID != 0 || aux.tp_vlan_tci != 0 {
+                            let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                                aux.tp_vlan_tpid
+                            } else {
+                                0x8100
+                            };
+                            vlan = Some((tpid, aux.tp_vlan_tci));
+                        }
+                    }
+                    c = libc::CMSG_NXTHDR(&h.msg_hdr, c);
+                }
+            }
+            self.info[i] = RxInfo { len, truncated, vlan };
+        }
+        Ok(got)
+    }
+
+    /// Sends `frames` (≤ 32) on AF_PACKET socket `fd` without blocking.
+    /// Returns how many the kernel took (the rest are the caller's drops).
+    pub fn send(&mut self, fd: RawFd, frames: &[&[u8]]) -> io::Result<usize> {
+        let n = frames.len().min(MAX_BURST);
+        if n == 0 {
+            return Ok(0);
+        }
+        for i in 0..n {
+            self.iovs[i].iov_base = frames[i].as_ptr() as *mut libc::c_void;
+            self.iovs[i].iov_len = frames[i].len();
+            let h = &mut self.hdrs[i].msg_hdr;
+            h.msg_name = std::ptr::null_mut();
+            h.msg_namelen = 0;
+            h.msg_iov = &mut self.iovs[i];
+            h.msg_iovlen = 1;
+            h.msg_control = std::ptr::null_mut();
+            h.msg_controllen = 0;
+            h.msg_flags = 0;
+        }
+        let mut sent = 0;
+        while sent < n {
+            // SAFETY: hdrs[sent..n] point at iovecs owned by self that reference the
+            // caller's frames, alive for the call; the kernel only reads them.
+            let r = unsafe {
+                libc::sendmmsg(fd, self.hdrs[sent..].as_mut_ptr(), (n - sent) as u32, libc::MSG_DONTWAIT)
+            };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) {
+                    break;
+                }
+                if sent == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            if r == 0 {
+                break;
+            }
+            sent += r as usize;
+        }
+        Ok(sent)
+    }
+}
+
+/// Waits until one of `fds` is readable or `timeout_ms` passes; sets
+/// `ready[i]`. Reuses `scratch` across calls.
+pub fn poll_readable(fds: &[RawFd], ready: &mut [bool], scratch: &mut Vec<libc::pollfd>, timeout_ms: i32) -> io::Result<usize> {
+    scratch.clear();
+    scratch.extend(fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }));
+    // SAFETY: `scratch` holds exactly scratch.len() initialized pollfds.
+    let r = unsafe { libc::poll(scratch.as_mut_ptr(), scratch.len() as libc::nfds_t, timeout_ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted { Ok(0) } else { Err(e) };
+    }
+    for (r, p) in ready.iter_mut().zip(scratch.iter()) {
+        *r = p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
+    }
+    Ok(r as usize)
+}
+
+/// Number of online CPUs.
+pub fn n_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
