@@ -28,6 +28,6 @@ pub mod text;
 pub use error::OfpError;
 pub use reader::Reader;
 pub use action::{Action, Instruction};
-pub use field::Field;
-pub use flow_match::{Match, MatchEntry};
+pub use field::{Field, FieldInfo};
+pub use flow_match::{Match, MatchEntry, MatchParser};
 pub use text::ParseError;

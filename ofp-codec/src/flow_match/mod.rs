@@ -1,0 +1,426 @@
+//! `Match`: one internal model for OXM and NXM matches.
+//!
+//! A [`Match`] is a set of [`MatchEntry`]s, at most one per [`Field`], kept in
+//! the order Open vSwitch emits them on OpenFlow 1.3 (the `Field` order). It
+//! is *canonical*: it holds what OVS would hold after decoding, so that
+//! `encode` gives OVS's bytes and `Display` gives `ovs-ofctl`'s text.
+//!
+//! Canonical form (enforced by [`Match::set`], the only way in):
+//! - `value.len() == mask.len() == field.width_bytes()`, `value & !mask == 0`;
+//!   a mask of all zeros removes the entry; a full mask is stored as `None`.
+//! - Fields OVS folds into another are converted: `nw_tos` (NXM_OF_IP_TOS)
+//!   becomes `ip_dscp`; `vlan_tci` becomes `vlan_vid` (+ `vlan_pcp` when a
+//!   VLAN id is present and PCP bits are matched); `xreg`/`xxreg` become
+//!   `reg` pairs/quads; `packet_type` Ethernet (0) is the default and is not
+//!   stored.
+//! - Fields whose storage in OVS is narrower than the wire: `ct_state` keeps
+//!   only the low 8 mask bits and so is always masked (`0x20/0xff`);
+//!   `ip_frag` with both bits masked is exact; `vlan_vid` keeps 13 mask bits.
+//!
+//! Entry points:
+//! - binary: [`Match::decode`] / [`Match::encode`] / [`Match::encoded_len`]
+//!   for `struct ofp_match` (OXM type, padded to 8), and
+//!   [`Match::decode_oxm_tlvs`] / [`Match::encode_oxm_tlvs`] for bare TLV
+//!   lists; [`oxm::decode_entry`] / [`oxm::encode_entry`] for one TLV.
+//! - text: [`Match::parse`] for a whole match string, [`MatchParser`] to feed
+//!   `key=value` items one by one from a flow line, `Display` (and
+//!   [`Match::format_with_priority`]) to print as `ovs-ofctl` does.
+//! - checks: [`Match::check_prereqs`] (`OFPBMC_BAD_PREREQ`) and
+//!   [`Match::prereq_ok`].
+
+mod format;
+pub mod oxm;
+mod prereq;
+mod text;
+mod value;
+
+pub use text::MatchParser;
+pub use value::{
+    CT_STATE_FLAGS, TCP_FLAG_NAMES, format_ipv4_masked, format_ipv6_masked, format_mac_masked,
+    port_name,
+};
+
+use crate::error::OfpError;
+use crate::field::Field;
+
+/// One field of a match: value and optional mask, each `width_bytes` long,
+/// big-endian. `mask == None` means an exact match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MatchEntry {
+    pub field: Field,
+    pub value: Vec<u8>,
+    pub mask: Option<Vec<u8>>,
+}
+
+impl MatchEntry {
+    /// The value as an unsigned integer (fields are at most 16 bytes).
+    pub fn value_u128(&self) -> u128 {
+        be_to_u128(&self.value)
+    }
+
+    /// The mask as an unsigned integer, all ones over the width if exact.
+    pub fn mask_u128(&self) -> u128 {
+        match &self.mask {
+            Some(m) => be_to_u128(m),
+            None => width_ones(self.value.len()),
+        }
+    }
+}
+
+/// A flow match: a set of fields, at most one entry per field, in OVS's
+/// OpenFlow 1.3 encoding order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Match {
+    entries: Vec<MatchEntry>,
+}
+
+/// `ct_state` bits (OVS `CS_*`).
+pub mod ct_state {
+    pub const NEW: u32 = 0x01;
+    pub const EST: u32 = 0x02;
+    pub const REL: u32 = 0x04;
+    pub const RPL: u32 = 0x08;
+    pub const INV: u32 = 0x10;
+    pub const TRK: u32 = 0x20;
+    pub const SNAT: u32 = 0x40;
+    pub const DNAT: u32 = 0x80;
+}
+
+pub const ETH_TYPE_IP: u16 = 0x0800;
+pub const ETH_TYPE_ARP: u16 = 0x0806;
+pub const ETH_TYPE_RARP: u16 = 0x8035;
+pub const ETH_TYPE_IPV6: u16 = 0x86dd;
+pub const ETH_TYPE_MPLS: u16 = 0x8847;
+pub const ETH_TYPE_MPLS_MCAST: u16 = 0x8848;
+pub const IPPROTO_ICMP: u8 = 1;
+pub const IPPROTO_TCP: u8 = 6;
+pub const IPPROTO_UDP: u8 = 17;
+pub const IPPROTO_ICMPV6: u8 = 58;
+pub const IPPROTO_SCTP: u8 = 132;
+/// `vlan_vid` bit meaning "a VLAN header is present" (OFPVID_PRESENT).
+pub const OFPVID_PRESENT: u16 = 0x1000;
+
+pub(crate) fn be_to_u128(b: &[u8]) -> u128 {
+    b.iter().fold(0u128, |acc, &x| (acc << 8) | x as u128)
+}
+
+pub(crate) fn u128_to_be(v: u128, width: usize) -> Vec<u8> {
+    let all = v.to_be_bytes();
+    all[16 - width.min(16)..].to_vec()
+}
+
+pub(crate) fn width_ones(width: usize) -> u128 {
+    if width >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * width)) - 1
+    }
+}
+
+/// Largest valid value of a field, for OVS's `mf_is_value_valid` (`None`:
+/// any value of the width; ports are checked separately).
+fn value_limit(field: Field) -> Option<u128> {
+    Some(match field {
+        Field::IpDscp => 0x3f,
+        Field::IpEcn | Field::IpFrag => 0x3,
+        Field::TcpFlags => 0x0fff,
+        Field::ArpOp => 0xff,
+        Field::VlanVid => 0x1fff,
+        Field::VlanPcp | Field::MplsTc => 0x7,
+        Field::MplsBos | Field::TunFlags => 0x1,
+        Field::Ipv6Label | Field::MplsLabel => 0xf_ffff,
+        Field::CtState => 0xff,
+        Field::NwTos => 0xfc,
+        _ => return None,
+    })
+}
+
+/// Whether an OpenFlow 1.1+ port number is one OVS can represent: below
+/// 0xff00, or in the reserved range 0xffffff00 and up.
+pub fn is_valid_ofp11_port(port: u32) -> bool {
+    !(0xff00..0xffff_ff00).contains(&port)
+}
+
+impl Match {
+    pub fn new() -> Self {
+        Match::default()
+    }
+
+    pub fn get(&self, field: Field) -> Option<&MatchEntry> {
+        self.entries.iter().find(|e| e.field == field)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &MatchEntry> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True for the catch-all match.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn contains(&self, field: Field) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Value of `field` as an integer, if matched (masked bits are zero).
+    pub fn value(&self, field: Field) -> Option<u128> {
+        self.get(field).map(MatchEntry::value_u128)
+    }
+
+    /// Value and mask (all ones if exact) of `field`, if matched.
+    pub fn value_mask(&self, field: Field) -> Option<(u128, u128)> {
+        self.get(field).map(|e| (e.value_u128(), e.mask_u128()))
+    }
+
+    /// The flow value OVS would see for `field`: 0 when not matched.
+    pub(crate) fn flow_value(&self, field: Field) -> u128 {
+        self.value(field).unwrap_or(0)
+    }
+
+    pub fn eth_type(&self) -> Option<u16> {
+        self.value(Field::EthType).map(|v| v as u16)
+    }
+
+    pub fn ip_proto(&self) -> Option<u8> {
+        self.value(Field::IpProto).map(|v| v as u8)
+    }
+
+    pub fn is_ipv4(&self) -> bool {
+        self.eth_type() == Some(ETH_TYPE_IP)
+    }
+
+    pub fn is_ipv6(&self) -> bool {
+        self.eth_type() == Some(ETH_TYPE_IPV6)
+    }
+
+    /// Matches IPv4 or IPv6 (what `ct()` requires).
+    pub fn is_ip(&self) -> bool {
+        self.is_ipv4() || self.is_ipv6()
+    }
+
+    pub fn is_arp(&self) -> bool {
+        matches!(self.eth_type(), Some(ETH_TYPE_ARP | ETH_TYPE_RARP))
+    }
+
+    pub fn is_mpls(&self) -> bool {
+        matches!(self.eth_type(), Some(ETH_TYPE_MPLS | ETH_TYPE_MPLS_MCAST))
+    }
+
+    /// Removes a field (and, for a folded field such as `xreg0`, the fields
+    /// it is stored as). Returns the removed canonical entry, if any.
+    pub fn remove(&mut self, field: Field) -> Option<MatchEntry> {
+        let targets = storage_fields(field);
+        let mut removed = None;
+        self.entries.retain(|e| {
+            if targets.contains(&e.field) {
+                removed.get_or_insert_with(|| e.clone());
+                false
+            } else {
+                true
+            }
+        });
+        removed
+    }
+
+    /// Sets `field` to `value` under `mask` (`None` = exact), converting to
+    /// the canonical form described in the module docs. Replaces a previous
+    /// entry for the same storage.
+    ///
+    /// Errors as OVS's decoder would give for the same TLV:
+    /// `OFPBMC_BAD_LEN` (value or mask of the wrong width),
+    /// `OFPBMC_BAD_MASK` (partial mask on a non-maskable field),
+    /// `OFPBMC_BAD_VALUE` (value outside the field's range, e.g. a DSCP > 63
+    /// or an unrepresentable port), `OFPBMC_BAD_WILDCARDS` (value bits
+    /// outside the mask), `OFPBMC_BAD_FIELD` (field OVS does not implement).
+    pub fn set(&mut self, field: Field, value: &[u8], mask: Option<&[u8]>) -> Result<(), OfpError> {
+        let width = field.width_bytes();
+        if value.len() != width || mask.is_some_and(|m| m.len() != width) {
+            return Err(OfpError::OFPBMC_BAD_LEN);
+        }
+        let v = be_to_u128(value);
+        let m = mask.map(be_to_u128);
+        if let Some(m) = m
+            && v & !m != 0
+        {
+            return Err(OfpError::OFPBMC_BAD_WILDCARDS);
+        }
+        self.set_u128(field, v, m)
+    }
+
+    /// Like [`Match::set`] with integer value and mask; value bits outside
+    /// the mask are cleared rather than refused.
+    pub fn set_u128(
+        &mut self,
+        field: Field,
+        value: u128,
+        mask: Option<u128>,
+    ) -> Result<(), OfpError> {
+        let info = field.info();
+        if !info.ovs_supported {
+            return Err(OfpError::OFPBMC_BAD_FIELD);
+        }
+        let ones = width_ones(info.width_bytes as usize);
+        let mask = mask.map_or(ones, |m| m & ones);
+        if value & !ones != 0 {
+            return Err(OfpError::OFPBMC_BAD_VALUE);
+        }
+        if !info.maskable && mask != 0 && mask != ones {
+            return Err(OfpError::OFPBMC_BAD_MASK);
+        }
+        self.check_value(field, value)?;
+        let value = value & mask;
+        match field {
+            Field::NwTos => self.store(Field::IpDscp, value >> 2, if mask == 0 { 0 } else { 0x3f }),
+            Field::VlanTci => {
+                let vid_mask = mask & 0x1fff;
+                let vid = value & 0x1fff;
+                self.store(
+                    Field::VlanVid,
+                    vid,
+                    if vid_mask == 0x1fff { 0xffff } else { vid_mask },
+                );
+                let pcp_mask = if vid != 0 && mask & 0xe000 != 0 {
+                    0x7
+                } else {
+                    0
+                };
+                self.store(Field::VlanPcp, (value >> 13) & 0x7, pcp_mask);
+            }
+            Field::XReg(n) => {
+                let base = (n & 7) * 2;
+                for i in 0..2u8 {
+                    let shift = 32 * (1 - i as u32);
+                    let reg = Field::Reg(base + i);
+                    self.store(
+                        reg,
+                        (value >> shift) & 0xffff_ffff,
+                        (mask >> shift) & 0xffff_ffff,
+                    );
+                }
+            }
+            Field::XXReg(n) => {
+                let base = (n & 3) * 4;
+                for i in 0..4u8 {
+                    let shift = 32 * (3 - i as u32);
+                    let reg = Field::Reg(base + i);
+                    self.store(
+                        reg,
+                        (value >> shift) & 0xffff_ffff,
+                        (mask >> shift) & 0xffff_ffff,
+                    );
+                }
+            }
+            Field::PacketType if mask != 0 && value == 0 => {
+                // Ethernet is the default packet type: not stored.
+                self.store(Field::PacketType, 0, 0);
+            }
+            Field::CtState => self.store_raw(field, value & 0xff, Some(mask & 0xff)),
+            Field::IpFrag => self.store(
+                field,
+                value & 0x3,
+                if mask & 0x3 == 0x3 { 0xff } else { mask & 0x3 },
+            ),
+            Field::VlanVid => self.store(
+                field,
+                value & 0x1fff,
+                if mask & 0x1fff == 0x1fff {
+                    0xffff
+                } else {
+                    mask & 0x1fff
+                },
+            ),
+            Field::Reg(n) if n > 15 => return Err(OfpError::OFPBMC_BAD_FIELD),
+            _ => self.store(field, value, mask),
+        }
+        Ok(())
+    }
+
+    /// Sets an exact match on an integer field.
+    pub fn set_exact(&mut self, field: Field, value: u128) -> Result<(), OfpError> {
+        self.set_u128(field, value, None)
+    }
+
+    fn check_value(&self, field: Field, value: u128) -> Result<(), OfpError> {
+        let ok = match field {
+            Field::InPort | Field::ActsetOutput => is_valid_ofp11_port(value as u32),
+            Field::NwTos => value & 0x3 == 0,
+            _ => value_limit(field).is_none_or(|lim| value <= lim),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(OfpError::OFPBMC_BAD_VALUE)
+        }
+    }
+
+    /// Stores a canonical field: zero mask removes it, full mask is exact.
+    fn store(&mut self, field: Field, value: u128, mask: u128) {
+        let width = field.width_bytes();
+        let ones = width_ones(width);
+        let mask = mask & ones;
+        if mask == 0 {
+            self.entries.retain(|e| e.field != field);
+        } else if mask == ones {
+            self.store_raw(field, value, None);
+        } else {
+            self.store_raw(field, value & mask, Some(mask));
+        }
+    }
+
+    fn store_raw(&mut self, field: Field, value: u128, mask: Option<u128>) {
+        let width = field.width_bytes();
+        if mask == Some(0) {
+            self.entries.retain(|e| e.field != field);
+            return;
+        }
+        let entry = MatchEntry {
+            field,
+            value: u128_to_be(value & mask.unwrap_or(u128::MAX), width),
+            mask: mask.map(|m| u128_to_be(m, width)),
+        };
+        match self.entries.binary_search_by(|e| e.field.cmp(&field)) {
+            Ok(i) => self.entries[i] = entry,
+            Err(i) => self.entries.insert(i, entry),
+        }
+    }
+}
+
+/// The canonical fields a (possibly folded) field is stored as.
+pub(crate) fn storage_fields(field: Field) -> Vec<Field> {
+    match field {
+        Field::NwTos => vec![Field::IpDscp],
+        Field::VlanTci => vec![Field::VlanVid, Field::VlanPcp],
+        Field::XReg(n) => vec![Field::Reg((n & 7) * 2), Field::Reg((n & 7) * 2 + 1)],
+        Field::XXReg(n) => (0..4).map(|i| Field::Reg((n & 3) * 4 + i)).collect(),
+        other => vec![other],
+    }
+}
+
+impl core::fmt::Display for Match {
+    /// The match as `ovs-ofctl` prints it (no priority), `match_format()` order.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&format::format_match(self, None))
+    }
+}
+
+impl Match {
+    /// The match as `ovs-ofctl` prints it in a flow: `priority=N,` first
+    /// unless `priority` is the default 32768.
+    pub fn format_with_priority(&self, priority: u16) -> String {
+        format::format_match(self, Some(priority))
+    }
+
+    /// Parses a comma-separated match (`tcp,nw_src=10.0.0.0/8,tp_dst=80`).
+    /// Keys that are not match fields are errors (`unknown field foo`).
+    pub fn parse(s: &str) -> Result<Match, crate::text::ParseError> {
+        text::parse_match(s)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+//! OXM/NXM binary codec for [`Match`]: `struct ofp_match` (OpenFlow 1.3,
+//! type OFPMT_OXM) and bare TLV lists.
+//!
+//! Decoding follows OVS's `oxm_pull_match()` strictly, error for error:
+//! a short or inconsistent length is `OFPBMC_BAD_LEN`, a type other than
+//! OXM is `OFPBMC_BAD_TYPE`, value bits outside the mask are
+//! `OFPBMC_BAD_WILDCARDS`, an unknown header (or a known header with the
+//! wrong length) is `OFPBMC_BAD_FIELD`, a partial mask on a non-maskable
+//! field is `OFPBMC_BAD_MASK`, an out-of-range value is `OFPBMC_BAD_VALUE`,
+//! a field whose prerequisites are not met by the fields *before* it is
+//! `OFPBMC_BAD_PREREQ`, and a field matched twice is `OFPBMC_DUP_FIELD`.
+//!
+//! Encoding emits fields in the order of OVS's `nx_put_raw()` (the `Field`
+//! order) under the header OVS uses on OF1.3, and, like OVS, prefixes
+//! `packet_type=Ethernet` when no emitted field has a prerequisite.
+
+use bytes::{BufMut, BytesMut};
+
+use super::{Match, be_to_u128, storage_fields, value_limit, width_ones};
+use crate::error::OfpError;
+use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId, Prereq};
+use crate::reader::Reader;
+
+/// `OFPMT_OXM`: the only match type OpenFlow 1.3 uses.
+pub const OFPMT_OXM: u16 = 1;
+/// Length of the `ofp_match` header (type + length).
+pub const OFP_MATCH_HEADER_LEN: usize = 4;
+
+/// An OXM/NXM header as read from the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OxmHeader {
+    pub id: OxmId,
+    pub hasmask: bool,
+    /// Bytes of value (+ mask) that follow the header (and experimenter id).
+    pub payload_len: usize,
+    /// The field, if the header is one OVS knows with the right length.
+    pub field: Option<Field>,
+}
+
+/// Reads one OXM header (and the experimenter id for class 0xffff).
+/// `OFPBMC_BAD_LEN` if the buffer is too short or the length field is smaller
+/// than the experimenter id. An unknown field is not an error here.
+pub fn pull_header(r: &mut Reader<'_>) -> Result<OxmHeader, OfpError> {
+    let word = r.peek(4).ok_or(OfpError::OFPBMC_BAD_LEN)?;
+    let header = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+    let (mut id, hasmask, len) = OxmId::parse_header(header);
+    let mut exp_len = 0;
+    if id.class == OXM_EXPERIMENTER_CLASS {
+        let both = r.peek(8).ok_or(OfpError::OFPBMC_BAD_LEN)?;
+        id.experimenter = u32::from_be_bytes([both[4], both[5], both[6], both[7]]);
+        exp_len = 4;
+    }
+    if (len as usize) < exp_len {
+        return Err(OfpError::OFPBMC_BAD_LEN);
+    }
+    r.skip(4 + exp_len).map_err(|_| OfpError::OFPBMC_BAD_LEN)?;
+    let payload_len = len as usize - exp_len;
+    let field = Field::from_oxm_id(id).filter(|f| {
+        let w = f.width_bytes();
+        payload_len == if hasmask { 2 * w } else { w }
+    });
+    Ok(OxmHeader {
+        id,
+        hasmask,
+        payload_len,
+        field,
+    })
+}
+
+/// One decoded match TLV: field, value, mask (`None` if the TLV had none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OxmEntry<'a> {
+    pub field: Field,
+    pub value: &'a [u8],
+    pub mask: Option<&'a [u8]>,
+}
+
+/// Reads one match TLV and checks it on its own (not against other fields):
+/// length, known field, mask consistency, mask and value validity.
+pub fn decode_entry<'a>(r: &mut Reader<'a>) -> Result<OxmEntry<'a>, OfpError> {
+    let h = pull_header(r)?;
+    let payload = r.take_or(h.payload_len, OfpError::OFPBMC_BAD_LEN)?;
+    let width = if h.hasmask {
+        h.payload_len / 2
+    } else {
+        h.payload_len
+    };
+    let value = &payload[..width];
+    let mask = h.hasmask.then(|| &payload[width..2 * width]);
+    if let Some(m) = mask
+        && value.iter().zip(m).any(|(v, m)| v & !m != 0)
+    {
+        return Err(OfpError::OFPBMC_BAD_WILDCARDS);
+    }
+    let field = h.field.ok_or(OfpError::OFPBMC_BAD_FIELD)?;
+    let v = be_to_u128(value);
+    if let Some(m) = mask {
+        let m = be_to_u128(m);
+        if !field.is_maskable() && m != 0 && m != width_ones(width) {
+            return Err(OfpError::OFPBMC_BAD_MASK);
+        }
+    }
+    let valid = match field {
+        Field::InPort | Field::ActsetOutput => super::is_valid_ofp11_port(v as u32),
+        Field::NwTos => v & 0x3 == 0,
+        _ => value_limit(field).is_none_or(|lim| v <= lim),
+    };
+    if !valid {
+        return Err(OfpError::OFPBMC_BAD_VALUE);
+    }
+    Ok(OxmEntry { field, value, mask })
+}
+
+/// Appends one TLV for `field` under the header OVS uses on OF1.3.
+/// `value` and `mask` must be `field.width_bytes()` long.
+pub fn encode_entry(buf: &mut BytesMut, field: Field, value: &[u8], mask: Option<&[u8]>) {
+    let info = field.info();
+    let payload = value.len() + mask.map_or(0, <[u8]>::len);
+    buf.put_u32(info.oxm.header(mask.is_some(), payload as u8));
+    if info.oxm.is_experimenter() {
+        buf.put_u32(info.oxm.experimenter);
+    }
+    buf.put_slice(value);
+    if let Some(m) = mask {
+        buf.put_slice(m);
+    }
+}
+
+fn entry_len(field: Field, masked: bool) -> usize {
+    let info = field.info();
+    let exp = if info.oxm.is_experimenter() { 4 } else { 0 };
+    4 + exp + info.width_bytes as usize * if masked { 2 } else { 1 }
+}
+
+impl Match {
+    /// Decodes a bare list of OXM/NXM TLVs (no `ofp_match` header), checking
+    /// each field's prerequisites against the fields before it.
+    pub fn decode_oxm_tlvs(bytes: &[u8]) -> Result<Match, OfpError> {
+        let mut r = Reader::new(bytes);
+        let mut m = Match::new();
+        while !r.is_empty() {
+            let e = decode_entry(&mut r)?;
+            if !m.prereq_ok(e.field.prereq()) {
+                return Err(OfpError::OFPBMC_BAD_PREREQ);
+            }
+            if storage_fields(e.field).iter().any(|f| m.contains(*f)) {
+                return Err(OfpError::OFPBMC_DUP_FIELD);
+            }
+            m.set(e.field, e.value, e.mask)?;
+        }
+        Ok(m)
+    }
+
+    /// Decodes an OpenFlow 1.3 `struct ofp_match` including its padding to a
+    /// multiple of 8 bytes.
+    pub fn decode(r: &mut Reader<'_>) -> Result<Match, OfpError> {
+        let head = r
+            .peek(OFP_MATCH_HEADER_LEN)
+            .ok_or(OfpError::OFPBMC_BAD_LEN)?;
+        let mtype = u16::from_be_bytes([head[0], head[1]]);
+        let len = u16::from_be_bytes([head[2], head[3]]) as usize;
+        if len < OFP_MATCH_HEADER_LEN {
+            return Err(OfpError::OFPBMC_BAD_LEN);
+        }
+        if mtype != OFPMT_OXM {
+            return Err(OfpError::OFPBMC_BAD_TYPE);
+        }
+        let padded = len.div_ceil(8) * 8;
+        let all = r.take_or(padded, OfpError::OFPBMC_BAD_LEN)?;
+        Match::decode_oxm_tlvs(&all[OFP_MATCH_HEADER_LEN..len])
+    }
+
+    /// Whether OVS would prefix `packet_type=Ethernet`: no field with a
+    /// prerequisite (and no explicit packet type) is matched.
+    fn needs_default_packet_type(&self) -> bool {
+        !self.contains(Field::PacketType) && self.iter().all(|e| e.field.prereq() == Prereq::None)
+    }
+
+    /// Length of the bare TLV list [`Match::encode_oxm_tlvs`] writes.
+    pub fn oxm_tlvs_len(&self) -> usize {
+        let pt = if self.needs_default_packet_type() {
+            entry_len(Field::PacketType, false)
+        } else {
+            0
+        };
+        pt + self
+            .iter()
+            .map(|e| entry_len(e.field, e.mask.is_some()))
+            .sum::<usize>()
+    }
+
+    /// Appends the match as a bare TLV list in OVS's order.
+    pub fn encode_oxm_tlvs(&self, buf: &mut BytesMut) {
+        if self.needs_default_packet_type() {
+            encode_entry(buf, Field::PacketType, &[0; 4], None);
+        }
+        for e in self.iter() {
+            encode_entry(buf, e.field, &e.value, e.mask.as_deref());
+        }
+    }
+
+    /// Length of the `ofp_match` including padding.
+    pub fn encoded_len(&self) -> usize {
+        (OFP_MATCH_HEADER_LEN + self.oxm_tlvs_len()).div_ceil(8) * 8
+    }
+
+    /// Appends the OpenFlow 1.3 `struct ofp_match`, padded to 8 bytes.
+    pub fn encode(&self, buf: &mut BytesMut) {
+        let len = OFP_MATCH_HEADER_LEN + self.oxm_tlvs_len();
+        buf.put_u16(OFPMT_OXM);
+        buf.put_u16(len as u16);
+        self.encode_oxm_tlvs(buf);
+        buf.put_bytes(0, len.div_ceil(8) * 8 - len);
+    }
+}

@@ -1,0 +1,71 @@
+//! Field prerequisites, as OVS's `mf_are_prereqs_ok()` checks them when it
+//! decodes a match: on flow *values* (an unmatched field counts as 0), with
+//! the `ct_state` mask consulted for `-inv`.
+
+use super::{
+    ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST, ETH_TYPE_RARP,
+};
+use super::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, OFPVID_PRESENT};
+use super::{Match, MatchEntry, ct_state as cs};
+use crate::error::OfpError;
+use crate::field::{Field, Prereq};
+
+const ND_NEIGHBOR_SOLICIT: u128 = 135;
+const ND_NEIGHBOR_ADVERT: u128 = 136;
+/// `ip_frag` bit: a later (non-first) fragment.
+const FRAG_LATER: u128 = 0x2;
+
+impl Match {
+    /// Whether `prereq` holds in this match.
+    pub fn prereq_ok(&self, prereq: Prereq) -> bool {
+        let dl_type = self.flow_value(Field::EthType) as u16;
+        let proto = self.flow_value(Field::IpProto) as u8;
+        let ip_any = dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6;
+        let not_later = self.flow_value(Field::IpFrag) & FRAG_LATER == 0;
+        let icmpv6 = dl_type == ETH_TYPE_IPV6 && proto == IPPROTO_ICMPV6;
+        let nd_type = self.flow_value(Field::Icmpv6Type);
+        let nd = icmpv6
+            && self.flow_value(Field::Icmpv6Code) == 0
+            && (nd_type == ND_NEIGHBOR_SOLICIT || nd_type == ND_NEIGHBOR_ADVERT);
+        match prereq {
+            Prereq::None => true,
+            Prereq::Ethernet => self.flow_value(Field::PacketType) == 0,
+            Prereq::Arp => dl_type == ETH_TYPE_ARP || dl_type == ETH_TYPE_RARP,
+            Prereq::Ipv4 => dl_type == ETH_TYPE_IP,
+            Prereq::Ipv6 => dl_type == ETH_TYPE_IPV6,
+            Prereq::IpAny => ip_any,
+            Prereq::VlanVid => self.flow_value(Field::VlanVid) as u16 & OFPVID_PRESENT != 0,
+            Prereq::Mpls => dl_type == ETH_TYPE_MPLS || dl_type == ETH_TYPE_MPLS_MCAST,
+            Prereq::Tcp => ip_any && proto == IPPROTO_TCP && not_later,
+            Prereq::Udp => ip_any && proto == IPPROTO_UDP && not_later,
+            Prereq::Sctp => ip_any && proto == IPPROTO_SCTP && not_later,
+            Prereq::Icmpv4 => dl_type == ETH_TYPE_IP && proto == IPPROTO_ICMP,
+            Prereq::Icmpv6 => icmpv6,
+            Prereq::Nd => nd,
+            Prereq::NdSolicit => nd && nd_type == ND_NEIGHBOR_SOLICIT,
+            Prereq::NdAdvert => nd && nd_type == ND_NEIGHBOR_ADVERT,
+            Prereq::Ct => {
+                let (state, mask) = self
+                    .get(Field::CtState)
+                    .map(|e| (e.value_u128() as u32, e.mask_u128() as u32))
+                    .unwrap_or((0, 0));
+                state & (cs::NEW | cs::EST | cs::REL | cs::RPL | cs::SNAT | cs::DNAT) != 0
+                    || (state & cs::TRK != 0 && mask & cs::INV != 0 && state & cs::INV == 0)
+            }
+        }
+    }
+
+    /// Checks every field's prerequisites, as OVS does when it decodes a
+    /// match: `OFPBMC_BAD_PREREQ` if one does not hold.
+    pub fn check_prereqs(&self) -> Result<(), OfpError> {
+        match self.iter().find(|e| !self.prereq_ok(e.field.prereq())) {
+            Some(_) => Err(OfpError::OFPBMC_BAD_PREREQ),
+            None => Ok(()),
+        }
+    }
+
+    /// The first entry whose prerequisites do not hold, if any (for messages).
+    pub fn first_bad_prereq(&self) -> Option<&MatchEntry> {
+        self.iter().find(|e| !self.prereq_ok(e.field.prereq()))
+    }
+}
