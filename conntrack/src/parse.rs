@@ -359,7 +359,7 @@ fn l4_udp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<()>
     }
     let csum = be16(l4, 6)?;
     // A zero checksum means "none" for IPv4 only; IPv6 requires one.
-    if validate && !(csum == 0 && !key.v6) {
+    if validate && (csum != 0 || key.v6) {
         let seg = &l4[..udp_len];
         let pseudo = if key.v6 {
             pseudo_v6(l3, IPPROTO_UDP, udp_len)

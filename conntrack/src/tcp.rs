@@ -108,7 +108,8 @@ pub(crate) fn invalid_flags(flags: u16) -> bool {
 /// May this segment start tracking a connection? A SYN may; a segment of an established stream
 /// may (mid-stream pickup, e.g. after a restart); a SYN+ACK may not.
 pub(crate) fn valid_new(seg: &TcpSeg) -> bool {
-    !invalid_flags(seg.flags) && !(seg.flags & TCP_SYN != 0 && seg.flags & TCP_ACK != 0)
+    let syn_ack = seg.flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK;
+    !invalid_flags(seg.flags) && !syn_ack
 }
 
 #[inline]
