@@ -14,14 +14,41 @@ pub type PortNo = u32;
 /// unmasked set uses all-ones masks. Checksums are updated incrementally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetAction {
-    Eth { src: [u8; 6], src_mask: [u8; 6], dst: [u8; 6], dst_mask: [u8; 6] },
+    Eth {
+        src: [u8; 6],
+        src_mask: [u8; 6],
+        dst: [u8; 6],
+        dst_mask: [u8; 6],
+    },
     /// Rewrites the outermost VLAN TCI bits under `mask` (no-op without a tag).
     VlanTci { tci: u16, mask: u16 },
-    Ipv4 { src: u32, src_mask: u32, dst: u32, dst_mask: u32, tos: u8, tos_mask: u8, ttl: u8, ttl_mask: u8 },
-    Ipv6 { src: u128, src_mask: u128, dst: u128, dst_mask: u128, hlimit: u8, hlimit_mask: u8 },
+    Ipv4 {
+        src: u32,
+        src_mask: u32,
+        dst: u32,
+        dst_mask: u32,
+        tos: u8,
+        tos_mask: u8,
+        ttl: u8,
+        ttl_mask: u8,
+    },
+    Ipv6 {
+        src: u128,
+        src_mask: u128,
+        dst: u128,
+        dst_mask: u128,
+        hlimit: u8,
+        hlimit_mask: u8,
+    },
     /// TCP, UDP or SCTP ports (`proto` selects the header name when printed;
     /// the packet's own protocol decides what is rewritten).
-    L4 { proto: u8, src: u16, src_mask: u16, dst: u16, dst_mask: u16 },
+    L4 {
+        proto: u8,
+        src: u16,
+        src_mask: u16,
+        dst: u16,
+        dst_mask: u16,
+    },
 }
 
 /// NAT request carried by a `ct` action. The address/port ranges are passed to
@@ -63,9 +90,14 @@ pub enum DpAction {
     /// Output to every port except the packet's in_port.
     Flood,
     /// Deliver a copy to the owner's userspace channel with opaque `userdata`.
-    Userspace { userdata: u64 },
+    Userspace {
+        userdata: u64,
+    },
     Set(SetAction),
-    PushVlan { tpid: u16, tci: u16 },
+    PushVlan {
+        tpid: u16,
+        tci: u16,
+    },
     PopVlan,
     Ct(CtAction),
     /// Re-enter the caches with this recirc_id (ends the list for this copy).
@@ -86,7 +118,12 @@ impl fmt::Display for SetAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = Vec::new();
         match *self {
-            SetAction::Eth { src, src_mask, dst, dst_mask } => {
+            SetAction::Eth {
+                src,
+                src_mask,
+                dst,
+                dst_mask,
+            } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
                     if m != [0; 6] {
                         let mut s = format!("{n}={}", fmt_mac(v));
@@ -107,7 +144,16 @@ impl fmt::Display for SetAction {
                 }
                 write!(f, "set(vlan({}))", parts.join(","))
             }
-            SetAction::Ipv4 { src, src_mask, dst, dst_mask, tos, tos_mask, ttl, ttl_mask } => {
+            SetAction::Ipv4 {
+                src,
+                src_mask,
+                dst,
+                dst_mask,
+                tos,
+                tos_mask,
+                ttl,
+                ttl_mask,
+            } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
                     if m != 0 {
                         let mut s = format!("{n}={}", fmt_ip4(v));
@@ -118,14 +164,29 @@ impl fmt::Display for SetAction {
                     }
                 }
                 if tos_mask != 0 {
-                    parts.push(if tos_mask == 0xff { format!("tos={tos:#x}") } else { format!("tos={tos:#x}/{tos_mask:#x}") });
+                    parts.push(if tos_mask == 0xff {
+                        format!("tos={tos:#x}")
+                    } else {
+                        format!("tos={tos:#x}/{tos_mask:#x}")
+                    });
                 }
                 if ttl_mask != 0 {
-                    parts.push(if ttl_mask == 0xff { format!("ttl={ttl}") } else { format!("ttl={ttl}/{ttl_mask:#x}") });
+                    parts.push(if ttl_mask == 0xff {
+                        format!("ttl={ttl}")
+                    } else {
+                        format!("ttl={ttl}/{ttl_mask:#x}")
+                    });
                 }
                 write!(f, "set(ipv4({}))", parts.join(","))
             }
-            SetAction::Ipv6 { src, src_mask, dst, dst_mask, hlimit, hlimit_mask } => {
+            SetAction::Ipv6 {
+                src,
+                src_mask,
+                dst,
+                dst_mask,
+                hlimit,
+                hlimit_mask,
+            } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
                     if m != 0 {
                         let mut s = format!("{n}={}", fmt_ip6(v));
@@ -140,10 +201,20 @@ impl fmt::Display for SetAction {
                 }
                 write!(f, "set(ipv6({}))", parts.join(","))
             }
-            SetAction::L4 { proto, src, src_mask, dst, dst_mask } => {
+            SetAction::L4 {
+                proto,
+                src,
+                src_mask,
+                dst,
+                dst_mask,
+            } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
                     if m != 0 {
-                        parts.push(if m == 0xffff { format!("{n}={v}") } else { format!("{n}={v}/{m:#x}") });
+                        parts.push(if m == 0xffff {
+                            format!("{n}={v}")
+                        } else {
+                            format!("{n}={v}/{m:#x}")
+                        });
                     }
                 }
                 let name = match proto {
@@ -194,7 +265,11 @@ impl fmt::Display for CtAction {
             }
             parts.push(s);
         }
-        if parts.is_empty() { f.write_str("ct") } else { write!(f, "ct({})", parts.join(",")) }
+        if parts.is_empty() {
+            f.write_str("ct")
+        } else {
+            write!(f, "ct({})", parts.join(","))
+        }
     }
 }
 
@@ -203,11 +278,18 @@ impl fmt::Display for DpAction {
         match *self {
             DpAction::Output(p) => write!(f, "{p}"),
             DpAction::Flood => f.write_str("flood"),
-            DpAction::Userspace { userdata } => write!(f, "userspace(pid=0,userdata({userdata:016x}))"),
+            DpAction::Userspace { userdata } => {
+                write!(f, "userspace(pid=0,userdata({userdata:016x}))")
+            }
             DpAction::Set(s) => write!(f, "{s}"),
             DpAction::PushVlan { tpid, tci } => {
                 if tpid != 0x8100 {
-                    write!(f, "push_vlan(tpid={tpid:#x},vid={},pcp={})", tci & 0xfff, tci >> 13)
+                    write!(
+                        f,
+                        "push_vlan(tpid={tpid:#x},vid={},pcp={})",
+                        tci & 0xfff,
+                        tci >> 13
+                    )
                 } else {
                     write!(f, "push_vlan(vid={},pcp={})", tci & 0xfff, tci >> 13)
                 }
@@ -237,7 +319,11 @@ mod tests {
     #[test]
     fn action_text_follows_ovs() {
         let acts = [
-            DpAction::Ct(CtAction { zone: 1, commit: true, ..Default::default() }),
+            DpAction::Ct(CtAction {
+                zone: 1,
+                commit: true,
+                ..Default::default()
+            }),
             DpAction::Recirc(1),
         ];
         assert_eq!(format_actions(&acts), "ct(commit,zone=1),recirc(0x1)");
@@ -253,8 +339,18 @@ mod tests {
             ttl_mask: 0xff,
         });
         assert_eq!(set.to_string(), "set(ipv4(src=10.0.0.2,ttl=63))");
-        assert_eq!(DpAction::PushVlan { tpid: 0x8100, tci: 10 | (3 << 13) }.to_string(), "push_vlan(vid=10,pcp=3)");
-        let ct = CtAction { mark: Some((1, 0xffffffff)), ..Default::default() };
+        assert_eq!(
+            DpAction::PushVlan {
+                tpid: 0x8100,
+                tci: 10 | (3 << 13)
+            }
+            .to_string(),
+            "push_vlan(vid=10,pcp=3)"
+        );
+        let ct = CtAction {
+            mark: Some((1, 0xffffffff)),
+            ..Default::default()
+        };
         assert_eq!(ct.to_string(), "ct(mark=0x1/0xffffffff)");
         assert_eq!(CtAction::default().to_string(), "ct");
     }

@@ -107,7 +107,12 @@ impl Subtable {
     fn find(&self, key: &FlowKey) -> Option<&Arc<Megaflow>> {
         let h = masked_hash(key, &self.mask, &self.words);
         self.flows
-            .find(h, |(fh, f)| *fh == h && self.words.iter().all(|&i| (key.w[i as usize] & self.mask.w[i as usize]) == f.key.w[i as usize]))
+            .find(h, |(fh, f)| {
+                *fh == h
+                    && self.words.iter().all(|&i| {
+                        (key.w[i as usize] & self.mask.w[i as usize]) == f.key.w[i as usize]
+                    })
+            })
             .map(|(_, f)| f)
     }
 }
@@ -160,7 +165,12 @@ impl Classifier {
 
     /// Installs a megaflow for `key` under `mask` unless a live megaflow
     /// already matches `key` (then that one is returned in the error).
-    pub fn insert(&mut self, key: &FlowKey, mask: &FlowKey, actions: Actions) -> Result<Arc<Megaflow>, InsertError> {
+    pub fn insert(
+        &mut self,
+        key: &FlowKey,
+        mask: &FlowKey,
+        actions: Actions,
+    ) -> Result<Arc<Megaflow>, InsertError> {
         if let Some(f) = self.lookup(key) {
             return Err(InsertError::Exists(f.clone()));
         }
@@ -174,8 +184,15 @@ impl Classifier {
         let idx = match self.subtables.iter().position(|s| s.mask == flow.mask) {
             Some(i) => i,
             None => {
-                let words = (0..KEY_WORDS as u8).filter(|&i| flow.mask.w[i as usize] != 0).collect();
-                self.subtables.push(Subtable { mask: flow.mask, words, flows: HashTable::new(), hits: AtomicU64::new(0) });
+                let words = (0..KEY_WORDS as u8)
+                    .filter(|&i| flow.mask.w[i as usize] != 0)
+                    .collect();
+                self.subtables.push(Subtable {
+                    mask: flow.mask,
+                    words,
+                    flows: HashTable::new(),
+                    hits: AtomicU64::new(0),
+                });
                 self.subtables.len() - 1
             }
         };
@@ -255,7 +272,9 @@ impl Classifier {
     /// Replaces the actions of megaflow `id` (a new megaflow with the same key,
     /// mask and counters; caches drop the old one). Returns false if absent.
     pub fn modify(&mut self, id: u64, actions: Actions) -> bool {
-        let Some(old) = self.delete(id) else { return false };
+        let Some(old) = self.delete(id) else {
+            return false;
+        };
         let s = old.stats();
         let f = Megaflow::new(old.id, &old.key, &old.mask, actions);
         f.packets.store(s.packets, Ordering::Relaxed);
@@ -268,8 +287,11 @@ impl Classifier {
 
     /// Orders the masks by hits since the last call, most first, and resets the counts.
     pub fn rerank(&mut self) {
-        let mut v: Vec<(u64, Subtable)> =
-            self.subtables.drain(..).map(|s| (s.hits.swap(0, Ordering::Relaxed), s)).collect();
+        let mut v: Vec<(u64, Subtable)> = self
+            .subtables
+            .drain(..)
+            .map(|s| (s.hits.swap(0, Ordering::Relaxed), s))
+            .collect();
         v.sort_by(|a, b| b.0.cmp(&a.0));
         self.subtables = v.into_iter().map(|(_, s)| s).collect();
     }

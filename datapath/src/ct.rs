@@ -21,4 +21,7 @@ pub struct CtItem<'a> {
 pub trait ConnTracker: Send + Sync {
     /// Tracks every item of `batch` under `act` (zone, commit, mark, label, nat).
     fn execute(&self, batch: &mut [CtItem<'_>], act: &CtAction, now_ns: u64);
+
+    /// Housekeeping (expiry), called about every 100 ms by a handler thread.
+    fn maintain(&self, _now_ns: u64) {}
 }

@@ -119,7 +119,13 @@ pub struct DatapathConfig {
 
 impl Default for DatapathConfig {
     fn default() -> Self {
-        DatapathConfig { n_threads: 0, n_handlers: 1, upcall_queue: 256, userspace_queue: 1024, poll_timeout_ms: 50 }
+        DatapathConfig {
+            n_threads: 0,
+            n_handlers: 1,
+            upcall_queue: 256,
+            userspace_queue: 1024,
+            poll_timeout_ms: 50,
+        }
     }
 }
 
@@ -165,7 +171,11 @@ impl Datapath {
     ) -> (Datapath, Receiver<UserspacePacket>) {
         let (upcall_tx, upcall_rx) = sync_channel::<Vec<Upcall>>(cfg.upcall_queue.max(1));
         let (userspace_tx, userspace_rx) = sync_channel(cfg.userspace_queue.max(1));
-        let n_threads = if cfg.n_threads == 0 { sys::n_cpus() } else { cfg.n_threads };
+        let n_threads = if cfg.n_threads == 0 {
+            sys::n_cpus()
+        } else {
+            cfg.n_threads
+        };
         let sh = Arc::new(Shared {
             classifier: RwLock::new(Classifier::new()),
             handler,
@@ -201,14 +211,24 @@ impl Datapath {
                     .expect("spawning a thread"),
             );
         }
-        (Datapath { sh, threads, port_lock: Mutex::new(()) }, userspace_rx)
+        (
+            Datapath {
+                sh,
+                threads,
+                port_lock: Mutex::new(()),
+            },
+            userspace_rx,
+        )
     }
 
     fn add_port(&self, port: Port) -> io::Result<()> {
         let _g = self.port_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cur = self.sh.ports();
         if cur.by_no.contains_key(&port.port_no) {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "port number in use"));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "port number in use",
+            ));
         }
         let mut v = cur.ports.clone();
         v.push(Arc::new(port));
@@ -238,7 +258,12 @@ impl Datapath {
         if !cur.by_no.contains_key(&port_no) {
             return false;
         }
-        let v = cur.ports.iter().filter(|p| p.port_no != port_no).cloned().collect();
+        let v = cur
+            .ports
+            .iter()
+            .filter(|p| p.port_no != port_no)
+            .cloned()
+            .collect();
         *self.sh.ports.write() = Arc::new(PortMap::new(v));
         self.sh.port_gen.fetch_add(1, Ordering::Release);
         true
@@ -258,14 +283,28 @@ impl Datapath {
         let mut pl = Pipeline::new(self.sh.ports(), false, MissMode::Inline);
         let mut pkts = [Packet::from_bytes(packet)];
         pkts[0].meta.in_port = in_port;
-        let flow = Megaflow::new(0, &FlowKey::default(), &FlowKey::default(), actions.iter().copied().collect());
+        let flow = Megaflow::new(
+            0,
+            &FlowKey::default(),
+            &FlowKey::default(),
+            actions.iter().copied().collect(),
+        );
         pl.exec_single(&self.sh, &mut pkts, &flow, self.sh.now_ns());
     }
 
     /// Installs a megaflow directly (tests, tools). Refuses if a live megaflow
     /// already matches `key`.
-    pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, actions: Actions) -> Result<Arc<Megaflow>, Arc<Megaflow>> {
-        self.sh.classifier.write().insert(key, mask, actions).map_err(|InsertError::Exists(f)| f)
+    pub fn flow_put(
+        &self,
+        key: &FlowKey,
+        mask: &FlowKey,
+        actions: Actions,
+    ) -> Result<Arc<Megaflow>, Arc<Megaflow>> {
+        self.sh
+            .classifier
+            .write()
+            .insert(key, mask, actions)
+            .map_err(|InsertError::Exists(f)| f)
     }
 
     /// All megaflows.
@@ -276,7 +315,11 @@ impl Datapath {
     /// All megaflows in `dpctl/dump-flows` text, one per line, sorted.
     pub fn flow_dump_text(&self) -> String {
         let now = self.sh.now_ns();
-        let mut lines: Vec<String> = self.flow_dump().iter().map(|f| format_megaflow(f, now)).collect();
+        let mut lines: Vec<String> = self
+            .flow_dump()
+            .iter()
+            .map(|f| format_megaflow(f, now))
+            .collect();
         lines.sort();
         lines.iter().map(|l| format!("{l}\n")).collect()
     }
@@ -358,7 +401,14 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
     let mut pl = Pipeline::new(sh.ports(), false, MissMode::Inline);
     let mut seen_gen = sh.port_gen.load(Ordering::Acquire);
     let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
+    let mut last_maint = Instant::now();
     while !sh.stop.load(Ordering::Acquire) {
+        if let Some(ct) = &sh.ct
+            && last_maint.elapsed() >= Duration::from_millis(100)
+        {
+            last_maint = Instant::now();
+            ct.maintain(sh.now_ns());
+        }
         let msg = {
             let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
             rx.recv_timeout(Duration::from_millis(100))
@@ -401,7 +451,12 @@ fn forward_loop(sh: &Shared, me: usize) {
             let map = sh.ports();
             let mut all: Vec<Arc<Port>> = map.ports.clone();
             all.sort_by_key(|p| p.port_no);
-            mine = all.into_iter().enumerate().filter(|(i, _)| i % sh.n_threads == me).map(|(_, p)| p).collect();
+            mine = all
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % sh.n_threads == me)
+                .map(|(_, p)| p)
+                .collect();
             fds = mine.iter().map(|p| p.raw_fd()).collect();
             ready = vec![false; mine.len()];
             pl.set_ports(map);
@@ -435,7 +490,10 @@ fn forward_loop(sh: &Shared, me: usize) {
                 busy = true;
             }
             for p in &mut pkts[..n] {
-                p.meta = PacketMeta { in_port: port.port_no, ..PacketMeta::default() };
+                p.meta = PacketMeta {
+                    in_port: port.port_no,
+                    ..PacketMeta::default()
+                };
             }
             let set = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
             pl.run(sh, &mut pkts[..n], set, sh.now_ns());

@@ -14,7 +14,10 @@ use crate::classifier::Megaflow;
 use crate::key::{FRAG_ANY, FRAG_LATER, FlowKey, VLAN_CFI, u48_to_mac};
 
 pub(crate) fn fmt_mac(m: [u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }
 pub(crate) fn fmt_ip4(v: u32) -> String {
     Ipv4Addr::from(v).to_string()
@@ -24,7 +27,9 @@ pub(crate) fn fmt_ip6(v: u128) -> String {
 }
 
 const CT_STATE_NAMES: [&str; 8] = ["new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"];
-const TCP_FLAG_NAMES: [&str; 12] = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns", "[200]", "[400]", "[800]"];
+const TCP_FLAG_NAMES: [&str; 12] = [
+    "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns", "[200]", "[400]", "[800]",
+];
 
 fn flags_exact(out: &mut String, v: u32, names: &[&str]) {
     if v == 0 {
@@ -102,12 +107,20 @@ impl Attr {
     }
     fn dec(&mut self, n: &str, v: u64, m: u64, full: u64) {
         if m != 0 {
-            self.0.push(if m == full { format!("{n}={v}") } else { format!("{n}={v}/{m:#x}") });
+            self.0.push(if m == full {
+                format!("{n}={v}")
+            } else {
+                format!("{n}={v}/{m:#x}")
+            });
         }
     }
     fn hex(&mut self, n: &str, v: u64, m: u64, full: u64) {
         if m != 0 {
-            self.0.push(if m == full { format!("{n}={v:#x}") } else { format!("{n}={v:#x}/{m:#x}") });
+            self.0.push(if m == full {
+                format!("{n}={v:#x}")
+            } else {
+                format!("{n}={v:#x}/{m:#x}")
+            });
         }
     }
     fn frag(&mut self, v: u8, m: u8) {
@@ -131,11 +144,19 @@ fn hexmask32(out: &mut Vec<String>, name: &str, v: u32, m: u32, always: bool) {
     if m == 0 && !always {
         return;
     }
-    let vs = if v == 0 { "0".to_string() } else { format!("{v:#x}") };
+    let vs = if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    };
     if m == u32::MAX || (m == 0 && always) {
         out.push(format!("{name}({vs})"));
     } else {
-        let ms = if m == 0 { "0".to_string() } else { format!("{m:#x}") };
+        let ms = if m == 0 {
+            "0".to_string()
+        } else {
+            format!("{m:#x}")
+        };
         out.push(format!("{name}({vs}/{ms})"));
     }
 }
@@ -145,7 +166,13 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
     let mut out: Vec<String> = Vec::new();
     if m.ct_state() != 0 {
         let mut s = String::new();
-        flags_masked(&mut s, k.ct_state() as u32, m.ct_state() as u32, 0xff, &CT_STATE_NAMES);
+        flags_masked(
+            &mut s,
+            k.ct_state() as u32,
+            m.ct_state() as u32,
+            0xff,
+            &CT_STATE_NAMES,
+        );
         out.push(format!("ct_state({s})"));
     }
     if m.ct_zone() != 0 {
@@ -169,11 +196,17 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
         }
         out.push(format!("ct_label({s})"));
     }
-    if m.ct_nw_src() != 0 || m.ct_nw_dst() != 0 || (m.ct_nw_proto() != 0 && k.eth_type() == 0x0800) {
+    if m.ct_nw_src() != 0 || m.ct_nw_dst() != 0 || (m.ct_nw_proto() != 0 && k.eth_type() == 0x0800)
+    {
         let mut a = Attr::new();
         a.ip4("src", k.ct_nw_src(), m.ct_nw_src());
         a.ip4("dst", k.ct_nw_dst(), m.ct_nw_dst());
-        a.dec("proto", k.ct_nw_proto() as u64, m.ct_nw_proto() as u64, 0xff);
+        a.dec(
+            "proto",
+            k.ct_nw_proto() as u64,
+            m.ct_nw_proto() as u64,
+            0xff,
+        );
         a.dec("tp_src", k.ct_tp_src() as u64, m.ct_tp_src() as u64, 0xffff);
         a.dec("tp_dst", k.ct_tp_dst() as u64, m.ct_tp_dst() as u64, 0xffff);
         a.put(&mut out, "ct_tuple4");
@@ -181,9 +214,24 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
         let mut a = Attr::new();
         a.ip6("src", k.ct_ipv6_src(), m.ct_ipv6_src());
         a.ip6("dst", k.ct_ipv6_dst(), m.ct_ipv6_dst());
-        a.dec("proto", k.ct_nw_proto() as u64, m.ct_nw_proto() as u64, 0xff);
-        a.dec("src_port", k.ct_tp_src() as u64, m.ct_tp_src() as u64, 0xffff);
-        a.dec("dst_port", k.ct_tp_dst() as u64, m.ct_tp_dst() as u64, 0xffff);
+        a.dec(
+            "proto",
+            k.ct_nw_proto() as u64,
+            m.ct_nw_proto() as u64,
+            0xff,
+        );
+        a.dec(
+            "src_port",
+            k.ct_tp_src() as u64,
+            m.ct_tp_src() as u64,
+            0xffff,
+        );
+        a.dec(
+            "dst_port",
+            k.ct_tp_dst() as u64,
+            m.ct_tp_dst() as u64,
+            0xffff,
+        );
         a.put(&mut out, "ct_tuple6");
     }
     hexmask32(&mut out, "recirc_id", k.recirc_id(), m.recirc_id(), true);
@@ -203,7 +251,10 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
         a.mac("dst", k.eth_dst_u48(), m.eth_dst_u48());
         a.put(&mut out, "eth");
     }
-    let tags = [(k.vlan0_tpid(), k.vlan0_tci(), m.vlan0_tci()), (k.vlan1_tpid(), k.vlan1_tci(), m.vlan1_tci())];
+    let tags = [
+        (k.vlan0_tpid(), k.vlan0_tci(), m.vlan0_tci()),
+        (k.vlan1_tpid(), k.vlan1_tci(), m.vlan1_tci()),
+    ];
     let mut inner = String::new();
     format_l3(&mut inner, k, m);
     let mut tail = inner;
@@ -229,7 +280,11 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
         if tci & VLAN_CFI == 0 {
             v.push("cfi=0".into());
         }
-        tail = format!("eth_type({:#06x}),vlan({}),encap({tail})", tpid, v.join(","));
+        tail = format!(
+            "eth_type({:#06x}),vlan({}),encap({tail})",
+            tpid,
+            v.join(",")
+        );
     }
     out.push(tail);
     out.join(",")
@@ -240,7 +295,11 @@ fn format_l3(s: &mut String, k: &FlowKey, m: &FlowKey) {
     if m.eth_type() == u16::MAX || m.eth_type() == 0 {
         out.push(format!("eth_type({:#06x})", k.eth_type()));
     } else {
-        out.push(format!("eth_type({:#06x}/{:#06x})", k.eth_type(), m.eth_type()));
+        out.push(format!(
+            "eth_type({:#06x}/{:#06x})",
+            k.eth_type(),
+            m.eth_type()
+        ));
     }
     let l3_masked = m.nw_proto() != 0 || m.nw_frag() != 0 || m.nw_tos() != 0 || m.nw_ttl() != 0;
     match k.eth_type() {
@@ -259,7 +318,12 @@ fn format_l3(s: &mut String, k: &FlowKey, m: &FlowKey) {
             let mut a = Attr::new();
             a.ip6("src", k.ipv6_src(), m.ipv6_src());
             a.ip6("dst", k.ipv6_dst(), m.ipv6_dst());
-            a.hex("label", k.ipv6_label() as u64, m.ipv6_label() as u64, 0xfffff);
+            a.hex(
+                "label",
+                k.ipv6_label() as u64,
+                m.ipv6_label() as u64,
+                0xfffff,
+            );
             a.dec("proto", k.nw_proto() as u64, m.nw_proto() as u64, 0xff);
             a.hex("tclass", k.nw_tos() as u64, m.nw_tos() as u64, 0xff);
             a.dec("hlimit", k.nw_ttl() as u64, m.nw_ttl() as u64, 0xff);
@@ -267,11 +331,22 @@ fn format_l3(s: &mut String, k: &FlowKey, m: &FlowKey) {
             a.put(&mut out, "ipv6");
             format_l4(&mut out, k, m, true);
         }
-        0x0806 | 0x8035 if l3_masked || m.nw_src() != 0 || m.nw_dst() != 0 || m.arp_sha_u48() != 0 || m.arp_tha_u48() != 0 => {
+        0x0806 | 0x8035
+            if l3_masked
+                || m.nw_src() != 0
+                || m.nw_dst() != 0
+                || m.arp_sha_u48() != 0
+                || m.arp_tha_u48() != 0 =>
+        {
             let mut a = Attr::new();
             a.ip4("sip", k.nw_src(), m.nw_src());
             a.ip4("tip", k.nw_dst(), m.nw_dst());
-            a.dec("op", k.nw_proto() as u64, m.nw_proto() as u64 | if m.nw_proto() == 0xff { 0xff00 } else { 0 }, 0xffff);
+            a.dec(
+                "op",
+                k.nw_proto() as u64,
+                m.nw_proto() as u64 | if m.nw_proto() == 0xff { 0xff00 } else { 0 },
+                0xffff,
+            );
             a.mac("sha", k.arp_sha_u48(), m.arp_sha_u48());
             a.mac("tha", k.arp_tha_u48(), m.arp_tha_u48());
             a.put(&mut out, "arp");
@@ -292,15 +367,24 @@ fn format_l4(out: &mut Vec<String>, k: &FlowKey, m: &FlowKey, v6: bool) {
                 let mut a = Attr::new();
                 a.dec("src", k.tp_src() as u64, m.tp_src() as u64, 0xffff);
                 a.dec("dst", k.tp_dst() as u64, m.tp_dst() as u64, 0xffff);
-                a.put(out, ["tcp", "udp", "sctp"][match k.nw_proto() {
-                    6 => 0,
-                    17 => 1,
-                    _ => 2,
-                }]);
+                a.put(
+                    out,
+                    ["tcp", "udp", "sctp"][match k.nw_proto() {
+                        6 => 0,
+                        17 => 1,
+                        _ => 2,
+                    }],
+                );
             }
             if k.nw_proto() == 6 && m.tcp_flags() != 0 {
                 let mut s = String::new();
-                flags_masked(&mut s, k.tcp_flags() as u32, m.tcp_flags() as u32 & 0x0fff, 0x0fff, &TCP_FLAG_NAMES);
+                flags_masked(
+                    &mut s,
+                    k.tcp_flags() as u32,
+                    m.tcp_flags() as u32 & 0x0fff,
+                    0x0fff,
+                    &TCP_FLAG_NAMES,
+                );
                 out.push(format!("tcp_flags({s})"));
             }
         }
@@ -333,7 +417,20 @@ pub fn format_tcp_flags_letters(f: u16) -> String {
         return "none".into();
     }
     let mut s = String::new();
-    for (bit, c) in [(0x02, "S"), (0x01, "F"), (0x08, "P"), (0x04, "R"), (0x20, "U"), (0x10, "."), (0x40, "E"), (0x80, "C"), (0x100, "N"), (0x200, "[200]"), (0x400, "[400]"), (0x800, "[800]")] {
+    for (bit, c) in [
+        (0x02, "S"),
+        (0x01, "F"),
+        (0x08, "P"),
+        (0x04, "R"),
+        (0x20, "U"),
+        (0x10, "."),
+        (0x40, "E"),
+        (0x80, "C"),
+        (0x100, "N"),
+        (0x200, "[200]"),
+        (0x400, "[400]"),
+        (0x800, "[800]"),
+    ] {
         if f & bit != 0 {
             s.push_str(c);
         }

@@ -7,7 +7,10 @@
 //! headers in between only the addresses are rewritten (documented limitation).
 
 use crate::actions::SetAction;
-use crate::extract::{ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_VLAN, ETH_TYPE_VLAN_8021AD, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+use crate::extract::{
+    ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_VLAN, ETH_TYPE_VLAN_8021AD, IPPROTO_ICMPV6, IPPROTO_SCTP,
+    IPPROTO_TCP, IPPROTO_UDP,
+};
 use crate::packet::Packet;
 
 fn rd16(d: &[u8], at: usize) -> u16 {
@@ -62,7 +65,11 @@ pub fn crc32c(d: &[u8]) -> u32 {
     for &b in d {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0x82f6_3b78 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82f6_3b78
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -88,7 +95,10 @@ pub fn l3_offset(d: &[u8]) -> Option<(u16, usize)> {
 
 fn masked<T>(old: T, v: T, m: T) -> T
 where
-    T: std::ops::BitAnd<Output = T> + std::ops::BitOr<Output = T> + std::ops::Not<Output = T> + Copy,
+    T: std::ops::BitAnd<Output = T>
+        + std::ops::BitOr<Output = T>
+        + std::ops::Not<Output = T>
+        + Copy,
 {
     (old & !m) | (v & m)
 }
@@ -124,7 +134,12 @@ fn fix_l4_pseudo(d: &mut [u8], proto: u8, l4: usize, f: impl Fn(u16) -> u16) {
 pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
     let d = p.data_mut();
     match *s {
-        SetAction::Eth { src, src_mask, dst, dst_mask } => {
+        SetAction::Eth {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+        } => {
             if d.len() < 14 {
                 return false;
             }
@@ -146,8 +161,19 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             wr16(d, 14, masked(old, tci, mask & !0x1000));
             true
         }
-        SetAction::Ipv4 { src, src_mask, dst, dst_mask, tos, tos_mask, ttl, ttl_mask } => {
-            let Some((ETH_TYPE_IP, l3)) = l3_offset(d) else { return false };
+        SetAction::Ipv4 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            tos,
+            tos_mask,
+            ttl,
+            ttl_mask,
+        } => {
+            let Some((ETH_TYPE_IP, l3)) = l3_offset(d) else {
+                return false;
+            };
             if d.len() < l3 + 20 {
                 return false;
             }
@@ -163,7 +189,12 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
                 if m == 0 {
                     continue;
                 }
-                let old = u32::from_be_bytes([d[l3 + at], d[l3 + at + 1], d[l3 + at + 2], d[l3 + at + 3]]);
+                let old = u32::from_be_bytes([
+                    d[l3 + at],
+                    d[l3 + at + 1],
+                    d[l3 + at + 2],
+                    d[l3 + at + 3],
+                ]);
                 let new = masked(old, v, m);
                 if old == new {
                     continue;
@@ -187,8 +218,17 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             wr16(d, l3 + 10, ipc);
             true
         }
-        SetAction::Ipv6 { src, src_mask, dst, dst_mask, hlimit, hlimit_mask } => {
-            let Some((ETH_TYPE_IPV6, l3)) = l3_offset(d) else { return false };
+        SetAction::Ipv6 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            hlimit,
+            hlimit_mask,
+        } => {
+            let Some((ETH_TYPE_IPV6, l3)) = l3_offset(d) else {
+                return false;
+            };
             if d.len() < l3 + 40 {
                 return false;
             }
@@ -209,12 +249,20 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             }
             true
         }
-        SetAction::L4 { src, src_mask, dst, dst_mask, .. } => set_l4_ports(d, src, src_mask, dst, dst_mask),
+        SetAction::L4 {
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            ..
+        } => set_l4_ports(d, src, src_mask, dst, dst_mask),
     }
 }
 
 fn set_l4_ports(d: &mut [u8], src: u16, src_mask: u16, dst: u16, dst_mask: u16) -> bool {
-    let Some((et, l3)) = l3_offset(d) else { return false };
+    let Some((et, l3)) = l3_offset(d) else {
+        return false;
+    };
     let (proto, l4) = match et {
         ETH_TYPE_IP if d.len() >= l3 + 20 => {
             let ihl = (d[l3] & 0x0f) as usize * 4;
@@ -251,7 +299,9 @@ fn set_l4_ports(d: &mut [u8], src: u16, src_mask: u16, dst: u16, dst_mask: u16) 
         let c = crc32c(&d[l4..end]);
         d[l4 + 8..l4 + 12].copy_from_slice(&c.to_le_bytes());
     } else {
-        fix_l4_pseudo(d, proto, l4, |c| csum_update16(csum_update16(c, os, ns), od, nd));
+        fix_l4_pseudo(d, proto, l4, |c| {
+            csum_update16(csum_update16(c, os, ns), od, nd)
+        });
     }
     true
 }

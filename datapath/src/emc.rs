@@ -31,7 +31,13 @@ impl Default for Emc {
 
 impl Emc {
     pub fn new() -> Self {
-        let entries = (0..EMC_ENTRIES).map(|_| Entry { hash: 0, key: FlowKey::default(), flow: None }).collect();
+        let entries = (0..EMC_ENTRIES)
+            .map(|_| Entry {
+                hash: 0,
+                key: FlowKey::default(),
+                flow: None,
+            })
+            .collect();
         Emc { entries }
     }
 
@@ -61,7 +67,9 @@ impl Emc {
     #[inline]
     pub fn insert(&mut self, key: &FlowKey, hash: u64, flow: &Arc<Megaflow>) {
         let [a, b] = Self::slots(hash);
-        let pick = |e: &Entry| e.flow.as_ref().is_none_or(|f| f.is_dead()) || (e.hash == hash && e.key == *key);
+        let pick = |e: &Entry| {
+            e.flow.as_ref().is_none_or(|f| f.is_dead()) || (e.hash == hash && e.key == *key)
+        };
         let i = if pick(&self.entries[a]) {
             a
         } else if pick(&self.entries[b]) {

@@ -180,7 +180,9 @@ fn finish(h: u64) -> u64 {
 impl FlowKey {
     /// A mask with every bit significant.
     pub fn exact() -> Self {
-        FlowKey { w: [u64::MAX; KEY_WORDS] }
+        FlowKey {
+            w: [u64::MAX; KEY_WORDS],
+        }
     }
 
     pub fn eth_src(&self) -> [u8; 6] {
@@ -286,7 +288,9 @@ mod tests {
         b.set_tp_dst(80);
         let mut m = FlowKey::default();
         m.set_tp_dst(0xffff);
-        let words: Vec<u8> = (0..KEY_WORDS as u8).filter(|&i| m.w[i as usize] != 0).collect();
+        let words: Vec<u8> = (0..KEY_WORDS as u8)
+            .filter(|&i| m.w[i as usize] != 0)
+            .collect();
         assert_eq!(masked_hash(&a, &m, &words), masked_hash(&b, &m, &words));
         assert!(a.matches(&b, &m));
         m.set_nw_src(u32::MAX);

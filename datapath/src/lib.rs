@@ -42,6 +42,7 @@
 pub mod actions;
 pub mod classifier;
 pub mod ct;
+mod ct_conntrack;
 pub mod dp;
 pub mod dump;
 pub mod edit;
@@ -56,7 +57,10 @@ pub mod sys;
 pub use actions::{Actions, CtAction, DpAction, NatKind, NatSpec, SetAction};
 pub use classifier::{Classifier, FlowStats, Megaflow};
 pub use ct::{ConnTracker, CtItem};
-pub use dp::{Datapath, DatapathConfig, DpStats, Revalidate, Upcall, UpcallHandler, UpcallReply, UserspacePacket};
+pub use dp::{
+    Datapath, DatapathConfig, DpStats, Revalidate, Upcall, UpcallHandler, UpcallReply,
+    UserspacePacket,
+};
 pub use extract::{PacketMeta, extract};
 pub use key::FlowKey;
 pub use packet::Packet;

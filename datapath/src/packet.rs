@@ -26,14 +26,22 @@ impl Default for Packet {
 
 impl std::fmt::Debug for Packet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Packet").field("len", &self.len).field("meta", &self.meta).finish()
+        f.debug_struct("Packet")
+            .field("len", &self.len)
+            .field("meta", &self.meta)
+            .finish()
     }
 }
 
 impl Packet {
     /// An empty packet with a full-size buffer.
     pub fn new() -> Self {
-        Packet { buf: vec![0u8; HEADROOM + MAX_FRAME].into_boxed_slice(), head: HEADROOM, len: 0, meta: PacketMeta::default() }
+        Packet {
+            buf: vec![0u8; HEADROOM + MAX_FRAME].into_boxed_slice(),
+            head: HEADROOM,
+            len: 0,
+            meta: PacketMeta::default(),
+        }
     }
 
     /// A packet holding a copy of `frame` (truncated to [`MAX_FRAME`]).

@@ -37,7 +37,11 @@ pub struct PortMap {
 
 impl PortMap {
     pub fn new(ports: Vec<Arc<Port>>) -> Self {
-        let by_no = ports.iter().enumerate().map(|(i, p)| (p.port_no, i)).collect();
+        let by_no = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.port_no, i))
+            .collect();
         PortMap { ports, by_no }
     }
 }
@@ -59,9 +63,16 @@ impl TxSet {
         let queues = ports
             .ports
             .iter()
-            .map(|_| TxQueue { bufs: (0..BURST).map(|_| Vec::with_capacity(2048)).collect(), n: 0 })
+            .map(|_| TxQueue {
+                bufs: (0..BURST).map(|_| Vec::with_capacity(2048)).collect(),
+                n: 0,
+            })
             .collect();
-        TxSet { ports, queues, burst: sys::Burst::new() }
+        TxSet {
+            ports,
+            queues,
+            burst: sys::Burst::new(),
+        }
     }
 
     pub fn ports(&self) -> &Arc<PortMap> {
@@ -133,7 +144,11 @@ type Group = (Arc<Megaflow>, u32);
 
 impl Pipeline {
     pub fn new(ports: Arc<PortMap>, emc: bool, mode: MissMode) -> Self {
-        Pipeline { emc: emc.then(Emc::new), tx: TxSet::new(ports), mode }
+        Pipeline {
+            emc: emc.then(Emc::new),
+            tx: TxSet::new(ports),
+            mode,
+        }
     }
 
     /// Replaces the port snapshot (flushing what is queued first).
@@ -150,7 +165,13 @@ impl Pipeline {
     }
 
     /// Runs `flow`'s actions on `pkts[0]` (PACKET_OUT), then its recirculations, then flushes.
-    pub(crate) fn exec_single(&mut self, sh: &Shared, pkts: &mut [Packet], flow: &Megaflow, now_ns: u64) {
+    pub(crate) fn exec_single(
+        &mut self,
+        sh: &Shared,
+        pkts: &mut [Packet],
+        flow: &Megaflow,
+        now_ns: u64,
+    ) {
         let mut keys = [FlowKey::default(); BURST];
         keys[0] = extract(&pkts[0].meta, pkts[0].data());
         let r = self.exec_actions(sh, pkts, &keys, 1, &flow.actions, now_ns);
@@ -163,7 +184,9 @@ impl Pipeline {
             return;
         }
         if depth > MAX_RECIRC_DEPTH {
-            sh.stats.recirc_depth_drops.fetch_add(set.count_ones() as u64, Ordering::Relaxed);
+            sh.stats
+                .recirc_depth_drops
+                .fetch_add(set.count_ones() as u64, Ordering::Relaxed);
             return;
         }
         let n = pkts.len().min(BURST);
@@ -179,7 +202,10 @@ impl Pipeline {
             let p = &pkts[i];
             keys[i] = extract(&p.meta, p.data());
             hashes[i] = keys[i].hash64();
-            let hit = self.emc.as_ref().and_then(|e| e.lookup(&keys[i], hashes[i]));
+            let hit = self
+                .emc
+                .as_ref()
+                .and_then(|e| e.lookup(&keys[i], hashes[i]));
             match hit {
                 Some(f) => {
                     emc_hits += 1;
@@ -213,12 +239,18 @@ impl Pipeline {
             }
         }
         if missed != 0 {
-            sh.stats.misses.fetch_add(missed.count_ones() as u64, Ordering::Relaxed);
+            sh.stats
+                .misses
+                .fetch_add(missed.count_ones() as u64, Ordering::Relaxed);
             match self.mode {
                 MissMode::Queue => {
                     let batch: Vec<Upcall> = (0..n)
                         .filter(|i| missed & (1 << i) != 0)
-                        .map(|i| Upcall { key: keys[i], meta: pkts[i].meta, packet: pkts[i].data().to_vec() })
+                        .map(|i| Upcall {
+                            key: keys[i],
+                            meta: pkts[i].meta,
+                            packet: pkts[i].data().to_vec(),
+                        })
                         .collect();
                     let cnt = batch.len() as u64;
                     if sh.upcall_tx.try_send(batch).is_err() {
@@ -246,10 +278,25 @@ impl Pipeline {
         }
     }
 
-    fn upcall_inline(&mut self, sh: &Shared, pkts: &[Packet], keys: &[FlowKey; BURST], missed: u32, groups: &mut SmallVec<[Group; 8]>) {
-        let idx: SmallVec<[usize; BURST]> = (0..pkts.len().min(BURST)).filter(|i| missed & (1 << i) != 0).collect();
-        let batch: Vec<Upcall> =
-            idx.iter().map(|&i| Upcall { key: keys[i], meta: pkts[i].meta, packet: pkts[i].data().to_vec() }).collect();
+    fn upcall_inline(
+        &mut self,
+        sh: &Shared,
+        pkts: &[Packet],
+        keys: &[FlowKey; BURST],
+        missed: u32,
+        groups: &mut SmallVec<[Group; 8]>,
+    ) {
+        let idx: SmallVec<[usize; BURST]> = (0..pkts.len().min(BURST))
+            .filter(|i| missed & (1 << i) != 0)
+            .collect();
+        let batch: Vec<Upcall> = idx
+            .iter()
+            .map(|&i| Upcall {
+                key: keys[i],
+                meta: pkts[i].meta,
+                packet: pkts[i].data().to_vec(),
+            })
+            .collect();
         let replies = sh.handler.upcall(&batch);
         sh.stats.upcalls.fetch_add(1, Ordering::Relaxed);
         for (k, &i) in idx.iter().enumerate() {
@@ -258,7 +305,10 @@ impl Pipeline {
                 continue;
             };
             let flow = if r.install {
-                let res = sh.classifier.write().insert(&keys[i], &r.mask, r.actions.clone());
+                let res = sh
+                    .classifier
+                    .write()
+                    .insert(&keys[i], &r.mask, r.actions.clone());
                 match res {
                     Ok(f) => f,
                     Err(InsertError::Exists(f)) => f,
@@ -271,7 +321,15 @@ impl Pipeline {
     }
 
     /// Runs `actions` on the slots in `set`; returns the slots to recirculate.
-    pub(crate) fn exec_actions(&mut self, sh: &Shared, pkts: &mut [Packet], keys: &[FlowKey; BURST], set: u32, actions: &[DpAction], now_ns: u64) -> u32 {
+    pub(crate) fn exec_actions(
+        &mut self,
+        sh: &Shared,
+        pkts: &mut [Packet],
+        keys: &[FlowKey; BURST],
+        set: u32,
+        actions: &[DpAction],
+        now_ns: u64,
+    ) -> u32 {
         let n = pkts.len().min(BURST);
         let mut trunc: Option<usize> = None;
         let slots = move || (0..n).filter(move |i| set & (1 << i) != 0);
@@ -304,7 +362,12 @@ impl Pipeline {
                     for i in slots() {
                         let d = pkts[i].data();
                         let d = &d[..trunc.map_or(d.len(), |t| t.min(d.len()))];
-                        let up = UserspacePacket { in_port: pkts[i].meta.in_port, userdata, key: keys[i], packet: d.to_vec() };
+                        let up = UserspacePacket {
+                            in_port: pkts[i].meta.in_port,
+                            userdata,
+                            key: keys[i],
+                            packet: d.to_vec(),
+                        };
                         if sh.userspace_tx.try_send(up).is_err() {
                             sh.stats.userspace_lost.fetch_add(1, Ordering::Relaxed);
                         }
@@ -340,14 +403,26 @@ impl Pipeline {
         0
     }
 
-    fn exec_ct(&mut self, sh: &Shared, pkts: &mut [Packet], keys: &[FlowKey; BURST], set: u32, c: &CtAction, now_ns: u64) {
+    fn exec_ct(
+        &mut self,
+        sh: &Shared,
+        pkts: &mut [Packet],
+        keys: &[FlowKey; BURST],
+        set: u32,
+        c: &CtAction,
+        now_ns: u64,
+    ) {
         match &sh.ct {
             Some(ct) => {
                 let mut items: SmallVec<[CtItem<'_>; BURST]> = SmallVec::new();
                 for (i, p) in pkts.iter_mut().enumerate().take(BURST) {
                     if set & (1 << i) != 0 {
                         let (frame, meta) = p.split();
-                        items.push(CtItem { frame, key: &keys[i], meta });
+                        items.push(CtItem {
+                            frame,
+                            key: &keys[i],
+                            meta,
+                        });
                     }
                 }
                 ct.execute(&mut items, c, now_ns);

@@ -75,14 +75,28 @@ impl Port {
     pub fn open_system(port_no: u32, name: &str) -> io::Result<Port> {
         let (fd, _) = sys::open_packet_socket(name)?;
         let mac = sys::if_hwaddr(name).unwrap_or([0; 6]);
-        Ok(Port { port_no, name: name.to_string(), kind: PortKind::System, mac, fd, c: Counters::default() })
+        Ok(Port {
+            port_no,
+            name: name.to_string(),
+            kind: PortKind::System,
+            mac,
+            fd,
+            c: Counters::default(),
+        })
     }
 
     /// Creates tap device `name` and opens it.
     pub fn open_tap(port_no: u32, name: &str) -> io::Result<Port> {
         let (fd, actual) = sys::open_tap(name)?;
         let mac = sys::if_hwaddr(&actual).unwrap_or([0; 6]);
-        Ok(Port { port_no, name: actual, kind: PortKind::Tap, mac, fd, c: Counters::default() })
+        Ok(Port {
+            port_no,
+            name: actual,
+            kind: PortKind::Tap,
+            mac,
+            fd,
+            c: Counters::default(),
+        })
     }
 
     pub fn raw_fd(&self) -> RawFd {
@@ -93,7 +107,14 @@ impl Port {
         let link_up = sys::if_flags(&self.name)
             .ok()
             .map(|f| f & (libc::IFF_UP as u32) != 0 && f & (libc::IFF_RUNNING as u32) != 0);
-        PortInfo { port_no: self.port_no, name: self.name.clone(), kind: self.kind, mac: self.mac, link_up, stats: self.stats() }
+        PortInfo {
+            port_no: self.port_no,
+            name: self.name.clone(),
+            kind: self.kind,
+            mac: self.mac,
+            link_up,
+            stats: self.stats(),
+        }
     }
 
     pub fn stats(&self) -> PortStats {
@@ -198,7 +219,9 @@ impl Port {
             PortKind::System => match burst.send(self.raw_fd(), frames) {
                 Ok(s) => sent = s,
                 Err(_) => {
-                    self.c.tx_errors.fetch_add(frames.len() as u64, Ordering::Relaxed);
+                    self.c
+                        .tx_errors
+                        .fetch_add(frames.len() as u64, Ordering::Relaxed);
                     return;
                 }
             },

@@ -26,12 +26,19 @@ const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
     if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.as_bytes().contains(&0) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad interface name"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad interface name",
+        ));
     }
     // SAFETY: ifreq is a plain C struct for which all-zero bytes are valid.
     let mut ifr: libc::ifreq = unsafe { zeroed() };
@@ -41,18 +48,36 @@ fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
     Ok(ifr)
 }
 
-fn setsockopt_int(fd: RawFd, level: libc::c_int, opt: libc::c_int, v: libc::c_int) -> io::Result<()> {
+fn setsockopt_int(
+    fd: RawFd,
+    level: libc::c_int,
+    opt: libc::c_int,
+    v: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: passes a pointer to a live c_int and its exact size.
-    cvt(unsafe { libc::setsockopt(fd, level, opt, &v as *const _ as *const libc::c_void, size_of::<libc::c_int>() as u32) })
-        .map(|_| ())
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            opt,
+            &v as *const _ as *const libc::c_void,
+            size_of::<libc::c_int>() as u32,
+        )
+    })
+    .map(|_| ())
 }
 
 /// Interface index of `name` in the current network namespace.
 pub fn if_index(name: &str) -> io::Result<u32> {
-    let c = CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad name"))?;
+    let c =
+        CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "bad name"))?;
     // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
     let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if i == 0 { Err(io::Error::last_os_error()) } else { Ok(i) }
+    if i == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(i)
+    }
 }
 
 fn ctl_socket() -> io::Result<OwnedFd> {
@@ -105,7 +130,11 @@ pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
     let proto = (libc::ETH_P_ALL as u16).to_be();
     // SAFETY: plain socket(2) call; the result is checked before wrapping.
     let raw = cvt(unsafe {
-        libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto as libc::c_int)
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            proto as libc::c_int,
+        )
     })?;
     // SAFETY: `raw` is a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -122,7 +151,11 @@ pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
     sll.sll_ifindex = ifindex as i32;
     // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
     cvt(unsafe {
-        libc::bind(raw, &sll as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_ll>() as u32)
+        libc::bind(
+            raw,
+            &sll as *const _ as *const libc::sockaddr,
+            size_of::<libc::sockaddr_ll>() as u32,
+        )
     })?;
     // SAFETY: packet_mreq is a plain C struct for which all-zero bytes are valid.
     let mut mr: libc::packet_mreq = unsafe { zeroed() };
@@ -146,15 +179,24 @@ pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
 pub fn open_tap(name: &str) -> io::Result<(OwnedFd, String)> {
     let path = c"/dev/net/tun";
     // SAFETY: `path` is a valid NUL-terminated string.
-    let raw = cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) })?;
+    let raw = cvt(unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    })?;
     // SAFETY: `raw` is a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     let mut ifr = ifreq_for(name)?;
     ifr.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI;
     // SAFETY: TUNSETIFF reads and writes the ifreq we own.
     cvt(unsafe { libc::ioctl(raw, TUNSETIFF as _, &mut ifr) })?;
-    let actual: String =
-        ifr.ifr_name.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect();
+    let actual: String = ifr
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8 as char)
+        .collect();
     if_set_up(&actual)?;
     Ok((fd, actual))
 }
@@ -165,7 +207,11 @@ pub fn read_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
     let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
     if n < 0 {
         let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+        return if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        };
     }
     Ok(Some(n as usize))
 }
@@ -176,7 +222,11 @@ pub fn write_frame(fd: RawFd, frame: &[u8]) -> io::Result<bool> {
     let n = unsafe { libc::write(fd, frame.as_ptr() as *const libc::c_void, frame.len()) };
     if n < 0 {
         let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::WouldBlock { Ok(false) } else { Err(e) };
+        return if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(false)
+        } else {
+            Err(e)
+        };
     }
     Ok(true)
 }
@@ -227,10 +277,19 @@ impl Default for Burst {
 impl Burst {
     pub fn new() -> Self {
         // SAFETY: mmsghdr and iovec are plain C structs for which zero bytes are valid.
-        let hdrs = (0..MAX_BURST).map(|_| unsafe { zeroed::<libc::mmsghdr>() }).collect();
+        let hdrs = (0..MAX_BURST)
+            .map(|_| unsafe { zeroed::<libc::mmsghdr>() })
+            .collect();
         // SAFETY: as above.
-        let iovs = (0..MAX_BURST).map(|_| unsafe { zeroed::<libc::iovec>() }).collect();
-        Burst { hdrs, iovs, cmsg: vec![[0u64; CMSG_SPACE / 8]; MAX_BURST], info: [RxInfo::default(); MAX_BURST] }
+        let iovs = (0..MAX_BURST)
+            .map(|_| unsafe { zeroed::<libc::iovec>() })
+            .collect();
+        Burst {
+            hdrs,
+            iovs,
+            cmsg: vec![[0u64; CMSG_SPACE / 8]; MAX_BURST],
+            info: [RxInfo::default(); MAX_BURST],
+        }
     }
 
     /// Receives up to `bufs.len()` (≤ 32) frames from AF_PACKET socket `fd`
@@ -253,11 +312,21 @@ impl Burst {
         // SAFETY: hdrs[..n] point at iovecs and control buffers owned by self and at
         // the caller's buffers, all alive and exclusively borrowed for this call.
         let r = unsafe {
-            libc::recvmmsg(fd, self.hdrs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
+            libc::recvmmsg(
+                fd,
+                self.hdrs.as_mut_ptr(),
+                n as u32,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
         };
         if r < 0 {
             let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock { Ok(0) } else { Err(e) };
+            return if e.kind() == io::ErrorKind::WouldBlock {
+                Ok(0)
+            } else {
+                Err(e)
+            };
         }
         let got = r as usize;
         for i in 0..got {
@@ -272,9 +341,11 @@ impl Burst {
                 while !c.is_null() {
                     if (*c).cmsg_level == SOL_PACKET
                         && (*c).cmsg_type == PACKET_AUXDATA
-                        && (*c).cmsg_len as usize >= libc::CMSG_LEN(size_of::<TpacketAuxdata>() as u32) as usize
+                        && (*c).cmsg_len as usize
+                            >= libc::CMSG_LEN(size_of::<TpacketAuxdata>() as u32) as usize
                     {
-                        let aux = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const TpacketAuxdata);
+                        let aux =
+                            std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const TpacketAuxdata);
                         if aux.tp_status & TP_STATUS_VLAN_VALID != 0 || aux.tp_vlan_tci != 0 {
                             let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
                                 aux.tp_vlan_tpid
@@ -287,7 +358,11 @@ impl Burst {
                     c = libc::CMSG_NXTHDR(&h.msg_hdr, c);
                 }
             }
-            self.info[i] = RxInfo { len, truncated, vlan };
+            self.info[i] = RxInfo {
+                len,
+                truncated,
+                vlan,
+            };
         }
         Ok(got)
     }
@@ -316,11 +391,17 @@ impl Burst {
             // SAFETY: hdrs[sent..n] point at iovecs owned by self that reference the
             // caller's frames, alive for the call; the kernel only reads them.
             let r = unsafe {
-                libc::sendmmsg(fd, self.hdrs[sent..].as_mut_ptr(), (n - sent) as u32, libc::MSG_DONTWAIT)
+                libc::sendmmsg(
+                    fd,
+                    self.hdrs[sent..].as_mut_ptr(),
+                    (n - sent) as u32,
+                    libc::MSG_DONTWAIT,
+                )
             };
             if r < 0 {
                 let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) {
+                if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
+                {
                     break;
                 }
                 if sent == 0 {
@@ -339,14 +420,33 @@ impl Burst {
 
 /// Waits until one of `fds` is readable or `timeout_ms` passes; sets
 /// `ready[i]`. Reuses `scratch` across calls.
-pub fn poll_readable(fds: &[RawFd], ready: &mut [bool], scratch: &mut Vec<libc::pollfd>, timeout_ms: i32) -> io::Result<usize> {
+pub fn poll_readable(
+    fds: &[RawFd],
+    ready: &mut [bool],
+    scratch: &mut Vec<libc::pollfd>,
+    timeout_ms: i32,
+) -> io::Result<usize> {
     scratch.clear();
-    scratch.extend(fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }));
+    scratch.extend(fds.iter().map(|&fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }));
     // SAFETY: `scratch` holds exactly scratch.len() initialized pollfds.
-    let r = unsafe { libc::poll(scratch.as_mut_ptr(), scratch.len() as libc::nfds_t, timeout_ms) };
+    let r = unsafe {
+        libc::poll(
+            scratch.as_mut_ptr(),
+            scratch.len() as libc::nfds_t,
+            timeout_ms,
+        )
+    };
     if r < 0 {
         let e = io::Error::last_os_error();
-        return if e.kind() == io::ErrorKind::Interrupted { Ok(0) } else { Err(e) };
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(0)
+        } else {
+            Err(e)
+        };
     }
     for (r, p) in ready.iter_mut().zip(scratch.iter()) {
         *r = p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
@@ -356,5 +456,7 @@ pub fn poll_readable(fds: &[RawFd], ready: &mut [bool], scratch: &mut Vec<libc::
 
 /// Number of online CPUs.
 pub fn n_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }

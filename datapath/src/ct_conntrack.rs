@@ -1,0 +1,114 @@
+//! [`ConnTracker`] for the `conntrack` crate's [`Conntrack`].
+//!
+//! Each item becomes a [`CtPacket`] (L3/L4 offsets derived from the frame)
+//! carrying the packet's current ct metadata, so a second `ct()` in the same
+//! zone after recirculation sees the first one's result. NAT requests are not
+//! passed on: the tracker does not implement NAT yet.
+
+use std::net::IpAddr;
+
+use conntrack::{Conntrack, CtMeta, CtOpts, CtPacket, CtState, OrigTuple};
+use smallvec::SmallVec;
+
+use crate::actions::CtAction;
+use crate::ct::{ConnTracker, CtItem};
+use crate::extract::PacketMeta;
+use crate::packet::BURST;
+
+/// Expiry work done per [`ConnTracker::maintain`] call.
+const SWEEP_BUDGET: usize = 1024;
+
+fn meta_to_ct(m: &PacketMeta) -> CtMeta {
+    let orig = if m.ct_state & crate::key::ct_state::TRK != 0 && m.ct_nw_proto != 0 {
+        let (src, dst) = if m.ct_ipv6_src != 0 || m.ct_ipv6_dst != 0 {
+            (
+                IpAddr::from(m.ct_ipv6_src.to_be_bytes()),
+                IpAddr::from(m.ct_ipv6_dst.to_be_bytes()),
+            )
+        } else {
+            (
+                IpAddr::from(m.ct_nw_src.to_be_bytes()),
+                IpAddr::from(m.ct_nw_dst.to_be_bytes()),
+            )
+        };
+        Some(OrigTuple {
+            src,
+            dst,
+            src_port: m.ct_tp_src,
+            dst_port: m.ct_tp_dst,
+            proto: m.ct_nw_proto,
+        })
+    } else {
+        None
+    };
+    CtMeta {
+        state: CtState(m.ct_state),
+        zone: m.ct_zone,
+        mark: m.ct_mark,
+        label: m.ct_label,
+        orig,
+    }
+}
+
+fn ct_to_meta(c: &CtMeta, m: &mut PacketMeta) {
+    m.ct_state = c.state.bits();
+    m.ct_zone = c.zone;
+    m.ct_mark = c.mark;
+    m.ct_label = c.label;
+    m.ct_nw_src = 0;
+    m.ct_nw_dst = 0;
+    m.ct_ipv6_src = 0;
+    m.ct_ipv6_dst = 0;
+    m.ct_nw_proto = 0;
+    m.ct_tp_src = 0;
+    m.ct_tp_dst = 0;
+    if let Some(o) = c.orig {
+        m.ct_nw_proto = o.proto;
+        m.ct_tp_src = o.src_port;
+        m.ct_tp_dst = o.dst_port;
+        match (o.src, o.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                m.ct_nw_src = u32::from(s);
+                m.ct_nw_dst = u32::from(d);
+            }
+            (s, d) => {
+                m.ct_ipv6_src = match s {
+                    IpAddr::V6(a) => u128::from(a),
+                    IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
+                };
+                m.ct_ipv6_dst = match d {
+                    IpAddr::V6(a) => u128::from(a),
+                    IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
+                };
+            }
+        }
+    }
+}
+
+impl ConnTracker for Conntrack {
+    fn execute(&self, batch: &mut [CtItem<'_>], act: &CtAction, now_ns: u64) {
+        let opts = CtOpts {
+            zone: act.zone,
+            commit: act.commit,
+            force: act.force,
+            set_mark: act.mark,
+            set_label: act.label,
+        };
+        for chunk in batch.chunks_mut(BURST) {
+            let mut pkts: SmallVec<[CtPacket<'_>; BURST]> = SmallVec::new();
+            for it in chunk.iter() {
+                let mut p = CtPacket::derive(it.frame);
+                p.md = meta_to_ct(it.meta);
+                pkts.push(p);
+            }
+            Conntrack::execute(self, &mut pkts, &opts, now_ns);
+            for (it, p) in chunk.iter_mut().zip(pkts.iter()) {
+                ct_to_meta(&p.md, it.meta);
+            }
+        }
+    }
+
+    fn maintain(&self, now_ns: u64) {
+        self.sweep(now_ns, SWEEP_BUDGET);
+    }
+}
