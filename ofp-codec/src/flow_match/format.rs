@@ -137,7 +137,7 @@ pub(super) fn format_match(m: &Match, priority: Option<u16>) -> String {
         o.dec16_masked("ct_tp_dst", g(Field::CtTpDst));
     }
     let mut dl_type = m.eth_type();
-    if let Some((pt, _)) = g(Field::PacketType) {
+    if let Some((pt, _)) = g(Field::PacketType).filter(|(pt, _)| *pt != 0) {
         o.push(format!("packet_type=({},{:#x})", pt >> 16, pt & 0xffff));
         if pt >> 16 == 1 {
             dl_type = Some((pt & 0xffff) as u16);

@@ -11,8 +11,12 @@
 //! - Fields OVS folds into another are converted: `nw_tos` (NXM_OF_IP_TOS)
 //!   becomes `ip_dscp`; `vlan_tci` becomes `vlan_vid` (+ `vlan_pcp` when a
 //!   VLAN id is present and PCP bits are matched); `xreg`/`xxreg` become
-//!   `reg` pairs/quads; `packet_type` Ethernet (0) is the default and is not
-//!   stored.
+//!   `reg` pairs/quads.
+//! - `packet_type` Ethernet (0) is kept only while no field with a
+//!   prerequisite is matched: such a field implies it, and OVS then omits it
+//!   on the wire. OVS's text parser sets it for protocol shorthands and
+//!   fields with prerequisites, so `tp_src=80` alone (dropped: no protocol)
+//!   encodes as `packet_type=0` while `reg0=1` encodes without it.
 //! - Fields whose storage in OVS is narrower than the wire: `ct_state` keeps
 //!   only the low 8 mask bits and so is always masked (`0x20/0xff`);
 //!   `ip_frag` with both bits masked is exact; `vlan_vid` keeps 13 mask bits.
@@ -41,7 +45,7 @@ pub use value::{
 };
 
 use crate::error::OfpError;
-use crate::field::Field;
+use crate::field::{Field, Prereq};
 
 /// One field of a match: value and optional mask, each `width_bytes` long,
 /// big-endian. `mask == None` means an exact match.
@@ -285,7 +289,7 @@ impl Match {
                     if vid_mask == 0x1fff { 0xffff } else { vid_mask },
                 );
                 let pcp_mask = if vid != 0 && mask & 0xe000 != 0 {
-                    0x7
+                    0xff
                 } else {
                     0
                 };
@@ -316,8 +320,11 @@ impl Match {
                 }
             }
             Field::PacketType if mask != 0 && value == 0 => {
-                // Ethernet is the default packet type: not stored.
-                self.store(Field::PacketType, 0, 0);
+                // An explicit Ethernet packet type only shows on the wire
+                // when no field with a prerequisite implies it.
+                if self.iter().all(|e| e.field.prereq() == Prereq::None) {
+                    self.store(field, 0, mask);
+                }
             }
             Field::CtState => self.store_raw(field, value & 0xff, Some(mask & 0xff)),
             Field::IpFrag => self.store(
@@ -377,6 +384,11 @@ impl Match {
         if mask == Some(0) {
             self.entries.retain(|e| e.field != field);
             return;
+        }
+        if field.prereq() != Prereq::None {
+            // The field implies the Ethernet packet type.
+            self.entries
+                .retain(|e| e.field != Field::PacketType || e.value_u128() != 0);
         }
         let entry = MatchEntry {
             field,

@@ -11,14 +11,13 @@
 //! `OFPBMC_BAD_PREREQ`, and a field matched twice is `OFPBMC_DUP_FIELD`.
 //!
 //! Encoding emits fields in the order of OVS's `nx_put_raw()` (the `Field`
-//! order) under the header OVS uses on OF1.3, and, like OVS, prefixes
-//! `packet_type=Ethernet` when no emitted field has a prerequisite.
+//! order) under the header OVS uses on OF1.3.
 
 use bytes::{BufMut, BytesMut};
 
 use super::{Match, be_to_u128, storage_fields, value_limit, width_ones};
 use crate::error::OfpError;
-use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId, Prereq};
+use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId};
 use crate::reader::Reader;
 
 /// `OFPMT_OXM`: the only match type OpenFlow 1.3 uses.
@@ -170,30 +169,15 @@ impl Match {
         Match::decode_oxm_tlvs(&all[OFP_MATCH_HEADER_LEN..len])
     }
 
-    /// Whether OVS would prefix `packet_type=Ethernet`: no field with a
-    /// prerequisite (and no explicit packet type) is matched.
-    fn needs_default_packet_type(&self) -> bool {
-        !self.contains(Field::PacketType) && self.iter().all(|e| e.field.prereq() == Prereq::None)
-    }
-
     /// Length of the bare TLV list [`Match::encode_oxm_tlvs`] writes.
     pub fn oxm_tlvs_len(&self) -> usize {
-        let pt = if self.needs_default_packet_type() {
-            entry_len(Field::PacketType, false)
-        } else {
-            0
-        };
-        pt + self
-            .iter()
+        self.iter()
             .map(|e| entry_len(e.field, e.mask.is_some()))
             .sum::<usize>()
     }
 
     /// Appends the match as a bare TLV list in OVS's order.
     pub fn encode_oxm_tlvs(&self, buf: &mut BytesMut) {
-        if self.needs_default_packet_type() {
-            encode_entry(buf, Field::PacketType, &[0; 4], None);
-        }
         for e in self.iter() {
             encode_entry(buf, e.field, &e.value, e.mask.as_deref());
         }

@@ -57,12 +57,24 @@ fn text_parse_matches_ovs_bytes() {
 }
 
 #[test]
-fn empty_match_carries_default_packet_type_like_ovs() {
-    let m = Match::new();
+fn packet_type_ethernet_is_emitted_only_when_nothing_implies_it() {
+    assert_eq!(encode(&Match::new()), hex("0001000400000000"));
+    // `tp_src=80` without a protocol: OVS drops the port but keeps the
+    // Ethernet packet type its parser implied.
+    let m = Match::parse("tp_src=80").unwrap();
     assert_eq!(encode(&m), hex("0001000c800058040000000000000000"));
     let d = Match::decode(&mut Reader::new(&encode(&m))).unwrap();
-    assert!(d.is_empty());
+    assert_eq!(d, m);
     assert_eq!(d.to_string(), "");
+    assert_eq!(
+        encode(&Match::parse("reg0=1").unwrap()),
+        hex("0001000c000100040000000100000000")
+    );
+    // A field with a prerequisite implies it: not on the wire.
+    assert_eq!(
+        encode(&Match::parse("ip").unwrap()),
+        hex("0001000a80000a020800000000000000")
+    );
 }
 
 #[test]

@@ -74,6 +74,9 @@ fn slot_of(field: Field) -> Field {
 #[derive(Clone, Debug, Default)]
 pub struct MatchParser {
     slots: BTreeMap<Field, (u128, u128)>,
+    /// The packet type was set to Ethernet (by a protocol shorthand or a
+    /// field with a prerequisite), as OVS's parser does.
+    ethernet: bool,
 }
 
 impl MatchParser {
@@ -86,13 +89,14 @@ impl MatchParser {
     pub fn item(&mut self, key: &str, value: Option<&str>) -> Result<bool, ParseError> {
         if let Some((_, dl_type, proto)) = PROTOCOLS.iter().find(|(n, _, _)| *n == key) {
             self.put(Field::EthType, *dl_type as u128, 0xffff);
+            self.ethernet = true;
             if *proto != 0 {
                 self.put(Field::IpProto, *proto as u128, 0xff);
             }
             return Ok(true);
         }
         if key == "eth" {
-            // packet_type=Ethernet: the default.
+            self.put(Field::PacketType, 0, 0xffff_ffff);
             return Ok(true);
         }
         let value = match value {
@@ -107,11 +111,13 @@ impl MatchParser {
                 } else {
                     self.merge(Field::VlanTci, 0x1000 | (vid as u128 & 0x0fff), 0x1fff);
                 }
+                self.ethernet = true;
                 return Ok(true);
             }
             "dl_vlan_pcp" => {
                 let pcp = self.int_value(key, value, 1, false)?.0;
                 self.merge(Field::VlanTci, 0x1000 | ((pcp & 7) << 13), 0xf000);
+                self.ethernet = true;
                 return Ok(true);
             }
             _ => {}
@@ -126,6 +132,10 @@ impl MatchParser {
         };
         let (v, m) = self.parse_value(field, value)?;
         self.apply(field, v, m);
+        if field.prereq() != crate::field::Prereq::None {
+            // OVS's match_add_ethernet_prereq().
+            self.ethernet = true;
+        }
         Ok(true)
     }
 
@@ -344,8 +354,9 @@ impl MatchParser {
         for n in 0..16 {
             put(Field::Reg(n), self.slot(Field::Reg(n)))?;
         }
-        if self.slot(Field::PacketType).1 != 0 {
-            put(Field::PacketType, self.slot(Field::PacketType))?;
+        let (pt, pt_mask) = self.slot(Field::PacketType);
+        if pt_mask != 0 && pt != 0 {
+            put(Field::PacketType, (pt, pt_mask))?;
         }
         if self.slot(Field::CtNwProto).0 != 0 {
             for f in [Field::CtNwProto, Field::CtTpSrc, Field::CtTpDst] {
@@ -428,6 +439,10 @@ impl MatchParser {
             put(Field::ArpTpa, self.slot(Field::Ipv4Dst))?;
             put(Field::ArpSha, self.slot(Field::ArpSha))?;
             put(Field::ArpTha, self.slot(Field::ArpTha))?;
+        }
+        if self.ethernet || (pt_mask != 0 && pt == 0) {
+            // Kept by `set` only if no emitted field implies it.
+            put(Field::PacketType, (0, 0xffff_ffff))?;
         }
         Ok(out)
     }
