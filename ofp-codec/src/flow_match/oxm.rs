@@ -32,9 +32,14 @@ pub struct OxmHeader {
     pub hasmask: bool,
     /// Bytes of value (+ mask) that follow the header (and experimenter id).
     pub payload_len: usize,
-    /// The field, if the header is one OVS knows with the right length.
+    /// The field, if the header is one OVS accepts in a match with the
+    /// right length.
     pub field: Option<Field>,
 }
+
+/// NXM_OF_IN_PORT: `in_port` as a 16-bit OpenFlow 1.0 port, which OVS also
+/// accepts in OF1.3 matches.
+pub const NXM_OF_IN_PORT: OxmId = OxmId::new(crate::field::NXM_OF_CLASS, 0);
 
 /// Reads one OXM header (and the experimenter id for class 0xffff).
 /// `OFPBMC_BAD_LEN` if the buffer is too short or the length field is smaller
@@ -54,10 +59,23 @@ pub fn pull_header(r: &mut Reader<'_>) -> Result<OxmHeader, OfpError> {
     }
     r.skip(4 + exp_len).map_err(|_| OfpError::OFPBMC_BAD_LEN)?;
     let payload_len = len as usize - exp_len;
-    let field = Field::from_oxm_id(id).filter(|f| {
-        let w = f.width_bytes();
-        payload_len == if hasmask { 2 * w } else { w }
-    });
+    let width = if id == NXM_OF_IN_PORT {
+        2
+    } else {
+        // OVS does not accept the OF1.5 packet registers (`xreg`) in OF1.3 matches.
+        match Field::from_oxm_id(id) {
+            Some(Field::XReg(_)) | None => 0,
+            Some(f) => f.width_bytes(),
+        }
+    };
+    let expect = if hasmask { 2 * width } else { width };
+    let field = if width == 0 || payload_len != expect {
+        None
+    } else if id == NXM_OF_IN_PORT {
+        Some(Field::InPort)
+    } else {
+        Field::from_oxm_id(id)
+    };
     Ok(OxmHeader {
         id,
         hasmask,
@@ -66,17 +84,19 @@ pub fn pull_header(r: &mut Reader<'_>) -> Result<OxmHeader, OfpError> {
     })
 }
 
-/// One decoded match TLV: field, value, mask (`None` if the TLV had none).
+/// One decoded match TLV: field, value, mask (`None` if the TLV had none),
+/// each `field.width_bytes()` long (a 16-bit NXM_OF_IN_PORT is widened to
+/// the OF1.1+ port number).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OxmEntry<'a> {
+pub struct OxmEntry {
     pub field: Field,
-    pub value: &'a [u8],
-    pub mask: Option<&'a [u8]>,
+    pub value: Vec<u8>,
+    pub mask: Option<Vec<u8>>,
 }
 
 /// Reads one match TLV and checks it on its own (not against other fields):
 /// length, known field, mask consistency, mask and value validity.
-pub fn decode_entry<'a>(r: &mut Reader<'a>) -> Result<OxmEntry<'a>, OfpError> {
+pub fn decode_entry(r: &mut Reader<'_>) -> Result<OxmEntry, OfpError> {
     let h = pull_header(r)?;
     let payload = r.take_or(h.payload_len, OfpError::OFPBMC_BAD_LEN)?;
     let width = if h.hasmask {
@@ -99,6 +119,16 @@ pub fn decode_entry<'a>(r: &mut Reader<'a>) -> Result<OxmEntry<'a>, OfpError> {
             return Err(OfpError::OFPBMC_BAD_MASK);
         }
     }
+    if h.id == NXM_OF_IN_PORT {
+        // Any 16-bit port is valid; reserved ones map to 0xffffff00 and up.
+        let port = if v >= 0xff00 { v + 0xffff_0000 } else { v };
+        let mask = mask.map(|m| vec![0xff, 0xff, m[0], m[1]]);
+        return Ok(OxmEntry {
+            field,
+            value: (port as u32).to_be_bytes().to_vec(),
+            mask,
+        });
+    }
     let valid = match field {
         Field::InPort | Field::ActsetOutput => super::is_valid_ofp11_port(v as u32),
         Field::NwTos => v & 0x3 == 0,
@@ -107,7 +137,11 @@ pub fn decode_entry<'a>(r: &mut Reader<'a>) -> Result<OxmEntry<'a>, OfpError> {
     if !valid {
         return Err(OfpError::OFPBMC_BAD_VALUE);
     }
-    Ok(OxmEntry { field, value, mask })
+    Ok(OxmEntry {
+        field,
+        value: value.to_vec(),
+        mask: mask.map(<[u8]>::to_vec),
+    })
 }
 
 /// Appends one TLV for `field` under the header OVS uses on OF1.3.
@@ -137,15 +171,22 @@ impl Match {
     pub fn decode_oxm_tlvs(bytes: &[u8]) -> Result<Match, OfpError> {
         let mut r = Reader::new(bytes);
         let mut m = Match::new();
+        // A packet_type entry may vanish from `m` (a later field implies it).
+        let mut seen_packet_type = false;
         while !r.is_empty() {
             let e = decode_entry(&mut r)?;
             if !m.prereq_ok(e.field.prereq()) {
                 return Err(OfpError::OFPBMC_BAD_PREREQ);
             }
-            if storage_fields(e.field).iter().any(|f| m.contains(*f)) {
+            let dup = match e.field {
+                Field::PacketType => seen_packet_type,
+                f => storage_fields(f).iter().any(|f| m.contains(*f)),
+            };
+            if dup {
                 return Err(OfpError::OFPBMC_DUP_FIELD);
             }
-            m.set(e.field, e.value, e.mask)?;
+            seen_packet_type |= e.field == Field::PacketType;
+            m.set(e.field, &e.value, e.mask.as_deref())?;
         }
         Ok(m)
     }

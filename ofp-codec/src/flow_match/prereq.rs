@@ -69,3 +69,21 @@ impl Match {
         self.iter().find(|e| !self.prereq_ok(e.field.prereq()))
     }
 }
+
+impl Match {
+    /// OVS's FLOW_MOD check (in `ofputil_decode_flow_mod`, after the match
+    /// decodes) that conntrack original-direction addresses fit the IP
+    /// version: `ct_nw_src`/`ct_nw_dst` need `eth_type=0x0800`,
+    /// `ct_ipv6_src`/`ct_ipv6_dst` need `eth_type=0x86dd`. Otherwise
+    /// `OFPBAC_MATCH_INCONSISTENT`. Flow-mod decoders call this after
+    /// [`Match::decode`].
+    pub fn check_ct_tuple_ip_version(&self) -> Result<(), OfpError> {
+        let v4 = self.contains(Field::CtNwSrc) || self.contains(Field::CtNwDst);
+        let v6 = self.contains(Field::CtIpv6Src) || self.contains(Field::CtIpv6Dst);
+        if (v4 && !self.is_ipv4()) || (v6 && !self.is_ipv6()) {
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        } else {
+            Ok(())
+        }
+    }
+}
