@@ -207,3 +207,52 @@ fn matches_print_and_encode_exactly_like_ovs_ofctl() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn refused_matches_give_ovs_ofctl_messages() {
+    if !ovs_ofctl_available() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("ovs-ofctl is required for the match oracle test in CI");
+        }
+        eprintln!("SKIP match error oracle test: ovs-ofctl not found");
+        return;
+    }
+    let mut failures = Vec::new();
+    let lines: Vec<&str> = include_str!("data/match_errors.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for line in &lines {
+        let out = Command::new("ovs-ofctl")
+            .args([
+                "-O",
+                "OpenFlow13",
+                "parse-flow",
+                &format!("{line},actions=drop"),
+            ])
+            .output()
+            .expect("run ovs-ofctl");
+        assert!(!out.status.success(), "{line}: ovs-ofctl accepted it");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let want = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("ovs-ofctl: "))
+            .last()
+            .unwrap_or("")
+            .to_string();
+        match Match::parse(line) {
+            Ok(m) => failures.push(format!("{line}: rvs accepted it as {m}; ovs: {want}")),
+            Err(e) if e.msg != want => {
+                failures.push(format!("{line}: rvs {:?}, ovs {want:?}", e.msg))
+            }
+            Err(_) => {}
+        }
+    }
+    eprintln!(
+        "match error oracle: {}/{} identical",
+        lines.len() - failures.len(),
+        lines.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -265,7 +265,7 @@ impl MatchParser {
             ValueFormat::Port => match s.split_once('/') {
                 Some(_) => {
                     return Err(ParseError::new(format!(
-                        "{s}: invalid mask for field {name}"
+                        "{s}: invalid or unknown port for {name}"
                     )));
                 }
                 None => (
@@ -371,7 +371,9 @@ impl MatchParser {
                 Field::MplsTtl,
                 Field::MplsLabel,
             ] {
-                put(f, self.slot(f))?;
+                // OVS keeps these in the label stack entry's bit fields.
+                let (v, m) = self.slot(f);
+                put(f, (v & f.info().value_bits_mask(), m))?;
             }
         }
         let (proto, proto_mask) = self.slot(Field::IpProto);
@@ -515,7 +517,11 @@ pub(crate) fn parse_match(s: &str) -> Result<Match, ParseError> {
             None => (item, None),
         };
         if !p.item(key, value).map_err(|e| e.at(pos))? {
-            return Err(ParseError::new(format!("unknown keyword {key}")).at(pos));
+            let msg = match value {
+                None | Some("") => format!("field {key} missing value"),
+                Some(_) => format!("unknown keyword {key}"),
+            };
+            return Err(ParseError::new(msg).at(pos));
         }
     }
     p.finish()

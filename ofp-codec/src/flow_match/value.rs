@@ -111,7 +111,7 @@ pub(crate) fn parse_ipv4_masked(s: &str) -> Result<(u128, u128), String> {
             match m.parse::<u32>() {
                 Ok(len) if len <= 32 => Ok((v, prefix_mask(32, len))),
                 Ok(_) => Err(format!(
-                    "{s}: IPv4 network prefix bits not between 0 and 32"
+                    "{s}: IPv4 network prefix bits not between 0 and 32, inclusive"
                 )),
                 Err(_) => Err(bad()),
             }
@@ -133,7 +133,7 @@ pub(crate) fn parse_ipv6_masked(s: &str) -> Result<(u128, u128), String> {
             match m.parse::<u32>() {
                 Ok(len) if len <= 128 => Ok((v, prefix_mask(128, len))),
                 Ok(_) => Err(format!(
-                    "{s}: IPv6 network prefix bits not between 0 and 128"
+                    "{s}: IPv6 network prefix bits not between 0 and 128, inclusive"
                 )),
                 Err(_) => Err(bad()),
             }
@@ -263,14 +263,15 @@ pub(crate) fn parse_flags(
             };
             rest = &rest[1..];
             let end = rest.find(['+', '-']).unwrap_or(rest.len());
-            let bit = bit_of(&rest[..end]).ok_or_else(unknown)?;
+            let rest_unknown = || format!("{rest}: unknown {field} flag(s)");
+            let bit = bit_of(&rest[..end]).ok_or_else(rest_unknown)?;
             if mask & bit != 0 {
                 return Err(format!(
                     "{rest}: Each {field} flag can be specified only once"
                 ));
             }
             if bit & allowed == 0 {
-                return Err(unknown());
+                return Err(rest_unknown());
             }
             if set {
                 flags |= bit;
