@@ -238,7 +238,7 @@ fn refused_matches_give_ovs_ofctl_messages() {
         let want = stderr
             .lines()
             .filter_map(|l| l.strip_prefix("ovs-ofctl: "))
-            .last()
+            .next_back()
             .unwrap_or("")
             .to_string();
         match Match::parse(line) {

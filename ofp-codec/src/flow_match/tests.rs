@@ -50,7 +50,7 @@ fn decodes_ovs_bytes_and_reencodes_them_exactly() {
 
 #[test]
 fn text_parse_matches_ovs_bytes() {
-    let m = Match::parse("priority_is_not_here,tcp").unwrap_err();
+    let m = Match::parse("priority_is_not_here=1,tcp").unwrap_err();
     assert_eq!(m.msg, "unknown keyword priority_is_not_here");
     let m = Match::parse("tcp,nw_src=10.0.0.0/8,tp_dst=80,ct_state=+trk-new").unwrap();
     assert_eq!(encode(&m), hex(CT_TCP));
