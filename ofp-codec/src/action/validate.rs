@@ -1,0 +1,373 @@
+//! The checks OVS runs on a flow's actions against its match before
+//! installing it (`ofpacts_check_consistency` on OpenFlow 1.3), shared by
+//! `rvs ofctl` and the switch. Every failure is the `OfpError` OVS reports.
+//!
+//! Like OVS, the check walks the actions in order with a scratch copy of
+//! what the match says about the packet (Ethernet type, IP protocol, VLAN
+//! presence), updated by actions that change it (`push_mpls`, `pop_vlan`, ...).
+
+use super::fieldref::{self as fr, Subfield};
+use super::learn::{LearnDst, LearnSrc};
+use super::of13::check_output_port;
+use super::{Action, CtZone, Instruction, NX_CT_F_COMMIT, NatAddrs};
+use crate::error::OfpError;
+use crate::field::{Field, Prereq};
+use crate::flow_match::Match;
+use crate::flow_match::ct_state as cs;
+
+/// Where the flow is being installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowContext {
+    /// The flow's table, or 255 when unknown (no goto_table check).
+    pub table_id: u8,
+    /// Number of tables, or 255 for no limit.
+    pub n_tables: u8,
+}
+
+impl Default for FlowContext {
+    fn default() -> Self {
+        FlowContext {
+            table_id: 255,
+            n_tables: 255,
+        }
+    }
+}
+
+impl FlowContext {
+    /// A flow in `table_id` with no table limit.
+    pub fn table(table_id: u8) -> Self {
+        FlowContext {
+            table_id,
+            n_tables: 255,
+        }
+    }
+}
+
+/// `OFPM13_MAX`: the largest meter id.
+const OFPM_MAX: u32 = 0xffff_0000;
+
+const ETH_TYPE_IP: u16 = 0x0800;
+const ETH_TYPE_IPV6: u16 = 0x86dd;
+
+fn is_ip(m: &Match) -> bool {
+    m.prereq_ok(Prereq::IpAny)
+}
+
+fn is_mpls(m: &Match) -> bool {
+    m.prereq_ok(Prereq::Mpls)
+}
+
+fn has_vlan(m: &Match) -> bool {
+    m.prereq_ok(Prereq::VlanVid)
+}
+
+fn nw_proto(m: &Match) -> u8 {
+    m.flow_value(Field::IpProto) as u8
+}
+
+/// OVS `mf_check__` with a match: range, then prerequisites.
+fn check_src(sf: &Subfield, m: &Match) -> Result<(), OfpError> {
+    sf.check_range()?;
+    if !fr::prereqs_ok(sf.field, m) {
+        return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
+    }
+    Ok(())
+}
+
+fn check_dst(sf: &Subfield, m: &Match) -> Result<(), OfpError> {
+    check_src(sf, m)?;
+    if !fr::writable(sf.field) {
+        return Err(OfpError::OFPBAC_BAD_SET_ARGUMENT);
+    }
+    Ok(())
+}
+
+/// Checks a flow's instructions against its match, as OVS does when the flow
+/// is added (`ovs-ofctl add-flow` and the switch's FLOW_MOD handler).
+pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Result<(), OfpError> {
+    let mut facts = m.clone();
+    let mut sorted: Vec<&Instruction> = insts.iter().collect();
+    sorted.sort_by_key(|i| i.rank());
+    for i in sorted {
+        match i {
+            Instruction::Meter(id) => {
+                if *id == 0 || *id > OFPM_MAX {
+                    return Err(OfpError::OFPMMFC_INVALID_METER);
+                }
+            }
+            Instruction::ApplyActions(a) => {
+                let mut soft = false;
+                check_list(a, &mut facts, &mut soft)?;
+                if soft {
+                    return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
+                }
+            }
+            Instruction::ClearActions | Instruction::WriteMetadata { .. } => {}
+            Instruction::WriteActions(a) => {
+                // OVS checks an action set on a scratch copy and ignores the
+                // soft inconsistencies (those only OpenFlow 1.0 tolerates).
+                let mut tmp = facts.clone();
+                check_list(a, &mut tmp, &mut false)?;
+            }
+            Instruction::GotoTable(t) => {
+                if (ctx.table_id != 255 && *t <= ctx.table_id)
+                    || (ctx.n_tables != 255 && *t >= ctx.n_tables)
+                {
+                    return Err(OfpError::OFPBIC_BAD_TABLE_ID);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a plain action list (packet-out, group bucket) against a match.
+pub fn validate_actions(m: &Match, acts: &[Action]) -> Result<(), OfpError> {
+    let mut facts = m.clone();
+    let mut soft = false;
+    check_list(acts, &mut facts, &mut soft)?;
+    if soft {
+        return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
+    }
+    Ok(())
+}
+
+/// Checks `acts` in order. Hard failures are returned; "soft"
+/// inconsistencies (OVS's `inconsistent_match()`, which only OpenFlow 1.0
+/// tolerates) set `soft`.
+fn check_list(acts: &[Action], facts: &mut Match, soft: &mut bool) -> Result<(), OfpError> {
+    for a in acts {
+        check_one(a, facts, soft)?;
+    }
+    Ok(())
+}
+
+fn inconsistent() -> Result<(), OfpError> {
+    Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+}
+
+fn check_one(a: &Action, facts: &mut Match, soft: &mut bool) -> Result<(), OfpError> {
+    match a {
+        Action::Output { port, .. } => check_output_port(*port)?,
+        Action::OutputReg { src, .. } => check_src(src, facts)?,
+        Action::Group(_) | Action::SetQueue(_) | Action::Controller(_) => {}
+        Action::Note(_) | Action::Exit | Action::CtClear | Action::Conjunction { .. } => {}
+        Action::PushVlan(_) => {
+            let _ = facts.set_u128(Field::VlanVid, 0x1000, Some(0x1000));
+        }
+        Action::PopVlan => {
+            if !has_vlan(facts) {
+                *soft = true;
+            }
+            facts.remove(Field::VlanVid);
+            facts.remove(Field::VlanPcp);
+        }
+        Action::PushMpls(et) => {
+            let _ = facts.set_exact(Field::EthType, u128::from(*et));
+            facts.remove(Field::IpProto);
+        }
+        Action::PopMpls(et) => {
+            if !is_mpls(facts) {
+                *soft = true;
+            }
+            let _ = facts.set_exact(Field::EthType, u128::from(*et));
+        }
+        Action::SetMplsTtl(_) | Action::DecMplsTtl => {
+            if !is_mpls(facts) {
+                *soft = true;
+            }
+        }
+        Action::SetNwTtl(_) | Action::DecTtl { .. } => {
+            if !is_ip(facts) {
+                *soft = true;
+            }
+        }
+        Action::SetField(sf) => {
+            if !fr::prereqs_ok(sf.field, facts) || (sf.field == Field::VlanVid && !has_vlan(facts))
+            {
+                return inconsistent();
+            }
+            if sf.field == Field::VlanTci {
+                let tci = sf.value.iter().fold(0u16, |a, &b| (a << 8) | u16::from(b));
+                if tci & 0x1000 != 0 {
+                    let _ = facts.set_u128(Field::VlanVid, 0x1000, Some(0x1000));
+                } else {
+                    facts.remove(Field::VlanVid);
+                }
+            }
+        }
+        Action::Move { src, dst } => {
+            check_src(src, facts)?;
+            check_dst(dst, facts)?;
+        }
+        Action::Resubmit(r) => {
+            if r.with_ct_orig && !facts.prereq_ok(Prereq::Ct) {
+                return inconsistent();
+            }
+        }
+        Action::Ct(c) => {
+            let alg_bad =
+                (c.alg == 21 && nw_proto(facts) != 6) || (c.alg == 69 && nw_proto(facts) != 17);
+            let ct_state = facts.flow_value(Field::CtState) as u32;
+            let inv_commit = ct_state & cs::INV != 0 && c.flags & NX_CT_F_COMMIT != 0;
+            if !is_ip(facts) || inv_commit || alg_bad {
+                return inconsistent();
+            }
+            if let CtZone::Field(sub) = &c.zone {
+                // OVS returns here without checking the nested actions.
+                return check_src(sub, facts);
+            }
+            let mut tmp = facts.clone();
+            check_list(&c.actions, &mut tmp, soft)?;
+        }
+        Action::Nat(n) => {
+            let wrong_family = match n.addrs {
+                Some(NatAddrs::V4 { .. }) => facts.eth_type() != Some(ETH_TYPE_IP),
+                Some(NatAddrs::V6 { .. }) => facts.eth_type() != Some(ETH_TYPE_IPV6),
+                None => false,
+            };
+            if !is_ip(facts) || wrong_family {
+                return inconsistent();
+            }
+        }
+        Action::Learn(l) => {
+            let mut dst_facts = Match::new();
+            for spec in &l.specs {
+                if let LearnSrc::Field(src) = &spec.src {
+                    check_src(src, facts)?;
+                }
+                match &spec.dst {
+                    LearnDst::Match(d) => {
+                        check_src(d, &dst_facts)?;
+                        if let LearnSrc::Imm(v) = &spec.src {
+                            learn_imm(d, v, &mut dst_facts);
+                        }
+                    }
+                    LearnDst::Load(d) => check_dst(d, &dst_facts)?,
+                    LearnDst::Output => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records a learned flow's match on an immediate (OVS
+/// `mf_write_subfield_value` into the learned match).
+fn learn_imm(d: &Subfield, v: &[u8], m: &mut Match) {
+    let w = fr::n_bytes(d.field);
+    let val = v.iter().fold(0u128, |a, &b| (a << 8) | u128::from(b));
+    let ones = if d.n_bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << d.n_bits) - 1
+    };
+    let (old_v, old_m) = m.value_mask(d.field).unwrap_or((0, 0));
+    let mask = ones << d.ofs;
+    let nv = (old_v & !mask) | ((val << d.ofs) & mask);
+    let _ = w;
+    let _ = m.set_u128(d.field, nv, Some(old_m | mask));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::parse_actions;
+
+    fn check(eth: Option<u16>, proto: Option<u8>, actions: &str) -> Result<(), OfpError> {
+        let insts = parse_actions(actions).unwrap();
+        let mut m = Match::new();
+        if let Some(e) = eth {
+            m.set_exact(Field::EthType, u128::from(e)).unwrap();
+        }
+        if let Some(p) = proto {
+            m.set_exact(Field::IpProto, u128::from(p)).unwrap();
+        }
+        validate_flow(&m, &insts, FlowContext::default())
+    }
+
+    #[test]
+    fn ct_needs_ip() {
+        assert_eq!(
+            check(Some(0x0806), None, "ct(table=1)"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(
+            check(None, None, "ct(commit)"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(check(Some(0x0800), None, "ct(commit,table=1)"), Ok(()));
+        assert_eq!(check(Some(0x86dd), None, "ct(table=1)"), Ok(()));
+    }
+
+    #[test]
+    fn alg_needs_matching_protocol() {
+        assert_eq!(
+            check(Some(0x0800), None, "ct(commit,alg=ftp)"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(check(Some(0x0800), Some(6), "ct(commit,alg=ftp)"), Ok(()));
+        assert_eq!(
+            check(Some(0x0800), Some(6), "ct(commit,alg=tftp)"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(check(Some(0x0800), Some(17), "ct(commit,alg=tftp)"), Ok(()));
+    }
+
+    #[test]
+    fn nat_family_must_match() {
+        assert_eq!(
+            check(Some(0x86dd), None, "ct(commit,nat(src=10.0.0.1))"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(
+            check(Some(0x0800), None, "ct(commit,nat(src=10.0.0.1))"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn ttl_and_vlan_and_ports() {
+        assert_eq!(
+            check(None, None, "dec_ttl"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(
+            check(Some(0x0800), None, "push_mpls:0x8847,dec_ttl"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(
+            check(Some(0x0800), None, "push_mpls:0x8847,dec_mpls_ttl"),
+            Ok(())
+        );
+        assert_eq!(
+            check(None, None, "strip_vlan"),
+            Err(OfpError::OFPBAC_MATCH_INCONSISTENT)
+        );
+        assert_eq!(check(None, None, "push_vlan:0x8100,strip_vlan"), Ok(()));
+        assert_eq!(
+            check(None, None, "output:ANY"),
+            Err(OfpError::OFPBAC_BAD_OUT_PORT)
+        );
+    }
+
+    #[test]
+    fn goto_table_must_go_forward() {
+        let insts = parse_actions("goto_table:2").unwrap();
+        let m = Match::default();
+        assert_eq!(
+            validate_flow(&m, &insts, FlowContext::table(3)),
+            Err(OfpError::OFPBIC_BAD_TABLE_ID)
+        );
+        assert_eq!(
+            validate_flow(&m, &insts, FlowContext::table(2)),
+            Err(OfpError::OFPBIC_BAD_TABLE_ID)
+        );
+        assert_eq!(validate_flow(&m, &insts, FlowContext::table(1)), Ok(()));
+        let insts = parse_actions("meter:0").unwrap();
+        assert_eq!(
+            validate_flow(&m, &insts, FlowContext::default()),
+            Err(OfpError::OFPMMFC_INVALID_METER)
+        );
+    }
+}
