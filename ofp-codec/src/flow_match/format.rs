@@ -81,9 +81,9 @@ fn c_hex(v: u128) -> String {
     }
 }
 
-/// OVS `ds_put_hex`: `0x` and the big-endian bytes without leading zeros.
+/// OVS `ds_put_hex`: `0x` and the big-endian bytes without leading zeros; `0` for zero.
 fn put_hex(v: u128) -> String {
-    format!("{v:#x}")
+    c_hex(v)
 }
 
 pub(super) fn format_match(m: &Match, priority: Option<u16>) -> String {
