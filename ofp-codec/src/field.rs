@@ -705,6 +705,37 @@ mod tests {
     }
 
     #[test]
+    fn every_supported_row_round_trips_through_its_names_and_headers() {
+        for row in FIELDS.iter().filter(|r| r.ovs_supported) {
+            let f = row.field;
+            assert_eq!(Field::from_name(row.name), Some(f), "{}", row.name);
+            for alias in row.aliases {
+                assert_eq!(Field::from_name(alias), Some(f), "{alias}");
+            }
+            assert_eq!(Field::from_name(row.nxm_name), Some(f), "{}", row.nxm_name);
+            for id in std::iter::once(&row.oxm).chain(row.alt) {
+                assert_eq!(Field::from_oxm_id(*id), Some(f), "{id:?}");
+            }
+            assert!(
+                row.width_bits as usize <= 8 * row.width_bytes as usize,
+                "{}",
+                row.name
+            );
+            assert!(row.width_bytes as usize <= 16);
+            let h = f.header(true);
+            let (id, hasmask, len) = OxmId::parse_header(h);
+            assert!(hasmask);
+            assert_eq!(id.class, row.oxm.class);
+            let exp = if row.oxm.is_experimenter() { 4 } else { 0 };
+            assert_eq!(len as usize, exp + 2 * row.width_bytes as usize);
+        }
+        for row in FIELDS.iter().filter(|r| !r.ovs_supported) {
+            assert_eq!(Field::from_name(row.name), None);
+            assert_eq!(Field::from_oxm_id(row.oxm), None);
+        }
+    }
+
+    #[test]
     fn names_aliases_and_headers_resolve() {
         assert_eq!(Field::from_name("nw_src"), Some(Field::Ipv4Src));
         assert_eq!(Field::from_name("ip_src"), Some(Field::Ipv4Src));

@@ -213,3 +213,33 @@ fn prereqs() {
     assert!(Match::parse("arp,arp_op=1").unwrap().is_arp());
     assert!(!Match::parse("arp").unwrap().is_ip());
 }
+
+#[test]
+fn alternate_headers_decode_to_the_canonical_fields() {
+    // NXM_OF_VLAN_TCI=0x1005 → vlan_vid=0x1005 + vlan_pcp=0, as OVS re-encodes it.
+    let m = Match::decode_oxm_tlvs(&hex("000008021005")).unwrap();
+    assert_eq!(m.to_string(), "dl_vlan=5,dl_vlan_pcp=0");
+    let mut b = BytesMut::new();
+    m.encode_oxm_tlvs(&mut b);
+    assert_eq!(&b[..], &hex("80000c02100580000e0100")[..]);
+    // NXM_OF_IN_PORT=0xfffe (16-bit LOCAL) → OXM in_port 0xfffffffe.
+    let m = Match::decode_oxm_tlvs(&hex("00000002fffe")).unwrap();
+    assert_eq!(m.value(Field::InPort), Some(0xffff_fffe));
+    assert_eq!(m.to_string(), "in_port=LOCAL");
+    // NXM_NX_XXREG0 → reg0..reg3.
+    let m = Match::decode_oxm_tlvs(&hex("0001de1000000000000000000000000000000005")).unwrap();
+    assert_eq!(m.to_string(), "reg0=0,reg1=0,reg2=0,reg3=0x5");
+    // NXOXM_ET_DP_HASH (Nicira experimenter) → re-encoded as NXM_NX_DP_HASH.
+    let m = Match::decode_oxm_tlvs(&hex("ffff00080000232000000005")).unwrap();
+    let mut b = BytesMut::new();
+    m.encode_oxm_tlvs(&mut b);
+    assert_eq!(&b[..], &hex("0001460400000005")[..]);
+    // ONF tcp_flags, exact.
+    let m = Match::decode_oxm_tlvs(&hex("80000a0208008000140106ffff54064f4e46000002")).unwrap();
+    assert_eq!(m.to_string(), "tcp,tcp_flags=syn");
+    // The OF1.5 packet registers are refused in OF1.3 matches, as by OVS.
+    assert_eq!(
+        Match::decode_oxm_tlvs(&hex("80010008000000000000000500000000")),
+        Err(OfpError::OFPBMC_BAD_FIELD)
+    );
+}
