@@ -7,7 +7,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::error::OfpError;
-use crate::field::{Field, NXM_NX_CLASS, NXM_OF_CLASS, OxmId, ValueFormat};
+use crate::field::{Field, NXM_OF_CLASS, OxmId, ValueFormat};
 use crate::flow_match::{Match, format_ipv4_masked, format_ipv6_masked, format_mac_masked};
 use crate::reader::Reader;
 
@@ -168,16 +168,16 @@ pub fn requires_ct(f: Field) -> bool {
     matches!(f, Field::CtMark | Field::CtLabel)
 }
 
-/// The 32-bit NXM header (no mask bit) of a field that has one (class
-/// 0x0000 or 0x0001): what NXAST_REG_LOAD, REG_MOVE, OUTPUT_REG, the ct
-/// zone source and learn carry.
+/// The 32-bit header (no mask bit) Nicira actions carry for a field:
+/// its NXM header if it has one, else its OXM header, and None for
+/// experimenter OXMs (8-byte headers), which only REG_LOAD2 and
+/// OUTPUT_REG2 can carry. This is OVS's `mf_nxm_header`.
 pub fn nxm_header(f: Field) -> Option<u32> {
     if f == Field::InPort {
         return Some(NXM_OF_IN_PORT);
     }
     let id = f.info().nxm();
-    (id.class == NXM_OF_CLASS || id.class == NXM_NX_CLASS)
-        .then(|| id.header(false, f.info().width_bytes))
+    (!id.is_experimenter()).then(|| id.header(false, f.info().width_bytes))
 }
 
 /// Header (and experimenter id) for `id` with a `w`-byte value.

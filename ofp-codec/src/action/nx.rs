@@ -357,25 +357,28 @@ fn decode_controller2(r: &mut Reader<'_>) -> Result<Action, OfpError> {
         let mut p = r.sub(plen.div_ceil(8) * 8)?;
         p.skip(4)?;
         let payload = p.take(plen - 4)?;
-        let exact = |n: usize| {
-            if payload.len() == n {
-                Ok(payload)
-            } else {
-                Err(nx_error::OFPBPC_BAD_LEN)
-            }
+        // OVS accepts any payload at least as long as a u8/u16 value and
+        // exactly 4 bytes for a u32.
+        let at_least = |n: usize| {
+            if payload.len() >= n { Ok(payload) } else { Err(nx_error::OFPBPC_BAD_LEN) }
         };
         match ptype {
             NXAC2PT_MAX_LEN => {
-                c.max_len = u16::from_be_bytes(exact(2)?.try_into().unwrap_or([0; 2]))
+                let p = at_least(2)?;
+                c.max_len = u16::from_be_bytes([p[0], p[1]]);
             }
             NXAC2PT_CONTROLLER_ID => {
-                c.controller_id = u16::from_be_bytes(exact(2)?.try_into().unwrap_or([0; 2]))
+                let p = at_least(2)?;
+                c.controller_id = u16::from_be_bytes([p[0], p[1]]);
             }
-            NXAC2PT_REASON => c.reason = exact(1)?[0],
+            NXAC2PT_REASON => c.reason = at_least(1)?[0],
             NXAC2PT_USERDATA => c.userdata = payload.to_vec(),
             NXAC2PT_PAUSE => c.pause = true,
             NXAC2PT_METER_ID => {
-                c.meter_id = u32::from_be_bytes(exact(4)?.try_into().unwrap_or([0; 4]))
+                if payload.len() != 4 {
+                    return Err(nx_error::OFPBPC_BAD_LEN);
+                }
+                c.meter_id = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
             }
             _ => return Err(nx_error::OFPBPC_BAD_TYPE),
         }
@@ -396,10 +399,12 @@ fn encode_controller(c: &Controller, out: &mut BytesMut) {
         let s = start_nx(out, NXAST_CONTROLLER2);
         out.put_bytes(0, 6);
         if c.max_len != u16::MAX {
-            put_prop(out, NXAC2PT_MAX_LEN, &c.max_len.to_be_bytes());
+            // 16-bit properties carry 4 bytes (the value and 2 zero bytes).
+            put_prop(out, NXAC2PT_MAX_LEN, &[(c.max_len >> 8) as u8, c.max_len as u8, 0, 0]);
         }
         if c.controller_id != 0 {
-            put_prop(out, NXAC2PT_CONTROLLER_ID, &c.controller_id.to_be_bytes());
+            let id = c.controller_id;
+            put_prop(out, NXAC2PT_CONTROLLER_ID, &[(id >> 8) as u8, id as u8, 0, 0]);
         }
         if c.reason != OFPR_ACTION {
             put_prop(out, NXAC2PT_REASON, &[c.reason]);

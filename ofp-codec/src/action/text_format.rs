@@ -140,7 +140,11 @@ fn format_action(a: &Action, s: &mut String) {
                     if i > 0 {
                         s.push(',');
                     }
-                    s.push_str(&format!("load:{v:#x}->"));
+                    if *v == 0 {
+                        s.push_str("load:0->");
+                    } else {
+                        s.push_str(&format!("load:{v:#x}->"));
+                    }
                     sub.format(s);
                 }
             } else {
