@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockReadGuard};
 
 use crate::key::ConnKey;
 use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
 use crate::parse::{Extracted, extract};
 use crate::proto::{Update, new_state, valid_new};
-use crate::table::{Conn, ConnInner, Shard, find};
+use crate::table::{Conn, ConnInner, Map, Shard, find};
 use crate::timeout::TimeoutPolicy;
 
 /// OVS's default `n_conn_limit`.
@@ -151,71 +151,73 @@ impl Conntrack {
     #[inline]
     pub(crate) fn shard_of(&self, hash: u64) -> &Shard {
         // High bits pick the shard; hashbrown uses the low bits and the top 7 within a shard.
-        &self.shards[(hash >> 40) as usize & self.shard_mask]
+        &self.shards[self.shard_index(hash)]
+    }
+
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
+        (hash >> 40) as usize & self.shard_mask
     }
 
     /// Runs a batch of packets (normally ≤ 32) through the tracker for one `ct()` action, setting
-    /// each packet's `md`. Every packet ends up `+trk`. Takes no global lock.
+    /// each packet's `md`. Every packet ends up `+trk`. Takes no global lock: consecutive packets
+    /// that fall in the same shard share one acquisition of its read lock, and consecutive
+    /// packets with the same key share one hash computation.
     pub fn execute(&self, pkts: &mut [CtPacket<'_>], opts: &CtOpts, now_ns: u64) {
         let zones = self.zones.read();
         let policy = *zones.policy(opts.zone);
         let limit = zones.limit(opts.zone);
         drop(zones);
         let seq_check = self.tcp_seq_check.load(Ordering::Relaxed);
-        for pkt in pkts.iter_mut() {
-            self.process_one(pkt, opts, &policy, limit, seq_check, now_ns);
-        }
-    }
-
-    fn process_one(
-        &self,
-        pkt: &mut CtPacket<'_>,
-        opts: &CtOpts,
-        policy: &TimeoutPolicy,
-        limit: Option<u32>,
-        seq_check: bool,
-        now_ns: u64,
-    ) {
         let zone = opts.zone;
-        let md = &mut pkt.md;
-        // Entering a different zone starts from a clean state.
-        if md.state.0 != 0 && md.zone != zone {
-            md.state = CtState(0);
-        }
-        let ex = match extract(pkt, zone) {
-            Some(ex) => ex,
-            None => {
-                let md = &mut pkt.md;
-                md.state = CtState::INVALID;
-                write_md(md, zone, None, None, opts);
-                return;
+        let mut held: Option<(usize, RwLockReadGuard<'_, Map>)> = None;
+        let mut last: Option<(ConnKey, u64)> = None;
+        for pkt in pkts.iter_mut() {
+            // Entering a different zone starts from a clean state.
+            if pkt.md.state.0 != 0 && pkt.md.zone != zone {
+                pkt.md.state = CtState(0);
             }
-        };
-        let md = &mut pkt.md;
-        let hash = ex.key.sym_hash(self.seed);
-        let rev = ex.key.reverse();
-        let shard = self.shard_of(hash);
-
-        let found = {
-            let map = shard.map.read();
-            match find(&map, hash, &ex.key, &rev) {
-                Some((conn, _)) if conn.expired(now_ns) => Found::Missing,
-                Some((conn, reply)) => {
-                    if opts.force && reply {
-                        Found::Replace(conn.clone())
-                    } else {
-                        self.existing(md, conn, &ex, reply, opts, policy, seq_check, now_ns)
+            let Some(ex) = extract(pkt, zone) else {
+                pkt.md.state = CtState::INVALID;
+                write_md(&mut pkt.md, zone, None, None, opts);
+                continue;
+            };
+            let md = &mut pkt.md;
+            let hash = match &last {
+                Some((k, h)) if *k == ex.key => *h,
+                _ => ex.key.sym_hash(self.seed),
+            };
+            last = Some((ex.key, hash));
+            let si = self.shard_index(hash);
+            if held.as_ref().is_none_or(|(i, _)| *i != si) {
+                drop(held.take());
+                held = Some((si, self.shards[si].map.read()));
+            }
+            let found = match held.as_ref() {
+                Some((_, map)) => match find(map, hash, &ex.key) {
+                    Some((conn, _)) if conn.expired(now_ns) => Found::Missing,
+                    Some((conn, reply)) => {
+                        if opts.force && reply {
+                            Found::Replace(conn.clone())
+                        } else {
+                            self.existing(md, conn, &ex, reply, opts, &policy, seq_check, now_ns)
+                        }
                     }
-                }
+                    None => Found::Missing,
+                },
                 None => Found::Missing,
-            }
-        };
-        match found {
-            Found::Done => {}
-            Found::Missing => self.not_found(md, &ex, hash, opts, policy, limit, seq_check, now_ns),
-            Found::Replace(old) => {
-                self.unlink(hash, &old);
-                self.not_found(md, &ex, hash, opts, policy, limit, seq_check, now_ns);
+            };
+            match found {
+                Found::Done => {}
+                Found::Missing => {
+                    held = None;
+                    self.not_found(md, &ex, hash, opts, &policy, limit, seq_check, now_ns);
+                }
+                Found::Replace(old) => {
+                    held = None;
+                    self.unlink(hash, &old);
+                    self.not_found(md, &ex, hash, opts, &policy, limit, seq_check, now_ns);
+                }
             }
         }
     }
@@ -296,11 +298,10 @@ impl Conntrack {
         }
         let (l4, deadline) = new_state(ex, policy, now_ns);
         let conn = Arc::new(Conn::new(ex.key, l4, deadline));
-        let rev = ex.key.reverse();
         let shard = self.shard_of(hash);
         let mut map = shard.map.write();
         let mut stale = None;
-        if let Ok(entry) = map.find_entry(hash, |c| c.direction_of(&ex.key, &rev).is_some()) {
+        if let Ok(entry) = map.find_entry(hash, |c| c.direction_of(&ex.key).is_some()) {
             if entry.get().expired(now_ns) {
                 let (old, _) = entry.remove();
                 stale = Some(old);
@@ -353,7 +354,7 @@ impl Conntrack {
 
     /// Bookkeeping for an entry that has just been unlinked from the table.
     pub(crate) fn account_removed(&self, conn: &Conn, expired: bool) {
-        self.release(conn.key.zone);
+        self.release(conn.key.zone());
         self.counters.removed.fetch_add(1, Ordering::Relaxed);
         if expired {
             self.counters.expired.fetch_add(1, Ordering::Relaxed);

@@ -39,7 +39,7 @@ impl CtEntry {
         CtEntry {
             orig: c.key,
             reply: c.reply_key(),
-            zone: c.key.zone,
+            zone: c.key.zone(),
             mark: inner.mark,
             label: inner.label(),
             timeout_s: (left / NS_PER_S).min(u64::from(u32::MAX)) as u32,
@@ -58,7 +58,7 @@ impl CtEntry {
     /// One line of `dpctl/dump-conntrack` (`stats`: the `-s` variant), without newline.
     pub fn format(&self, stats: bool) -> String {
         let mut s = String::with_capacity(160);
-        s.push_str(&proto_name(self.orig.proto));
+        s.push_str(&proto_name(self.orig.proto()));
         s.push_str(",orig=(");
         tuple(&mut s, &self.orig);
         s.push_str("),reply=(");
@@ -101,9 +101,9 @@ pub fn proto_name(p: u8) -> String {
 fn tuple(s: &mut String, k: &ConnKey) {
     let _ = write!(s, "src={},dst={}", addr(k.src_addr()), addr(k.dst_addr()));
     if k.is_icmp() {
-        let _ = write!(s, ",id={},type={},code=0", k.src_port, k.icmp_type);
+        let _ = write!(s, ",id={},type={},code=0", k.src_port(), k.icmp_type());
     } else {
-        let _ = write!(s, ",sport={},dport={}", k.src_port, k.dst_port);
+        let _ = write!(s, ",sport={},dport={}", k.src_port(), k.dst_port());
     }
 }
 
@@ -127,7 +127,7 @@ pub fn format_ct_stats(entries: &[CtEntry], verbose: bool) -> String {
     ) = (0, 0, 0, 0, 0, 0, 0, 0, 0);
     let mut per_state = [0u32; 11];
     for e in entries {
-        match e.orig.proto {
+        match e.orig.proto() {
             1 => icmp += 1,
             58 => icmp6 += 1,
             IPPROTO_TCP => {

@@ -12,153 +12,232 @@ pub(crate) const IPPROTO_ICMPV6: u8 = 58;
 
 /// One direction of a connection.
 ///
-/// IPv4 addresses live in the first 4 bytes of the 16-byte fields (the rest is zero). For ICMP
-/// and ICMPv6 echo-like messages `src_port` and `dst_port` both hold the identifier and
-/// `icmp_type` the type of a message travelling in this key's direction; for every other protocol
-/// without ports (anything but TCP, UDP, ICMP) the ports are zero.
+/// Packed into 40 bytes that are always written and compared whole (narrow field stores followed
+/// by wide loads stall the CPU's store forwarding on the hot path): two addresses as pairs of
+/// little-endian `u64` words (an IPv4 address is the low 32 bits of the first word, the rest
+/// zero) and one word of metadata: source port, destination port, zone, protocol, IPv6 flag.
+/// For ICMP and ICMPv6 echo-like messages the "source port" is the identifier and the
+/// "destination port" the type of a message travelling in this key's direction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub struct ConnKey {
-    /// Source address.
-    pub src: [u8; 16],
-    /// Destination address.
-    pub dst: [u8; 16],
-    /// Source port, or ICMP identifier.
-    pub src_port: u16,
-    /// Destination port, or ICMP identifier.
-    pub dst_port: u16,
-    /// Conntrack zone.
-    pub zone: u16,
-    /// IP protocol.
-    pub proto: u8,
-    /// True for IPv6 (addresses are then all 16 bytes).
-    pub(crate) v6: bool,
-    /// ICMP type of a message in this key's direction (0 for non-ICMP).
-    pub icmp_type: u8,
+    src: [u64; 2],
+    dst: [u64; 2],
+    meta: u64,
+}
+
+const META_V6: u64 = 1 << 56;
+
+#[inline]
+pub(crate) fn pack_meta(sport: u16, dport: u16, zone: u16, proto: u8, v6: bool) -> u64 {
+    u64::from(sport)
+        | u64::from(dport) << 16
+        | u64::from(zone) << 32
+        | u64::from(proto) << 48
+        | (v6 as u64) << 56
+}
+
+/// An IPv4 address (4 bytes) as key words.
+#[inline]
+pub(crate) fn addr4(b: [u8; 4]) -> [u64; 2] {
+    [u64::from(u32::from_le_bytes(b)), 0]
+}
+
+/// An IPv6 address (16 bytes) as key words.
+#[inline]
+pub(crate) fn addr6(b: &[u8]) -> [u64; 2] {
+    let mut l = [0u8; 8];
+    let mut h = [0u8; 8];
+    l.copy_from_slice(&b[..8]);
+    h.copy_from_slice(&b[8..16]);
+    [u64::from_le_bytes(l), u64::from_le_bytes(h)]
 }
 
 impl ConnKey {
+    /// Builds a key from its parts (addresses as produced by `addr4`/`addr6`).
+    #[inline]
+    pub(crate) fn from_parts(src: [u64; 2], dst: [u64; 2], meta: u64) -> Self {
+        ConnKey { src, dst, meta }
+    }
+
     /// True for an IPv6 key.
     pub fn is_ipv6(&self) -> bool {
-        self.v6
+        self.meta & META_V6 != 0
     }
 
-    /// Builds an IPv4 key (tests and flush-by-tuple).
+    /// Builds an IPv4 key (tests and flush-by-tuple). For ICMP use [`ConnKey::icmp4`].
     pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, src_port: u16, dst_port: u16) -> Self {
-        let mut k = ConnKey {
-            src: [0; 16],
-            dst: [0; 16],
-            src_port,
-            dst_port,
-            zone: 0,
-            proto,
-            v6: false,
-            icmp_type: 0,
-        };
-        k.src[..4].copy_from_slice(&src.octets());
-        k.dst[..4].copy_from_slice(&dst.octets());
-        k
+        ConnKey {
+            src: addr4(src.octets()),
+            dst: addr4(dst.octets()),
+            meta: pack_meta(src_port, dst_port, 0, proto, false),
+        }
     }
 
-    /// Builds an IPv6 key (tests and flush-by-tuple).
+    /// Builds an IPv6 key (tests and flush-by-tuple). For ICMPv6 use [`ConnKey::icmp6`].
     pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, src_port: u16, dst_port: u16) -> Self {
         ConnKey {
-            src: src.octets(),
-            dst: dst.octets(),
-            src_port,
-            dst_port,
-            zone: 0,
-            proto,
-            v6: true,
-            icmp_type: 0,
+            src: addr6(&src.octets()),
+            dst: addr6(&dst.octets()),
+            meta: pack_meta(src_port, dst_port, 0, proto, true),
         }
+    }
+
+    /// An ICMP query key: identifier `id`, message type `icmp_type` (e.g. 8 for echo request).
+    pub fn icmp4(src: Ipv4Addr, dst: Ipv4Addr, id: u16, icmp_type: u8) -> Self {
+        Self::ipv4(src, dst, IPPROTO_ICMP, id, u16::from(icmp_type))
+    }
+
+    /// An ICMPv6 query key (type 128 for echo request).
+    pub fn icmp6(src: Ipv6Addr, dst: Ipv6Addr, id: u16, icmp_type: u8) -> Self {
+        Self::ipv6(src, dst, IPPROTO_ICMPV6, id, u16::from(icmp_type))
     }
 
     /// The same key in zone `zone`.
     pub fn with_zone(mut self, zone: u16) -> Self {
-        self.zone = zone;
+        self.meta = (self.meta & !(0xffff << 32)) | u64::from(zone) << 32;
         self
     }
 
-    /// For ICMP keys: the same key with message type `icmp_type` (e.g. 8 for an echo request).
-    pub fn with_icmp_type(mut self, icmp_type: u8) -> Self {
-        self.icmp_type = icmp_type;
-        self
+    /// Source port, or ICMP identifier.
+    pub fn src_port(&self) -> u16 {
+        self.meta as u16
+    }
+
+    /// Destination port, or ICMP identifier.
+    pub fn dst_port(&self) -> u16 {
+        if self.is_icmp() {
+            self.src_port()
+        } else {
+            (self.meta >> 16) as u16
+        }
+    }
+
+    /// ICMP type of a message in this key's direction (0 for other protocols).
+    pub fn icmp_type(&self) -> u8 {
+        if self.is_icmp() {
+            (self.meta >> 16) as u8
+        } else {
+            0
+        }
+    }
+
+    /// Conntrack zone.
+    pub fn zone(&self) -> u16 {
+        (self.meta >> 32) as u16
+    }
+
+    /// IP protocol.
+    pub fn proto(&self) -> u8 {
+        (self.meta >> 48) as u8
     }
 
     /// Source address.
     pub fn src_addr(&self) -> IpAddr {
-        addr_of(&self.src, self.v6)
+        addr_of(&self.src, self.is_ipv6())
     }
 
     /// Destination address.
     pub fn dst_addr(&self) -> IpAddr {
-        addr_of(&self.dst, self.v6)
+        addr_of(&self.dst, self.is_ipv6())
     }
 
+    #[inline]
     pub(crate) fn is_icmp(&self) -> bool {
-        (self.proto == IPPROTO_ICMP && !self.v6) || (self.proto == IPPROTO_ICMPV6 && self.v6)
+        let p = self.proto();
+        (p == IPPROTO_ICMP && !self.is_ipv6()) || (p == IPPROTO_ICMPV6 && self.is_ipv6())
+    }
+
+    #[inline]
+    fn reverse_meta(&self) -> u64 {
+        let m = self.meta;
+        let high = m & !0xffff_ffff;
+        if self.is_icmp() {
+            let t = reverse_icmp_type((m >> 16) as u8, self.is_ipv6());
+            high | u64::from(t) << 16 | (m & 0xffff)
+        } else {
+            high | (m & 0xffff) << 16 | (m >> 16 & 0xffff)
+        }
     }
 
     /// The key of the opposite direction (without NAT).
+    #[inline]
     pub fn reverse(&self) -> ConnKey {
-        let icmp_type = if self.is_icmp() {
-            reverse_icmp_type(self.icmp_type, self.v6)
-        } else {
-            0
-        };
         ConnKey {
             src: self.dst,
             dst: self.src,
-            src_port: self.dst_port,
-            dst_port: self.src_port,
-            zone: self.zone,
-            proto: self.proto,
-            v6: self.v6,
-            icmp_type,
+            meta: self.reverse_meta(),
         }
     }
 
     /// The tuple as `ct_nw_src`/`ct_tp_src`… report it (ICMP: type and code in the ports).
     pub fn orig_tuple(&self) -> OrigTuple {
         let (sp, dp) = if self.is_icmp() {
-            (u16::from(self.icmp_type), 0)
+            (u16::from(self.icmp_type()), 0)
         } else {
-            (self.src_port, self.dst_port)
+            (self.src_port(), self.dst_port())
         };
         OrigTuple {
             src: self.src_addr(),
             dst: self.dst_addr(),
             src_port: sp,
             dst_port: dp,
-            proto: self.proto,
+            proto: self.proto(),
         }
     }
 
+    /// True if `other` is this key's reverse (without building it).
+    #[inline]
+    pub(crate) fn is_reverse_of(&self, other: &ConnKey) -> bool {
+        self.src == other.dst && self.dst == other.src && self.meta == other.reverse_meta()
+    }
+
     /// A keyed hash that is the same for a key and its reverse, so that one table slot serves
-    /// both directions of a connection without NAT.
+    /// both directions of a connection without NAT: the two endpoints are put in a canonical
+    /// order before hashing.
+    #[inline]
     pub(crate) fn sym_hash(&self, seed: u64) -> u64 {
-        let a = endpoint_hash(&self.src, self.src_port, seed);
-        let b = endpoint_hash(&self.dst, self.dst_port, seed);
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        // The ICMP type is direction-dependent; the unordered pair {type, reverse(type)} is not,
-        // and min/max of it identifies the pair.
-        let t = if self.is_icmp() {
-            let r = reverse_icmp_type(self.icmp_type, self.v6);
-            u64::from(self.icmp_type.min(r)) << 8 | u64::from(self.icmp_type.max(r))
+        let m = self.meta;
+        let (sp, dp) = (m & 0xffff, m >> 16 & 0xffff);
+        let icmp = self.is_icmp();
+        // ICMP: the "ports" are (id, type); the unordered pair {type, reverse(type)} is
+        // direction-independent, and so is the id.
+        let (a, b, pair) = if icmp {
+            let t = dp as u8;
+            let r = reverse_icmp_type(t, self.is_ipv6());
+            let pair = u64::from(t.min(r)) << 8 | u64::from(t.max(r));
+            ((self.src, sp), (self.dst, sp), pair)
         } else {
-            0
+            ((self.src, sp), (self.dst, dp), 0)
         };
-        let meta =
-            u64::from(self.zone) << 32 | u64::from(self.proto) << 16 | t << 17 | self.v6 as u64;
-        fmix(mix(mix(lo ^ seed, hi), meta))
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let fixed = (m & !0xffff_ffff) ^ pair << 16 ^ lo.1 ^ hi.1 << 16;
+        // Every multiplier operand depends on the secret seed, so no chosen input zeroes one.
+        let s2 = seed.rotate_left(32);
+        let x = fold_mul(lo.0[0] ^ seed, lo.0[1] ^ s2 ^ K1)
+            ^ fold_mul(hi.0[0] ^ s2 ^ K2, hi.0[1] ^ seed ^ K3);
+        fold_mul(x ^ fixed, seed ^ K1)
     }
 }
 
-fn addr_of(a: &[u8; 16], v6: bool) -> IpAddr {
+const K1: u64 = 0x243f_6a88_85a3_08d3;
+const K2: u64 = 0x1319_8a2e_0370_7344;
+const K3: u64 = 0xa409_3822_299f_31d0;
+
+/// Folded multiply: high and low halves of the 128-bit product, xored (as foldhash/aHash).
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+fn addr_of(a: &[u64; 2], v6: bool) -> IpAddr {
     if v6 {
-        IpAddr::V6(Ipv6Addr::from(*a))
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&a[0].to_le_bytes());
+        b[8..].copy_from_slice(&a[1].to_le_bytes());
+        IpAddr::V6(Ipv6Addr::from(b))
     } else {
-        IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3]))
+        IpAddr::V4(Ipv4Addr::from((a[0] as u32).to_le_bytes()))
     }
 }
 
@@ -184,31 +263,6 @@ pub(crate) fn reverse_icmp_type(t: u8, v6: bool) -> u8 {
     }
 }
 
-#[inline]
-fn mix(h: u64, x: u64) -> u64 {
-    (h ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
-}
-
-#[inline]
-fn fmix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
-#[inline]
-fn endpoint_hash(addr: &[u8; 16], port: u16, seed: u64) -> u64 {
-    let w0 = u64::from_le_bytes([
-        addr[0], addr[1], addr[2], addr[3], addr[4], addr[5], addr[6], addr[7],
-    ]);
-    let w1 = u64::from_le_bytes([
-        addr[8], addr[9], addr[10], addr[11], addr[12], addr[13], addr[14], addr[15],
-    ]);
-    fmix(mix(mix(seed ^ u64::from(port), w0), w1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,16 +278,15 @@ mod tests {
         );
         assert_eq!(k.sym_hash(7), k.reverse().sym_hash(7));
         assert_ne!(k.sym_hash(7), k.with_zone(1).sym_hash(7));
-        let i = ConnKey::ipv4(
-            Ipv4Addr::new(1, 1, 1, 1),
-            Ipv4Addr::new(2, 2, 2, 2),
-            1,
-            5,
-            5,
-        )
-        .with_icmp_type(8);
-        assert_eq!(i.reverse().icmp_type, 0);
+        let i = ConnKey::icmp4(Ipv4Addr::new(1, 1, 1, 1), Ipv4Addr::new(2, 2, 2, 2), 5, 8);
+        assert_eq!(i.reverse().icmp_type(), 0);
+        assert_eq!((i.src_port(), i.dst_port()), (5, 5));
+        assert_eq!(k.reverse().src_port(), 2);
+        assert_eq!(k.src_addr().to_string(), "10.0.0.1");
         assert_eq!(i.sym_hash(1), i.reverse().sym_hash(1));
         assert_eq!(i.reverse().reverse(), i);
+        assert!(i.reverse().is_reverse_of(&i));
+        assert!(!i.is_reverse_of(&i));
+        assert!(k.reverse().is_reverse_of(&k));
     }
 }

@@ -165,10 +165,9 @@ impl Conntrack {
     pub fn flush(&self, filter: FlushFilter) -> usize {
         if let FlushFilter::Tuple(k) = filter {
             let h = k.sym_hash(self.seed);
-            let rev = k.reverse();
             let victim = {
                 let map = self.shard_of(h).map.read();
-                crate::table::find(&map, h, &k, &rev).map(|(c, _)| c.clone())
+                crate::table::find(&map, h, &k).map(|(c, _)| c.clone())
             };
             return match victim {
                 Some(c) => usize::from(self.unlink(h, &c)),
@@ -183,7 +182,7 @@ impl Conntrack {
                     let mut freed = Vec::new();
                     map.retain(|c| {
                         let hit = match filter {
-                            FlushFilter::Zone(z) => c.key.zone == z,
+                            FlushFilter::Zone(z) => c.key.zone() == z,
                             _ => true,
                         };
                         if hit && freed.len() < REMOVE_BATCH {
@@ -213,7 +212,7 @@ impl Conntrack {
 
 fn collect(map: &Map, zone: Option<u16>, now_ns: u64, out: &mut Vec<CtEntry>) {
     for c in map.iter() {
-        if zone.is_some_and(|z| z != c.key.zone) || c.expired(now_ns) {
+        if zone.is_some_and(|z| z != c.key.zone()) || c.expired(now_ns) {
             continue;
         }
         out.push(CtEntry::from_conn(c, now_ns));

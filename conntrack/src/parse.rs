@@ -3,7 +3,9 @@
 //! Every function here is total: any byte string, any offsets, never a panic. A packet whose
 //! headers do not hold together yields `None` and is marked `+trk+inv` by the caller.
 
-use crate::key::{ConnKey, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
+use crate::key::{
+    ConnKey, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, addr4, addr6, pack_meta,
+};
 use crate::meta::{CtPacket, L3};
 
 /// TCP header facts used by the TCP state machine.
@@ -196,21 +198,42 @@ pub(crate) fn derive_ip_layers(data: &[u8], l3_ofs: usize) -> (L3, u8, u16) {
     }
 }
 
+/// A key under construction (written field by field, packed once at the end).
+#[derive(Clone, Copy)]
+struct Tuple {
+    src: [u64; 2],
+    dst: [u64; 2],
+    sport: u16,
+    /// ICMP: the message type.
+    dport: u16,
+    proto: u8,
+    v6: bool,
+}
+
+impl Tuple {
+    fn key(&self, zone: u16) -> ConnKey {
+        ConnKey::from_parts(
+            self.src,
+            self.dst,
+            pack_meta(self.sport, self.dport, zone, self.proto, self.v6),
+        )
+    }
+}
+
 /// Extracts the connection key of `pkt` in `zone`. `None` means `+inv`.
+#[inline(always)]
 pub(crate) fn extract(pkt: &CtPacket<'_>, zone: u16) -> Option<Extracted> {
     let data = pkt.data;
     let l3_ofs = usize::from(pkt.l3_ofs);
     let l4_ofs = usize::from(pkt.l4_ofs);
     let validate = !pkt.checksum_ok;
-    let mut key = ConnKey {
-        src: [0; 16],
-        dst: [0; 16],
-        src_port: 0,
-        dst_port: 0,
-        zone,
+    let mut t = Tuple {
+        src: [0; 2],
+        dst: [0; 2],
+        sport: 0,
+        dport: 0,
         proto: pkt.l4_proto,
         v6: false,
-        icmp_type: 0,
     };
     let (l3, ip_end) = match pkt.l3 {
         L3::Ipv4 => {
@@ -220,8 +243,8 @@ pub(crate) fn extract(pkt: &CtPacket<'_>, zone: u16) -> Option<Extracted> {
             if tot_len < ihl || tot_len > l3.len() || l4_ofs != l3_ofs + ihl {
                 return None;
             }
-            key.src[..4].copy_from_slice(&l3[12..16]);
-            key.dst[..4].copy_from_slice(&l3[16..20]);
+            t.src = addr4([l3[12], l3[13], l3[14], l3[15]]);
+            t.dst = addr4([l3[16], l3[17], l3[18], l3[19]]);
             (l3, l3_ofs + tot_len)
         }
         L3::Ipv6 => {
@@ -241,45 +264,49 @@ pub(crate) fn extract(pkt: &CtPacket<'_>, zone: u16) -> Option<Extracted> {
                     return None;
                 }
             }
-            key.v6 = true;
-            key.src.copy_from_slice(&l3[8..24]);
-            key.dst.copy_from_slice(&l3[24..40]);
+            t.v6 = true;
+            t.src = addr6(&l3[8..24]);
+            t.dst = addr6(&l3[24..40]);
             (l3, ip_end)
         }
         L3::Other => return None,
     };
     let l4 = data.get(l4_ofs..ip_end)?;
-    let mut ex = Extracted {
-        key,
-        related: false,
-        tcp: TcpSeg::default(),
-        icmp_type: 0,
-    };
-    match (pkt.l4_proto, key.v6) {
+    let mut tcp = TcpSeg::default();
+    let mut icmp_type = 0;
+    let mut related = false;
+    match (pkt.l4_proto, t.v6) {
         (IPPROTO_TCP, _) => {
-            ex.tcp = l4_tcp(&mut ex.key, l4, l3, validate)?;
+            tcp = l4_tcp(&mut t, l4, l3, validate)?;
         }
-        (IPPROTO_UDP, _) => l4_udp(&mut ex.key, l4, l3, validate)?,
+        (IPPROTO_UDP, _) => l4_udp(&mut t, l4, l3, validate)?,
         (IPPROTO_ICMP, false) => {
             if validate && !csum_ok(0, l4) {
                 return None;
             }
-            ex.icmp_type = *l4.first()?;
-            ex.related = l4_icmp4(&mut ex.key, l4, true)?;
+            icmp_type = *l4.first()?;
+            related = l4_icmp4(&mut t, l4, true)?;
         }
         (IPPROTO_ICMPV6, true) => {
             if validate && !csum_ok(pseudo_v6(l3, IPPROTO_ICMPV6, l4.len()), l4) {
                 return None;
             }
-            ex.icmp_type = *l4.first()?;
-            ex.related = l4_icmp6(&mut ex.key, l4, true)?;
+            icmp_type = *l4.first()?;
+            related = l4_icmp6(&mut t, l4, true)?;
         }
         _ => {}
     }
-    Some(ex)
+    let key = t.key(zone);
+    Some(Extracted {
+        key: if related { key.reverse() } else { key },
+        related,
+        tcp,
+        icmp_type,
+    })
 }
 
 /// Validates an IPv4 header (length, not a fragment, checksum); returns its length.
+#[inline(always)]
 fn l3_ipv4(l3: &[u8], validate: bool) -> Option<usize> {
     if l3.len() < IPV4_HDR_LEN {
         return None;
@@ -316,7 +343,7 @@ fn tcp_wscale(opts: &[u8]) -> u8 {
     wscale
 }
 
-fn l4_tcp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<TcpSeg> {
+fn l4_tcp(t: &mut Tuple, l4: &[u8], l3: &[u8], validate: bool) -> Option<TcpSeg> {
     if l4.len() < 20 {
         return None;
     }
@@ -325,7 +352,7 @@ fn l4_tcp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<Tcp
         return None;
     }
     if validate {
-        let pseudo = if key.v6 {
+        let pseudo = if t.v6 {
             pseudo_v6(l3, IPPROTO_TCP, l4.len())
         } else {
             pseudo_v4(l3, IPPROTO_TCP, l4.len())
@@ -334,9 +361,9 @@ fn l4_tcp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<Tcp
             return None;
         }
     }
-    key.src_port = be16(l4, 0)?;
-    key.dst_port = be16(l4, 2)?;
-    if key.src_port == 0 || key.dst_port == 0 {
+    t.sport = be16(l4, 0)?;
+    t.dport = be16(l4, 2)?;
+    if t.sport == 0 || t.dport == 0 {
         return None;
     }
     Some(TcpSeg {
@@ -349,7 +376,8 @@ fn l4_tcp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<Tcp
     })
 }
 
-fn l4_udp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<()> {
+#[inline(always)]
+fn l4_udp(t: &mut Tuple, l4: &[u8], l3: &[u8], validate: bool) -> Option<()> {
     if l4.len() < 8 {
         return None;
     }
@@ -359,9 +387,12 @@ fn l4_udp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<()>
     }
     let csum = be16(l4, 6)?;
     // A zero checksum means "none" for IPv4 only; IPv6 requires one.
-    if validate && (csum != 0 || key.v6) {
+    if t.v6 && csum == 0 {
+        return None;
+    }
+    if validate && csum != 0 {
         let seg = &l4[..udp_len];
-        let pseudo = if key.v6 {
+        let pseudo = if t.v6 {
             pseudo_v6(l3, IPPROTO_UDP, udp_len)
         } else {
             pseudo_v4(l3, IPPROTO_UDP, udp_len)
@@ -370,20 +401,18 @@ fn l4_udp(key: &mut ConnKey, l4: &[u8], l3: &[u8], validate: bool) -> Option<()>
             return None;
         }
     }
-    if key.v6 && csum == 0 {
-        return None;
-    }
-    key.src_port = be16(l4, 0)?;
-    key.dst_port = be16(l4, 2)?;
-    if key.src_port == 0 || key.dst_port == 0 {
+    t.sport = be16(l4, 0)?;
+    t.dport = be16(l4, 2)?;
+    if t.sport == 0 || t.dport == 0 {
         return None;
     }
     Some(())
 }
 
-/// ICMPv4 body. Returns whether the message is an error quoting another connection (then `key`
-/// becomes that connection's key in the error's direction). `outer` is false inside an error.
-fn l4_icmp4(key: &mut ConnKey, l4: &[u8], outer: bool) -> Option<bool> {
+/// ICMPv4 body. Returns whether the message is an error quoting another connection (then `t`
+/// becomes the quoted packet's tuple; the caller reverses it to the error's direction).
+/// `outer` is false inside an error.
+fn l4_icmp4(t: &mut Tuple, l4: &[u8], outer: bool) -> Option<bool> {
     if l4.len() < 8 {
         return None;
     }
@@ -393,28 +422,27 @@ fn l4_icmp4(key: &mut ConnKey, l4: &[u8], outer: bool) -> Option<bool> {
             if code != 0 {
                 return None;
             }
-            let id = be16(l4, 4)?;
-            key.src_port = id;
-            key.dst_port = id;
-            key.icmp_type = ty;
+            t.sport = be16(l4, 4)?;
+            t.dport = u16::from(ty);
             Some(false)
         }
         3 | 4 | 5 | 11 | 12 if outer => {
             let inner = &l4[8..];
             let ihl = l3_ipv4(inner, false)?;
-            if inner[12..16] != key.dst[..4] {
+            let isrc = addr4([inner[12], inner[13], inner[14], inner[15]]);
+            if isrc != t.dst {
                 return None;
             }
-            let proto = inner[9];
-            let mut ik = *key;
-            ik.src[..4].copy_from_slice(&inner[12..16]);
-            ik.dst[..4].copy_from_slice(&inner[16..20]);
-            ik.proto = proto;
-            ik.src_port = 0;
-            ik.dst_port = 0;
-            ik.icmp_type = 0;
-            inner_l4(&mut ik, &inner[ihl..], 8)?;
-            *key = ik.reverse();
+            let mut it = Tuple {
+                src: isrc,
+                dst: addr4([inner[16], inner[17], inner[18], inner[19]]),
+                sport: 0,
+                dport: 0,
+                proto: inner[9],
+                v6: false,
+            };
+            inner_l4(&mut it, &inner[ihl..], 8)?;
+            *t = it;
             Some(true)
         }
         _ => None,
@@ -422,7 +450,7 @@ fn l4_icmp4(key: &mut ConnKey, l4: &[u8], outer: bool) -> Option<bool> {
 }
 
 /// ICMPv6 body, as [`l4_icmp4`].
-fn l4_icmp6(key: &mut ConnKey, l4: &[u8], outer: bool) -> Option<bool> {
+fn l4_icmp6(t: &mut Tuple, l4: &[u8], outer: bool) -> Option<bool> {
     if l4.len() < 8 {
         return None;
     }
@@ -432,31 +460,30 @@ fn l4_icmp6(key: &mut ConnKey, l4: &[u8], outer: bool) -> Option<bool> {
             if code != 0 {
                 return None;
             }
-            let id = be16(l4, 4)?;
-            key.src_port = id;
-            key.dst_port = id;
-            key.icmp_type = ty;
+            t.sport = be16(l4, 4)?;
+            t.dport = u16::from(ty);
             Some(false)
         }
         1..=4 if outer => {
             let inner = &l4[8..];
-            if inner.len() < IPV6_HDR_LEN || inner[8..24] != key.dst {
+            if inner.len() < IPV6_HDR_LEN || addr6(&inner[8..24]) != t.dst {
                 return None;
             }
             let (proto, pos, frag) = walk_ipv6_ext(inner, IPV6_HDR_LEN, inner[6], inner.len())?;
             if frag {
                 return None;
             }
-            let mut ik = *key;
-            ik.src.copy_from_slice(&inner[8..24]);
-            ik.dst.copy_from_slice(&inner[24..40]);
-            ik.proto = proto;
-            ik.src_port = 0;
-            ik.dst_port = 0;
-            ik.icmp_type = 0;
+            let mut it = Tuple {
+                src: addr6(&inner[8..24]),
+                dst: addr6(&inner[24..40]),
+                sport: 0,
+                dport: 0,
+                proto,
+                v6: true,
+            };
             let min = if proto == IPPROTO_TCP { 20 } else { 8 };
-            inner_l4(&mut ik, inner.get(pos..)?, min)?;
-            *key = ik.reverse();
+            inner_l4(&mut it, inner.get(pos..)?, min)?;
+            *t = it;
             Some(true)
         }
         _ => None,
@@ -465,18 +492,18 @@ fn l4_icmp6(key: &mut ConnKey, l4: &[u8], outer: bool) -> Option<bool> {
 
 /// The L4 part of a packet quoted in an ICMP error: only the ports/identifier are needed (no
 /// checksum, the quote is usually truncated). `min_len` is the bytes required for TCP/UDP.
-fn inner_l4(key: &mut ConnKey, l4: &[u8], min_len: usize) -> Option<()> {
-    match key.proto {
+fn inner_l4(t: &mut Tuple, l4: &[u8], min_len: usize) -> Option<()> {
+    match t.proto {
         IPPROTO_TCP | IPPROTO_UDP => {
             if l4.len() < min_len {
                 return None;
             }
-            key.src_port = be16(l4, 0)?;
-            key.dst_port = be16(l4, 2)?;
-            (key.src_port != 0 && key.dst_port != 0).then_some(())
+            t.sport = be16(l4, 0)?;
+            t.dport = be16(l4, 2)?;
+            (t.sport != 0 && t.dport != 0).then_some(())
         }
-        IPPROTO_ICMP if !key.v6 => l4_icmp4(key, l4, false).map(|_| ()),
-        IPPROTO_ICMPV6 if key.v6 => l4_icmp6(key, l4, false).map(|_| ()),
+        IPPROTO_ICMP if !t.v6 => l4_icmp4(t, l4, false).map(|_| ()),
+        IPPROTO_ICMPV6 if t.v6 => l4_icmp6(t, l4, false).map(|_| ()),
         _ => Some(()),
     }
 }

@@ -46,7 +46,7 @@ pub(crate) enum L4State {
 /// May the packet `ex` create a connection?
 pub(crate) fn valid_new(ex: &Extracted) -> bool {
     let k = &ex.key;
-    if k.proto == IPPROTO_TCP {
+    if k.proto() == IPPROTO_TCP {
         crate::tcp::valid_new(&ex.tcp)
     } else if k.is_icmp() {
         if k.is_ipv6() {
@@ -62,7 +62,7 @@ pub(crate) fn valid_new(ex: &Extracted) -> bool {
 /// Initial state and deadline of a connection created by `ex`.
 pub(crate) fn new_state(ex: &Extracted, policy: &TimeoutPolicy, now_ns: u64) -> (L4State, u64) {
     let k: &ConnKey = &ex.key;
-    if k.proto == IPPROTO_TCP {
+    if k.proto() == IPPROTO_TCP {
         let (t, d) = TcpConn::new(&ex.tcp, policy, now_ns);
         (L4State::Tcp(t), d)
     } else if k.is_icmp() {

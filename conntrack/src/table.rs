@@ -76,12 +76,12 @@ impl Conn {
     }
 
     /// `Some(false)` if `k` is this connection's original direction, `Some(true)` if it is the
-    /// reply direction (`k_rev` is `k.reverse()`, computed once by the caller), else `None`.
+    /// reply direction, else `None`.
     #[inline]
-    pub(crate) fn direction_of(&self, k: &ConnKey, k_rev: &ConnKey) -> Option<bool> {
+    pub(crate) fn direction_of(&self, k: &ConnKey) -> Option<bool> {
         if self.key == *k {
             Some(false)
-        } else if self.key == *k_rev {
+        } else if self.key.is_reverse_of(k) {
             Some(true)
         } else {
             None
@@ -117,12 +117,7 @@ impl Shard {
 
 /// Finds the entry for `k` (live or not) and the direction `k` denotes.
 #[inline]
-pub(crate) fn find<'m>(
-    map: &'m Map,
-    hash: u64,
-    k: &ConnKey,
-    k_rev: &ConnKey,
-) -> Option<(&'m Arc<Conn>, bool)> {
-    map.find(hash, |c| c.direction_of(k, k_rev).is_some())
+pub(crate) fn find<'m>(map: &'m Map, hash: u64, k: &ConnKey) -> Option<(&'m Arc<Conn>, bool)> {
+    map.find(hash, |c| c.direction_of(k).is_some())
         .map(|c| (c, c.key != *k))
 }

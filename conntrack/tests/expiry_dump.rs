@@ -158,7 +158,7 @@ fn chunked_dump_returns_every_entry_once() {
     let mut chunks = 0;
     while let Some(c) = cur {
         let (chunk, next) = h.ct.dump(Some(1), c, 10, h.now_ns);
-        seen.extend(chunk.into_iter().map(|e| e.orig.src_port));
+        seen.extend(chunk.into_iter().map(|e| e.orig.src_port()));
         cur = next;
         chunks += 1;
     }
