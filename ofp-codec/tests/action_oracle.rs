@@ -17,7 +17,7 @@ use std::process::Command;
 use bytes::BytesMut;
 use ofp_codec::action::{
     Action, FlowContext, Instruction, decode_instructions, encode_instructions, error_name,
-    format_instructions, parse_actions, validate_flow,
+    format_instructions, parse_actions_for_match, validate_flow,
 };
 use ofp_codec::{Match, Reader};
 
@@ -45,7 +45,11 @@ fn split_flow(line: &str) -> FlowLine<'_> {
             items.push(item);
         }
     }
-    FlowLine { table, match_text: items.join(","), actions }
+    FlowLine {
+        table,
+        match_text: items.join(","),
+        actions,
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -57,7 +61,7 @@ fn hex(b: &[u8]) -> String {
 fn rvs(line: &str) -> Result<(String, String), String> {
     let f = split_flow(line);
     let m = Match::parse(&f.match_text).map_err(|e| format!("match: {e}"))?;
-    let insts = parse_actions(f.actions).map_err(|e| format!("PARSE: {e}"))?;
+    let insts = parse_actions_for_match(f.actions, &m).map_err(|e| format!("PARSE: {e}"))?;
     validate_flow(&m, &insts, FlowContext::table(f.table)).map_err(error_name)?;
     let mut b = BytesMut::new();
     encode_instructions(&insts, &mut b);
@@ -66,7 +70,9 @@ fn rvs(line: &str) -> Result<(String, String), String> {
     let printed = format_instructions(&decoded);
     let printed_direct = format_instructions(&insts);
     if printed_direct != printed && !reg_load_split(&insts) {
-        return Err(format!("printing before and after the wire differ: {printed_direct} vs {printed}"));
+        return Err(format!(
+            "printing before and after the wire differ: {printed_direct} vs {printed}"
+        ));
     }
     let mut again = BytesMut::new();
     encode_instructions(&decoded, &mut again);
@@ -94,7 +100,11 @@ fn reg_load_split(insts: &[Instruction]) -> bool {
 }
 
 fn ovs_ofctl_available() -> bool {
-    Command::new("ovs-ofctl").arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("ovs-ofctl")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 fn require_oracle() -> bool {
@@ -130,7 +140,10 @@ fn ovs_batch(flows: &[&str]) -> Vec<(String, String)> {
     let mut result: Vec<(String, Vec<u8>)> = Vec::new();
     for line in text.lines() {
         if line.starts_with("OFPT_FLOW_MOD") {
-            let acts = line.split_once(" actions=").map(|x| x.1.to_string()).unwrap_or_default();
+            let acts = line
+                .split_once(" actions=")
+                .map(|x| x.1.to_string())
+                .unwrap_or_default();
             result.push((acts, Vec::new()));
         } else if let Some(cur) = result.last_mut()
             && line.len() > 10
@@ -139,7 +152,8 @@ fn ovs_batch(flows: &[&str]) -> Vec<(String, String)> {
         {
             let body = line[10..].split('|').next().unwrap_or("");
             for tok in body.replace('-', " ").split_whitespace() {
-                cur.1.push(u8::from_str_radix(tok, 16).expect("hexdump byte"));
+                cur.1
+                    .push(u8::from_str_radix(tok, 16).expect("hexdump byte"));
             }
         }
     }
@@ -155,19 +169,35 @@ fn ovs_batch(flows: &[&str]) -> Vec<(String, String)> {
 }
 
 fn accepted() -> Vec<&'static str> {
-    ACCEPTED.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+    ACCEPTED
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
 }
 
 #[test]
 fn accepted_flows_print_and_encode_like_ovs() {
     let flows = accepted();
-    assert!(flows.len() >= 200, "the oracle list holds {} flows", flows.len());
+    assert!(
+        flows.len() >= 200,
+        "the oracle list holds {} flows",
+        flows.len()
+    );
     let distinct: std::collections::HashSet<_> = flows.iter().collect();
-    assert_eq!(distinct.len(), flows.len(), "duplicate lines in actions.txt");
+    assert_eq!(
+        distinct.len(),
+        flows.len(),
+        "duplicate lines in actions.txt"
+    );
 
     let oracle = require_oracle().then(|| ovs_batch(&flows));
     if let Some(o) = &oracle {
-        assert_eq!(o.len(), flows.len(), "ovs-ofctl printed one FLOW_MOD per flow");
+        assert_eq!(
+            o.len(),
+            flows.len(),
+            "ovs-ofctl printed one FLOW_MOD per flow"
+        );
     }
     let mut failures = Vec::new();
     let (mut text_ok, mut bytes_ok) = (0, 0);
@@ -180,12 +210,16 @@ fn accepted_flows_print_and_encode_like_ovs() {
                 if &printed == ovs_text {
                     text_ok += 1;
                 } else {
-                    failures.push(format!("{flow}\n    text rvs: {printed}\n    text ovs: {ovs_text}"));
+                    failures.push(format!(
+                        "{flow}\n    text rvs: {printed}\n    text ovs: {ovs_text}"
+                    ));
                 }
                 if &bytes == ovs_bytes {
                     bytes_ok += 1;
                 } else {
-                    failures.push(format!("{flow}\n    bytes rvs: {bytes}\n    bytes ovs: {ovs_bytes}"));
+                    failures.push(format!(
+                        "{flow}\n    bytes rvs: {bytes}\n    bytes ovs: {ovs_bytes}"
+                    ));
                 }
             }
         }
@@ -193,9 +227,18 @@ fn accepted_flows_print_and_encode_like_ovs() {
     eprintln!(
         "action oracle: {} flows, text equal {text_ok}, bytes equal {bytes_ok}, oracle {}",
         flows.len(),
-        if oracle.is_some() { "ovs-ofctl" } else { "absent" }
+        if oracle.is_some() {
+            "ovs-ofctl"
+        } else {
+            "absent"
+        }
     );
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -204,7 +247,11 @@ fn refused_flows_are_refused_with_ovs_error() {
     let mut failures = Vec::new();
     let mut n = 0;
     let mut by_name: HashMap<String, usize> = HashMap::new();
-    for line in REFUSED.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in REFUSED
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let (flow, want) = line.rsplit_once(" => ").expect("FLOW => ERROR");
         n += 1;
         *by_name.entry(want.to_string()).or_default() += 1;
@@ -233,7 +280,9 @@ fn refused_flows_are_refused_with_ovs_error() {
                 "PARSE".to_string()
             };
             if ovs_name != want {
-                failures.push(format!("{flow}: ovs-ofctl says {ovs_name}, data file says {want}"));
+                failures.push(format!(
+                    "{flow}: ovs-ofctl says {ovs_name}, data file says {want}"
+                ));
             }
         }
     }

@@ -33,6 +33,7 @@ mod ct;
 mod fieldref;
 mod instruction;
 mod learn;
+mod legacy;
 mod nx;
 mod of13;
 mod text_format;
@@ -45,7 +46,7 @@ pub use instruction::{decode_instructions, encode_instructions, instructions_enc
 pub use learn::{Learn, LearnDst, LearnSpec, LearnSrc};
 pub use text_format::{format_actions, format_instructions, format_port};
 pub use text_parse::parse_port;
-pub use text_parse::{parse_action_list, parse_actions};
+pub use text_parse::{parse_action_list, parse_actions, parse_actions_for_match};
 pub use validate::{FlowContext, validate_actions, validate_flow};
 pub use wire::{actions_encoded_len, decode_actions, encode_actions};
 
@@ -291,6 +292,13 @@ pub enum Action {
     Nat(Nat),
     /// `ct_clear`.
     CtClear,
+    /// `pop_queue` (NXAST_POP_QUEUE): back to the queue the packet came with.
+    PopQueue,
+    /// `fin_timeout(idle_timeout=,hard_timeout=)` (NXAST_FIN_TIMEOUT), seconds.
+    FinTimeout {
+        idle_timeout_s: u16,
+        hard_timeout_s: u16,
+    },
     Learn(Box<Learn>),
     /// `conjunction(id, clause+1/n_clauses)`; `clause` is 0-based.
     Conjunction {
@@ -364,6 +372,8 @@ impl Action {
             Action::Ct(_) => "ct",
             Action::Nat(_) => "nat",
             Action::CtClear => "ct_clear",
+            Action::PopQueue => "pop_queue",
+            Action::FinTimeout { .. } => "fin_timeout",
             Action::Learn(_) => "learn",
             Action::Conjunction { .. } => "conjunction",
         }

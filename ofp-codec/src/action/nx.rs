@@ -14,6 +14,7 @@ use crate::error::OfpError;
 use crate::reader::Reader;
 
 pub(crate) const NXAST_RESUBMIT: u16 = 1;
+pub(crate) const NXAST_POP_QUEUE: u16 = 5;
 pub(crate) const NXAST_REG_MOVE: u16 = 6;
 pub(crate) const NXAST_REG_LOAD: u16 = 7;
 pub(crate) const NXAST_NOTE: u16 = 8;
@@ -21,6 +22,7 @@ pub(crate) const NXAST_RESUBMIT_TABLE: u16 = 14;
 pub(crate) const NXAST_OUTPUT_REG: u16 = 15;
 pub(crate) const NXAST_LEARN: u16 = 16;
 pub(crate) const NXAST_EXIT: u16 = 17;
+pub(crate) const NXAST_FIN_TIMEOUT: u16 = 19;
 pub(crate) const NXAST_CONTROLLER: u16 = 20;
 pub(crate) const NXAST_DEC_TTL_CNT_IDS: u16 = 21;
 pub(crate) const NXAST_OUTPUT_REG2: u16 = 32;
@@ -40,6 +42,7 @@ pub(crate) fn bounds(subtype: u16) -> Option<(usize, usize)> {
     Some(match subtype {
         NXAST_RESUBMIT | NXAST_RESUBMIT_TABLE | NXAST_RESUBMIT_TABLE_CT => (16, 16),
         NXAST_EXIT | NXAST_CT_CLEAR | NXAST_CONTROLLER | NXAST_CONJUNCTION => (16, 16),
+        NXAST_POP_QUEUE | NXAST_FIN_TIMEOUT => (16, 16),
         NXAST_REG_MOVE => (16, VAR),
         NXAST_REG_LOAD | NXAST_OUTPUT_REG | NXAST_OUTPUT_REG2 => (24, 24),
         NXAST_REG_LOAD2 | NXAST_NOTE | NXAST_DEC_TTL_CNT_IDS | NXAST_CONTROLLER2 => (16, VAR),
@@ -76,6 +79,11 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
         }
         NXAST_EXIT => Action::Exit,
         NXAST_CT_CLEAR => Action::CtClear,
+        NXAST_POP_QUEUE => Action::PopQueue,
+        NXAST_FIN_TIMEOUT => Action::FinTimeout {
+            idle_timeout_s: r.u16()?,
+            hard_timeout_s: r.u16()?,
+        },
         NXAST_NOTE => Action::Note(r.rest().to_vec()),
         NXAST_REG_MOVE => decode_move(&mut r)?,
         NXAST_REG_LOAD => decode_reg_load(&mut r)?,
@@ -360,7 +368,11 @@ fn decode_controller2(r: &mut Reader<'_>) -> Result<Action, OfpError> {
         // OVS accepts any payload at least as long as a u8/u16 value and
         // exactly 4 bytes for a u32.
         let at_least = |n: usize| {
-            if payload.len() >= n { Ok(payload) } else { Err(nx_error::OFPBPC_BAD_LEN) }
+            if payload.len() >= n {
+                Ok(payload)
+            } else {
+                Err(nx_error::OFPBPC_BAD_LEN)
+            }
         };
         match ptype {
             NXAC2PT_MAX_LEN => {
@@ -400,11 +412,19 @@ fn encode_controller(c: &Controller, out: &mut BytesMut) {
         out.put_bytes(0, 6);
         if c.max_len != u16::MAX {
             // 16-bit properties carry 4 bytes (the value and 2 zero bytes).
-            put_prop(out, NXAC2PT_MAX_LEN, &[(c.max_len >> 8) as u8, c.max_len as u8, 0, 0]);
+            put_prop(
+                out,
+                NXAC2PT_MAX_LEN,
+                &[(c.max_len >> 8) as u8, c.max_len as u8, 0, 0],
+            );
         }
         if c.controller_id != 0 {
             let id = c.controller_id;
-            put_prop(out, NXAC2PT_CONTROLLER_ID, &[(id >> 8) as u8, id as u8, 0, 0]);
+            put_prop(
+                out,
+                NXAC2PT_CONTROLLER_ID,
+                &[(id >> 8) as u8, id as u8, 0, 0],
+            );
         }
         if c.reason != OFPR_ACTION {
             put_prop(out, NXAC2PT_REASON, &[c.reason]);
@@ -485,6 +505,19 @@ pub(crate) fn encode(a: &Action, out: &mut BytesMut) {
         }
         Action::CtClear => {
             let s = start_nx(out, NXAST_CT_CLEAR);
+            finish(out, s, 16);
+        }
+        Action::PopQueue => {
+            let s = start_nx(out, NXAST_POP_QUEUE);
+            finish(out, s, 16);
+        }
+        Action::FinTimeout {
+            idle_timeout_s,
+            hard_timeout_s,
+        } => {
+            let s = start_nx(out, NXAST_FIN_TIMEOUT);
+            out.put_u16(*idle_timeout_s);
+            out.put_u16(*hard_timeout_s);
             finish(out, s, 16);
         }
         Action::Conjunction {

@@ -233,6 +233,20 @@ fn format_action(a: &Action, s: &mut String) {
         }
         Action::Exit => s.push_str("exit"),
         Action::CtClear => s.push_str("ct_clear"),
+        Action::PopQueue => s.push_str("pop_queue"),
+        Action::FinTimeout {
+            idle_timeout_s,
+            hard_timeout_s,
+        } => {
+            let mut parts = Vec::new();
+            if *idle_timeout_s != 0 {
+                parts.push(format!("idle_timeout={idle_timeout_s}"));
+            }
+            if *hard_timeout_s != 0 {
+                parts.push(format!("hard_timeout={hard_timeout_s}"));
+            }
+            s.push_str(&format!("fin_timeout({})", parts.join(",")));
+        }
         Action::Conjunction {
             id,
             clause,

@@ -6,13 +6,14 @@
 //! Action names are case-insensitive, as in OVS.
 
 use super::fieldref::{self as fr, Subfield};
-use super::learn;
 use super::port::*;
 use super::wire::{self, Outer};
 use super::{Action, Controller, Ct, CtZone, Instruction, NX_CT_F_COMMIT, NX_CT_F_FORCE};
 use super::{NX_CT_RECIRC_NONE, NX_CTLR_NO_METER, NX_NAT_F_DST, NX_NAT_F_PERSISTENT};
 use super::{NX_NAT_F_PROTO_HASH, NX_NAT_F_PROTO_RANDOM, NX_NAT_F_SRC, Nat, NatAddrs};
 use super::{OFPR_ACTION, Resubmit, SetField, SetFieldForm};
+use super::{learn, legacy};
+use crate::flow_match::Match;
 use crate::text::ParseError;
 
 /// Iterator over `key[:=(]value` items, as OVS's `ofputil_parse_key_value`.
@@ -132,7 +133,7 @@ pub(crate) fn u32_arg(s: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("invalid numeric format {s}"))
 }
 
-fn u64_arg(s: &str) -> Result<u64, String> {
+pub(crate) fn u64_arg(s: &str) -> Result<u64, String> {
     if s.is_empty() {
         return Err("missing required numeric argument".into());
     }
@@ -189,14 +190,25 @@ pub(crate) fn parse_table(s: &str) -> Option<u8> {
 /// `write_actions(...)`, `clear_actions`, `write_metadata:V[/M]`,
 /// `meter:N`), as in the `actions=` part of a flow. `drop` or an empty
 /// string is an empty list.
+///
+/// The OpenFlow 1.0-style actions whose OpenFlow 1.3 form depends on the
+/// match (`mod_tp_src/dst` → tcp/udp/sctp field, `mod_vlan_vid/pcp` →
+/// push a VLAN header only if the match has none) are resolved against a
+/// catch-all match; use [`parse_actions_for_match`] to resolve them as OVS
+/// does for a flow.
 pub fn parse_actions(s: &str) -> Result<Vec<Instruction>, ParseError> {
-    parse_with(s, true).map_err(ParseError::new)
+    parse_with(s, true, &Match::new()).map_err(ParseError::new)
+}
+
+/// [`parse_actions`] for a flow with match `m` (see there).
+pub fn parse_actions_for_match(s: &str, m: &Match) -> Result<Vec<Instruction>, ParseError> {
+    parse_with(s, true, m).map_err(ParseError::new)
 }
 
 /// Parses a plain action list (no instructions), as in group buckets and
 /// packet-out.
 pub fn parse_action_list(s: &str) -> Result<Vec<Action>, ParseError> {
-    let insts = parse_with(s, false).map_err(ParseError::new)?;
+    let insts = parse_with(s, false, &Match::new()).map_err(ParseError::new)?;
     Ok(insts
         .into_iter()
         .find_map(|i| match i {
@@ -206,9 +218,10 @@ pub fn parse_action_list(s: &str) -> Result<Vec<Action>, ParseError> {
         .unwrap_or_default())
 }
 
-fn parse_with(s: &str, allow_instructions: bool) -> Result<Vec<Instruction>, String> {
+fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instruction>, String> {
     let mut insts: Vec<Instruction> = Vec::new();
     let mut apply: Vec<Action> = Vec::new();
+    let mut vlan = m.prereq_ok(crate::field::Prereq::VlanVid);
     let mut drop = false;
     // Rank of the last instruction seen, for OVS's ordering rule.
     let mut last_rank: Option<u8> = None;
@@ -224,7 +237,7 @@ fn parse_with(s: &str, allow_instructions: bool) -> Result<Vec<Instruction>, Str
             "meter" => Some(Instruction::Meter(u32_arg(value)?)),
             "clear_actions" => Some(Instruction::ClearActions),
             "write_actions" => {
-                let acts = parse_plain(value, Outer::WriteActions)?;
+                let acts = parse_plain(value, Outer::WriteActions, m)?;
                 Some(Instruction::WriteActions(acts))
             }
             "write_metadata" => {
@@ -279,7 +292,7 @@ fn parse_with(s: &str, allow_instructions: bool) -> Result<Vec<Instruction>, Str
         last_rank = Some(rank);
         match inst {
             Some(i) => insts.push(i),
-            None => parse_one(key, &lower, value, &mut apply)?,
+            None => parse_one(key, &lower, value, &mut apply, m, &mut vlan)?,
         }
     }
     if drop && any {
@@ -295,8 +308,9 @@ fn parse_with(s: &str, allow_instructions: bool) -> Result<Vec<Instruction>, Str
 }
 
 /// Parses a nested plain list (`write_actions(...)`, `ct(exec(...))`).
-fn parse_plain(s: &str, outer: Outer) -> Result<Vec<Action>, String> {
+fn parse_plain(s: &str, outer: Outer, m: &Match) -> Result<Vec<Action>, String> {
     let mut acts = Vec::new();
+    let mut vlan = m.prereq_ok(crate::field::Prereq::VlanVid);
     let mut drop = false;
     for (key, value) in KvIter::new(s) {
         let lower = key.to_ascii_lowercase();
@@ -313,7 +327,7 @@ fn parse_plain(s: &str, outer: Outer) -> Result<Vec<Action>, String> {
                 ));
             }
             "apply_actions" => return Err("apply_actions is the default instruction".into()),
-            _ => parse_one(key, &lower, value, &mut acts)?,
+            _ => parse_one(key, &lower, value, &mut acts, m, &mut vlan)?,
         }
     }
     if drop && !acts.is_empty() {
@@ -328,7 +342,42 @@ fn parse_plain(s: &str, outer: Outer) -> Result<Vec<Action>, String> {
     Ok(acts)
 }
 
-fn parse_one(key: &str, lower: &str, value: &str, out: &mut Vec<Action>) -> Result<(), String> {
+fn parse_one(
+    key: &str,
+    lower: &str,
+    value: &str,
+    out: &mut Vec<Action>,
+    m: &Match,
+    vlan: &mut bool,
+) -> Result<(), String> {
+    let start = out.len();
+    parse_one_inner(key, lower, value, out, m, vlan)?;
+    // Track whether the packet has a VLAN header at this point, as OVS's
+    // check does, for mod_vlan_vid/pcp's "push a header if none".
+    for a in &out[start..] {
+        match a {
+            Action::PushVlan(_) => *vlan = true,
+            Action::PopVlan => *vlan = false,
+            Action::SetField(sf) if sf.field == crate::field::Field::VlanTci => {
+                *vlan = sf.value.first().is_some_and(|b| b & 0x10 != 0)
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn parse_one_inner(
+    key: &str,
+    lower: &str,
+    value: &str,
+    out: &mut Vec<Action>,
+    m: &Match,
+    vlan: &mut bool,
+) -> Result<(), String> {
+    if legacy::parse(lower, value, out, *vlan, m.ip_proto())? {
+        return Ok(());
+    }
     let a = match lower {
         "output" => parse_output(value)?,
         "group" => Action::Group(u32_arg(value)?),
@@ -377,7 +426,7 @@ fn parse_one(key: &str, lower: &str, value: &str, out: &mut Vec<Action>) -> Resu
         "resubmit" => parse_resubmit(value)?,
         "note" => Action::Note(parse_note(value)?),
         "exit" => Action::Exit,
-        "ct" => parse_ct(value)?,
+        "ct" => parse_ct(value, m)?,
         "ct_clear" => Action::CtClear,
         "nat" => Action::Nat(parse_nat(value)?),
         "learn" => learn::parse(value)?,
@@ -674,7 +723,7 @@ fn parse_conjunction(value: &str) -> Result<Action, String> {
     })
 }
 
-fn parse_ct(value: &str) -> Result<Action, String> {
+fn parse_ct(value: &str, m: &Match) -> Result<Action, String> {
     let mut c = Ct {
         flags: 0,
         zone: CtZone::Imm(0),
@@ -707,7 +756,7 @@ fn parse_ct(value: &str) -> Result<Action, String> {
             }
             "nat" => c.actions.push(Action::Nat(parse_nat(v)?)),
             "exec" => {
-                let acts = parse_plain(v, Outer::Ct)?;
+                let acts = parse_plain(v, Outer::Ct, m)?;
                 c.actions.extend(acts);
             }
             _ => return Err(format!("invalid argument to \"ct\" action: `{k}'")),

@@ -152,6 +152,12 @@ fn check_one(a: &Action, facts: &mut Match, soft: &mut bool) -> Result<(), OfpEr
         Action::OutputReg { src, .. } => check_src(src, facts)?,
         Action::Group(_) | Action::SetQueue(_) | Action::Controller(_) => {}
         Action::Note(_) | Action::Exit | Action::CtClear | Action::Conjunction { .. } => {}
+        Action::PopQueue => {}
+        Action::FinTimeout { .. } => {
+            if nw_proto(facts) != 6 {
+                *soft = true;
+            }
+        }
         Action::PushVlan(_) => {
             let _ = facts.set_u128(Field::VlanVid, 0x1000, Some(0x1000));
         }
