@@ -293,7 +293,7 @@ impl Match {
         self.check_value(field, value)?;
         let value = value & mask;
         match field {
-            Field::NwTos => self.store(Field::IpDscp, value >> 2, if mask == 0 { 0 } else { 0x3f }),
+            Field::NwTos => self.store(Field::IpDscp, value >> 2, if mask == 0 { 0 } else { 0xff }),
             Field::VlanTci => {
                 let vid_mask = mask & 0x1fff;
                 let vid = value & 0x1fff;

@@ -17,7 +17,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::{Match, be_to_u128, storage_fields, value_limit, width_ones};
 use crate::error::OfpError;
-use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId};
+use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId, Prereq};
 use crate::reader::Reader;
 
 /// `OFPMT_OXM`: the only match type OpenFlow 1.3 uses.
@@ -185,7 +185,9 @@ impl Match {
             if dup {
                 return Err(OfpError::OFPBMC_DUP_FIELD);
             }
-            seen_packet_type |= e.field == Field::PacketType;
+            // A field with a prerequisite sets the Ethernet packet type (OVS
+            // match_add_ethernet_prereq), so a later packet_type is a duplicate.
+            seen_packet_type |= e.field == Field::PacketType || e.field.prereq() != Prereq::None;
             m.set(e.field, &e.value, e.mask.as_deref())?;
         }
         Ok(m)
