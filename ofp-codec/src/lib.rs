@@ -31,3 +31,4 @@ pub use action::{Action, Instruction};
 pub use field::{Field, FieldInfo};
 pub use flow_match::{Match, MatchEntry, MatchParser};
 pub use text::ParseError;
+pub use msg::{Header, Message, frame_len};

@@ -1,0 +1,213 @@
+//! `OFPT_GROUP_MOD`, buckets, and the `OFPMP_GROUP_DESC` reply entry.
+
+use bytes::{BufMut, BytesMut};
+
+use super::WireBody;
+use super::packet_out::pull_actions;
+use super::port::check_port;
+use crate::action::{Action, actions_encoded_len, encode_actions};
+use crate::error::OfpError;
+use crate::open_enum;
+use crate::reader::Reader;
+
+open_enum! {
+    /// `ofp_group_mod_command` (3, 4 and 0x8000 are OVS extensions it also
+    /// accepts on 1.3).
+    pub struct GroupModCommand(u16) {
+        ADD = 0 => "ADD",
+        MODIFY = 1 => "MOD",
+        DELETE = 2 => "DEL",
+        INSERT_BUCKET = 3 => "INSERT_BUCKET",
+        REMOVE_BUCKET = 4 => "REMOVE_BUCKET",
+        ADD_OR_MOD = 0x8000 => "ADD_OR_MOD",
+    }
+}
+
+open_enum! {
+    /// `ofp_group_type`, as OVS prints it.
+    pub struct GroupType(u8) {
+        ALL = 0 => "all",
+        SELECT = 1 => "select",
+        INDIRECT = 2 => "indirect",
+        FF = 3 => "fast_failover",
+    }
+}
+
+const BUCKET_LEN: usize = 16;
+const OFPP_ANY: u32 = 0xffff_ffff;
+const OFPG_ANY: u32 = 0xffff_ffff;
+
+/// `ofp_bucket`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Bucket {
+    pub weight: u16,
+    pub watch_port: u32,
+    pub watch_group: u32,
+    pub actions: Vec<Action>,
+}
+
+impl Bucket {
+    fn has_liveness(&self) -> bool {
+        self.watch_port != OFPP_ANY || self.watch_group != OFPG_ANY
+    }
+
+    fn encoded_len(&self) -> usize {
+        BUCKET_LEN + actions_encoded_len(&self.actions)
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u16(self.encoded_len() as u16);
+        out.put_u16(self.weight);
+        out.put_u32(self.watch_port);
+        out.put_u32(self.watch_group);
+        out.put_u32(0);
+        encode_actions(&self.actions, out);
+    }
+
+    /// Decodes buckets filling exactly `r`, with OVS's errors
+    /// (`OFPGMFC_BAD_BUCKET` for framing, `OFPGMFC_BAD_WATCH` for a watch
+    /// port OVS cannot represent).
+    pub fn decode_list(r: &mut Reader<'_>) -> Result<Vec<Bucket>, OfpError> {
+        let mut buckets = Vec::new();
+        while !r.is_empty() {
+            if r.remaining() < BUCKET_LEN {
+                return Err(OfpError::OFPGMFC_BAD_BUCKET);
+            }
+            let len = usize::from(r.u16()?);
+            if len < BUCKET_LEN || len - 2 > r.remaining() {
+                return Err(OfpError::OFPGMFC_BAD_BUCKET);
+            }
+            let weight = r.u16()?;
+            let watch_port = r.u32()?;
+            let watch_group = r.u32()?;
+            r.skip(4)?;
+            let actions = pull_actions(r, len - BUCKET_LEN)?;
+            check_port(watch_port).map_err(|_| OfpError::OFPGMFC_BAD_WATCH)?;
+            buckets.push(Bucket {
+                weight,
+                watch_port,
+                watch_group,
+                actions,
+            });
+        }
+        Ok(buckets)
+    }
+}
+
+/// `ofp_group_mod`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupMod {
+    pub command: GroupModCommand,
+    pub group_type: GroupType,
+    pub group_id: u32,
+    pub buckets: Vec<Bucket>,
+}
+
+impl GroupMod {
+    /// OVS's semantic checks (`ofputil_check_group_mod`), in its order.
+    fn check(&self) -> Result<(), OfpError> {
+        let (t, c) = (self.group_type, self.command);
+        match t {
+            GroupType::INDIRECT if c != GroupModCommand::DELETE && self.buckets.len() != 1 => {
+                return Err(OfpError::OFPGMFC_INVALID_GROUP);
+            }
+            GroupType::ALL | GroupType::SELECT | GroupType::INDIRECT | GroupType::FF => {}
+            _ => return Err(OfpError::OFPGMFC_BAD_TYPE),
+        }
+        match c {
+            GroupModCommand::REMOVE_BUCKET if !self.buckets.is_empty() => {
+                return Err(OfpError::OFPGMFC_BAD_BUCKET);
+            }
+            _ if c.name().is_none() => return Err(OfpError::OFPGMFC_BAD_COMMAND),
+            _ => {}
+        }
+        for b in &self.buckets {
+            if b.weight != 0 && t != GroupType::SELECT && c != GroupModCommand::INSERT_BUCKET {
+                return Err(OfpError::OFPGMFC_INVALID_GROUP);
+            }
+            match t {
+                GroupType::ALL | GroupType::INDIRECT if b.has_liveness() => {
+                    return Err(OfpError::OFPGMFC_WATCH_UNSUPPORTED);
+                }
+                GroupType::FF if !b.has_liveness() => return Err(OfpError::OFPGMFC_INVALID_GROUP),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl WireBody for GroupMod {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+        let command = GroupModCommand(r.u16()?);
+        let group_type = GroupType(r.u8()?);
+        r.skip(1)?;
+        let group_id = r.u32()?;
+        let buckets = Bucket::decode_list(r)?;
+        if command == GroupModCommand::DELETE && !buckets.is_empty() {
+            return Err(OfpError::OFPGMFC_INVALID_GROUP);
+        }
+        let gm = GroupMod {
+            command,
+            group_type,
+            group_id,
+            buckets,
+        };
+        gm.check()?;
+        Ok(gm)
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u16(self.command.0);
+        out.put_u8(self.group_type.0);
+        out.put_u8(0);
+        out.put_u32(self.group_id);
+        for b in &self.buckets {
+            b.encode(out);
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        8 + self.buckets.iter().map(Bucket::encoded_len).sum::<usize>()
+    }
+}
+
+/// `ofp_group_desc` (a group description reply entry).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GroupDesc {
+    pub group_type: GroupType,
+    pub group_id: u32,
+    pub buckets: Vec<Bucket>,
+}
+
+impl WireBody for GroupDesc {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+        let length = usize::from(r.u16()?);
+        let group_type = GroupType(r.u8()?);
+        r.skip(1)?;
+        let group_id = r.u32()?;
+        if length < 8 || length - 8 > r.remaining() {
+            return Err(OfpError::OFPBRC_BAD_LEN);
+        }
+        let buckets = Bucket::decode_list(&mut r.sub(length - 8)?)?;
+        Ok(GroupDesc {
+            group_type,
+            group_id,
+            buckets,
+        })
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u16(self.encoded_len() as u16);
+        out.put_u8(self.group_type.0);
+        out.put_u8(0);
+        out.put_u32(self.group_id);
+        for b in &self.buckets {
+            b.encode(out);
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        8 + self.buckets.iter().map(Bucket::encoded_len).sum::<usize>()
+    }
+}

@@ -1,0 +1,64 @@
+//! `OFPT_PACKET_OUT` (`ofp_packet_out` + actions + frame).
+
+use bytes::{BufMut, BytesMut};
+
+use super::WireBody;
+use super::port::{OFPP_ANY, OFPP_CONTROLLER, OFPP_LOCAL, check_port};
+use crate::action::{Action, actions_encoded_len, decode_actions, encode_actions};
+use crate::error::OfpError;
+use crate::reader::Reader;
+
+/// `ofp_packet_out`. `data` is the frame to send when `buffer_id` is
+/// `OFP_NO_BUFFER`; with a buffer id OVS ignores it (rvs keeps the bytes).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PacketOut {
+    pub buffer_id: u32,
+    pub in_port: u32,
+    pub actions: Vec<Action>,
+    pub data: Vec<u8>,
+}
+
+/// Decodes an action list of `len` bytes as OVS does: `len` a multiple of
+/// 8 and present, else `OFPBRC_BAD_LEN`.
+pub(crate) fn pull_actions(r: &mut Reader<'_>, len: usize) -> Result<Vec<Action>, OfpError> {
+    if !len.is_multiple_of(8) {
+        return Err(OfpError::OFPBRC_BAD_LEN);
+    }
+    let mut ar = r.sub(len)?;
+    decode_actions(&mut ar)
+}
+
+impl WireBody for PacketOut {
+    /// `in_port` must be a physical port, `LOCAL`, `CONTROLLER` or `ANY`
+    /// (`OFPBRC_BAD_PORT`; a number OVS cannot represent at all is
+    /// `OFPBAC_BAD_OUT_PORT`).
+    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+        let buffer_id = r.u32()?;
+        let in_port = check_port(r.u32()?)?;
+        let actions_len = usize::from(r.u16()?);
+        r.skip(6)?;
+        let actions = pull_actions(r, actions_len)?;
+        if in_port >= 0xff00 && !matches!(in_port, OFPP_LOCAL | OFPP_ANY | OFPP_CONTROLLER) {
+            return Err(OfpError::OFPBRC_BAD_PORT);
+        }
+        Ok(PacketOut {
+            buffer_id,
+            in_port,
+            actions,
+            data: r.take(r.remaining())?.to_vec(),
+        })
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u32(self.buffer_id);
+        out.put_u32(self.in_port);
+        out.put_u16(actions_encoded_len(&self.actions) as u16);
+        out.put_bytes(0, 6);
+        encode_actions(&self.actions, out);
+        out.put_slice(&self.data);
+    }
+
+    fn encoded_len(&self) -> usize {
+        16 + actions_encoded_len(&self.actions) + self.data.len()
+    }
+}
