@@ -1,2 +1,66 @@
-//! ofproto: see DESIGN.md.
+//! # ofproto: the OpenFlow brain of rvs
+//!
+//! What it does: keeps the OpenFlow tables (255, as Open vSwitch), groups
+//! and meters; applies flow-mods, group-mods, meter-mods and bundles with
+//! OpenFlow 1.3 / OVS semantics and OVS's exact errors; expires timeouts on
+//! a clock the caller passes in; translates a datapath key through the
+//! tables into a megaflow (mask + datapath actions) for the datapath's
+//! upcall handler; revalidates installed megaflows; prints
+//! `ofproto/trace`-style reports.
+//!
+//! What it does not: no sockets, threads or clocks (sans-IO: every entry
+//! point takes `now_ms`); no OpenFlow wire encoding (ofp-codec's job); no
+//! packet forwarding (datapath's). Meters are validated and stored but do
+//! not rate-limit (the datapath has no meter action).
+//!
+//! ```text
+//!  switch ──FlowMod/GroupMod/MeterMod/bundle──▶ Ofproto ──Event::FlowRemoved──▶ switch
+//!                                                 │ tables (classifier per table)
+//!  datapath ──Upcall(FlowKey)──▶ upcall::Handler ─┤ xlate ─▶ (mask, datapath actions)
+//!  datapath ──revalidate(megaflow)──▶ Handler ────┘ re-xlate ─▶ Keep / Modify / Delete
+//!  datapath ──UserspacePacket──▶ Ofproto::packet_in ─▶ PacketInEvent ─▶ switch
+//! ```
+//!
+//! ## API for the switch layer
+//! - [`Ofproto::new`]`(`[`Config`]`)`; ports: [`Ofproto::port_add`],
+//!   [`Ofproto::port_remove`], [`Ofproto::port_set_live`] ([`Port`],
+//!   [`VlanMode`] for NORMAL).
+//! - [`Ofproto::handle_flow_mod`]`(&codec FlowMod, now_ms)`,
+//!   [`Ofproto::handle_group_mod`], [`Ofproto::handle_meter_mod`]: `Err` is
+//!   the `OfpError` to send back; on error nothing changed.
+//! - [`Ofproto::bundle_commit`]`(&[`[`BundleMsg`]`], now_ms)`: all or nothing;
+//!   `Err((index, error))`.
+//! - [`Ofproto::flow_stats`], [`Ofproto::aggregate_stats`] (codec
+//!   `FlowStatsRequest`), [`Ofproto::table_stats`].
+//! - [`Ofproto::run`]`(now_ms) -> (Vec<`[`Event`]`>, next_deadline_ms)`:
+//!   expires idle/hard timeouts (FLOW_REMOVED events), ages MACs, and drains
+//!   pending events (FLOW_REMOVED from deletes too). Call it when the
+//!   deadline passes and after flow-mods.
+//! - [`Ofproto::trace`]`(flow_text, ct_next, now_ms)`: `ofproto/trace` text.
+//! - Datapath: [`upcall::Handler`] implements `datapath::UpcallHandler`
+//!   around `Arc<RwLock<Ofproto>>`; after flow-table changes call
+//!   `dp.revalidate(|m| handler.revalidate_one(m))`. Packets from
+//!   `userspace` actions become packet-ins via [`Ofproto::packet_in`].
+//! - Statistics from megaflows: re-translate (or keep the rules of a
+//!   [`Translation`]) and call [`Ofproto::credit`].
 #![forbid(unsafe_code)]
+
+pub mod classifier;
+pub mod flow;
+pub mod flow_mod;
+pub mod group;
+pub mod meter;
+pub mod normal;
+pub mod ofproto;
+pub mod packet_in;
+pub mod recirc;
+pub mod rule;
+pub mod stats;
+pub mod trace;
+pub mod upcall;
+pub mod xlate;
+
+pub use flow::OfFlow;
+pub use flow_mod::BundleMsg;
+pub use ofproto::{Config, Event, Ofproto, Port, RuleRef, VlanMode};
+pub use xlate::{PacketInEvent, Translation, XlateError, XlateOptions};

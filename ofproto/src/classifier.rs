@@ -1,0 +1,290 @@
+//! A per-table packet classifier: tuple space search over [`OfFlow`]s.
+//!
+//! Rules are grouped into *subtables*, one per distinct mask; a subtable is a
+//! hash table from the masked flow to the rules with that masked value, in
+//! priority order. Subtables are kept sorted by the highest priority they
+//! hold, so a lookup can stop as soon as no remaining subtable can beat the
+//! best match found so far.
+//!
+//! Megaflow contract (Open vSwitch's): every subtable whose hash table a
+//! lookup probes has its whole mask OR-ed into the caller's wildcard mask,
+//! whether or not it matched, because the absence of a match there is also
+//! a fact about those bits. Subtables skipped by the priority cut-off are
+//! not examined and add nothing. (OVS's staged lookup and prefix tries,
+//! which narrow these masks further, are not implemented.)
+//!
+//! Conjunctive ("soft") rules are returned separately so the table layer can
+//! evaluate `conjunction(id, k/n)` clauses.
+
+use hashbrown::HashMap;
+use smallvec::SmallVec;
+
+use crate::flow::{OF_WORDS, OfFlow};
+
+/// Identifies a rule inside one classifier.
+pub type RuleId = u64;
+
+/// A classifier entry: the rule's id, priority and whether it is a
+/// conjunctive (soft) match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub id: RuleId,
+    pub priority: u16,
+    pub soft: bool,
+}
+
+type Words = SmallVec<[u64; 8]>;
+
+#[derive(Clone, Debug)]
+struct Subtable {
+    mask: OfFlow,
+    /// Indices of the nonzero words of `mask`.
+    words: SmallVec<[u8; 12]>,
+    buckets: HashMap<Words, SmallVec<[Entry; 1]>>,
+    /// Rule count per priority, to keep `max_priority` exact on removal.
+    priorities: std::collections::BTreeMap<u16, usize>,
+    max_priority: u16,
+}
+
+impl Subtable {
+    fn new(mask: &OfFlow) -> Self {
+        let words = (0..OF_WORDS as u8)
+            .filter(|&i| mask.w[i as usize] != 0)
+            .collect();
+        Subtable {
+            mask: *mask,
+            words,
+            buckets: HashMap::new(),
+            priorities: Default::default(),
+            max_priority: 0,
+        }
+    }
+
+    #[inline]
+    fn key(&self, flow: &OfFlow) -> Words {
+        self.words
+            .iter()
+            .map(|&i| flow.w[i as usize] & self.mask.w[i as usize])
+            .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.priorities.is_empty()
+    }
+}
+
+/// The result of a lookup.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    /// The highest-priority ordinary rule that matches.
+    pub hard: Option<Entry>,
+    /// Soft rules that match with a priority above `hard`'s.
+    pub soft: SmallVec<[Entry; 4]>,
+}
+
+/// See the module documentation.
+#[derive(Clone, Debug, Default)]
+pub struct Classifier {
+    subtables: Vec<Subtable>,
+    n_rules: usize,
+}
+
+impl Classifier {
+    pub fn new() -> Self {
+        Classifier::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.n_rules
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n_rules == 0
+    }
+
+    /// Number of distinct masks.
+    pub fn n_subtables(&self) -> usize {
+        self.subtables.len()
+    }
+
+    fn resort(&mut self) {
+        self.subtables
+            .sort_by(|a, b| b.max_priority.cmp(&a.max_priority));
+    }
+
+    /// Adds a rule matching `value` under `mask` (`value` need not be masked).
+    pub fn insert(&mut self, entry: Entry, value: &OfFlow, mask: &OfFlow) {
+        let idx = match self.subtables.iter().position(|st| st.mask == *mask) {
+            Some(i) => i,
+            None => {
+                self.subtables.push(Subtable::new(mask));
+                self.subtables.len() - 1
+            }
+        };
+        let st = &mut self.subtables[idx];
+        let key = st.key(value);
+        let bucket = st.buckets.entry(key).or_default();
+        let pos = bucket
+            .iter()
+            .position(|e| e.priority < entry.priority)
+            .unwrap_or(bucket.len());
+        bucket.insert(pos, entry);
+        *st.priorities.entry(entry.priority).or_default() += 1;
+        let old_max = st.max_priority;
+        st.max_priority = *st.priorities.keys().next_back().unwrap_or(&0);
+        self.n_rules += 1;
+        if old_max != st.max_priority || st.priorities.len() == 1 {
+            self.resort();
+        }
+    }
+
+    /// Removes the rule `id` that was inserted with `value`/`mask`. Returns
+    /// whether it was there.
+    pub fn remove(&mut self, id: RuleId, value: &OfFlow, mask: &OfFlow) -> bool {
+        let Some(idx) = self.subtables.iter().position(|st| st.mask == *mask) else {
+            return false;
+        };
+        let st = &mut self.subtables[idx];
+        let key = st.key(value);
+        let Some(bucket) = st.buckets.get_mut(&key) else {
+            return false;
+        };
+        let Some(pos) = bucket.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        let e = bucket.remove(pos);
+        if bucket.is_empty() {
+            st.buckets.remove(&key);
+        }
+        if let Some(n) = st.priorities.get_mut(&e.priority) {
+            *n -= 1;
+            if *n == 0 {
+                st.priorities.remove(&e.priority);
+            }
+        }
+        self.n_rules -= 1;
+        if st.is_empty() {
+            self.subtables.remove(idx);
+        } else {
+            let old = st.max_priority;
+            st.max_priority = *st.priorities.keys().next_back().unwrap_or(&0);
+            if old != st.max_priority {
+                self.resort();
+            }
+        }
+        true
+    }
+
+    /// Finds the best rule for `flow`, OR-ing every probed subtable's mask
+    /// into `wc`. With `want_soft`, also collects matching soft rules that
+    /// beat the best ordinary rule; without it, soft rules are ignored.
+    pub fn lookup(&self, flow: &OfFlow, wc: &mut OfFlow, want_soft: bool) -> Found {
+        let mut found = Found::default();
+        for st in &self.subtables {
+            if let Some(h) = found.hard
+                && st.max_priority <= h.priority
+            {
+                break;
+            }
+            wc.or_with(&st.mask);
+            let Some(bucket) = st.buckets.get(&st.key(flow)) else {
+                continue;
+            };
+            for e in bucket {
+                if found.hard.is_some_and(|h| e.priority <= h.priority) {
+                    break;
+                }
+                if e.soft {
+                    if want_soft {
+                        found.soft.push(*e);
+                    }
+                } else {
+                    found.hard = Some(*e);
+                    break;
+                }
+            }
+        }
+        if let Some(h) = found.hard {
+            found.soft.retain(|e| e.priority > h.priority);
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ofp_codec::Field;
+
+    fn rule(f: &[(Field, u128, u128)]) -> (OfFlow, OfFlow) {
+        let (mut v, mut m) = (OfFlow::default(), OfFlow::default());
+        for &(field, val, mask) in f {
+            v.set(field, val);
+            m.set(field, mask);
+        }
+        (v, m)
+    }
+
+    fn e(id: RuleId, priority: u16) -> Entry {
+        Entry {
+            id,
+            priority,
+            soft: false,
+        }
+    }
+
+    #[test]
+    fn highest_priority_wins_and_probed_masks_are_reported() {
+        let mut c = Classifier::new();
+        let (v1, m1) = rule(&[(Field::EthType, 0x800, 0xffff)]);
+        let (v2, m2) = rule(&[(Field::EthType, 0x800, 0xffff), (Field::IpProto, 6, 0xff)]);
+        let (v3, m3) = rule(&[]);
+        c.insert(e(1, 10), &v1, &m1);
+        c.insert(e(2, 20), &v2, &m2);
+        c.insert(e(3, 0), &v3, &m3);
+        let mut pkt = OfFlow::default();
+        pkt.set(Field::EthType, 0x800);
+        pkt.set(Field::IpProto, 17);
+        let mut wc = OfFlow::default();
+        let f = c.lookup(&pkt, &mut wc, false);
+        assert_eq!(f.hard.map(|e| e.id), Some(1));
+        // Probed the priority-20 subtable (miss) and the priority-10 one (hit).
+        assert_eq!(wc.get(Field::IpProto), 0xff);
+        assert_eq!(wc.get(Field::EthType), 0xffff);
+        // The catch-all subtable was skipped: nothing else unwildcarded.
+        assert!(wc.get(Field::TcpDst) == 0);
+
+        pkt.set(Field::IpProto, 6);
+        let mut wc = OfFlow::default();
+        assert_eq!(c.lookup(&pkt, &mut wc, false).hard.map(|e| e.id), Some(2));
+        assert!(c.remove(2, &v2, &m2));
+        assert!(!c.remove(2, &v2, &m2));
+        assert_eq!(c.lookup(&pkt, &mut wc, false).hard.map(|e| e.id), Some(1));
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn soft_rules_above_the_hard_match_are_collected() {
+        let mut c = Classifier::new();
+        let (v, m) = rule(&[(Field::Ipv4Src, 1, u32::MAX as u128)]);
+        c.insert(
+            Entry {
+                id: 7,
+                priority: 50,
+                soft: true,
+            },
+            &v,
+            &m,
+        );
+        let (v0, m0) = rule(&[]);
+        c.insert(e(8, 1), &v0, &m0);
+        let mut pkt = OfFlow::default();
+        pkt.set(Field::Ipv4Src, 1);
+        let mut wc = OfFlow::default();
+        let f = c.lookup(&pkt, &mut wc, true);
+        assert_eq!(f.hard.map(|e| e.id), Some(8));
+        assert_eq!(f.soft.iter().map(|e| e.id).collect::<Vec<_>>(), vec![7]);
+        let f = c.lookup(&pkt, &mut wc, false);
+        assert!(f.soft.is_empty());
+    }
+}

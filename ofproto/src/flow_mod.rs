@@ -1,0 +1,346 @@
+//! Flow-mod semantics (OpenFlow 1.3 §6.4 as Open vSwitch implements them)
+//! and atomic bundles.
+//!
+//! - ADD replaces a rule with the same match and priority: the new rule takes
+//!   the new cookie, timeouts and flags; counters carry over unless
+//!   `OFPFF_RESET_COUNTS`. With `OFPFF_CHECK_OVERLAP`, a same-priority rule
+//!   that some packet could match as well refuses the add (`OFPFMFC_OVERLAP`).
+//! - MODIFY[_STRICT] replaces the instructions of the selected rules, keeps
+//!   cookie, timeouts, flags and creation time, resets counters only with
+//!   `OFPFF_RESET_COUNTS`, and adds nothing when nothing matches (OF1.2+).
+//! - DELETE[_STRICT] removes the selected rules (FLOW_REMOVED reason DELETE
+//!   for those with `send_flow_rem`), filtered by `out_port`/`out_group`.
+//! - Modify and delete select by `cookie & cookie_mask`; `table_id` 255 means
+//!   every table, allowed for deletes only (`OFPFMFC_BAD_TABLE_ID` otherwise).
+//!
+//! Every change goes through an undo log so that a bundle either applies
+//! completely or leaves the tables as they were.
+
+use std::sync::Arc;
+
+use ofp_codec::action::{FlowContext, validate_flow};
+use ofp_codec::msg::flow_mod::{FlowMod, FlowModCommand, OFPFF_CHECK_OVERLAP, OFPFF_RESET_COUNTS};
+use ofp_codec::msg::flow_removed::FlowRemovedReason;
+use ofp_codec::msg::group_mod::GroupMod;
+use ofp_codec::{Action, Instruction, OfpError};
+
+use crate::classifier::RuleId;
+use crate::ofproto::{Event, MAX_PORTS, Ofproto, flow_removed};
+use crate::rule::{OFPTT_ALL, Rule, RuleMatch, conjunctions, loose_match};
+
+/// One reversible change.
+#[derive(Debug)]
+pub(crate) enum Undo {
+    /// A rule was inserted: remove it.
+    Inserted { table_id: u8, id: RuleId },
+    /// A rule was removed: put it back.
+    Removed(Box<Rule>),
+    /// The group table was replaced: put the old one back.
+    Groups(Box<std::collections::BTreeMap<u32, crate::group::Group>>),
+}
+
+/// Changes and pending events of an uncommitted transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Txn {
+    undo: Vec<Undo>,
+    events: Vec<Event>,
+}
+
+/// One element of a bundle.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BundleMsg {
+    FlowMod(FlowMod),
+    GroupMod(GroupMod),
+}
+
+impl Ofproto {
+    /// Applies one flow-mod at `now_ms`. On error nothing changed.
+    pub fn handle_flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<(), OfpError> {
+        self.handle_flow_mod_with_importance(fm, 0, now_ms)
+    }
+
+    /// [`Ofproto::handle_flow_mod`] with an OpenFlow 1.4+ `importance` for ADD.
+    pub fn handle_flow_mod_with_importance(
+        &mut self,
+        fm: &FlowMod,
+        importance: u16,
+        now_ms: u64,
+    ) -> Result<(), OfpError> {
+        let mut txn = Txn::default();
+        match self.flow_mod_txn(fm, importance, now_ms, &mut txn) {
+            Ok(()) => {
+                self.commit(txn);
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback(txn);
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies flow-mods and group-mods atomically, in order: if one fails,
+    /// none of them takes effect and the error of the first failure (with its
+    /// index) is returned. FLOW_REMOVED events are queued only on success.
+    pub fn bundle_commit(
+        &mut self,
+        msgs: &[BundleMsg],
+        now_ms: u64,
+    ) -> Result<(), (usize, OfpError)> {
+        let mut txn = Txn::default();
+        for (i, m) in msgs.iter().enumerate() {
+            let r = match m {
+                BundleMsg::FlowMod(fm) => self.flow_mod_txn(fm, 0, now_ms, &mut txn),
+                BundleMsg::GroupMod(gm) => self.group_mod_txn(gm, now_ms, &mut txn),
+            };
+            if let Err(e) = r {
+                self.rollback(txn);
+                return Err((i, e));
+            }
+        }
+        self.commit(txn);
+        Ok(())
+    }
+
+    pub(crate) fn commit_txn(&mut self, txn: Txn) {
+        self.commit(txn)
+    }
+
+    fn commit(&mut self, txn: Txn) {
+        if !txn.undo.is_empty() {
+            self.generation += 1;
+        }
+        self.events.extend(txn.events);
+    }
+
+    fn rollback(&mut self, txn: Txn) {
+        for u in txn.undo.into_iter().rev() {
+            match u {
+                Undo::Inserted { table_id, id } => {
+                    self.tables[usize::from(table_id)].remove(id);
+                }
+                Undo::Removed(rule) => {
+                    let t = usize::from(rule.table_id);
+                    self.tables[t].insert(*rule);
+                }
+                Undo::Groups(g) => self.groups = *g,
+            }
+        }
+    }
+
+    pub(crate) fn txn_remove(&mut self, txn: &mut Txn, table_id: u8, id: RuleId) -> Option<Rule> {
+        let rule = self.tables[usize::from(table_id)].remove(id)?;
+        txn.undo.push(Undo::Removed(Box::new(rule.clone())));
+        Some(rule)
+    }
+
+    fn txn_insert(&mut self, txn: &mut Txn, rule: Rule) {
+        txn.undo.push(Undo::Inserted {
+            table_id: rule.table_id,
+            id: rule.id,
+        });
+        self.tables[usize::from(rule.table_id)].insert(rule);
+    }
+
+    pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {
+        txn.undo.push(Undo::Groups(Box::new(self.groups.clone())));
+    }
+
+    pub(crate) fn txn_event(&mut self, txn: &mut Txn, e: Event) {
+        txn.events.push(e);
+    }
+
+    pub(crate) fn flow_mod_txn(
+        &mut self,
+        fm: &FlowMod,
+        importance: u16,
+        now_ms: u64,
+        txn: &mut Txn,
+    ) -> Result<(), OfpError> {
+        let cmd = fm.command;
+        let is_delete = cmd == FlowModCommand::DELETE || cmd == FlowModCommand::DELETE_STRICT;
+        if fm.table_id == OFPTT_ALL && !is_delete {
+            return Err(OfpError::OFPFMFC_BAD_TABLE_ID);
+        }
+        if fm.table_id != OFPTT_ALL && fm.table_id >= self.config.n_tables {
+            return Err(OfpError::OFPBRC_BAD_TABLE_ID);
+        }
+        fm.match_.check_prereqs()?;
+        match cmd {
+            FlowModCommand::ADD => self.add_flow(fm, importance, now_ms, txn),
+            FlowModCommand::MODIFY | FlowModCommand::MODIFY_STRICT => {
+                self.modify_flows(fm, cmd == FlowModCommand::MODIFY_STRICT, now_ms, txn)
+            }
+            FlowModCommand::DELETE | FlowModCommand::DELETE_STRICT => {
+                let ids = self.select(fm, cmd == FlowModCommand::DELETE_STRICT, true);
+                for (t, id) in ids {
+                    if let Some(rule) = self.txn_remove(txn, t, id)
+                        && let Some(fr) = flow_removed(&rule, FlowRemovedReason::DELETE, now_ms)
+                    {
+                        txn.events.push(Event::FlowRemoved(fr));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(OfpError::OFPFMFC_BAD_COMMAND),
+        }
+    }
+
+    /// The install-time checks: the codec's consistency checks (`ct()` needs
+    /// IP, goto_table forward, ...), then what needs this switch's state:
+    /// ports below `max_ports`, groups and meters that exist.
+    fn check_instructions(&self, fm: &FlowMod) -> Result<(), OfpError> {
+        let ctx = FlowContext {
+            table_id: fm.table_id,
+            n_tables: self.config.n_tables,
+        };
+        validate_flow(&fm.match_, &fm.instructions, ctx)?;
+        for inst in &fm.instructions {
+            match inst {
+                Instruction::Meter(m) => {
+                    if !self.meters.contains_key(m) {
+                        return Err(OfpError::OFPMMFC_UNKNOWN_METER);
+                    }
+                }
+                Instruction::ApplyActions(acts) | Instruction::WriteActions(acts) => {
+                    self.check_actions(acts)?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_actions(&self, acts: &[Action]) -> Result<(), OfpError> {
+        for a in acts {
+            match a {
+                Action::Output { port, .. }
+                    if *port >= MAX_PORTS && *port < ofp_codec::action::port::OFPP_MAX =>
+                {
+                    return Err(OfpError::OFPBAC_BAD_OUT_PORT);
+                }
+                Action::Group(g) if !self.groups.contains_key(g) => {
+                    return Err(OfpError::OFPBAC_BAD_OUT_GROUP);
+                }
+                Action::Ct(ct) => self.check_actions(&ct.actions)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn add_flow(
+        &mut self,
+        fm: &FlowMod,
+        importance: u16,
+        now_ms: u64,
+        txn: &mut Txn,
+    ) -> Result<(), OfpError> {
+        self.check_instructions(fm)?;
+        let table_id = fm.table_id;
+        let cls = RuleMatch::from_match(&fm.match_);
+        let old = self.tables[usize::from(table_id)].find_strict(fm.priority, &fm.match_);
+        if fm.flags & OFPFF_CHECK_OVERLAP != 0 {
+            let t = &self.tables[usize::from(table_id)];
+            if t.rules
+                .values()
+                .any(|r| r.priority == fm.priority && r.cls.overlaps(&cls))
+            {
+                return Err(OfpError::OFPFMFC_OVERLAP);
+            }
+        }
+        let mut rule = Rule {
+            id: self.next_rule_id,
+            table_id,
+            priority: fm.priority,
+            match_: fm.match_.clone(),
+            cls,
+            cookie: fm.cookie,
+            instructions: Arc::from(fm.instructions.clone()),
+            idle_timeout: fm.idle_timeout,
+            hard_timeout: fm.hard_timeout,
+            importance,
+            flags: fm.flags,
+            created_ms: now_ms,
+            modified_ms: now_ms,
+            used_ms: now_ms,
+            packet_count: 0,
+            byte_count: 0,
+            conj: conjunctions(&fm.instructions),
+        };
+        self.next_rule_id += 1;
+        if let Some(old_id) = old
+            && let Some(old_rule) = self.txn_remove(txn, table_id, old_id)
+            && fm.flags & OFPFF_RESET_COUNTS == 0
+        {
+            rule.packet_count = old_rule.packet_count;
+            rule.byte_count = old_rule.byte_count;
+            rule.used_ms = old_rule.used_ms.max(now_ms);
+        }
+        self.txn_insert(txn, rule);
+        Ok(())
+    }
+
+    fn modify_flows(
+        &mut self,
+        fm: &FlowMod,
+        strict: bool,
+        now_ms: u64,
+        txn: &mut Txn,
+    ) -> Result<(), OfpError> {
+        let ids = self.select(fm, strict, false);
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.check_instructions(fm)?;
+        for (t, id) in ids {
+            let Some(mut rule) = self.txn_remove(txn, t, id) else {
+                continue;
+            };
+            rule.id = self.next_rule_id;
+            self.next_rule_id += 1;
+            rule.instructions = Arc::from(fm.instructions.clone());
+            rule.conj = conjunctions(&fm.instructions);
+            rule.modified_ms = now_ms;
+            if fm.flags & OFPFF_RESET_COUNTS != 0 {
+                rule.packet_count = 0;
+                rule.byte_count = 0;
+            }
+            self.txn_insert(txn, rule);
+        }
+        Ok(())
+    }
+
+    /// The rules a modify/delete selects: strict (same match and priority)
+    /// or loose; cookie filter; for deletes the out_port/out_group filters.
+    pub(crate) fn select(&self, fm: &FlowMod, strict: bool, filter_out: bool) -> Vec<(u8, RuleId)> {
+        let mut out = Vec::new();
+        for t in self.table_ids(fm.table_id) {
+            let table = &self.tables[t];
+            let candidates: Vec<&Rule> = if strict {
+                table
+                    .find_strict(fm.priority, &fm.match_)
+                    .and_then(|id| table.rules.get(&id))
+                    .into_iter()
+                    .collect()
+            } else {
+                table
+                    .rules
+                    .values()
+                    .filter(|r| loose_match(&r.match_, &fm.match_))
+                    .collect()
+            };
+            for r in candidates {
+                if (r.cookie ^ fm.cookie) & fm.cookie_mask != 0 {
+                    continue;
+                }
+                if filter_out && (!r.has_out_port(fm.out_port) || !r.has_out_group(fm.out_group)) {
+                    continue;
+                }
+                out.push((t as u8, r.id));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}

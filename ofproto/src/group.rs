@@ -1,0 +1,156 @@
+//! The group table and group-mod semantics (OVS's behaviour on OpenFlow 1.3).
+//!
+//! ADD of an existing id → `OFPGMFC_GROUP_EXISTS`; MODIFY of a missing id →
+//! `OFPGMFC_UNKNOWN_GROUP`; DELETE of a missing id is not an error;
+//! `OFPG_ALL` deletes every group. Deleting a group deletes the flows that
+//! output to it, with FLOW_REMOVED reason `GROUP_DELETE`. Bucket actions are
+//! checked like flow actions against an empty match (so `ct()` in a bucket
+//! is `OFPBAC_MATCH_INCONSISTENT`, as in OVS).
+
+use ofp_codec::OfpError;
+use ofp_codec::action::validate_actions;
+use ofp_codec::msg::flow_removed::FlowRemovedReason;
+use ofp_codec::msg::group_mod::{Bucket, GroupMod, GroupModCommand, GroupType};
+use ofp_codec::{Action, Match};
+
+use crate::flow_mod::Txn;
+use crate::ofproto::{Event, Ofproto, flow_removed};
+
+/// `OFPG_MAX`: the largest ordinary group id.
+pub const OFPG_MAX: u32 = 0xffff_ff00;
+/// `OFPG_ALL`: every group (delete only).
+pub const OFPG_ALL: u32 = 0xffff_fffc;
+
+/// A group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub group_id: u32,
+    pub group_type: GroupType,
+    pub buckets: Vec<Bucket>,
+    pub created_ms: u64,
+}
+
+impl Ofproto {
+    /// Applies a group-mod. On error nothing changed.
+    pub fn handle_group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<(), OfpError> {
+        self.bundle_commit(&[crate::flow_mod::BundleMsg::GroupMod(gm.clone())], now_ms)
+            .map_err(|(_, e)| e)
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+
+    pub fn group(&self, id: u32) -> Option<&Group> {
+        self.groups.get(&id)
+    }
+
+    pub(crate) fn group_mod_txn(
+        &mut self,
+        gm: &GroupMod,
+        now_ms: u64,
+        txn: &mut Txn,
+    ) -> Result<(), OfpError> {
+        let id = gm.group_id;
+        match gm.command {
+            GroupModCommand::ADD | GroupModCommand::MODIFY | GroupModCommand::ADD_OR_MOD => {
+                if id > OFPG_MAX {
+                    return Err(OfpError::OFPGMFC_INVALID_GROUP);
+                }
+                self.check_buckets(gm)?;
+                let exists = self.groups.contains_key(&id);
+                if gm.command == GroupModCommand::ADD && exists {
+                    return Err(OfpError::OFPGMFC_GROUP_EXISTS);
+                }
+                if gm.command == GroupModCommand::MODIFY && !exists {
+                    return Err(OfpError::OFPGMFC_UNKNOWN_GROUP);
+                }
+                self.txn_save_groups(txn);
+                let created_ms = self.groups.get(&id).map_or(now_ms, |g| g.created_ms);
+                self.groups.insert(
+                    id,
+                    Group {
+                        group_id: id,
+                        group_type: gm.group_type,
+                        buckets: gm.buckets.clone(),
+                        created_ms,
+                    },
+                );
+                Ok(())
+            }
+            GroupModCommand::DELETE => {
+                let ids: Vec<u32> = if id == OFPG_ALL {
+                    self.groups.keys().copied().collect()
+                } else if self.groups.contains_key(&id) {
+                    vec![id]
+                } else {
+                    return Ok(());
+                };
+                self.txn_save_groups(txn);
+                for g in ids {
+                    self.groups.remove(&g);
+                    self.delete_rules_using(
+                        txn,
+                        now_ms,
+                        |r| r.groups().any(|x| x == g),
+                        FlowRemovedReason::GROUP_DELETE,
+                    );
+                }
+                Ok(())
+            }
+            _ => Err(OfpError::OFPGMFC_BAD_COMMAND),
+        }
+    }
+
+    fn check_buckets(&self, gm: &GroupMod) -> Result<(), OfpError> {
+        let empty = Match::new();
+        for b in &gm.buckets {
+            validate_actions(&empty, &b.actions)?;
+            for a in &b.actions {
+                if let Action::Group(g) = a
+                    && (*g == gm.group_id || !self.groups.contains_key(g))
+                {
+                    return Err(if *g == gm.group_id {
+                        OfpError::OFPGMFC_LOOP
+                    } else {
+                        OfpError::OFPGMFC_UNKNOWN_GROUP
+                    });
+                }
+            }
+            self.check_actions(
+                &b.actions
+                    .iter()
+                    .filter(|a| !matches!(a, Action::Group(_)))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Removes every rule for which `pred` holds, queueing FLOW_REMOVED.
+    pub(crate) fn delete_rules_using(
+        &mut self,
+        txn: &mut Txn,
+        now_ms: u64,
+        pred: impl Fn(&crate::rule::Rule) -> bool,
+        reason: FlowRemovedReason,
+    ) {
+        let mut victims = Vec::new();
+        for (t, table) in self.tables.iter().enumerate() {
+            for r in table.rules.values() {
+                if pred(r) {
+                    victims.push((t as u8, r.id));
+                }
+            }
+        }
+        victims.sort_unstable();
+        for (t, id) in victims {
+            if let Some(rule) = self.txn_remove(txn, t, id)
+                && let Some(fr) = flow_removed(&rule, reason, now_ms)
+            {
+                self.txn_event(txn, Event::FlowRemoved(fr));
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The `Ofproto` state: tables, groups, meters, ports, events, timeouts.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hashbrown::HashMap;
+use ofp_codec::Match;
+use ofp_codec::msg::flow_removed::{FlowRemoved, FlowRemovedReason};
+use parking_lot::Mutex;
+
+use crate::classifier::{Classifier, Entry, RuleId};
+use crate::group::Group;
+use crate::meter::Meter;
+use crate::normal::MacTable;
+use crate::recirc::{PinTable, RecircTable};
+use crate::rule::{OFPTT_ALL, Rule};
+use crate::xlate::PacketInEvent;
+
+/// Number of OpenFlow tables (Open vSwitch's count: 0..=254).
+pub const N_TABLES: u8 = 255;
+/// Largest port number plus one that flows may name (OVS `max_ports`).
+pub const MAX_PORTS: u32 = 0xff00;
+
+/// Bridge configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Printed in traces: `bridge("br0")`.
+    pub bridge_name: String,
+    pub n_tables: u8,
+    /// NORMAL's MAC aging time.
+    pub mac_aging_ms: u64,
+    /// NORMAL's MAC table size.
+    pub mac_max: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bridge_name: "br0".into(),
+            n_tables: N_TABLES,
+            mac_aging_ms: 300_000,
+            mac_max: 8192,
+        }
+    }
+}
+
+/// VLAN mode of a port for NORMAL (OVS `vlan_mode`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum VlanMode {
+    /// Untagged members of VLAN `tag` (OVS `vlan_mode=access`); `None`: the
+    /// port carries every VLAN (`trunks` empty, no tag) — OVS's default.
+    #[default]
+    Trunk,
+    Access(u16),
+    /// Trunk restricted to these VLANs.
+    TrunkOf(Vec<u16>),
+}
+
+/// A port as ofproto sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub ofp_port: u32,
+    pub name: String,
+    /// Link up and not administratively down (fast-failover liveness).
+    pub live: bool,
+    pub vlan: VlanMode,
+    /// `OFPPC_NO_FLOOD`.
+    pub no_flood: bool,
+}
+
+impl Port {
+    pub fn new(ofp_port: u32, name: impl Into<String>) -> Self {
+        Port {
+            ofp_port,
+            name: name.into(),
+            live: true,
+            vlan: VlanMode::Trunk,
+            no_flood: false,
+        }
+    }
+}
+
+/// Something the switch layer must send or act on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    FlowRemoved(FlowRemoved),
+    PacketIn(PacketInEvent),
+}
+
+/// One OpenFlow table.
+#[derive(Debug, Default)]
+pub struct OfTable {
+    pub(crate) cls: Classifier,
+    pub(crate) rules: HashMap<RuleId, Rule>,
+    pub(crate) strict: HashMap<(u16, Match), RuleId>,
+    pub(crate) lookup_count: AtomicU64,
+    pub(crate) matched_count: AtomicU64,
+}
+
+impl OfTable {
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.values()
+    }
+
+    pub(crate) fn insert(&mut self, rule: Rule) {
+        if !rule.cls.impossible {
+            let e = Entry {
+                id: rule.id,
+                priority: rule.priority,
+                soft: rule.is_soft(),
+            };
+            self.cls.insert(e, &rule.cls.value, &rule.cls.mask);
+        }
+        self.strict
+            .insert((rule.priority, rule.match_.clone()), rule.id);
+        self.rules.insert(rule.id, rule);
+    }
+
+    pub(crate) fn remove(&mut self, id: RuleId) -> Option<Rule> {
+        let rule = self.rules.remove(&id)?;
+        if !rule.cls.impossible {
+            self.cls.remove(id, &rule.cls.value, &rule.cls.mask);
+        }
+        self.strict.remove(&(rule.priority, rule.match_.clone()));
+        Some(rule)
+    }
+
+    pub(crate) fn find_strict(&self, priority: u16, m: &Match) -> Option<RuleId> {
+        self.strict.get(&(priority, m.clone())).copied()
+    }
+}
+
+/// Where a rule lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleRef {
+    pub table_id: u8,
+    pub id: RuleId,
+}
+
+/// The OpenFlow switch core; see the crate documentation.
+#[derive(Debug)]
+pub struct Ofproto {
+    pub(crate) config: Config,
+    pub(crate) tables: Vec<OfTable>,
+    pub(crate) groups: BTreeMap<u32, Group>,
+    pub(crate) meters: BTreeMap<u32, Meter>,
+    pub(crate) ports: BTreeMap<u32, Port>,
+    pub(crate) next_rule_id: RuleId,
+    pub(crate) events: Vec<Event>,
+    pub(crate) recirc: Mutex<RecircTable>,
+    pub(crate) mac: Mutex<MacTable>,
+    pub(crate) pins: Mutex<PinTable>,
+    /// Bumped by every change that can alter a translation.
+    pub(crate) generation: u64,
+}
+
+impl Ofproto {
+    pub fn new(config: Config) -> Self {
+        let tables = (0..config.n_tables).map(|_| OfTable::default()).collect();
+        let mac = MacTable::new(config.mac_max, config.mac_aging_ms);
+        Ofproto {
+            config,
+            tables,
+            groups: BTreeMap::new(),
+            meters: BTreeMap::new(),
+            ports: BTreeMap::new(),
+            next_rule_id: 1,
+            events: Vec::new(),
+            recirc: Mutex::new(RecircTable::default()),
+            mac: Mutex::new(mac),
+            pins: Mutex::new(PinTable::default()),
+            generation: 0,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Changes whenever flows, groups, meters or ports change (for revalidation).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn table(&self, table_id: u8) -> Option<&OfTable> {
+        self.tables.get(usize::from(table_id))
+    }
+
+    pub fn rule(&self, r: RuleRef) -> Option<&Rule> {
+        self.table(r.table_id)?.rules.get(&r.id)
+    }
+
+    /// Total number of flows in all tables.
+    pub fn n_flows(&self) -> usize {
+        self.tables.iter().map(OfTable::len).sum()
+    }
+
+    // ---- ports ----
+
+    /// A port was added (or changed).
+    pub fn port_add(&mut self, port: Port) {
+        self.ports.insert(port.ofp_port, port);
+        self.generation += 1;
+    }
+
+    /// A port was removed: forgets it and the MACs learned on it.
+    pub fn port_remove(&mut self, ofp_port: u32) -> Option<Port> {
+        let p = self.ports.remove(&ofp_port);
+        self.mac.lock().flush_port(ofp_port);
+        self.generation += 1;
+        p
+    }
+
+    /// Link state change (fast-failover watch ports, flooding).
+    pub fn port_set_live(&mut self, ofp_port: u32, live: bool) {
+        if let Some(p) = self.ports.get_mut(&ofp_port) {
+            p.live = live;
+            self.generation += 1;
+        }
+    }
+
+    pub fn ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.values()
+    }
+
+    // ---- events and time ----
+
+    /// Takes the pending events (FLOW_REMOVED, packet-ins from traces).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Expires idle and hard timeouts at `now_ms` (OVS checks hard first),
+    /// ages the MAC table, and returns all pending events plus the next
+    /// deadline (ms) at which `run` has work to do, if any.
+    pub fn run(&mut self, now_ms: u64) -> (Vec<Event>, Option<u64>) {
+        let mut expired = Vec::new();
+        let mut next: Option<u64> = None;
+        for (t, table) in self.tables.iter().enumerate() {
+            for rule in table.rules.values() {
+                let hard_at = (rule.hard_timeout != 0)
+                    .then(|| rule.modified_ms + 1000 * u64::from(rule.hard_timeout));
+                let idle_at = (rule.idle_timeout != 0)
+                    .then(|| rule.used_ms + 1000 * u64::from(rule.idle_timeout));
+                let reason = if hard_at.is_some_and(|h| now_ms >= h) {
+                    Some(FlowRemovedReason::HARD_TIMEOUT)
+                } else if idle_at.is_some_and(|i| now_ms >= i) {
+                    Some(FlowRemovedReason::IDLE_TIMEOUT)
+                } else {
+                    None
+                };
+                match reason {
+                    Some(r) => expired.push((t as u8, rule.id, r)),
+                    None => {
+                        for d in [hard_at, idle_at].into_iter().flatten() {
+                            next = Some(next.map_or(d, |n: u64| n.min(d)));
+                        }
+                    }
+                }
+            }
+        }
+        for (t, id, reason) in expired {
+            if let Some(rule) = self.tables[usize::from(t)].remove(id) {
+                self.generation += 1;
+                self.note_removed(&rule, reason, now_ms);
+            }
+        }
+        self.mac.lock().expire(now_ms);
+        (self.take_events(), next)
+    }
+
+    /// Queues FLOW_REMOVED for `rule` if it asked for one.
+    pub(crate) fn note_removed(&mut self, rule: &Rule, reason: FlowRemovedReason, now_ms: u64) {
+        if let Some(fr) = flow_removed(rule, reason, now_ms) {
+            self.events.push(Event::FlowRemoved(fr));
+        }
+    }
+
+    /// Credits `packets`/`bytes` seen at `now_ms` to the rules a translation
+    /// went through (from an upcall or a megaflow's counters).
+    pub fn credit(&mut self, rules: &[RuleRef], packets: u64, bytes: u64, now_ms: u64) {
+        for r in rules {
+            if let Some(rule) = self
+                .tables
+                .get_mut(usize::from(r.table_id))
+                .and_then(|t| t.rules.get_mut(&r.id))
+            {
+                rule.packet_count += packets;
+                rule.byte_count += bytes;
+                if packets > 0 {
+                    rule.used_ms = rule.used_ms.max(now_ms);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn table_ids(&self, table_id: u8) -> std::ops::Range<usize> {
+        if table_id == OFPTT_ALL {
+            0..self.tables.len()
+        } else {
+            let t = usize::from(table_id);
+            t..(t + 1).min(self.tables.len()).max(t)
+        }
+    }
+}
+
+/// The FLOW_REMOVED message for `rule`, if its `send_flow_rem` flag is set.
+pub(crate) fn flow_removed(
+    rule: &Rule,
+    reason: FlowRemovedReason,
+    now_ms: u64,
+) -> Option<FlowRemoved> {
+    if rule.flags & ofp_codec::msg::flow_mod::OFPFF_SEND_FLOW_REM == 0 {
+        return None;
+    }
+    let age_ms = now_ms.saturating_sub(rule.created_ms);
+    Some(FlowRemoved {
+        cookie: rule.cookie,
+        priority: rule.priority,
+        reason,
+        table_id: rule.table_id,
+        duration_sec: (age_ms / 1000) as u32,
+        duration_nsec: ((age_ms % 1000) * 1_000_000) as u32,
+        idle_timeout: rule.idle_timeout,
+        hard_timeout: rule.hard_timeout,
+        packet_count: rule.packet_count,
+        byte_count: rule.byte_count,
+        match_: rule.match_.clone(),
+    })
+}
+
+impl OfTable {
+    /// Lookup counters, bumped by translations (which only read the table).
+    pub(crate) fn count_lookup(&self, matched: bool) {
+        self.lookup_count.fetch_add(1, Ordering::Relaxed);
+        if matched {
+            self.matched_count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,571 @@
+//! `ofproto/trace`: translation with a report, in Open vSwitch's format.
+//!
+//! ```text
+//! Flow: tcp,in_port=1,vlan_tci=0x0000,...
+//!
+//! bridge("br0")
+//! -------------
+//!  0. ct_state=-trk,ip, priority 100
+//!     ct(table=1)
+//!     drop
+//!      -> A clone of the packet is forked to recirculate. ...
+//!
+//! Final flow: unchanged
+//! Megaflow: recirc_id=0,ct_state=-trk,eth,tcp,in_port=1,nw_frag=no
+//! Datapath actions: ct,recirc(0x1)
+//! ```
+//!
+//! followed by one section per recirculation, resumed with
+//! `ct_state=trk|new` unless `ct_next` says otherwise (OVS's `--ct-next`).
+//! Differences from OVS: the megaflow of a `ct()` flow includes `nw_proto`
+//! (rvs's un-wildcarding rule), datapath port numbers are OpenFlow port
+//! numbers, and flows print only the fields rvs's datapath key carries.
+
+use std::collections::VecDeque;
+
+use datapath::key::FlowKey;
+use ofp_codec::{Field, Match};
+
+use crate::flow::{KeyExt, OfFlow};
+use crate::ofproto::Ofproto;
+use crate::rule::RuleMatch;
+use crate::xlate::XlateOptions;
+
+/// Kinds of trace nodes (OVS's `oftrace_node_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    Bridge,
+    Table,
+    Thaw,
+    Action,
+    Detail,
+    Warn,
+    Error,
+    Bucket,
+}
+
+impl NodeKind {
+    fn terminal(self) -> bool {
+        !matches!(self, NodeKind::Bridge | NodeKind::Table | NodeKind::Thaw)
+    }
+}
+
+/// One line of a trace and what is nested under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceNode {
+    pub kind: NodeKind,
+    pub text: String,
+    pub subs: Vec<TraceNode>,
+}
+
+/// Builds a trace tree: `open` starts a node that later reports nest under,
+/// `close` ends it.
+#[derive(Debug)]
+pub struct TraceBuilder {
+    stack: Vec<TraceNode>,
+}
+
+impl TraceBuilder {
+    pub fn new(bridge: &str) -> Self {
+        TraceBuilder {
+            stack: vec![TraceNode {
+                kind: NodeKind::Bridge,
+                text: format!("bridge(\"{bridge}\")"),
+                subs: vec![],
+            }],
+        }
+    }
+
+    pub fn leaf(&mut self, kind: NodeKind, text: String) {
+        if let Some(top) = self.stack.last_mut() {
+            top.subs.push(TraceNode {
+                kind,
+                text,
+                subs: vec![],
+            });
+        }
+    }
+
+    pub fn open(&mut self, kind: NodeKind, text: String) {
+        self.stack.push(TraceNode {
+            kind,
+            text,
+            subs: vec![],
+        });
+    }
+
+    pub fn close(&mut self) {
+        if self.stack.len() > 1
+            && let Some(n) = self.stack.pop()
+            && let Some(top) = self.stack.last_mut()
+        {
+            top.subs.push(n);
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<TraceNode> {
+        while self.stack.len() > 1 {
+            self.close();
+        }
+        self.stack
+    }
+}
+
+/// Prints nodes as OVS's `oftrace_node_print_details`.
+pub fn print_nodes(out: &mut String, nodes: &[TraceNode], level: usize) {
+    for (i, n) in nodes.iter().enumerate() {
+        if n.kind == NodeKind::Bridge {
+            out.push('\n');
+        }
+        let more = i + 1 < nodes.len() || n.kind.terminal();
+        let indent = " ".repeat((level + usize::from(more)) * 4);
+        out.push_str(&indent);
+        match n.kind {
+            NodeKind::Detail => out.push_str(&format!(" -> {}\n", n.text)),
+            NodeKind::Warn => out.push_str(&format!(" >> {}\n", n.text)),
+            NodeKind::Error => out.push_str(&format!(" >>>> {} <<<<\n", n.text)),
+            NodeKind::Bridge => {
+                out.push_str(&n.text);
+                out.push('\n');
+                out.push_str(&indent);
+                out.push_str(&"-".repeat(n.text.len()));
+                out.push('\n');
+            }
+            _ => {
+                out.push_str(&n.text);
+                out.push('\n');
+            }
+        }
+        print_nodes(out, &n.subs, level + 2 * usize::from(more));
+    }
+}
+
+/// `ct_state` flag names in bit order.
+const CT_FLAGS: [&str; 8] = ["new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"];
+
+fn mac(v: u64) -> String {
+    let b = v.to_be_bytes();
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[2], b[3], b[4], b[5], b[6], b[7]
+    )
+}
+
+fn ip4(v: u32, m: u32) -> String {
+    let a = std::net::Ipv4Addr::from(v);
+    if m == u32::MAX {
+        a.to_string()
+    } else if m.leading_ones() + m.trailing_zeros() == 32 {
+        format!("{a}/{}", m.leading_ones())
+    } else {
+        format!("{a}/{}", std::net::Ipv4Addr::from(m))
+    }
+}
+
+fn ip6(v: u128, m: u128) -> String {
+    let a = std::net::Ipv6Addr::from(v);
+    if m == u128::MAX {
+        a.to_string()
+    } else if m.leading_ones() + m.trailing_zeros() == 128 {
+        format!("{a}/{}", m.leading_ones())
+    } else {
+        format!("{a}/{}", std::net::Ipv6Addr::from(m))
+    }
+}
+
+fn hex_masked(name: &str, v: u64, m: u64, full: u64) -> String {
+    if m == full {
+        format!("{name}={v:#x}")
+    } else {
+        format!("{name}={v:#x}/{m:#x}")
+    }
+}
+
+/// OVS's `match_format` for a datapath-level (value, mask), fields in OVS's
+/// order. `is_flow`: print as `flow_format` does (metadata only if nonzero).
+pub fn format_key_match(k: &FlowKey, m: &FlowKey) -> String {
+    let mut p: Vec<String> = Vec::new();
+    let megaflow = m.recirc_id() != 0;
+    if megaflow {
+        let r = k.recirc_id();
+        p.push(if r == 0 {
+            "recirc_id=0".into()
+        } else {
+            format!("recirc_id={r:#x}")
+        });
+    }
+    let (cs, csm) = (k.ct_state(), m.ct_state());
+    if csm == 0xff {
+        let flags: Vec<&str> = (0..8)
+            .filter(|b| cs & (1 << b) != 0)
+            .map(|b| CT_FLAGS[b])
+            .collect();
+        p.push(format!(
+            "ct_state={}",
+            if flags.is_empty() {
+                "0".into()
+            } else {
+                flags.join("|")
+            }
+        ));
+    } else if csm != 0 {
+        let mut s = String::from("ct_state=");
+        for b in 0..8 {
+            if csm & (1 << b) != 0 {
+                s.push(if cs & (1 << b) != 0 { '+' } else { '-' });
+                s.push_str(CT_FLAGS[b]);
+            }
+        }
+        p.push(s);
+    }
+    if m.ct_zone() != 0 {
+        p.push(format!("ct_zone={}", k.ct_zone()));
+    }
+    if m.ct_mark() != 0 {
+        p.push(hex_masked(
+            "ct_mark",
+            u64::from(k.ct_mark()),
+            u64::from(m.ct_mark()),
+            u64::from(u32::MAX),
+        ));
+    }
+    if m.ct_label() != 0 {
+        let (v, mm) = (k.ct_label(), m.ct_label());
+        p.push(if mm == u128::MAX {
+            format!("ct_label={v:#x}")
+        } else {
+            format!("ct_label={v:#x}/{mm:#x}")
+        });
+    }
+    if megaflow {
+        p.push("eth".into());
+    }
+    let et_exact = m.eth_type() == 0xffff;
+    let et = k.eth_type();
+    let proto_exact = m.nw_proto() == 0xff;
+    let mut skip_proto = false;
+    let mut shorthand = None;
+    if et_exact {
+        let v6 = et == 0x86dd;
+        shorthand = match et {
+            0x0800 | 0x86dd => {
+                let l4 = if proto_exact {
+                    match k.nw_proto() {
+                        6 => Some("tcp"),
+                        17 => Some("udp"),
+                        132 => Some("sctp"),
+                        1 if !v6 => Some("icmp"),
+                        58 if v6 => Some("icmp"),
+                        _ => None,
+                    }
+                } else {
+                    None
+                };
+                skip_proto = l4.is_some();
+                Some(match (l4, v6) {
+                    (Some(n), false) => n.to_string(),
+                    (Some(n), true) => format!("{n}6"),
+                    (None, false) => "ip".into(),
+                    (None, true) => "ipv6".into(),
+                })
+            }
+            0x0806 => Some("arp".into()),
+            0x8035 => Some("rarp".into()),
+            _ => None,
+        };
+        if let Some(s) = &shorthand {
+            p.push(s.clone());
+        }
+    }
+    if m.in_port() != 0 {
+        p.push(format!("in_port={}", k.in_port()));
+    }
+    if m.vlan0_tci() != 0 {
+        let (v, mm) = (k.vlan0_tci(), m.vlan0_tci());
+        p.push(if mm == 0xffff {
+            format!("vlan_tci={v:#06x}")
+        } else {
+            format!("vlan_tci={v:#06x}/{mm:#06x}")
+        });
+    }
+    for (name, v, mm) in [
+        ("dl_src", k.eth_src_u48(), m.eth_src_u48()),
+        ("dl_dst", k.eth_dst_u48(), m.eth_dst_u48()),
+    ] {
+        if mm != 0 {
+            p.push(if mm == 0xffff_ffff_ffff {
+                format!("{name}={}", mac(v))
+            } else {
+                format!("{name}={}/{}", mac(v), mac(mm))
+            });
+        }
+    }
+    if et_exact && shorthand.is_none() {
+        p.push(format!("dl_type={et:#06x}"));
+    }
+    let arp = et_exact && matches!(et, 0x0806 | 0x8035);
+    if et_exact && et == 0x86dd {
+        for (name, v, mm) in [
+            ("ipv6_src", k.ipv6_src(), m.ipv6_src()),
+            ("ipv6_dst", k.ipv6_dst(), m.ipv6_dst()),
+        ] {
+            if mm != 0 {
+                p.push(format!("{name}={}", ip6(v, mm)));
+            }
+        }
+        if m.ipv6_label() != 0 {
+            p.push(format!("ipv6_label={:#07x}", k.ipv6_label()));
+        }
+    }
+    let (sn, dn) = if arp {
+        ("arp_spa", "arp_tpa")
+    } else {
+        ("nw_src", "nw_dst")
+    };
+    for (name, v, mm) in [(sn, k.nw_src(), m.nw_src()), (dn, k.nw_dst(), m.nw_dst())] {
+        if mm != 0 {
+            p.push(format!("{name}={}", ip4(v, mm)));
+        }
+    }
+    if m.nw_proto() != 0 && !skip_proto {
+        p.push(format!(
+            "{}={}",
+            if arp { "arp_op" } else { "nw_proto" },
+            k.nw_proto()
+        ));
+    }
+    if !arp {
+        if m.nw_tos() & 0xfc != 0 {
+            p.push(format!("nw_tos={}", k.nw_tos() & 0xfc));
+        }
+        if m.nw_tos() & 0x03 != 0 {
+            p.push(format!("nw_ecn={}", k.nw_tos() & 0x03));
+        }
+        if m.nw_ttl() != 0 {
+            p.push(format!("nw_ttl={}", k.nw_ttl()));
+        }
+        if m.nw_frag() & 3 != 0 {
+            let f = k.nw_frag() & 3;
+            p.push(match (f, m.nw_frag() & 3) {
+                (0, 3) | (0, 1) => "nw_frag=no".into(),
+                (1, 3) => "nw_frag=first".into(),
+                (3, 3) => "nw_frag=later".into(),
+                (1, 1) | (3, 1) => "nw_frag=yes".into(),
+                (0, 2) | (1, 2) => "nw_frag=not_later".into(),
+                _ => "nw_frag=later".into(),
+            });
+        }
+    }
+    if arp {
+        for (name, v, mm) in [
+            ("arp_sha", k.arp_sha_u48(), m.arp_sha_u48()),
+            ("arp_tha", k.arp_tha_u48(), m.arp_tha_u48()),
+        ] {
+            if mm != 0 {
+                p.push(format!("{name}={}", mac(v)));
+            }
+        }
+    }
+    let icmp = k.is_ip_any() && matches!(k.nw_proto(), 1 | 58);
+    let (s_name, d_name) = if icmp {
+        if et == 0x86dd {
+            ("icmpv6_type", "icmpv6_code")
+        } else {
+            ("icmp_type", "icmp_code")
+        }
+    } else {
+        ("tp_src", "tp_dst")
+    };
+    for (name, v, mm) in [
+        (s_name, k.tp_src(), m.tp_src()),
+        (d_name, k.tp_dst(), m.tp_dst()),
+    ] {
+        if mm != 0 {
+            p.push(if mm == 0xffff || (icmp && mm == 0xff) {
+                format!("{name}={v}")
+            } else {
+                format!("{name}={v:#x}/{mm:#x}")
+            });
+        }
+    }
+    if m.tcp_flags() != 0 {
+        p.push(format!("tcp_flags={:#x}", k.tcp_flags()).replace("=0x0", "=0"));
+    }
+    p.join(",")
+}
+
+/// The mask `flow_format` uses: every header field of the packet's type,
+/// metadata (recirc_id, ct) only when nonzero.
+pub fn flow_format_mask(k: &FlowKey) -> FlowKey {
+    let mut m = FlowKey::default();
+    if k.recirc_id() != 0 {
+        m.set_recirc_id(u32::MAX);
+    }
+    if k.ct_state() != 0 {
+        m.set_ct_state(0xff);
+    }
+    if k.ct_zone() != 0 {
+        m.set_ct_zone(0xffff);
+    }
+    if k.ct_mark() != 0 {
+        m.set_ct_mark(u32::MAX);
+    }
+    if k.ct_label() != 0 {
+        m.set_ct_label(u128::MAX);
+    }
+    m.set_in_port(u32::MAX);
+    m.set_vlan0_tci(0xffff);
+    m.set_eth_src_u48(0xffff_ffff_ffff);
+    m.set_eth_dst_u48(0xffff_ffff_ffff);
+    m.set_eth_type(0xffff);
+    match k.eth_type() {
+        0x0800 | 0x86dd => {
+            if k.eth_type() == 0x0800 {
+                m.set_nw_src(u32::MAX);
+                m.set_nw_dst(u32::MAX);
+            } else {
+                m.set_ipv6_src(u128::MAX);
+                m.set_ipv6_dst(u128::MAX);
+                m.set_ipv6_label(0xfffff);
+            }
+            m.set_nw_proto(0xff);
+            m.set_nw_tos(0xff);
+            m.set_nw_ttl(0xff);
+            m.set_nw_frag(0xff);
+            if matches!(k.nw_proto(), 6 | 17 | 132 | 1 | 58) {
+                m.set_tp_src(0xffff);
+                m.set_tp_dst(0xffff);
+            }
+            if k.nw_proto() == 6 {
+                m.set_tcp_flags(0xfff);
+            }
+        }
+        0x0806 | 0x8035 => {
+            m.set_nw_src(u32::MAX);
+            m.set_nw_dst(u32::MAX);
+            m.set_nw_proto(0xff);
+            m.set_arp_sha_u48(0xffff_ffff_ffff);
+            m.set_arp_tha_u48(0xffff_ffff_ffff);
+        }
+        _ => {}
+    }
+    m
+}
+
+/// `flow_format` of a key.
+pub fn format_flow(k: &FlowKey) -> String {
+    format_key_match(k, &flow_format_mask(k))
+}
+
+impl Ofproto {
+    /// `ofproto/trace BRIDGE FLOW`: parses `flow_text` (a match such as
+    /// `in_port=1,tcp,nw_src=10.0.0.1,ct_state=+trk+est`), translates it
+    /// without side effects and follows recirculations, resuming each
+    /// `ct(table=N)` fork with the next state from `ct_next` or `trk|new`.
+    pub fn trace(&self, flow_text: &str, ct_next: &[u8], now_ms: u64) -> Result<String, String> {
+        let m = Match::parse(flow_text).map_err(|e| e.msg.clone())?;
+        let mut flow = RuleMatch::from_match(&m).value;
+        if flow.get(Field::EthType) == 0x0800 || flow.get(Field::EthType) == 0x86dd {
+            // OVS's trace assumes no TTL; keep as given.
+        }
+        let mut ct_next: VecDeque<u8> = ct_next.iter().copied().collect();
+        let mut out = String::new();
+        let mut queue: VecDeque<(u32, OfFlow, u16)> = VecDeque::new();
+        let mut first = true;
+        loop {
+            if !first {
+                let Some((id, f, zone)) = queue.pop_front() else {
+                    break;
+                };
+                let state = ct_next.pop_front();
+                out.push_str("\n\n");
+                out.push_str(&"=".repeat(79));
+                out.push_str(&format!("\nrecirc({id:#x})"));
+                match state {
+                    None => out.push_str(" - resume conntrack with default ct_state=trk|new (use --ct-next to customize)"),
+                    Some(s) => {
+                        let names: Vec<&str> = (0..8).filter(|b| s & (1 << b) != 0).map(|b| CT_FLAGS[b]).collect();
+                        out.push_str(&format!(" - resume conntrack with ct_state={}", names.join("|")));
+                    }
+                }
+                out.push('\n');
+                out.push_str(&"=".repeat(79));
+                out.push_str("\n\n");
+                flow = f;
+                flow.set(Field::RecircId, u128::from(id));
+                flow.set(Field::CtState, u128::from(state.unwrap_or(0x21)));
+                flow.set(Field::CtZone, u128::from(zone));
+            }
+            first = false;
+            let opts = XlateOptions {
+                now_ms,
+                side_effects: false,
+                trace: true,
+            };
+            let t = self.translate_flow(&flow, opts);
+            out.push_str("Flow: ");
+            out.push_str(&format_flow(&flow.key()));
+            out.push('\n');
+            print_nodes(&mut out, &t.trace, 0);
+            out.push_str("\nFinal flow: ");
+            if t.final_flow == flow {
+                out.push_str("unchanged");
+            } else {
+                out.push_str(&format_flow(&t.final_flow.key()));
+            }
+            out.push_str("\nMegaflow: ");
+            out.push_str(&format_key_match(&flow.key().masked(&t.mask), &t.mask));
+            out.push_str("\nDatapath actions: ");
+            out.push_str(&datapath::actions::format_actions(&t.actions));
+            if let Some(e) = t.error {
+                out.push_str(&format!(
+                    "\nTranslation failed ({}), packet is dropped.",
+                    e.as_str()
+                ));
+            }
+            for (id, _, fork_flow, zone) in t.forks {
+                queue.push_back((id, fork_flow, zone));
+            }
+        }
+        out.push('\n');
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_nodes_indent_as_ovs() {
+        let mut b = TraceBuilder::new("br0");
+        b.open(NodeKind::Table, " 0. priority 32768".into());
+        b.leaf(NodeKind::Action, "resubmit(,1)".into());
+        b.open(NodeKind::Table, " 1. No match.".into());
+        b.leaf(NodeKind::Action, "drop".into());
+        b.close();
+        b.leaf(NodeKind::Action, "output:3".into());
+        b.close();
+        let mut s = String::new();
+        print_nodes(&mut s, &b.finish(), 0);
+        assert_eq!(
+            s,
+            "\nbridge(\"br0\")\n-------------\n 0. priority 32768\n    resubmit(,1)\n     1. No match.\n            drop\n    output:3\n"
+        );
+    }
+
+    #[test]
+    fn flows_print_like_flow_format() {
+        let mut k = FlowKey::default();
+        k.set_in_port(1);
+        k.set_eth_type(0x0800);
+        k.set_nw_proto(6);
+        k.set_nw_src(0x0a00_0001);
+        k.set_nw_dst(0x0a00_0002);
+        k.set_tp_dst(80);
+        assert_eq!(
+            format_flow(&k),
+            "tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=0,tp_dst=80,tcp_flags=0"
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! Executing OpenFlow actions during translation.
+
+use datapath::{CtAction, DpAction, NatKind, NatSpec};
+use ofp_codec::action::port::{
+    OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NORMAL, OFPP_TABLE,
+};
+use ofp_codec::action::{
+    Ct, CtZone, NX_CT_F_COMMIT, NX_CT_F_FORCE, NX_CT_RECIRC_NONE, NX_NAT_F_DST, NX_NAT_F_SRC, Nat,
+    NatAddrs, Subfield,
+};
+use ofp_codec::field::Prereq;
+use ofp_codec::{Action, Field};
+
+use super::Xlate;
+use crate::flow::KeyExt;
+use crate::recirc::PinContext;
+use crate::trace::NodeKind;
+
+/// `OFPR_INVALID_TTL`.
+const OFPR_INVALID_TTL: u8 = 2;
+/// `NX_LEARN_F_SEND_FLOW_REM` (not re-exported by the codec).
+const NX_LEARN_F_SEND_FLOW_REM: u16 = 1;
+
+pub(crate) fn ones128(bits: u16) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+fn be(bytes: &[u8]) -> u128 {
+    bytes.iter().fold(0u128, |a, &b| (a << 8) | u128::from(b))
+}
+
+impl Xlate<'_> {
+    /// Runs an action list. Stops early on `exit`, an error, or a TTL
+    /// exception (which ends the current list, as in OVS).
+    pub(crate) fn do_actions(&mut self, acts: &[Action]) {
+        for a in acts {
+            if self.pipe.exit || self.out.error.is_some() {
+                return;
+            }
+            if self.tracing() && !matches!(a, Action::Conjunction { .. }) {
+                self.report(
+                    NodeKind::Action,
+                    ofp_codec::action::format_actions(std::slice::from_ref(a)),
+                );
+            }
+            if !self.do_action(a) {
+                return;
+            }
+        }
+    }
+
+    /// Returns false to stop the current action list.
+    fn do_action(&mut self, a: &Action) -> bool {
+        match a {
+            Action::Output { port, max_len } => self.output(*port, *max_len),
+            Action::OutputReg { src, max_len, .. } => {
+                let port = self.read_subfield(src) as u32;
+                self.output(port, *max_len);
+            }
+            Action::Group(g) => self.group(*g),
+            Action::SetField(sf) => {
+                let (v, m) = (be(&sf.value), be(&sf.mask));
+                self.set_field(sf.field, v, m);
+            }
+            Action::Move { src, dst } => {
+                if self.prereqs_ok(src.field) && self.prereqs_ok(dst.field) {
+                    let v = self.read_subfield(src);
+                    self.write_subfield(dst, v);
+                }
+            }
+            Action::Resubmit(r) => {
+                let old_in = self.pkt.flow.get(Field::InPort);
+                if r.in_port != OFPP_IN_PORT {
+                    self.pkt.flow.set(Field::InPort, u128::from(r.in_port));
+                }
+                let table = if r.table == 0xff {
+                    self.pipe.table_id
+                } else {
+                    r.table
+                };
+                if r.with_ct_orig {
+                    self.resubmit_ct_orig(table);
+                } else {
+                    self.xlate_table(table, true);
+                }
+                self.pkt.flow.set(Field::InPort, old_in);
+            }
+            Action::Controller(c) => {
+                let ctx =
+                    self.pin_context(c.reason, c.controller_id, c.max_len, c.userdata.clone());
+                self.controller(ctx);
+            }
+            Action::DecTtl { ids, .. } => return self.dec_ttl(ids),
+            Action::SetNwTtl(ttl) => {
+                if self.pkt.flow.key().is_ip_any() {
+                    self.pkt.wc.unwildcard(Field::NwTtl);
+                    self.pkt.flow.set(Field::NwTtl, u128::from(*ttl));
+                }
+            }
+            Action::PushVlan(tpid) => self.push_vlan(*tpid),
+            Action::PopVlan => self.pop_vlan(),
+            Action::Ct(ct) => self.ct(ct),
+            Action::CtClear => self.clear_conntrack(),
+            Action::Learn(l) => self.learn(l),
+            Action::Exit => {
+                self.pipe.exit = true;
+                return false;
+            }
+            Action::Note(_) | Action::Conjunction { .. } | Action::SetQueue(_) => {}
+            Action::Nat(_) => {}
+            Action::PushMpls(_)
+            | Action::PopMpls(_)
+            | Action::SetMplsTtl(_)
+            | Action::DecMplsTtl => {
+                self.report(
+                    NodeKind::Warn,
+                    "MPLS is not supported by the rvs datapath, action skipped".into(),
+                );
+            }
+            // Actions without a datapath effect here (pop_queue, fin_timeout, ...).
+            _ => {}
+        }
+        true
+    }
+
+    // ---- fields ----
+
+    /// OVS's `mf_are_prereqs_ok` on the flow, un-wildcarding what it reads.
+    pub(crate) fn prereqs_ok(&mut self, field: Field) -> bool {
+        let k = self.pkt.flow.key();
+        let proto = k.nw_proto();
+        let need_proto = |x: &mut Self, p: u8| {
+            x.pkt.wc.unwildcard(Field::IpProto);
+            k.is_ip_any() && proto == p
+        };
+        match field.prereq() {
+            Prereq::None | Prereq::Ethernet => true,
+            Prereq::Arp => matches!(k.eth_type(), 0x0806 | 0x8035),
+            Prereq::Ipv4 => k.eth_type() == 0x0800,
+            Prereq::Ipv6 => k.eth_type() == 0x86dd,
+            Prereq::IpAny => k.is_ip_any(),
+            Prereq::VlanVid => {
+                self.pkt.wc.or_field(Field::VlanTci, 0x1000);
+                k.vlan0_tci() & 0x1000 != 0
+            }
+            Prereq::Mpls => false,
+            Prereq::Tcp => need_proto(self, 6),
+            Prereq::Udp => need_proto(self, 17),
+            Prereq::Sctp => need_proto(self, 132),
+            Prereq::Icmpv4 => k.eth_type() == 0x0800 && need_proto(self, 1),
+            Prereq::Icmpv6 | Prereq::Nd | Prereq::NdSolicit | Prereq::NdAdvert => {
+                k.eth_type() == 0x86dd && need_proto(self, 58)
+            }
+            Prereq::Ct => true,
+        }
+    }
+
+    pub(crate) fn read_subfield(&mut self, sf: &Subfield) -> u128 {
+        let m = ones128(sf.n_bits) << sf.ofs;
+        self.pkt.wc.or_field(sf.field, m);
+        (self.pkt.flow.get(sf.field) >> sf.ofs) & ones128(sf.n_bits)
+    }
+
+    fn write_subfield(&mut self, sf: &Subfield, v: u128) {
+        let m = ones128(sf.n_bits) << sf.ofs;
+        self.set_field(sf.field, v << sf.ofs, m);
+    }
+
+    fn set_field(&mut self, field: Field, value: u128, mask: u128) {
+        if !self.prereqs_ok(field) {
+            return;
+        }
+        let tagged = self.pkt.flow.get(Field::VlanTci) & 0x1000 != 0;
+        match field {
+            Field::VlanVid | Field::VlanPcp | Field::VlanTci if !tagged => return,
+            // Keep the "tag present" bit.
+            Field::VlanVid => {
+                let m = mask & 0x0fff;
+                self.pkt.wc.or_field(Field::VlanTci, m);
+                self.pkt.flow.set_masked(Field::VlanTci, value, m);
+                return;
+            }
+            Field::VlanTci => {
+                let m = mask & !0x1000;
+                self.pkt.wc.or_field(Field::VlanTci, m);
+                self.pkt.flow.set_masked(Field::VlanTci, value, m);
+                return;
+            }
+            _ => {}
+        }
+        self.pkt.wc.or_field(field, mask);
+        self.pkt.flow.set_masked(field, value, mask);
+    }
+
+    // ---- output ----
+
+    pub(crate) fn output(&mut self, port: u32, max_len: u16) {
+        let in_port = self.pkt.flow.get(Field::InPort) as u32;
+        match port {
+            OFPP_IN_PORT => self.emit_output(in_port),
+            OFPP_NORMAL => self.normal(),
+            OFPP_FLOOD | OFPP_ALL => {
+                let ports: Vec<u32> = self
+                    .of
+                    .ports
+                    .values()
+                    .filter(|p| p.ofp_port != in_port && (port == OFPP_ALL || !p.no_flood))
+                    .map(|p| p.ofp_port)
+                    .collect();
+                for p in ports {
+                    self.emit_output(p);
+                }
+            }
+            OFPP_CONTROLLER => {
+                let ctx = self.pin_context(ofp_codec::action::OFPR_ACTION, 0, max_len, Vec::new());
+                self.controller(ctx);
+            }
+            OFPP_TABLE => self.report(
+                NodeKind::Warn,
+                "output to TABLE is valid only in packet-out".into(),
+            ),
+            OFPP_LOCAL if self.of.ports.contains_key(&OFPP_LOCAL) => self.emit_output(OFPP_LOCAL),
+            p if p == in_port => {
+                self.report(NodeKind::Detail, "skipping output to input port".into())
+            }
+            p if self.of.ports.contains_key(&p) => self.emit_output(p),
+            _ => self.report(NodeKind::Warn, "Nonexistent output port".into()),
+        }
+    }
+
+    pub(crate) fn emit_output(&mut self, port: u32) {
+        self.commit();
+        self.emit(DpAction::Output(port));
+    }
+
+    // ---- controller ----
+
+    pub(crate) fn pin_context(
+        &self,
+        reason: u8,
+        controller_id: u16,
+        max_len: u16,
+        userdata: Vec<u8>,
+    ) -> PinContext {
+        PinContext {
+            reason,
+            table_id: self.pipe.table_id,
+            cookie: self.pipe.cookie,
+            controller_id,
+            max_len,
+            userdata,
+            regs: self.pkt.flow.regs(),
+            metadata: self.pkt.flow.get(Field::Metadata) as u64,
+        }
+    }
+
+    fn controller(&mut self, ctx: PinContext) {
+        self.commit();
+        let userdata = self.of.pins.lock().intern(ctx);
+        self.emit(DpAction::Userspace { userdata });
+    }
+
+    fn dec_ttl(&mut self, ids: &[u16]) -> bool {
+        let k = self.pkt.flow.key();
+        if !k.is_ip_any() {
+            return true;
+        }
+        self.pkt.wc.unwildcard(Field::NwTtl);
+        let ttl = k.nw_ttl();
+        if ttl > 1 {
+            self.pkt.flow.set(Field::NwTtl, u128::from(ttl - 1));
+            return true;
+        }
+        let v = if k.eth_type() == 0x0800 { 4 } else { 6 };
+        self.report(NodeKind::Warn, format!("IPv{v} decrement TTL exception"));
+        let ids: &[u16] = if ids.is_empty() { &[0] } else { ids };
+        for &id in ids {
+            let ctx = self.pin_context(OFPR_INVALID_TTL, id, u16::MAX, Vec::new());
+            self.controller(ctx);
+        }
+        false
+    }
+
+    // ---- VLAN ----
+
+    fn push_vlan(&mut self, tpid: u16) {
+        self.pkt.wc.unwildcard(Field::VlanTci);
+        let mut k = self.pkt.flow.key();
+        if k.vlan0_tci() & 0x1000 != 0 {
+            k.set_vlan1_tpid(k.vlan0_tpid());
+            k.set_vlan1_tci(k.vlan0_tci());
+        }
+        k.set_vlan0_tpid(tpid);
+        k.set_vlan0_tci(0x1000);
+        self.set_key(&k);
+    }
+
+    fn pop_vlan(&mut self) {
+        self.pkt.wc.unwildcard(Field::VlanTci);
+        let mut k = self.pkt.flow.key();
+        k.set_vlan0_tpid(k.vlan1_tpid());
+        k.set_vlan0_tci(k.vlan1_tci());
+        k.set_vlan1_tpid(0);
+        k.set_vlan1_tci(0);
+        self.set_key(&k);
+    }
+
+    /// Replaces the datapath part of the flow.
+    pub(crate) fn set_key(&mut self, k: &datapath::key::FlowKey) {
+        let n = k.w.len();
+        self.pkt.flow.w[..n].copy_from_slice(&k.w);
+    }
+
+    // ---- conntrack ----
+
+    fn ct(&mut self, ct: &Ct) {
+        // rvs: the connection tracker takes the L3/L4 type from the flow.
+        self.pkt.wc.unwildcard(Field::EthType);
+        self.pkt.wc.unwildcard(Field::IpProto);
+        self.commit();
+        let zone = match &ct.zone {
+            CtZone::Imm(z) => *z,
+            CtZone::Field(sf) => self.read_subfield(sf) as u16,
+        };
+        let mut action = CtAction {
+            zone,
+            commit: ct.flags & (NX_CT_F_COMMIT | NX_CT_F_FORCE) != 0,
+            force: ct.flags & NX_CT_F_FORCE != 0,
+            ..Default::default()
+        };
+        if ct.actions.is_empty() {
+            self.report(NodeKind::Action, "drop".into());
+        }
+        for a in &ct.actions {
+            if self.tracing() {
+                self.report(
+                    NodeKind::Action,
+                    ofp_codec::action::format_actions(std::slice::from_ref(a)),
+                );
+            }
+            match a {
+                Action::SetField(sf) if sf.field == Field::CtMark => {
+                    let (v, m) = (be(&sf.value) as u32, be(&sf.mask) as u32);
+                    let (ov, om) = action.mark.unwrap_or((0, 0));
+                    action.mark = Some(((ov & !m) | (v & m), om | m));
+                }
+                Action::SetField(sf) if sf.field == Field::CtLabel => {
+                    let (v, m) = (be(&sf.value), be(&sf.mask));
+                    let (ov, om) = action.label.unwrap_or((0, 0));
+                    action.label = Some(((ov & !m) | (v & m), om | m));
+                }
+                Action::Nat(nat) => action.nat = Some(nat_spec(nat)),
+                _ => {}
+            }
+        }
+        self.emit(DpAction::Ct(action));
+        if ct.recirc_table != NX_CT_RECIRC_NONE {
+            let id = self.freeze(ct.recirc_table, zone);
+            self.emit(DpAction::Recirc(id));
+            self.report(
+                NodeKind::Detail,
+                format!(
+                    "A clone of the packet is forked to recirculate. The forked pipeline will be resumed at table {}.",
+                    ct.recirc_table
+                ),
+            );
+        }
+        self.clear_conntrack();
+    }
+
+    /// Forgets the ct fields (the packet continues untracked).
+    fn clear_conntrack(&mut self) {
+        for f in [
+            Field::CtState,
+            Field::CtZone,
+            Field::CtMark,
+            Field::CtLabel,
+            Field::CtNwSrc,
+            Field::CtNwDst,
+            Field::CtIpv6Src,
+            Field::CtIpv6Dst,
+            Field::CtNwProto,
+            Field::CtTpSrc,
+            Field::CtTpDst,
+        ] {
+            self.pkt.flow.set(f, 0);
+        }
+        self.report(
+            NodeKind::Detail,
+            "Sets the packet to an untracked state, and clears all the conntrack fields.".into(),
+        );
+    }
+
+    /// `resubmit(,T,ct)`: look up with the connection's original tuple.
+    fn resubmit_ct_orig(&mut self, table: u8) {
+        self.pkt.wc.unwildcard(Field::CtState);
+        let k = self.pkt.flow.key();
+        let st = k.ct_state();
+        let valid =
+            st & datapath::key::ct_state::TRK != 0 && st & datapath::key::ct_state::INV == 0;
+        if !valid {
+            self.report(
+                NodeKind::Warn,
+                "resubmit(ct) with non-tracked or non-ct-valid packet!".into(),
+            );
+            return;
+        }
+        let saved = self.pkt.flow;
+        let v6 = k.eth_type() == 0x86dd;
+        let pairs: &[(Field, Field)] = if v6 {
+            &[
+                (Field::Ipv6Src, Field::CtIpv6Src),
+                (Field::Ipv6Dst, Field::CtIpv6Dst),
+            ]
+        } else {
+            &[
+                (Field::Ipv4Src, Field::CtNwSrc),
+                (Field::Ipv4Dst, Field::CtNwDst),
+            ]
+        };
+        for &(f, c) in pairs.iter().chain(&[
+            (Field::IpProto, Field::CtNwProto),
+            (Field::TcpSrc, Field::CtTpSrc),
+            (Field::TcpDst, Field::CtTpDst),
+        ]) {
+            self.pkt.wc.unwildcard(c);
+            let v = self.pkt.flow.get(c);
+            self.pkt.flow.set(f, v);
+        }
+        self.xlate_table(table, true);
+        let (regs, meta, ct_state) = (
+            self.pkt.flow.regs(),
+            self.pkt.flow.get(Field::Metadata),
+            self.pkt.flow.get(Field::CtState),
+        );
+        self.pkt.flow = saved;
+        self.pkt.flow.set_regs(&regs);
+        self.pkt.flow.set(Field::Metadata, meta);
+        self.pkt.flow.set(Field::CtState, ct_state);
+    }
+
+    // ---- learn ----
+
+    fn learn(&mut self, l: &ofp_codec::action::Learn) {
+        use ofp_codec::action::{LearnDst, LearnSrc};
+        use ofp_codec::msg::flow_mod::{FlowMod, FlowModCommand, OFPFF_SEND_FLOW_REM};
+        let mut m = ofp_codec::Match::new();
+        let mut acts = Vec::new();
+        for spec in &l.specs {
+            let v = match &spec.src {
+                LearnSrc::Field(sf) => self.read_subfield(sf),
+                LearnSrc::Imm(b) => be(b) & ones128(spec.n_bits),
+            };
+            match &spec.dst {
+                LearnDst::Match(dst) => {
+                    let (ov, om) = m.value_mask(dst.field).unwrap_or((0, 0));
+                    let mask = ones128(dst.n_bits) << dst.ofs;
+                    let full = om | mask;
+                    let width = dst.field.info().value_bits_mask();
+                    let mk = if full & width == width {
+                        None
+                    } else {
+                        Some(full)
+                    };
+                    if m.set_u128(dst.field, (ov & !mask) | ((v << dst.ofs) & mask), mk)
+                        .is_err()
+                    {
+                        self.report(
+                            NodeKind::Warn,
+                            "learn: cannot match on the learned field".into(),
+                        );
+                        return;
+                    }
+                }
+                LearnDst::Load(dst) => {
+                    let w = dst.field.width_bytes();
+                    let to_bytes = |x: u128| x.to_be_bytes()[16 - w..].to_vec();
+                    let mask = ones128(dst.n_bits) << dst.ofs;
+                    acts.push(Action::SetField(ofp_codec::action::SetField {
+                        field: dst.field,
+                        value: to_bytes((v << dst.ofs) & mask),
+                        mask: to_bytes(mask),
+                        form: ofp_codec::action::SetFieldForm::RegLoad,
+                    }));
+                }
+                LearnDst::Output => acts.push(Action::Output {
+                    port: v as u32,
+                    max_len: 0,
+                }),
+            }
+        }
+        let fm = FlowMod {
+            cookie: l.cookie,
+            table_id: l.table_id,
+            command: FlowModCommand::ADD,
+            idle_timeout: l.idle_timeout,
+            hard_timeout: l.hard_timeout,
+            priority: l.priority,
+            flags: if l.flags & NX_LEARN_F_SEND_FLOW_REM != 0 {
+                OFPFF_SEND_FLOW_REM
+            } else {
+                0
+            },
+            match_: m,
+            instructions: vec![ofp_codec::Instruction::ApplyActions(acts)],
+            ..Default::default()
+        };
+        self.out.learned.push(fm);
+    }
+}
+
+fn nat_spec(nat: &Nat) -> NatSpec {
+    let kind = if nat.flags & NX_NAT_F_SRC != 0 {
+        Some(NatKind::Src)
+    } else if nat.flags & NX_NAT_F_DST != 0 {
+        Some(NatKind::Dst)
+    } else {
+        None
+    };
+    let (addr_min, addr_max) = match nat.addrs {
+        Some(NatAddrs::V4 { min, max }) => (
+            Some(std::net::IpAddr::from(std::net::Ipv4Addr::from(min))),
+            (max != 0).then(|| std::net::IpAddr::from(std::net::Ipv4Addr::from(max))),
+        ),
+        Some(NatAddrs::V6 { min, max }) => (
+            Some(std::net::IpAddr::from(std::net::Ipv6Addr::from(min))),
+            (max != [0; 16]).then(|| std::net::IpAddr::from(std::net::Ipv6Addr::from(max))),
+        ),
+        None => (None, None),
+    };
+    NatSpec {
+        kind,
+        addr_min,
+        addr_max,
+        port_min: nat.proto_min,
+        port_max: nat.proto_max.max(nat.proto_min),
+    }
+}

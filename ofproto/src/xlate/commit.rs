@@ -1,0 +1,88 @@
+//! Committing header changes as datapath actions (OVS's `commit_odp_actions`).
+//!
+//! Set-field actions only change the flow; before anything that sends the
+//! packet somewhere (output, ct, recirc, userspace) the differences between
+//! the flow and what the packet already carries (`base`) become masked
+//! `set(...)` actions, and VLAN changes become `pop_vlan`/`push_vlan`.
+
+use datapath::{DpAction, SetAction};
+
+use super::Xlate;
+use crate::flow::KeyExt;
+
+fn m48(a: u64, b: u64) -> [u8; 6] {
+    if a != b { [0xff; 6] } else { [0; 6] }
+}
+
+impl Xlate<'_> {
+    pub(crate) fn commit(&mut self) {
+        let f = self.pkt.flow.key();
+        let b = self.pkt.base;
+        if (f.vlan0_tpid(), f.vlan0_tci()) != (b.vlan0_tpid(), b.vlan0_tci()) {
+            if b.vlan0_tci() & 0x1000 != 0 {
+                self.emit(DpAction::PopVlan);
+            }
+            if f.vlan0_tci() & 0x1000 != 0 {
+                let tpid = if f.vlan0_tpid() == 0 {
+                    0x8100
+                } else {
+                    f.vlan0_tpid()
+                };
+                self.emit(DpAction::PushVlan {
+                    tpid,
+                    tci: f.vlan0_tci() & !0x1000,
+                });
+            }
+        }
+        if f.eth_src_u48() != b.eth_src_u48() || f.eth_dst_u48() != b.eth_dst_u48() {
+            self.emit(DpAction::Set(SetAction::Eth {
+                src: f.eth_src(),
+                src_mask: m48(f.eth_src_u48(), b.eth_src_u48()),
+                dst: f.eth_dst(),
+                dst_mask: m48(f.eth_dst_u48(), b.eth_dst_u48()),
+            }));
+        }
+        let full32 = |x: u32, y: u32| if x != y { u32::MAX } else { 0 };
+        let full8 = |x: u8, y: u8| if x != y { 0xff } else { 0 };
+        if f.eth_type() == 0x0800
+            && (f.nw_src(), f.nw_dst(), f.nw_tos(), f.nw_ttl())
+                != (b.nw_src(), b.nw_dst(), b.nw_tos(), b.nw_ttl())
+        {
+            self.emit(DpAction::Set(SetAction::Ipv4 {
+                src: f.nw_src(),
+                src_mask: full32(f.nw_src(), b.nw_src()),
+                dst: f.nw_dst(),
+                dst_mask: full32(f.nw_dst(), b.nw_dst()),
+                tos: f.nw_tos(),
+                tos_mask: f.nw_tos() ^ b.nw_tos(),
+                ttl: f.nw_ttl(),
+                ttl_mask: full8(f.nw_ttl(), b.nw_ttl()),
+            }));
+        }
+        if f.eth_type() == 0x86dd
+            && (f.ipv6_src(), f.ipv6_dst(), f.nw_ttl()) != (b.ipv6_src(), b.ipv6_dst(), b.nw_ttl())
+        {
+            let full = |x: u128, y: u128| if x != y { u128::MAX } else { 0 };
+            self.emit(DpAction::Set(SetAction::Ipv6 {
+                src: f.ipv6_src(),
+                src_mask: full(f.ipv6_src(), b.ipv6_src()),
+                dst: f.ipv6_dst(),
+                dst_mask: full(f.ipv6_dst(), b.ipv6_dst()),
+                hlimit: f.nw_ttl(),
+                hlimit_mask: full8(f.nw_ttl(), b.nw_ttl()),
+            }));
+        }
+        let l4 = f.is_ip_any() && matches!(f.nw_proto(), 6 | 17 | 132);
+        if l4 && (f.tp_src(), f.tp_dst()) != (b.tp_src(), b.tp_dst()) {
+            let full16 = |x: u16, y: u16| if x != y { 0xffff } else { 0 };
+            self.emit(DpAction::Set(SetAction::L4 {
+                proto: f.nw_proto(),
+                src: f.tp_src(),
+                src_mask: full16(f.tp_src(), b.tp_src()),
+                dst: f.tp_dst(),
+                dst_mask: full16(f.tp_dst(), b.tp_dst()),
+            }));
+        }
+        self.pkt.base = f;
+    }
+}

@@ -1,0 +1,493 @@
+//! Translation: walks a flow through the OpenFlow tables and produces
+//! datapath actions plus the megaflow mask they depend on.
+//!
+//! ```text
+//!  FlowKey ─▶ OfFlow (+ registers/metadata from the recirc_id's frozen state)
+//!     │  table lookup (classifier ORs probed masks into `wc`)
+//!     │  instructions ▸ actions (this module and `actions.rs`)
+//!     │  header changes are committed lazily as set/push/pop before an
+//!     │  output, ct or recirc (`commit.rs`), as OVS's commit_odp_actions
+//!     ▼
+//!  Translation { mask (datapath words of `wc`), actions, rules hit, ... }
+//! ```
+//!
+//! State is split in small structs: [`Packet`] (flow, committed base, mask),
+//! [`Pipeline`] (table, action set, depth), [`Emitted`] (datapath actions,
+//! rules, learned flows), and an optional trace builder.
+//!
+//! Wildcarding follows OVS: `recirc_id`, `in_port` and `eth_type` are always
+//! exact, `nw_frag` is exact for IP; every probed subtable's mask, every
+//! field read by an action and every field written is un-wildcarded;
+//! OpenFlow-only state (registers, metadata, conj_id) never reaches the
+//! datapath mask — it is a function of the recirc_id plus the exact bits.
+//! rvs's own rule: `ct()` un-wildcards `eth_type` and `nw_proto`.
+
+mod actions;
+mod commit;
+mod group;
+mod normal;
+
+use datapath::key::FlowKey;
+use datapath::{Actions, DpAction};
+use ofp_codec::msg::flow_mod::FlowMod;
+use ofp_codec::{Action, Field, Instruction};
+
+use crate::flow::{KeyExt, OfFlow};
+use crate::ofproto::{Ofproto, RuleRef};
+use crate::recirc::FrozenState;
+use crate::rule::Rule;
+use crate::trace::{NodeKind, TraceBuilder, TraceNode};
+
+/// OVS's `MAX_DEPTH`: nested resubmit/goto/group levels.
+pub const MAX_DEPTH: u32 = 64;
+/// OVS's `MAX_RESUBMITS`: total table lookups per translation.
+pub const MAX_RESUBMITS: u32 = 4096;
+
+/// A packet-in produced by a controller action (built when the datapath
+/// hands the packet up; see [`Ofproto::packet_in`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketInEvent {
+    pub packet_in: ofp_codec::msg::packet_in::PacketIn,
+    /// `controller(userdata=...)`, for NXT_PACKET_IN2.
+    pub userdata: Vec<u8>,
+    pub controller_id: u16,
+}
+
+/// Why a translation failed (the packet is dropped, as OVS drops it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XlateError {
+    /// Over [`MAX_DEPTH`] nested lookups.
+    RecursionTooDeep,
+    /// Over [`MAX_RESUBMITS`] lookups.
+    TooManyResubmits,
+    /// The key's recirc_id names no frozen state.
+    NoRecirculationContext,
+}
+
+impl XlateError {
+    /// OVS's `xlate_strerror` text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            XlateError::RecursionTooDeep => "Recursion too deep",
+            XlateError::TooManyResubmits => "Too many resubmits",
+            XlateError::NoRecirculationContext => "No recirculation context",
+        }
+    }
+}
+
+/// The result of translating one flow.
+#[derive(Clone, Debug)]
+pub struct Translation {
+    /// Datapath mask: the key bits the actions depend on.
+    pub mask: FlowKey,
+    pub actions: Actions,
+    /// Rules the packet went through (for statistics).
+    pub rules: Vec<RuleRef>,
+    /// The full OpenFlow-level mask (registers included), for traces.
+    pub wc: OfFlow,
+    pub initial_flow: OfFlow,
+    pub final_flow: OfFlow,
+    /// Flows to install, from `learn` actions.
+    pub learned: Vec<FlowMod>,
+    /// Recirculations started: (recirc_id, resume table, flow at the fork,
+    /// ct zone), for traces.
+    pub forks: Vec<(u32, u8, OfFlow, u16)>,
+    pub error: Option<XlateError>,
+    /// The trace tree, if requested.
+    pub trace: Vec<TraceNode>,
+}
+
+/// Options of one translation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct XlateOptions {
+    pub now_ms: u64,
+    /// Learn MACs for NORMAL (false for traces, as OVS's trace has no side effects).
+    pub side_effects: bool,
+    pub trace: bool,
+}
+
+/// The packet being translated.
+#[derive(Clone, Debug)]
+pub(crate) struct Packet {
+    pub flow: OfFlow,
+    /// Headers as the datapath packet has them so far (committed).
+    pub base: FlowKey,
+    pub wc: OfFlow,
+}
+
+/// Where the pipeline is.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pipeline {
+    pub table_id: u8,
+    pub cookie: u64,
+    pub action_set: Vec<Action>,
+    pub depth: u32,
+    pub lookups: u32,
+    pub exit: bool,
+}
+
+/// What has been produced.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Emitted {
+    pub actions: Actions,
+    pub rules: Vec<RuleRef>,
+    pub learned: Vec<FlowMod>,
+    pub forks: Vec<(u32, u8, OfFlow, u16)>,
+    pub error: Option<XlateError>,
+}
+
+pub(crate) struct Xlate<'a> {
+    pub of: &'a Ofproto,
+    pub opts: XlateOptions,
+    pub pkt: Packet,
+    pub pipe: Pipeline,
+    pub out: Emitted,
+    pub trace: Option<TraceBuilder>,
+}
+
+impl Ofproto {
+    /// Translates the datapath key `key` (a miss) at `opts.now_ms`.
+    pub fn translate(&self, key: &FlowKey, opts: XlateOptions) -> Translation {
+        self.translate_flow(&OfFlow::from_key(key), opts)
+    }
+
+    /// Translates an [`OfFlow`] (registers nonzero only for tests and traces
+    /// that set them; a recirculated flow's are restored from its state).
+    pub fn translate_flow(&self, flow: &OfFlow, opts: XlateOptions) -> Translation {
+        let mut x = Xlate::new(self, flow, opts);
+        let recirc_id = flow.get(Field::RecircId) as u32;
+        if recirc_id != 0 {
+            let state = self.recirc.lock().get(recirc_id).cloned();
+            match state {
+                Some(st) => x.thaw(&st),
+                None => x.out.error = Some(XlateError::NoRecirculationContext),
+            }
+        } else {
+            x.xlate_table(0, false);
+        }
+        if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
+            let set = std::mem::take(&mut x.pipe.action_set);
+            x.execute_action_set(&set);
+        }
+        x.finish()
+    }
+}
+
+impl<'a> Xlate<'a> {
+    fn new(of: &'a Ofproto, flow: &OfFlow, opts: XlateOptions) -> Self {
+        let mut wc = OfFlow::default();
+        wc.unwildcard(Field::RecircId);
+        wc.unwildcard(Field::InPort);
+        wc.unwildcard(Field::EthType);
+        if flow.key().is_ip_any() {
+            wc.unwildcard(Field::IpFrag);
+        }
+        let trace = opts
+            .trace
+            .then(|| TraceBuilder::new(&of.config.bridge_name));
+        Xlate {
+            of,
+            opts,
+            pkt: Packet {
+                flow: *flow,
+                base: flow.key(),
+                wc,
+            },
+            pipe: Pipeline::default(),
+            out: Emitted::default(),
+            trace,
+        }
+    }
+
+    fn thaw(&mut self, st: &FrozenState) {
+        self.pkt.flow.set_regs(&st.regs);
+        self.pkt.flow.set(Field::Metadata, u128::from(st.metadata));
+        self.pipe.action_set = st.action_set.clone();
+        self.node_open(NodeKind::Thaw, "thaw".into());
+        self.report(
+            NodeKind::Thaw,
+            format!("Resuming from table {}", st.table_id),
+        );
+        self.node_close();
+        self.pipe.table_id = st.table_id;
+        if !st.actions.is_empty() {
+            self.do_actions(&st.actions);
+        } else {
+            self.xlate_table(st.table_id, false);
+        }
+    }
+
+    fn finish(mut self) -> Translation {
+        let initial_flow = self.pkt.flow;
+        if self.out.error.is_some() {
+            self.out.actions.clear();
+        }
+        let wc = self.pkt.wc;
+        let mut mask = wc.key();
+        mask.set_metadata(0);
+        let key = self.pkt.flow.key();
+        let proto = key.nw_proto();
+        if key.is_ip_any() && (proto == 1 || proto == 58) {
+            mask.set_tp_src(mask.tp_src() & 0xff);
+            mask.set_tp_dst(mask.tp_dst() & 0xff);
+        }
+        if mask.vlan0_tci() != 0 {
+            mask.set_vlan0_tci(mask.vlan0_tci() | datapath::key::VLAN_CFI);
+        }
+        if key.nw_frag() & datapath::key::FRAG_LATER != 0 {
+            mask.set_tp_src(0);
+            mask.set_tp_dst(0);
+        }
+        Translation {
+            mask,
+            actions: self.out.actions,
+            rules: self.out.rules,
+            wc,
+            initial_flow,
+            final_flow: self.pkt.flow,
+            learned: self.out.learned,
+            forks: self.out.forks,
+            error: self.out.error,
+            trace: self.trace.map(TraceBuilder::finish).unwrap_or_default(),
+        }
+    }
+
+    // ---- trace helpers ----
+
+    pub(crate) fn report(&mut self, kind: NodeKind, text: String) {
+        if let Some(t) = &mut self.trace {
+            t.leaf(kind, text);
+        }
+    }
+
+    pub(crate) fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    pub(crate) fn node_open(&mut self, kind: NodeKind, text: String) {
+        if let Some(t) = &mut self.trace {
+            t.open(kind, text);
+        }
+    }
+
+    pub(crate) fn node_close(&mut self) {
+        if let Some(t) = &mut self.trace {
+            t.close();
+        }
+    }
+
+    // ---- tables ----
+
+    /// Looks `table_id` up and runs the matching rule (or the table-miss
+    /// behaviour: drop, as OpenFlow 1.3 specifies).
+    pub(crate) fn xlate_table(&mut self, table_id: u8, _resubmit: bool) {
+        if self.pipe.depth >= MAX_DEPTH {
+            self.out.error = Some(XlateError::RecursionTooDeep);
+            self.report(
+                NodeKind::Error,
+                format!("over max translation depth {MAX_DEPTH}"),
+            );
+            return;
+        }
+        if self.pipe.lookups >= MAX_RESUBMITS {
+            self.out.error = Some(XlateError::TooManyResubmits);
+            self.report(
+                NodeKind::Error,
+                format!("over {MAX_RESUBMITS} resubmit actions"),
+            );
+            return;
+        }
+        self.pipe.lookups += 1;
+        let Some(table) = self.of.tables.get(usize::from(table_id)) else {
+            return;
+        };
+        let rule = self.lookup(table_id);
+        table.count_lookup(rule.is_some());
+        let (old_table, old_cookie) = (self.pipe.table_id, self.pipe.cookie);
+        self.pipe.table_id = table_id;
+        self.pipe.depth += 1;
+        match rule {
+            Some(rule) => {
+                if self.tracing() {
+                    self.node_open(NodeKind::Table, table_line(table_id, rule));
+                }
+                self.out.rules.push(RuleRef {
+                    table_id,
+                    id: rule.id,
+                });
+                self.pipe.cookie = rule.cookie;
+                let insts = rule.instructions.clone();
+                self.do_instructions(&insts);
+            }
+            None => {
+                self.node_open(NodeKind::Table, format!("{table_id:2}. No match."));
+                self.report(NodeKind::Action, "drop".into());
+            }
+        }
+        self.node_close();
+        self.pipe.depth -= 1;
+        self.pipe.table_id = old_table;
+        self.pipe.cookie = old_cookie;
+    }
+
+    /// Classifier lookup with conjunctive matches (OVS's `conjunction`).
+    fn lookup(&mut self, table_id: u8) -> Option<&'a Rule> {
+        let table = &self.of.tables[usize::from(table_id)];
+        let found = table.cls.lookup(&self.pkt.flow, &mut self.pkt.wc, true);
+        let mut hard = found.hard;
+        if !found.soft.is_empty() {
+            let mut soft = found.soft.clone();
+            soft.sort_by(|a, b| b.priority.cmp(&a.priority));
+            let mut i = 0;
+            'prio: while i < soft.len() {
+                let p = soft[i].priority;
+                let mut clauses: Vec<(u32, u8, u64)> = Vec::new();
+                while i < soft.len() && soft[i].priority == p {
+                    if let Some(r) = table.rules.get(&soft[i].id) {
+                        for &(id, clause, n) in &r.conj {
+                            match clauses.iter_mut().find(|c| c.0 == id) {
+                                Some(c) => c.2 |= 1 << clause,
+                                None => clauses.push((id, n, 1 << clause)),
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                clauses.sort_unstable();
+                for (id, n, bits) in clauses {
+                    let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+                    if bits & all == all {
+                        let old = self.pkt.flow.get(Field::ConjId);
+                        self.pkt.flow.set(Field::ConjId, u128::from(id));
+                        let f2 = table.cls.lookup(&self.pkt.flow, &mut self.pkt.wc, false);
+                        if f2.hard.is_some() {
+                            hard = f2.hard;
+                            break 'prio;
+                        }
+                        self.pkt.flow.set(Field::ConjId, old);
+                    }
+                }
+            }
+        }
+        hard.and_then(|e| table.rules.get(&e.id))
+    }
+
+    fn do_instructions(&mut self, insts: &[Instruction]) {
+        let mut sorted: Vec<&Instruction> = insts.iter().collect();
+        sorted.sort_by_key(|i| i.rank());
+        for inst in sorted {
+            if self.pipe.exit || self.out.error.is_some() {
+                return;
+            }
+            match inst {
+                Instruction::Meter(m) => self.report(NodeKind::Action, format!("meter:{m}")),
+                Instruction::ApplyActions(acts) => {
+                    if acts.is_empty() {
+                        self.report(NodeKind::Action, "drop".into());
+                    }
+                    self.do_actions(acts);
+                }
+                Instruction::ClearActions => {
+                    self.report(NodeKind::Action, "clear_actions".into());
+                    self.pipe.action_set.clear();
+                }
+                Instruction::WriteActions(acts) => {
+                    if self.tracing() {
+                        let text =
+                            ofp_codec::action::format_instructions(std::slice::from_ref(inst));
+                        self.report(NodeKind::Action, text);
+                    }
+                    for a in acts {
+                        write_action_set(&mut self.pipe.action_set, a);
+                    }
+                }
+                Instruction::WriteMetadata { metadata, mask } => {
+                    if self.tracing() {
+                        let text =
+                            ofp_codec::action::format_instructions(std::slice::from_ref(inst));
+                        self.report(NodeKind::Action, text);
+                    }
+                    self.pkt.flow.set_masked(
+                        Field::Metadata,
+                        u128::from(*metadata),
+                        u128::from(*mask),
+                    );
+                }
+                Instruction::GotoTable(t) => {
+                    self.report(NodeKind::Action, format!("goto_table:{t}"));
+                    self.xlate_table(*t, false);
+                }
+            }
+        }
+    }
+
+    /// Runs the action set in OpenFlow's order: pop_vlan, push_vlan, dec_ttl,
+    /// set_field/move, set_queue, then group or else output.
+    fn execute_action_set(&mut self, set: &[Action]) {
+        let rank = |a: &Action| match a {
+            Action::PopVlan | Action::PopMpls(_) => 0,
+            Action::PushMpls(_) => 1,
+            Action::PushVlan(_) => 2,
+            Action::DecTtl { .. }
+            | Action::DecMplsTtl
+            | Action::SetNwTtl(_)
+            | Action::SetMplsTtl(_) => 3,
+            Action::SetField(_) | Action::Move { .. } => 4,
+            Action::SetQueue(_) => 5,
+            Action::Group(_) => 6,
+            _ => 7,
+        };
+        let mut acts: Vec<Action> = set.to_vec();
+        acts.sort_by_key(rank);
+        if acts.iter().any(|a| matches!(a, Action::Group(_))) {
+            acts.retain(|a| !matches!(a, Action::Output { .. }));
+        }
+        self.do_actions(&acts);
+    }
+
+    /// Records a recirculation to `table_id` and returns its id.
+    pub(crate) fn freeze(&mut self, table_id: u8, zone: u16) -> u32 {
+        let state = FrozenState {
+            table_id,
+            regs: self.pkt.flow.regs(),
+            metadata: self.pkt.flow.get(Field::Metadata) as u64,
+            actions: Vec::new(),
+            action_set: self.pipe.action_set.clone(),
+        };
+        let id = self.of.recirc.lock().intern(state);
+        self.out.forks.push((id, table_id, self.pkt.flow, zone));
+        id
+    }
+
+    pub(crate) fn emit(&mut self, a: DpAction) {
+        self.out.actions.push(a);
+    }
+}
+
+/// Adds `a` to an action set: one action per kind (set_field: per field).
+fn write_action_set(set: &mut Vec<Action>, a: &Action) {
+    let same = |b: &Action| match (a, b) {
+        (Action::SetField(x), Action::SetField(y)) => x.field == y.field,
+        (Action::Output { .. }, Action::Output { .. }) => true,
+        _ => {
+            std::mem::discriminant(a) == std::mem::discriminant(b)
+                && !matches!(a, Action::SetField(_))
+        }
+    };
+    set.retain(|b| !same(b));
+    set.push(a.clone());
+}
+
+/// `NN. MATCH, priority P[, cookie 0xC]`, as OVS's trace prints a rule.
+fn table_line(table_id: u8, rule: &Rule) -> String {
+    let mut s = format!("{table_id:2}. ");
+    s.push_str(&rule.match_.to_string());
+    if !s.ends_with(' ') {
+        s.push_str(", ");
+    }
+    s.push_str(&format!("priority {}", rule.priority));
+    if rule.cookie != 0 {
+        s.push_str(&format!(", cookie {:#x}", rule.cookie));
+    }
+    s
+}
