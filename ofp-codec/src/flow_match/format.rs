@@ -11,7 +11,7 @@ use super::{
     Match,
 };
 use super::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
-use crate::field::Field;
+use crate::field::{Field, Prereq};
 
 /// OpenFlow's default flow priority, which OVS does not print.
 const OFP_DEFAULT_PRIORITY: u16 = 0x8000;
@@ -138,10 +138,28 @@ pub(super) fn format_match(m: &Match, priority: Option<u16>) -> String {
     }
     let mut dl_type = m.eth_type();
     if let Some((pt, _)) = g(Field::PacketType).filter(|(pt, _)| *pt != 0) {
-        o.push(format!("packet_type=({},{:#x})", pt >> 16, pt & 0xffff));
+        // OVS put_u16_masked(): decimal up to 9, else hex.
+        let u16_text = |v: u128| {
+            if v > 9 {
+                format!("{v:#x}")
+            } else {
+                v.to_string()
+            }
+        };
+        o.push(format!(
+            "packet_type=({},{})",
+            u16_text(pt >> 16),
+            u16_text(pt & 0xffff)
+        ));
         if pt >> 16 == 1 {
             dl_type = Some((pt & 0xffff) as u16);
         }
+    } else if m.contains(Field::RecircId)
+        && (m.contains(Field::PacketType) || m.iter().any(|e| e.field.prereq() != Prereq::None))
+    {
+        // A recirc_id match marks a megaflow, for which OVS spells out the
+        // (implied) Ethernet packet type.
+        o.push("eth".into());
     }
     // OVS's nw_proto slot holds ip_proto and arp_op.
     let nw_proto = m.value(Field::IpProto).or_else(|| m.value(Field::ArpOp));

@@ -62,11 +62,7 @@ pub fn pull_header(r: &mut Reader<'_>) -> Result<OxmHeader, OfpError> {
     let width = if id == NXM_OF_IN_PORT {
         2
     } else {
-        // OVS does not accept the OF1.5 packet registers (`xreg`) in OF1.3 matches.
-        match Field::from_oxm_id(id) {
-            Some(Field::XReg(_)) | None => 0,
-            Some(f) => f.width_bytes(),
-        }
+        Field::from_oxm_id(id).map_or(0, Field::width_bytes)
     };
     let expect = if hasmask { 2 * width } else { width };
     let field = if width == 0 || payload_len != expect {

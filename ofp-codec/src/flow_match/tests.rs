@@ -237,9 +237,7 @@ fn alternate_headers_decode_to_the_canonical_fields() {
     // ONF tcp_flags, exact.
     let m = Match::decode_oxm_tlvs(&hex("80000a0208008000140106ffff54064f4e46000002")).unwrap();
     assert_eq!(m.to_string(), "tcp,tcp_flags=syn");
-    // The OF1.5 packet registers are refused in OF1.3 matches, as by OVS.
-    assert_eq!(
-        Match::decode_oxm_tlvs(&hex("80010008000000000000000500000000")),
-        Err(OfpError::OFPBMC_BAD_FIELD)
-    );
+    // The OF1.5 packet registers are accepted too, as two regs.
+    let m = Match::decode_oxm_tlvs(&hex("800100080000000100000005")).unwrap();
+    assert_eq!(m.to_string(), "reg0=0x1,reg1=0x5");
 }
