@@ -2,6 +2,9 @@
 //!
 //! - [`unixctl`]: the JSON-RPC control protocol `ovs-appctl` speaks, served on
 //!   `RUNDIR/rvs.ctl`, and its client (`rvs ctl`).
+//! - [`channel`]: the OpenFlow controller channel (connections, bundles,
+//!   roles, listeners).
 #![forbid(unsafe_code)]
 
+pub mod channel;
 pub mod unixctl;

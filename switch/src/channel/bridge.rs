@@ -1,0 +1,98 @@
+//! What the controller channel needs from a bridge.
+//!
+//! The channel decodes messages, enforces roles, bundles and async filters,
+//! and calls a [`Bridge`] for everything that touches tables, ports or
+//! packets. The bridge is sans-IO: every call takes `now_ms` and returns data.
+//! Events the bridge produces on its own (packet-ins from the datapath,
+//! flow expiry, port changes) are published to the connections through the
+//! channel's hub, not returned here.
+
+use ofp_codec::OfpError;
+use ofp_codec::flow_match::Match;
+use ofp_codec::msg::{
+    FlowMod, FlowRemoved, GroupMod, MeterMod, MultipartReplyBody, MultipartRequestBody,
+    PacketInReason, PacketOut, PortMod, PortStatus, SwitchFeatures, TableMod,
+};
+
+/// One message inside a bundle, decoded when it was added.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BundleItem {
+    FlowMod(FlowMod),
+    GroupMod(GroupMod),
+    PortMod(PortMod),
+    PacketOut(PacketOut),
+}
+
+/// A packet the pipeline sends to the controllers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PacketInEvent {
+    pub reason: PacketInReason,
+    pub table_id: u8,
+    pub cookie: u64,
+    /// Pipeline metadata (in_port, registers, ct fields) as OVS puts it in
+    /// the packet-in match.
+    pub match_: Match,
+    /// The whole frame.
+    pub packet: Vec<u8>,
+    /// `max_len` of the `controller` action; `None` for a table miss, where
+    /// each connection's `miss_send_len` applies. 0xffff: the whole frame.
+    pub max_len: Option<u16>,
+}
+
+/// An asynchronous message to fan out to the connections.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BridgeEvent {
+    PacketIn(PacketInEvent),
+    FlowRemoved(FlowRemoved),
+    PortStatus(PortStatus),
+}
+
+/// The switch behind a controller channel. Errors are the exact OpenFlow
+/// errors to send back; on error the bridge must not have changed.
+pub trait Bridge: Send + 'static {
+    /// FEATURES_REPLY contents (`auxiliary_id` is filled by the channel).
+    fn features(&self) -> SwitchFeatures;
+
+    fn flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<(), OfpError>;
+
+    fn group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<(), OfpError>;
+
+    fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<(), OfpError>;
+
+    fn port_mod(&mut self, pm: &PortMod, now_ms: u64) -> Result<(), OfpError>;
+
+    fn table_mod(&mut self, tm: &TableMod) -> Result<(), OfpError>;
+
+    /// Runs `po`'s actions on its packet (`OFPP_TABLE` resubmits to table 0).
+    fn packet_out(&mut self, po: &PacketOut, now_ms: u64) -> Result<(), OfpError>;
+
+    /// Answers a multipart request. The channel splits long bodies across
+    /// messages (`OFPMPF_REPLY_MORE`), so a reply may hold any number of
+    /// entries.
+    fn multipart(
+        &mut self,
+        req: &MultipartRequestBody,
+        now_ms: u64,
+    ) -> Result<MultipartReplyBody, OfpError>;
+
+    /// Checks a message when it is added to a bundle (OVS decodes and
+    /// validates flow-mods at that point, so `ct()` without IP fails at
+    /// add time).
+    fn validate_bundle_item(&self, item: &BundleItem) -> Result<(), OfpError>;
+
+    /// Applies `items` in order. With `atomic`, all or nothing: on the first
+    /// failure nothing has changed and the failing index is returned.
+    fn bundle_commit(
+        &mut self,
+        items: &[BundleItem],
+        atomic: bool,
+        now_ms: u64,
+    ) -> Result<(), (usize, OfpError)>;
+
+    /// Events produced by the calls above (e.g. FLOW_REMOVED for deleted
+    /// flows), drained after each message.
+    fn take_events(&mut self) -> Vec<BridgeEvent>;
+
+    /// Periodic work (flow expiry); returns events it produced.
+    fn run(&mut self, now_ms: u64) -> Vec<BridgeEvent>;
+}
