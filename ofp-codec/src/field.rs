@@ -261,7 +261,10 @@ pub struct FieldInfo {
     pub aliases: &'static [&'static str],
     /// Width on the wire, in bytes (value only).
     pub width_bytes: u8,
-    /// Meaningful low-order bits (e.g. 12 for `tcp_flags`, 20 for `mpls_label`).
+    /// OVS's `n_bits`: the low-order bits `load`/`move`/subfields address
+    /// (e.g. 12 for `tcp_flags`, 20 for `mpls_label`, 32 for `ct_state`,
+    /// 12 for `vlan_vid` even though the OXM value also carries
+    /// OFPVID_PRESENT, bit 12).
     pub width_bits: u16,
     /// May be matched with an arbitrary bitwise mask.
     pub maskable: bool,
@@ -475,7 +478,7 @@ pub static FIELDS: &[FieldInfo] = &[
     row(Field::EthSrc,     "eth_src",     &["dl_src"],          6,  48, true,  true,  P::Ethernet,  V::Mac,        oxm(4),        &[nxof(2)],         "NXM_OF_ETH_SRC"),
     row(Field::EthDst,     "eth_dst",     &["dl_dst"],          6,  48, true,  true,  P::Ethernet,  V::Mac,        oxm(3),        &[nxof(1)],         "NXM_OF_ETH_DST"),
     row(Field::EthType,    "eth_type",    &["dl_type"],         2,  16, false, false, P::Ethernet,  V::Hex,        oxm(5),        &[nxof(3)],         "NXM_OF_ETH_TYPE"),
-    row(Field::VlanVid,    "vlan_vid",    &[],                  2,  13, true,  true,  P::Ethernet,  V::Decimal,    oxm(6),        &[],                "OXM_OF_VLAN_VID"),
+    row(Field::VlanVid,    "vlan_vid",    &[],                  2,  12, true,  true,  P::Ethernet,  V::Decimal,    oxm(6),        &[],                "OXM_OF_VLAN_VID"),
     row(Field::VlanPcp,    "vlan_pcp",    &[],                  1,   3, false, true,  P::VlanVid,   V::Decimal,    oxm(7),        &[],                "OXM_OF_VLAN_PCP"),
     row(Field::MplsTc,     "mpls_tc",     &[],                  1,   3, false, true,  P::Mpls,      V::Decimal,    oxm(35),       &[],                "OXM_OF_MPLS_TC"),
     row(Field::MplsBos,    "mpls_bos",    &[],                  1,   1, false, false, P::Mpls,      V::Decimal,    oxm(36),       &[],                "OXM_OF_MPLS_BOS"),
@@ -521,7 +524,7 @@ pub static FIELDS: &[FieldInfo] = &[
     reg_row(0), reg_row(1), reg_row(2), reg_row(3), reg_row(4), reg_row(5), reg_row(6), reg_row(7),
     reg_row(8), reg_row(9), reg_row(10), reg_row(11), reg_row(12), reg_row(13), reg_row(14), reg_row(15),
     row(Field::PktMark,    "pkt_mark",    &[],                  4,  32, true,  true,  P::None,      V::Hex,        nx(33),        &[],                "NXM_NX_PKT_MARK"),
-    row(Field::CtState,    "ct_state",    &[],                  4,   8, true,  false, P::None,      V::CtState,    nx(105),       &[],                "NXM_NX_CT_STATE"),
+    row(Field::CtState,    "ct_state",    &[],                  4,  32, true,  false, P::None,      V::CtState,    nx(105),       &[],                "NXM_NX_CT_STATE"),
     row(Field::CtZone,     "ct_zone",     &[],                  2,  16, false, false, P::None,      V::Hex,        nx(106),       &[],                "NXM_NX_CT_ZONE"),
     row(Field::CtMark,     "ct_mark",     &[],                  4,  32, true,  true,  P::None,      V::Hex,        nx(107),       &[],                "NXM_NX_CT_MARK"),
     row(Field::CtLabel,    "ct_label",    &[],                 16, 128, true,  true,  P::None,      V::Hex,        nx(108),       &[],                "NXM_NX_CT_LABEL"),

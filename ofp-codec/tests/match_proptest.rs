@@ -39,8 +39,9 @@ fn field_strategy() -> impl Strategy<Value = (Field, u128, Option<u128>)> {
     ];
     (any_field, any::<u128>(), any::<u128>(), any::<bool>()).prop_map(|(f, v, m, exact)| {
         let info = f.info();
-        let bits = if f == Field::VlanVid {
-            12
+        // ct_state's valid bits are the 8 flags, though OVS's n_bits is 32.
+        let bits = if f == Field::CtState {
+            8
         } else {
             info.width_bits as u32
         };
