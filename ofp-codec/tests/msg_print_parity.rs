@@ -8,6 +8,138 @@ use msg_support::{corpus, have_ovs_ofctl, ovs_print, to_hex};
 use ofp_codec::msg::multipart::{Desc, PortStats, QueueStats};
 use ofp_codec::msg::print::ofp_to_string;
 use ofp_codec::msg::*;
+use ofp_codec::{Action, Field, Instruction, Match};
+
+fn tcp_match() -> Match {
+    let mut m = Match::new();
+    m.set_exact(Field::InPort, 3).unwrap();
+    m.set_exact(Field::EthType, 0x0800).unwrap();
+    m.set_exact(Field::IpProto, 6).unwrap();
+    m
+}
+
+fn flow_messages() -> Vec<Message> {
+    let out = |port| Action::Output { port, max_len: 0 };
+    let fr = FlowRemoved {
+        cookie: 0xabc,
+        priority: 10,
+        reason: FlowRemovedReason::IDLE_TIMEOUT,
+        table_id: 2,
+        duration_sec: 3,
+        duration_nsec: 500_000_000,
+        idle_timeout: 10,
+        hard_timeout: 0,
+        packet_count: 7,
+        byte_count: 700,
+        match_: tcp_match(),
+    };
+    let fs = FlowStats {
+        table_id: 1,
+        duration_sec: 100,
+        duration_nsec: 1_000,
+        priority: 100,
+        idle_timeout: 5,
+        hard_timeout: 0,
+        flags: 1,
+        cookie: 0x10,
+        packet_count: 3,
+        byte_count: 180,
+        match_: tcp_match(),
+        instructions: vec![
+            Instruction::ApplyActions(vec![out(2)]),
+            Instruction::GotoTable(4),
+        ],
+    };
+    let empty = FlowStats {
+        match_: Match::new(),
+        instructions: vec![],
+        priority: 0x8000,
+        ..fs.clone()
+    };
+    let bucket = |port, weight| Bucket {
+        weight,
+        watch_port: 0xffff_ffff,
+        watch_group: 0xffff_ffff,
+        actions: vec![out(port)],
+    };
+    vec![
+        Message::FlowRemoved(fr.clone()),
+        Message::FlowRemoved(FlowRemoved {
+            reason: FlowRemovedReason::DELETE,
+            hard_timeout: 30,
+            table_id: 0,
+            cookie: 0,
+            ..fr
+        }),
+        Message::PacketOut(PacketOut {
+            buffer_id: 0xffff_ffff,
+            in_port: 0xffff_fffd,
+            actions: vec![out(1), out(2)],
+            data: vec![],
+        }),
+        Message::PacketOut(PacketOut {
+            buffer_id: 0x100,
+            in_port: 5,
+            actions: vec![],
+            data: vec![],
+        }),
+        Message::MultipartReply(MultipartReply {
+            flags: 0,
+            body: MultipartReplyBody::Flow(vec![fs.clone(), empty]),
+        }),
+        Message::MultipartRequest(MultipartRequest {
+            flags: 0,
+            body: MultipartRequestBody::Flow(FlowStatsRequest {
+                match_: tcp_match(),
+                table_id: 3,
+                out_port: 2,
+                ..Default::default()
+            }),
+        }),
+        Message::MultipartRequest(MultipartRequest {
+            flags: 0,
+            body: MultipartRequestBody::Aggregate(FlowStatsRequest::default()),
+        }),
+        Message::GroupMod(GroupMod {
+            command: GroupModCommand::ADD,
+            group_type: GroupType::SELECT,
+            group_id: 7,
+            buckets: vec![bucket(1, 1), bucket(2, 5)],
+        }),
+        Message::GroupMod(GroupMod {
+            command: GroupModCommand::DELETE,
+            group_type: GroupType::ALL,
+            group_id: 8,
+            buckets: vec![],
+        }),
+        Message::GroupMod(GroupMod {
+            command: GroupModCommand::MODIFY,
+            group_type: GroupType::FF,
+            group_id: 9,
+            buckets: vec![Bucket {
+                weight: 0,
+                watch_port: 3,
+                watch_group: 0xffff_ffff,
+                actions: vec![out(3)],
+            }],
+        }),
+        Message::MultipartReply(MultipartReply {
+            flags: 0,
+            body: MultipartReplyBody::GroupDesc(vec![
+                GroupDesc {
+                    group_type: GroupType::ALL,
+                    group_id: 1,
+                    buckets: vec![bucket(1, 0), bucket(2, 0)],
+                },
+                GroupDesc {
+                    group_type: GroupType::INDIRECT,
+                    group_id: 2,
+                    buckets: vec![bucket(4, 0)],
+                },
+            ]),
+        }),
+    ]
+}
 
 fn built_messages() -> Vec<Vec<u8>> {
     let mut port = Port {
@@ -97,7 +229,10 @@ fn built_messages() -> Vec<Vec<u8>> {
             properties: vec![],
         }),
     ];
-    msgs.iter().map(|m| m.encode(0x42).to_vec()).collect()
+    msgs.iter()
+        .chain(&flow_messages())
+        .map(|m| m.encode(0x42).to_vec())
+        .collect()
 }
 
 #[test]

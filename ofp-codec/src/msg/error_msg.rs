@@ -25,7 +25,17 @@ impl ErrorMsg {
     /// The error reply OVS sends for `request`: the request's bytes (as many
     /// as its header's `length` says and the buffer holds) as data, trimmed so
     /// the whole error message fits in 65535 bytes.
+    ///
+    /// An error OVS cannot encode on OpenFlow 1.3 (`OFPBFC_BAD_VERSION`, or
+    /// any error without a name) is sent as `NXBRC_UNENCODABLE_ERROR`, as OVS
+    /// does.
     pub fn reply_to(error: OfpError, request: &[u8]) -> Self {
+        let unencodable = OfpError::vendor(crate::error::NX_VENDOR_ID, 10);
+        let error = if error == OfpError::OFPBFC_BAD_VERSION || error.name().is_none() {
+            unencodable
+        } else {
+            error
+        };
         let announced = match request.get(2..4) {
             Some(l) => usize::from(u16::from_be_bytes([l[0], l[1]])),
             None => request.len(),
