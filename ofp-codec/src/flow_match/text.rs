@@ -99,6 +99,7 @@ impl MatchParser {
             self.put(Field::PacketType, 0, 0xffff_ffff);
             return Ok(true);
         }
+        let raw_value = value.unwrap_or("");
         let value = match value {
             None | Some("") => "0/0",
             Some(v) => v,
@@ -124,9 +125,8 @@ impl MatchParser {
         }
         let Some(field) = Field::from_name(key) else {
             if key.contains('[') {
-                return Err(ParseError::new(format!(
-                    "{key}: subfield match syntax is not supported"
-                )));
+                self.subfield(key, raw_value)?;
+                return Ok(true);
             }
             return Ok(false);
         };
@@ -137,6 +137,82 @@ impl MatchParser {
             self.ethernet = true;
         }
         Ok(true)
+    }
+
+    /// `field[start..end]=value`, `field[bit]=value`, `field[]=value`: sets
+    /// those bits, keeping the rest of the field (OVS `parse_subfield`).
+    fn subfield(&mut self, key: &str, value: &str) -> Result<(), ParseError> {
+        let name_len = key.find(['[', '-']).unwrap_or(key.len());
+        let name = &key[..name_len];
+        let field = Field::from_name(name)
+            .ok_or_else(|| ParseError::new(format!("{key}: unknown field `{name}'")))?;
+        let n_bits = field.width_bits();
+        let (start, end) = parse_bit_range(&key[name_len..], n_bits).ok_or_else(|| {
+            ParseError::new(format!(
+                "{key}: syntax error expecting [] or [<bit>] or [<start>..<end>]"
+            ))
+        })?;
+        if start > end {
+            return Err(ParseError::new(format!(
+                "{key}: starting bit {start} is after ending bit {end}"
+            )));
+        } else if start >= n_bits {
+            return Err(ParseError::new(format!(
+                "{key}: starting bit {start} is not valid because field is only {n_bits} bits wide"
+            )));
+        } else if end >= n_bits {
+            return Err(ParseError::new(format!(
+                "{key}: ending bit {end} is not valid because field is only {n_bits} bits wide"
+            )));
+        }
+        let width = field.width_bytes();
+        let v = parse_int(value, width)
+            .map_err(|_| ParseError::new(format!("{key}: cannot parse integer value: {value}")))?;
+        let n = end - start + 1;
+        if n < 128 && v >> n != 0 {
+            return Err(ParseError::new(format!(
+                "{key}: value {} does not fit into {n} bits",
+                super::value::format_field_value(field, v)
+            )));
+        }
+        let bits = if n >= 128 {
+            u128::MAX
+        } else {
+            ((1u128 << n) - 1) << start
+        };
+        let (cur_v, cur_m) = match field {
+            Field::XReg(x) => self.regs_value(x as usize * 2, 2),
+            Field::XXReg(x) => self.regs_value(x as usize * 4, 4),
+            Field::Icmpv4Type | Field::Icmpv6Type | Field::Icmpv4Code | Field::Icmpv6Code => {
+                let (v, m) = self.slot(slot_of(field));
+                (v & 0xff, m & 0xff)
+            }
+            Field::ArpOp
+            | Field::IpDscp
+            | Field::IpEcn
+            | Field::NwTos
+            | Field::VlanVid
+            | Field::VlanPcp => {
+                return Err(ParseError::new(format!(
+                    "{key}: subfield match on {} is not supported",
+                    field.name()
+                )));
+            }
+            other => self.slot(slot_of(other)),
+        };
+        self.apply(field, (cur_v & !bits) | (v << start), cur_m | bits);
+        if field.prereq() != crate::field::Prereq::None {
+            self.ethernet = true;
+        }
+        Ok(())
+    }
+
+    /// Value and mask of `count` consecutive registers as one integer.
+    fn regs_value(&self, first: usize, count: usize) -> (u128, u128) {
+        (0..count).fold((0, 0), |(v, m), i| {
+            let (rv, rm) = self.slot(Field::Reg((first + i) as u8));
+            ((v << 32) | rv, (m << 32) | rm)
+        })
     }
 
     fn put(&mut self, slot: Field, v: u128, m: u128) {
@@ -447,6 +523,21 @@ impl MatchParser {
             put(Field::PacketType, (0, 0xffff_ffff))?;
         }
         Ok(out)
+    }
+}
+
+/// `[]`, `[N]`, or `[A..B]` (and nothing else) → inclusive bit range.
+fn parse_bit_range(s: &str, n_bits: u32) -> Option<(u32, u32)> {
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    if inner.is_empty() {
+        return Some((0, n_bits - 1));
+    }
+    match inner.split_once("..") {
+        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        None => {
+            let bit = inner.parse().ok()?;
+            Some((bit, bit))
+        }
     }
 }
 
