@@ -337,6 +337,37 @@ pub(crate) fn format_flags_masked(flags: u32, mask: u32, max_mask: u32, names: &
     out
 }
 
+/// A field value as OVS's `mf_format()` writes it without a mask: hex
+/// (`0x10`) or decimal by the field's format, dotted IPv4, IPv6, MAC, port
+/// names, flag names.
+pub fn format_field_value(field: crate::field::Field, v: u128) -> String {
+    use crate::field::ValueFormat as V;
+    match field.info().format {
+        V::Decimal => v.to_string(),
+        V::Hex | V::PacketType => {
+            if v == 0 {
+                "0".into()
+            } else {
+                format!("{v:#x}")
+            }
+        }
+        V::Ipv4 => Ipv4Addr::from(v as u32).to_string(),
+        V::Ipv6 => Ipv6Addr::from(v).to_string(),
+        V::Mac => format_mac(v),
+        V::Port => port_name(v as u32),
+        V::CtState => format_flags(v as u32, &CT_STATE_FLAGS),
+        V::TcpFlags => format_flags(v as u32, &TCP_FLAG_NAMES),
+        V::TunFlags => format_flags(v as u32, &TUN_FLAG_NAMES),
+        V::Frag => match v & 3 {
+            0 => "no",
+            1 => "first",
+            3 => "later",
+            _ => "<error>",
+        }
+        .into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,36 +468,5 @@ mod tests {
             "-new+trk"
         );
         assert_eq!(format_flags(0x22, &CT_STATE_FLAGS), "est|trk");
-    }
-}
-
-/// A field value as OVS's `mf_format()` writes it without a mask: hex
-/// (`0x10`) or decimal by the field's format, dotted IPv4, IPv6, MAC, port
-/// names, flag names.
-pub fn format_field_value(field: crate::field::Field, v: u128) -> String {
-    use crate::field::ValueFormat as V;
-    match field.info().format {
-        V::Decimal => v.to_string(),
-        V::Hex | V::PacketType => {
-            if v == 0 {
-                "0".into()
-            } else {
-                format!("{v:#x}")
-            }
-        }
-        V::Ipv4 => Ipv4Addr::from(v as u32).to_string(),
-        V::Ipv6 => Ipv6Addr::from(v).to_string(),
-        V::Mac => format_mac(v),
-        V::Port => port_name(v as u32),
-        V::CtState => format_flags(v as u32, &CT_STATE_FLAGS),
-        V::TcpFlags => format_flags(v as u32, &TCP_FLAG_NAMES),
-        V::TunFlags => format_flags(v as u32, &TUN_FLAG_NAMES),
-        V::Frag => match v & 3 {
-            0 => "no",
-            1 => "first",
-            3 => "later",
-            _ => "<error>",
-        }
-        .into(),
     }
 }
