@@ -241,3 +241,11 @@ fn alternate_headers_decode_to_the_canonical_fields() {
     let m = Match::decode_oxm_tlvs(&hex("800100080000000100000005")).unwrap();
     assert_eq!(m.to_string(), "reg0=0x1,reg1=0x5");
 }
+
+#[test]
+fn key_value_separators_follow_ovs() {
+    let a = Match::parse("tcp,tp_dst:80,dl_src:00:11:22:33:44:55 ipv6_src=::1").unwrap();
+    assert_eq!(a.to_string(), "tcp,dl_src=00:11:22:33:44:55,tp_dst=80");
+    let b = Match::parse("tcp6 ipv6_src=::1,tp_dst=80").unwrap();
+    assert_eq!(b.to_string(), "tcp6,ipv6_src=::1,tp_dst=80");
+}

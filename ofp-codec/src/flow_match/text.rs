@@ -603,8 +603,10 @@ pub(crate) fn split_items(s: &str) -> Vec<(usize, &str)> {
 pub(crate) fn parse_match(s: &str) -> Result<Match, ParseError> {
     let mut p = MatchParser::new();
     for (pos, item) in split_items(s) {
-        let (key, value) = match item.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
+        // As OVS's ofputil_parse_key_value(): the key ends at the first '='
+        // or ':' (`tp_dst:80`); MAC and IPv6 values keep their colons.
+        let (key, value) = match item.find(['=', ':']) {
+            Some(i) => (&item[..i], Some(&item[i + 1..])),
             None => (item, None),
         };
         if !p.item(key, value).map_err(|e| e.at(pos))? {
