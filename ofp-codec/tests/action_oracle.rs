@@ -11,50 +11,17 @@
 //! (round trips, refusals) and says so; with `CI=true` a missing
 //! `ovs-ofctl` is a failure.
 
-use std::collections::HashMap;
-use std::process::Command;
-
 use bytes::BytesMut;
 use ofp_codec::action::{
     Action, FlowContext, Instruction, decode_instructions, encode_instructions, error_name,
     format_instructions, parse_actions_for_match, validate_flow,
 };
 use ofp_codec::{Match, Reader};
+use std::collections::HashMap;
+use std::process::Command;
 
-const ACCEPTED: &str = include_str!("data/actions.txt");
-const REFUSED: &str = include_str!("data/actions_refused.txt");
-
-/// A flow line split into table, match text and actions text.
-struct FlowLine<'a> {
-    table: u8,
-    match_text: String,
-    actions: &'a str,
-}
-
-fn split_flow(line: &str) -> FlowLine<'_> {
-    let (head, actions) = match line.find("actions=") {
-        Some(i) => (&line[..i], &line[i + "actions=".len()..]),
-        None => (line, ""),
-    };
-    let mut table = 255u8;
-    let mut items = Vec::new();
-    for item in head.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if let Some(t) = item.strip_prefix("table=") {
-            table = t.parse().expect("table number");
-        } else {
-            items.push(item);
-        }
-    }
-    FlowLine {
-        table,
-        match_text: items.join(","),
-        actions,
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+mod action_util;
+use action_util::*;
 
 /// What rvs makes of a flow: printed actions (after encode+decode, as OVS
 /// prints a FLOW_MOD) and encoded instruction bytes.
@@ -99,80 +66,19 @@ fn reg_load_split(insts: &[Instruction]) -> bool {
     })
 }
 
-fn ovs_ofctl_available() -> bool {
-    Command::new("ovs-ofctl")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-fn require_oracle() -> bool {
-    if ovs_ofctl_available() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("ovs-ofctl is required for the action oracle test (CI=true)");
-    }
-    eprintln!("ovs-ofctl not found: checking rvs without the oracle");
-    false
-}
-
-/// Runs `ovs-ofctl -mmmmm parse-flows` on `flows`; returns per flow the
-/// printed actions and the instruction bytes (hex).
+/// Per flow: the actions `ovs-ofctl` prints and its instruction bytes.
 fn ovs_batch(flows: &[&str]) -> Vec<(String, String)> {
-    let dir = std::env::temp_dir().join(format!("rvs-action-oracle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("flows.txt");
-    std::fs::write(&file, flows.join("\n") + "\n").unwrap();
-    let out = Command::new("ovs-ofctl")
-        .args(["-O", "OpenFlow13", "-mmmmm", "parse-flows"])
-        .arg(&file)
-        .output()
-        .expect("run ovs-ofctl");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "ovs-ofctl refused the accepted list: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut result: Vec<(String, Vec<u8>)> = Vec::new();
-    for line in text.lines() {
-        if line.starts_with("OFPT_FLOW_MOD") {
-            let acts = line
+    ovs_parse_flows(flows)
+        .into_iter()
+        .map(|p| {
+            let acts = p
+                .line
                 .split_once(" actions=")
                 .map(|x| x.1.to_string())
                 .unwrap_or_default();
-            result.push((acts, Vec::new()));
-        } else if let Some(cur) = result.last_mut()
-            && line.len() > 10
-            && line.as_bytes()[8] == b' '
-            && line[..8].bytes().all(|c| c.is_ascii_hexdigit())
-        {
-            let body = line[10..].split('|').next().unwrap_or("");
-            for tok in body.replace('-', " ").split_whitespace() {
-                cur.1
-                    .push(u8::from_str_radix(tok, 16).expect("hexdump byte"));
-            }
-        }
-    }
-    result
-        .into_iter()
-        .map(|(acts, msg)| {
-            // FLOW_MOD: 48-byte fixed part, then ofp_match padded to 8.
-            let mlen = usize::from(u16::from_be_bytes([msg[50], msg[51]]));
-            let off = 48 + mlen.div_ceil(8) * 8;
-            (acts, hex(&msg[off..]))
+            let off = flow_mod_instructions_offset(&p.bytes);
+            (acts, hex(&p.bytes[off..]))
         })
-        .collect()
-}
-
-fn accepted() -> Vec<&'static str> {
-    ACCEPTED
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect()
 }
 

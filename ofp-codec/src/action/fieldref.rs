@@ -225,10 +225,42 @@ fn lookup(id: OxmId, masked: bool, len: u8) -> Option<Field> {
     (usize::from(len) == want).then_some(f)
 }
 
-/// Reads an NXM/OXM header for an action (OVS `nx_pull_header`):
-/// `OFPBMC_BAD_LEN` if short, `OFPBAC_BAD_SET_TYPE` if unknown.
-/// Returns the field and whether the has-mask bit was set.
-pub fn pull_header(r: &mut Reader<'_>) -> Result<(Field, bool), OfpError> {
+/// How a header lookup failed.
+enum Miss {
+    /// No field has this class/field number.
+    Unknown,
+    /// A field has it, with another length.
+    BadLen,
+}
+
+fn lookup_checked(id: OxmId, masked: bool, len: u8) -> Result<Field, Miss> {
+    let payload = if masked {
+        usize::from(len) / 2
+    } else {
+        usize::from(len)
+    };
+    let exp = if id.is_experimenter() { 4 } else { 0 };
+    let (f, w) = if id.class == NXM_OF_CLASS && id.field == 0 {
+        (Field::InPort, 2)
+    } else {
+        let f = Field::from_oxm_id(id).ok_or(Miss::Unknown)?;
+        (f, f.width_bytes())
+    };
+    if payload.saturating_sub(if masked { exp / 2 } else { exp }) == w
+        && (!masked || usize::from(len) == 2 * w + exp)
+    {
+        Ok(f)
+    } else {
+        Err(Miss::BadLen)
+    }
+}
+
+/// Reads an NXM/OXM header (4 bytes, 8 for experimenter OXMs) and looks it
+/// up, with the errors of OVS's `nx_pull_header__`: `OFPBMC_BAD_LEN` if
+/// short; if unknown, `OFPBAC_BAD_SET_TYPE` (or `OFPBAC_BAD_SET_LEN` for a
+/// known field with the wrong length) in set_field/reg_load2 (`is_action`),
+/// else `OFPBMC_BAD_FIELD`. Returns the field and the has-mask bit.
+pub fn pull_header_for(r: &mut Reader<'_>, is_action: bool) -> Result<(Field, bool), OfpError> {
     let h = r.take_or(4, OfpError::OFPBMC_BAD_LEN)?;
     let h = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
     let (mut id, masked, len) = OxmId::parse_header(h);
@@ -239,8 +271,22 @@ pub fn pull_header(r: &mut Reader<'_>) -> Result<(Field, bool), OfpError> {
             return Err(OfpError::OFPBMC_BAD_LEN);
         }
     }
-    let f = lookup(id, masked, len).ok_or(OfpError::OFPBAC_BAD_SET_TYPE)?;
-    Ok((f, masked))
+    match lookup_checked(id, masked, len) {
+        Ok(f) => Ok((f, masked)),
+        Err(_) if !is_action => Err(OfpError::OFPBMC_BAD_FIELD),
+        Err(Miss::BadLen) => Err(OfpError::OFPBAC_BAD_SET_LEN),
+        Err(Miss::Unknown) => Err(OfpError::OFPBAC_BAD_SET_TYPE),
+    }
+}
+
+/// `nx_pull_header` as REG_MOVE, OUTPUT_REG2 and learn's result_dst use it:
+/// unknown headers are `OFPBMC_BAD_FIELD`, a mask bit `OFPBMC_BAD_MASK`.
+pub fn pull_header(r: &mut Reader<'_>) -> Result<Field, OfpError> {
+    let (f, masked) = pull_header_for(r, false)?;
+    if masked {
+        return Err(OfpError::OFPBMC_BAD_MASK);
+    }
+    Ok(f)
 }
 
 /// Reads an NXM/OXM entry (header, value, optional mask) as OVS's
@@ -250,7 +296,7 @@ pub fn pull_entry(
     r: &mut Reader<'_>,
     may_mask: bool,
 ) -> Result<(Field, Vec<u8>, Vec<u8>), OfpError> {
-    let (f, masked) = pull_header(r)?;
+    let (f, masked) = pull_header_for(r, true)?;
     let w = n_bytes(f);
     let value = r.take_or(w, OfpError::OFPBMC_BAD_LEN)?.to_vec();
     let mask = if masked {
@@ -283,6 +329,10 @@ pub fn value_valid(f: Field, value: &[u8]) -> bool {
     match f {
         Field::InPort => true,
         Field::NwTos => v & 0x3 == 0,
+        // 16 bits on the wire, but ARP opcodes OVS accepts fit in 8.
+        Field::ArpOp => v <= 0xff,
+        // The 12-bit VID plus OFPVID_PRESENT.
+        Field::VlanVid => v <= 0x1fff,
         _ => {
             let bits = u32::from(f.info().width_bits);
             bits >= 128 || v >> bits == 0

@@ -134,7 +134,7 @@ pub(crate) fn decode(sub: u16, r: &mut Reader<'_>) -> Result<Action, OfpError> {
         return Err(OfpError::OFPBAC_BAD_ARGUMENT);
     }
     if l.flags & NX_LEARN_F_WRITE_RESULT != 0 {
-        let (f, _) = fr::pull_header(r)?;
+        let f = fr::pull_header(r)?;
         if !fr::writable(f) {
             return Err(OfpError::OFPBAC_BAD_SET_ARGUMENT);
         }

@@ -179,3 +179,139 @@ pub(crate) fn parse(
     }
     Ok(true)
 }
+
+/// A deprecated OpenFlow 1.1 set action (OFPAT types 1-10, 13, 14) as OVS
+/// decodes it from OpenFlow 1.3 bytes. OVS prints it under its old name and
+/// re-encodes it as the equivalent `set_field` (so does rvs); it does not
+/// round-trip byte for byte, in OVS either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LegacySet {
+    VlanVid(u16),
+    VlanPcp(u8),
+    DlSrc([u8; 6]),
+    DlDst([u8; 6]),
+    NwSrc(u32),
+    NwDst(u32),
+    /// The TOS byte (DSCP << 2).
+    NwTos(u8),
+    NwEcn(u8),
+    TpSrc(u16),
+    TpDst(u16),
+    MplsLabel(u32),
+    MplsTc(u8),
+}
+
+/// Decodes the body (after type and length) of OFPAT type `atype`.
+pub(crate) fn decode_of11(
+    atype: u16,
+    r: &mut crate::reader::Reader<'_>,
+) -> Result<Action, crate::error::OfpError> {
+    use crate::error::OfpError;
+    let bad = OfpError::OFPBAC_BAD_ARGUMENT;
+    let l = match atype {
+        1 => {
+            let vid = r.u16()?;
+            if vid & !0x0fff != 0 {
+                return Err(bad);
+            }
+            LegacySet::VlanVid(vid)
+        }
+        2 => {
+            let pcp = r.u8()?;
+            if pcp & !0x07 != 0 {
+                return Err(bad);
+            }
+            LegacySet::VlanPcp(pcp)
+        }
+        3 => LegacySet::DlSrc(r.take_array()?),
+        4 => LegacySet::DlDst(r.take_array()?),
+        5 => LegacySet::NwSrc(r.u32()?),
+        6 => LegacySet::NwDst(r.u32()?),
+        7 => {
+            let tos = r.u8()?;
+            if tos & 0x03 != 0 {
+                return Err(bad);
+            }
+            LegacySet::NwTos(tos)
+        }
+        8 => {
+            let ecn = r.u8()?;
+            if ecn & !0x03 != 0 {
+                return Err(bad);
+            }
+            LegacySet::NwEcn(ecn)
+        }
+        9 => LegacySet::TpSrc(r.u16()?),
+        10 => LegacySet::TpDst(r.u16()?),
+        13 => LegacySet::MplsLabel(r.u32()?),
+        14 => LegacySet::MplsTc(r.u8()?),
+        _ => return Err(OfpError::OFPBAC_BAD_TYPE),
+    };
+    Ok(Action::LegacySet(l))
+}
+
+impl LegacySet {
+    /// The `set_field` OVS sends for it on OpenFlow 1.3. L4 ports use the
+    /// TCP field (OVS picks by the flow's protocol at check time).
+    pub fn as_set_field(&self) -> SetField {
+        let (field, v) = match *self {
+            LegacySet::VlanVid(v) => (Field::VlanVid, u128::from(v | 0x1000)),
+            LegacySet::VlanPcp(p) => (Field::VlanPcp, u128::from(p)),
+            LegacySet::DlSrc(m) => (
+                Field::EthSrc,
+                m.iter().fold(0u128, |a, &b| (a << 8) | u128::from(b)),
+            ),
+            LegacySet::DlDst(m) => (
+                Field::EthDst,
+                m.iter().fold(0u128, |a, &b| (a << 8) | u128::from(b)),
+            ),
+            LegacySet::NwSrc(a) => (Field::Ipv4Src, u128::from(a)),
+            LegacySet::NwDst(a) => (Field::Ipv4Dst, u128::from(a)),
+            LegacySet::NwTos(t) => (Field::IpDscp, u128::from(t >> 2)),
+            LegacySet::NwEcn(e) => (Field::IpEcn, u128::from(e)),
+            LegacySet::TpSrc(p) => (Field::TcpSrc, u128::from(p)),
+            LegacySet::TpDst(p) => (Field::TcpDst, u128::from(p)),
+            LegacySet::MplsLabel(l) => (Field::MplsLabel, u128::from(l)),
+            LegacySet::MplsTc(t) => (Field::MplsTc, u128::from(t)),
+        };
+        match set(field, v) {
+            Action::SetField(sf) => sf,
+            _ => unreachable_set_field(field),
+        }
+    }
+
+    /// The text OVS prints for it.
+    pub fn format(&self, s: &mut String) {
+        let mac = |m: &[u8; 6]| {
+            m.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        let t = match self {
+            LegacySet::VlanVid(v) => format!("set_vlan_vid:{v}"),
+            LegacySet::VlanPcp(p) => format!("set_vlan_pcp:{p}"),
+            LegacySet::DlSrc(m) => format!("mod_dl_src:{}", mac(m)),
+            LegacySet::DlDst(m) => format!("mod_dl_dst:{}", mac(m)),
+            LegacySet::NwSrc(a) => format!("mod_nw_src:{}", std::net::Ipv4Addr::from(*a)),
+            LegacySet::NwDst(a) => format!("mod_nw_dst:{}", std::net::Ipv4Addr::from(*a)),
+            LegacySet::NwTos(t) => format!("mod_nw_tos:{t}"),
+            LegacySet::NwEcn(e) => format!("mod_nw_ecn:{e}"),
+            LegacySet::TpSrc(p) => format!("mod_tp_src:{p}"),
+            LegacySet::TpDst(p) => format!("mod_tp_dst:{p}"),
+            LegacySet::MplsLabel(l) => format!("set_mpls_label({l})"),
+            LegacySet::MplsTc(t) => format!("set_mpls_tc({t})"),
+        };
+        s.push_str(&t);
+    }
+}
+
+/// `set` always builds a SetField; this keeps the match total without a panic.
+fn unreachable_set_field(field: Field) -> SetField {
+    SetField {
+        field,
+        value: vec![0; field.width_bytes()],
+        mask: vec![0xff; field.width_bytes()],
+        form: SetFieldForm::SetField,
+    }
+}

@@ -44,6 +44,7 @@ mod wire;
 pub use fieldref::Subfield;
 pub use instruction::{decode_instructions, encode_instructions, instructions_encoded_len};
 pub use learn::{Learn, LearnDst, LearnSpec, LearnSrc};
+pub use legacy::LegacySet;
 pub use text_format::{format_actions, format_instructions, format_port};
 pub use text_parse::parse_port;
 pub use text_parse::{parse_action_list, parse_actions, parse_actions_for_match};
@@ -292,6 +293,16 @@ pub enum Action {
     Nat(Nat),
     /// `ct_clear`.
     CtClear,
+    /// `set_tunnel:ID` / `set_tunnel64:ID` as decoded from NXAST_SET_TUNNEL(64);
+    /// OVS encodes it on OpenFlow 1.3 as `set_field:ID->tun_id` (so does rvs).
+    SetTunnel {
+        tun_id: u64,
+        is64: bool,
+    },
+    /// A deprecated OpenFlow 1.1 set action as decoded (see [`LegacySet`]).
+    LegacySet(LegacySet),
+    /// `clone(actions)` (NXAST_CLONE): run the nested actions on a copy.
+    Clone(Vec<Action>),
     /// `pop_queue` (NXAST_POP_QUEUE): back to the queue the packet came with.
     PopQueue,
     /// `fin_timeout(idle_timeout=,hard_timeout=)` (NXAST_FIN_TIMEOUT), seconds.
@@ -373,6 +384,9 @@ impl Action {
             Action::Nat(_) => "nat",
             Action::CtClear => "ct_clear",
             Action::PopQueue => "pop_queue",
+            Action::Clone(_) => "clone",
+            Action::LegacySet(_) => "set_field",
+            Action::SetTunnel { .. } => "set_tunnel",
             Action::FinTimeout { .. } => "fin_timeout",
             Action::Learn(_) => "learn",
             Action::Conjunction { .. } => "conjunction",
@@ -395,6 +409,8 @@ impl Action {
                 | Action::SetNwTtl(_)
                 | Action::DecTtl { .. }
                 | Action::SetField(_)
+                | Action::SetTunnel { .. }
+                | Action::LegacySet(_)
                 | Action::Move { .. }
                 | Action::Resubmit(_)
                 | Action::Ct(_)

@@ -14,6 +14,8 @@ use crate::error::OfpError;
 use crate::reader::Reader;
 
 pub(crate) const NXAST_RESUBMIT: u16 = 1;
+pub(crate) const NXAST_SET_TUNNEL: u16 = 2;
+pub(crate) const NXAST_SET_TUNNEL64: u16 = 9;
 pub(crate) const NXAST_POP_QUEUE: u16 = 5;
 pub(crate) const NXAST_REG_MOVE: u16 = 6;
 pub(crate) const NXAST_REG_LOAD: u16 = 7;
@@ -31,6 +33,7 @@ pub(crate) const NXAST_CONJUNCTION: u16 = 34;
 pub(crate) const NXAST_CT: u16 = 35;
 pub(crate) const NXAST_NAT: u16 = 36;
 pub(crate) const NXAST_CONTROLLER2: u16 = 37;
+pub(crate) const NXAST_CLONE: u16 = 42;
 pub(crate) const NXAST_CT_CLEAR: u16 = 43;
 pub(crate) const NXAST_RESUBMIT_TABLE_CT: u16 = 44;
 pub(crate) const NXAST_LEARN2: u16 = 45;
@@ -50,6 +53,18 @@ pub(crate) fn bounds(subtype: u16) -> Option<(usize, usize)> {
         NXAST_CT => (24, VAR),
         NXAST_LEARN => (32, VAR),
         NXAST_LEARN2 => (40, VAR),
+        NXAST_SET_TUNNEL => (16, 16),
+        NXAST_SET_TUNNEL64 => (24, 24),
+        // Nicira actions OVS knows on OpenFlow 1.3 but rvs does not
+        // implement: framed with OVS's length rules, then refused with
+        // OFPBAC_BAD_VENDOR_TYPE (see `decode`).
+        10 | 22 | 38 | 41 => (32, 32), // multipath, write_metadata, sample2/3
+        12 | 13 => (32, VAR),          // bundle, bundle_load
+        27 | 28 | 29 | 50 => (24, 24), // stack push/pop, sample, delete_field
+        39 | 47 | 48 | 254 | 255 => (16, 16), // output_trunc, decap, dec_nsh_ttl, debug
+        NXAST_CLONE => (16, VAR),
+        46 => (16, VAR), // encap
+        49 => (24, VAR), // check_pkt_larger
         _ => return None,
     })
 }
@@ -78,6 +93,20 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
             })
         }
         NXAST_EXIT => Action::Exit,
+        NXAST_SET_TUNNEL => {
+            r.skip(2)?;
+            Action::SetTunnel {
+                tun_id: u64::from(r.u32()?),
+                is64: false,
+            }
+        }
+        NXAST_SET_TUNNEL64 => {
+            r.skip(6)?;
+            Action::SetTunnel {
+                tun_id: r.u64()?,
+                is64: true,
+            }
+        }
         NXAST_CT_CLEAR => Action::CtClear,
         NXAST_POP_QUEUE => Action::PopQueue,
         NXAST_FIN_TIMEOUT => Action::FinTimeout {
@@ -118,10 +147,7 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
         NXAST_OUTPUT_REG2 => {
             let ofs_nbits = r.u16()?;
             let max_len = r.u16()?;
-            let (field, masked) = fr::pull_header(&mut r)?;
-            if masked {
-                return Err(OfpError::OFPBAC_BAD_SET_TYPE);
-            }
+            let field = fr::pull_header(&mut r)?;
             if !all_zero(r.rest()) {
                 return Err(nx_error::NXBRC_MUST_BE_ZERO);
             }
@@ -162,6 +188,12 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
             })
         }
         NXAST_CONTROLLER2 => decode_controller2(&mut r)?,
+        NXAST_CLONE => {
+            r.skip(6)?;
+            let nested = super::wire::decode_list(&mut r)?;
+            super::wire::verify(&nested, super::wire::Outer::None).map_err(|e| e.0)?;
+            Action::Clone(nested)
+        }
         NXAST_CONJUNCTION => {
             let clause = r.u8()?;
             let n_clauses = r.u8()?;
@@ -186,8 +218,8 @@ fn decode_move(r: &mut Reader<'_>) -> Result<Action, OfpError> {
     let n_bits = r.u16()?;
     let src_ofs = r.u16()?;
     let dst_ofs = r.u16()?;
-    let (sf, _) = fr::pull_header(r)?;
-    let (df, _) = fr::pull_header(r)?;
+    let sf = fr::pull_header(r)?;
+    let df = fr::pull_header(r)?;
     if !all_zero(r.rest()) {
         return Err(nx_error::NXBRC_MUST_BE_ZERO);
     }
@@ -532,6 +564,12 @@ pub(crate) fn encode(a: &Action, out: &mut BytesMut) {
             finish(out, s, 16);
         }
         Action::Learn(l) => learn::encode(l, out),
+        Action::Clone(nested) => {
+            let s = start_nx(out, NXAST_CLONE);
+            out.put_bytes(0, 6);
+            super::wire::encode_actions(nested, out);
+            finish(out, s, 16);
+        }
         // Standard actions, ct and nat are encoded by their own files.
         _ => {}
     }

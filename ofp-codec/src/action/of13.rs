@@ -32,10 +32,13 @@ pub(crate) const OFPAT_SET_NW_TTL: u16 = 23;
 pub(crate) const OFPAT_DEC_NW_TTL: u16 = 24;
 pub(crate) const OFPAT_SET_FIELD: u16 = 25;
 
-/// Length bounds of a standard action type OVS accepts on OpenFlow 1.3.
+/// Length bounds of a standard action type OVS accepts on OpenFlow 1.3,
+/// including the deprecated OpenFlow 1.1 set actions (types 1-10, 13, 14).
 pub(crate) fn bounds(atype: u16) -> Option<(usize, usize)> {
     Some(match atype {
         OFPAT_OUTPUT => (16, 16),
+        3 | 4 => (16, 16),
+        1 | 2 | 5..=10 | 13 | 14 => (8, 8),
         OFPAT_SET_MPLS_TTL..=OFPAT_DEC_NW_TTL => (8, 8),
         OFPAT_SET_FIELD => (8, 65536 - 8),
         _ => return None,
@@ -102,7 +105,11 @@ pub(crate) fn decode(atype: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<
             if !all_zero(r.rest()) {
                 return Err(OfpError::OFPBAC_BAD_SET_ARGUMENT);
             }
-            if !fr::writable(field) || !fr::value_valid(field, &value) {
+            // OpenFlow 1.5 (and OVS on every version): a vlan_vid set_field
+            // must have OFPVID_PRESENT set.
+            let vid_absent = field == crate::field::Field::VlanVid
+                && value.first().is_some_and(|b| b & 0x10 == 0);
+            if !fr::writable(field) || !fr::value_valid(field, &value) || vid_absent {
                 return Err(OfpError::OFPBAC_BAD_SET_ARGUMENT);
             }
             Action::SetField(SetField {
@@ -112,7 +119,8 @@ pub(crate) fn decode(atype: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<
                 form: SetFieldForm::SetField,
             })
         }
-        _ => return Err(OfpError::OFPBAC_BAD_TYPE),
+        // Deprecated OpenFlow 1.1 set actions.
+        _ => super::legacy::decode_of11(atype, &mut r)?,
     };
     out.push(a);
     Ok(())
@@ -145,6 +153,13 @@ pub(crate) fn encode(a: &Action, out: &mut BytesMut) -> bool {
             }
         }
         Action::SetField(sf) => encode_set_field(sf, out),
+        Action::LegacySet(l) => encode_set_field(&l.as_set_field(), out),
+        Action::SetTunnel { tun_id, .. } => {
+            let s = start_of(out, OFPAT_SET_FIELD);
+            fr::put_oxm_header(crate::field::Field::TunId, false, out);
+            out.put_u64(*tun_id);
+            finish(out, s, 8);
+        }
         _ => return false,
     }
     true

@@ -28,6 +28,9 @@ pub fn format_instructions(insts: &[Instruction]) -> String {
             Instruction::ClearActions => s.push_str("clear_actions"),
             Instruction::WriteActions(a) => {
                 s.push_str("write_actions(");
+                if a.is_empty() {
+                    s.push_str("drop");
+                }
                 format_list(a, &mut s);
                 s.push(')');
             }
@@ -234,6 +237,27 @@ fn format_action(a: &Action, s: &mut String) {
         Action::Exit => s.push_str("exit"),
         Action::CtClear => s.push_str("ct_clear"),
         Action::PopQueue => s.push_str("pop_queue"),
+        Action::LegacySet(l) => l.format(s),
+        Action::Clone(nested) => {
+            s.push_str("clone(");
+            if nested.is_empty() {
+                s.push_str("drop");
+            }
+            format_list(nested, s);
+            s.push(')');
+        }
+        Action::SetTunnel { tun_id, is64 } => {
+            let w = if *tun_id > u64::from(u32::MAX) || *is64 {
+                "64"
+            } else {
+                ""
+            };
+            if *tun_id == 0 {
+                s.push_str(&format!("set_tunnel{w}:0"));
+            } else {
+                s.push_str(&format!("set_tunnel{w}:{tun_id:#x}"));
+            }
+        }
         Action::FinTimeout {
             idle_timeout_s,
             hard_timeout_s,

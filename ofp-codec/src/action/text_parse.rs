@@ -430,6 +430,7 @@ fn parse_one_inner(
         "ct_clear" => Action::CtClear,
         "nat" => Action::Nat(parse_nat(value)?),
         "learn" => learn::parse(value)?,
+        "clone" => Action::Clone(parse_plain(value, Outer::None, m)?),
         "conjunction" => parse_conjunction(value)?,
         _ => {
             if let Some(port) = parse_port(key) {

@@ -152,7 +152,34 @@ fn check_one(a: &Action, facts: &mut Match, soft: &mut bool) -> Result<(), OfpEr
         Action::OutputReg { src, .. } => check_src(src, facts)?,
         Action::Group(_) | Action::SetQueue(_) | Action::Controller(_) => {}
         Action::Note(_) | Action::Exit | Action::CtClear | Action::Conjunction { .. } => {}
-        Action::PopQueue => {}
+        Action::PopQueue | Action::SetTunnel { .. } => {}
+        Action::LegacySet(l) => {
+            use super::LegacySet as L;
+            let consistent = match l {
+                L::VlanVid(_) | L::VlanPcp(_) => {
+                    let had = has_vlan(facts);
+                    let _ = facts.set_u128(Field::VlanVid, 0x1000, Some(0x1000));
+                    had
+                }
+                L::DlSrc(_) | L::DlDst(_) => true,
+                L::NwSrc(_) | L::NwDst(_) => facts.eth_type() == Some(ETH_TYPE_IP),
+                L::NwTos(_) | L::NwEcn(_) => is_ip(facts),
+                L::TpSrc(_) | L::TpDst(_) => {
+                    is_ip(facts)
+                        && facts.flow_value(Field::IpFrag) & 2 == 0
+                        && matches!(nw_proto(facts), 6 | 17 | 132)
+                }
+                L::MplsLabel(_) | L::MplsTc(_) => is_mpls(facts),
+            };
+            if !consistent {
+                *soft = true;
+            }
+        }
+        Action::Clone(nested) => {
+            // Nested actions see (and may change) a scratch copy.
+            let mut tmp = facts.clone();
+            check_list(nested, &mut tmp, soft)?;
+        }
         Action::FinTimeout { .. } => {
             if nw_proto(facts) != 6 {
                 *soft = true;
