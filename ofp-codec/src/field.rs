@@ -590,10 +590,7 @@ impl Field {
             Field::Reg(n) => 80 + (n as usize & 15),
             Field::XReg(n) => 96 + (n as usize & 7),
             Field::XXReg(n) => 104 + (n as usize & 3),
-            other => {
-                // Position of a unit variant among the unit variants.
-                UNIT_FIELDS.iter().position(|f| *f == other).unwrap_or(127)
-            }
+            other => unit_ordinal(other),
         }
     }
 
@@ -671,23 +668,39 @@ impl Field {
     }
 }
 
-/// Every unit (non-register) variant, in declaration order.
-#[rustfmt::skip]
-const UNIT_FIELDS: &[Field] = &[
-    Field::PacketType, Field::DpHash, Field::RecircId, Field::ConjId, Field::InPort, Field::ActsetOutput,
-    Field::EthSrc, Field::EthDst, Field::EthType, Field::VlanVid, Field::VlanPcp, Field::MplsTc,
-    Field::MplsBos, Field::MplsTtl, Field::MplsLabel, Field::Ipv4Src, Field::Ipv4Dst, Field::Ipv6Src,
-    Field::Ipv6Dst, Field::IpFrag, Field::IpDscp, Field::IpEcn, Field::NwTtl, Field::Ipv6Label,
-    Field::IpProto, Field::TcpSrc, Field::TcpDst, Field::TcpFlags, Field::UdpSrc, Field::UdpDst,
-    Field::SctpSrc, Field::SctpDst, Field::Icmpv4Type, Field::Icmpv4Code, Field::Icmpv6Type,
-    Field::Icmpv6Code, Field::NdTarget, Field::NdSll, Field::NdTll, Field::ArpOp, Field::ArpSpa,
-    Field::ArpTpa, Field::ArpSha, Field::ArpTha, Field::TunId, Field::TunFlags, Field::TunSrc,
-    Field::TunDst, Field::TunIpv6Src, Field::TunIpv6Dst, Field::TunGbpId, Field::TunGbpFlags,
-    Field::PktMark, Field::CtState, Field::CtZone, Field::CtMark, Field::CtLabel, Field::CtNwSrc,
-    Field::CtIpv6Src, Field::CtNwDst, Field::CtIpv6Dst, Field::CtNwProto, Field::CtTpSrc,
-    Field::CtTpDst, Field::Metadata, Field::NwTos, Field::VlanTci, Field::InPhyPort, Field::PbbIsid,
-    Field::Ipv6Exthdr,
-];
+/// Declares `UNIT_FIELDS` (every unit, non-register variant) and
+/// `unit_ordinal()`, its position there, as a `match` (a jump table).
+macro_rules! unit_fields {
+    (@arms $f:expr, $n:expr, [$($arms:tt)*]) => {
+        match $f { $($arms)* _ => 127 }
+    };
+    (@arms $f:expr, $n:expr, [$($arms:tt)*] $v:ident $(, $rest:ident)*) => {
+        unit_fields!(@arms $f, $n + 1, [$($arms)* Field::$v => $n,] $($rest),*)
+    };
+    ($($v:ident),* $(,)?) => {
+        #[cfg_attr(not(test), allow(dead_code))]
+        const UNIT_FIELDS: &[Field] = &[$(Field::$v),*];
+
+        fn unit_ordinal(f: Field) -> usize {
+            unit_fields!(@arms f, 0, [] $($v),*)
+        }
+    };
+}
+
+unit_fields! {
+    PacketType, DpHash, RecircId, ConjId, InPort, ActsetOutput,
+    EthSrc, EthDst, EthType, VlanVid, VlanPcp, MplsTc,
+    MplsBos, MplsTtl, MplsLabel, Ipv4Src, Ipv4Dst, Ipv6Src,
+    Ipv6Dst, IpFrag, IpDscp, IpEcn, NwTtl, Ipv6Label,
+    IpProto, TcpSrc, TcpDst, TcpFlags, UdpSrc, UdpDst,
+    SctpSrc, SctpDst, Icmpv4Type, Icmpv4Code, Icmpv6Type, Icmpv6Code,
+    NdTarget, NdSll, NdTll, ArpOp, ArpSpa, ArpTpa,
+    ArpSha, ArpTha, TunId, TunFlags, TunSrc, TunDst,
+    TunIpv6Src, TunIpv6Dst, TunGbpId, TunGbpFlags, PktMark, CtState,
+    CtZone, CtMark, CtLabel, CtNwSrc, CtIpv6Src, CtNwDst,
+    CtIpv6Dst, CtNwProto, CtTpSrc, CtTpDst, Metadata, NwTos,
+    VlanTci, InPhyPort, PbbIsid, Ipv6Exthdr,
+}
 
 #[cfg(test)]
 mod tests {
@@ -701,6 +714,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for row in FIELDS {
             assert!(seen.insert(row.field), "duplicate row {:?}", row.field);
+        }
+        for (i, f) in UNIT_FIELDS.iter().enumerate() {
+            assert_eq!(unit_ordinal(*f), i, "{f:?}");
         }
         // 16 regs + 8 xregs + 4 xxregs + every unit variant.
         assert_eq!(FIELDS.len(), 16 + 8 + 4 + UNIT_FIELDS.len());
