@@ -292,7 +292,7 @@ impl Classifier {
             .drain(..)
             .map(|s| (s.hits.swap(0, Ordering::Relaxed), s))
             .collect();
-        v.sort_by(|a, b| b.0.cmp(&a.0));
+        v.sort_by_key(|e| std::cmp::Reverse(e.0));
         self.subtables = v.into_iter().map(|(_, s)| s).collect();
     }
 }

@@ -66,7 +66,7 @@ pub enum Revalidate {
     Keep,
     Delete,
     /// Keep it with these actions (counters kept).
-    Modify(Actions),
+    Modify(Box<Actions>),
 }
 
 /// Datapath-wide counters.
@@ -343,7 +343,7 @@ impl Datapath {
             Revalidate::Keep => true,
             Revalidate::Delete => false,
             Revalidate::Modify(a) => {
-                modify.push((m.id, a));
+                modify.push((m.id, *a));
                 true
             }
         });

@@ -270,41 +270,31 @@ fn parse_arp(k: &mut FlowKey, d: &[u8]) {
 
 fn parse_l4(k: &mut FlowKey, proto: u8, d: &[u8], v6: bool) {
     match proto {
-        IPPROTO_TCP => {
-            if d.len() >= 20 {
-                let doff = (d[12] >> 4) as usize * 4;
-                if doff >= 20 && doff <= d.len() {
-                    k.set_tp_src(be16(d, 0));
-                    k.set_tp_dst(be16(d, 2));
-                    k.set_tcp_flags(be16(d, 12) & 0x0fff);
-                }
-            }
-        }
-        IPPROTO_UDP => {
-            if d.len() >= 8 {
+        IPPROTO_TCP if d.len() >= 20 => {
+            let doff = (d[12] >> 4) as usize * 4;
+            if doff >= 20 && doff <= d.len() {
                 k.set_tp_src(be16(d, 0));
                 k.set_tp_dst(be16(d, 2));
+                k.set_tcp_flags(be16(d, 12) & 0x0fff);
             }
         }
-        IPPROTO_SCTP => {
-            if d.len() >= 12 {
-                k.set_tp_src(be16(d, 0));
-                k.set_tp_dst(be16(d, 2));
-            }
+        IPPROTO_UDP if d.len() >= 8 => {
+            k.set_tp_src(be16(d, 0));
+            k.set_tp_dst(be16(d, 2));
         }
-        IPPROTO_ICMP if !v6 => {
-            if d.len() >= 8 {
-                k.set_tp_src(d[0] as u16);
-                k.set_tp_dst(d[1] as u16);
-            }
+        IPPROTO_SCTP if d.len() >= 12 => {
+            k.set_tp_src(be16(d, 0));
+            k.set_tp_dst(be16(d, 2));
         }
-        IPPROTO_ICMPV6 if v6 => {
-            if d.len() >= 4 {
-                k.set_tp_src(d[0] as u16);
-                k.set_tp_dst(d[1] as u16);
-                if (d[0] == 135 || d[0] == 136) && d[1] == 0 {
-                    parse_nd(k, d);
-                }
+        IPPROTO_ICMP if !v6 && d.len() >= 8 => {
+            k.set_tp_src(d[0] as u16);
+            k.set_tp_dst(d[1] as u16);
+        }
+        IPPROTO_ICMPV6 if v6 && d.len() >= 4 => {
+            k.set_tp_src(d[0] as u16);
+            k.set_tp_dst(d[1] as u16);
+            if (d[0] == 135 || d[0] == 136) && d[1] == 0 {
+                parse_nd(k, d);
             }
         }
         _ => {}

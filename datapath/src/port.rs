@@ -151,16 +151,15 @@ impl Port {
                         0
                     }
                 };
-                for i in 0..got {
-                    let info = burst.info[i];
-                    pkts[i].set_received(info.len);
-                    if let Some((tpid, tci)) = info.vlan {
-                        if !crate::edit::push_vlan(&mut pkts[i], tpid, tci) {
-                            pkts[i].set_received(0);
-                        }
+                for (p, info) in pkts.iter_mut().zip(burst.info.iter()).take(got) {
+                    p.set_received(info.len);
+                    if let Some((tpid, tci)) = info.vlan
+                        && !crate::edit::push_vlan(p, tpid, tci)
+                    {
+                        p.set_received(0);
                     }
                     if info.truncated {
-                        pkts[i].set_received(0);
+                        p.set_received(0);
                     }
                 }
             }

@@ -4,6 +4,8 @@
 //! The safe wrappers own their file descriptors ([`OwnedFd`]) and check all
 //! lengths the kernel returns before slicing. Nothing here parses packets.
 #![allow(unsafe_code)]
+// Parallel arrays (headers, iovecs, control buffers, caller buffers) are indexed together.
+#![allow(clippy::needless_range_loop)]
 
 use std::ffi::CString;
 use std::io;

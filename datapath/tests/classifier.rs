@@ -35,10 +35,10 @@ fn mask_from_bits(bits: u8) -> FlowKey {
 fn key_from(vals: (u8, u8, u8, u8, u8)) -> FlowKey {
     let mut k = FlowKey::default();
     k.set_in_port(vals.0 as u32 % 3);
-    k.set_eth_type(if vals.1 % 2 == 0 { 0x0800 } else { 0x86dd });
-    k.set_nw_src(0x0a00_0000 | (vals.2 as u32 % 4) << 8 | vals.2 as u32 % 3);
+    k.set_eth_type(if vals.1.is_multiple_of(2) { 0x0800 } else { 0x86dd });
+    k.set_nw_src(0x0a00_0000 | ((vals.2 as u32 % 4) << 8) | (vals.2 as u32 % 3));
     k.set_tp_dst(vals.3 as u16 % 4);
-    k.set_nw_proto(if vals.4 % 2 == 0 { 6 } else { 17 });
+    k.set_nw_proto(if vals.4.is_multiple_of(2) { 6 } else { 17 });
     k.set_ipv6_dst(vals.4 as u128 % 3);
     k
 }
@@ -64,7 +64,7 @@ fn op() -> impl Strategy<Value = Op> {
         any::<u8>(),
     );
     prop_oneof![
-        3 => (0u8..64, key.clone()).prop_map(|(m, k)| Op::Insert(m, k)),
+        3 => (0u8..64, key).prop_map(|(m, k)| Op::Insert(m, k)),
         1 => any::<usize>().prop_map(Op::Delete),
         4 => key.prop_map(Op::Lookup),
         1 => Just(Op::Rerank),
