@@ -35,6 +35,7 @@
 //! The variant order of [`Field`] is the order in which OVS's `nx_put_raw()`
 //! emits fields on OpenFlow 1.3, so sorting by `Field` gives encoding order.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// A field known to rvs. Closed: Open vSwitch refuses fields it does not know
@@ -568,16 +569,42 @@ const EXTRA_HEADER_NAMES: &[(&str, Field)] = &[
 struct Index {
     /// `FIELDS` position of each field, keyed by `Field::ordinal`.
     by_ordinal: Vec<Option<u16>>,
+    /// Every accepted spelling of every field OVS supports.
+    by_name: HashMap<&'static str, Field>,
+    /// Every accepted header of every field OVS supports.
+    by_id: HashMap<OxmId, Field>,
 }
 
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         let mut by_ordinal = vec![None; Field::ORDINALS];
+        let mut by_name = HashMap::new();
+        let mut by_id = HashMap::new();
         for (i, row) in FIELDS.iter().enumerate() {
             by_ordinal[row.field.ordinal()] = Some(i as u16);
+            if !row.ovs_supported {
+                continue;
+            }
+            // First spelling wins, as a scan of the table in order would.
+            for name in std::iter::once(&row.name)
+                .chain(row.aliases)
+                .chain([&row.nxm_name])
+            {
+                by_name.entry(*name).or_insert(row.field);
+            }
+            for id in std::iter::once(&row.oxm).chain(row.alt) {
+                by_id.entry(*id).or_insert(row.field);
+            }
         }
-        Index { by_ordinal }
+        for (name, field) in EXTRA_HEADER_NAMES {
+            by_name.entry(*name).or_insert(*field);
+        }
+        Index {
+            by_ordinal,
+            by_name,
+            by_id,
+        }
     })
 }
 
@@ -607,17 +634,7 @@ impl Field {
     /// Looks a field up by any spelling OVS accepts: its name, an alias, or
     /// its NXM/OXM name. Returns None for fields OVS does not implement.
     pub fn from_name(name: &str) -> Option<Field> {
-        let found = FIELDS
-            .iter()
-            .find(|r| r.name == name || r.aliases.contains(&name) || r.nxm_name == name)
-            .map(|r| r.field)
-            .or_else(|| {
-                EXTRA_HEADER_NAMES
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, f)| *f)
-            })?;
-        found.info().ovs_supported.then_some(found)
+        index().by_name.get(name).copied()
     }
 
     /// The field a non-experimenter OXM/NXM header names, ignoring the mask
@@ -629,10 +646,7 @@ impl Field {
 
     /// The field an OXM id names (any header OVS accepts for it).
     pub fn from_oxm_id(id: OxmId) -> Option<Field> {
-        FIELDS
-            .iter()
-            .find(|r| r.ovs_supported && (r.oxm == id || r.alt.contains(&id)))
-            .map(|r| r.field)
+        index().by_id.get(&id).copied()
     }
 
     /// The 32-bit header OVS emits for this field on OpenFlow 1.3. For
