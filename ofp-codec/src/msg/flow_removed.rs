@@ -75,3 +75,33 @@ impl WireBody for FlowRemoved {
         40 + self.match_.encoded_len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::Field;
+
+    #[test]
+    fn flow_removed_round_trip() {
+        let mut m = Match::new();
+        m.set_exact(Field::EthType, 0x0806).unwrap();
+        let fr = FlowRemoved {
+            cookie: 1,
+            priority: 2,
+            reason: FlowRemovedReason::HARD_TIMEOUT,
+            table_id: 3,
+            duration_sec: 4,
+            duration_nsec: 5,
+            idle_timeout: 6,
+            hard_timeout: 7,
+            packet_count: 8,
+            byte_count: 9,
+            match_: m,
+        };
+        let mut out = BytesMut::new();
+        fr.encode(&mut out);
+        assert_eq!(out.len(), fr.encoded_len());
+        assert_eq!(FlowRemoved::decode(&mut Reader::new(&out)).unwrap(), fr);
+        assert!(FlowRemoved::decode(&mut Reader::new(&out[..44])).is_err());
+    }
+}

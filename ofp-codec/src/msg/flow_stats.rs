@@ -195,3 +195,58 @@ impl WireBody for AggregateStats {
         24
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Action;
+    use crate::field::Field;
+
+    #[test]
+    fn flow_stats_entry_and_request_round_trip() {
+        let mut m = Match::new();
+        m.set_exact(Field::InPort, 1).unwrap();
+        let fs = FlowStats {
+            table_id: 2,
+            priority: 7,
+            cookie: 3,
+            packet_count: 4,
+            byte_count: 5,
+            match_: m.clone(),
+            instructions: vec![Instruction::ApplyActions(vec![Action::Output {
+                port: 2,
+                max_len: 0,
+            }])],
+            ..Default::default()
+        };
+        let mut out = BytesMut::new();
+        fs.encode(&mut out);
+        assert_eq!(usize::from(u16::from_be_bytes([out[0], out[1]])), out.len());
+        assert_eq!(FlowStats::decode(&mut Reader::new(&out)).unwrap(), fs);
+        out[1] = 50; // shorter than fixed part + match
+        assert_eq!(
+            FlowStats::decode(&mut Reader::new(&out)),
+            Err(OfpError::OFPBRC_BAD_LEN)
+        );
+
+        let req = FlowStatsRequest {
+            match_: m,
+            table_id: 1,
+            ..Default::default()
+        };
+        let mut out = BytesMut::new();
+        req.encode(&mut out);
+        assert_eq!(
+            FlowStatsRequest::decode(&mut Reader::new(&out)).unwrap(),
+            req
+        );
+        let agg = AggregateStats {
+            packet_count: 1,
+            byte_count: 2,
+            flow_count: 3,
+        };
+        let mut out = BytesMut::new();
+        agg.encode(&mut out);
+        assert_eq!(AggregateStats::decode(&mut Reader::new(&out)).unwrap(), agg);
+    }
+}

@@ -211,3 +211,102 @@ impl WireBody for GroupDesc {
         8 + self.buckets.iter().map(Bucket::encoded_len).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(weight: u16, watch_port: u32) -> Bucket {
+        Bucket {
+            weight,
+            watch_port,
+            watch_group: OFPG_ANY,
+            actions: vec![Action::Output {
+                port: 1,
+                max_len: 0,
+            }],
+        }
+    }
+
+    fn decode(gm: &GroupMod) -> Result<GroupMod, OfpError> {
+        let mut out = BytesMut::new();
+        gm.encode(&mut out);
+        assert_eq!(out.len(), gm.encoded_len());
+        GroupMod::decode(&mut Reader::new(&out))
+    }
+
+    #[test]
+    fn group_mod_round_trip_and_ovs_checks() {
+        let ok = GroupMod {
+            command: GroupModCommand::ADD,
+            group_type: GroupType::SELECT,
+            group_id: 1,
+            buckets: vec![bucket(2, OFPP_ANY)],
+        };
+        assert_eq!(decode(&ok).unwrap(), ok);
+        let indirect2 = GroupMod {
+            group_type: GroupType::INDIRECT,
+            buckets: vec![bucket(0, OFPP_ANY); 2],
+            ..ok.clone()
+        };
+        assert_eq!(decode(&indirect2), Err(OfpError::OFPGMFC_INVALID_GROUP));
+        let weighted_all = GroupMod {
+            group_type: GroupType::ALL,
+            ..ok.clone()
+        };
+        assert_eq!(decode(&weighted_all), Err(OfpError::OFPGMFC_INVALID_GROUP));
+        let ff_unwatched = GroupMod {
+            group_type: GroupType::FF,
+            buckets: vec![bucket(0, OFPP_ANY)],
+            ..ok.clone()
+        };
+        assert_eq!(decode(&ff_unwatched), Err(OfpError::OFPGMFC_INVALID_GROUP));
+        let all_watched = GroupMod {
+            group_type: GroupType::ALL,
+            buckets: vec![bucket(0, 3)],
+            ..ok.clone()
+        };
+        assert_eq!(
+            decode(&all_watched),
+            Err(OfpError::OFPGMFC_WATCH_UNSUPPORTED)
+        );
+        let bad_type = GroupMod {
+            group_type: GroupType(9),
+            ..ok.clone()
+        };
+        assert_eq!(decode(&bad_type), Err(OfpError::OFPGMFC_BAD_TYPE));
+        let del_with_buckets = GroupMod {
+            command: GroupModCommand::DELETE,
+            ..ok.clone()
+        };
+        assert_eq!(
+            decode(&del_with_buckets),
+            Err(OfpError::OFPGMFC_INVALID_GROUP)
+        );
+        // A bucket shorter than its header.
+        let mut out = BytesMut::new();
+        ok.encode(&mut out);
+        out[9] = 8;
+        assert_eq!(
+            GroupMod::decode(&mut Reader::new(&out)),
+            Err(OfpError::OFPGMFC_BAD_BUCKET)
+        );
+    }
+
+    #[test]
+    fn group_desc_round_trip() {
+        let gd = GroupDesc {
+            group_type: GroupType::ALL,
+            group_id: 4,
+            buckets: vec![bucket(0, OFPP_ANY)],
+        };
+        let mut out = BytesMut::new();
+        gd.encode(&mut out);
+        assert_eq!(GroupDesc::decode(&mut Reader::new(&out)).unwrap(), gd);
+        out[1] = 0x40;
+        assert_eq!(
+            GroupDesc::decode(&mut Reader::new(&out)),
+            Err(OfpError::OFPBRC_BAD_LEN)
+        );
+    }
+}

@@ -66,3 +66,35 @@ impl WireBody for PacketIn {
         16 + self.match_.encoded_len() + 2 + self.data.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::Field;
+
+    #[test]
+    fn packet_in_round_trip_and_truncation() {
+        let mut m = Match::new();
+        m.set_exact(Field::InPort, 2).unwrap();
+        let pi = PacketIn {
+            buffer_id: u32::MAX,
+            total_len: 4,
+            reason: PacketInReason::ACTION,
+            table_id: 1,
+            cookie: 9,
+            match_: m,
+            data: vec![0xde, 0xad, 0xbe, 0xef],
+        };
+        let mut out = BytesMut::new();
+        pi.encode(&mut out);
+        assert_eq!(out.len(), pi.encoded_len());
+        // in_port OXM right after the 16 fixed bytes.
+        assert_eq!(&out[16..28], &[0, 1, 0, 12, 0x80, 0, 0, 4, 0, 0, 0, 2]);
+        assert_eq!(PacketIn::decode(&mut Reader::new(&out)).unwrap(), pi);
+        // Without the 2 pad bytes after the match: too short.
+        assert_eq!(
+            PacketIn::decode(&mut Reader::new(&out[..33])),
+            Err(OfpError::BAD_LEN)
+        );
+    }
+}

@@ -62,3 +62,44 @@ impl WireBody for PacketOut {
         16 + actions_encoded_len(&self.actions) + self.data.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_out_round_trip_and_port_checks() {
+        let po = PacketOut {
+            buffer_id: u32::MAX,
+            in_port: OFPP_CONTROLLER,
+            actions: vec![Action::Output {
+                port: 1,
+                max_len: 0,
+            }],
+            data: vec![1, 2, 3],
+        };
+        let mut out = BytesMut::new();
+        po.encode(&mut out);
+        assert_eq!(out.len(), po.encoded_len());
+        assert_eq!(&out[8..10], &[0, 16], "actions_len");
+        assert_eq!(PacketOut::decode(&mut Reader::new(&out)).unwrap(), po);
+        let mut bad = out.clone();
+        bad[4..8].copy_from_slice(&0xffff_fff8u32.to_be_bytes()); // IN_PORT
+        assert_eq!(
+            PacketOut::decode(&mut Reader::new(&bad)),
+            Err(OfpError::OFPBRC_BAD_PORT)
+        );
+        let mut bad = out.clone();
+        bad[9] = 12; // actions_len not a multiple of 8
+        assert_eq!(
+            PacketOut::decode(&mut Reader::new(&bad)),
+            Err(OfpError::OFPBRC_BAD_LEN)
+        );
+        let mut bad = out;
+        bad[9] = 40; // actions_len past the end
+        assert_eq!(
+            PacketOut::decode(&mut Reader::new(&bad)),
+            Err(OfpError::OFPBRC_BAD_LEN)
+        );
+    }
+}

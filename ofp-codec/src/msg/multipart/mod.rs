@@ -32,7 +32,9 @@ pub use meter_features::MeterFeatures;
 pub use port_stats::PortStats;
 pub use queue::QueueStats;
 pub use table::TableStats;
-pub use table_features::{TableFeatureProp, TableFeaturePropType, TableFeatures};
+pub use table_features::{
+    TableCapabilities, TableFeatureProp, TableFeaturePropType, TableFeatures,
+};
 
 /// `OFPMPF_REQ_MORE` / `OFPMPF_REPLY_MORE`.
 pub const OFPMPF_MORE: u16 = 1;

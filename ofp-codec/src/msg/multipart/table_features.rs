@@ -87,6 +87,35 @@ impl TableFeatureProp {
     }
 }
 
+/// The properties OpenFlow 1.3 requires in every table (OVS refuses an
+/// entry without them): instructions, next tables, write/apply actions,
+/// match, wildcards, write/apply set-field.
+pub const REQUIRED_PROPS: [TableFeaturePropType; 8] = [
+    TableFeaturePropType::INSTRUCTIONS,
+    TableFeaturePropType::NEXT_TABLES,
+    TableFeaturePropType::WRITE_ACTIONS,
+    TableFeaturePropType::APPLY_ACTIONS,
+    TableFeaturePropType::MATCH,
+    TableFeaturePropType::WILDCARDS,
+    TableFeaturePropType::WRITE_SETFIELD,
+    TableFeaturePropType::APPLY_SETFIELD,
+];
+
+/// What a flow table supports, for building a `TABLE_FEATURES` reply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableCapabilities<'a> {
+    /// `OFPIT_*` instruction types.
+    pub instructions: &'a [u16],
+    /// `OFPAT_*` action types (same for write and apply).
+    pub actions: &'a [u16],
+    /// OXM headers of matchable fields (hasmask set for maskable ones).
+    pub match_oxms: &'a [u32],
+    /// OXM headers (hasmask clear) of fields that may be wildcarded.
+    pub wildcard_oxms: &'a [u32],
+    /// OXM headers (hasmask clear) of fields Set-Field can write.
+    pub set_field_oxms: &'a [u32],
+}
+
 /// `ofp_table_features`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TableFeatures {
@@ -97,6 +126,55 @@ pub struct TableFeatures {
     pub config: u32,
     pub max_entries: u32,
     pub properties: Vec<TableFeatureProp>,
+}
+
+impl TableFeatures {
+    /// A table entry with exactly the required properties, next tables being
+    /// every table after this one up to `n_tables - 1`.
+    pub fn with_capabilities(
+        table_id: u8,
+        name: &str,
+        max_entries: u32,
+        n_tables: u8,
+        caps: &TableCapabilities<'_>,
+    ) -> Self {
+        use TableFeaturePropType as T;
+        let next: Vec<u8> = (table_id.saturating_add(1)..n_tables).collect();
+        TableFeatures {
+            table_id,
+            name: name.to_string(),
+            metadata_match: u64::MAX,
+            metadata_write: u64::MAX,
+            config: 0,
+            max_entries,
+            properties: vec![
+                TableFeatureProp::type_ids(T::INSTRUCTIONS, caps.instructions),
+                TableFeatureProp::next_tables(false, &next),
+                TableFeatureProp::type_ids(T::WRITE_ACTIONS, caps.actions),
+                TableFeatureProp::type_ids(T::APPLY_ACTIONS, caps.actions),
+                TableFeatureProp::oxm_ids(T::MATCH, caps.match_oxms),
+                TableFeatureProp::oxm_ids(T::WILDCARDS, caps.wildcard_oxms),
+                TableFeatureProp::oxm_ids(T::WRITE_SETFIELD, caps.set_field_oxms),
+                TableFeatureProp::oxm_ids(T::APPLY_SETFIELD, caps.set_field_oxms),
+            ],
+        }
+    }
+
+    /// Whether every required property is present exactly once and no
+    /// property type repeats (what OVS checks before accepting an entry).
+    pub fn has_required_properties(&self) -> bool {
+        let mut seen = 0u32;
+        for p in &self.properties {
+            if p.prop_type.0 < 32 {
+                let bit = 1u32 << p.prop_type.0;
+                if seen & bit != 0 {
+                    return false;
+                }
+                seen |= bit;
+            }
+        }
+        REQUIRED_PROPS.iter().all(|t| seen & (1 << t.0) != 0)
+    }
 }
 
 impl WireBody for TableFeatures {
@@ -196,6 +274,19 @@ mod tests {
                 TableFeatureProp::oxm_ids(TableFeaturePropType::MATCH, &[0x8000_0004]),
             ],
         }
+    }
+
+    #[test]
+    fn built_entries_have_the_required_properties() {
+        let caps = TableCapabilities {
+            instructions: &[1, 4],
+            actions: &[0],
+            ..Default::default()
+        };
+        let tf = TableFeatures::with_capabilities(3, "t3", 100, 5, &caps);
+        assert!(tf.has_required_properties());
+        assert_eq!(tf.properties[1].data, [4]);
+        assert!(!sample().has_required_properties());
     }
 
     #[test]
