@@ -279,7 +279,8 @@ impl Match {
         mask: Option<u128>,
     ) -> Result<(), OfpError> {
         let info = field.info();
-        if !info.ovs_supported {
+        // Out-of-range register numbers would alias a real register.
+        if !info.ovs_supported || info.field != field {
             return Err(OfpError::OFPBMC_BAD_FIELD);
         }
         let ones = width_ones(info.width_bytes as usize);
@@ -355,7 +356,6 @@ impl Match {
                     mask & 0x1fff
                 },
             ),
-            Field::Reg(n) if n > 15 => return Err(OfpError::OFPBMC_BAD_FIELD),
             _ => self.store(field, value, mask),
         }
         Ok(())
