@@ -190,6 +190,18 @@ fn canonical_forms() {
         m.set(Field::EthType, &[8], None),
         Err(OfpError::OFPBMC_BAD_LEN)
     );
+    assert_eq!(
+        m.set_exact(Field::Reg(16), 1),
+        Err(OfpError::OFPBMC_BAD_FIELD)
+    );
+    assert_eq!(
+        m.set_exact(Field::XReg(8), 1),
+        Err(OfpError::OFPBMC_BAD_FIELD)
+    );
+    assert_eq!(
+        m.set_exact(Field::PbbIsid, 1),
+        Err(OfpError::OFPBMC_BAD_FIELD)
+    );
 }
 
 #[test]
