@@ -109,7 +109,7 @@ impl Classifier {
 
     fn resort(&mut self) {
         self.subtables
-            .sort_by(|a, b| b.max_priority.cmp(&a.max_priority));
+            .sort_by_key(|st| std::cmp::Reverse(st.max_priority));
     }
 
     /// Adds a rule matching `value` under `mask` (`value` need not be masked).

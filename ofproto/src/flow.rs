@@ -108,7 +108,11 @@ pub fn slot(field: Field) -> Option<Slot> {
         F::TunId => s(TUN_WORD, 0, 64),
         F::Reg(n) => {
             let n = (n & 15) as usize;
-            s(REG_WORD + n / 2, if n % 2 == 0 { 32 } else { 0 }, 32)
+            s(
+                REG_WORD + n / 2,
+                if n.is_multiple_of(2) { 32 } else { 0 },
+                32,
+            )
         }
         F::XReg(n) => s(REG_WORD + (n & 7) as usize, 0, 64),
         F::XXReg(n) => s(REG_WORD + 2 * (n & 3) as usize, 0, 128),
@@ -291,6 +295,18 @@ impl OfFlow {
     }
 }
 
+/// Packet-type questions about a datapath key.
+pub trait KeyExt {
+    /// IPv4 or IPv6.
+    fn is_ip_any(&self) -> bool;
+}
+
+impl KeyExt for FlowKey {
+    fn is_ip_any(&self) -> bool {
+        matches!(self.eth_type(), 0x0800 | 0x86dd)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,17 +358,5 @@ mod tests {
         assert_eq!(m.get(Field::TcpDst), 0xff00);
         m.unwildcard(Field::TcpDst);
         assert_eq!(m.get(Field::TcpDst), 0xffff);
-    }
-}
-
-/// Packet-type questions about a datapath key.
-pub trait KeyExt {
-    /// IPv4 or IPv6.
-    fn is_ip_any(&self) -> bool;
-}
-
-impl KeyExt for FlowKey {
-    fn is_ip_any(&self) -> bool {
-        matches!(self.eth_type(), 0x0800 | 0x86dd)
     }
 }

@@ -36,7 +36,7 @@ pub(crate) enum Undo {
     /// A rule was removed: put it back.
     Removed(Box<Rule>),
     /// The group table was replaced: put the old one back.
-    Groups(Box<std::collections::BTreeMap<u32, crate::group::Group>>),
+    Groups(std::collections::BTreeMap<u32, crate::group::Group>),
 }
 
 /// Changes and pending events of an uncommitted transaction.
@@ -123,7 +123,7 @@ impl Ofproto {
                     let t = usize::from(rule.table_id);
                     self.tables[t].insert(*rule);
                 }
-                Undo::Groups(g) => self.groups = *g,
+                Undo::Groups(g) => self.groups = g,
             }
         }
     }
@@ -143,7 +143,7 @@ impl Ofproto {
     }
 
     pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {
-        txn.undo.push(Undo::Groups(Box::new(self.groups.clone())));
+        txn.undo.push(Undo::Groups(self.groups.clone()));
     }
 
     pub(crate) fn txn_event(&mut self, txn: &mut Txn, e: Event) {
@@ -197,10 +197,8 @@ impl Ofproto {
         validate_flow(&fm.match_, &fm.instructions, ctx)?;
         for inst in &fm.instructions {
             match inst {
-                Instruction::Meter(m) => {
-                    if !self.meters.contains_key(m) {
-                        return Err(OfpError::OFPMMFC_UNKNOWN_METER);
-                    }
+                Instruction::Meter(m) if !self.meters.contains_key(m) => {
+                    return Err(OfpError::OFPMMFC_UNKNOWN_METER);
                 }
                 Instruction::ApplyActions(acts) | Instruction::WriteActions(acts) => {
                     self.check_actions(acts)?

@@ -210,10 +210,10 @@ pub fn format_key_match(k: &FlowKey, m: &FlowKey) -> String {
         ));
     } else if csm != 0 {
         let mut s = String::from("ct_state=");
-        for b in 0..8 {
+        for (b, name) in CT_FLAGS.iter().enumerate() {
             if csm & (1 << b) != 0 {
                 s.push(if cs & (1 << b) != 0 { '+' } else { '-' });
-                s.push_str(CT_FLAGS[b]);
+                s.push_str(name);
             }
         }
         p.push(s);

@@ -66,7 +66,7 @@ pub fn revalidate(of: &Ofproto, m: &Megaflow, now_ms: u64) -> Revalidate {
     if t.actions == m.actions {
         Revalidate::Keep
     } else {
-        Revalidate::Modify(t.actions)
+        Revalidate::Modify(Box::new(t.actions))
     }
 }
 

@@ -66,11 +66,11 @@ impl Xlate<'_> {
                 let (v, m) = (be(&sf.value), be(&sf.mask));
                 self.set_field(sf.field, v, m);
             }
-            Action::Move { src, dst } => {
-                if self.prereqs_ok(src.field) && self.prereqs_ok(dst.field) {
-                    let v = self.read_subfield(src);
-                    self.write_subfield(dst, v);
-                }
+            Action::Move { src, dst }
+                if self.prereqs_ok(src.field) && self.prereqs_ok(dst.field) =>
+            {
+                let v = self.read_subfield(src);
+                self.write_subfield(dst, v);
             }
             Action::Resubmit(r) => {
                 let old_in = self.pkt.flow.get(Field::InPort);
@@ -95,11 +95,9 @@ impl Xlate<'_> {
                 self.controller(ctx);
             }
             Action::DecTtl { ids, .. } => return self.dec_ttl(ids),
-            Action::SetNwTtl(ttl) => {
-                if self.pkt.flow.key().is_ip_any() {
-                    self.pkt.wc.unwildcard(Field::NwTtl);
-                    self.pkt.flow.set(Field::NwTtl, u128::from(*ttl));
-                }
+            Action::SetNwTtl(ttl) if self.pkt.flow.key().is_ip_any() => {
+                self.pkt.wc.unwildcard(Field::NwTtl);
+                self.pkt.flow.set(Field::NwTtl, u128::from(*ttl));
             }
             Action::PushVlan(tpid) => self.push_vlan(*tpid),
             Action::PopVlan => self.pop_vlan(),

@@ -14,6 +14,16 @@ fn m48(a: u64, b: u64) -> [u8; 6] {
     if a != b { [0xff; 6] } else { [0; 6] }
 }
 
+/// The value where it is written, zero elsewhere, so that equal rewrites
+/// compare equal whatever the untouched bits were.
+fn v48(a: u64, b: u64) -> [u8; 6] {
+    if a != b {
+        datapath::key::u48_to_mac(a)
+    } else {
+        [0; 6]
+    }
+}
+
 impl Xlate<'_> {
     pub(crate) fn commit(&mut self) {
         let f = self.pkt.flow.key();
@@ -36,9 +46,9 @@ impl Xlate<'_> {
         }
         if f.eth_src_u48() != b.eth_src_u48() || f.eth_dst_u48() != b.eth_dst_u48() {
             self.emit(DpAction::Set(SetAction::Eth {
-                src: f.eth_src(),
+                src: v48(f.eth_src_u48(), b.eth_src_u48()),
                 src_mask: m48(f.eth_src_u48(), b.eth_src_u48()),
-                dst: f.eth_dst(),
+                dst: v48(f.eth_dst_u48(), b.eth_dst_u48()),
                 dst_mask: m48(f.eth_dst_u48(), b.eth_dst_u48()),
             }));
         }
@@ -49,13 +59,13 @@ impl Xlate<'_> {
                 != (b.nw_src(), b.nw_dst(), b.nw_tos(), b.nw_ttl())
         {
             self.emit(DpAction::Set(SetAction::Ipv4 {
-                src: f.nw_src(),
+                src: f.nw_src() & full32(f.nw_src(), b.nw_src()),
                 src_mask: full32(f.nw_src(), b.nw_src()),
-                dst: f.nw_dst(),
+                dst: f.nw_dst() & full32(f.nw_dst(), b.nw_dst()),
                 dst_mask: full32(f.nw_dst(), b.nw_dst()),
-                tos: f.nw_tos(),
+                tos: f.nw_tos() & (f.nw_tos() ^ b.nw_tos()),
                 tos_mask: f.nw_tos() ^ b.nw_tos(),
-                ttl: f.nw_ttl(),
+                ttl: f.nw_ttl() & full8(f.nw_ttl(), b.nw_ttl()),
                 ttl_mask: full8(f.nw_ttl(), b.nw_ttl()),
             }));
         }
@@ -64,11 +74,11 @@ impl Xlate<'_> {
         {
             let full = |x: u128, y: u128| if x != y { u128::MAX } else { 0 };
             self.emit(DpAction::Set(SetAction::Ipv6 {
-                src: f.ipv6_src(),
+                src: f.ipv6_src() & full(f.ipv6_src(), b.ipv6_src()),
                 src_mask: full(f.ipv6_src(), b.ipv6_src()),
-                dst: f.ipv6_dst(),
+                dst: f.ipv6_dst() & full(f.ipv6_dst(), b.ipv6_dst()),
                 dst_mask: full(f.ipv6_dst(), b.ipv6_dst()),
-                hlimit: f.nw_ttl(),
+                hlimit: f.nw_ttl() & full8(f.nw_ttl(), b.nw_ttl()),
                 hlimit_mask: full8(f.nw_ttl(), b.nw_ttl()),
             }));
         }
@@ -77,9 +87,9 @@ impl Xlate<'_> {
             let full16 = |x: u16, y: u16| if x != y { 0xffff } else { 0 };
             self.emit(DpAction::Set(SetAction::L4 {
                 proto: f.nw_proto(),
-                src: f.tp_src(),
+                src: f.tp_src() & full16(f.tp_src(), b.tp_src()),
                 src_mask: full16(f.tp_src(), b.tp_src()),
-                dst: f.tp_dst(),
+                dst: f.tp_dst() & full16(f.tp_dst(), b.tp_dst()),
                 dst_mask: full16(f.tp_dst(), b.tp_dst()),
             }));
         }

@@ -337,7 +337,7 @@ impl<'a> Xlate<'a> {
         let mut hard = found.hard;
         if !found.soft.is_empty() {
             let mut soft = found.soft.clone();
-            soft.sort_by(|a, b| b.priority.cmp(&a.priority));
+            soft.sort_by_key(|e| std::cmp::Reverse(e.priority));
             let mut i = 0;
             'prio: while i < soft.len() {
                 let p = soft[i].priority;

@@ -1,0 +1,86 @@
+//! The datapath-facing side: upcalls and revalidation.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::*;
+use datapath::{Megaflow, PacketMeta, Revalidate, Upcall, UpcallHandler};
+use ofp_codec::msg::flow_stats::FlowStatsRequest;
+use ofp_codec::text::Command;
+use ofproto::upcall::{Handler, revalidate};
+use parking_lot::RwLock;
+
+fn handler(of: ofproto::Ofproto) -> (Handler, Arc<AtomicU64>) {
+    let now = Arc::new(AtomicU64::new(0));
+    let n = now.clone();
+    (
+        Handler::new(
+            Arc::new(RwLock::new(of)),
+            Arc::new(move || n.load(Ordering::Relaxed)),
+        ),
+        now,
+    )
+}
+
+#[test]
+fn upcalls_translate_credit_rules_and_install_learned_flows() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,priority=10,ip,actions=output:2
+         table=0,priority=5,actions=learn(table=1,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]),resubmit(,1)",
+    );
+    let (h, _) = handler(of);
+    let ups = vec![
+        Upcall {
+            key: key("in_port=1,ip"),
+            meta: PacketMeta::default(),
+            packet: vec![0; 100],
+        },
+        Upcall {
+            key: key("in_port=3,arp,dl_src=00:00:00:00:00:33"),
+            meta: PacketMeta::default(),
+            packet: vec![0; 60],
+        },
+    ];
+    let replies = h.upcall(&ups);
+    assert_eq!(replies.len(), 2);
+    assert_eq!(datapath::actions::format_actions(&replies[0].actions), "2");
+    assert!(replies[0].install);
+    assert!(!replies[1].install, "a learning translation is not cached");
+    let of = h.ofproto.read();
+    let st = of.flow_stats(&FlowStatsRequest::default(), 0);
+    let ip = st.iter().find(|s| s.priority == 10).unwrap();
+    assert_eq!((ip.packet_count, ip.byte_count), (1, 100));
+    assert_eq!(of.table(1).unwrap().len(), 1, "learned flow installed");
+    drop(of);
+    assert_eq!(
+        acts(&h.ofproto.read(), "in_port=1,arp,dl_dst=00:00:00:00:00:33"),
+        "3"
+    );
+}
+
+#[test]
+fn revalidation_keeps_modifies_or_deletes_megaflows_after_flow_changes() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "priority=10,ip,actions=output:2\npriority=5,arp,actions=output:3",
+    );
+    let k_ip = key("in_port=1,ip");
+    let t = xlate(&of, "in_port=1,ip");
+    let mf = Megaflow::new(1, &k_ip.masked(&t.mask), &t.mask, t.actions.clone());
+    assert!(matches!(revalidate(&of, &mf, 0), Revalidate::Keep));
+    // Same dependencies, new actions: fixed in place.
+    of.handle_flow_mod(&fm(Command::Modify, "ip,actions=output:3"), 0)
+        .unwrap();
+    match revalidate(&of, &mf, 0) {
+        Revalidate::Modify(a) => assert_eq!(datapath::actions::format_actions(&a), "3"),
+        other => panic!("{other:?}"),
+    }
+    // A new rule that looks at more fields: the old mask is too coarse.
+    load(&mut of, "priority=20,tcp,tp_dst=22,actions=drop");
+    assert!(matches!(revalidate(&of, &mf, 0), Revalidate::Delete));
+}
