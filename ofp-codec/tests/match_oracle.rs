@@ -104,23 +104,14 @@ fn ovs_match_bytes(flow_mod: &[u8]) -> &[u8] {
     &flow_mod[48..48 + len.div_ceil(8) * 8]
 }
 
-#[test]
-fn matches_print_and_encode_exactly_like_ovs_ofctl() {
-    if !ovs_ofctl_available() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("ovs-ofctl is required for the match oracle test in CI");
-        }
-        eprintln!("SKIP match oracle test: ovs-ofctl not found (install openvswitch-common)");
-        return;
-    }
-    let data = include_str!("data/matches.txt");
-    let lines: Vec<&str> = data
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    assert!(lines.len() >= 120, "at least 120 match strings");
-    let dir = std::env::temp_dir().join(format!("rvs-match-oracle-{}", std::process::id()));
+/// Runs `ovs-ofctl parse-flows` once over `lines` and compares each line's
+/// match text, bytes and decode errors with rvs. Returns the failures.
+fn compare_with_ovs(lines: &[String]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "rvs-match-oracle-{}-{}",
+        std::process::id(),
+        lines.len()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("flows.txt");
     let flows_text: String = lines
@@ -194,9 +185,36 @@ fn matches_print_and_encode_exactly_like_ovs_ofctl() {
             }
         }
     }
-    let passed = lines.len() - failures.len();
+    failures
+}
+
+fn skip_without_ovs_ofctl(what: &str) -> bool {
+    if ovs_ofctl_available() {
+        return false;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("ovs-ofctl is required for the {what} in CI");
+    }
+    eprintln!("SKIP {what}: ovs-ofctl not found (install openvswitch-common)");
+    true
+}
+
+#[test]
+fn matches_print_and_encode_exactly_like_ovs_ofctl() {
+    if skip_without_ovs_ofctl("match oracle test") {
+        return;
+    }
+    let lines: Vec<String> = include_str!("data/matches.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(lines.len() >= 120, "at least 120 match strings");
+    let failures = compare_with_ovs(&lines);
     eprintln!(
-        "match oracle: {passed}/{} match strings identical to ovs-ofctl",
+        "match oracle: {}/{} match strings identical to ovs-ofctl",
+        lines.len() - failures.len(),
         lines.len()
     );
     assert!(
@@ -208,13 +226,182 @@ fn matches_print_and_encode_exactly_like_ovs_ofctl() {
     );
 }
 
+/// xorshift, for reproducible random match strings.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// One random `key=value` item that `ovs-ofctl` accepts syntactically.
+fn random_item(r: &mut Rng) -> String {
+    let mac = |r: &mut Rng| {
+        let v = r.next();
+        (0..6)
+            .map(|i| format!("{:02x}", (v >> (8 * i)) as u8))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let ip4 = |r: &mut Rng| {
+        let v = r.next();
+        format!(
+            "{}.{}.{}.{}",
+            v as u8,
+            (v >> 8) as u8,
+            (v >> 16) as u8,
+            (v >> 24) as u8
+        )
+    };
+    let ip6 = |r: &mut Rng| {
+        let v = r.next();
+        format!("2001:db8:{:x}::{:x}", (v >> 16) as u16, v as u16)
+    };
+    let masked16 = |r: &mut Rng| match r.below(3) {
+        0 => format!("{}", r.below(65536)),
+        1 => format!("0x{:x}/0x{:x}", r.below(65536) & 0xff00, 0xff00),
+        _ => format!("{}", r.below(1024)),
+    };
+    match r.below(46) {
+        0 => r
+            .pick(&[
+                "ip", "ipv6", "tcp", "udp", "sctp", "icmp", "icmp6", "arp", "rarp", "tcp6", "udp6",
+                "sctp6", "mpls", "mplsm",
+            ])
+            .into(),
+        1 => format!(
+            "in_port={}",
+            r.pick(&["1", "2", "LOCAL", "CONTROLLER", "65279", "7"])
+        ),
+        2 => format!("dl_src={}", mac(r)),
+        3 => format!("dl_dst={}/ff:ff:ff:00:00:00", mac(r)),
+        4 => format!(
+            "dl_type={}",
+            r.pick(&["0x0800", "0x86dd", "0x0806", "0x8847", "0x1234"])
+        ),
+        5 => format!("dl_vlan={}", r.below(4096)),
+        6 => format!("dl_vlan_pcp={}", r.below(8)),
+        7 => format!(
+            "vlan_tci=0x{:04x}/{}",
+            r.below(65536),
+            r.pick(&["0xffff", "0x1fff", "0x1000", "0xefff", "0xf000"])
+        ),
+        8 => format!("nw_src={}/{}", ip4(r), r.below(33)),
+        9 => format!("nw_dst={}", ip4(r)),
+        10 => format!("ipv6_src={}/{}", ip6(r), r.below(129)),
+        11 => format!("ipv6_dst={}", ip6(r)),
+        12 => format!("nw_proto={}", r.pick(&["1", "6", "17", "58", "132", "47"])),
+        13 => format!("nw_tos={}", 4 * r.below(64)),
+        14 => format!("nw_ecn={}", r.below(4)),
+        15 => format!("nw_ttl={}", r.below(256)),
+        16 => format!(
+            "ip_frag={}",
+            r.pick(&["no", "yes", "first", "later", "not_later"])
+        ),
+        17 => format!("tp_src={}", masked16(r)),
+        18 => format!("tp_dst={}", masked16(r)),
+        19 => format!("icmp_type={}", r.below(256)),
+        20 => format!("icmp_code={}", r.below(4)),
+        21 => format!("arp_op={}", r.below(4)),
+        22 => format!("arp_spa={}", ip4(r)),
+        23 => format!("arp_tha={}", mac(r)),
+        24 => format!("nd_target={}", ip6(r)),
+        25 => format!("nd_sll={}", mac(r)),
+        26 => format!("nd_tll={}", mac(r)),
+        27 => format!("mpls_label={}", r.below(1 << 20)),
+        28 => format!("mpls_tc={}", r.below(8)),
+        29 => format!("mpls_bos={}", r.below(2)),
+        30 => format!(
+            "metadata=0x{:x}/0x{:x}",
+            r.next() & 0xffff,
+            r.next() | 0xffff
+        ),
+        31 => format!("reg{}=0x{:x}", r.below(16), r.next() as u32),
+        32 => format!("xreg{}=0x{:x}/0x{:x}", r.below(8), r.next(), r.next()),
+        33 => format!("tun_id=0x{:x}", r.next()),
+        34 => format!("pkt_mark=0x{:x}/0xff", r.below(256)),
+        35 => format!(
+            "ct_state={}",
+            r.pick(&[
+                "+trk",
+                "-trk",
+                "+trk+est",
+                "+trk+new-est",
+                "+trk-inv",
+                "+rpl+trk",
+                "trk|est",
+                "0x21/0x3f",
+                "0"
+            ])
+        ),
+        36 => format!("ct_zone={}", r.below(65536)),
+        37 => format!("ct_mark=0x{:x}", r.next() as u32),
+        38 => format!("ct_label=0x{:x}/0x{:x}", r.next(), r.next()),
+        39 => format!("ct_nw_src={}", ip4(r)),
+        40 => format!("ct_nw_proto={}", r.pick(&["6", "17", "0", "1"])),
+        41 => format!("ct_tp_dst={}", masked16(r)),
+        42 => format!(
+            "tcp_flags={}",
+            r.pick(&["+syn", "+syn-ack", "-rst+fin", "0x12/0x12", "syn|ack", "0"])
+        ),
+        43 => format!("recirc_id={}", r.below(100)),
+        44 => format!("dp_hash=0x{:x}/0xf", r.below(16)),
+        _ => format!("priority={}", r.below(65536)),
+    }
+}
+
+/// Random combinations of match items, compared with ovs-ofctl like the
+/// data-file cases (`RVS_MATCH_TEXT_FUZZ_CASES`, `RVS_MATCH_TEXT_FUZZ_SEED`).
+#[test]
+fn random_match_strings_match_ovs_ofctl() {
+    if skip_without_ovs_ofctl("random match oracle test") {
+        return;
+    }
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let cases = env("RVS_MATCH_TEXT_FUZZ_CASES", 300) as usize;
+    let mut r = Rng(env("RVS_MATCH_TEXT_FUZZ_SEED", 0x0dd_ba11_c0ff_ee11));
+    let lines: Vec<String> = (0..cases)
+        .map(|_| {
+            let n = 1 + r.below(6);
+            (0..n)
+                .map(|_| random_item(&mut r))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let failures = compare_with_ovs(&lines);
+    eprintln!(
+        "random match oracle: {}/{cases} identical",
+        cases - failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn refused_matches_give_ovs_ofctl_messages() {
-    if !ovs_ofctl_available() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("ovs-ofctl is required for the match oracle test in CI");
-        }
-        eprintln!("SKIP match error oracle test: ovs-ofctl not found");
+    if skip_without_ovs_ofctl("match error oracle test") {
         return;
     }
     let mut failures = Vec::new();
