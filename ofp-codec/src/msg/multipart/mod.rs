@@ -12,6 +12,7 @@ pub mod meter_config;
 pub mod meter_features;
 pub mod port_stats;
 pub mod queue;
+pub mod split;
 pub mod table;
 pub mod table_features;
 
