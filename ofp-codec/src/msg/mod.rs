@@ -21,6 +21,7 @@ pub mod bundle;
 pub mod config;
 pub mod echo;
 pub mod error_msg;
+pub mod experimenter;
 pub mod features;
 pub mod flow_mod;
 pub mod flow_removed;
@@ -42,7 +43,7 @@ pub mod table_mod;
 
 use bytes::{BufMut, BytesMut};
 
-use crate::error::{NX_VENDOR_ID, ONF_VENDOR_ID, OfpError};
+use crate::error::{ONF_VENDOR_ID, OfpError};
 use crate::reader::Reader;
 
 pub use async_config::AsyncConfig;
@@ -198,30 +199,24 @@ pub(crate) fn check_framing(bytes: &[u8]) -> Result<(Header, Kind), OfpError> {
         MsgType::EXPERIMENTER => {
             let vendor = r.u32()?;
             let subtype = r.u32()?;
-            match vendor {
-                ONF_VENDOR_ID
-                    if matches!(
-                        subtype,
-                        bundle::ONFT_BUNDLE_CONTROL | bundle::ONFT_BUNDLE_ADD_MESSAGE
-                    ) =>
-                {
-                    Kind::Onf(subtype)
+            match experimenter::classify(vendor, subtype)? {
+                experimenter::ExperimenterKind::BundleControl => {
+                    Kind::Onf(bundle::ONFT_BUNDLE_CONTROL)
                 }
-                ONF_VENDOR_ID | NX_VENDOR_ID => return Err(OfpError::OFPBRC_BAD_SUBTYPE),
-                _ => return Err(OfpError::OFPBRC_BAD_VENDOR),
+                experimenter::ExperimenterKind::BundleAdd => {
+                    Kind::Onf(bundle::ONFT_BUNDLE_ADD_MESSAGE)
+                }
             }
         }
         MsgType::MULTIPART_REQUEST | MsgType::MULTIPART_REPLY => {
             let mp_type = MultipartType(r.u16()?);
             if mp_type == MultipartType::EXPERIMENTER {
                 r.skip(6)?;
-                return Err(match r.u32()? {
-                    ONF_VENDOR_ID | NX_VENDOR_ID => {
-                        r.u32()?;
-                        OfpError::OFPBRC_BAD_SUBTYPE
-                    }
-                    _ => OfpError::OFPBRC_BAD_VENDOR,
-                });
+                let err = experimenter::classify_multipart(r.u32()?);
+                if err == OfpError::OFPBRC_BAD_SUBTYPE {
+                    r.u32()?; // OVS needs the subtype present first
+                }
+                return Err(err);
             }
             if mp_type.name().is_none() {
                 return Err(OfpError::OFPBRC_BAD_STAT);
