@@ -184,6 +184,12 @@ fn hex_masked(name: &str, v: u64, m: u64, full: u64) -> String {
 /// OVS's `match_format` for a datapath-level (value, mask), fields in OVS's
 /// order. `is_flow`: print as `flow_format` does (metadata only if nonzero).
 pub fn format_key_match(k: &FlowKey, m: &FlowKey) -> String {
+    format_match_with(k, m, &[])
+}
+
+/// [`format_key_match`] with OpenFlow-only fields (`reg0=0x1`,
+/// `metadata=0x5`) inserted where OVS prints them.
+fn format_match_with(k: &FlowKey, m: &FlowKey, pipeline: &[String]) -> String {
     let mut p: Vec<String> = Vec::new();
     let megaflow = m.recirc_id() != 0;
     if megaflow {
@@ -277,6 +283,7 @@ pub fn format_key_match(k: &FlowKey, m: &FlowKey) -> String {
             p.push(s.clone());
         }
     }
+    p.extend(pipeline.iter().cloned());
     if m.in_port() != 0 {
         p.push(format!("in_port={}", k.in_port()));
     }
@@ -452,9 +459,19 @@ pub fn flow_format_mask(k: &FlowKey) -> FlowKey {
     m
 }
 
-/// `flow_format` of a key.
-pub fn format_flow(k: &FlowKey) -> String {
-    format_key_match(k, &flow_format_mask(k))
+/// `flow_format` of a flow: its key, plus nonzero registers and metadata.
+pub fn format_flow(f: &OfFlow) -> String {
+    let k = f.key();
+    let mut pipeline: Vec<String> = Vec::new();
+    for (i, r) in f.regs().iter().enumerate() {
+        if *r != 0 {
+            pipeline.push(format!("reg{i}={r:#x}"));
+        }
+    }
+    if k.metadata() != 0 {
+        pipeline.push(format!("metadata={:#x}", k.metadata()));
+    }
+    format_match_with(&k, &flow_format_mask(&k), &pipeline)
 }
 
 impl Ofproto {
@@ -504,14 +521,14 @@ impl Ofproto {
             };
             let t = self.translate_flow(&flow, opts);
             out.push_str("Flow: ");
-            out.push_str(&format_flow(&flow.key()));
+            out.push_str(&format_flow(&flow));
             out.push('\n');
             print_nodes(&mut out, &t.trace, 0);
             out.push_str("\nFinal flow: ");
             if t.final_flow == flow {
                 out.push_str("unchanged");
             } else {
-                out.push_str(&format_flow(&t.final_flow.key()));
+                out.push_str(&format_flow(&t.final_flow));
             }
             out.push_str("\nMegaflow: ");
             out.push_str(&format_key_match(&flow.key().masked(&t.mask), &t.mask));
@@ -564,7 +581,7 @@ mod tests {
         k.set_nw_dst(0x0a00_0002);
         k.set_tp_dst(80);
         assert_eq!(
-            format_flow(&k),
+            format_flow(&OfFlow::from_key(&k)),
             "tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=0,tp_dst=80,tcp_flags=0"
         );
     }

@@ -294,7 +294,7 @@ fn resubmit_move_and_dec_ttl() {
         "table=0,ip,actions=move:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15],resubmit(,5),dec_ttl,output:3
          table=5,reg1=1,ip,actions=mod_nw_src:192.168.0.1",
     );
-    let t = xlate(&of, "in_port=1,ip,nw_ttl=64,nw_src=10.0.0.1");
+    let t = xlate(&of, "in_port=1,udp,nw_ttl=64,nw_src=10.0.0.1");
     assert_eq!(
         datapath::actions::format_actions(&t.actions),
         "set(ipv4(src=192.168.0.1,ttl=63)),3"

@@ -54,10 +54,18 @@ impl Xlate<'_> {
         }
         let full32 = |x: u32, y: u32| if x != y { u32::MAX } else { 0 };
         let full8 = |x: u8, y: u8| if x != y { 0xff } else { 0 };
-        if f.eth_type() == 0x0800
+        let v4_diff = f.eth_type() == 0x0800
             && (f.nw_src(), f.nw_dst(), f.nw_tos(), f.nw_ttl())
-                != (b.nw_src(), b.nw_dst(), b.nw_tos(), b.nw_ttl())
-        {
+                != (b.nw_src(), b.nw_dst(), b.nw_tos(), b.nw_ttl());
+        let v6_diff = f.eth_type() == 0x86dd
+            && (f.ipv6_src(), f.ipv6_dst(), f.nw_ttl()) != (b.ipv6_src(), b.ipv6_dst(), b.nw_ttl());
+        if v4_diff || v6_diff {
+            // As OVS: an IP header rewrite depends on the packet really
+            // having an L3 header (nw_proto != 0); nw_proto 0 rewrites nothing.
+            self.pkt.wc.unwildcard(ofp_codec::Field::IpProto);
+        }
+        let l3 = f.nw_proto() != 0;
+        if l3 && v4_diff {
             self.emit(DpAction::Set(SetAction::Ipv4 {
                 src: f.nw_src() & full32(f.nw_src(), b.nw_src()),
                 src_mask: full32(f.nw_src(), b.nw_src()),
@@ -69,9 +77,7 @@ impl Xlate<'_> {
                 ttl_mask: full8(f.nw_ttl(), b.nw_ttl()),
             }));
         }
-        if f.eth_type() == 0x86dd
-            && (f.ipv6_src(), f.ipv6_dst(), f.nw_ttl()) != (b.ipv6_src(), b.ipv6_dst(), b.nw_ttl())
-        {
+        if l3 && v6_diff {
             let full = |x: u128, y: u128| if x != y { u128::MAX } else { 0 };
             self.emit(DpAction::Set(SetAction::Ipv6 {
                 src: f.ipv6_src() & full(f.ipv6_src(), b.ipv6_src()),

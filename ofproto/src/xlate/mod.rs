@@ -360,11 +360,12 @@ impl<'a> Xlate<'a> {
                         let old = self.pkt.flow.get(Field::ConjId);
                         self.pkt.flow.set(Field::ConjId, u128::from(id));
                         let f2 = table.cls.lookup(&self.pkt.flow, &mut self.pkt.wc, false);
+                        // conj_id only exists for this lookup (as in OVS).
+                        self.pkt.flow.set(Field::ConjId, old);
                         if f2.hard.is_some() {
                             hard = f2.hard;
                             break 'prio;
                         }
-                        self.pkt.flow.set(Field::ConjId, old);
                     }
                 }
             }
