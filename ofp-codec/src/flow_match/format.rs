@@ -328,7 +328,7 @@ fn format_vlan(m: &Match, o: &mut Out) {
         return;
     }
     let (vv, vm) = vid.unwrap_or((0, 0));
-    let (pv, pm) = pcp.map(|(v, _)| (v, 0x7)).unwrap_or((0, 0));
+    let (pv, pm) = pcp.map(|(v, m)| (v, m & 0x7)).unwrap_or((0, 0));
     let tci = (vv & 0x1fff) | (pv << 13);
     let mask = (vm & 0x1fff) | (pm << 13);
     let vid_mask = mask & 0x0fff;

@@ -17,6 +17,11 @@
 //!   on the wire. OVS's text parser sets it for protocol shorthands and
 //!   fields with prerequisites, so `tp_src=80` alone (dropped: no protocol)
 //!   encodes as `packet_type=0` while `reg0=1` encodes without it.
+//! - Exception: `vlan_tci` (NXM_OF_VLAN_TCI) keeps its PCP bits as OVS holds
+//!   them after decoding, so a partial PCP mask, or PCP without a VLAN id,
+//!   can be stored (and printed as OVS prints it); `encode` then emits
+//!   `vlan_pcp` exact and only with a non-zero `vlan_vid`, as OVS does, so
+//!   for those rare matches `decode(encode(m)) != m` in rvs as in OVS.
 //! - Fields whose storage in OVS is narrower than the wire: `ct_state` keeps
 //!   only the low 8 mask bits and so is always masked (`0x20/0xff`);
 //!   `ip_frag` with both bits masked is exact; `vlan_vid` keeps 13 mask bits.
@@ -303,12 +308,17 @@ impl Match {
                     vid,
                     if vid_mask == 0x1fff { 0xffff } else { vid_mask },
                 );
-                let pcp_mask = if vid != 0 && mask & 0xe000 != 0 {
-                    0xff
+                // The PCP part is kept as OVS holds it after decoding (its
+                // mask may be partial, and it may be set without a VLAN
+                // id); `encode` emits it as OVS does: exact, and only with
+                // a non-zero VLAN id.
+                let pcp_mask = (mask >> 13) & 0x7;
+                let pcp = (value >> 13) & pcp_mask;
+                if pcp_mask == 0x7 {
+                    self.store(Field::VlanPcp, pcp, 0xff);
                 } else {
-                    0
-                };
-                self.store(Field::VlanPcp, (value >> 13) & 0x7, pcp_mask);
+                    self.store_raw(Field::VlanPcp, pcp, Some(pcp_mask));
+                }
             }
             Field::XReg(n) => {
                 let base = (n & 7) * 2;

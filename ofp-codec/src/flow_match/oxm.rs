@@ -210,15 +210,26 @@ impl Match {
 
     /// Length of the bare TLV list [`Match::encode_oxm_tlvs`] writes.
     pub fn oxm_tlvs_len(&self) -> usize {
-        self.iter()
-            .map(|e| entry_len(e.field, e.mask.is_some()))
+        self.wire_entries()
+            .map(|(f, _, m)| entry_len(f, m.is_some()))
             .sum::<usize>()
+    }
+
+    /// Entries as OVS puts them on the wire: `vlan_pcp` exact, and only
+    /// with a non-zero `vlan_vid` (see the `vlan_tci` note in the module docs).
+    fn wire_entries(&self) -> impl Iterator<Item = (Field, &[u8], Option<&[u8]>)> {
+        let has_vid = self.flow_value(Field::VlanVid) != 0;
+        self.iter().filter_map(move |e| match e.field {
+            Field::VlanPcp if !has_vid => None,
+            Field::VlanPcp => Some((e.field, &e.value[..], None)),
+            f => Some((f, &e.value[..], e.mask.as_deref())),
+        })
     }
 
     /// Appends the match as a bare TLV list in OVS's order.
     pub fn encode_oxm_tlvs(&self, buf: &mut BytesMut) {
-        for e in self.iter() {
-            encode_entry(buf, e.field, &e.value, e.mask.as_deref());
+        for (field, value, mask) in self.wire_entries() {
+            encode_entry(buf, field, value, mask);
         }
     }
 

@@ -405,7 +405,6 @@ impl MatchParser {
             Field::EthSrc,
             Field::EthDst,
             Field::EthType,
-            Field::VlanTci,
             Field::TunId,
             Field::TunFlags,
             Field::TunSrc,
@@ -429,6 +428,13 @@ impl MatchParser {
         }
         for n in 0..16 {
             put(Field::Reg(n), self.slot(Field::Reg(n)))?;
+        }
+        // The TCI as OVS emits it on OF1.3: vlan_vid (VID and CFI bits), and
+        // vlan_pcp, exact, when the VLAN id is non-zero and PCP is matched.
+        let (tci, tci_mask) = self.slot(Field::VlanTci);
+        put(Field::VlanVid, (tci & 0x1fff, tci_mask & 0x1fff))?;
+        if tci & 0x1fff != 0 && tci_mask & 0xe000 != 0 {
+            put(Field::VlanPcp, ((tci >> 13) & 0x7, 0xff))?;
         }
         let (pt, pt_mask) = self.slot(Field::PacketType);
         if pt_mask != 0 && pt != 0 {
