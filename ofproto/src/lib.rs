@@ -38,11 +38,12 @@
 //!   deadline passes and after flow-mods.
 //! - [`Ofproto::trace`]`(flow_text, ct_next, now_ms)`: `ofproto/trace` text.
 //! - Datapath: [`upcall::Handler`] implements `datapath::UpcallHandler`
-//!   around `Arc<RwLock<Ofproto>>`; after flow-table changes call
-//!   `dp.revalidate(|m| handler.revalidate_one(m))`. Packets from
+//!   around `Arc<RwLock<Ofproto>>`; after flow-table changes and
+//!   periodically (statistics, idle timeouts) call
+//!   `dp.revalidate(|m| handler.revalidate_and_account(m))`. Packets from
 //!   `userspace` actions become packet-ins via [`Ofproto::packet_in`].
-//! - Statistics from megaflows: re-translate (or keep the rules of a
-//!   [`Translation`]) and call [`Ofproto::credit`].
+//! - Statistics: upcalls credit their packet; the revalidator pushes
+//!   megaflow counter deltas ([`Ofproto::credit`] underneath).
 #![forbid(unsafe_code)]
 
 pub mod classifier;

@@ -15,7 +15,8 @@
 use std::sync::Arc;
 
 use datapath::{Megaflow, Revalidate, Upcall, UpcallHandler, UpcallReply};
-use parking_lot::RwLock;
+use hashbrown::HashMap;
+use parking_lot::{Mutex, RwLock};
 
 use crate::ofproto::Ofproto;
 use crate::xlate::XlateOptions;
@@ -27,11 +28,57 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 pub struct Handler {
     pub ofproto: Arc<RwLock<Ofproto>>,
     clock: Clock,
+    /// Counters of each megaflow at the last revalidation (by megaflow id).
+    seen: Mutex<HashMap<u64, (u64, u64)>>,
 }
 
 impl Handler {
     pub fn new(ofproto: Arc<RwLock<Ofproto>>, clock: Clock) -> Self {
-        Handler { ofproto, clock }
+        Handler {
+            ofproto,
+            clock,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Pushes a megaflow's new packets and bytes (since the last call for
+    /// it) to the rules its key translates through, as OVS's revalidator
+    /// does, so that flow statistics and idle timeouts see fast-path traffic.
+    /// Then returns the revalidation verdict. Use as
+    /// `dp.revalidate(|m| handler.revalidate_and_account(m))`.
+    pub fn revalidate_and_account(&self, m: &Megaflow) -> Revalidate {
+        let now_ms = (self.clock)();
+        let st = m.stats();
+        let (dp, db) = {
+            let mut seen = self.seen.lock();
+            let prev = seen.insert(m.id, (st.packets, st.bytes)).unwrap_or((0, 0));
+            (
+                st.packets.saturating_sub(prev.0),
+                st.bytes.saturating_sub(prev.1),
+            )
+        };
+        let verdict;
+        let rules;
+        {
+            let of = self.ofproto.read();
+            let t = of.translate(
+                &m.key,
+                XlateOptions {
+                    now_ms,
+                    side_effects: false,
+                    trace: false,
+                },
+            );
+            rules = t.rules.clone();
+            verdict = verdict_for(m, t);
+        }
+        if dp > 0 {
+            self.ofproto.write().credit(&rules, dp, db, now_ms);
+        }
+        if matches!(verdict, Revalidate::Delete) {
+            self.seen.lock().remove(&m.id);
+        }
+        verdict
     }
 
     /// Re-translates every megaflow's key: same actions → keep; different
@@ -55,6 +102,10 @@ pub fn revalidate(of: &Ofproto, m: &Megaflow, now_ms: u64) -> Revalidate {
             trace: false,
         },
     );
+    verdict_for(m, t)
+}
+
+fn verdict_for(m: &Megaflow, t: crate::xlate::Translation) -> Revalidate {
     if t.error.is_some() {
         return Revalidate::Delete;
     }

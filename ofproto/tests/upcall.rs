@@ -84,3 +84,25 @@ fn revalidation_keeps_modifies_or_deletes_megaflows_after_flow_changes() {
     load(&mut of, "priority=20,tcp,tp_dst=22,actions=drop");
     assert!(matches!(revalidate(&of, &mf, 0), Revalidate::Delete));
 }
+
+#[test]
+fn revalidator_pushes_fast_path_counters_to_rules_and_keeps_idle_flows_alive() {
+    let mut of = bridge(3);
+    load(&mut of, "priority=10,idle_timeout=10,ip,actions=output:2");
+    let (h, now) = handler(of);
+    let k = key("in_port=1,ip");
+    let t = xlate(&h.ofproto.read(), "in_port=1,ip");
+    let mf = Megaflow::new(7, &k.masked(&t.mask), &t.mask, t.actions.clone());
+    mf.hit(5, 500, 1, 0);
+    now.store(8_000, Ordering::Relaxed);
+    assert!(matches!(h.revalidate_and_account(&mf), Revalidate::Keep));
+    mf.hit(1, 100, 2, 0);
+    assert!(matches!(h.revalidate_and_account(&mf), Revalidate::Keep));
+    let mut of = h.ofproto.write();
+    let st = of.flow_stats(&FlowStatsRequest::default(), 8_000);
+    assert_eq!((st[0].packet_count, st[0].byte_count), (6, 600));
+    // Used at 8 s: still there at 17 s, gone at 18 s.
+    assert!(of.run(17_000).0.is_empty() && of.n_flows() == 1);
+    of.run(18_000);
+    assert_eq!(of.n_flows(), 0);
+}
