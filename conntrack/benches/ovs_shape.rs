@@ -10,6 +10,13 @@
 //! `N_PKTS` packets per thread, all with one `now`. With `CHANGE_CONN=1` packet `i` of the batch
 //! goes to port `2+i` (BATCH connections per thread). Prints `conntrack: <ms> ms` like OVS.
 //! With `derive` the L3/L4 types are derived from the bytes per packet instead of given.
+//!
+//! `... -- setup N` instead commits N distinct UDP connections (batches of 32, the same frame
+//! shape with varying source address and port) and prints `setup: N conns <ms> ms <B> bytes/conn`
+//! (resident-set growth per connection), the counterpart of the OVS harness in
+//! `bench/ctbench.sh`.
+
+mod common;
 
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
@@ -33,11 +40,57 @@ fn frame(tid: u16, i: u16, change: bool) -> Vec<u8> {
     f
 }
 
+fn setup(n: u32) {
+    let ct = Conntrack::new(Config::default());
+    let mut frames: Vec<Vec<u8>> = (0..32).map(|_| frame(0, 0, false)).collect();
+    let opts = CtOpts { commit: true, ..CtOpts::default() };
+    let now_ns = 1_000_000_000_000u64;
+    let rss0 = common::rss_bytes();
+    let start = Instant::now();
+    let mut i = 0u32;
+    while i < n {
+        let k = (n - i).min(32) as usize;
+        for (j, f) in frames.iter_mut().enumerate().take(k) {
+            let m = i + j as u32;
+            // Source 10.x.y.1 and port vary; the IP checksum is recomputed as a sender would.
+            f[27] = (m >> 23) as u8;
+            f[28] = (m >> 15) as u8;
+            f[24..26].copy_from_slice(&[0, 0]);
+            let c = conntrack::internet_checksum(&f[14..34]);
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+            f[34..36].copy_from_slice(&(1024 + (m & 0x7fff) as u16).to_be_bytes());
+        }
+        let mut pkts: Vec<CtPacket<'_>> = frames[..k]
+            .iter()
+            .map(|f| CtPacket {
+                data: f,
+                l3: L3::Ipv4,
+                l4_proto: 17,
+                l3_ofs: 14,
+                l4_ofs: 34,
+                hash: 0,
+                checksum_ok: false,
+                md: Default::default(),
+            })
+            .collect();
+        ct.execute(&mut pkts, &opts, now_ns);
+        i += k as u32;
+    }
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let per = (common::rss_bytes() - rss0) as f64 / f64::from(n.max(1));
+    assert_eq!(ct.len(), n as usize);
+    println!("setup: {n} conns {ms:.0} ms {per:.0} bytes/conn");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if args.first().is_some_and(|a| a == "setup") {
+        setup(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000));
+        return;
+    }
     let n_threads: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(1);
     let n_pkts: usize = args
         .get(1)

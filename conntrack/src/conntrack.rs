@@ -11,7 +11,7 @@ use crate::key::ConnKey;
 use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
 use crate::parse::{Extracted, extract};
 use crate::proto::{Update, new_state, valid_new};
-use crate::table::{Conn, ConnInner, Map, Shard, find};
+use crate::table::{Conn, ConnInner, Map, Shard, Slot, find};
 use crate::timeout::TimeoutPolicy;
 
 /// OVS's default `n_conn_limit`.
@@ -301,13 +301,13 @@ impl Conntrack {
         let shard = self.shard_of(hash);
         let mut map = shard.map.write();
         let mut stale = None;
-        if let Ok(entry) = map.find_entry(hash, |c| c.direction_of(&ex.key).is_some()) {
-            if entry.get().expired(now_ns) {
+        if let Ok(entry) = map.find_entry(hash, |s| s.hash == hash && s.conn.direction_of(&ex.key).is_some()) {
+            if entry.get().conn.expired(now_ns) {
                 let (old, _) = entry.remove();
-                stale = Some(old);
+                stale = Some(old.conn);
             } else {
                 // Another thread created it between our lookup and now: use theirs.
-                let other = entry.get().clone();
+                let other = entry.get().conn.clone();
                 drop(map);
                 self.release(zone);
                 let reply = other.key != ex.key;
@@ -315,8 +315,7 @@ impl Conntrack {
                 return;
             }
         }
-        let seed = self.seed;
-        map.insert_unique(hash, conn.clone(), move |c| c.key.sym_hash(seed));
+        map.insert_unique(hash, Slot { hash, conn: conn.clone() }, |s| s.hash);
         drop(map);
         self.counters.created.fetch_add(1, Ordering::Relaxed);
         if let Some(old) = stale {
@@ -364,10 +363,10 @@ impl Conntrack {
     /// Unlinks exactly `conn` (if still linked).
     pub(crate) fn unlink(&self, hash: u64, conn: &Arc<Conn>) -> bool {
         let mut map = self.shard_of(hash).map.write();
-        if let Ok(e) = map.find_entry(hash, |c| Arc::ptr_eq(c, conn)) {
+        if let Ok(e) = map.find_entry(hash, |s| Arc::ptr_eq(&s.conn, conn)) {
             let (old, _) = e.remove();
             drop(map);
-            self.account_removed(&old, false);
+            self.account_removed(&old.conn, false);
             true
         } else {
             false

@@ -192,30 +192,27 @@ impl ConnKey {
     }
 
     /// A keyed hash that is the same for a key and its reverse, so that one table slot serves
-    /// both directions of a connection without NAT: the two endpoints are put in a canonical
-    /// order before hashing.
+    /// both directions of a connection without NAT: each endpoint (address, port) is hashed on
+    /// its own and the two are combined with a commutative `+` (no data-dependent branch).
     #[inline]
     pub(crate) fn sym_hash(&self, seed: u64) -> u64 {
         let m = self.meta;
         let (sp, dp) = (m & 0xffff, m >> 16 & 0xffff);
-        let icmp = self.is_icmp();
-        // ICMP: the "ports" are (id, type); the unordered pair {type, reverse(type)} is
-        // direction-independent, and so is the id.
-        let (a, b, pair) = if icmp {
+        // ICMP: the "ports" are (id, type); the id is the same in both directions and the
+        // unordered pair {type, reverse(type)} is direction-independent.
+        let (pa, pb, pair) = if self.is_icmp() {
             let t = dp as u8;
             let r = reverse_icmp_type(t, self.is_ipv6());
-            let pair = u64::from(t.min(r)) << 8 | u64::from(t.max(r));
-            ((self.src, sp), (self.dst, sp), pair)
+            (sp, sp, u64::from(t.min(r)) << 8 | u64::from(t.max(r)))
         } else {
-            ((self.src, sp), (self.dst, dp), 0)
+            (sp, dp, 0)
         };
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        let fixed = (m & !0xffff_ffff) ^ pair << 16 ^ lo.1 ^ hi.1 << 16;
-        // Every multiplier operand depends on the secret seed, so no chosen input zeroes one.
         let s2 = seed.rotate_left(32);
-        let x = fold_mul(lo.0[0] ^ seed, lo.0[1] ^ s2 ^ K1)
-            ^ fold_mul(hi.0[0] ^ s2 ^ K2, hi.0[1] ^ seed ^ K3);
-        fold_mul(x ^ fixed, seed ^ K1)
+        let ep = |a: &[u64; 2], p: u64| fold_mul(fold_mul(a[0] ^ seed, a[1] ^ s2 ^ K1) ^ p, s2 ^ K2);
+        let x = ep(&self.src, pa).wrapping_add(ep(&self.dst, pb));
+        let fixed = (m & !0xffff_ffff) ^ pair;
+        // Every multiplier operand depends on the secret seed, so no chosen input zeroes one.
+        fold_mul(x ^ fixed, seed ^ K3)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::dump::CtEntry;
 use crate::key::ConnKey;
 use crate::table::{Conn, Map};
 
+
 /// Most entries unlinked per write-lock hold.
 pub const REMOVE_BATCH: usize = 256;
 
@@ -75,9 +76,13 @@ impl Conntrack {
     fn sweep_shard(&self, i: usize, now_ns: u64) -> (usize, usize) {
         let shard = &self.shards[i];
         // Find victims under the read lock: lookups proceed meanwhile.
-        let (examined, victims): (usize, Vec<Arc<Conn>>) = {
+        let (examined, victims): (usize, Vec<(u64, Arc<Conn>)>) = {
             let map = shard.map.read();
-            let v = map.iter().filter(|c| c.expired(now_ns)).cloned().collect();
+            let v = map
+                .iter()
+                .filter(|s| s.conn.expired(now_ns))
+                .map(|s| (s.hash, s.conn.clone()))
+                .collect();
             (map.len(), v)
         };
         if victims.is_empty() {
@@ -89,14 +94,13 @@ impl Conntrack {
             let mut freed = Vec::with_capacity(chunk.len());
             {
                 let mut map = shard.map.write();
-                for v in chunk {
+                for (h, v) in chunk {
                     // Re-check: a packet may have refreshed it since the scan.
                     if !v.expired(now_ns) {
                         continue;
                     }
-                    let h = v.key.sym_hash(self.seed);
-                    if let Ok(e) = map.find_entry(h, |c| Arc::ptr_eq(c, v)) {
-                        freed.push(e.remove().0);
+                    if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
+                        freed.push(e.remove().0.conn);
                     }
                 }
             }
@@ -119,10 +123,9 @@ impl Conntrack {
                 return;
             }
         }
-        let seed = self.seed;
         let mut map = shard.map.write();
         let target = map.len() * 2;
-        map.shrink_to(target, move |c| c.key.sym_hash(seed));
+        map.shrink_to(target, |s| s.hash);
     }
 
     /// One chunk of a dump of `zone` (or all zones): entries of whole shards, starting at
@@ -180,7 +183,8 @@ impl Conntrack {
                 let freed: Vec<Arc<Conn>> = {
                     let mut map = shard.map.write();
                     let mut freed = Vec::new();
-                    map.retain(|c| {
+                    map.retain(|s| {
+                        let c = &s.conn;
                         let hit = match filter {
                             FlushFilter::Zone(z) => c.key.zone() == z,
                             _ => true,
@@ -211,7 +215,8 @@ impl Conntrack {
 }
 
 fn collect(map: &Map, zone: Option<u16>, now_ns: u64, out: &mut Vec<CtEntry>) {
-    for c in map.iter() {
+    for s in map.iter() {
+        let c = &s.conn;
         if zone.is_some_and(|z| z != c.key.zone()) || c.expired(now_ns) {
             continue;
         }

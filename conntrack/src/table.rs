@@ -99,7 +99,14 @@ impl Conn {
     }
 }
 
-pub(crate) type Map = HashTable<Arc<Conn>>;
+/// A table slot: the entry and its key hash (kept so that growing, shrinking and sweeping the
+/// table never has to touch the entries themselves).
+pub(crate) struct Slot {
+    pub hash: u64,
+    pub conn: Arc<Conn>,
+}
+
+pub(crate) type Map = HashTable<Slot>;
 
 /// One shard, padded to its own cache lines so that threads on different shards never share one.
 #[repr(align(128))]
@@ -118,6 +125,6 @@ impl Shard {
 /// Finds the entry for `k` (live or not) and the direction `k` denotes.
 #[inline]
 pub(crate) fn find<'m>(map: &'m Map, hash: u64, k: &ConnKey) -> Option<(&'m Arc<Conn>, bool)> {
-    map.find(hash, |c| c.direction_of(k).is_some())
-        .map(|c| (c, c.key != *k))
+    map.find(hash, |s| s.hash == hash && s.conn.direction_of(k).is_some())
+        .map(|s| (&s.conn, s.conn.key != *k))
 }
