@@ -4,7 +4,11 @@
 //!   `RUNDIR/rvs.ctl`, and its client (`rvs ctl`).
 //! - [`channel`]: the OpenFlow controller channel (connections, bundles,
 //!   roles, listeners).
+//! - [`daemon`]: `rvs switchd` (bridge assembly, ports, sockets, signals).
+//! - [`ctl`]: `rvs ctl`, the unixctl client.
 #![forbid(unsafe_code)]
 
 pub mod channel;
+pub mod ctl;
+pub mod daemon;
 pub mod unixctl;

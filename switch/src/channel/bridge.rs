@@ -32,8 +32,10 @@ pub struct PacketInEvent {
     /// Pipeline metadata (in_port, registers, ct fields) as OVS puts it in
     /// the packet-in match.
     pub match_: Match,
-    /// The whole frame.
+    /// The frame (possibly already cut by the pipeline).
     pub packet: Vec<u8>,
+    /// Length of the frame before any cut.
+    pub total_len: usize,
     /// `max_len` of the `controller` action; `None` for a table miss, where
     /// each connection's `miss_send_len` applies. 0xffff: the whole frame.
     pub max_len: Option<u16>,

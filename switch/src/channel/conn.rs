@@ -601,7 +601,7 @@ impl Conn {
                 };
                 let pin = PacketIn {
                     buffer_id: OFP_NO_BUFFER,
-                    total_len: p.packet.len().min(0xffff) as u16,
+                    total_len: p.total_len.min(0xffff) as u16,
                     reason: p.reason,
                     table_id: p.table_id,
                     cookie: p.cookie,

@@ -465,6 +465,7 @@ fn packet_in(reason: PacketInReason, len: usize, max_len: Option<u16>) -> Bridge
         cookie: 0,
         match_: Default::default(),
         packet: vec![0xaa; len],
+        total_len: len,
         max_len,
     })
 }

@@ -1,0 +1,281 @@
+//! The unixctl commands `rvs switchd` serves on `RUNDIR/rvs.ctl` (what
+//! `rvs ctl` and `ovs-appctl -t RUNDIR/rvs.ctl` call), in OVS's formats.
+//!
+//! Registered: `exit`, `dpctl/dump-conntrack [-m] [-s] [DP] [zone=N]`,
+//! `dpctl/flush-conntrack [DP] [zone=N]`, `dpctl/ct-stats-show [DP]
+//! [zone=N] [verbose]`, `dpctl/ct-set-maxconns [DP] N`,
+//! `dpctl/ct-get-maxconns [DP]`, `dpctl/dump-flows [DP]`,
+//! `dpctl/del-flows [DP]`, `ofproto/trace BRIDGE FLOW`,
+//! `add-port BRIDGE IFNAME [OFPORT]`, `add-tap BRIDGE NAME [OFPORT]`,
+//! `del-port BRIDGE IFNAME`, `show-ports`; `list-commands` and `version` are
+//! built into the registry.
+//!
+//! Not done: flushing one connection by tuple, `ct-set-limits` /
+//! `ct-get-limits`, `fdb/show`.
+
+use std::sync::{Arc, Weak};
+
+use conntrack::{FlushFilter, format_ct_stats};
+
+use super::Daemon;
+use super::config::PortSpec;
+use crate::unixctl::Registry;
+
+/// Splits dpctl arguments into flags, an optional `zone=N`, and the rest
+/// (a leading datapath name such as `netdev@ovs-netdev` is accepted and
+/// ignored: rvs has one datapath).
+struct DpctlArgs {
+    flags: Vec<String>,
+    zone: Option<u16>,
+    rest: Vec<String>,
+}
+
+fn dpctl_args(args: &[String]) -> Result<DpctlArgs, String> {
+    let mut a = DpctlArgs {
+        flags: Vec::new(),
+        zone: None,
+        rest: Vec::new(),
+    };
+    for (i, s) in args.iter().enumerate() {
+        if s.starts_with('-') {
+            a.flags.push(s.clone());
+        } else if let Some(z) = s.strip_prefix("zone=") {
+            a.zone = Some(
+                z.parse()
+                    .map_err(|_| format!("failed to parse zone: {z}"))?,
+            );
+        } else if i == 0 && s.contains('@') {
+            // Datapath name.
+        } else {
+            a.rest.push(s.clone());
+        }
+    }
+    Ok(a)
+}
+
+fn with<F>(d: &Weak<Daemon>, f: F) -> Result<String, String>
+where
+    F: FnOnce(&Daemon) -> Result<String, String>,
+{
+    match d.upgrade() {
+        Some(d) => f(&d),
+        None => Err("daemon is shutting down".into()),
+    }
+}
+
+fn check_bridge(d: &Daemon, name: &str) -> Result<(), String> {
+    if name == d.settings.bridge {
+        Ok(())
+    } else {
+        Err(format!("no such bridge ({name})"))
+    }
+}
+
+/// Builds the registry. Handlers hold only a weak reference to the daemon.
+pub fn registry(daemon: &Arc<Daemon>) -> Registry {
+    let mut r = Registry::new();
+    let w = Arc::downgrade(daemon);
+
+    let d = w.clone();
+    r.register(
+        "exit",
+        "",
+        0,
+        1,
+        Box::new(move |_| {
+            with(&d, |d| {
+                d.shutdown.notify_one();
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/dump-conntrack",
+        "[-m] [-s] [dp] [zone=N]",
+        0,
+        4,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let a = dpctl_args(args)?;
+                let stats = a.flags.iter().any(|f| f == "-s" || f == "--statistics");
+                let mut out = String::new();
+                for e in d.ct.dump_all(a.zone, d.dp.now_ns()) {
+                    out.push_str(&e.format(stats));
+                    out.push('\n');
+                }
+                Ok(out)
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/flush-conntrack",
+        "[dp] [zone=N] [ct-tuple]",
+        0,
+        3,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let a = dpctl_args(args)?;
+                if !a.rest.is_empty() {
+                    return Err(
+                        "flushing one connection by tuple is not supported by rvs yet".into(),
+                    );
+                }
+                d.ct.flush(match a.zone {
+                    Some(z) => FlushFilter::Zone(z),
+                    None => FlushFilter::All,
+                });
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-stats-show",
+        "[dp] [zone=N] [verbose]",
+        0,
+        3,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let a = dpctl_args(args)?;
+                let verbose = a.flags.iter().any(|f| f == "-m" || f == "--more")
+                    || a.rest.iter().any(|r| r == "verbose");
+                Ok(format_ct_stats(
+                    &d.ct.dump_all(a.zone, d.dp.now_ns()),
+                    verbose,
+                ))
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-set-maxconns",
+        "[dp] maxconns",
+        1,
+        2,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let a = dpctl_args(args)?;
+                let n: usize = a
+                    .rest
+                    .last()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| "maxconns missing or malformed".to_string())?;
+                d.ct.set_max_conns(n);
+                Ok("setting maxconns successful".into())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-get-maxconns",
+        "[dp]",
+        0,
+        1,
+        Box::new(move |_| with(&d, |d| Ok(format!("{}\n", d.ct.stats().max_conns)))),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/dump-flows",
+        "[dp]",
+        0,
+        3,
+        Box::new(move |_| with(&d, |d| Ok(d.dp.flow_dump_text()))),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/del-flows",
+        "[dp]",
+        0,
+        1,
+        Box::new(move |_| {
+            with(&d, |d| {
+                d.dp.flow_flush();
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "ofproto/trace",
+        "bridge flow",
+        2,
+        3,
+        Box::new(move |args| {
+            with(&d, |d| {
+                check_bridge(d, &args[0])?;
+                let now = d.now_ms();
+                d.ofproto.read().trace(&args[1], &[], now)
+            })
+        }),
+    );
+
+    for (name, tap) in [("add-port", false), ("add-tap", true)] {
+        let d = w.clone();
+        r.register(
+            name,
+            "bridge ifname [ofport]",
+            2,
+            3,
+            Box::new(move |args| {
+                with(&d, |d| {
+                    check_bridge(d, &args[0])?;
+                    let spec = match args.get(2) {
+                        Some(p) => PortSpec::parse(&format!("{}:{p}", args[1])),
+                        None => PortSpec::parse(&args[1]),
+                    }
+                    .map_err(|e| e.to_string())?;
+                    d.add_port(&spec, tap)
+                        .map(|_| String::new())
+                        .map_err(|e| format!("{e:#}"))
+                })
+            }),
+        );
+    }
+
+    let d = w.clone();
+    r.register(
+        "del-port",
+        "bridge ifname",
+        2,
+        2,
+        Box::new(move |args| {
+            with(&d, |d| {
+                check_bridge(d, &args[0])?;
+                d.del_port(&args[1])
+                    .map(|_| String::new())
+                    .map_err(|e| format!("{e:#}"))
+            })
+        }),
+    );
+
+    let d = w;
+    r.register(
+        "show-ports",
+        "",
+        0,
+        1,
+        Box::new(move |_| {
+            with(&d, |d| {
+                let mut out = String::new();
+                for (no, (name, tap)) in d.ports.lock().iter() {
+                    out.push_str(&format!(
+                        "{no} {name}{}\n",
+                        if *tap { " (tap)" } else { "" }
+                    ));
+                }
+                Ok(out)
+            })
+        }),
+    );
+    r
+}

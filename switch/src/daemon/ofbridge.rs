@@ -1,0 +1,504 @@
+//! [`OfBridge`]: the channel's [`Bridge`] on ofproto and the datapath.
+//!
+//! Flow, group and meter changes go to `Ofproto` under its write lock; after
+//! each change the datapath's installed megaflows are revalidated (outside
+//! that lock: revalidation translates under the read lock). Port
+//! descriptions and counters come from the datapath's ports. With no
+//! datapath (tests, or a switch with no ports yet) the tables still work.
+//!
+//! PACKET_OUT supports the action lists controllers send in practice:
+//! `output:PORT`, `IN_PORT`, `FLOOD`/`ALL`, and `TABLE` (the packet goes
+//! through the flow tables from table 0). Other actions in a packet-out are
+//! refused with `OFPBAC_BAD_TYPE` (not done: a general packet-out action
+//! translation in ofproto).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datapath::{Datapath, DpAction, PacketMeta, PortInfo, extract};
+use ofp_codec::OfpError;
+use ofp_codec::action::{Action, FlowContext, validate_flow};
+use ofp_codec::field::FIELDS;
+use ofp_codec::msg::features::capabilities as cap;
+use ofp_codec::msg::multipart::{
+    Desc, GroupFeatures, MeterFeatures, PortStats as OfpPortStats, TableFeatureProp,
+    TableFeaturePropType, TableFeatures,
+};
+use ofp_codec::msg::port::{OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_TABLE};
+use ofp_codec::msg::{
+    FlowMod, GroupDesc, GroupMod, MeterMod, MultipartReplyBody as R, MultipartRequestBody as Q,
+    PacketOut, Port, PortMod, PortReason, PortStatus, SwitchFeatures, TableMod,
+};
+use ofproto::upcall::Handler;
+use ofproto::{BundleMsg, Event, Ofproto, XlateOptions};
+use parking_lot::RwLock;
+
+use crate::channel::{Bridge, BridgeEvent, BundleItem, PacketInEvent};
+
+/// `OFPPS_LINK_DOWN`.
+const OFPPS_LINK_DOWN: u32 = 1;
+/// `OFPPS_LIVE`.
+const OFPPS_LIVE: u32 = 4;
+/// `OFPPF_10GB_FD | OFPPF_COPPER`: what OVS reports for veth and tap.
+const PORT_FEATURES: u32 = (1 << 6) | (1 << 11);
+/// `OFPPC_PORT_DOWN`.
+const OFPPC_PORT_DOWN: u32 = 1;
+
+/// Number of OpenFlow tables advertised (OVS: 254; table 254 is hidden).
+const N_TABLES: u8 = 254;
+
+/// OXM ids of the fields OVS implements: with `masks`, maskable fields carry
+/// the has-mask bit (the MATCH property); `writable_only` keeps set-field
+/// targets. Experimenter ids are 8 bytes (header + experimenter).
+fn oxm_ids(masks: bool, writable_only: bool) -> Vec<u8> {
+    let mut v = Vec::new();
+    for f in FIELDS
+        .iter()
+        .filter(|f| f.ovs_supported && (!writable_only || f.writable))
+    {
+        let has_mask = masks && f.maskable;
+        let payload = f.width_bytes * if has_mask { 2 } else { 1 };
+        v.extend_from_slice(&f.oxm.header(has_mask, payload).to_be_bytes());
+        if f.oxm.is_experimenter() {
+            v.extend_from_slice(&f.oxm.experimenter.to_be_bytes());
+        }
+    }
+    v
+}
+
+/// TABLE_FEATURES reply: every table with OVS's fixed values (no name,
+/// 1,000,000 entries, all metadata bits), instructions, next tables, the
+/// OpenFlow 1.3 action types (Nicira actions are not listed), and the OXM
+/// fields OVS implements as match, wildcard and set-field properties.
+fn table_features() -> Vec<TableFeatures> {
+    use TableFeaturePropType as T;
+    let prop = |prop_type, data: &Vec<u8>| TableFeatureProp {
+        prop_type,
+        data: data.clone(),
+    };
+    let matchable = oxm_ids(true, false);
+    let wildcards = oxm_ids(false, false);
+    let writable = oxm_ids(false, true);
+    // goto_table, write_metadata, write_actions, apply_actions, clear_actions, meter.
+    let insts_all: [u16; 6] = [1, 2, 3, 4, 5, 6];
+    let actions: [u16; 16] = [
+        0, 11, 12, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    ];
+    (0..N_TABLES)
+        .map(|t| {
+            let next: Vec<u8> = (t + 1..N_TABLES).collect();
+            let insts: Vec<u16> = insts_all
+                .iter()
+                .copied()
+                .filter(|i| *i != 1 || !next.is_empty())
+                .collect();
+            let mut props = Vec::new();
+            for miss in [false, true] {
+                let (i, w, a) = if miss {
+                    (
+                        T::INSTRUCTIONS_MISS,
+                        T::WRITE_ACTIONS_MISS,
+                        T::APPLY_ACTIONS_MISS,
+                    )
+                } else {
+                    (T::INSTRUCTIONS, T::WRITE_ACTIONS, T::APPLY_ACTIONS)
+                };
+                props.push(TableFeatureProp::type_ids(i, &insts));
+                props.push(TableFeatureProp::next_tables(miss, &next));
+                props.push(TableFeatureProp::type_ids(w, &actions));
+                props.push(TableFeatureProp::type_ids(a, &actions));
+            }
+            props.push(prop(T::MATCH, &matchable));
+            props.push(prop(T::WILDCARDS, &wildcards));
+            for t in [
+                T::WRITE_SETFIELD,
+                T::WRITE_SETFIELD_MISS,
+                T::APPLY_SETFIELD,
+                T::APPLY_SETFIELD_MISS,
+            ] {
+                props.push(prop(t, &writable));
+            }
+            TableFeatures {
+                table_id: t,
+                name: String::new(),
+                metadata_match: u64::MAX,
+                metadata_write: u64::MAX,
+                config: 0,
+                max_entries: 1_000_000,
+                properties: props,
+            }
+        })
+        .collect()
+}
+
+/// Converts an ofproto packet-in to the channel's event.
+pub fn packet_in_event(ev: ofproto::PacketInEvent) -> BridgeEvent {
+    let p = ev.packet_in;
+    BridgeEvent::PacketIn(PacketInEvent {
+        reason: p.reason,
+        table_id: p.table_id,
+        cookie: p.cookie,
+        match_: p.match_,
+        total_len: usize::from(p.total_len),
+        packet: p.data,
+        // ofproto already cut the data to the action's max_len.
+        max_len: Some(0xffff),
+    })
+}
+
+fn convert(ev: Event) -> BridgeEvent {
+    match ev {
+        Event::FlowRemoved(fr) => BridgeEvent::FlowRemoved(fr),
+        Event::PacketIn(p) => packet_in_event(p),
+    }
+}
+
+/// The switch behind one bridge's OpenFlow connections.
+pub struct OfBridge {
+    pub ofproto: Arc<RwLock<Ofproto>>,
+    pub dp: Option<Arc<Datapath>>,
+    pub handler: Option<Arc<Handler>>,
+    pub datapath_id: u64,
+    /// Last known link state and description per port, for PORT_STATUS.
+    known: BTreeMap<u32, Port>,
+    /// Ports taken down by PORT_MOD (`OFPPC_PORT_DOWN`).
+    admin_down: BTreeMap<u32, u32>,
+    events: Vec<BridgeEvent>,
+    start_ms: u64,
+}
+
+fn name16(name: &str) -> Port {
+    let mut p = Port::default();
+    p.set_name(name);
+    p
+}
+
+impl OfBridge {
+    pub fn new(
+        ofproto: Arc<RwLock<Ofproto>>,
+        dp: Option<Arc<Datapath>>,
+        handler: Option<Arc<Handler>>,
+        datapath_id: u64,
+    ) -> Self {
+        let mut b = OfBridge {
+            ofproto,
+            dp,
+            handler,
+            datapath_id,
+            known: BTreeMap::new(),
+            admin_down: BTreeMap::new(),
+            events: Vec::new(),
+            start_ms: 0,
+        };
+        b.known = b.port_descs().into_iter().map(|p| (p.port_no, p)).collect();
+        b
+    }
+
+    fn port_infos(&self) -> Vec<PortInfo> {
+        let mut v = self.dp.as_ref().map(|d| d.ports()).unwrap_or_default();
+        v.sort_by_key(|p| p.port_no);
+        v
+    }
+
+    fn port_desc(&self, info: &PortInfo) -> Port {
+        let mut p = name16(&info.name);
+        p.port_no = info.port_no;
+        p.hw_addr = info.mac;
+        p.config = self.admin_down.get(&info.port_no).copied().unwrap_or(0);
+        p.state = match info.link_up {
+            Some(true) => OFPPS_LIVE,
+            _ => OFPPS_LINK_DOWN,
+        };
+        p.curr = PORT_FEATURES;
+        p.curr_speed_kbps = 10_000_000;
+        p
+    }
+
+    /// PORT_DESC entries, by port number.
+    pub fn port_descs(&self) -> Vec<Port> {
+        self.port_infos()
+            .iter()
+            .map(|i| self.port_desc(i))
+            .collect()
+    }
+
+    /// Re-checks the datapath's ports and queues PORT_STATUS for what changed.
+    pub fn refresh_ports(&mut self) {
+        let now: BTreeMap<u32, Port> = self
+            .port_descs()
+            .into_iter()
+            .map(|p| (p.port_no, p))
+            .collect();
+        for (no, p) in &now {
+            match self.known.get(no) {
+                None => self.events.push(BridgeEvent::PortStatus(PortStatus {
+                    reason: PortReason::ADD,
+                    desc: *p,
+                })),
+                Some(old) if old != p => {
+                    self.ofproto
+                        .write()
+                        .port_set_live(*no, p.state & OFPPS_LIVE != 0);
+                    self.events.push(BridgeEvent::PortStatus(PortStatus {
+                        reason: PortReason::MODIFY,
+                        desc: *p,
+                    }))
+                }
+                _ => {}
+            }
+        }
+        for (no, p) in &self.known {
+            if !now.contains_key(no) {
+                self.events.push(BridgeEvent::PortStatus(PortStatus {
+                    reason: PortReason::DELETE,
+                    desc: *p,
+                }));
+            }
+        }
+        self.known = now;
+    }
+
+    /// Fixes the datapath's megaflows after a table change.
+    pub fn revalidate(&self) {
+        if let (Some(dp), Some(h)) = (&self.dp, &self.handler) {
+            dp.revalidate(|m| h.revalidate_one(m));
+        }
+    }
+
+    fn drain_ofproto_events(&mut self) {
+        let evs = self.ofproto.write().take_events();
+        self.events.extend(evs.into_iter().map(convert));
+    }
+
+    fn port_stats(&self, port: u32, now_ms: u64) -> Vec<OfpPortStats> {
+        let up = now_ms.saturating_sub(self.start_ms);
+        self.port_infos()
+            .iter()
+            .filter(|i| port == 0xffff_ffff || i.port_no == port)
+            .map(|i| OfpPortStats {
+                port_no: i.port_no,
+                rx_packets: i.stats.rx_packets,
+                tx_packets: i.stats.tx_packets,
+                rx_bytes: i.stats.rx_bytes,
+                tx_bytes: i.stats.tx_bytes,
+                rx_dropped: i.stats.rx_dropped,
+                tx_dropped: i.stats.tx_dropped,
+                rx_errors: i.stats.rx_errors,
+                tx_errors: i.stats.tx_errors,
+                // What OVS's userspace datapath reports for tap/AF_PACKET ports.
+                rx_frame_err: 0,
+                rx_over_err: 0,
+                rx_crc_err: 0,
+                collisions: 0,
+                duration_sec: (up / 1000) as u32,
+                duration_nsec: ((up % 1000) * 1_000_000) as u32,
+            })
+            .collect()
+    }
+
+    fn packet_out_actions(&self, po: &PacketOut, now_ms: u64) -> Result<Vec<DpAction>, OfpError> {
+        let mut out = Vec::new();
+        for a in &po.actions {
+            let Action::Output { port, .. } = a else {
+                return Err(OfpError::OFPBAC_BAD_TYPE);
+            };
+            match *port {
+                OFPP_TABLE => {
+                    let meta = PacketMeta {
+                        in_port: po.in_port,
+                        ..PacketMeta::default()
+                    };
+                    let key = extract(&meta, &po.data);
+                    let t = self.ofproto.read().translate(
+                        &key,
+                        XlateOptions {
+                            now_ms,
+                            side_effects: true,
+                            trace: false,
+                        },
+                    );
+                    out.extend(t.actions.iter().cloned());
+                }
+                OFPP_IN_PORT => out.push(DpAction::Output(po.in_port)),
+                OFPP_FLOOD | OFPP_ALL => out.push(DpAction::Flood),
+                p if p < 0xffff_ff00 => out.push(DpAction::Output(p)),
+                _ => return Err(OfpError::OFPBAC_BAD_OUT_PORT),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Bridge for OfBridge {
+    fn features(&self) -> SwitchFeatures {
+        SwitchFeatures {
+            datapath_id: self.datapath_id,
+            n_buffers: 0,
+            n_tables: N_TABLES,
+            auxiliary_id: 0,
+            capabilities: cap::FLOW_STATS
+                | cap::TABLE_STATS
+                | cap::PORT_STATS
+                | cap::GROUP_STATS
+                | cap::QUEUE_STATS,
+            reserved: 0,
+        }
+    }
+
+    fn flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<(), OfpError> {
+        self.ofproto.write().handle_flow_mod(fm, now_ms)?;
+        self.drain_ofproto_events();
+        self.revalidate();
+        Ok(())
+    }
+
+    fn group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<(), OfpError> {
+        self.ofproto.write().handle_group_mod(gm, now_ms)?;
+        self.drain_ofproto_events();
+        self.revalidate();
+        Ok(())
+    }
+
+    fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<(), OfpError> {
+        self.ofproto.write().handle_meter_mod(mm, now_ms)?;
+        self.drain_ofproto_events();
+        self.revalidate();
+        Ok(())
+    }
+
+    fn port_mod(&mut self, pm: &PortMod, _now_ms: u64) -> Result<(), OfpError> {
+        let Some(p) = self.known.get(&pm.port_no) else {
+            return Err(OfpError::OFPPMFC_BAD_PORT);
+        };
+        if pm.hw_addr != p.hw_addr {
+            return Err(OfpError::OFPPMFC_BAD_HW_ADDR);
+        }
+        if pm.mask & OFPPC_PORT_DOWN != 0 {
+            let down = pm.config & OFPPC_PORT_DOWN;
+            self.admin_down.insert(pm.port_no, down);
+            self.ofproto
+                .write()
+                .port_set_live(pm.port_no, down == 0 && p.state & OFPPS_LIVE != 0);
+            self.refresh_ports();
+            self.revalidate();
+        }
+        Ok(())
+    }
+
+    fn table_mod(&mut self, tm: &TableMod) -> Result<(), OfpError> {
+        if tm.table_id != 0xff && tm.table_id >= N_TABLES {
+            return Err(OfpError::OFPTMFC_BAD_TABLE);
+        }
+        Ok(())
+    }
+
+    fn packet_out(&mut self, po: &PacketOut, now_ms: u64) -> Result<(), OfpError> {
+        let actions = self.packet_out_actions(po, now_ms)?;
+        if let Some(dp) = &self.dp {
+            dp.execute(&po.data, po.in_port, &actions);
+        }
+        Ok(())
+    }
+
+    fn multipart(&mut self, req: &Q, now_ms: u64) -> Result<R, OfpError> {
+        let of = self.ofproto.read();
+        Ok(match req {
+            Q::Desc => R::Desc(Desc {
+                mfr_desc: "rvs".into(),
+                hw_desc: "rvs".into(),
+                sw_desc: env!("CARGO_PKG_VERSION").into(),
+                serial_num: "None".into(),
+                dp_desc: "None".into(),
+            }),
+            Q::Flow(f) => R::Flow(of.flow_stats(f, now_ms)),
+            Q::Aggregate(f) => R::Aggregate(of.aggregate_stats(f)),
+            Q::Table => R::Table(
+                of.table_stats()
+                    .into_iter()
+                    .take(usize::from(N_TABLES))
+                    .collect(),
+            ),
+            Q::PortStats(p) => {
+                drop(of);
+                R::PortStats(self.port_stats(*p, now_ms))
+            }
+            Q::PortDesc => {
+                drop(of);
+                R::PortDesc(self.port_descs())
+            }
+            Q::Queue { .. } => R::Queue(Vec::new()),
+            Q::TableFeatures(v) if v.is_empty() => R::TableFeatures(table_features()),
+            // Changing table features is not supported.
+            Q::TableFeatures(_) => return Err(OfpError::OFPTFFC_EPERM),
+            Q::GroupDesc => R::GroupDesc(
+                of.groups()
+                    .map(|g| GroupDesc {
+                        group_type: g.group_type,
+                        group_id: g.group_id,
+                        buckets: g.buckets.clone(),
+                    })
+                    .collect(),
+            ),
+            Q::GroupFeatures => R::GroupFeatures(GroupFeatures::default()),
+            Q::MeterFeatures => R::MeterFeatures(MeterFeatures::default()),
+            Q::MeterConfig(id) => R::MeterConfig(
+                of.meters()
+                    .filter(|m| *id == 0xffff_ffff || m.meter_id == *id)
+                    .map(|m| ofp_codec::msg::multipart::MeterConfig {
+                        flags: m.flags,
+                        meter_id: m.meter_id,
+                        bands: m.bands.clone(),
+                    })
+                    .collect(),
+            ),
+            _ => return Err(OfpError::OFPBRC_BAD_STAT),
+        })
+    }
+
+    fn validate_bundle_item(&self, item: &BundleItem) -> Result<(), OfpError> {
+        match item {
+            BundleItem::FlowMod(fm) => validate_flow(
+                &fm.match_,
+                &fm.instructions,
+                FlowContext::table(fm.table_id),
+            ),
+            BundleItem::GroupMod(_) => Ok(()),
+            BundleItem::PortMod(_) | BundleItem::PacketOut(_) => Err(OfpError::OFPBFC_MSG_UNSUP),
+        }
+    }
+
+    fn bundle_commit(
+        &mut self,
+        items: &[BundleItem],
+        _atomic: bool,
+        now_ms: u64,
+    ) -> Result<(), (usize, OfpError)> {
+        let mut msgs = Vec::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            msgs.push(match it {
+                BundleItem::FlowMod(fm) => BundleMsg::FlowMod(fm.clone()),
+                BundleItem::GroupMod(gm) => BundleMsg::GroupMod(gm.clone()),
+                _ => return Err((i, OfpError::OFPBFC_MSG_UNSUP)),
+            });
+        }
+        self.ofproto.write().bundle_commit(&msgs, now_ms)?;
+        self.drain_ofproto_events();
+        self.revalidate();
+        Ok(())
+    }
+
+    fn take_events(&mut self) -> Vec<BridgeEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn run(&mut self, now_ms: u64) -> Vec<BridgeEvent> {
+        let (evs, _) = self.ofproto.write().run(now_ms);
+        let had = !evs.is_empty();
+        self.events.extend(evs.into_iter().map(convert));
+        if had {
+            self.revalidate();
+        }
+        self.refresh_ports();
+        std::mem::take(&mut self.events)
+    }
+}
