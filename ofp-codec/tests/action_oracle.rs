@@ -175,13 +175,27 @@ fn refused_flows_are_refused_with_ovs_error() {
                 .output()
                 .expect("run ovs-ofctl");
             let err = String::from_utf8_lossy(&out.stderr);
-            let ovs_name = if out.status.success() {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let paren_name = err
+                .rfind('(')
+                .map(|i| err[i + 1..].trim_end().trim_end_matches(')').to_string())
+                .filter(|n| {
+                    !n.is_empty() && n.bytes().all(|c| c.is_ascii_uppercase() || c == b'_')
+                });
+            let ovs_name = if let Some(i) = stdout.find("***decode error: ") {
+                // Encoded by the text parser, refused by OVS's decoder.
+                stdout[i + 17..]
+                    .split("***")
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            } else if out.status.success() {
                 "accepted".to_string()
             } else if err.contains("no usable protocol") {
                 // Inconsistent for every OpenFlow 1.1+ dialect.
                 "OFPBAC_MATCH_INCONSISTENT".to_string()
-            } else if let Some(i) = err.rfind('(') {
-                err[i + 1..].trim_end().trim_end_matches(')').to_string()
+            } else if let Some(n) = paren_name {
+                n
             } else {
                 "PARSE".to_string()
             };

@@ -131,11 +131,19 @@ fn flow_stats_and_group_desc_built_from_the_corpus_print_as_ovs() {
                 Some(GroupDesc {
                     group_type: GroupType::ALL,
                     group_id: j as u32,
-                    buckets: vec![Bucket { weight: 0, watch_port: u32::MAX, watch_group: u32::MAX, actions: acts }],
+                    buckets: vec![Bucket {
+                        weight: 0,
+                        watch_port: u32::MAX,
+                        watch_group: u32::MAX,
+                        actions: acts,
+                    }],
                 })
             })
             .collect();
-        for body in [MultipartReplyBody::Flow(stats), MultipartReplyBody::GroupDesc(buckets)] {
+        for body in [
+            MultipartReplyBody::Flow(stats),
+            MultipartReplyBody::GroupDesc(buckets),
+        ] {
             let bytes = Message::MultipartReply(MultipartReply { flags: 0, body }).encode(i as u32);
             n += 1;
             let ours = ofp_to_string(&bytes, 2);
@@ -145,6 +153,15 @@ fn flow_stats_and_group_desc_built_from_the_corpus_print_as_ovs() {
             }
         }
     }
-    eprintln!("stats/group print parity: {}/{} messages", n - failures.len(), n);
-    assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "stats/group print parity: {}/{} messages",
+        n - failures.len(),
+        n
+    );
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

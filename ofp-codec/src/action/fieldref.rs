@@ -378,6 +378,9 @@ pub fn format_value(f: Field, value: &[u8], mask: &[u8], s: &mut String) {
         ValueFormat::Port if full => super::text_format::format_port(v as u32, s),
         ValueFormat::Mac => s.push_str(&format_mac_masked(v, m)),
         ValueFormat::Ipv4 => s.push_str(&format_ipv4_masked(v as u32, m as u32)),
+        ValueFormat::Ipv6 if m == u128::MAX => {
+            s.push_str(&super::text_format::format_ipv6(&v.to_be_bytes()))
+        }
         ValueFormat::Ipv6 => s.push_str(&format_ipv6_masked(v, m)),
         ValueFormat::Decimal | ValueFormat::Port if f != Field::InPort || !full => {
             s.push_str(&v.to_string());

@@ -286,7 +286,10 @@ pub(crate) fn format(l: &Learn, s: &mut String) {
         s.push_str(",delete_learned");
     }
     if l.cookie != 0 {
-        s.push_str(&format!(",cookie={:#x}", l.cookie));
+        s.push_str(&format!(
+            ",cookie={}",
+            super::text_format::c_hex(u128::from(l.cookie))
+        ));
     }
     if l.limit != 0 {
         s.push_str(&format!(",limit={}", l.limit));

@@ -35,9 +35,9 @@ pub fn format_instructions(insts: &[Instruction]) -> String {
                 s.push(')');
             }
             Instruction::WriteMetadata { metadata, mask } => {
-                s.push_str(&format!("write_metadata:{metadata:#x}"));
+                s.push_str(&format!("write_metadata:{}", c_hex(u128::from(*metadata))));
                 if *mask != u64::MAX {
-                    s.push_str(&format!("/{mask:#x}"));
+                    s.push_str(&format!("/{}", c_hex(u128::from(*mask))));
                 }
             }
             Instruction::GotoTable(t) => s.push_str(&format!("goto_table:{t}")),
@@ -94,6 +94,29 @@ pub fn format_port(p: u32, s: &mut String) {
     s.push_str(name);
 }
 
+/// C's `%#x`: `0x` and lowercase hex digits, but plain `0` for zero.
+pub(crate) fn c_hex(v: u128) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// An IPv6 address as glibc's `inet_ntop` (which OVS uses) writes it:
+/// like RFC 5952, except that an address whose first 96 bits are zero (and
+/// that is not `::` or `::1`-like with a longer zero run) ends in dotted
+/// IPv4 (`::1.2.3.4`).
+pub fn format_ipv6(a: &[u8; 16]) -> String {
+    let w: Vec<u16> = (0..8)
+        .map(|i| u16::from_be_bytes([a[2 * i], a[2 * i + 1]]))
+        .collect();
+    if w[..6].iter().all(|&x| x == 0) && w[6] != 0 {
+        return format!("::{}.{}.{}.{}", a[12], a[13], a[14], a[15]);
+    }
+    std::net::Ipv6Addr::from(*a).to_string()
+}
+
 fn hex_dotted(b: &[u8], s: &mut String) {
     for (i, x) in b.iter().enumerate() {
         if i > 0 {
@@ -116,7 +139,7 @@ fn format_action(a: &Action, s: &mut String) {
         }
         Action::Group(g) => s.push_str(&format!("group:{g}")),
         Action::SetQueue(q) => s.push_str(&format!("set_queue:{q}")),
-        Action::PushVlan(e) => s.push_str(&format!("push_vlan:{e:#x}")),
+        Action::PushVlan(e) => s.push_str(&format!("push_vlan:{}", c_hex(u128::from(*e)))),
         Action::PopVlan => s.push_str("pop_vlan"),
         Action::PushMpls(e) => s.push_str(&format!("push_mpls:0x{e:04x}")),
         Action::PopMpls(e) => s.push_str(&format!("pop_mpls:0x{e:04x}")),
@@ -143,11 +166,7 @@ fn format_action(a: &Action, s: &mut String) {
                     if i > 0 {
                         s.push(',');
                     }
-                    if *v == 0 {
-                        s.push_str("load:0->");
-                    } else {
-                        s.push_str(&format!("load:{v:#x}->"));
-                    }
+                    s.push_str(&format!("load:{}->", c_hex(u128::from(*v))));
                     sub.format(s);
                 }
             } else {
@@ -252,11 +271,7 @@ fn format_action(a: &Action, s: &mut String) {
             } else {
                 ""
             };
-            if *tun_id == 0 {
-                s.push_str(&format!("set_tunnel{w}:0"));
-            } else {
-                s.push_str(&format!("set_tunnel{w}:{tun_id:#x}"));
-            }
+            s.push_str(&format!("set_tunnel{w}:{}", c_hex(u128::from(*tun_id))));
         }
         Action::FinTimeout {
             idle_timeout_s,
@@ -326,7 +341,7 @@ fn format_action(a: &Action, s: &mut String) {
 }
 
 fn format_v6(a: &[u8; 16], bracket: bool, s: &mut String) {
-    let ip = std::net::Ipv6Addr::from(*a);
+    let ip = format_ipv6(a);
     if bracket {
         s.push_str(&format!("[{ip}]"));
     } else {

@@ -333,12 +333,9 @@ fn parse_plain(s: &str, outer: Outer, m: &Match) -> Result<Vec<Action>, String> 
     if drop && !acts.is_empty() {
         return Err("\"drop\" must not be accompanied by any other action or instruction".into());
     }
+    // Like OVS's parser, accept actions an action set cannot hold; the
+    // decoder (and `validate_flow`) refuse them with OFPBAC_BAD_TYPE.
     wire::verify(&acts, outer).map_err(|e| e.1)?;
-    if outer == Outer::WriteActions
-        && let Some(a) = acts.iter().find(|a| !a.allowed_in_action_set())
-    {
-        return Err(format!("{} action not allowed in action set", a.name()));
-    }
     Ok(acts)
 }
 

@@ -85,6 +85,14 @@ fn check_dst(sf: &Subfield, m: &Match) -> Result<(), OfpError> {
 /// Checks a flow's instructions against its match, as OVS does when the flow
 /// is added (`ovs-ofctl add-flow` and the switch's FLOW_MOD handler).
 pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Result<(), OfpError> {
+    // OVS's decoder refuses actions an action set cannot hold before any
+    // check runs (its text parser lets them through).
+    let bad_set = insts.iter().any(|i| {
+        matches!(i, Instruction::WriteActions(a) if a.iter().any(|x| !x.allowed_in_action_set()))
+    });
+    if bad_set {
+        return Err(OfpError::OFPBAC_BAD_TYPE);
+    }
     let mut facts = m.clone();
     let mut sorted: Vec<&Instruction> = insts.iter().collect();
     sorted.sort_by_key(|i| i.rank());
