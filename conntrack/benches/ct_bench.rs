@@ -19,7 +19,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, 
 const NOW_NS: u64 = 1_000_000_000_000;
 
 fn commit() -> CtOpts {
-    CtOpts { commit: true, ..CtOpts::default() }
+    CtOpts {
+        commit: true,
+        ..CtOpts::default()
+    }
 }
 
 fn existing(c: &mut Criterion) {
@@ -28,11 +31,17 @@ fn existing(c: &mut Criterion) {
     let ct = Conntrack::new(Config::default());
     let f = udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 2);
     let mut batch: Vec<CtPacket<'_>> = (0..32).map(|_| given_v4(&f, 17)).collect();
-    g.bench_function("udp_batch32_1conn", |b| b.iter(|| ct.execute(black_box(&mut batch), &commit(), NOW_NS)));
+    g.bench_function("udp_batch32_1conn", |b| {
+        b.iter(|| ct.execute(black_box(&mut batch), &commit(), NOW_NS))
+    });
 
-    let frames: Vec<Vec<u8>> = (0..32).map(|i| udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 2 + i)).collect();
+    let frames: Vec<Vec<u8>> = (0..32)
+        .map(|i| udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 2 + i))
+        .collect();
     let mut batch: Vec<CtPacket<'_>> = frames.iter().map(|f| given_v4(f, 17)).collect();
-    g.bench_function("udp_batch32_32conns", |b| b.iter(|| ct.execute(black_box(&mut batch), &commit(), NOW_NS)));
+    g.bench_function("udp_batch32_32conns", |b| {
+        b.iter(|| ct.execute(black_box(&mut batch), &commit(), NOW_NS))
+    });
 
     g.throughput(Throughput::Elements(64));
     let shared = Arc::new(Conntrack::new(Config::default()));
@@ -45,7 +54,8 @@ fn existing(c: &mut Criterion) {
                     let barrier = barrier.clone();
                     std::thread::spawn(move || {
                         let f = udp4([10, 1, 1, 1], [10, 1, 1, 2], 1 + t, 2);
-                        let mut batch: Vec<CtPacket<'_>> = (0..32).map(|_| given_v4(&f, 17)).collect();
+                        let mut batch: Vec<CtPacket<'_>> =
+                            (0..32).map(|_| given_v4(&f, 17)).collect();
                         barrier.wait();
                         for _ in 0..iters {
                             ct.execute(&mut batch, &commit(), NOW_NS);
@@ -83,7 +93,10 @@ fn setup(c: &mut Criterion) {
                     ct = Conntrack::new(Config::default());
                     next = 0;
                 }
-                let mut batch: Vec<CtPacket<'_>> = frames[next..next + 32].iter().map(|f| given_v4(f, 17)).collect();
+                let mut batch: Vec<CtPacket<'_>> = frames[next..next + 32]
+                    .iter()
+                    .map(|f| given_v4(f, 17))
+                    .collect();
                 let t = Instant::now();
                 ct.execute(&mut batch, &commit(), NOW_NS);
                 total += t.elapsed();
@@ -124,7 +137,10 @@ fn lookup_1m(c: &mut Criterion) {
                 if pos + 32 > order.len() {
                     pos = 0;
                 }
-                let mut batch: Vec<CtPacket<'_>> = order[pos..pos + 32].iter().map(|&i| given_v4(&frames[i], 17)).collect();
+                let mut batch: Vec<CtPacket<'_>> = order[pos..pos + 32]
+                    .iter()
+                    .map(|&i| given_v4(&frames[i], 17))
+                    .collect();
                 pos += 32;
                 let t = Instant::now();
                 ct.execute(&mut batch, &CtOpts::default(), NOW_NS);
@@ -140,7 +156,9 @@ fn l4_type(c: &mut Criterion) {
     let mut g = c.benchmark_group("l4_type");
     g.throughput(Throughput::Elements(32));
     let ct = Conntrack::new(Config::default());
-    let v4: Vec<Vec<u8>> = (0..32).map(|i| udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 100 + i)).collect();
+    let v4: Vec<Vec<u8>> = (0..32)
+        .map(|i| udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 100 + i))
+        .collect();
     let v6: Vec<Vec<u8>> = (0..32).map(|i| udp6_hbh(1, 100 + i)).collect();
     for (name, frames) in [("v4", &v4), ("v6_ext", &v6)] {
         let mut batch: Vec<CtPacket<'_>> = frames.iter().map(|f| given(f)).collect();

@@ -19,7 +19,10 @@ use conntrack::{Config, Conntrack, CtOpts, CtPacket, DumpCursor, L3, NS_PER_S};
 
 fn fill(ct: &Conntrack, n: u32, base: u32, now: u64) {
     let mut frames: Vec<Vec<u8>> = (0..32).map(nth_udp4).collect();
-    let opts = CtOpts { commit: true, ..CtOpts::default() };
+    let opts = CtOpts {
+        commit: true,
+        ..CtOpts::default()
+    };
     let mut i = 0u32;
     while i < n {
         let k = (n - i).min(32) as usize;
@@ -62,12 +65,21 @@ fn report(name: &str, mut lat_ns: Vec<u64>, busy_ms: f64) {
 
 /// Runs `execute` on 32 live connections in a loop until `done`, returning each call's latency.
 fn forward(ct: &Conntrack, done: &AtomicBool, now: u64) -> Vec<u64> {
-    let frames: Vec<Vec<u8>> = (0..32).map(|i| udp4([192, 168, 0, 1], [192, 168, 0, 2], 5000 + i, 80)).collect();
+    let frames: Vec<Vec<u8>> = (0..32)
+        .map(|i| udp4([192, 168, 0, 1], [192, 168, 0, 2], 5000 + i, 80))
+        .collect();
     let mut batch: Vec<CtPacket<'_>> = frames.iter().map(|f| given_v4(f, 17)).collect();
     let mut lat = Vec::with_capacity(1 << 20);
     while !done.load(Ordering::Relaxed) {
         let t = Instant::now();
-        ct.execute(&mut batch, &CtOpts { commit: true, ..CtOpts::default() }, now);
+        ct.execute(
+            &mut batch,
+            &CtOpts {
+                commit: true,
+                ..CtOpts::default()
+            },
+            now,
+        );
         lat.push(t.elapsed().as_nanos() as u64);
     }
     lat
@@ -83,7 +95,10 @@ fn main() {
     let t0 = 1_000 * NS_PER_S;
     let t = Instant::now();
     fill(&ct, n, 0, t0);
-    println!("filled {n} connections in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "filled {n} connections in {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
 
     // Phase 1: all N expire at t0 + 60 s; sweep them while forwarding.
     let now = t0 + 61 * NS_PER_S;
@@ -128,5 +143,12 @@ fn main() {
     };
     let lat = forward(&ct, &done, now);
     let (ms, lines, bytes) = dumper.join().unwrap();
-    report(&format!("dump of {lines} entries ({:.0} MB of text)", bytes as f64 / 1e6), lat, ms);
+    report(
+        &format!(
+            "dump of {lines} entries ({:.0} MB of text)",
+            bytes as f64 / 1e6
+        ),
+        lat,
+        ms,
+    );
 }

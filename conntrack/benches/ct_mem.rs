@@ -24,7 +24,11 @@ fn main() {
     let ct = Conntrack::new(Config::default());
     let rss0 = rss_bytes();
     fill(&ct, frames, n, now);
-    assert_eq!(ct.len(), n as usize, "all connections distinct and committed");
+    assert_eq!(
+        ct.len(),
+        n as usize,
+        "all connections distinct and committed"
+    );
     let rss1 = rss_bytes();
     let later = now + 61 * NS_PER_S;
     loop {
@@ -55,7 +59,10 @@ fn main() {
 }
 
 fn fill(ct: &Conntrack, frames: &mut [Vec<u8>], n: u32, now: u64) {
-    let opts = CtOpts { commit: true, ..CtOpts::default() };
+    let opts = CtOpts {
+        commit: true,
+        ..CtOpts::default()
+    };
     let mut i = 0u32;
     while i < n {
         let k = (n - i).min(32);

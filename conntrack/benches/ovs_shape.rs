@@ -43,7 +43,10 @@ fn frame(tid: u16, i: u16, change: bool) -> Vec<u8> {
 fn setup(n: u32) {
     let ct = Conntrack::new(Config::default());
     let mut frames: Vec<Vec<u8>> = (0..32).map(|_| frame(0, 0, false)).collect();
-    let opts = CtOpts { commit: true, ..CtOpts::default() };
+    let opts = CtOpts {
+        commit: true,
+        ..CtOpts::default()
+    };
     let now_ns = 1_000_000_000_000u64;
     let rss0 = common::rss_bytes();
     let start = Instant::now();
@@ -88,7 +91,11 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     if args.first().is_some_and(|a| a == "setup") {
-        setup(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000));
+        setup(
+            args.get(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000),
+        );
         return;
     }
     let n_threads: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(1);

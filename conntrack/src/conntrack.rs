@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+use hashbrown::hash_table::Entry;
 use parking_lot::{RwLock, RwLockReadGuard};
 
 use crate::key::ConnKey;
@@ -12,7 +13,7 @@ use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
 use crate::parse::{Extracted, extract};
 use crate::proto::{Update, new_state, valid_new};
 use crate::table::{Conn, ConnInner, Map, Shard, Slot, find};
-use crate::timeout::TimeoutPolicy;
+use crate::timeout::{AtomicPolicy, TimeoutPolicy};
 
 /// OVS's default `n_conn_limit`.
 pub const DEFAULT_MAX_CONNS: usize = 3_000_000;
@@ -67,6 +68,10 @@ impl ZoneCfg {
         self.policies.get(&zone).unwrap_or(&self.default_policy)
     }
 
+    fn has_overrides(&self) -> bool {
+        !self.policies.is_empty() || !self.limits.is_empty()
+    }
+
     pub(crate) fn limit(&self, zone: u16) -> Option<u32> {
         self.limits.get(&zone).copied().or(self.default_limit)
     }
@@ -115,6 +120,21 @@ pub struct Conntrack {
     pub(crate) tcp_seq_check: AtomicBool,
     pub(crate) sweep_cursor: AtomicUsize,
     pub(crate) counters: Counters,
+    /// True while some zone has its own policy or limit (then `execute` reads `zones`).
+    pub(crate) zone_overrides: AtomicBool,
+    /// Lock-free copies of `zones`' defaults for the common case.
+    pub(crate) default_policy: AtomicPolicy,
+    pub(crate) default_limit: AtomicU64,
+}
+
+const NO_LIMIT: u64 = u64::MAX;
+
+fn encode_limit(l: Option<u32>) -> u64 {
+    l.map_or(NO_LIMIT, u64::from)
+}
+
+fn decode_limit(l: u64) -> Option<u32> {
+    u32::try_from(l).ok()
 }
 
 /// Where a packet's lookup ended.
@@ -145,6 +165,9 @@ impl Conntrack {
             tcp_seq_check: AtomicBool::new(cfg.tcp_seq_check),
             sweep_cursor: AtomicUsize::new(0),
             counters: Counters::default(),
+            zone_overrides: AtomicBool::new(false),
+            default_policy: AtomicPolicy::new(cfg.default_policy),
+            default_limit: AtomicU64::new(NO_LIMIT),
         }
     }
 
@@ -164,10 +187,16 @@ impl Conntrack {
     /// that fall in the same shard share one acquisition of its read lock, and consecutive
     /// packets with the same key share one hash computation.
     pub fn execute(&self, pkts: &mut [CtPacket<'_>], opts: &CtOpts, now_ns: u64) {
-        let zones = self.zones.read();
-        let policy = *zones.policy(opts.zone);
-        let limit = zones.limit(opts.zone);
-        drop(zones);
+        let (policy, limit) = if self.zone_overrides.load(Ordering::Relaxed) {
+            let zones = self.zones.read();
+            (*zones.policy(opts.zone), zones.limit(opts.zone))
+        } else {
+            // No zone has its own policy or limit: no lock at all.
+            (
+                self.default_policy.load(),
+                decode_limit(self.default_limit.load(Ordering::Relaxed)),
+            )
+        };
         let seq_check = self.tcp_seq_check.load(Ordering::Relaxed);
         let zone = opts.zone;
         let mut held: Option<(usize, RwLockReadGuard<'_, Map>)> = None;
@@ -301,21 +330,28 @@ impl Conntrack {
         let shard = self.shard_of(hash);
         let mut map = shard.map.write();
         let mut stale = None;
-        if let Ok(entry) = map.find_entry(hash, |s| s.hash == hash && s.conn.direction_of(&ex.key).is_some()) {
-            if entry.get().conn.expired(now_ns) {
-                let (old, _) = entry.remove();
-                stale = Some(old.conn);
-            } else {
+        let eq = |s: &Slot| s.hash == hash && s.conn.direction_of(&ex.key).is_some();
+        match map.entry(hash, eq, |s| s.hash) {
+            Entry::Occupied(mut o) if o.get().conn.expired(now_ns) => {
+                // A dead entry with the same key: the new connection takes its slot.
+                stale = Some(std::mem::replace(&mut o.get_mut().conn, conn.clone()));
+            }
+            Entry::Occupied(o) => {
                 // Another thread created it between our lookup and now: use theirs.
-                let other = entry.get().conn.clone();
+                let other = o.get().conn.clone();
                 drop(map);
                 self.release(zone);
                 let reply = other.key != ex.key;
                 let _ = self.existing(md, &other, ex, reply, opts, policy, seq_check, now_ns);
                 return;
             }
+            Entry::Vacant(v) => {
+                v.insert(Slot {
+                    hash,
+                    conn: conn.clone(),
+                });
+            }
         }
-        map.insert_unique(hash, Slot { hash, conn: conn.clone() }, |s| s.hash);
         drop(map);
         self.counters.created.fetch_add(1, Ordering::Relaxed);
         if let Some(old) = stale {
@@ -394,11 +430,16 @@ impl Conntrack {
                 z.limits.remove(&zone);
             }
         }
+        self.zone_overrides
+            .store(z.has_overrides(), Ordering::Relaxed);
     }
 
     /// Sets the limit of zones without their own (`dpctl/ct-set-limits default=N`).
     pub fn set_default_zone_limit(&self, limit: Option<u32>) {
-        self.zones.write().default_limit = limit;
+        let mut z = self.zones.write();
+        z.default_limit = limit;
+        self.default_limit
+            .store(encode_limit(limit), Ordering::Relaxed);
     }
 
     /// The limit in force for `zone`, if any.
@@ -423,11 +464,15 @@ impl Conntrack {
                 z.policies.remove(&zone);
             }
         }
+        self.zone_overrides
+            .store(z.has_overrides(), Ordering::Relaxed);
     }
 
     /// Sets the policy of zones without their own.
     pub fn set_default_timeout_policy(&self, policy: TimeoutPolicy) {
-        self.zones.write().default_policy = policy;
+        let mut z = self.zones.write();
+        z.default_policy = policy;
+        self.default_policy.store(policy);
     }
 
     /// The policy in force for `zone`.

@@ -208,7 +208,8 @@ impl ConnKey {
             (sp, dp, 0)
         };
         let s2 = seed.rotate_left(32);
-        let ep = |a: &[u64; 2], p: u64| fold_mul(fold_mul(a[0] ^ seed, a[1] ^ s2 ^ K1) ^ p, s2 ^ K2);
+        let ep =
+            |a: &[u64; 2], p: u64| fold_mul(fold_mul(a[0] ^ seed, a[1] ^ s2 ^ K1) ^ p, s2 ^ K2);
         let x = ep(&self.src, pa).wrapping_add(ep(&self.dst, pb));
         let fixed = (m & !0xffff_ffff) ^ pair;
         // Every multiplier operand depends on the secret seed, so no chosen input zeroes one.

@@ -12,7 +12,6 @@ use crate::dump::CtEntry;
 use crate::key::ConnKey;
 use crate::table::{Conn, Map};
 
-
 /// Most entries unlinked per write-lock hold.
 pub const REMOVE_BATCH: usize = 256;
 

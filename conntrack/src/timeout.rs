@@ -9,6 +9,8 @@
 //! One policy is the default; a zone may have its own ([`crate::Conntrack::set_zone_timeout_policy`]),
 //! which then applies to every packet tracked in that zone from then on.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 /// Nanoseconds per second.
 pub const NS_PER_S: u64 = 1_000_000_000;
 
@@ -53,6 +55,56 @@ impl Default for TimeoutPolicy {
             udp_multiple_s: 30,
             icmp_first_s: 60,
             icmp_reply_s: 30,
+        }
+    }
+}
+
+/// A [`TimeoutPolicy`] readable without a lock (each field is one relaxed atomic; a reader
+/// racing with an update may see some fields old and some new, each of them valid).
+#[derive(Debug)]
+pub(crate) struct AtomicPolicy([AtomicU32; 11]);
+
+impl AtomicPolicy {
+    pub(crate) fn new(p: TimeoutPolicy) -> Self {
+        let a = AtomicPolicy(Default::default());
+        a.store(p);
+        a
+    }
+
+    pub(crate) fn store(&self, p: TimeoutPolicy) {
+        let v = [
+            p.tcp_syn_sent_s,
+            p.tcp_syn_recv_s,
+            p.tcp_established_s,
+            p.tcp_fin_wait_s,
+            p.tcp_time_wait_s,
+            p.tcp_close_s,
+            p.udp_first_s,
+            p.udp_single_s,
+            p.udp_multiple_s,
+            p.icmp_first_s,
+            p.icmp_reply_s,
+        ];
+        for (a, v) in self.0.iter().zip(v) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn load(&self) -> TimeoutPolicy {
+        let g = |i: usize| self.0[i].load(Ordering::Relaxed);
+        TimeoutPolicy {
+            tcp_syn_sent_s: g(0),
+            tcp_syn_recv_s: g(1),
+            tcp_established_s: g(2),
+            tcp_fin_wait_s: g(3),
+            tcp_time_wait_s: g(4),
+            tcp_close_s: g(5),
+            udp_first_s: g(6),
+            udp_single_s: g(7),
+            udp_multiple_s: g(8),
+            icmp_first_s: g(9),
+            icmp_reply_s: g(10),
         }
     }
 }

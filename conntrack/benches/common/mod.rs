@@ -5,7 +5,9 @@ use conntrack::{CtPacket, L3, internet_checksum};
 
 /// An Ethernet + IPv4 + UDP frame (no payload, UDP checksum 0) for `src:sport → dst:dport`.
 pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let mut f = vec![0x50, 0x54, 0, 0, 0, 0x0a, 0x50, 0x54, 0, 0, 0, 0x09, 0x08, 0x00];
+    let mut f = vec![
+        0x50, 0x54, 0, 0, 0, 0x0a, 0x50, 0x54, 0, 0, 0, 0x09, 0x08, 0x00,
+    ];
     let mut ip = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
     ip.extend_from_slice(&src);
     ip.extend_from_slice(&dst);
@@ -22,7 +24,9 @@ pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
 pub fn udp6_hbh(sport: u16, dport: u16) -> Vec<u8> {
     let src = [0xfe80u16, 0, 0, 0, 0, 0, 0, 1];
     let dst = [0xfe80u16, 0, 0, 0, 0, 0, 0, 2];
-    let mut f = vec![0x50, 0x54, 0, 0, 0, 0x0a, 0x50, 0x54, 0, 0, 0, 0x09, 0x86, 0xdd];
+    let mut f = vec![
+        0x50, 0x54, 0, 0, 0, 0x0a, 0x50, 0x54, 0, 0, 0, 0x09, 0x86, 0xdd,
+    ];
     let plen: u16 = 8 + 8 + 4;
     f.extend_from_slice(&[0x60, 0, 0, 0]);
     f.extend_from_slice(&plen.to_be_bytes());
@@ -83,6 +87,10 @@ pub fn given_v4(f: &[u8], proto: u8) -> CtPacket<'_> {
 /// Resident set size of this process, in bytes (from /proc/self/statm).
 pub fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
