@@ -86,7 +86,11 @@ pub enum Field {
     Icmpv4Code,
     Icmpv6Type,
     Icmpv6Code,
+    /// `nd_reserved`: the 32-bit reserved word of an ND message (ERICOXM).
+    NdReserved,
     NdTarget,
+    /// `nd_options_type`: type of the first ND option (ERICOXM).
+    NdOptionsType,
     NdSll,
     NdTll,
     ArpOp,
@@ -151,6 +155,8 @@ pub const NXM_NX_CLASS: u16 = 0x0001;
 pub const OXM_OF_CLASS: u16 = 0x8000;
 /// OXM class of the OpenFlow 1.5 packet registers (`xreg`).
 pub const OXM_PACKET_REGS_CLASS: u16 = 0x8001;
+/// OXM class Ericsson uses for `nd_reserved` and `nd_options_type`.
+pub const ERICOXM_CLASS: u16 = 0x1000;
 /// OXM class of experimenter fields; an experimenter id follows the header.
 pub const OXM_EXPERIMENTER_CLASS: u16 = 0xffff;
 /// ONF experimenter id (e.g. `tcp_flags`, `actset_output` on OF1.3).
@@ -309,6 +315,9 @@ const fn oxm(field: u8) -> OxmId {
 }
 const fn nxof(field: u8) -> OxmId {
     OxmId::new(NXM_OF_CLASS, field)
+}
+const fn eric(field: u8) -> OxmId {
+    OxmId::new(ERICOXM_CLASS, field)
 }
 const fn nx(field: u8) -> OxmId {
     OxmId::new(NXM_NX_CLASS, field)
@@ -506,7 +515,9 @@ pub static FIELDS: &[FieldInfo] = &[
     row(Field::Icmpv4Code, "icmp_code",   &[],                  1,   8, false, true,  P::Icmpv4,    V::Decimal,    oxm(20),       &[nxof(14)],        "NXM_OF_ICMP_CODE"),
     row(Field::Icmpv6Type, "icmpv6_type", &[],                  1,   8, false, true,  P::Icmpv6,    V::Decimal,    oxm(29),       &[nx(21)],          "NXM_NX_ICMPV6_TYPE"),
     row(Field::Icmpv6Code, "icmpv6_code", &[],                  1,   8, false, true,  P::Icmpv6,    V::Decimal,    oxm(30),       &[nx(22)],          "NXM_NX_ICMPV6_CODE"),
+    row(Field::NdReserved, "nd_reserved", &[],                  4,  32, false, true,  P::Nd,        V::Decimal,    eric(1),       &[],                "ERICOXM_OF_ICMPV6_ND_RESERVED"),
     row(Field::NdTarget,   "nd_target",   &[],                 16, 128, true,  true,  P::Nd,        V::Ipv6,       oxm(31),       &[nx(23)],          "NXM_NX_ND_TARGET"),
+    row(Field::NdOptionsType,"nd_options_type",&[],             1,   8, false, true,  P::Nd,        V::Decimal,    eric(2),       &[],                "ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE"),
     row(Field::NdSll,      "nd_sll",      &[],                  6,  48, true,  true,  P::NdSolicit, V::Mac,        oxm(32),       &[nx(24)],          "NXM_NX_ND_SLL"),
     row(Field::NdTll,      "nd_tll",      &[],                  6,  48, true,  true,  P::NdAdvert,  V::Mac,        oxm(33),       &[nx(25)],          "NXM_NX_ND_TLL"),
     row(Field::ArpOp,      "arp_op",      &[],                  2,  16, false, true,  P::Arp,       V::Decimal,    oxm(21),       &[nxof(15)],        "NXM_OF_ARP_OP"),
@@ -708,7 +719,7 @@ unit_fields! {
     Ipv6Dst, IpFrag, IpDscp, IpEcn, NwTtl, Ipv6Label,
     IpProto, TcpSrc, TcpDst, TcpFlags, UdpSrc, UdpDst,
     SctpSrc, SctpDst, Icmpv4Type, Icmpv4Code, Icmpv6Type, Icmpv6Code,
-    NdTarget, NdSll, NdTll, ArpOp, ArpSpa, ArpTpa,
+    NdReserved, NdTarget, NdOptionsType, NdSll, NdTll, ArpOp, ArpSpa, ArpTpa,
     ArpSha, ArpTha, TunId, TunFlags, TunSrc, TunDst,
     TunIpv6Src, TunIpv6Dst, TunGbpId, TunGbpFlags, PktMark, CtState,
     CtZone, CtMark, CtLabel, CtNwSrc, CtIpv6Src, CtNwDst,

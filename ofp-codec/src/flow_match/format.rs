@@ -299,6 +299,14 @@ pub(super) fn format_match(m: &Match, priority: Option<u16>) -> String {
         o.ipv6("nd_target", g(Field::NdTarget));
         o.mac("nd_sll", g(Field::NdSll));
         o.mac("nd_tll", g(Field::NdTll));
+        if let Some((v, mask)) = g(Field::NdReserved) {
+            if mask == 0xffff_ffff {
+                o.push(format!("nd_reserved={v}"));
+            } else {
+                o.push(format!("nd_reserved=0x{v:08x}/0x{mask:08x}"));
+            }
+        }
+        o.dec("nd_options_type", g(Field::NdOptionsType));
     } else {
         let src = g(Field::TcpSrc).or(g(Field::UdpSrc)).or(g(Field::SctpSrc));
         let dst = g(Field::TcpDst).or(g(Field::UdpDst)).or(g(Field::SctpDst));

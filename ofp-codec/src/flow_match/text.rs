@@ -65,6 +65,7 @@ fn slot_of(field: Field) -> Field {
         Field::NdSll => Field::ArpSha,
         Field::NdTll => Field::ArpTha,
         Field::IpDscp | Field::IpEcn => Field::NwTos,
+        Field::NdOptionsType => Field::TcpFlags,
         Field::VlanVid | Field::VlanPcp => Field::VlanTci,
         other => other,
     }
@@ -266,6 +267,7 @@ impl MatchParser {
                 self.put(slot_of(field), v, if m == 0 { 0 } else { 0xffff })
             }
             Field::CtState => self.put(field, v, m & 0xff),
+            Field::NdOptionsType => self.put(Field::TcpFlags, v, if m == 0 { 0 } else { 0xffff }),
             Field::TcpFlags | Field::TunFlags => self.put(field, v, m & 0xffff),
             other => self.put(slot_of(other), v, m),
         }
@@ -504,7 +506,10 @@ impl MatchParser {
                         put(Field::Icmpv6Code, exact8(dp))?;
                         let nd_type = sp.0;
                         if dp.0 == 0 && (nd_type == 135 || nd_type == 136) {
+                            put(Field::NdReserved, self.slot(Field::NdReserved))?;
                             put(Field::NdTarget, self.slot(Field::NdTarget))?;
+                            // nd_options_type shares OVS's tcp_flags slot.
+                            put(Field::NdOptionsType, exact8(self.slot(Field::TcpFlags)))?;
                             if nd_type == 135 {
                                 put(Field::NdSll, self.slot(Field::ArpSha))?;
                             } else {
