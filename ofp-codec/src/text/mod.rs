@@ -33,3 +33,13 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+pub mod flow_mod;
+pub mod flows_file;
+pub mod kv;
+pub mod protocols;
+pub mod usable;
+
+pub use flow_mod::{Command, FlowSpec, FlowTextError, ParsedFlow, parse_flow_line, parse_flow_mod};
+pub use flows_file::{FlowsFileError, ParsedFlows, parse_flows};
+pub use protocols::Protocols;
