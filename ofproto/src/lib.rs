@@ -36,6 +36,9 @@
 //!   expires idle/hard timeouts (FLOW_REMOVED events), ages MACs, and drains
 //!   pending events (FLOW_REMOVED from deletes too). Call it when the
 //!   deadline passes and after flow-mods.
+//! - PACKET_OUT: [`Ofproto::translate_actions`]`(key, actions, opts)`
+//!   (`output:TABLE` runs the pipeline); table-miss config:
+//!   [`Ofproto::set_table_miss`].
 //! - [`Ofproto::trace`]`(flow_text, ct_next, now_ms)`: `ofproto/trace` text.
 //! - Datapath: [`upcall::Handler`] implements `datapath::UpcallHandler`
 //!   around `Arc<RwLock<Ofproto>>`; after flow-table changes and
@@ -63,5 +66,5 @@ pub mod xlate;
 
 pub use flow::OfFlow;
 pub use flow_mod::BundleMsg;
-pub use ofproto::{Config, Event, Ofproto, Port, RuleRef, VlanMode};
+pub use ofproto::{Config, Event, Ofproto, Port, RuleRef, TableMiss, VlanMode};
 pub use xlate::{PacketInEvent, Translation, XlateError, XlateOptions};

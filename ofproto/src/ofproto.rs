@@ -80,6 +80,18 @@ impl Port {
     }
 }
 
+/// What a table does with a packet no rule matches (OVS's table-miss
+/// configuration; OpenFlow 1.3's default is drop).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TableMiss {
+    #[default]
+    Drop,
+    /// Send a packet-in with reason `no_match`.
+    Controller,
+    /// Continue with the next table.
+    Continue,
+}
+
 /// Something the switch layer must send or act on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -95,6 +107,7 @@ pub struct OfTable {
     pub(crate) strict: HashMap<(u16, Match), RuleId>,
     pub(crate) lookup_count: AtomicU64,
     pub(crate) matched_count: AtomicU64,
+    pub(crate) miss: TableMiss,
 }
 
 impl OfTable {
@@ -188,6 +201,20 @@ impl Ofproto {
     /// Changes whenever flows, groups, meters or ports change (for revalidation).
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Sets a table's miss behaviour (OVS `mod-table TABLE drop|controller|continue`).
+    pub fn set_table_miss(&mut self, table_id: u8, miss: TableMiss) {
+        if let Some(t) = self.tables.get_mut(usize::from(table_id)) {
+            t.miss = miss;
+            self.generation += 1;
+        }
+    }
+
+    pub fn table_miss(&self, table_id: u8) -> TableMiss {
+        self.tables
+            .get(usize::from(table_id))
+            .map_or(TableMiss::Drop, |t| t.miss)
     }
 
     pub fn table(&self, table_id: u8) -> Option<&OfTable> {

@@ -365,3 +365,47 @@ fn megaflow_from_recirc_without_state_is_dropped() {
     assert_eq!(t.error, Some(ofproto::XlateError::NoRecirculationContext));
     assert!(t.actions.is_empty());
 }
+
+#[test]
+fn packet_out_actions_and_output_to_table() {
+    let mut of = bridge(3);
+    load(&mut of, "in_port=1,actions=output:3");
+    let k = key("in_port=1,ip");
+    let t = of.translate_actions(
+        &k,
+        &[ofp_codec::Action::Output {
+            port: 0xffff_fff9,
+            max_len: 0,
+        }],
+        XlateOptions::default(),
+    );
+    assert_eq!(
+        datapath::actions::format_actions(&t.actions),
+        "3",
+        "output:TABLE runs table 0"
+    );
+    let t = of.translate_actions(
+        &k,
+        &[ofp_codec::Action::Output {
+            port: 2,
+            max_len: 0,
+        }],
+        XlateOptions::default(),
+    );
+    assert_eq!(datapath::actions::format_actions(&t.actions), "2");
+}
+
+#[test]
+fn table_miss_config_drop_continue_controller() {
+    let mut of = bridge(3);
+    load(&mut of, "table=1,ip,actions=output:2");
+    assert_eq!(acts(&of, "in_port=1,ip"), "drop");
+    of.set_table_miss(0, ofproto::TableMiss::Continue);
+    assert_eq!(acts(&of, "in_port=1,ip"), "2");
+    of.set_table_miss(0, ofproto::TableMiss::Controller);
+    let t = xlate(&of, "in_port=1,ip");
+    assert!(matches!(
+        t.actions.as_slice(),
+        [datapath::DpAction::Userspace { .. }]
+    ));
+}

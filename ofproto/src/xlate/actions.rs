@@ -217,10 +217,8 @@ impl Xlate<'_> {
                 let ctx = self.pin_context(ofp_codec::action::OFPR_ACTION, 0, max_len, Vec::new());
                 self.controller(ctx);
             }
-            OFPP_TABLE => self.report(
-                NodeKind::Warn,
-                "output to TABLE is valid only in packet-out".into(),
-            ),
+            // Only a packet-out's actions may send to TABLE (flows are refused).
+            OFPP_TABLE => self.xlate_table(0, false),
             OFPP_LOCAL if self.of.ports.contains_key(&OFPP_LOCAL) => self.emit_output(OFPP_LOCAL),
             p if p == in_port => {
                 self.report(NodeKind::Detail, "skipping output to input port".into())
@@ -256,7 +254,7 @@ impl Xlate<'_> {
         }
     }
 
-    fn controller(&mut self, ctx: PinContext) {
+    pub(crate) fn controller(&mut self, ctx: PinContext) {
         self.commit();
         let userdata = self.of.pins.lock().intern(ctx);
         self.emit(DpAction::Userspace { userdata });

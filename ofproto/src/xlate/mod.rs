@@ -33,10 +33,13 @@ use ofp_codec::msg::flow_mod::FlowMod;
 use ofp_codec::{Action, Field, Instruction};
 
 use crate::flow::{KeyExt, OfFlow};
-use crate::ofproto::{Ofproto, RuleRef};
+use crate::ofproto::{Ofproto, RuleRef, TableMiss};
 use crate::recirc::FrozenState;
 use crate::rule::Rule;
 use crate::trace::{NodeKind, TraceBuilder, TraceNode};
+
+/// `OFPR_NO_MATCH`.
+const OFPR_NO_MATCH: u8 = 0;
 
 /// OVS's `MAX_DEPTH`: nested resubmit/goto/group levels.
 pub const MAX_DEPTH: u32 = 64;
@@ -165,6 +168,26 @@ impl Ofproto {
         } else {
             x.xlate_table(0, false);
         }
+        if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
+            let set = std::mem::take(&mut x.pipe.action_set);
+            x.execute_action_set(&set);
+        }
+        x.finish()
+    }
+}
+
+impl Ofproto {
+    /// Translates a PACKET_OUT: runs `actions` on the packet whose key is
+    /// `key` (in_port as given by the controller, recirc_id 0);
+    /// `output:TABLE` submits it to table 0 as OVS does.
+    pub fn translate_actions(
+        &self,
+        key: &FlowKey,
+        actions: &[Action],
+        opts: XlateOptions,
+    ) -> Translation {
+        let mut x = Xlate::new(self, &OfFlow::from_key(key), opts);
+        x.do_actions(actions);
         if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
             let set = std::mem::take(&mut x.pipe.action_set);
             x.execute_action_set(&set);
@@ -319,10 +342,33 @@ impl<'a> Xlate<'a> {
                 let insts = rule.instructions.clone();
                 self.do_instructions(&insts);
             }
-            None => {
-                self.node_open(NodeKind::Table, format!("{table_id:2}. No match."));
-                self.report(NodeKind::Action, "drop".into());
-            }
+            None => match self.of.table_miss(table_id) {
+                TableMiss::Drop => {
+                    self.node_open(NodeKind::Table, format!("{table_id:2}. No match."));
+                    self.report(NodeKind::Action, "drop".into());
+                }
+                TableMiss::Controller => {
+                    self.node_open(
+                        NodeKind::Table,
+                        format!("{table_id:2}. No match, and a \"packet-in\" is called for."),
+                    );
+                    let ctx = self.pin_context(OFPR_NO_MATCH, 0, u16::MAX, Vec::new());
+                    self.controller(ctx);
+                }
+                TableMiss::Continue => {
+                    self.node_open(NodeKind::Table, format!("{table_id:2}. No match."));
+                    if let Some(next) = table_id.checked_add(1)
+                        && usize::from(next) < self.of.tables.len()
+                    {
+                        self.node_close();
+                        self.pipe.depth -= 1;
+                        self.pipe.table_id = old_table;
+                        self.pipe.cookie = old_cookie;
+                        self.xlate_table(next, false);
+                        return;
+                    }
+                }
+            },
         }
         self.node_close();
         self.pipe.depth -= 1;
