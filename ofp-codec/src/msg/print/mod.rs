@@ -6,14 +6,14 @@
 //! `NAME (OF1.3) (xid=0x..):` line, the body, `***decode error: NAME***` plus
 //! a hex dump when decoding fails.
 //!
-//! Not covered (printed as a decode of the header only, see the report in
-//! each function): the packet dissection OVS adds to packet-in/packet-out
-//! data, and table-features properties (OVS prints them through its own
-//! field and action tables).
+//! Not covered: the packet dissection OVS appends to packet-in and
+//! packet-out frames (`ofp_packet_to_string`); rvs stops before it.
 
 mod basic;
 mod flow;
+mod mff;
 mod stats;
+mod table_features;
 
 use core::fmt::Write as _;
 

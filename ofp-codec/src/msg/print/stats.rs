@@ -54,8 +54,8 @@ pub(super) fn print(s: &mut String, msg: &Message) -> Option<Result<(), OfpError
                 s.push(' ');
                 meter_id(s, *id, '=');
             }
-            Q::TableFeatures(v) if v.is_empty() => {}
-            Q::TableFeatures(_) | Q::Flow(_) | Q::Aggregate(_) => return None,
+            Q::TableFeatures(v) => return Some(super::table_features::print(s, v)),
+            Q::Flow(_) | Q::Aggregate(_) => return None,
         },
         Message::MultipartReply(m) => match &m.body {
             R::Desc(d) => {
@@ -235,7 +235,8 @@ pub(super) fn print(s: &mut String, msg: &Message) -> Option<Result<(), OfpError
                     phy_port(s, p);
                 }
             }
-            R::TableFeatures(_) | R::Flow(_) | R::GroupDesc(_) => return None,
+            R::TableFeatures(v) => return Some(super::table_features::print(s, v)),
+            R::Flow(_) | R::GroupDesc(_) => return None,
         },
         _ => return None,
     }
@@ -294,32 +295,48 @@ fn table_stats(s: &mut String, v: &[TableStats]) {
     finish(s, ditto);
 }
 
-/// OVS's `ofpact_bitmap_format` for an OpenFlow 1.3 action-type bitmap:
-/// the action names OVS maps each supported type to, in OVS's order.
-fn action_bitmap(s: &mut String, bits: u32) {
-    // (OpenFlow 1.3 action type, OVS name), in OVS's internal order.
-    const ORDER: [(u32, &str); 12] = [
-        (0, "output"),
-        (22, "group"),
-        (25, "set_field"),
-        (18, "strip_vlan"),
-        (17, "push_vlan"),
-        (23, "mod_nw_ttl"),
-        (24, "dec_ttl"),
-        (15, "set_mpls_ttl"),
-        (16, "dec_mpls_ttl"),
-        (19, "push_mpls"),
-        (20, "pop_mpls"),
-        (21, "set_queue"),
-    ];
-    let names: Vec<&str> = ORDER
+/// (OpenFlow 1.3 action type, OVS name), in OVS's internal action order.
+const OFPACT_ORDER: [(u32, &str); 12] = [
+    (0, "output"),
+    (22, "group"),
+    (25, "set_field"),
+    (18, "strip_vlan"),
+    (17, "push_vlan"),
+    (23, "mod_nw_ttl"),
+    (24, "dec_ttl"),
+    (15, "set_mpls_ttl"),
+    (16, "dec_mpls_ttl"),
+    (19, "push_mpls"),
+    (20, "pop_mpls"),
+    (21, "set_queue"),
+];
+
+/// Maps an OpenFlow 1.3 action-type bitmap to OVS's action bitmap (bit i =
+/// `OFPACT_ORDER[i]`); types OVS does not support are dropped.
+pub(super) fn ofpacts_from_of13(bits: u32) -> u32 {
+    OFPACT_ORDER
         .iter()
-        .filter(|(t, _)| bits & (1 << t) != 0)
-        .map(|(_, n)| *n)
+        .enumerate()
+        .filter(|(_, (t, _))| bits & (1 << t) != 0)
+        .fold(0, |a, (i, _)| a | (1 << i))
+}
+
+/// OVS's `ofpact_bitmap_format`.
+pub(super) fn ofpacts_format(s: &mut String, ofpacts: u32) {
+    let names: Vec<&str> = OFPACT_ORDER
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ofpacts & (1 << i) != 0)
+        .map(|(_, (_, n))| *n)
         .collect();
     if names.is_empty() {
         s.push_str("<none>");
     } else {
         s.push_str(&names.join(" "));
     }
+}
+
+/// OVS's `ofpact_bitmap_format` for an OpenFlow 1.3 action-type bitmap.
+fn action_bitmap(s: &mut String, bits: u32) {
+    ofpacts_format(s, ofpacts_from_of13(bits));
 }
