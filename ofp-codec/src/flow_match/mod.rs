@@ -62,8 +62,8 @@ mod value;
 
 pub use text::MatchParser;
 pub use value::{
-    CT_STATE_FLAGS, TCP_FLAG_NAMES, format_field_value, format_ipv4_masked, format_ipv6_masked,
-    format_mac_masked, port_name,
+    CT_STATE_FLAGS, TCP_FLAG_NAMES, format_field_value, format_ipv4_masked, format_ipv6,
+    format_ipv6_masked, format_mac_masked, port_name,
 };
 
 use crate::error::OfpError;

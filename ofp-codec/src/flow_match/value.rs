@@ -200,15 +200,28 @@ pub fn format_ipv4_masked(value: u32, mask: u32) -> String {
     }
 }
 
+/// An IPv6 address as glibc's `inet_ntop()` writes it (what OVS prints):
+/// RFC 5952 compression, plus the IPv4-compatible form `::a.b.c.d` when
+/// exactly the first six words are zero.
+pub fn format_ipv6(value: u128) -> String {
+    let a = Ipv6Addr::from(value);
+    let w = a.segments();
+    if w[..6] == [0; 6] && w[6] != 0 {
+        let v4 = Ipv4Addr::from(value as u32);
+        return format!("::{v4}");
+    }
+    a.to_string()
+}
+
 /// IPv6 address with `/N` for a CIDR mask, else `/mask`.
 pub fn format_ipv6_masked(value: u128, mask: u128) -> String {
-    let a = Ipv6Addr::from(value);
+    let a = format_ipv6(value);
     if mask == u128::MAX {
-        a.to_string()
+        a
     } else if let Some(len) = prefix_len(mask, 128) {
         format!("{a}/{len}")
     } else {
-        format!("{a}/{}", Ipv6Addr::from(mask))
+        format!("{a}/{}", format_ipv6(mask))
     }
 }
 
@@ -352,7 +365,7 @@ pub fn format_field_value(field: crate::field::Field, v: u128) -> String {
             }
         }
         V::Ipv4 => Ipv4Addr::from(v as u32).to_string(),
-        V::Ipv6 => Ipv6Addr::from(v).to_string(),
+        V::Ipv6 => format_ipv6(v),
         V::Mac => format_mac(v),
         V::Port => port_name(v as u32),
         V::CtState => format_flags(v as u32, &CT_STATE_FLAGS),
@@ -425,6 +438,18 @@ mod tests {
             format_mac_masked(0x0011_2233_4455, 0xffff_ffff_ffff),
             "00:11:22:33:44:55"
         );
+    }
+
+    #[test]
+    fn ipv6_text_follows_inet_ntop() {
+        let f = |s: &str| format_ipv6(u128::from(s.parse::<Ipv6Addr>().unwrap()));
+        assert_eq!(f("::1.2.3.4"), "::1.2.3.4");
+        assert_eq!(f("::2:3"), "::0.2.0.3");
+        assert_eq!(f("::1"), "::1");
+        assert_eq!(f("::"), "::");
+        assert_eq!(f("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
+        assert_eq!(f("::ffff:0:1.2.3.4"), "::ffff:0:102:304");
+        assert_eq!(f("1:0:0:2:0:0:3:4"), "1::2:0:0:3:4");
     }
 
     #[test]
