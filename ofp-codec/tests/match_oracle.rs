@@ -274,7 +274,7 @@ fn random_item(r: &mut Rng) -> String {
         1 => format!("0x{:x}/0x{:x}", r.below(65536) & 0xff00, 0xff00),
         _ => format!("{}", r.below(1024)),
     };
-    match r.below(46) {
+    match r.below(66) {
         0 => r
             .pick(&[
                 "ip", "ipv6", "tcp", "udp", "sctp", "icmp", "icmp6", "arp", "rarp", "tcp6", "udp6",
@@ -358,6 +358,25 @@ fn random_item(r: &mut Rng) -> String {
         ),
         43 => format!("recirc_id={}", r.below(100)),
         44 => format!("dp_hash=0x{:x}/0xf", r.below(16)),
+        46 => format!("vlan_vid=0x{:x}", 0x1000 | r.below(4096)),
+        47 => format!("vlan_pcp={}", r.below(8)),
+        48 => format!("reg{}[{}..{}]=1", r.below(16), r.below(8), 8 + r.below(24)),
+        49 => format!("xxreg{}=0x{:x}/0x{:x}", r.below(4), r.next(), r.next()),
+        50 => format!("tun_src={}/{}", ip4(r), r.below(33)),
+        51 => format!("tun_ipv6_dst={}", ip6(r)),
+        52 => format!("tun_gbp_id={}", r.below(65536)),
+        53 => format!("tun_flags={}", r.pick(&["+oam", "-oam"])),
+        54 => format!("actset_output={}", r.pick(&["1", "LOCAL", "CONTROLLER"])),
+        55 => format!("conj_id={}", r.below(1000)),
+        56 => format!("ct_ipv6_src={}", ip6(r)),
+        57 => format!("ipv6_label=0x{:x}", r.below(1 << 20)),
+        58 => format!("arp_tpa={}/{}", ip4(r), r.below(33)),
+        59 => format!("arp_sha={}", mac(r)),
+        60 => format!("nd_reserved={}", r.below(1000)),
+        61 => format!("nd_options_type={}", r.below(256)),
+        62 => format!("icmp_type={}", r.pick(&["135", "136"])),
+        63 => format!("mpls_ttl={}", r.below(256)),
+        64 => format!("ip_dscp={}", r.below(64)),
         _ => format!("priority={}", r.below(65536)),
     }
 }
