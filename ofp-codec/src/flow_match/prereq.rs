@@ -87,3 +87,36 @@ impl Match {
         }
     }
 }
+
+impl Match {
+    /// Value and mask of `field` as OVS holds them: like
+    /// [`Match::value_mask`], except that `packet_type` reads as Ethernet
+    /// (0, exact) when a field with a prerequisite implies it.
+    pub fn effective_value_mask(&self, field: Field) -> Option<(u128, u128)> {
+        match self.value_mask(field) {
+            None if field == Field::PacketType
+                && self
+                    .iter()
+                    .any(|e| e.field.prereq() != crate::field::Prereq::None) =>
+            {
+                Some((0, 0xffff_ffff))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether `self`, as the match of a non-strict FLOW_MOD (MODIFY,
+    /// DELETE) or stats request, selects a flow whose match is `rule`:
+    /// every bit `self` matches, `rule` matches too, with the same value
+    /// (OpenFlow 1.3 §6.4, OVS's loose match). The implied Ethernet packet
+    /// type counts as matched.
+    pub fn selects_loosely(&self, rule: &Match) -> bool {
+        self.iter().all(|c| {
+            let (cv, cm) = (c.value_u128(), c.mask_u128());
+            match rule.effective_value_mask(c.field) {
+                Some((v, m)) => m & cm == cm && v & cm == cv,
+                None => false,
+            }
+        })
+    }
+}

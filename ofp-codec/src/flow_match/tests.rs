@@ -261,3 +261,47 @@ fn key_value_separators_follow_ovs() {
     let b = Match::parse("tcp6 ipv6_src=::1,tp_dst=80").unwrap();
     assert_eq!(b.to_string(), "tcp6,ipv6_src=::1,tp_dst=80");
 }
+
+#[test]
+fn loose_selection_counts_the_implied_packet_type() {
+    let rule = Match::parse("tcp,nw_src=10.1.2.3,tp_dst=80").unwrap();
+    for sel in [
+        "",
+        "ip",
+        "tcp",
+        "ip,nw_src=10.0.0.0/8",
+        "tcp,tp_dst=80",
+        "tp_src=80",
+        "eth",
+    ] {
+        let c = Match::parse(sel).unwrap();
+        assert!(c.selects_loosely(&rule), "{sel}");
+    }
+    for sel in [
+        "udp",
+        "ip,nw_src=11.0.0.0/8",
+        "tcp,tp_dst=81",
+        "reg0=1",
+        "packet_type=(1,0x800)",
+    ] {
+        let c = Match::parse(sel).unwrap();
+        assert!(!c.selects_loosely(&rule), "{sel}");
+    }
+    // `tp_src=80` alone keeps only OVS's implied packet_type=Ethernet.
+    assert_eq!(
+        Match::parse("tp_src=80")
+            .unwrap()
+            .value_mask(Field::PacketType),
+        Some((0, 0xffff_ffff))
+    );
+    assert_eq!(
+        rule.effective_value_mask(Field::PacketType),
+        Some((0, 0xffff_ffff))
+    );
+    assert_eq!(
+        Match::parse("reg0=1")
+            .unwrap()
+            .effective_value_mask(Field::PacketType),
+        None
+    );
+}
