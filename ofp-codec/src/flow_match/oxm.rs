@@ -118,7 +118,14 @@ pub fn decode_entry(r: &mut Reader<'_>) -> Result<OxmEntry, OfpError> {
     if h.id == NXM_OF_IN_PORT {
         // Any 16-bit port is valid; reserved ones map to 0xffffff00 and up.
         let port = if v >= 0xff00 { v + 0xffff_0000 } else { v };
-        let mask = mask.map(|m| vec![0xff, 0xff, m[0], m[1]]);
+        // The mask is all zeros or all ones here (in_port is not maskable).
+        let mask = mask.map(|m| {
+            if m == [0, 0] {
+                vec![0; 4]
+            } else {
+                vec![0xff; 4]
+            }
+        });
         return Ok(OxmEntry {
             field,
             value: (port as u32).to_be_bytes().to_vec(),
