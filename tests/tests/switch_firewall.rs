@@ -1,0 +1,190 @@
+//! The stateful firewall through `rvs switchd` with real kernel traffic:
+//! ns1 (port 1, a veth) may open ICMP/TCP/UDP connections to ns2 (port 2, a
+//! tap created by rvs and moved into ns2); ns2 may only answer. The
+//! conntrack table is read with Debian's `ovs-appctl` in OVS's format.
+//! Needs root, namespaces, python3 and ovs-ofctl/ovs-appctl; under `CI=true`
+//! a missing one fails the test.
+
+#[path = "../src/netns.rs"]
+#[allow(dead_code)]
+mod netns;
+#[path = "../src/rvs.rs"]
+#[allow(dead_code)]
+mod rvs;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use netns::{LinkGuard, Netns, Veth, namespaces_available, unique_name};
+use rvs::{Switchd, TempDir, ok_stdout, ovs_ofctl, root_available, tool_available};
+
+/// The firewall of `../shared/ovs-reference/firewall.flows` when that file
+/// is present beside the repository, else the repository's example.
+fn firewall_flows() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shared = root.join("../shared/ovs-reference/firewall.flows");
+    if shared.exists() {
+        shared
+    } else {
+        root.join("examples/firewall.flows")
+    }
+}
+
+const TCP_SERVER: &str = "import socket,sys\n\
+s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+s.bind(('0.0.0.0',int(sys.argv[1])));s.listen(1);s.settimeout(8)\n\
+c,_=s.accept();c.sendall(c.recv(100).upper());c.close()\n";
+const TCP_CLIENT: &str = "import socket,sys\n\
+s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=2)\n\
+s.sendall(b'hello');print(s.recv(100).decode())\n";
+const UDP_SERVER: &str = "import socket,sys\n\
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('0.0.0.0',int(sys.argv[1])));s.settimeout(8)\n\
+d,a=s.recvfrom(100);s.sendto(d.upper(),a)\n";
+const UDP_CLIENT: &str = "import socket,sys\n\
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(2)\n\
+s.sendto(b'hello',(sys.argv[1],int(sys.argv[2])));print(s.recv(100).decode())\n";
+
+/// Runs a client in `ns` while a server runs in `server_ns`; true if the
+/// client got the server's answer ("HELLO").
+fn exchange(
+    server_ns: &Netns,
+    ns: &Netns,
+    server: &str,
+    client: &str,
+    ip: &str,
+    port: u16,
+) -> bool {
+    let p = port.to_string();
+    let mut srv = server_ns
+        .command(&["python3", "-c", server, &p])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ns.exec(&["python3", "-c", client, ip, &p]);
+    let _ = srv.kill();
+    let _ = srv.wait();
+    out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "HELLO"
+}
+
+fn ping(ns: &Netns, ip: &str) -> bool {
+    ns.exec(&["ping", "-c", "2", "-i", "0.2", "-W", "1", ip])
+        .status
+        .success()
+}
+
+#[test]
+fn firewall_allows_inside_out_and_blocks_new_connections_from_outside() {
+    let t = "firewall_allows_inside_out";
+    if !root_available(t)
+        || !namespaces_available(t)
+        || !tool_available(t, "ovs-ofctl")
+        || !tool_available(t, "ovs-appctl")
+        || !tool_available(t, "python3")
+    {
+        return;
+    }
+    let ns1 = Netns::new();
+    let ns2 = Netns::new();
+    let v1 = Veth::new();
+    let tap = unique_name("rvt");
+    let _tap_guard = LinkGuard(tap.clone());
+    let dir = TempDir::new("fw");
+    let rundir = dir.0.join("run");
+    let mut sw = Switchd::start_in(
+        &rundir,
+        "br0",
+        &[
+            "--fail-mode",
+            "secure",
+            "--port",
+            &format!("{}:1", v1.a),
+            "--tap",
+            &format!("{tap}:2"),
+        ],
+        None,
+    );
+    ns1.adopt(&v1.b, "eth0", "10.0.0.1/24");
+    ns2.adopt(&tap, "eth0", "10.0.0.2/24");
+    let target = sw.target();
+    let flows = firewall_flows();
+    ok_stdout(
+        &ovs_ofctl(&["replace-flows", &target, flows.to_str().unwrap()]),
+        "replace-flows",
+    );
+
+    let mut results = Vec::new();
+    results.push(("ping ns1->ns2", ping(&ns1, "10.0.0.2"), true));
+    results.push(("ping ns2->ns1", ping(&ns2, "10.0.0.1"), false));
+    results.push((
+        "tcp ns1->ns2",
+        exchange(&ns2, &ns1, TCP_SERVER, TCP_CLIENT, "10.0.0.2", 5001),
+        true,
+    ));
+    results.push((
+        "tcp ns2->ns1",
+        exchange(&ns1, &ns2, TCP_SERVER, TCP_CLIENT, "10.0.0.1", 5002),
+        false,
+    ));
+    results.push((
+        "udp ns1->ns2",
+        exchange(&ns2, &ns1, UDP_SERVER, UDP_CLIENT, "10.0.0.2", 5003),
+        true,
+    ));
+    results.push((
+        "udp ns2->ns1",
+        exchange(&ns1, &ns2, UDP_SERVER, UDP_CLIENT, "10.0.0.1", 5004),
+        false,
+    ));
+    let wrong: Vec<_> = results
+        .iter()
+        .filter(|(_, got, want)| got != want)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "unexpected outcomes (name, passed, expected): {wrong:?}"
+    );
+
+    let ct = Command::new("ovs-appctl")
+        .arg("-t")
+        .arg(sw.ctl())
+        .arg("dpctl/dump-conntrack")
+        .output()
+        .unwrap();
+    let ct = ok_stdout(&ct, "dpctl/dump-conntrack");
+    for proto in [
+        "icmp,orig=(src=10.0.0.1,dst=10.0.0.2",
+        "tcp,orig=(src=10.0.0.1,dst=10.0.0.2",
+        "udp,orig=(src=10.0.0.1,dst=10.0.0.2",
+    ] {
+        assert!(ct.contains(proto), "{proto} missing from conntrack:\n{ct}");
+    }
+    assert!(
+        !ct.contains("orig=(src=10.0.0.2,dst=10.0.0.1"),
+        "outside connections were committed:\n{ct}"
+    );
+    // The flows saw the traffic.
+    let dump = ok_stdout(
+        &ovs_ofctl(&["dump-flows", &target, "table=1"]),
+        "dump-flows",
+    );
+    assert!(
+        dump.contains("ct_state=+new+trk,ip,in_port=1 actions=ct(commit),output:2"),
+        "{dump}"
+    );
+    assert!(
+        !dump.contains("n_packets=0, n_bytes=0, priority=10,ct_state=+new+trk"),
+        "{dump}"
+    );
+    // SIGTERM: clean exit, and the tap rvs created is gone.
+    let st = sw.stop().expect("switchd exits on SIGTERM");
+    assert!(st.success(), "{st}");
+    assert!(!rundir.join("br0.mgmt").exists());
+    let still = ns2.exec(&["ip", "link", "show", "eth0"]);
+    assert!(
+        !still.status.success(),
+        "tap made by rvs still exists after shutdown"
+    );
+}
