@@ -32,8 +32,11 @@
 //!   [`Match::decode_oxm_tlvs`] / [`Match::encode_oxm_tlvs`] for bare TLV
 //!   lists; [`oxm::decode_entry`] / [`oxm::encode_entry`] for one TLV.
 //! - text: [`Match::parse`] for a whole match string, [`MatchParser`] to feed
-//!   `key=value` items one by one from a flow line, `Display` (and
-//!   [`Match::format_with_priority`]) to print as `ovs-ofctl` does.
+//!   `key=value` items one by one from a flow line (protocol shorthands,
+//!   fields, and subfields such as `reg0[0..3]=5`), `Display` (and
+//!   [`Match::format_with_priority`]) to print as `ovs-ofctl` does; value
+//!   printers [`format_field_value`], [`format_ipv6`] (glibc `inet_ntop`
+//!   style) and friends for the action printers.
 //! - checks: [`Match::check_prereqs`] (`OFPBMC_BAD_PREREQ`),
 //!   [`Match::prereq_ok`], and [`Match::check_ct_tuple_ip_version`]
 //!   (`OFPBAC_MATCH_INCONSISTENT`, the check OVS's FLOW_MOD decoder makes
@@ -41,7 +44,10 @@
 //! - access: [`Match::get`], [`Match::iter`], [`Match::value`],
 //!   [`Match::value_mask`], [`Match::set`], [`Match::set_u128`],
 //!   [`Match::set_exact`], [`Match::remove`], and shorthands
-//!   [`Match::eth_type`], [`Match::ip_proto`], [`Match::is_ip`], ...
+//!   [`Match::eth_type`], [`Match::ip_proto`], [`Match::is_ip`], ...;
+//!   [`Match::effective_value_mask`] (counts the implied Ethernet
+//!   `packet_type`) and [`Match::selects_loosely`] (non-strict FLOW_MOD and
+//!   stats selection).
 //!
 //! Verified against OVS 3.1 (`ovs-ofctl`) by `tests/match_oracle.rs` (text
 //! and bytes of the match strings in `tests/data/matches.txt`, messages of
