@@ -3,18 +3,43 @@
 //!
 //! OVS knows two experimenters, Nicira (0x00002320) and ONF (0x4f4e4600);
 //! any other id is `OFPBRC_BAD_VENDOR`, an unknown subtype of a known id is
-//! `OFPBRC_BAD_SUBTYPE`. rvs decodes the ONF bundle messages (2300, 2301);
-//! Nicira messages (`NXT_*`, `NXST_*`), which OVS also accepts on 1.3, are
-//! not implemented and report `OFPBRC_BAD_SUBTYPE`.
+//! `OFPBRC_BAD_SUBTYPE`. rvs decodes the ONF bundle messages (2300, 2301)
+//! and `NXT_SET_PACKET_IN_FORMAT` (16); the other Nicira messages (`NXT_*`,
+//! `NXST_*`), which OVS also accepts on 1.3, are not implemented and report
+//! `OFPBRC_BAD_SUBTYPE`.
 
 use super::bundle::{ONFT_BUNDLE_ADD_MESSAGE, ONFT_BUNDLE_CONTROL};
 use crate::error::{NX_VENDOR_ID, ONF_VENDOR_ID, OfpError};
+
+/// Nicira `NXT_SET_PACKET_IN_FORMAT` (what `ovs-ofctl monitor` sends first).
+pub const NXT_SET_PACKET_IN_FORMAT: u32 = 16;
 
 /// A known experimenter message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExperimenterKind {
     BundleControl,
     BundleAdd,
+    SetPacketInFormat,
+}
+
+impl ExperimenterKind {
+    /// (experimenter id, subtype) on the wire.
+    pub fn ids(self) -> (u32, u32) {
+        match self {
+            ExperimenterKind::BundleControl => (ONF_VENDOR_ID, ONFT_BUNDLE_CONTROL),
+            ExperimenterKind::BundleAdd => (ONF_VENDOR_ID, ONFT_BUNDLE_ADD_MESSAGE),
+            ExperimenterKind::SetPacketInFormat => (NX_VENDOR_ID, NXT_SET_PACKET_IN_FORMAT),
+        }
+    }
+
+    /// The name OVS prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExperimenterKind::BundleControl => "ONFT_BUNDLE_CONTROL",
+            ExperimenterKind::BundleAdd => "ONFT_BUNDLE_ADD_MESSAGE",
+            ExperimenterKind::SetPacketInFormat => "NXT_SET_PACKET_IN_FORMAT",
+        }
+    }
 }
 
 /// Classifies an `OFPT_EXPERIMENTER` message by its experimenter id and subtype.
@@ -22,6 +47,7 @@ pub fn classify(experimenter: u32, subtype: u32) -> Result<ExperimenterKind, Ofp
     match (experimenter, subtype) {
         (ONF_VENDOR_ID, ONFT_BUNDLE_CONTROL) => Ok(ExperimenterKind::BundleControl),
         (ONF_VENDOR_ID, ONFT_BUNDLE_ADD_MESSAGE) => Ok(ExperimenterKind::BundleAdd),
+        (NX_VENDOR_ID, NXT_SET_PACKET_IN_FORMAT) => Ok(ExperimenterKind::SetPacketInFormat),
         (ONF_VENDOR_ID | NX_VENDOR_ID, _) => Err(OfpError::OFPBRC_BAD_SUBTYPE),
         _ => Err(OfpError::OFPBRC_BAD_VENDOR),
     }
@@ -55,6 +81,10 @@ mod tests {
             Err(OfpError::OFPBRC_BAD_SUBTYPE)
         );
         assert_eq!(classify(0x1234, 2300), Err(OfpError::OFPBRC_BAD_VENDOR));
+        assert_eq!(
+            classify(NX_VENDOR_ID, 16),
+            Ok(ExperimenterKind::SetPacketInFormat)
+        );
         assert_eq!(classify_multipart(0x1234), OfpError::OFPBRC_BAD_VENDOR);
     }
 }

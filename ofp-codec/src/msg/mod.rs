@@ -43,7 +43,7 @@ pub mod table_mod;
 
 use bytes::{BufMut, BytesMut};
 
-use crate::error::{ONF_VENDOR_ID, OfpError};
+use crate::error::OfpError;
 use crate::reader::Reader;
 
 pub use async_config::AsyncConfig;
@@ -51,6 +51,7 @@ pub use bundle::{BundleAdd, BundleControl, BundleCtrlType};
 pub use config::SwitchConfig;
 pub use echo::Echo;
 pub use error_msg::ErrorMsg;
+pub use experimenter::ExperimenterKind;
 pub use features::SwitchFeatures;
 pub use flow_mod::{FlowMod, FlowModCommand};
 pub use flow_removed::{FlowRemoved, FlowRemovedReason};
@@ -118,6 +119,17 @@ pub enum Message {
     BundleControl(BundleControl),
     /// `ONFT_BUNDLE_ADD_MESSAGE` (experimenter message).
     BundleAdd(BundleAdd),
+    /// `NXT_SET_PACKET_IN_FORMAT` (Nicira experimenter message).
+    SetPacketInFormat(PacketInFormat),
+}
+
+crate::open_enum! {
+    /// The packet-in format of `NXT_SET_PACKET_IN_FORMAT`, as OVS names it.
+    pub struct PacketInFormat(u32) {
+        STANDARD = 0 => "standard",
+        NXT_PACKET_IN = 1 => "nxt_packet_in",
+        NXT_PACKET_IN2 = 2 => "nxt_packet_in2",
+    }
 }
 
 /// What the headers of a message say it is, after OVS's header checks.
@@ -125,7 +137,7 @@ pub enum Message {
 pub(crate) enum Kind {
     Plain(MsgType),
     Multipart { reply: bool, mp_type: MultipartType },
-    Onf(u32),
+    Exp(experimenter::ExperimenterKind),
 }
 
 /// (min total length, extra multiple): 0 = exact, 1 = any extra, N = multiple of N.
@@ -157,8 +169,9 @@ fn length_rule(kind: Kind) -> (usize, usize) {
             T::METER_MOD => (16, 8),
             _ => (8, 1),
         },
-        Kind::Onf(bundle::ONFT_BUNDLE_CONTROL) => (24, 8),
-        Kind::Onf(_) => (24, 1),
+        Kind::Exp(ExperimenterKind::BundleControl) => (24, 8),
+        Kind::Exp(ExperimenterKind::BundleAdd) => (24, 1),
+        Kind::Exp(ExperimenterKind::SetPacketInFormat) => (20, 0),
         Kind::Multipart {
             reply: false,
             mp_type,
@@ -199,14 +212,7 @@ pub(crate) fn check_framing(bytes: &[u8]) -> Result<(Header, Kind), OfpError> {
         MsgType::EXPERIMENTER => {
             let vendor = r.u32()?;
             let subtype = r.u32()?;
-            match experimenter::classify(vendor, subtype)? {
-                experimenter::ExperimenterKind::BundleControl => {
-                    Kind::Onf(bundle::ONFT_BUNDLE_CONTROL)
-                }
-                experimenter::ExperimenterKind::BundleAdd => {
-                    Kind::Onf(bundle::ONFT_BUNDLE_ADD_MESSAGE)
-                }
-            }
+            Kind::Exp(experimenter::classify(vendor, subtype)?)
         }
         MsgType::MULTIPART_REQUEST | MsgType::MULTIPART_REPLY => {
             let mp_type = MultipartType(r.u16()?);
@@ -258,6 +264,12 @@ pub(crate) fn pull_match(r: &mut Reader<'_>) -> Result<crate::flow_match::Match,
         });
     }
     crate::flow_match::Match::decode(r)
+}
+
+fn put_exp_header(out: &mut BytesMut, kind: ExperimenterKind) {
+    let (id, subtype) = kind.ids();
+    out.put_u32(id);
+    out.put_u32(subtype);
 }
 
 fn body<T: WireBody>(r: &mut Reader<'_>) -> Result<T, OfpError> {
@@ -338,14 +350,22 @@ impl Message {
                     })
                 }
             }
-            Kind::Onf(subtype) => {
+            Kind::Exp(kind) => {
                 r.skip(8)?;
-                if subtype == bundle::ONFT_BUNDLE_CONTROL {
-                    Message::BundleControl(body(&mut r)?)
-                } else {
-                    let add: BundleAdd = body(&mut r)?;
-                    add.validate(header.version, header.xid)?;
-                    Message::BundleAdd(add)
+                match kind {
+                    ExperimenterKind::BundleControl => Message::BundleControl(body(&mut r)?),
+                    ExperimenterKind::BundleAdd => {
+                        let add: BundleAdd = body(&mut r)?;
+                        add.validate(header.version, header.xid)?;
+                        Message::BundleAdd(add)
+                    }
+                    ExperimenterKind::SetPacketInFormat => {
+                        let f = PacketInFormat(r.u32()?);
+                        if f.name().is_none() {
+                            return Err(OfpError::OFPBRC_EPERM);
+                        }
+                        Message::SetPacketInFormat(f)
+                    }
                 }
             }
         };
@@ -386,7 +406,7 @@ impl Message {
             M::GetAsyncReply(_) => T::GET_ASYNC_REPLY,
             M::SetAsync(_) => T::SET_ASYNC,
             M::MeterMod(_) => T::METER_MOD,
-            M::BundleControl(_) | M::BundleAdd(_) => T::EXPERIMENTER,
+            M::BundleControl(_) | M::BundleAdd(_) | M::SetPacketInFormat(_) => T::EXPERIMENTER,
         }
     }
 
@@ -419,6 +439,7 @@ impl Message {
                 M::MeterMod(b) => b.encoded_len(),
                 M::BundleControl(b) => 8 + b.encoded_len(),
                 M::BundleAdd(b) => 8 + b.encoded_len(),
+                M::SetPacketInFormat(_) => 12,
             }
     }
 
@@ -469,14 +490,16 @@ impl Message {
             M::GetAsyncReply(b) | M::SetAsync(b) => b.encode(&mut out),
             M::MeterMod(b) => b.encode(&mut out),
             M::BundleControl(b) => {
-                out.put_u32(ONF_VENDOR_ID);
-                out.put_u32(bundle::ONFT_BUNDLE_CONTROL);
+                put_exp_header(&mut out, ExperimenterKind::BundleControl);
                 b.encode(&mut out);
             }
             M::BundleAdd(b) => {
-                out.put_u32(ONF_VENDOR_ID);
-                out.put_u32(bundle::ONFT_BUNDLE_ADD_MESSAGE);
+                put_exp_header(&mut out, ExperimenterKind::BundleAdd);
                 b.encode(&mut out);
+            }
+            M::SetPacketInFormat(f) => {
+                put_exp_header(&mut out, ExperimenterKind::SetPacketInFormat);
+                out.put_u32(f.0);
             }
         }
         out

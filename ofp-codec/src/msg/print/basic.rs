@@ -174,6 +174,15 @@ pub(super) fn print(
             };
             meter_config(s, m.meter_id, flags, &m.bands);
         }
+        Message::SetPacketInFormat(f) => {
+            s.push_str(" format=");
+            match f.name() {
+                Some(n) => s.push_str(n),
+                None => {
+                    let _ = write!(s, "{}", f.0);
+                }
+            }
+        }
         Message::BundleControl(b) => {
             let _ = write!(s, "\n bundle_id=0x{:x} type=", b.bundle_id);
             s.push_str(b.ctrl_type.name().unwrap_or(""));

@@ -19,7 +19,7 @@ use core::fmt::Write as _;
 
 use super::header::{HEADER_LEN, MsgType};
 use super::multipart::MultipartType;
-use super::{Kind, Message, bundle, check_framing};
+use super::{Kind, Message, check_framing};
 use crate::error::OfpError;
 
 /// Appends OVS's `ds_put_hex_dump(.., ascii=true)` of `buf` starting at offset 0.
@@ -150,8 +150,7 @@ fn raw_name(kind: Kind) -> String {
                 if reply { "reply" } else { "request" }
             )
         }
-        Kind::Onf(bundle::ONFT_BUNDLE_CONTROL) => "ONFT_BUNDLE_CONTROL".to_string(),
-        Kind::Onf(_) => "ONFT_BUNDLE_ADD_MESSAGE".to_string(),
+        Kind::Exp(k) => k.name().to_string(),
     }
 }
 
@@ -179,12 +178,9 @@ fn partial_kind(bytes: &[u8]) -> Option<Kind> {
         MsgType::EXPERIMENTER => {
             let v = u32::from_be_bytes(bytes.get(8..12)?.try_into().ok()?);
             let st = u32::from_be_bytes(bytes.get(12..16)?.try_into().ok()?);
-            (v == crate::error::ONF_VENDOR_ID
-                && matches!(
-                    st,
-                    bundle::ONFT_BUNDLE_CONTROL | bundle::ONFT_BUNDLE_ADD_MESSAGE
-                ))
-            .then_some(Kind::Onf(st))
+            crate::msg::experimenter::classify(v, st)
+                .ok()
+                .map(Kind::Exp)
         }
         MsgType::MULTIPART_REQUEST | MsgType::MULTIPART_REPLY => {
             let mp = MultipartType(u16::from_be_bytes(bytes.get(8..10)?.try_into().ok()?));
