@@ -1,0 +1,226 @@
+#!/bin/bash
+# bench/trafgen.sh -- 64-byte UDP forwarding rate of rvs's datapath (the `fwd`
+# example, one forwarding thread) next to Open vSwitch's userspace datapath,
+# same topology, same generator, same counters, same run.
+#
+#   ns1 (10.0.0.1) --eth0== switch ==eth0-- ns2 (10.0.0.2)
+#   switch = rvs fwd in namespace $PFX-sw, ports = veth ends (AF_PACKET) or taps
+#            (created by fwd, then moved into ns1/ns2); plain "output to the other
+#            port" flow, or ct(commit,zone=1),recirc then output (--ct).
+#   OVS    = /work/shared/ovs-reference/trafgen.sh (its own namespaces), called
+#            between the rvs configurations with the same RUNS/DUR/WARM/WIN/VARIANTS.
+#
+# Generator: trafgen (netsniff-ng) in ns1, -P 1 (pinned to CPU0), for DUR s;
+# frames are 60 bytes (64 on a wire): eth + IPv4 + UDP + 18 bytes, to ns2's MAC.
+# Counters are sampled WARM s after start and WIN s later: ns2 eth0 rx_packets
+# (received pps) and ns1 eth0 tx_packets+tx_dropped (offered pps); the switch
+# process's utime+stime from /proc/PID/stat (all threads) gives CPU-seconds per
+# million received packets.
+#
+# Usage: bench/trafgen.sh [CONFIG...]
+#   CONFIGs: rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct
+#            ovs (runs the kit for ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct)
+#   default: all of them.  Env: RUNS (3) DUR (5) WARM (1) WIN (3) VARIANTS ("fixed rand1000")
+#   FWD (path of the fwd binary; built with cargo --release if unset), FWD_PIN (CPU list for
+#   taskset, default unpinned), OUT (results dir), PFX (name prefix, default rvsbench).
+# Results: $OUT/raw.tsv and $OUT/summary.txt (rvs and OVS side by side, with ratios).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+KIT=${KIT:-/work/shared/ovs-reference}
+PFX=${PFX:-rvsbench}
+RUNS=${RUNS:-3}
+DUR=${DUR:-5}
+WARM=${WARM:-1}
+WIN=${WIN:-3}
+VARIANTS=${VARIANTS:-"fixed rand1000"}
+OUT=${OUT:-/tmp/${PFX}/results}
+FWD_PIN=${FWD_PIN:-}
+CONFIGS=${*:-"rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct ovs"}
+SW=$PFX-sw; NS1=$PFX-ns1; NS2=$PFX-ns2
+IP1=10.0.0.1; IP2=10.0.0.2
+HZ=$(getconf CLK_TCK)
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+command -v trafgen >/dev/null || { echo "trafgen missing: apt-get install -y netsniff-ng" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 2; }
+
+if [ -z "${FWD:-}" ]; then
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+    (cd "$ROOT" && cargo build --release -q -p datapath --example fwd) || exit 1
+    FWD=$CARGO_TARGET_DIR/release/examples/fwd
+fi
+mkdir -p "$OUT"
+RAW=$OUT/raw.tsv
+: > "$RAW"
+FWDPID=; TGPID=
+
+teardown() {
+    [ -n "$TGPID" ] && kill -INT "$TGPID" 2>/dev/null && wait "$TGPID" 2>/dev/null
+    TGPID=
+    if [ -n "$FWDPID" ]; then kill "$FWDPID" 2>/dev/null; wait "$FWDPID" 2>/dev/null; fi
+    FWDPID=
+    local ns pid
+    for ns in "$NS1" "$NS2" "$SW"; do
+        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+        ip netns del "$ns"
+    done
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+mk_ns() {
+    local ns
+    for ns in "$NS1" "$NS2" "$SW"; do
+        ip netns add "$ns"
+        in_ns "$ns" ip link set lo up
+        in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+}
+
+host_if() {  # host_if NS IFNAME(in ns) IP
+    in_ns "$1" ip link set "$2" name eth0
+    in_ns "$1" ip addr add "$3/24" dev eth0
+    in_ns "$1" ip link set eth0 up
+    in_ns "$1" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+}
+
+start_fwd() {  # start_fwd ARGS...
+    # `ip netns exec` execs fwd, so $! is fwd's own pid (its /proc stat is the switch CPU).
+    ip netns exec "$SW" "$FWD" --threads 1 "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
+    FWDPID=$!
+    local i
+    for i in $(seq 100); do grep -q ready "$OUT/fwd.out" 2>/dev/null && break; sleep 0.05; done
+    grep -q ready "$OUT/fwd.out" || { log "fwd did not start: $(cat "$OUT/fwd.err")"; return 1; }
+    [ -n "$FWD_PIN" ] && taskset -a -p -c "$FWD_PIN" "$FWDPID" > /dev/null
+    return 0
+}
+
+setup() {  # setup CONFIG
+    teardown
+    mk_ns
+    local ct=""
+    case $1 in *-ct) ct=--ct;; esac
+    case $1 in
+    rvs-veth-*)
+        ip link add "$PFX-v1" netns "$NS1" type veth peer name "$PFX-p1" netns "$SW"
+        ip link add "$PFX-v2" netns "$NS2" type veth peer name "$PFX-p2" netns "$SW"
+        host_if "$NS1" "$PFX-v1" "$IP1"
+        host_if "$NS2" "$PFX-v2" "$IP2"
+        for p in p1 p2; do
+            in_ns "$SW" ip link set "$PFX-$p" up
+            in_ns "$SW" ethtool -K "$PFX-$p" tx off >/dev/null 2>&1 || true
+        done
+        start_fwd $ct "$PFX-p1" "$PFX-p2"
+        ;;
+    rvs-tap-*)
+        start_fwd $ct "tap:$PFX-t1" "tap:$PFX-t2" || return 1
+        in_ns "$SW" ip link set "$PFX-t1" netns "$NS1"
+        in_ns "$SW" ip link set "$PFX-t2" netns "$NS2"
+        host_if "$NS1" "$PFX-t1" "$IP1"
+        host_if "$NS2" "$PFX-t2" "$IP2"
+        ;;
+    esac
+}
+
+snapshot() {  # key=value line
+    local s1 s2 sw=""
+    s1=$(in_ns "$NS1" sh -c 'd=/sys/class/net/eth0/statistics; echo tx=$(cat $d/tx_packets) txdrop=$(cat $d/tx_dropped)')
+    s2=$(in_ns "$NS2" sh -c 'd=/sys/class/net/eth0/statistics; echo rx=$(cat $d/rx_packets) rxdrop=$(cat $d/rx_dropped)')
+    sw="swticks=$(sed 's/^.*) //' "/proc/$FWDPID/stat" | awk '{print $12+$13}')"
+    echo "t=$(date +%s.%N) $s1 $s2 $sw"
+}
+
+tg_cfg() {  # tg_cfg VARIANT FILE
+    local mac1 mac2 sp
+    mac1=$(in_ns "$NS1" cat /sys/class/net/eth0/address)
+    mac2=$(in_ns "$NS2" cat /sys/class/net/eth0/address)
+    case $1 in fixed) sp=1234;; rand1000) sp="dinc(10000, 10999)";; esac
+    echo "{ eth(da=$mac2, sa=$mac1, type=0x0800), ipv4(sa=$IP1, da=$IP2, ttl=64, df), udp(sp=$sp, dp=9), fill(0x00, 18) }" > "$2"
+}
+
+measure() {  # measure CONFIG
+    local c=$1 v r A B cfg
+    if ! in_ns "$NS1" ping -c 3 -i 0.2 -W 2 "$IP2" > /dev/null 2>&1; then
+        log "  no connectivity in $c"; printf '%s\t-\t0\tping\tFAILED\n' "$c" >> "$RAW"; return
+    fi
+    for v in $VARIANTS; do
+        cfg=$OUT/$c.$v.trafgen.cfg
+        tg_cfg "$v" "$cfg"
+        for r in $(seq "$RUNS"); do
+            in_ns "$NS1" timeout -s INT "$DUR" trafgen -o eth0 -i "$cfg" -P 1 --no-sock-mem --notouch-irq \
+                > "$OUT/$c.$v.$r.trafgen.txt" 2>&1 &
+            TGPID=$!
+            sleep "$WARM"; A=$(snapshot)
+            sleep "$WIN"; B=$(snapshot)
+            wait "$TGPID"; TGPID=
+            python3 - "$c" "$v" "$r" "$HZ" "$A" "$B" >> "$RAW" <<'EOF'
+import sys
+c, v, r, hz, a, b = sys.argv[1:7]
+A, B = [dict(kv.split("=") for kv in s.split()) for s in (a, b)]
+d = lambda k: float(B[k]) - float(A[k])
+dt = d("t"); rx = d("rx"); tx = d("tx") + d("txdrop"); cpu = d("swticks") / int(hz)
+for k, val in (("rx_pps", rx / dt), ("tx_pps", tx / dt), ("sw_cpu_util", cpu / dt),
+               ("sw_cpu_s_per_Mpkt", cpu / (rx / 1e6) if rx else float("nan"))):
+    print("%s\t%s\t%s\t%s\t%.4f" % (c, v, r, k, val))
+EOF
+            log "  $c $v run $r: $(awk -F'\t' -v c="$c" -v v="$v" -v r="$r" '$1==c&&$2==v&&$3==r{printf "%s=%s ", $4, $5}' "$RAW")"
+            sleep 1
+        done
+    done
+}
+
+run_ovs() {
+    log "=== OVS (reference kit, same parameters)"
+    RUNS=$RUNS DUR=$DUR WARM=$WARM WIN=$WIN VARIANTS="$VARIANTS" OUT=$OUT/ovs \
+        "$KIT/trafgen.sh" ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct > "$OUT/ovs.log" 2>&1
+    # Keep the kit's per-run figures in our table, renamed onto the same columns.
+    awk -F'\t' 'BEGIN{OFS="\t"} $4=="rx_pps"||$4=="tx_pps"{print} $4=="ovs_cpu_util"{$4="sw_cpu_util"; print}
+                $4=="ovs_cpu_s_per_Mpkt"{$4="sw_cpu_s_per_Mpkt"; print}' "$OUT/ovs/raw.tsv" >> "$RAW"
+}
+
+log "machine: $(nproc) cores; loadavg $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r); fwd=$FWD"
+for c in $CONFIGS; do
+    case $c in
+    ovs) teardown; run_ovs;;
+    rvs-*)
+        log "=== $c"
+        if setup "$c" > "$OUT/$c.setup.log" 2>&1; then measure "$c"; else log "setup of $c failed (see $OUT/$c.setup.log)"; fi
+        [ -n "$FWDPID" ] && kill "$FWDPID" 2>/dev/null && wait "$FWDPID" 2>/dev/null
+        FWDPID=
+        cp "$OUT/fwd.err" "$OUT/$c.fwd.err" 2>/dev/null
+        ;;
+    *) log "unknown config $c";;
+    esac
+done
+teardown
+
+python3 - "$RAW" > "$OUT/summary.txt" <<'EOF'
+import sys, statistics, collections
+by = collections.OrderedDict()
+for l in open(sys.argv[1]):
+    p = l.rstrip("\n").split("\t")
+    if len(p) != 5: continue
+    c, v, r, k, val = p
+    try: by.setdefault((c, v), {}).setdefault(k, []).append(float(val))
+    except ValueError: pass
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+print("medians [min-max] over runs; steady-state window")
+print("%-16s %-9s %-26s %-26s %-16s %s" % ("config", "variant", "rx pps @ns2", "tx pps @ns1", "switch cpu-s/Mpkt", "switch cores"))
+for (c, v), m in by.items():
+    f = lambda k, fm: (fm % med(m[k]) + " [" + fm % min(m[k]) + "-" + fm % max(m[k]) + "]") if m.get(k) else "-"
+    print("%-16s %-9s %-26s %-26s %-16s %s" % (c, v, f("rx_pps", "%.0f"), f("tx_pps", "%.0f"), f("sw_cpu_s_per_Mpkt", "%.2f"), f("sw_cpu_util", "%.2f")))
+print()
+print("rvs / OVS (median rx pps ratio, median cpu-s/Mpkt ratio):")
+pairs = [("rvs-veth-plain", "ovs-veth-normal"), ("rvs-veth-ct", "ovs-veth-ct"), ("rvs-tap-plain", "ovs-tap-normal"), ("rvs-tap-ct", "ovs-tap-ct")]
+for a, b in pairs:
+    for v in sorted({v for (_, v) in by}):
+        if (a, v) in by and (b, v) in by:
+            ra, rb = by[(a, v)], by[(b, v)]
+            pps = med(ra.get("rx_pps", [])) / med(rb.get("rx_pps", [])) if rb.get("rx_pps") else float("nan")
+            cpu = med(ra.get("sw_cpu_s_per_Mpkt", [])) / med(rb.get("sw_cpu_s_per_Mpkt", [])) if rb.get("sw_cpu_s_per_Mpkt") else float("nan")
+            print("  %-15s vs %-16s %-9s pps x%.2f  cpu/pkt x%.2f" % (a, b, v, pps, cpu))
+EOF
+cat "$OUT/summary.txt"
