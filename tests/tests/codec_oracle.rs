@@ -1,0 +1,241 @@
+//! The oracle corpus: rvs's flow text, bytes and printer against Debian's
+//! `ovs-ofctl` (Open vSwitch 3.1) on `tests/data/corpus.flows` (≥ 300
+//! distinct flows covering every match field and action rvs supports, `ct`
+//! and `nat` variants included) and `tests/data/refused.flows` (flows OVS
+//! refuses, each with the error OVS names).
+//!
+//! For every corpus flow:
+//! 1. rvs parses it, and prints the same `usable protocols:` line as
+//!    `ovs-ofctl -O OpenFlow13 parse-flow`;
+//! 2. rvs's encoded FLOW_MOD equals the bytes `ovs-ofctl -O OpenFlow13
+//!    -mmmmm parse-flows` dumps for it (all flows in one file, so xids are
+//!    1, 2, 3, … in both);
+//! 3. rvs's printout of its own bytes equals OVS's `OFPT_FLOW_MOD` line;
+//! 4. `ovs-ofctl ofp-print <rvs hex>` equals rvs's `ofp-print` of the same hex.
+//!
+//! Flows that cannot pass yet are listed in [`KNOWN_DIFFERENCES`] with the
+//! reason; the test asserts they still differ (so the list stays honest) and
+//! that OVS decodes rvs's bytes for them to the same flow it parsed.
+//!
+//! Without `ovs-ofctl` the test is skipped, except under `CI=true`, where it
+//! fails.
+
+mod ovs_oracle;
+
+use ofp_codec::msg::Message;
+use ofp_codec::text::{Command, parse_flow_line};
+use ovs_oracle::{
+    PrintedMsg, hex, ofp_print, ovs_ofctl, parse_flows_hex, read_flows, run, without_xid,
+};
+
+/// Flows of the corpus rvs does not yet handle like OVS, and why.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
+
+fn data(name: &str) -> String {
+    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What rvs makes of one flow.
+struct RvsFlow {
+    usable: String,
+    bytes: Vec<u8>,
+    line: String,
+    print_v2: String,
+}
+
+fn rvs_flow(flow: &str, xid: u32) -> Result<RvsFlow, String> {
+    let parsed =
+        parse_flow_line(flow, Some(Command::Add)).map_err(|e| format!("rvs refuses it: {e}"))?;
+    let bytes = Message::FlowMod(parsed.spec.to_flow_mod())
+        .encode(xid)
+        .to_vec();
+    let line = ofp_codec::msg::print::ofp_to_string(&bytes, 0);
+    let print_v2 = ofp_codec::msg::print::ofp_to_string(&bytes, 2);
+    Ok(RvsFlow {
+        usable: format!("usable protocols: {}", parsed.usable),
+        bytes,
+        line,
+        print_v2,
+    })
+}
+
+/// Runs `f` over `items` on a few threads, keeping order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let n = 4;
+    let chunk = items.len().div_ceil(n).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let f = &f;
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, t)| f(c * chunk + i, t))
+                        .collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
+/// All differences between rvs and OVS for flow number `i` (0-based).
+fn compare(ofctl: &std::path::PathBuf, i: usize, flow: &str, ovs: &PrintedMsg) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let rvs = match rvs_flow(flow, (i + 1) as u32) {
+        Ok(r) => r,
+        Err(e) => return vec![e],
+    };
+    let single = run(ofctl, &["-O", "OpenFlow13", "parse-flow", flow]);
+    let ovs_usable = single.stdout.lines().next().unwrap_or("").to_string();
+    if rvs.usable != ovs_usable {
+        diffs.push(format!("usable: rvs `{}` ovs `{}`", rvs.usable, ovs_usable));
+    }
+    if rvs.line.trim_end() != ovs.line {
+        diffs.push(format!(
+            "line:\n  rvs {}\n  ovs {}",
+            rvs.line.trim_end(),
+            ovs.line
+        ));
+    }
+    if rvs.bytes != ovs.bytes {
+        diffs.push(format!(
+            "bytes:\n  rvs {}\n  ovs {}",
+            hex(&rvs.bytes),
+            hex(&ovs.bytes)
+        ));
+    }
+    let ovs_print = ofp_print(ofctl, &hex(&rvs.bytes), None);
+    if ovs_print.stdout != rvs.print_v2 {
+        diffs.push(format!(
+            "ofp-print of rvs bytes:\n  rvs {}  ovs {}",
+            rvs.print_v2, ovs_print.stdout
+        ));
+    }
+    diffs
+}
+
+#[test]
+fn corpus_flows_match_ovs_text_bytes_and_printer() {
+    let Some(ofctl) = ovs_ofctl() else { return };
+    let flows = read_flows(&data("corpus.flows"));
+    assert!(flows.len() >= 300, "corpus has only {} flows", flows.len());
+    let (header, ovs_msgs) = parse_flows_hex(&ofctl, &flows);
+    assert_eq!(header.len(), 2, "unexpected ovs-ofctl header: {header:?}");
+    assert_eq!(
+        ovs_msgs.len(),
+        flows.len(),
+        "ovs-ofctl printed a different number of flow-mods"
+    );
+    // Distinct once normalized by OVS.
+    let mut lines: Vec<String> = ovs_msgs.iter().map(|m| without_xid(&m.line)).collect();
+    lines.sort();
+    lines.dedup();
+    assert_eq!(
+        lines.len(),
+        flows.len(),
+        "corpus flows are not distinct after OVS normalizes them"
+    );
+
+    let results = par_map(&flows, |i, flow| compare(&ofctl, i, flow, &ovs_msgs[i]));
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    let mut still_known = Vec::new();
+    for (i, diffs) in results.iter().enumerate() {
+        let flow = flows[i].as_str();
+        let known = KNOWN_DIFFERENCES.iter().find(|(f, _)| *f == flow);
+        match (diffs.is_empty(), known) {
+            (true, None) => passed += 1,
+            (true, Some((_, why))) => failures.push(format!(
+                "{flow}: listed as a known difference ({why}) but now passes"
+            )),
+            (false, Some(_)) => still_known.push(flow),
+            (false, None) => failures.push(format!("{flow}\n  {}", diffs.join("\n  "))),
+        }
+    }
+    for flow in &still_known {
+        // Bytes may legitimately differ; OVS must still decode rvs's bytes to
+        // the flow it parsed itself, when rvs produces bytes at all.
+        let i = flows.iter().position(|f| f == flow).unwrap();
+        if let Ok(rvs) = rvs_flow(flow, (i + 1) as u32) {
+            let ovs_view = ofp_print(&ofctl, &hex(&rvs.bytes), Some(0));
+            if without_xid(ovs_view.stdout.trim_end()) != without_xid(&ovs_msgs[i].line) {
+                failures.push(format!(
+                    "{flow}: known difference, and OVS decodes rvs's bytes differently:\n  {}",
+                    ovs_view.stdout.trim_end()
+                ));
+            }
+        }
+    }
+    for (flow, _) in KNOWN_DIFFERENCES {
+        if !flows.iter().any(|f| f == flow) {
+            failures.push(format!(
+                "{flow}: in KNOWN_DIFFERENCES but not in the corpus"
+            ));
+        }
+    }
+    println!(
+        "corpus: {} flows, {} passed, {} known differences",
+        flows.len(),
+        passed,
+        still_known.len()
+    );
+    for f in failures.iter().take(40) {
+        println!("FAIL {f}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} corpus flows differ from ovs-ofctl (first ones printed above)",
+        failures.len()
+    );
+}
+
+#[test]
+fn refused_flows_are_refused_naming_the_ovs_error() {
+    let Some(ofctl) = ovs_ofctl() else { return };
+    let text = std::fs::read_to_string(data("refused.flows")).unwrap();
+    let cases: Vec<(&str, &str)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_once('\t').expect("FLOW<TAB>ERROR"))
+        .collect();
+    assert!(!cases.is_empty());
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for (flow, error) in &cases {
+        // The oracle still refuses it the same way.
+        let ovs = run(&ofctl, &["-O", "OpenFlow13", "parse-flow", flow]);
+        assert!(
+            !ovs.ok && ovs.stderr.contains(error),
+            "ovs-ofctl no longer refuses {flow} with {error}: {}",
+            ovs.stderr
+        );
+        // rvs refuses it with the same error, before or after the protocol choice.
+        let rvs = match parse_flow_line(flow, Some(Command::Add)) {
+            Err(e) => e.to_string(),
+            Ok(p)
+                if p.usable
+                    .choose(ofp_codec::text::Protocols::OF13_OXM)
+                    .is_none() =>
+            {
+                "no usable protocol".to_string()
+            }
+            Ok(_) => "accepted".to_string(),
+        };
+        if rvs.contains(error) {
+            passed += 1;
+        } else {
+            failures.push(format!("{flow}: rvs says `{rvs}`, OVS `{error}`"));
+        }
+    }
+    println!("refused: {} flows, {} passed", cases.len(), passed);
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} refusals differ", failures.len());
+}
