@@ -26,7 +26,7 @@ use ofp_codec::{Action, Instruction, OfpError};
 
 use crate::classifier::RuleId;
 use crate::ofproto::{Event, MAX_PORTS, Ofproto, flow_removed};
-use crate::rule::{OFPTT_ALL, Rule, RuleMatch, conjunctions, loose_match};
+use crate::rule::{Counters, OFPTT_ALL, Rule, RuleMatch, conjunctions, loose_match};
 
 /// One reversible change.
 #[derive(Debug)]
@@ -117,11 +117,11 @@ impl Ofproto {
         for u in txn.undo.into_iter().rev() {
             match u {
                 Undo::Inserted { table_id, id } => {
-                    self.tables[usize::from(table_id)].remove(id);
+                    Arc::make_mut(&mut self.tables[usize::from(table_id)]).remove(id);
                 }
                 Undo::Removed(rule) => {
                     let t = usize::from(rule.table_id);
-                    self.tables[t].insert(*rule);
+                    Arc::make_mut(&mut self.tables[t]).insert(*rule);
                 }
                 Undo::Groups(g) => self.groups = g,
             }
@@ -129,7 +129,7 @@ impl Ofproto {
     }
 
     pub(crate) fn txn_remove(&mut self, txn: &mut Txn, table_id: u8, id: RuleId) -> Option<Rule> {
-        let rule = self.tables[usize::from(table_id)].remove(id)?;
+        let rule = Arc::make_mut(&mut self.tables[usize::from(table_id)]).remove(id)?;
         txn.undo.push(Undo::Removed(Box::new(rule.clone())));
         Some(rule)
     }
@@ -139,7 +139,7 @@ impl Ofproto {
             table_id: rule.table_id,
             id: rule.id,
         });
-        self.tables[usize::from(rule.table_id)].insert(rule);
+        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)]).insert(rule);
     }
 
     pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {
@@ -261,9 +261,7 @@ impl Ofproto {
             flags: fm.flags,
             created_ms: now_ms,
             modified_ms: now_ms,
-            used_ms: now_ms,
-            packet_count: 0,
-            byte_count: 0,
+            counters: Arc::new(Counters::new(0, 0, now_ms)),
             conj: conjunctions(&fm.instructions),
         };
         self.next_rule_id += 1;
@@ -271,9 +269,12 @@ impl Ofproto {
             && let Some(old_rule) = self.txn_remove(txn, table_id, old_id)
             && fm.flags & OFPFF_RESET_COUNTS == 0
         {
-            rule.packet_count = old_rule.packet_count;
-            rule.byte_count = old_rule.byte_count;
-            rule.used_ms = old_rule.used_ms.max(now_ms);
+            let c = &old_rule.counters;
+            rule.counters = Arc::new(Counters::new(
+                c.packets(),
+                c.bytes(),
+                c.used_ms().max(now_ms),
+            ));
         }
         self.txn_insert(txn, rule);
         Ok(())
@@ -300,10 +301,14 @@ impl Ofproto {
             rule.instructions = Arc::from(fm.instructions.clone());
             rule.conj = conjunctions(&fm.instructions);
             rule.modified_ms = now_ms;
-            if fm.flags & OFPFF_RESET_COUNTS != 0 {
-                rule.packet_count = 0;
-                rule.byte_count = 0;
-            }
+            let c = &rule.counters;
+            let kept = fm.flags & OFPFF_RESET_COUNTS == 0;
+            let (p, b) = if kept {
+                (c.packets(), c.bytes())
+            } else {
+                (0, 0)
+            };
+            rule.counters = Arc::new(Counters::new(p, b, c.used_ms()));
             self.txn_insert(txn, rule);
         }
         Ok(())

@@ -40,11 +40,15 @@
 //!   (`output:TABLE` runs the pipeline); table-miss config:
 //!   [`Ofproto::set_table_miss`].
 //! - [`Ofproto::trace`]`(flow_text, ct_next, now_ms)`: `ofproto/trace` text.
-//! - Datapath: [`upcall::Handler`] implements `datapath::UpcallHandler`
-//!   around `Arc<RwLock<Ofproto>>`; after flow-table changes and
-//!   periodically (statistics, idle timeouts) call
-//!   `dp.revalidate(|m| handler.revalidate_and_account(m))`. Packets from
-//!   `userspace` actions become packet-ins via [`Ofproto::packet_in`].
+//! - Datapath: [`upcall::Handler`]`::new(ofproto, clock)` implements
+//!   `datapath::UpcallHandler` on published snapshots of the `Ofproto`
+//!   (translations never wait for table changes); change it with
+//!   `handler.modify(|of| of.handle_flow_mod(..))` and
+//!   `handler.bundle_commit(msgs, now)` (built aside, published with one
+//!   pointer swap). After changes and periodically (statistics, idle
+//!   timeouts) call `dp.revalidate(|m| handler.revalidate_and_account(m))`.
+//!   Packets from `userspace` actions become packet-ins via
+//!   [`Ofproto::packet_in`].
 //! - Statistics: upcalls credit their packet; the revalidator pushes
 //!   megaflow counter deltas ([`Ofproto::credit`] underneath).
 #![forbid(unsafe_code)]

@@ -1,6 +1,7 @@
 //! The `Ofproto` state: tables, groups, meters, ports, events, timeouts.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashMap;
@@ -110,6 +111,19 @@ pub struct OfTable {
     pub(crate) miss: TableMiss,
 }
 
+impl Clone for OfTable {
+    fn clone(&self) -> Self {
+        OfTable {
+            cls: self.cls.clone(),
+            rules: self.rules.clone(),
+            strict: self.strict.clone(),
+            lookup_count: AtomicU64::new(self.lookup_count.load(Ordering::Relaxed)),
+            matched_count: AtomicU64::new(self.matched_count.load(Ordering::Relaxed)),
+            miss: self.miss,
+        }
+    }
+}
+
 impl OfTable {
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -158,26 +172,32 @@ pub struct RuleRef {
     pub id: RuleId,
 }
 
-/// The OpenFlow switch core; see the crate documentation.
-#[derive(Debug)]
+/// The OpenFlow switch core; see the crate documentation. Cloning is
+/// cheap (tables are shared copy-on-write) and gives an independent
+/// snapshot that shares the recirculation, packet-in and MAC tables.
+#[derive(Debug, Clone)]
 pub struct Ofproto {
     pub(crate) config: Config,
-    pub(crate) tables: Vec<OfTable>,
+    /// Copy-on-write: a snapshot shares every table it did not change.
+    pub(crate) tables: Vec<Arc<OfTable>>,
     pub(crate) groups: BTreeMap<u32, Group>,
     pub(crate) meters: BTreeMap<u32, Meter>,
     pub(crate) ports: BTreeMap<u32, Port>,
     pub(crate) next_rule_id: RuleId,
     pub(crate) events: Vec<Event>,
-    pub(crate) recirc: Mutex<RecircTable>,
-    pub(crate) mac: Mutex<MacTable>,
-    pub(crate) pins: Mutex<PinTable>,
+    /// Shared by all snapshots of this bridge.
+    pub(crate) recirc: Arc<Mutex<RecircTable>>,
+    pub(crate) mac: Arc<Mutex<MacTable>>,
+    pub(crate) pins: Arc<Mutex<PinTable>>,
     /// Bumped by every change that can alter a translation.
     pub(crate) generation: u64,
 }
 
 impl Ofproto {
     pub fn new(config: Config) -> Self {
-        let tables = (0..config.n_tables).map(|_| OfTable::default()).collect();
+        let tables = (0..config.n_tables)
+            .map(|_| Arc::new(OfTable::default()))
+            .collect();
         let mac = MacTable::new(config.mac_max, config.mac_aging_ms);
         Ofproto {
             config,
@@ -187,9 +207,9 @@ impl Ofproto {
             ports: BTreeMap::new(),
             next_rule_id: 1,
             events: Vec::new(),
-            recirc: Mutex::new(RecircTable::default()),
-            mac: Mutex::new(mac),
-            pins: Mutex::new(PinTable::default()),
+            recirc: Arc::new(Mutex::new(RecircTable::default())),
+            mac: Arc::new(Mutex::new(mac)),
+            pins: Arc::new(Mutex::new(PinTable::default())),
             generation: 0,
         }
     }
@@ -206,7 +226,7 @@ impl Ofproto {
     /// Sets a table's miss behaviour (OVS `mod-table TABLE drop|controller|continue`).
     pub fn set_table_miss(&mut self, table_id: u8, miss: TableMiss) {
         if let Some(t) = self.tables.get_mut(usize::from(table_id)) {
-            t.miss = miss;
+            Arc::make_mut(t).miss = miss;
             self.generation += 1;
         }
     }
@@ -218,7 +238,7 @@ impl Ofproto {
     }
 
     pub fn table(&self, table_id: u8) -> Option<&OfTable> {
-        self.tables.get(usize::from(table_id))
+        self.tables.get(usize::from(table_id)).map(|t| &**t)
     }
 
     pub fn rule(&self, r: RuleRef) -> Option<&Rule> {
@@ -227,7 +247,7 @@ impl Ofproto {
 
     /// Total number of flows in all tables.
     pub fn n_flows(&self) -> usize {
-        self.tables.iter().map(OfTable::len).sum()
+        self.tables.iter().map(|t| t.len()).sum()
     }
 
     // ---- ports ----
@@ -276,7 +296,7 @@ impl Ofproto {
                 let hard_at = (rule.hard_timeout != 0)
                     .then(|| rule.modified_ms + 1000 * u64::from(rule.hard_timeout));
                 let idle_at = (rule.idle_timeout != 0)
-                    .then(|| rule.used_ms + 1000 * u64::from(rule.idle_timeout));
+                    .then(|| rule.counters.used_ms() + 1000 * u64::from(rule.idle_timeout));
                 let reason = if hard_at.is_some_and(|h| now_ms >= h) {
                     Some(FlowRemovedReason::HARD_TIMEOUT)
                 } else if idle_at.is_some_and(|i| now_ms >= i) {
@@ -295,7 +315,7 @@ impl Ofproto {
             }
         }
         for (t, id, reason) in expired {
-            if let Some(rule) = self.tables[usize::from(t)].remove(id) {
+            if let Some(rule) = Arc::make_mut(&mut self.tables[usize::from(t)]).remove(id) {
                 self.generation += 1;
                 self.note_removed(&rule, reason, now_ms);
             }
@@ -313,18 +333,12 @@ impl Ofproto {
 
     /// Credits `packets`/`bytes` seen at `now_ms` to the rules a translation
     /// went through (from an upcall or a megaflow's counters).
-    pub fn credit(&mut self, rules: &[RuleRef], packets: u64, bytes: u64, now_ms: u64) {
+    /// Takes `&self`: counters are shared atomics, so any snapshot can
+    /// credit without copying tables.
+    pub fn credit(&self, rules: &[RuleRef], packets: u64, bytes: u64, now_ms: u64) {
         for r in rules {
-            if let Some(rule) = self
-                .tables
-                .get_mut(usize::from(r.table_id))
-                .and_then(|t| t.rules.get_mut(&r.id))
-            {
-                rule.packet_count += packets;
-                rule.byte_count += bytes;
-                if packets > 0 {
-                    rule.used_ms = rule.used_ms.max(now_ms);
-                }
+            if let Some(rule) = self.rule(*r) {
+                rule.counters.add(packets, bytes, now_ms);
             }
         }
     }
@@ -358,8 +372,8 @@ pub(crate) fn flow_removed(
         duration_nsec: ((age_ms % 1000) * 1_000_000) as u32,
         idle_timeout: rule.idle_timeout,
         hard_timeout: rule.hard_timeout,
-        packet_count: rule.packet_count,
-        byte_count: rule.byte_count,
+        packet_count: rule.counters.packets(),
+        byte_count: rule.counters.bytes(),
         match_: rule.match_.clone(),
     })
 }

@@ -1,6 +1,7 @@
 //! Rules (flow entries) and the flow-mod request that creates them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ofp_codec::{Action, Field, Instruction, Match};
 use smallvec::SmallVec;
@@ -88,6 +89,45 @@ pub fn loose_match(rule: &Match, req: &Match) -> bool {
     })
 }
 
+/// A rule's traffic counters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    packets: AtomicU64,
+    bytes: AtomicU64,
+    used_ms: AtomicU64,
+}
+
+impl Counters {
+    pub fn new(packets: u64, bytes: u64, used_ms: u64) -> Self {
+        Counters {
+            packets: AtomicU64::new(packets),
+            bytes: AtomicU64::new(bytes),
+            used_ms: AtomicU64::new(used_ms),
+        }
+    }
+
+    pub fn packets(&self) -> u64 {
+        self.packets.load(Ordering::Relaxed)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Last time traffic was credited (or creation), ms.
+    pub fn used_ms(&self) -> u64 {
+        self.used_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn add(&self, packets: u64, bytes: u64, now_ms: u64) {
+        self.packets.fetch_add(packets, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if packets > 0 {
+            self.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A flow entry.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -107,9 +147,9 @@ pub struct Rule {
     /// Last ADD-replace or MODIFY (hard timeouts count from here).
     pub modified_ms: u64,
     /// Last time a packet hit the rule (idle timeouts count from here).
-    pub used_ms: u64,
-    pub packet_count: u64,
-    pub byte_count: u64,
+    /// Packet/byte counters and last use, shared by every snapshot holding
+    /// this rule, so that crediting traffic never copies a table.
+    pub counters: Arc<Counters>,
     /// `conjunction(id, clause/n)` actions, if the rule is conjunctive.
     pub conj: SmallVec<[(u32, u8, u8); 2]>,
 }

@@ -43,8 +43,8 @@ impl Ofproto {
                     hard_timeout: r.hard_timeout,
                     flags: r.flags,
                     cookie: r.cookie,
-                    packet_count: r.packet_count,
-                    byte_count: r.byte_count,
+                    packet_count: r.counters.packets(),
+                    byte_count: r.counters.bytes(),
                     match_: r.match_.clone(),
                     instructions: r.instructions.to_vec(),
                 }
@@ -60,8 +60,8 @@ impl Ofproto {
             flow_count: 0,
         };
         for r in self.stats_rules(req) {
-            a.packet_count += r.packet_count;
-            a.byte_count += r.byte_count;
+            a.packet_count += r.counters.packets();
+            a.byte_count += r.counters.bytes();
             a.flow_count += 1;
         }
         a

@@ -1,50 +1,84 @@
-//! The datapath's upcall handler and revalidator, around a shared `Ofproto`.
+//! The datapath's upcall handler and revalidator, around published
+//! `Ofproto` snapshots.
 //!
-//! [`Handler`] holds the `Ofproto` behind a `parking_lot::RwLock`: upcalls
-//! translate under the read lock (translation only reads tables; recirc and
-//! packet-in ids and MAC learning use their own small mutexes), then take the
-//! write lock briefly to credit statistics and install learned flows. Flow
-//! table changes take the write lock; the datapath keeps forwarding on its
-//! installed megaflows meanwhile, and [`Handler::revalidate`] then fixes or
-//! removes the megaflows whose translation changed.
+//! [`Handler`] keeps the current [`Ofproto`] as an immutable snapshot
+//! (`Arc<Ofproto>`). Upcalls and revalidation translate on a snapshot taken
+//! with one pointer copy and never wait for flow-table changes:
+//! - single changes ([`Handler::modify`]: a flow-mod, port change, ...) are
+//!   applied in place while holding the slot's write lock for the few
+//!   microseconds they take;
+//! - a bundle ([`Handler::bundle_commit`]) is applied to a copy (tables are
+//!   shared copy-on-write, so only the tables it touches are copied) while
+//!   translations keep using the old snapshot, then published with one
+//!   pointer swap: forwarding never sees a half-applied bundle and upcalls
+//!   never wait for it.
 //!
-//! NOT done: tables published as immutable snapshots (RCU); a large bundle
-//! holds the write lock while it applies, delaying upcalls (not forwarding
-//! of already-installed megaflows).
+//! Rule counters are shared atomics, so crediting traffic (upcalls, the
+//! revalidator's megaflow deltas) needs no write access. Learned flows are
+//! installed through [`Handler::modify`].
 
 use std::sync::Arc;
 
 use datapath::{Megaflow, Revalidate, Upcall, UpcallHandler, UpcallReply};
 use hashbrown::HashMap;
+use ofp_codec::OfpError;
 use parking_lot::{Mutex, RwLock};
 
+use crate::flow_mod::BundleMsg;
 use crate::ofproto::Ofproto;
-use crate::xlate::XlateOptions;
+use crate::xlate::{Translation, XlateOptions};
 
 /// Milliseconds on the owner's clock; the handler is sans-IO too.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// See the module documentation.
 pub struct Handler {
-    pub ofproto: Arc<RwLock<Ofproto>>,
+    slot: RwLock<Arc<Ofproto>>,
+    /// Serializes writers (so a bundle built on a copy loses no change).
+    writer: Mutex<()>,
     clock: Clock,
     /// Counters of each megaflow at the last revalidation (by megaflow id).
     seen: Mutex<HashMap<u64, (u64, u64)>>,
 }
 
 impl Handler {
-    pub fn new(ofproto: Arc<RwLock<Ofproto>>, clock: Clock) -> Self {
+    pub fn new(ofproto: Ofproto, clock: Clock) -> Self {
         Handler {
-            ofproto,
+            slot: RwLock::new(Arc::new(ofproto)),
+            writer: Mutex::new(()),
             clock,
             seen: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The current snapshot (one pointer copy).
+    pub fn snapshot(&self) -> Arc<Ofproto> {
+        self.slot.read().clone()
+    }
+
+    /// Applies a change in place (or on a private copy if an older snapshot
+    /// is still in use) and publishes it.
+    pub fn modify<R>(&self, f: impl FnOnce(&mut Ofproto) -> R) -> R {
+        let _w = self.writer.lock();
+        let mut slot = self.slot.write();
+        f(Arc::make_mut(&mut slot))
+    }
+
+    /// Applies a bundle on a copy and publishes it atomically; on error
+    /// nothing is published. Translations use the previous snapshot until
+    /// the swap.
+    pub fn bundle_commit(&self, msgs: &[BundleMsg], now_ms: u64) -> Result<(), (usize, OfpError)> {
+        let _w = self.writer.lock();
+        let mut next: Ofproto = (**self.slot.read()).clone();
+        next.bundle_commit(msgs, now_ms)?;
+        *self.slot.write() = Arc::new(next);
+        Ok(())
+    }
+
     /// Pushes a megaflow's new packets and bytes (since the last call for
     /// it) to the rules its key translates through, as OVS's revalidator
-    /// does, so that flow statistics and idle timeouts see fast-path traffic.
-    /// Then returns the revalidation verdict. Use as
+    /// does, so that flow statistics and idle timeouts see fast-path
+    /// traffic; then returns the revalidation verdict. Use as
     /// `dp.revalidate(|m| handler.revalidate_and_account(m))`.
     pub fn revalidate_and_account(&self, m: &Megaflow) -> Revalidate {
         let now_ms = (self.clock)();
@@ -57,42 +91,29 @@ impl Handler {
                 st.bytes.saturating_sub(prev.1),
             )
         };
-        let verdict;
-        let rules;
-        {
-            let of = self.ofproto.read();
-            let t = of.translate(
-                &m.key,
-                XlateOptions {
-                    now_ms,
-                    side_effects: false,
-                    trace: false,
-                },
-            );
-            rules = t.rules.clone();
-            verdict = verdict_for(m, t);
-        }
+        let of = self.snapshot();
+        let t = of.translate(
+            &m.key,
+            XlateOptions {
+                now_ms,
+                side_effects: false,
+                trace: false,
+            },
+        );
         if dp > 0 {
-            self.ofproto.write().credit(&rules, dp, db, now_ms);
+            of.credit(&t.rules, dp, db, now_ms);
         }
+        let verdict = verdict_for(m, t);
         if matches!(verdict, Revalidate::Delete) {
             self.seen.lock().remove(&m.id);
         }
         verdict
     }
-
-    /// Re-translates every megaflow's key: same actions → keep; different
-    /// actions under a mask that still covers the new translation's → modify;
-    /// otherwise delete (the next packet re-upcalls). Returns the verdicts
-    /// in `dp.revalidate`'s form via `f`; use as
-    /// `dp.revalidate(|m| handler.revalidate_one(m))`.
-    pub fn revalidate_one(&self, m: &Megaflow) -> Revalidate {
-        let of = self.ofproto.read();
-        revalidate(&of, m, (self.clock)())
-    }
 }
 
-/// One megaflow's verdict (see [`Handler::revalidate_one`]).
+/// One megaflow's verdict against `of`: same actions → keep; different
+/// actions under a mask that still covers the new translation's → modify;
+/// otherwise delete (the next packet upcalls again).
 pub fn revalidate(of: &Ofproto, m: &Megaflow, now_ms: u64) -> Revalidate {
     let t = of.translate(
         &m.key,
@@ -105,7 +126,7 @@ pub fn revalidate(of: &Ofproto, m: &Megaflow, now_ms: u64) -> Revalidate {
     verdict_for(m, t)
 }
 
-fn verdict_for(m: &Megaflow, t: crate::xlate::Translation) -> Revalidate {
+fn verdict_for(m: &Megaflow, t: Translation) -> Revalidate {
     if t.error.is_some() {
         return Revalidate::Delete;
     }
@@ -129,26 +150,31 @@ impl UpcallHandler for Handler {
             side_effects: true,
             trace: false,
         };
-        let results: Vec<_> = {
-            let of = self.ofproto.read();
-            batch.iter().map(|u| of.translate(&u.key, opts)).collect()
-        };
-        let mut of = self.ofproto.write();
-        results
-            .into_iter()
-            .zip(batch)
-            .map(|(t, u)| {
+        let of = self.snapshot();
+        let mut learned = Vec::new();
+        let replies = batch
+            .iter()
+            .map(|u| {
+                let t = of.translate(&u.key, opts);
                 of.credit(&t.rules, 1, u.packet.len() as u64, now_ms);
-                for fm in &t.learned {
-                    // A learn whose flow OVS would refuse is dropped, as OVS drops it.
-                    let _ = of.handle_flow_mod(fm, now_ms);
-                }
+                let install = t.error.is_none() && t.learned.is_empty();
+                learned.extend(t.learned);
                 UpcallReply {
                     mask: t.mask,
                     actions: t.actions,
-                    install: t.error.is_none() && t.learned.is_empty(),
+                    install,
                 }
             })
-            .collect()
+            .collect();
+        drop(of);
+        if !learned.is_empty() {
+            self.modify(|of| {
+                for fm in &learned {
+                    // A learned flow OVS would refuse is dropped, as OVS drops it.
+                    let _ = of.handle_flow_mod(fm, now_ms);
+                }
+            });
+        }
+        replies
     }
 }

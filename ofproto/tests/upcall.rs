@@ -10,16 +10,12 @@ use datapath::{Megaflow, PacketMeta, Revalidate, Upcall, UpcallHandler};
 use ofp_codec::msg::flow_stats::FlowStatsRequest;
 use ofp_codec::text::Command;
 use ofproto::upcall::{Handler, revalidate};
-use parking_lot::RwLock;
 
 fn handler(of: ofproto::Ofproto) -> (Handler, Arc<AtomicU64>) {
     let now = Arc::new(AtomicU64::new(0));
     let n = now.clone();
     (
-        Handler::new(
-            Arc::new(RwLock::new(of)),
-            Arc::new(move || n.load(Ordering::Relaxed)),
-        ),
+        Handler::new(of, Arc::new(move || n.load(Ordering::Relaxed))),
         now,
     )
 }
@@ -50,14 +46,14 @@ fn upcalls_translate_credit_rules_and_install_learned_flows() {
     assert_eq!(datapath::actions::format_actions(&replies[0].actions), "2");
     assert!(replies[0].install);
     assert!(!replies[1].install, "a learning translation is not cached");
-    let of = h.ofproto.read();
+    let of = h.snapshot();
     let st = of.flow_stats(&FlowStatsRequest::default(), 0);
     let ip = st.iter().find(|s| s.priority == 10).unwrap();
     assert_eq!((ip.packet_count, ip.byte_count), (1, 100));
     assert_eq!(of.table(1).unwrap().len(), 1, "learned flow installed");
     drop(of);
     assert_eq!(
-        acts(&h.ofproto.read(), "in_port=1,arp,dl_dst=00:00:00:00:00:33"),
+        acts(&h.snapshot(), "in_port=1,arp,dl_dst=00:00:00:00:00:33"),
         "3"
     );
 }
@@ -91,18 +87,47 @@ fn revalidator_pushes_fast_path_counters_to_rules_and_keeps_idle_flows_alive() {
     load(&mut of, "priority=10,idle_timeout=10,ip,actions=output:2");
     let (h, now) = handler(of);
     let k = key("in_port=1,ip");
-    let t = xlate(&h.ofproto.read(), "in_port=1,ip");
+    let t = xlate(&h.snapshot(), "in_port=1,ip");
     let mf = Megaflow::new(7, &k.masked(&t.mask), &t.mask, t.actions.clone());
     mf.hit(5, 500, 1, 0);
     now.store(8_000, Ordering::Relaxed);
     assert!(matches!(h.revalidate_and_account(&mf), Revalidate::Keep));
     mf.hit(1, 100, 2, 0);
     assert!(matches!(h.revalidate_and_account(&mf), Revalidate::Keep));
-    let mut of = h.ofproto.write();
-    let st = of.flow_stats(&FlowStatsRequest::default(), 8_000);
+    let st = h.snapshot().flow_stats(&FlowStatsRequest::default(), 8_000);
     assert_eq!((st[0].packet_count, st[0].byte_count), (6, 600));
     // Used at 8 s: still there at 17 s, gone at 18 s.
-    assert!(of.run(17_000).0.is_empty() && of.n_flows() == 1);
-    of.run(18_000);
-    assert_eq!(of.n_flows(), 0);
+    assert!(h.modify(|of| of.run(17_000).0.is_empty() && of.n_flows() == 1));
+    h.modify(|of| of.run(18_000));
+    assert_eq!(h.snapshot().n_flows(), 0);
+}
+
+#[test]
+fn a_bundle_is_built_aside_and_published_at_once() {
+    let mut of = bridge(3);
+    load(&mut of, "priority=1,ip,actions=output:2");
+    let (h, _) = handler(of);
+    let before = h.snapshot();
+    let msgs: Vec<ofproto::BundleMsg> = (0..1000)
+        .map(|i| {
+            ofproto::BundleMsg::FlowMod(add(&format!(
+                "priority=10,ip,nw_src=10.0.{}.{},actions=output:3",
+                i / 256,
+                i % 256
+            )))
+        })
+        .collect();
+    h.bundle_commit(&msgs, 0).unwrap();
+    // A translation that started before the commit still sees the old tables.
+    assert_eq!(acts(&before, "in_port=1,ip,nw_src=10.0.0.5"), "2");
+    assert_eq!(before.n_flows(), 1);
+    assert_eq!(acts(&h.snapshot(), "in_port=1,ip,nw_src=10.0.0.5"), "3");
+    assert_eq!(h.snapshot().n_flows(), 1001);
+    // A failing bundle publishes nothing.
+    let bad = vec![
+        ofproto::BundleMsg::FlowMod(fm(Command::Delete, "ip")),
+        ofproto::BundleMsg::FlowMod(add_with_match("arp", "ip,actions=ct(table=1)")),
+    ];
+    assert!(h.bundle_commit(&bad, 0).is_err());
+    assert_eq!(h.snapshot().n_flows(), 1001);
 }
