@@ -15,16 +15,37 @@
 //! → encode gives the same bytes and decode → print gives what `ovs-ofctl`
 //! prints.
 //!
-//! Files, by family: `of13` (standard OpenFlow 1.3 actions), `nx`
-//! (Nicira actions), `ct` (`ct` and `nat`), `learn`, `instruction`,
-//! `text_parse`/`text_format` (the `ovs-ofctl` syntax), `validate`.
+//! Files, by family: `wire` (framing, OVS's per-action length rules,
+//! nesting checks), `of13` (standard OpenFlow 1.3 actions), `nx` (Nicira
+//! actions), `ct` (`ct` and `nat`), `learn`, `legacy` (OpenFlow 1.0-era
+//! spellings such as `mod_nw_dst`, and the deprecated OpenFlow 1.1 set
+//! actions), `instruction`, `text_parse`/`text_format` (the `ovs-ofctl`
+//! syntax), `validate` (OVS's `ofpacts_check`), `fieldref` (the action code's
+//! only view of the field table).
 //!
-//! Not supported (refused as OVS refuses actions it does not know):
-//! `push_pbb`, `pop_pbb`, `copy_ttl_in`, `copy_ttl_out` — Open vSwitch 3.1
-//! itself rejects these (`OFPBAC_BAD_TYPE` on the wire, "unknown action" in
-//! text), so rvs does too. Nicira actions outside the list below (bundle,
-//! multipath, sample, clone, encap, ...) are refused with
-//! `OFPBAC_BAD_VENDOR_TYPE`; OVS would accept them.
+//! Checked against Debian's Open vSwitch 3.1 (`tests/action_oracle.rs`,
+//! `tests/action_decode_oracle.rs`): text and bytes of 361 flows equal
+//! `ovs-ofctl`'s, 80 refused flows refused with the same error, and the
+//! decoder agrees with OVS's on 23,000 valid and corrupted FLOW_MODs.
+//!
+//! Differences from OVS, on purpose or not yet done:
+//! - `push_pbb`, `pop_pbb`, `copy_ttl_in`, `copy_ttl_out`: Open vSwitch 3.1
+//!   rejects them (`OFPBAC_BAD_TYPE` on the wire, "unknown action" in text);
+//!   so does rvs.
+//! - Nicira actions rvs does not implement (multipath, bundle, bundle_load,
+//!   write_metadata action, stack push/pop, sample*, output_trunc, encap,
+//!   decap, dec_nsh_ttl, check_pkt_larger, delete_field, debug_*) are framed
+//!   with OVS's length rules and then refused with `OFPBAC_BAD_VENDOR_TYPE`;
+//!   OVS accepts them. In text they are "not supported by rvs".
+//! - An unknown OXM header in `set_field`/`reg_load2`: OVS answers
+//!   `OFPBAC_BAD_SET_TYPE` or `OFPBAC_BAD_SET_LEN` depending on its hash-table
+//!   layout; rvs answers `BAD_SET_TYPE` (unknown field) or `BAD_SET_LEN`
+//!   (known field, wrong length).
+//! - Tunnel metadata fields (`tun_metadata*`) are not in the field table.
+//! - `mod_tp_src/dst` and `mod_vlan_vid/pcp` depend on the match: use
+//!   [`parse_actions_for_match`]; [`parse_actions`] assumes a catch-all match.
+//! - Port and table names from a port map are not supported (numbers and
+//!   reserved names only).
 
 use crate::error::{NX_VENDOR_ID, OfpError};
 use crate::field::Field;
