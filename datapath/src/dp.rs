@@ -159,6 +159,8 @@ pub struct Datapath {
     sh: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     port_lock: Mutex<()>,
+    /// Reused by `execute` (PACKET_OUT): (port generation, pipeline).
+    exec_pl: Mutex<Option<(u64, Pipeline)>>,
 }
 
 impl Datapath {
@@ -216,6 +218,7 @@ impl Datapath {
                 sh,
                 threads,
                 port_lock: Mutex::new(()),
+                exec_pl: Mutex::new(None),
             },
             userspace_rx,
         )
@@ -280,7 +283,17 @@ impl Datapath {
     /// (OpenFlow PACKET_OUT). A `recirc` continues through the caches and the
     /// upcall handler, in the calling thread.
     pub fn execute(&self, packet: &[u8], in_port: u32, actions: &[DpAction]) {
-        let mut pl = Pipeline::new(self.sh.ports(), false, MissMode::Inline);
+        let seen = self.sh.port_gen.load(Ordering::Acquire);
+        let mut guard = self.exec_pl.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.as_ref().is_none_or(|(g, _)| *g != seen) {
+            *guard = Some((
+                seen,
+                Pipeline::new(self.sh.ports(), false, MissMode::Inline),
+            ));
+        }
+        let Some((_, pl)) = guard.as_mut() else {
+            return;
+        };
         let mut pkts = [Packet::from_bytes(packet)];
         pkts[0].meta.in_port = in_port;
         let flow = Megaflow::new(

@@ -35,7 +35,11 @@ fn mask_from_bits(bits: u8) -> FlowKey {
 fn key_from(vals: (u8, u8, u8, u8, u8)) -> FlowKey {
     let mut k = FlowKey::default();
     k.set_in_port(vals.0 as u32 % 3);
-    k.set_eth_type(if vals.1.is_multiple_of(2) { 0x0800 } else { 0x86dd });
+    k.set_eth_type(if vals.1.is_multiple_of(2) {
+        0x0800
+    } else {
+        0x86dd
+    });
     k.set_nw_src(0x0a00_0000 | ((vals.2 as u32 % 4) << 8) | (vals.2 as u32 % 3));
     k.set_tp_dst(vals.3 as u16 % 4);
     k.set_nw_proto(if vals.4.is_multiple_of(2) { 6 } else { 17 });

@@ -214,3 +214,34 @@ fn revalidate_deletes_and_modifies() {
     dp.flow_flush();
     assert_eq!(dp.stats().n_megaflows, 0);
 }
+
+#[test]
+fn racing_installs_of_one_megaflow_install_it_once() {
+    let (dp, _rx) = Datapath::new(config(), Arc::new(Loop), None);
+    let dp = Arc::new(dp);
+    let mut m = FlowKey::default();
+    m.set_in_port(u32::MAX);
+    let mut k = FlowKey::default();
+    k.set_in_port(4);
+    let ok = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (dp, ok) = (dp.clone(), ok.clone());
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    if dp
+                        .flow_put(&k, &m, std::iter::once(DpAction::Output(1)).collect())
+                        .is_ok()
+                    {
+                        ok.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(ok.load(Ordering::SeqCst), 1);
+    assert_eq!(dp.stats().n_megaflows, 1);
+}
