@@ -174,6 +174,21 @@ fn corruptions(insts: &[u8]) -> Vec<Vec<u8>> {
             }
         }
     }
+    // Flip every byte after the first action (later actions, nested ct/clone
+    // actions, learn specs, later instructions), except length fields' high
+    // bytes, which would only make the message unframeable.
+    let first_end = if (itype == 3 || itype == 4) && ilen >= 16 {
+        8 + usize::from(get16(insts, 10))
+    } else {
+        8
+    };
+    for p in first_end.min(insts.len())..insts.len() {
+        for x in [0x80u8, 0x01] {
+            let mut v = insts.to_vec();
+            v[p] ^= x;
+            out.push(v);
+        }
+    }
     out
 }
 
@@ -253,9 +268,15 @@ fn decoder_agrees_with_ovs_on_valid_and_corrupted_flow_mods() {
             }
             // A message both accept re-encodes to bytes that decode again,
             // and encoding is idempotent from there on.
-            if ovs.is_ok() {
-                let off = flow_mod_instructions_offset(m);
-                let insts = decode_instructions(&mut Reader::new(&m[off..])).unwrap();
+            // (Deprecated OpenFlow 1.1 set actions are re-encoded as
+            // set_field without range checks, in OVS too; skip them.)
+            let off = flow_mod_instructions_offset(m);
+            let insts = decode_instructions(&mut Reader::new(&m[off..]));
+            let legacy = insts
+                .as_ref()
+                .is_ok_and(|i| format!("{i:?}").contains("LegacySet"));
+            if ovs.is_ok() && !legacy {
+                let insts = insts.unwrap();
                 let mut b = BytesMut::new();
                 encode_instructions(&insts, &mut b);
                 let again = decode_instructions(&mut Reader::new(&b)).unwrap_or_else(|e| {
