@@ -143,8 +143,18 @@ proptest! {
     }
 
     #[test]
-    fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+    fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..128), standard in any::<bool>()) {
         let _ = Match::decode(&mut Reader::new(&bytes));
         let _ = Match::decode_oxm_tlvs(&bytes);
+        // Also as an OpenFlow 1.1 standard match (type 0, length 88).
+        if standard && bytes.len() >= 88 {
+            let mut b = bytes.clone();
+            b[..4].copy_from_slice(&[0, 0, 0, 88]);
+            if let Ok(m) = Match::decode(&mut Reader::new(&b)) {
+                let mut out = BytesMut::new();
+                m.encode(&mut out);
+                let _ = m.to_string();
+            }
+        }
     }
 }

@@ -55,14 +55,14 @@
 //! `tests/match_wire_oracle.rs` (hand-made TLV lists in `match_wire.txt` and
 //! random ones, accepted or refused, decoded and printed).
 //!
-//! Not covered: `tun_metadata*`, NSH, ERSPAN, GTP-U,
-//! `OFPMT_STANDARD` (OF1.1) matches, port names from a
+//! Not covered: `tun_metadata*`, NSH, ERSPAN, GTP-U, port names from a
 //! port map, `skb_priority`/`tun_tos`/`tun_ttl` (no OXM/NXM header), and
 //! the IPv4 octet wrap OVS applies to `10.0.0.300` (rvs refuses it).
 
 mod format;
 pub mod oxm;
 mod prereq;
+mod standard;
 mod text;
 mod value;
 

@@ -15,6 +15,7 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::standard::{OFP11_MATCH_LEN, OFPMT_STANDARD, decode_ofp11_match};
 use super::{Match, be_to_u128, storage_fields, value_limit, width_ones};
 use crate::error::OfpError;
 use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId, Prereq};
@@ -197,18 +198,27 @@ impl Match {
     }
 
     /// Decodes an OpenFlow 1.3 `struct ofp_match` including its padding to a
-    /// multiple of 8 bytes.
+    /// multiple of 8 bytes; also the OpenFlow 1.1 `ofp11_match`
+    /// (`OFPMT_STANDARD`, 88 bytes), which OVS accepts too.
     pub fn decode(r: &mut Reader<'_>) -> Result<Match, OfpError> {
         let head = r
             .peek(OFP_MATCH_HEADER_LEN)
             .ok_or(OfpError::OFPBMC_BAD_LEN)?;
         let mtype = u16::from_be_bytes([head[0], head[1]]);
         let len = u16::from_be_bytes([head[2], head[3]]) as usize;
+        match mtype {
+            OFPMT_OXM => {}
+            OFPMT_STANDARD => {
+                if len != OFP11_MATCH_LEN {
+                    return Err(OfpError::OFPBMC_BAD_LEN);
+                }
+                let all = r.take_or(OFP11_MATCH_LEN, OfpError::OFPBMC_BAD_LEN)?;
+                return decode_ofp11_match(all);
+            }
+            _ => return Err(OfpError::OFPBMC_BAD_TYPE),
+        }
         if len < OFP_MATCH_HEADER_LEN {
             return Err(OfpError::OFPBMC_BAD_LEN);
-        }
-        if mtype != OFPMT_OXM {
-            return Err(OfpError::OFPBMC_BAD_TYPE);
         }
         let padded = len.div_ceil(8) * 8;
         let all = r.take_or(padded, OfpError::OFPBMC_BAD_LEN)?;

@@ -92,9 +92,13 @@ fn truncated_and_bad_length_inputs_are_refused() {
         Match::decode(&mut Reader::new(&hex("00010002"))),
         Err(OfpError::OFPBMC_BAD_LEN)
     );
-    // OFPMT_STANDARD is not OXM.
+    // OFPMT_STANDARD must be exactly 88 bytes; unknown types are BAD_TYPE.
     assert_eq!(
         Match::decode(&mut Reader::new(&hex("0000000400000000"))),
+        Err(OfpError::OFPBMC_BAD_LEN)
+    );
+    assert_eq!(
+        Match::decode(&mut Reader::new(&hex("0005000200000000"))),
         Err(OfpError::OFPBMC_BAD_TYPE)
     );
     // TLV length runs past the match.
