@@ -25,8 +25,11 @@ use crate::key::{FlowKey, KEY_WORDS, masked_hash};
 pub struct Megaflow {
     /// Unique id (the datapath's "ufid").
     pub id: u64,
-    /// The key, already masked.
+    /// The key, already masked (what lookups compare).
     pub key: FlowKey,
+    /// The unmasked key of the packet that created the megaflow (what the
+    /// dump prints next to the mask, as OVS does).
+    pub orig: FlowKey,
     pub mask: FlowKey,
     pub actions: Actions,
     pub(crate) packets: AtomicU64,
@@ -52,6 +55,7 @@ impl Megaflow {
         Megaflow {
             id,
             key: key.masked(mask),
+            orig: *key,
             mask: *mask,
             actions,
             packets: AtomicU64::new(0),
@@ -276,7 +280,7 @@ impl Classifier {
             return false;
         };
         let s = old.stats();
-        let f = Megaflow::new(old.id, &old.key, &old.mask, actions);
+        let f = Megaflow::new(old.id, &old.orig, &old.mask, actions);
         f.packets.store(s.packets, Ordering::Relaxed);
         f.bytes.store(s.bytes, Ordering::Relaxed);
         f.used_ns.store(s.used_ns, Ordering::Relaxed);

@@ -441,7 +441,7 @@ pub fn format_tcp_flags_letters(f: u16) -> String {
 /// One `dpctl/dump-flows` line for `flow`; `now_ns` is the datapath clock.
 pub fn format_megaflow(flow: &Megaflow, now_ns: u64) -> String {
     let st = flow.stats();
-    let mut s = format_key(&flow.key, &flow.mask);
+    let mut s = format_key(&flow.orig, &flow.mask);
     write!(s, ", packets:{}, bytes:{}, used:", st.packets, st.bytes).ok();
     if st.used_ns == 0 {
         s.push_str("never");
