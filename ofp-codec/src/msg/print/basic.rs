@@ -184,13 +184,13 @@ pub(super) fn print(
             }
         }
         Message::BundleControl(b) => {
-            let _ = write!(s, "\n bundle_id=0x{:x} type=", b.bundle_id);
+            let _ = write!(s, "\n bundle_id={} type=", c_hash_x(b.bundle_id));
             s.push_str(b.ctrl_type.name().unwrap_or(""));
             s.push_str(" flags=");
             bit_names(s, u32::from(b.flags), bundle_flag_name, ' ');
         }
         Message::BundleAdd(b) => {
-            let _ = write!(s, "\n bundle_id=0x{:x} flags=", b.bundle_id);
+            let _ = write!(s, "\n bundle_id={} flags=", c_hash_x(b.bundle_id));
             bit_names(s, u32::from(b.flags), bundle_flag_name, ' ');
             s.push('\n');
             s.push_str(&ofp_to_string(&b.message, verbosity));
@@ -198,6 +198,15 @@ pub(super) fn print(
         _ => return None,
     }
     Some(Ok(()))
+}
+
+/// C's `%#x`: `0` for zero, else `0x` and hex digits.
+fn c_hash_x(v: u32) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{:#x}", v)
+    }
 }
 
 fn bundle_flag_name(bit: u32) -> Option<&'static str> {
