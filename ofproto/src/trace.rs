@@ -173,11 +173,20 @@ fn ip6(v: u128, m: u128) -> String {
     }
 }
 
+/// C's `%#x`: `0` for zero, `0x..` otherwise.
+fn chex(v: u128) -> String {
+    if v == 0 {
+        "0".into()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
 fn hex_masked(name: &str, v: u64, m: u64, full: u64) -> String {
     if m == full {
-        format!("{name}={v:#x}")
+        format!("{name}={}", chex(v.into()))
     } else {
-        format!("{name}={v:#x}/{m:#x}")
+        format!("{name}={}/{}", chex(v.into()), chex(m.into()))
     }
 }
 
@@ -238,9 +247,9 @@ fn format_match_with(k: &FlowKey, m: &FlowKey, pipeline: &[String]) -> String {
     if m.ct_label() != 0 {
         let (v, mm) = (k.ct_label(), m.ct_label());
         p.push(if mm == u128::MAX {
-            format!("ct_label={v:#x}")
+            format!("ct_label={}", chex(v))
         } else {
-            format!("ct_label={v:#x}/{mm:#x}")
+            format!("ct_label={}/{}", chex(v), chex(mm))
         });
     }
     if megaflow {

@@ -108,3 +108,20 @@ fn all_and_indirect_groups() {
     check("grp.flows", "in_port=1,ip", "grp_flows_in_port_1_ip.txt");
     check("grp.flows", "in_port=1,arp", "grp_flows_in_port_1_arp.txt");
 }
+
+/// ct with a zone and a mark. rvs differs from OVS on purpose in two ways
+/// here (edited into the golden text): the megaflow of a translation that
+/// runs `ct()` matches nw_proto (`udp`, not `ip`), and recirc ids start
+/// at 1 in a fresh bridge.
+#[test]
+fn ct_zone_and_mark_new_then_established() {
+    let mut of = bridge(4);
+    load(&mut of, &read("ctzone.flows"));
+    let flow = "in_port=1,udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_src=5,udp_dst=53";
+    let got = of.trace(flow, &[], 0).unwrap();
+    let want = read("ctzone_new.txt");
+    assert_eq!(got, want, "\n--- rvs ---\n{got}\n--- ovs ---\n{want}");
+    let got = of.trace(flow, &[0x22], 0).unwrap();
+    let want = read("ctzone_est.txt");
+    assert_eq!(got, want, "\n--- rvs ---\n{got}\n--- ovs ---\n{want}");
+}
