@@ -9,9 +9,8 @@
 //! - `value.len() == mask.len() == field.width_bytes()`, `value & !mask == 0`;
 //!   a mask of all zeros removes the entry; a full mask is stored as `None`.
 //! - Fields OVS folds into another are converted: `nw_tos` (NXM_OF_IP_TOS)
-//!   becomes `ip_dscp`; `vlan_tci` becomes `vlan_vid` (+ `vlan_pcp` when a
-//!   VLAN id is present and PCP bits are matched); `xreg`/`xxreg` become
-//!   `reg` pairs/quads.
+//!   becomes `ip_dscp`; `vlan_tci` becomes `vlan_vid` + `vlan_pcp` (see the
+//!   exception below); `xreg`/`xxreg` become `reg` pairs/quads.
 //! - `packet_type` Ethernet (0) is kept only while no field with a
 //!   prerequisite is matched: such a field implies it, and OVS then omits it
 //!   on the wire. OVS's text parser sets it for protocol shorthands and
