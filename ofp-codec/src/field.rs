@@ -648,6 +648,17 @@ impl Field {
         index().by_name.get(name).copied()
     }
 
+    /// Looks a field up by the names a match item may use in `ovs-ofctl`
+    /// flow text: the field's name or alias, not its NXM/OXM name
+    /// (`NXM_NX_REG0=5` is an unknown keyword to OVS; `NXM_NX_REG0[]=5` is
+    /// a subfield and goes through [`Field::from_name`]).
+    pub fn from_ovs_name(name: &str) -> Option<Field> {
+        Field::from_name(name).filter(|f| {
+            let info = f.info();
+            info.name == name || info.aliases.contains(&name)
+        })
+    }
+
     /// The field a non-experimenter OXM/NXM header names, ignoring the mask
     /// bit and the length (the caller checks the length against the width).
     pub fn from_header(header: u32) -> Option<Field> {

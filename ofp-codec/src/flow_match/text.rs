@@ -124,7 +124,7 @@ impl MatchParser {
             }
             _ => {}
         }
-        let Some(field) = Field::from_name(key) else {
+        let Some(field) = Field::from_ovs_name(key) else {
             if key.contains('[') {
                 self.subfield(key, raw_value)?;
                 return Ok(true);
