@@ -44,7 +44,7 @@ pub struct OfctlArgs {
     /// Print each encoded message's bytes after it: `dump` (the default when
     /// given without a value) is ovs-ofctl's -mmmmm hexdump layout, `plain`
     /// one line of hex.
-    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "dump", value_enum)]
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "dump", value_enum)]
     pub hex: Option<HexStyle>,
     #[command(subcommand)]
     pub command: OfctlCommand,
@@ -65,7 +65,8 @@ pub enum OfctlCommand {
     ParseFlows { file: String },
     /// Decode and print one OpenFlow message given in hex.
     OfpPrint {
-        hex: String,
+        #[arg(value_name = "HEX")]
+        bytes: String,
         /// Verbosity, as ovs-ofctl's optional second argument (default 2).
         verbosity: Option<u8>,
     },
@@ -121,8 +122,11 @@ fn run_inner(args: &OfctlArgs) -> Result<String, OfctlError> {
             .map_err(|e| OfctlError::new(format!("{file}: open failed ({})", io_reason(&e))))?;
             parse::parse_flows(file, &text, allowed, &opts)
         }
-        OfctlCommand::OfpPrint { hex, verbosity } => {
-            let bytes = parse_hex(hex)
+        OfctlCommand::OfpPrint {
+            bytes: text,
+            verbosity,
+        } => {
+            let bytes = parse_hex(text)
                 .map_err(|_| OfctlError::new("trailing garbage following hex bytes"))?;
             let mut out = parse::print_message(&bytes, verbosity.unwrap_or(2));
             if let Some(style) = args.hex {
