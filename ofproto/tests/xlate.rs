@@ -409,3 +409,46 @@ fn table_miss_config_drop_continue_controller() {
         [datapath::DpAction::Userspace { .. }]
     ));
 }
+
+#[test]
+fn resubmit_ct_looks_up_the_original_direction_tuple() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,ct_state=+trk+est,ip,actions=resubmit(,1,ct)
+         table=1,tcp,nw_src=10.0.0.1,tp_dst=80,actions=output:3
+         table=1,priority=0,actions=output:2",
+    );
+    // A reply packet whose connection was opened by 10.0.0.1 to port 80.
+    let mut k = key(
+        "in_port=1,tcp,nw_src=10.0.0.9,nw_dst=10.0.0.1,tp_src=80,tp_dst=5555,ct_state=+trk+est+rpl",
+    );
+    k.set_ct_nw_src(0x0a00_0001);
+    k.set_ct_nw_dst(0x0a00_0009);
+    k.set_ct_nw_proto(6);
+    k.set_ct_tp_src(5555);
+    k.set_ct_tp_dst(80);
+    let t = of.translate(&k, XlateOptions::default());
+    assert_eq!(datapath::actions::format_actions(&t.actions), "3");
+    assert_eq!(
+        t.mask.ct_nw_src(),
+        u32::MAX,
+        "the ct tuple is in the megaflow"
+    );
+    // Untracked: table 0 does not match.
+    assert_eq!(acts(&of, "in_port=1,tcp"), "drop");
+}
+
+#[test]
+fn ct_nat_and_ct_clear() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,priority=10,ip,ct_state=-trk,actions=ct(commit,nat(src=192.168.1.1:1000-2000)),ct_clear,resubmit(,1)
+         table=1,ct_state=-trk,actions=output:3",
+    );
+    assert_eq!(
+        acts(&of, "in_port=1,tcp"),
+        "ct(commit,nat(src=192.168.1.1:1000-2000)),3"
+    );
+}

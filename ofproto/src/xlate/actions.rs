@@ -85,7 +85,7 @@ impl Xlate<'_> {
                 if r.with_ct_orig {
                     self.resubmit_ct_orig(table);
                 } else {
-                    self.xlate_table(table, true);
+                    self.xlate_table(table, false);
                 }
                 self.pkt.flow.set(Field::InPort, old_in);
             }
@@ -391,52 +391,48 @@ impl Xlate<'_> {
         );
     }
 
-    /// `resubmit(,T,ct)`: look up with the connection's original tuple.
+    /// `resubmit(,T,ct)`: the lookup (only) sees the connection's
+    /// original-direction tuple, as OVS's `tuple_swap`.
     fn resubmit_ct_orig(&mut self, table: u8) {
-        self.pkt.wc.unwildcard(Field::CtState);
+        self.pkt.wc.unwildcard(Field::CtNwProto);
         let k = self.pkt.flow.key();
-        let st = k.ct_state();
-        let valid =
-            st & datapath::key::ct_state::TRK != 0 && st & datapath::key::ct_state::INV == 0;
-        if !valid {
+        if k.ct_nw_proto() == 0 || !k.is_ip_any() {
             self.report(
-                NodeKind::Warn,
-                "resubmit(ct) with non-tracked or non-ct-valid packet!".into(),
+                NodeKind::Error,
+                "resubmit(ct) with non-tracked or non-IP packet!".into(),
             );
             return;
         }
-        let saved = self.pkt.flow;
-        let v6 = k.eth_type() == 0x86dd;
-        let pairs: &[(Field, Field)] = if v6 {
-            &[
+        self.xlate_table(table, true);
+    }
+
+    /// Swaps the packet's 5-tuple with the conntrack original tuple, in the
+    /// flow and in the wildcard mask (OVS's `tuple_swap`).
+    pub(crate) fn tuple_swap(&mut self) {
+        let v6 = self.pkt.flow.get(Field::EthType) == 0x86dd;
+        let addrs: [(Field, Field); 2] = if v6 {
+            [
                 (Field::Ipv6Src, Field::CtIpv6Src),
                 (Field::Ipv6Dst, Field::CtIpv6Dst),
             ]
         } else {
-            &[
+            [
                 (Field::Ipv4Src, Field::CtNwSrc),
                 (Field::Ipv4Dst, Field::CtNwDst),
             ]
         };
-        for &(f, c) in pairs.iter().chain(&[
+        let rest = [
             (Field::IpProto, Field::CtNwProto),
             (Field::TcpSrc, Field::CtTpSrc),
             (Field::TcpDst, Field::CtTpDst),
-        ]) {
-            self.pkt.wc.unwildcard(c);
-            let v = self.pkt.flow.get(c);
-            self.pkt.flow.set(f, v);
+        ];
+        for (f, c) in addrs.into_iter().chain(rest) {
+            for x in [&mut self.pkt.flow, &mut self.pkt.wc] {
+                let (a, b) = (x.get(f), x.get(c));
+                x.set(f, b);
+                x.set(c, a);
+            }
         }
-        self.xlate_table(table, true);
-        let (regs, meta, ct_state) = (
-            self.pkt.flow.regs(),
-            self.pkt.flow.get(Field::Metadata),
-            self.pkt.flow.get(Field::CtState),
-        );
-        self.pkt.flow = saved;
-        self.pkt.flow.set_regs(&regs);
-        self.pkt.flow.set(Field::Metadata, meta);
-        self.pkt.flow.set(Field::CtState, ct_state);
     }
 
     // ---- learn ----

@@ -301,9 +301,9 @@ impl<'a> Xlate<'a> {
 
     // ---- tables ----
 
-    /// Looks `table_id` up and runs the matching rule (or the table-miss
-    /// behaviour: drop, as OpenFlow 1.3 specifies).
-    pub(crate) fn xlate_table(&mut self, table_id: u8, _resubmit: bool) {
+    /// Looks `table_id` up (with the conntrack original tuple if
+    /// `with_ct_orig`) and runs the matching rule or the table-miss behaviour.
+    pub(crate) fn xlate_table(&mut self, table_id: u8, with_ct_orig: bool) {
         if self.pipe.depth >= MAX_DEPTH {
             self.out.error = Some(XlateError::RecursionTooDeep);
             self.report(
@@ -324,7 +324,13 @@ impl<'a> Xlate<'a> {
         let Some(table) = self.of.tables.get(usize::from(table_id)) else {
             return;
         };
+        if with_ct_orig {
+            self.tuple_swap();
+        }
         let rule = self.lookup(table_id);
+        if with_ct_orig {
+            self.tuple_swap();
+        }
         table.count_lookup(rule.is_some());
         let (old_table, old_cookie) = (self.pipe.table_id, self.pipe.cookie);
         self.pipe.table_id = table_id;
