@@ -6,9 +6,11 @@
 //!   roles, listeners).
 //! - [`daemon`]: `rvs switchd` (bridge assembly, ports, sockets, signals).
 //! - [`ctl`]: `rvs ctl`, the unixctl client.
+//! - [`demo`]: `rvs demo`, the namespace firewall demonstration.
 #![forbid(unsafe_code)]
 
 pub mod channel;
 pub mod ctl;
 pub mod daemon;
+pub mod demo;
 pub mod unixctl;

@@ -214,7 +214,7 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
             with(&d, |d| {
                 check_bridge(d, &args[0])?;
                 let now = d.now_ms();
-                d.ofproto.read().trace(&args[1], &[], now)
+                d.handler.snapshot().trace(&args[1], &[], now)
             })
         }),
     );

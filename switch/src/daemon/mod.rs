@@ -37,7 +37,7 @@ use ofp_codec::msg::FlowMod;
 use ofp_codec::msg::port::OFPP_NORMAL;
 use ofproto::upcall::Handler;
 use ofproto::{Ofproto, Port as OfPort};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::channel::{ConnConfig, ConnKind, Hub, Target, targets};
@@ -48,7 +48,8 @@ use ofbridge::OfBridge;
 /// Everything the control commands act on.
 pub struct Daemon {
     pub settings: Settings,
-    pub ofproto: Arc<RwLock<Ofproto>>,
+    /// Owns the `Ofproto` (published snapshots); the datapath's upcall handler.
+    pub handler: Arc<Handler>,
     pub dp: Arc<Datapath>,
     pub ct: Arc<Conntrack>,
     pub hub: Arc<Hub<OfBridge>>,
@@ -87,7 +88,8 @@ impl Daemon {
                 .with_context(|| format!("{}: cannot open", spec.name))?;
             spec.name.clone()
         };
-        self.ofproto.write().port_add(OfPort::new(no, name.clone()));
+        self.handler
+            .modify(|of| of.port_add(OfPort::new(no, name.clone())));
         ports.insert(no, (name.clone(), tap));
         drop(ports);
         self.hub.with_bridge(|b, _| {
@@ -107,7 +109,7 @@ impl Daemon {
         ports.remove(&no);
         drop(ports);
         self.dp.del_port(no);
-        self.ofproto.write().port_remove(no);
+        self.handler.modify(|of| of.port_remove(no));
         self.hub.with_bridge(|b, _| {
             b.refresh_ports();
             b.revalidate();
@@ -213,12 +215,12 @@ fn socket_path(rundir: &Path, name: &str) -> PathBuf {
 async fn run_async(settings: Settings) -> Result<()> {
     make_rundir(&settings.rundir)?;
     let epoch = Instant::now();
-    let ofproto = Arc::new(RwLock::new(Ofproto::new(ofproto::Config {
+    let ofproto = Ofproto::new(ofproto::Config {
         bridge_name: settings.bridge.clone(),
         ..ofproto::Config::default()
-    })));
+    });
     let clock: ofproto::upcall::Clock = Arc::new(move || epoch.elapsed().as_millis() as u64);
-    let handler = Arc::new(Handler::new(Arc::clone(&ofproto), clock));
+    let handler = Arc::new(Handler::new(ofproto, clock));
     let ct = Arc::new(Conntrack::new(conntrack::Config::default()));
     let dp_cfg = DatapathConfig {
         n_threads: settings.threads,
@@ -229,21 +231,19 @@ async fn run_async(settings: Settings) -> Result<()> {
     let dp = Arc::new(dp);
 
     if settings.fail_mode == FailMode::Standalone && settings.controllers.is_empty() {
-        ofproto
-            .write()
-            .handle_flow_mod(&normal_flow(), 0)
+        handler
+            .modify(|of| of.handle_flow_mod(&normal_flow(), 0))
             .map_err(|e| anyhow::anyhow!("NORMAL flow: {e:?}"))?;
     }
     let bridge = OfBridge::new(
-        Arc::clone(&ofproto),
+        Arc::clone(&handler),
         Some(Arc::clone(&dp)),
-        Some(handler),
         settings.datapath_id,
     );
     let hub = Hub::new(bridge);
     let daemon = Arc::new(Daemon {
         settings: settings.clone(),
-        ofproto: Arc::clone(&ofproto),
+        handler,
         dp: Arc::clone(&dp),
         ct: Arc::clone(&ct),
         hub: Arc::clone(&hub),
@@ -309,7 +309,7 @@ async fn setup(
         .name("rvs-pktin".into())
         .spawn(move || {
             while let Ok(up) = userspace_rx.recv() {
-                let ev = d.ofproto.read().packet_in(&up);
+                let ev = d.handler.snapshot().packet_in(&up);
                 if let Some(ev) = ev {
                     d.hub.publish(ofbridge::packet_in_event(ev));
                 }

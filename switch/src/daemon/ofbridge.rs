@@ -1,8 +1,10 @@
 //! [`OfBridge`]: the channel's [`Bridge`] on ofproto and the datapath.
 //!
-//! Flow, group and meter changes go to `Ofproto` under its write lock; after
-//! each change the datapath's installed megaflows are revalidated (outside
-//! that lock: revalidation translates under the read lock). Port
+//! Flow, group and meter changes go to `Ofproto` through ofproto's upcall
+//! `Handler`, which publishes snapshots (bundles are applied aside and
+//! published at once); after each change, and on every periodic `run`, the
+//! datapath's installed megaflows are revalidated, which also credits their
+//! traffic to the rules. Port
 //! descriptions and counters come from the datapath's ports. With no
 //! datapath (tests, or a switch with no ports yet) the tables still work.
 //!
@@ -30,8 +32,7 @@ use ofp_codec::msg::{
     PacketOut, Port, PortMod, PortReason, PortStatus, SwitchFeatures, TableMod,
 };
 use ofproto::upcall::Handler;
-use ofproto::{BundleMsg, Event, Ofproto, XlateOptions};
-use parking_lot::RwLock;
+use ofproto::{BundleMsg, Event, XlateOptions};
 
 use crate::channel::{Bridge, BridgeEvent, BundleItem, PacketInEvent};
 
@@ -155,9 +156,9 @@ fn convert(ev: Event) -> BridgeEvent {
 
 /// The switch behind one bridge's OpenFlow connections.
 pub struct OfBridge {
-    pub ofproto: Arc<RwLock<Ofproto>>,
+    /// Owns the published `Ofproto` snapshots (also the datapath's upcall handler).
+    pub handler: Arc<Handler>,
     pub dp: Option<Arc<Datapath>>,
-    pub handler: Option<Arc<Handler>>,
     pub datapath_id: u64,
     /// Last known link state and description per port, for PORT_STATUS.
     known: BTreeMap<u32, Port>,
@@ -174,16 +175,10 @@ fn name16(name: &str) -> Port {
 }
 
 impl OfBridge {
-    pub fn new(
-        ofproto: Arc<RwLock<Ofproto>>,
-        dp: Option<Arc<Datapath>>,
-        handler: Option<Arc<Handler>>,
-        datapath_id: u64,
-    ) -> Self {
+    pub fn new(handler: Arc<Handler>, dp: Option<Arc<Datapath>>, datapath_id: u64) -> Self {
         let mut b = OfBridge {
-            ofproto,
-            dp,
             handler,
+            dp,
             datapath_id,
             known: BTreeMap::new(),
             admin_down: BTreeMap::new(),
@@ -236,9 +231,8 @@ impl OfBridge {
                     desc: *p,
                 })),
                 Some(old) if old != p => {
-                    self.ofproto
-                        .write()
-                        .port_set_live(*no, p.state & OFPPS_LIVE != 0);
+                    let live = p.state & OFPPS_LIVE != 0;
+                    self.handler.modify(|of| of.port_set_live(*no, live));
                     self.events.push(BridgeEvent::PortStatus(PortStatus {
                         reason: PortReason::MODIFY,
                         desc: *p,
@@ -260,13 +254,14 @@ impl OfBridge {
 
     /// Fixes the datapath's megaflows after a table change.
     pub fn revalidate(&self) {
-        if let (Some(dp), Some(h)) = (&self.dp, &self.handler) {
-            dp.revalidate(|m| h.revalidate_one(m));
+        if let Some(dp) = &self.dp {
+            let h = &self.handler;
+            dp.revalidate(|m| h.revalidate_and_account(m));
         }
     }
 
     fn drain_ofproto_events(&mut self) {
-        let evs = self.ofproto.write().take_events();
+        let evs = self.handler.modify(|of| of.take_events());
         self.events.extend(evs.into_iter().map(convert));
     }
 
@@ -309,7 +304,7 @@ impl OfBridge {
                         ..PacketMeta::default()
                     };
                     let key = extract(&meta, &po.data);
-                    let t = self.ofproto.read().translate(
+                    let t = self.handler.snapshot().translate(
                         &key,
                         XlateOptions {
                             now_ms,
@@ -346,21 +341,21 @@ impl Bridge for OfBridge {
     }
 
     fn flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<(), OfpError> {
-        self.ofproto.write().handle_flow_mod(fm, now_ms)?;
+        self.handler.modify(|of| of.handle_flow_mod(fm, now_ms))?;
         self.drain_ofproto_events();
         self.revalidate();
         Ok(())
     }
 
     fn group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<(), OfpError> {
-        self.ofproto.write().handle_group_mod(gm, now_ms)?;
+        self.handler.modify(|of| of.handle_group_mod(gm, now_ms))?;
         self.drain_ofproto_events();
         self.revalidate();
         Ok(())
     }
 
     fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<(), OfpError> {
-        self.ofproto.write().handle_meter_mod(mm, now_ms)?;
+        self.handler.modify(|of| of.handle_meter_mod(mm, now_ms))?;
         self.drain_ofproto_events();
         self.revalidate();
         Ok(())
@@ -376,9 +371,8 @@ impl Bridge for OfBridge {
         if pm.mask & OFPPC_PORT_DOWN != 0 {
             let down = pm.config & OFPPC_PORT_DOWN;
             self.admin_down.insert(pm.port_no, down);
-            self.ofproto
-                .write()
-                .port_set_live(pm.port_no, down == 0 && p.state & OFPPS_LIVE != 0);
+            let live = down == 0 && p.state & OFPPS_LIVE != 0;
+            self.handler.modify(|of| of.port_set_live(pm.port_no, live));
             self.refresh_ports();
             self.revalidate();
         }
@@ -401,7 +395,7 @@ impl Bridge for OfBridge {
     }
 
     fn multipart(&mut self, req: &Q, now_ms: u64) -> Result<R, OfpError> {
-        let of = self.ofproto.read();
+        let of = self.handler.snapshot();
         Ok(match req {
             Q::Desc => R::Desc(Desc {
                 mfr_desc: "rvs".into(),
@@ -481,7 +475,7 @@ impl Bridge for OfBridge {
                 _ => return Err((i, OfpError::OFPBFC_MSG_UNSUP)),
             });
         }
-        self.ofproto.write().bundle_commit(&msgs, now_ms)?;
+        self.handler.bundle_commit(&msgs, now_ms)?;
         self.drain_ofproto_events();
         self.revalidate();
         Ok(())
@@ -492,12 +486,11 @@ impl Bridge for OfBridge {
     }
 
     fn run(&mut self, now_ms: u64) -> Vec<BridgeEvent> {
-        let (evs, _) = self.ofproto.write().run(now_ms);
-        let had = !evs.is_empty();
+        let (evs, _) = self.handler.modify(|of| of.run(now_ms));
         self.events.extend(evs.into_iter().map(convert));
-        if had {
-            self.revalidate();
-        }
+        // Revalidation also credits megaflow traffic to the rules' counters
+        // (OVS's revalidator does both, every 500 ms by default).
+        self.revalidate();
         self.refresh_ports();
         std::mem::take(&mut self.events)
     }
