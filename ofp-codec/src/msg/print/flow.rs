@@ -2,9 +2,8 @@
 //! removed, packet in/out, group mods, flow/aggregate stats, group
 //! descriptions. Match and action text come from `flow_match` and `action`.
 //!
-//! Partly done: OVS follows packet-in and packet-out with a dissection of
-//! the frame (`ofp_packet_to_string`); rvs prints everything before it, so
-//! parity holds only for messages without frame data.
+//! Partly done: the frame summary after packet-in/packet-out covers common
+//! frames only (see `packet.rs`).
 
 use core::fmt::Write as _;
 
@@ -95,7 +94,7 @@ fn buckets(s: &mut String, group_id: u32, t: GroupType, buckets: &[Bucket], supp
 }
 
 /// Prints the messages of this family.
-pub(super) fn print(s: &mut String, msg: &Message, _verbosity: u32) -> Result<(), OfpError> {
+pub(super) fn print(s: &mut String, msg: &Message, verbosity: u32) -> Result<(), OfpError> {
     match msg {
         Message::FlowMod(fm) => {
             s.push(' ');
@@ -191,6 +190,11 @@ pub(super) fn print(s: &mut String, msg: &Message, _verbosity: u32) -> Result<()
                 }
             }
             s.push('\n');
+            if verbosity > 0
+                && let Some(p) = super::packet::packet_to_string(&pi.data)
+            {
+                s.push_str(&p);
+            }
         }
         Message::PacketOut(po) => {
             s.push_str(" in_port=");
@@ -199,6 +203,13 @@ pub(super) fn print(s: &mut String, msg: &Message, _verbosity: u32) -> Result<()
             s.push_str(&format_actions(&po.actions));
             if po.buffer_id == u32::MAX {
                 let _ = write!(s, " data_len={}", po.data.len());
+                if verbosity > 0
+                    && !po.data.is_empty()
+                    && let Some(p) = super::packet::packet_to_string(&po.data)
+                {
+                    s.push('\n');
+                    s.push_str(&p);
+                }
             } else {
                 let _ = write!(s, " buffer=0x{:08x}", po.buffer_id);
             }

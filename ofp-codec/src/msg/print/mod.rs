@@ -6,12 +6,14 @@
 //! `NAME (OF1.3) (xid=0x..):` line, the body, `***decode error: NAME***` plus
 //! a hex dump when decoding fails.
 //!
-//! Not covered: the packet dissection OVS appends to packet-in and
-//! packet-out frames (`ofp_packet_to_string`); rvs stops before it.
+//! Partly covered: the frame summary OVS appends to packet-in and packet-out
+//! (`ofp_packet_to_string`) is printed for common Ethernet/ARP/IP frames
+//! only (see `packet.rs`); for other frames rvs prints no summary.
 
 mod basic;
 mod flow;
 mod mff;
+mod packet;
 mod stats;
 mod table_features;
 
