@@ -287,11 +287,9 @@ impl Ofproto {
         now_ms: u64,
         txn: &mut Txn,
     ) -> Result<(), OfpError> {
-        let ids = self.select(fm, strict, false);
-        if ids.is_empty() {
-            return Ok(());
-        }
+        // Checked even if nothing matches, as OVS checks while decoding.
         self.check_instructions(fm)?;
+        let ids = self.select(fm, strict, false);
         for (t, id) in ids {
             let Some(mut rule) = self.txn_remove(txn, t, id) else {
                 continue;

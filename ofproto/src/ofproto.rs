@@ -156,12 +156,23 @@ impl OfTable {
         if !rule.cls.impossible {
             self.cls.remove(id, &rule.cls.value, &rule.cls.mask);
         }
-        self.strict.remove(&(rule.priority, rule.match_.clone()));
+        self.strict.remove(&StrictKey(rule.priority, &rule.match_));
         Some(rule)
     }
 
     pub(crate) fn find_strict(&self, priority: u16, m: &Match) -> Option<RuleId> {
-        self.strict.get(&(priority, m.clone())).copied()
+        self.strict.get(&StrictKey(priority, m)).copied()
+    }
+}
+
+/// A borrowed `(priority, match)` key: hashes and compares like the owned
+/// tuple, so strict lookups need not clone the match.
+#[derive(Hash)]
+struct StrictKey<'a>(u16, &'a Match);
+
+impl hashbrown::Equivalent<(u16, Match)> for StrictKey<'_> {
+    fn equivalent(&self, key: &(u16, Match)) -> bool {
+        self.0 == key.0 && *self.1 == key.1
     }
 }
 
