@@ -85,15 +85,10 @@ fn check_dst(sf: &Subfield, m: &Match) -> Result<(), OfpError> {
 /// Checks a flow's instructions against its match, as OVS does when the flow
 /// is added (`ovs-ofctl add-flow` and the switch's FLOW_MOD handler).
 pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Result<(), OfpError> {
-    // OVS's decoder refuses actions an action set cannot hold before any
-    // check runs (its text parser lets them through).
-    let bad_set = insts.iter().any(|i| {
-        matches!(i, Instruction::WriteActions(a) if a.iter().any(|x| !x.allowed_in_action_set()))
-    });
-    if bad_set {
-        return Err(OfpError::OFPBAC_BAD_TYPE);
-    }
     let mut facts = m.clone();
+    // Soft inconsistencies are reported after every hard check, as OVS's
+    // ofpacts_check_consistency does.
+    let mut soft = false;
     let mut sorted: Vec<&Instruction> = insts.iter().collect();
     sorted.sort_by_key(|i| i.rank());
     for i in sorted {
@@ -103,13 +98,7 @@ pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Resu
                     return Err(OfpError::OFPMMFC_INVALID_METER);
                 }
             }
-            Instruction::ApplyActions(a) => {
-                let mut soft = false;
-                check_list(a, &mut facts, &mut soft)?;
-                if soft {
-                    return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
-                }
-            }
+            Instruction::ApplyActions(a) => check_list(a, &mut facts, &mut soft)?,
             Instruction::ClearActions | Instruction::WriteMetadata { .. } => {}
             Instruction::WriteActions(a) => {
                 // OVS checks an action set on a scratch copy and ignores the
@@ -125,6 +114,18 @@ pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Resu
                 }
             }
         }
+    }
+    if soft {
+        return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
+    }
+    // Actions an action set cannot hold: OVS's text parser lets them through
+    // its checks and its decoder then refuses them with OFPBAC_BAD_TYPE (on
+    // the wire, `decode_instructions` refuses them before any check).
+    let bad_set = insts.iter().any(|i| {
+        matches!(i, Instruction::WriteActions(a) if a.iter().any(|x| !x.allowed_in_action_set()))
+    });
+    if bad_set {
+        return Err(OfpError::OFPBAC_BAD_TYPE);
     }
     Ok(())
 }
