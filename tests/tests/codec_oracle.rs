@@ -239,3 +239,94 @@ fn refused_flows_are_refused_naming_the_ovs_error() {
     }
     assert!(failures.is_empty(), "{} refusals differ", failures.len());
 }
+
+#[test]
+fn corpus_flows_print_back_to_text_that_parses_to_the_same_flow() {
+    let flows = read_flows(&data("corpus.flows"));
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for flow in &flows {
+        // Only flows OpenFlow 1.3 can express (what rvs encodes).
+        let Ok(parsed) = parse_flow_line(flow, None) else {
+            continue;
+        };
+        if parsed
+            .usable
+            .choose(ofp_codec::text::Protocols::OF13_OXM)
+            .is_none()
+        {
+            continue;
+        }
+        checked += 1;
+        let printed = parsed.spec.to_string();
+        match parse_flow_line(&printed, None) {
+            Ok(again) if again.spec == parsed.spec => {}
+            Ok(_) => failures.push(format!("{flow} -> {printed}: parses to a different flow")),
+            Err(e) => failures.push(format!("{flow} -> {printed}: {e}")),
+        }
+    }
+    for f in failures.iter().take(20) {
+        println!("FAIL {f}");
+    }
+    assert!(checked > 300, "only {checked} corpus flows parse");
+    assert!(
+        failures.is_empty(),
+        "{} flows do not survive print -> parse",
+        failures.len()
+    );
+}
+
+#[test]
+fn flow_mod_keywords_and_commands_follow_ovs_ofctl() {
+    use ofp_codec::text::Protocols;
+    let p = parse_flow_line(
+        "modify_strict cookie=0x5/0xff,priority=7,reg0=1,actions=drop",
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.spec.command, Command::ModifyStrict);
+    assert_eq!(
+        (p.spec.cookie, p.spec.cookie_mask, p.spec.priority),
+        (5, 0xff, 7)
+    );
+    assert_eq!(p.spec.to_flow_mod().cookie, 5);
+    assert_eq!(p.usable, Protocols::NXM_OXM_ANY);
+    let d = parse_flow_line("delete table=3,out_port=2,out_group=7,tcp", None).unwrap();
+    assert_eq!(d.spec.command, Command::Delete);
+    assert_eq!(
+        (d.spec.table_id, d.spec.out_port, d.spec.out_group),
+        (3, 2, 7)
+    );
+    assert_eq!(d.spec.to_flow_mod().table_id, 3);
+    let a = parse_flow_line("ip,actions=drop", None).unwrap();
+    assert_eq!(
+        a.spec.to_flow_mod().table_id,
+        0,
+        "an add without a table goes to table 0"
+    );
+    for (flow, err) in [
+        (
+            "cookie=1/1,actions=drop",
+            "flow additions cannot use a cookie mask",
+        ),
+        ("priority=70000,actions=drop", "invalid priority \"70000\""),
+        ("in_port=1", "must specify an action"),
+        ("foo=1,actions=drop", "unknown keyword foo"),
+        ("table=,actions=drop", "field table missing value"),
+        ("table=256,actions=drop", "unknown table \"256\""),
+    ] {
+        assert_eq!(
+            parse_flow_line(flow, Some(Command::Add))
+                .unwrap_err()
+                .to_string(),
+            err,
+            "{flow}"
+        );
+    }
+    assert_eq!(
+        parse_flow_line("delete cookie=5", None)
+            .unwrap_err()
+            .to_string(),
+        "cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=5/-1)"
+    );
+}
