@@ -3,7 +3,10 @@
 //! Each row: name, then (class, experimenter id, field number) of its headers.
 //! Generated from Open vSwitch 3.1 `include/openvswitch/meta-flow.h`.
 
-pub(super) const MFF: &[(&str, &[(u16, u32, u8)])] = &[
+/// One header of a field: (OXM class, experimenter id or 0, field number).
+type Header = (u16, u32, u8);
+
+pub(super) const MFF: &[(&str, &[Header])] = &[
     (
         "dp_hash",
         &[(0x0001, 0x00000000, 35), (0xffff, 0x00002320, 0)],
