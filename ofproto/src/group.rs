@@ -13,8 +13,13 @@ use ofp_codec::msg::flow_removed::FlowRemovedReason;
 use ofp_codec::msg::group_mod::{Bucket, GroupMod, GroupModCommand, GroupType};
 use ofp_codec::{Action, Match};
 
+use std::sync::Arc;
+
+use ofp_codec::msg::multipart::group::{BucketCounter, GroupStats};
+
 use crate::flow_mod::Txn;
 use crate::ofproto::{Event, Ofproto, flow_removed};
+use crate::rule::Counters;
 
 /// `OFPG_MAX`: the largest ordinary group id.
 pub const OFPG_MAX: u32 = 0xffff_ff00;
@@ -22,13 +27,29 @@ pub const OFPG_MAX: u32 = 0xffff_ff00;
 pub const OFPG_ALL: u32 = 0xffff_fffc;
 
 /// A group.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Group {
     pub group_id: u32,
     pub group_type: GroupType,
     pub buckets: Vec<Bucket>,
     pub created_ms: u64,
+    /// Traffic through the group and through each bucket.
+    pub counters: Arc<Counters>,
+    pub bucket_counters: Vec<Arc<Counters>>,
 }
+
+impl PartialEq for Group {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            self.group_id,
+            self.group_type,
+            &self.buckets,
+            self.created_ms,
+        ) == (o.group_id, o.group_type, &o.buckets, o.created_ms)
+    }
+}
+
+impl Eq for Group {}
 
 impl Ofproto {
     /// Applies a group-mod. On error nothing changed.
@@ -43,6 +64,52 @@ impl Ofproto {
 
     pub fn group(&self, id: u32) -> Option<&Group> {
         self.groups.get(&id)
+    }
+
+    /// OFPMP_GROUP_DESC entries, by group id.
+    pub fn group_desc(&self) -> Vec<ofp_codec::msg::group_mod::GroupDesc> {
+        self.groups
+            .values()
+            .map(|g| ofp_codec::msg::group_mod::GroupDesc {
+                group_type: g.group_type,
+                group_id: g.group_id,
+                buckets: g.buckets.clone(),
+            })
+            .collect()
+    }
+
+    /// OFPMP_GROUP for `group_id` (`OFPG_ALL`: every group). `ref_count` is
+    /// the number of flows that output to the group.
+    pub fn group_stats(&self, group_id: u32, now_ms: u64) -> Vec<GroupStats> {
+        self.groups
+            .values()
+            .filter(|g| group_id == OFPG_ALL || g.group_id == group_id)
+            .map(|g| {
+                let refs = self
+                    .tables
+                    .iter()
+                    .flat_map(|t| t.rules.values())
+                    .filter(|r| r.groups().any(|x| x == g.group_id))
+                    .count();
+                let age = now_ms.saturating_sub(g.created_ms);
+                GroupStats {
+                    group_id: g.group_id,
+                    ref_count: refs as u32,
+                    packet_count: g.counters.packets(),
+                    byte_count: g.counters.bytes(),
+                    duration_sec: (age / 1000) as u32,
+                    duration_nsec: ((age % 1000) * 1_000_000) as u32,
+                    bucket_stats: g
+                        .bucket_counters
+                        .iter()
+                        .map(|c| BucketCounter {
+                            packet_count: c.packets(),
+                            byte_count: c.bytes(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
     }
 
     pub(crate) fn group_mod_txn(
@@ -74,6 +141,12 @@ impl Ofproto {
                         group_type: gm.group_type,
                         buckets: gm.buckets.clone(),
                         created_ms,
+                        counters: Arc::new(Counters::default()),
+                        bucket_counters: gm
+                            .buckets
+                            .iter()
+                            .map(|_| Arc::new(Counters::default()))
+                            .collect(),
                     },
                 );
                 Ok(())

@@ -99,4 +99,20 @@ impl Ofproto {
     pub fn meters(&self) -> impl Iterator<Item = &Meter> {
         self.meters.values()
     }
+
+    /// OFPMP_METER_CONFIG for `meter_id` (`OFPM_ALL`: every meter).
+    pub fn meter_config(
+        &self,
+        meter_id: u32,
+    ) -> Vec<ofp_codec::msg::multipart::meter_config::MeterConfig> {
+        self.meters
+            .values()
+            .filter(|m| meter_id == OFPM_ALL || m.meter_id == meter_id)
+            .map(|m| ofp_codec::msg::multipart::meter_config::MeterConfig {
+                flags: m.flags,
+                meter_id: m.meter_id,
+                bands: m.bands.clone(),
+            })
+            .collect()
+    }
 }

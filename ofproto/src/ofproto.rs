@@ -344,6 +344,29 @@ impl Ofproto {
 
     /// Credits `packets`/`bytes` seen at `now_ms` to the rules a translation
     /// went through (from an upcall or a megaflow's counters).
+    /// Credits a translation's rules and group buckets.
+    pub fn credit_translation(
+        &self,
+        t: &crate::xlate::Translation,
+        packets: u64,
+        bytes: u64,
+        now_ms: u64,
+    ) {
+        self.credit(&t.rules, packets, bytes, now_ms);
+        let mut last_group = None;
+        for &(g, b) in &t.buckets {
+            if let Some(group) = self.groups.get(&g) {
+                if last_group != Some(g) {
+                    group.counters.add(packets, bytes, now_ms);
+                    last_group = Some(g);
+                }
+                if let Some(c) = group.bucket_counters.get(b) {
+                    c.add(packets, bytes, now_ms);
+                }
+            }
+        }
+    }
+
     /// Takes `&self`: counters are shared atomics, so any snapshot can
     /// credit without copying tables.
     pub fn credit(&self, rules: &[RuleRef], packets: u64, bytes: u64, now_ms: u64) {

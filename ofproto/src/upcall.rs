@@ -101,7 +101,7 @@ impl Handler {
             },
         );
         if dp > 0 {
-            of.credit(&t.rules, dp, db, now_ms);
+            of.credit_translation(&t, dp, db, now_ms);
         }
         let verdict = verdict_for(m, t);
         if matches!(verdict, Revalidate::Delete) {
@@ -156,7 +156,7 @@ impl UpcallHandler for Handler {
             .iter()
             .map(|u| {
                 let t = of.translate(&u.key, opts);
-                of.credit(&t.rules, 1, u.packet.len() as u64, now_ms);
+                of.credit_translation(&t, 1, u.packet.len() as u64, now_ms);
                 let install = t.error.is_none() && t.learned.is_empty();
                 learned.extend(t.learned);
                 UpcallReply {

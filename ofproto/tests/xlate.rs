@@ -452,3 +452,36 @@ fn ct_nat_and_ct_clear() {
         "ct(commit,nat(src=192.168.1.1:1000-2000)),3"
     );
 }
+
+#[test]
+fn group_desc_and_stats_count_buckets() {
+    let mut of = bridge(3);
+    let b = |port: u32| Bucket {
+        weight: 0,
+        watch_port: u32::MAX,
+        watch_group: u32::MAX,
+        actions: vec![ofp_codec::Action::Output { port, max_len: 0 }],
+    };
+    of.handle_group_mod(
+        &GroupMod {
+            command: GroupModCommand::ADD,
+            group_type: GroupType::ALL,
+            group_id: 4,
+            buckets: vec![b(2), b(3)],
+        },
+        0,
+    )
+    .unwrap();
+    load(&mut of, "ip,actions=group:4");
+    let t = xlate(&of, "in_port=1,ip");
+    assert_eq!(datapath::actions::format_actions(&t.actions), "2,3");
+    of.credit_translation(&t, 2, 120, 5);
+    let st = of.group_stats(ofproto::group::OFPG_ALL, 1000);
+    assert_eq!(
+        (st[0].ref_count, st[0].packet_count, st[0].byte_count),
+        (1, 2, 120)
+    );
+    assert_eq!(st[0].bucket_stats.len(), 2);
+    assert_eq!(st[0].bucket_stats[1].packet_count, 2);
+    assert_eq!(of.group_desc()[0].group_id, 4);
+}

@@ -113,6 +113,7 @@ impl Xlate<'_> {
             return;
         };
         let acts = bucket.actions.clone();
+        self.out.buckets.push((group_id, i));
         self.node_open(NodeKind::Bucket, format!("bucket {i}"));
         // Each bucket acts on its own copy of the packet (OVS clones).
         let saved_flow = self.pkt.flow;

@@ -86,6 +86,8 @@ pub struct Translation {
     pub actions: Actions,
     /// Rules the packet went through (for statistics).
     pub rules: Vec<RuleRef>,
+    /// Group buckets the packet went through, as (group id, bucket index).
+    pub buckets: Vec<(u32, usize)>,
     /// The full OpenFlow-level mask (registers included), for traces.
     pub wc: OfFlow,
     pub initial_flow: OfFlow,
@@ -134,6 +136,7 @@ pub(crate) struct Pipeline {
 pub(crate) struct Emitted {
     pub actions: Actions,
     pub rules: Vec<RuleRef>,
+    pub buckets: Vec<(u32, usize)>,
     pub learned: Vec<FlowMod>,
     pub forks: Vec<(u32, u8, OfFlow, u16)>,
     pub error: Option<XlateError>,
@@ -265,6 +268,7 @@ impl<'a> Xlate<'a> {
             mask,
             actions: self.out.actions,
             rules: self.out.rules,
+            buckets: self.out.buckets,
             wc,
             initial_flow,
             final_flow: self.pkt.flow,
