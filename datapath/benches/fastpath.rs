@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use datapath::actions::DpAction;
 use datapath::classifier::Classifier;
 use datapath::emc::Emc;
-use datapath::extract::{PacketMeta, extract};
+use datapath::extract::{PacketMeta, extract, extract_into};
 use datapath::key::FlowKey;
 
 const BURST: usize = 32;
@@ -60,12 +60,14 @@ fn emc_hit(c: &mut Criterion) {
     let mut g = c.benchmark_group("fastpath");
     g.throughput(Throughput::Elements(BURST as u64));
     g.bench_function("emc_hit_output", |b| {
+        let mut keys = [FlowKey::default(); BURST];
         b.iter(|| {
             let now = 12_345u64;
             for (i, f) in frames.iter().enumerate() {
-                let k = extract(&meta, black_box(f));
+                let k = &mut keys[i];
+                extract_into(k, &meta, black_box(f));
                 let h = k.hash64();
-                let fl = emc.lookup(&k, h).expect("hit");
+                let fl = emc.lookup(k, h).expect("hit");
                 fl.hit(1, f.len() as u64, now, k.tcp_flags());
                 for a in fl.actions.iter() {
                     if let DpAction::Output(_) = a {

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use datapath::actions::DpAction;
 use datapath::classifier::Classifier;
 use datapath::emc::Emc;
-use datapath::extract::{PacketMeta, extract};
+use datapath::extract::{PacketMeta, extract, extract_into};
 use datapath::key::FlowKey;
 
 fn main() {
@@ -49,10 +49,11 @@ fn main() {
         emc.insert(&k, k.hash64(), &flow);
     }
     let mut tx: Vec<Vec<u8>> = (0..32).map(|_| Vec::with_capacity(2048)).collect();
+    let mut k = FlowKey::default();
     for j in 0..n {
         let i = (j % 32) as usize;
         let f = black_box(&frames[i]);
-        let k = extract(&meta, f);
+        extract_into(&mut k, &meta, f);
         let fl = emc.lookup(&k, k.hash64()).expect("hit");
         fl.hit(1, f.len() as u64, j, k.tcp_flags());
         if let Some(DpAction::Output(_)) = fl.actions.first() {

@@ -7,7 +7,7 @@
 //! yields `eth_type(0x0800)` and no IP fields; an ARP packet with a non-Ethernet
 //! hardware type yields no ARP fields; a non-first fragment has no L4 fields.
 
-use crate::key::{FRAG_ANY, FRAG_LATER, FlowKey, VLAN_CFI, mac_to_u48};
+use crate::key::{FRAG_ANY, FRAG_LATER, FlowKey, VLAN_CFI};
 
 /// Per-packet metadata that is not in the frame: carried into the key.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
@@ -46,54 +46,63 @@ pub const IPPROTO_UDP: u8 = 17;
 pub const IPPROTO_ICMPV6: u8 = 58;
 pub const IPPROTO_SCTP: u8 = 132;
 
-#[inline]
+// Field readers: one bounds check per field (callers have checked lengths).
+#[inline(always)]
 fn be16(d: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([d[at], d[at + 1]])
+    u16::from_be_bytes(d[at..at + 2].try_into().unwrap_or([0; 2]))
 }
-#[inline]
+#[inline(always)]
 fn be32(d: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
+    u32::from_be_bytes(d[at..at + 4].try_into().unwrap_or([0; 4]))
 }
-#[inline]
+#[inline(always)]
 fn be128(d: &[u8], at: usize) -> u128 {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[at..at + 16]);
-    u128::from_be_bytes(b)
+    u128::from_be_bytes(d[at..at + 16].try_into().unwrap_or([0; 16]))
 }
-#[inline]
+#[inline(always)]
 fn mac(d: &[u8], at: usize) -> u64 {
-    mac_to_u48([d[at], d[at + 1], d[at + 2], d[at + 3], d[at + 4], d[at + 5]])
+    let b: [u8; 6] = d[at..at + 6].try_into().unwrap_or([0; 6]);
+    u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]])
 }
 
-/// Writes the metadata part of the key.
+/// Writes the metadata part of the key (words 0..=10; the layout of `key.rs`).
 #[inline]
 pub fn write_meta(k: &mut FlowKey, m: &PacketMeta) {
-    k.set_in_port(m.in_port);
-    k.set_recirc_id(m.recirc_id);
-    k.set_dp_hash(m.dp_hash);
-    k.set_ct_state(m.ct_state);
-    k.set_ct_zone(m.ct_zone);
-    k.set_ct_mark(m.ct_mark);
-    k.set_ct_label(m.ct_label);
-    k.set_ct_nw_proto(m.ct_nw_proto);
-    k.set_ct_nw_src(m.ct_nw_src);
-    k.set_ct_nw_dst(m.ct_nw_dst);
-    k.set_ct_ipv6_src(m.ct_ipv6_src);
-    k.set_ct_ipv6_dst(m.ct_ipv6_dst);
-    k.set_ct_tp_src(m.ct_tp_src);
-    k.set_ct_tp_dst(m.ct_tp_dst);
-    k.set_metadata(m.metadata);
+    k.w[0] = m.in_port as u64 | (m.recirc_id as u64) << 32;
+    k.w[1] = m.dp_hash as u64
+        | (m.ct_state as u64) << 32
+        | (m.ct_nw_proto as u64) << 40
+        | (m.ct_zone as u64) << 48;
+    k.w[2] = m.ct_mark as u64 | (m.ct_tp_src as u64) << 32 | (m.ct_tp_dst as u64) << 48;
+    k.w[3] = (m.ct_label >> 64) as u64;
+    k.w[4] = m.ct_label as u64;
+    k.w[5] = m.ct_nw_src as u64 | (m.ct_nw_dst as u64) << 32;
+    k.w[6] = (m.ct_ipv6_src >> 64) as u64;
+    k.w[7] = m.ct_ipv6_src as u64;
+    k.w[8] = (m.ct_ipv6_dst >> 64) as u64;
+    k.w[9] = m.ct_ipv6_dst as u64;
+    k.w[10] = m.metadata;
 }
 
 /// Extracts the flow key of `frame` received with metadata `meta`.
+#[inline]
 pub fn extract(meta: &PacketMeta, frame: &[u8]) -> FlowKey {
     let mut k = FlowKey::default();
-    write_meta(&mut k, meta);
-    extract_headers(&mut k, frame);
+    extract_into(&mut k, meta, frame);
     k
 }
 
-/// Parses the headers of `frame` into `k` (whose header fields must be zero).
+/// Like [`extract`], writing into `k` (which may hold anything).
+#[inline]
+pub fn extract_into(k: &mut FlowKey, meta: &PacketMeta, frame: &[u8]) {
+    for w in &mut k.w[11..] {
+        *w = 0;
+    }
+    write_meta(k, meta);
+    extract_headers(k, frame);
+}
+
+/// Parses the headers of `frame` into `k` (whose header words, 11 and up, must be zero).
 pub fn extract_headers(k: &mut FlowKey, frame: &[u8]) {
     if frame.len() < 14 {
         return;

@@ -201,11 +201,18 @@ impl FlowKey {
     /// Hash of all words; stable within one process.
     #[inline]
     pub fn hash64(&self) -> u64 {
-        let mut h = 0u64;
-        for &w in &self.w {
-            h = mix(h, w);
+        // Two independent chains (even/odd words) for instruction-level parallelism.
+        let (mut a, mut b) = (0u64, 0x2545_f491_4f6c_dd1d_u64);
+        let mut i = 0;
+        while i + 1 < KEY_WORDS {
+            a = mix(a, self.w[i]);
+            b = mix(b, self.w[i + 1]);
+            i += 2;
         }
-        finish(h)
+        if i < KEY_WORDS {
+            a = mix(a, self.w[i]);
+        }
+        finish(a ^ b.rotate_left(17))
     }
 
     /// `self & mask`.

@@ -19,7 +19,7 @@ use crate::ct::CtItem;
 use crate::dp::{Shared, Upcall, UserspacePacket};
 use crate::edit;
 use crate::emc::Emc;
-use crate::extract::extract;
+use crate::extract::{extract, extract_into};
 use crate::key::{FlowKey, ct_state};
 use crate::packet::{BURST, Packet};
 use crate::port::Port;
@@ -200,7 +200,7 @@ impl Pipeline {
                 continue;
             }
             let p = &pkts[i];
-            keys[i] = extract(&p.meta, p.data());
+            extract_into(&mut keys[i], &p.meta, p.data());
             hashes[i] = keys[i].hash64();
             let hit = self
                 .emc
