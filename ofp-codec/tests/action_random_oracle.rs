@@ -107,6 +107,12 @@ const SNIPPETS: &[&str] = &[
 ];
 
 const INSTRUCTIONS: &[&str] = &[
+    "write_actions(set_field:80->tcp_dst)",
+    "write_actions(pop_vlan)",
+    "write_actions(ct(nat))",
+    "meter:0",
+    "goto_table:3",
+    "goto_table:2",
     "goto_table:1",
     "goto_table:4",
     "write_metadata:0x1/0x1",
@@ -207,7 +213,7 @@ fn random_action_combinations_agree_with_ovs() {
     if !require_oracle() {
         return;
     }
-    let flows = flows(1500);
+    let flows = flows(1200);
     let mut failures = Vec::new();
     let (mut accepted, mut refused) = (0, 0);
     for f in &flows {

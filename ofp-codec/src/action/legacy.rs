@@ -315,3 +315,52 @@ fn unreachable_set_field(field: Field) -> SetField {
         form: SetFieldForm::SetField,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_util::{enc, unhex};
+    use super::*;
+    use crate::action::{decode_actions, format_actions, parse_action_list};
+    use crate::error::OfpError;
+    use crate::reader::Reader;
+
+    fn dec(hex: &str) -> Result<Vec<Action>, OfpError> {
+        decode_actions(&mut Reader::new(&unhex(hex)))
+    }
+
+    #[test]
+    fn of11_set_actions_decode_print_and_reencode_like_ovs() {
+        // OFPAT_SET_VLAN_VID (1) vid 5: OVS prints set_vlan_vid:5 and sends
+        // set_field:4101->vlan_vid on OpenFlow 1.3.
+        let a = dec("0001000800050000").unwrap();
+        assert_eq!(a, vec![Action::LegacySet(LegacySet::VlanVid(5))]);
+        assert_eq!(format_actions(&a), "set_vlan_vid:5");
+        assert_eq!(enc(&a), "0019001080000c021005000000000000");
+        // OFPAT_SET_DL_SRC (3), 16 bytes.
+        let a = dec("00030010001122334455000000000000").unwrap();
+        assert_eq!(format_actions(&a), "mod_dl_src:00:11:22:33:44:55");
+        // OFPAT_SET_NW_TOS (7) with ECN bits set, and a VID over 12 bits.
+        assert_eq!(dec("0007000801000000"), Err(OfpError::OFPBAC_BAD_ARGUMENT));
+        assert_eq!(dec("0001000810000000"), Err(OfpError::OFPBAC_BAD_ARGUMENT));
+        // Wrong length for a fixed-size legacy action.
+        assert_eq!(dec("0003000800112233"), Err(OfpError::OFPBAC_BAD_LEN));
+    }
+
+    #[test]
+    fn old_spellings_parse_to_set_field() {
+        let a =
+            parse_action_list("mod_dl_src:00:11:22:33:44:55,mod_nw_tos:16,enqueue:1:2").unwrap();
+        assert_eq!(
+            format_actions(&a),
+            "set_field:00:11:22:33:44:55->eth_src,set_field:4->ip_dscp,set_queue:2,output:1,pop_queue"
+        );
+        // Without a VLAN in the match, mod_vlan_vid pushes a header first.
+        let a = parse_action_list("mod_vlan_vid:5").unwrap();
+        assert_eq!(
+            format_actions(&a),
+            "push_vlan:0x8100,set_field:4101->vlan_vid"
+        );
+        assert!(parse_action_list("mod_nw_tos:3").is_err());
+        assert!(parse_action_list("mod_vlan_vid:4096").is_err());
+    }
+}
