@@ -38,7 +38,7 @@ pub(super) fn print(
             }
         }
         Message::Error(e) => {
-            let _ = writeln!(s, " {}", e.error);
+            let _ = writeln!(s, " {}", super::ovs_error_name(e.error));
             if e.error == OfpError::OFPHFC_INCOMPATIBLE || e.error == OfpError::OFPHFC_EPERM {
                 put_printable(s, &e.data);
             } else {

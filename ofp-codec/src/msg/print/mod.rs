@@ -267,7 +267,19 @@ pub fn ofp_to_string(bytes: &[u8], verbosity: u32) -> String {
 }
 
 fn put_decode_error(s: &mut String, e: OfpError) {
-    let _ = writeln!(s, "***decode error: {}***", e);
+    let _ = writeln!(s, "***decode error: {}***", ovs_error_name(e));
+}
+
+/// The name OVS 3.1 prints for an error. It spells four OpenFlow 1.3 codes
+/// differently from rvs's table (which uses the 1.3 specification's names).
+pub(crate) fn ovs_error_name(e: OfpError) -> String {
+    match (e.etype, e.code, e.experimenter) {
+        (1, 10, 0) => "OFPBRC_IS_SECONDARY".to_string(),
+        (13, 2, 0) => "OFPBPC_BAD_TYPE".to_string(),
+        (13, 3, 0) => "OFPBPC_BAD_LEN".to_string(),
+        (13, 4, 0) => "OFPBPC_BAD_VALUE".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 fn chomp_spaces(s: &mut String) {
