@@ -146,10 +146,10 @@ fn flows(n: usize) -> Vec<String> {
         let k = 1 + (rng.next() % 4) as usize;
         let mut items: Vec<&str> = (0..k).map(|_| rng.pick(SNIPPETS)).collect();
         // Instructions go last in OVS order most of the time; sometimes not.
-        if rng.next() % 3 == 0 {
+        if rng.next().is_multiple_of(3) {
             items.push(rng.pick(INSTRUCTIONS));
         }
-        if rng.next() % 7 == 0 {
+        if rng.next().is_multiple_of(7) {
             items.insert(0, rng.pick(INSTRUCTIONS));
         }
         let acts = items.join(",");
