@@ -33,9 +33,28 @@
 //!   [`Datapath::flow_flush`], [`Datapath::revalidate`], [`Datapath::flow_put`];
 //! - counters: [`Datapath::stats`].
 //!
-//! What it does not do: OpenFlow (ofproto's job: the handler returns plain
-//! datapath actions), MPLS, tunnels, registers in the key (ofproto keeps them
-//! with the frozen state of a recirc_id), an mmap (TPACKET_V3) ring.
+//! Contracts worth knowing:
+//! - The handler is called from a handler thread with the misses of one
+//!   burst (or from the caller's thread for [`Datapath::execute`]); it returns
+//!   one [`UpcallReply`] per [`Upcall`], in order. A reply with `install`
+//!   becomes a megaflow (`key & mask`) unless a live megaflow already matches
+//!   the key (racing installs keep the first); the packet is executed either way.
+//! - A full upcall queue drops the missed packets and counts them
+//!   (`DpStats::upcall_lost`); a full userspace channel likewise
+//!   (`userspace_lost`).
+//! - `Recirc(id)` ends the action list for that packet: it re-enters
+//!   extraction with `recirc_id = id` and the ct fields the tracker set.
+//!   More than [`MAX_RECIRC_DEPTH`] recirculations drop the packet
+//!   (`recirc_depth_drops`).
+//! - Without a [`ConnTracker`], `ct()` marks packets `+trk+inv`.
+//! - Megaflow `used` times and [`Datapath::now_ns`] share one monotonic clock.
+//!
+//! What it does not do (yet): OpenFlow (ofproto's job: the handler returns
+//! plain datapath actions), MPLS, tunnels, registers in the key (ofproto keeps
+//! them with the frozen state of a recirc_id), NAT (the `nat` part of `ct()` is
+//! parsed and printed but the conntrack crate has no NAT yet, so it is not
+//! applied), IPv6 L4 checksum updates when extension headers precede the L4
+//! header, an mmap (TPACKET_V3) ring, pinning threads to cores.
 //! `unsafe` lives only in [`sys`].
 #![deny(unsafe_code)]
 

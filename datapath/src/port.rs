@@ -16,7 +16,9 @@ pub enum PortKind {
     System,
 }
 
-/// Port counters as OpenFlow port stats need them.
+/// Port counters as OpenFlow port stats need them. `rx_dropped` counts frames
+/// the kernel dropped on an AF_PACKET socket (receive buffer full); `tx_dropped`
+/// frames the device or socket refused (queue full).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PortStats {
     pub rx_packets: u64,
@@ -118,6 +120,11 @@ impl Port {
     }
 
     pub fn stats(&self) -> PortStats {
+        if self.kind == PortKind::System
+            && let Ok(n) = sys::packet_drops(self.raw_fd())
+        {
+            self.c.rx_dropped.fetch_add(n, Ordering::Relaxed);
+        }
         let c = &self.c;
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         PortStats {

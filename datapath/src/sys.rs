@@ -176,6 +176,25 @@ pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
     Ok((fd, ifindex))
 }
 
+/// Frames the kernel dropped on AF_PACKET socket `fd` since the last call
+/// (`PACKET_STATISTICS`, which resets the kernel's counters).
+pub fn packet_drops(fd: RawFd) -> io::Result<u64> {
+    const PACKET_STATISTICS: libc::c_int = 6;
+    let mut st = [0u32; 2]; // struct tpacket_stats { tp_packets, tp_drops }
+    let mut len = size_of::<[u32; 2]>() as libc::socklen_t;
+    // SAFETY: passes a live 8-byte buffer and its length; the kernel writes at most `len` bytes.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            SOL_PACKET,
+            PACKET_STATISTICS,
+            st.as_mut_ptr() as *mut libc::c_void,
+            &mut len,
+        )
+    })?;
+    Ok(st[1] as u64)
+}
+
 /// Creates (or attaches to) tap device `name` (IFF_TAP|IFF_NO_PI), non-blocking,
 /// and sets it up. Returns the fd and the name the kernel chose.
 pub fn open_tap(name: &str) -> io::Result<(OwnedFd, String)> {
