@@ -178,7 +178,13 @@ pub enum SetFieldForm {
     RegLoad2,
 }
 
-/// Sets `field` to `value` under `mask` (each `field.n_bytes()` long).
+/// Sets `field` to `value` under `mask` (big-endian, each as wide as the
+/// field).
+///
+/// Exception, as in OVS's actions: `Field::InPort` here is the 16-bit
+/// `NXM_OF_IN_PORT` (OpenFlow 1.0 numbering, `0xfffe` = LOCAL), 2 bytes wide;
+/// convert with [`port::from_u16`]. The same holds for `in_port` subfields in
+/// `move`, `output:FIELD`, `learn` and the ct zone source.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SetField {
     pub field: Field,
