@@ -125,3 +125,17 @@ fn ct_zone_and_mark_new_then_established() {
     let want = read("ctzone_est.txt");
     assert_eq!(got, want, "\n--- rvs ---\n{got}\n--- ovs ---\n{want}");
 }
+
+#[test]
+fn learn_is_suppressed_in_traces() {
+    check(
+        "learn.flows",
+        "in_port=2,dl_src=00:00:00:00:00:22",
+        "learn_trace.txt",
+    );
+}
+
+#[test]
+fn dec_ttl_rewrites_and_unwildcards_nw_proto() {
+    check("ttl.flows", "in_port=1,tcp,nw_ttl=9", "ttl_trace.txt");
+}

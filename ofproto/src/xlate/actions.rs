@@ -97,13 +97,22 @@ impl Xlate<'_> {
             Action::DecTtl { ids, .. } => return self.dec_ttl(ids),
             Action::SetNwTtl(ttl) if self.pkt.flow.key().is_ip_any() => {
                 self.pkt.wc.unwildcard(Field::NwTtl);
+                self.pkt.wc.unwildcard(Field::IpProto);
                 self.pkt.flow.set(Field::NwTtl, u128::from(*ttl));
             }
             Action::PushVlan(tpid) => self.push_vlan(*tpid),
             Action::PopVlan => self.pop_vlan(),
             Action::Ct(ct) => self.ct(ct),
             Action::CtClear => self.clear_conntrack(),
-            Action::Learn(l) => self.learn(l),
+            Action::Learn(l) => {
+                self.learn(l);
+                if !self.opts.side_effects {
+                    self.report(
+                        NodeKind::Warn,
+                        "suppressing side effects, so learn action ignored".into(),
+                    );
+                }
+            }
             Action::Exit => {
                 self.pipe.exit = true;
                 return false;
@@ -261,11 +270,13 @@ impl Xlate<'_> {
     }
 
     fn dec_ttl(&mut self, ids: &[u16]) -> bool {
+        // As OVS: nw_ttl and nw_proto are un-wildcarded even for non-IP.
+        self.pkt.wc.unwildcard(Field::NwTtl);
+        self.pkt.wc.unwildcard(Field::IpProto);
         let k = self.pkt.flow.key();
         if !k.is_ip_any() {
             return true;
         }
-        self.pkt.wc.unwildcard(Field::NwTtl);
         let ttl = k.nw_ttl();
         if ttl > 1 {
             self.pkt.flow.set(Field::NwTtl, u128::from(ttl - 1));
