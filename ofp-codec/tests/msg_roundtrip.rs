@@ -98,6 +98,36 @@ fn non_13_versions_are_refused_except_hello_error_echo() {
     );
 }
 
+#[test]
+fn oversized_messages_are_refused_by_try_encode_and_split_replies_fit() {
+    let big = Message::EchoRequest(Echo {
+        data: vec![0; 70_000],
+    });
+    assert_eq!(big.try_encode(1).unwrap_err(), OfpError::OFPBRC_BAD_LEN);
+    let ok = Message::EchoRequest(Echo { data: vec![0; 100] });
+    let mut buf = bytes::BytesMut::new();
+    ok.encode_into(3, &mut buf);
+    ok.encode_into(4, &mut buf);
+    assert_eq!(buf.len(), 216);
+    assert_eq!(&buf[..108], &ok.try_encode(3).unwrap()[..]);
+    // 3000 port stats entries (336 kB) split into messages under 64 KiB.
+    let ports: Vec<PortStats> = (0..3000)
+        .map(|p| PortStats {
+            port_no: p,
+            ..Default::default()
+        })
+        .collect();
+    let parts = MultipartReply::split(
+        MultipartReplyBody::PortStats(ports),
+        ofp_codec::msg::multipart::split::MAX_REPLY_BODY,
+    );
+    assert_eq!(parts.len(), 6);
+    for (i, p) in parts.into_iter().enumerate() {
+        let bytes = Message::MultipartReply(p).try_encode(i as u32).unwrap();
+        assert!(Message::decode(&bytes).is_ok());
+    }
+}
+
 fn roundtrip(m: &Message) {
     let bytes = m.encode(7);
     assert_eq!(bytes.len(), m.encoded_len());

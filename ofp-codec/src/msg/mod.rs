@@ -446,63 +446,81 @@ impl Message {
     /// Encodes as an OpenFlow 1.3 message with transaction id `xid`.
     ///
     /// The caller keeps messages within 65535 bytes (split multipart replies
-    /// across messages with `OFPMPF_REPLY_MORE`); a longer message is
-    /// encoded with its length field saturated at 65535, which a peer
-    /// rejects, rather than silently truncated.
+    /// with [`MultipartReply::split`]); a longer message is encoded with its
+    /// length field saturated at 65535, which a peer rejects, rather than
+    /// silently truncated. [`Message::try_encode`] refuses it instead.
     pub fn encode(&self, xid: u32) -> BytesMut {
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.encode_into(xid, &mut out);
+        out
+    }
+
+    /// Like [`Message::encode`], but a message longer than 65535 bytes is
+    /// `OFPBRC_BAD_LEN` instead of a broken encoding.
+    pub fn try_encode(&self, xid: u32) -> Result<BytesMut, OfpError> {
+        if self.encoded_len() > usize::from(u16::MAX) {
+            return Err(OfpError::OFPBRC_BAD_LEN);
+        }
+        Ok(self.encode(xid))
+    }
+
+    /// Appends the encoded message to `out` (e.g. a connection's send
+    /// buffer), without an intermediate allocation.
+    pub fn encode_into(&self, xid: u32, out: &mut BytesMut) {
         use Message as M;
         let len = self.encoded_len();
-        let mut out = BytesMut::with_capacity(len);
+        out.reserve(len);
+        let start = out.len();
         Header {
             version: OFP13_VERSION,
             msg_type: self.msg_type(),
             length: len.min(0xffff) as u16,
             xid,
         }
-        .encode(&mut out);
+        .encode(out);
         match self {
-            M::Hello(b) => b.encode(&mut out),
-            M::Error(b) => b.encode(&mut out),
-            M::EchoRequest(b) | M::EchoReply(b) => b.encode(&mut out),
+            M::Hello(b) => b.encode(out),
+            M::Error(b) => b.encode(out),
+            M::EchoRequest(b) | M::EchoReply(b) => b.encode(out),
             M::FeaturesRequest | M::GetConfigRequest | M::BarrierRequest | M::BarrierReply => {}
             M::GetAsyncRequest => {}
-            M::FeaturesReply(b) => b.encode(&mut out),
-            M::GetConfigReply(b) | M::SetConfig(b) => b.encode(&mut out),
-            M::PacketIn(b) => b.encode(&mut out),
-            M::FlowRemoved(b) => b.encode(&mut out),
-            M::PortStatus(b) => b.encode(&mut out),
-            M::PacketOut(b) => b.encode(&mut out),
-            M::FlowMod(b) => b.encode(&mut out),
-            M::GroupMod(b) => b.encode(&mut out),
-            M::PortMod(b) => b.encode(&mut out),
-            M::TableMod(b) => b.encode(&mut out),
+            M::FeaturesReply(b) => b.encode(out),
+            M::GetConfigReply(b) | M::SetConfig(b) => b.encode(out),
+            M::PacketIn(b) => b.encode(out),
+            M::FlowRemoved(b) => b.encode(out),
+            M::PortStatus(b) => b.encode(out),
+            M::PacketOut(b) => b.encode(out),
+            M::FlowMod(b) => b.encode(out),
+            M::GroupMod(b) => b.encode(out),
+            M::PortMod(b) => b.encode(out),
+            M::TableMod(b) => b.encode(out),
             M::MultipartRequest(m) => {
-                multipart::put_mp_header(&mut out, m.body.mp_type(), m.flags);
-                m.body.encode(&mut out);
+                multipart::put_mp_header(out, m.body.mp_type(), m.flags);
+                m.body.encode(out);
             }
             M::MultipartReply(m) => {
-                multipart::put_mp_header(&mut out, m.body.mp_type(), m.flags);
-                m.body.encode(&mut out);
+                multipart::put_mp_header(out, m.body.mp_type(), m.flags);
+                m.body.encode(out);
             }
-            M::QueueGetConfigRequest(b) => b.encode(&mut out),
-            M::QueueGetConfigReply(b) => b.encode(&mut out),
-            M::RoleRequest(b) | M::RoleReply(b) => b.encode(&mut out),
-            M::GetAsyncReply(b) | M::SetAsync(b) => b.encode(&mut out),
-            M::MeterMod(b) => b.encode(&mut out),
+            M::QueueGetConfigRequest(b) => b.encode(out),
+            M::QueueGetConfigReply(b) => b.encode(out),
+            M::RoleRequest(b) | M::RoleReply(b) => b.encode(out),
+            M::GetAsyncReply(b) | M::SetAsync(b) => b.encode(out),
+            M::MeterMod(b) => b.encode(out),
             M::BundleControl(b) => {
-                put_exp_header(&mut out, ExperimenterKind::BundleControl);
-                b.encode(&mut out);
+                put_exp_header(out, ExperimenterKind::BundleControl);
+                b.encode(out);
             }
             M::BundleAdd(b) => {
-                put_exp_header(&mut out, ExperimenterKind::BundleAdd);
-                b.encode(&mut out);
+                put_exp_header(out, ExperimenterKind::BundleAdd);
+                b.encode(out);
             }
             M::SetPacketInFormat(f) => {
-                put_exp_header(&mut out, ExperimenterKind::SetPacketInFormat);
+                put_exp_header(out, ExperimenterKind::SetPacketInFormat);
                 out.put_u32(f.0);
             }
         }
-        out
+        debug_assert_eq!(out.len() - start, len);
     }
 
     /// The `OFPT_ERROR` OVS would send in reply to `request` (raw bytes as
