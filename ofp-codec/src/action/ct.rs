@@ -48,7 +48,7 @@ pub(crate) fn decode_ct(raw: Raw<'_>, out: &mut Vec<Action>) -> Result<(), OfpEr
     let recirc_table = r.u8()?;
     r.skip(3)?;
     let alg = r.u16()?;
-    let actions = wire::decode_list(&mut r)?;
+    let actions = wire::decode_list(&mut r, raw.depth + 1)?;
     wire::verify(&actions, Outer::Ct).map_err(|e| e.0)?;
     if flags & NX_CT_F_COMMIT == 0
         && actions

@@ -68,14 +68,14 @@ pub fn decode_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, OfpEr
     }
     if let Some(mut b) = slots[usize::from(OFPIT_APPLY_ACTIONS)] {
         b.skip(8)?;
-        out.push(Instruction::ApplyActions(wire::decode_list(&mut b)?));
+        out.push(Instruction::ApplyActions(wire::decode_list(&mut b, 0)?));
     }
     if slots[usize::from(OFPIT_CLEAR_ACTIONS)].is_some() {
         out.push(Instruction::ClearActions);
     }
     if let Some(mut b) = slots[usize::from(OFPIT_WRITE_ACTIONS)] {
         b.skip(8)?;
-        let acts = wire::decode_list(&mut b)?;
+        let acts = wire::decode_list(&mut b, 0)?;
         if acts.iter().any(|a| !a.allowed_in_action_set()) {
             return Err(OfpError::OFPBAC_BAD_TYPE);
         }

@@ -190,7 +190,7 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
         NXAST_CONTROLLER2 => decode_controller2(&mut r)?,
         NXAST_CLONE => {
             r.skip(6)?;
-            let nested = super::wire::decode_list(&mut r)?;
+            let nested = super::wire::decode_list(&mut r, raw.depth + 1)?;
             super::wire::verify(&nested, super::wire::Outer::None).map_err(|e| e.0)?;
             Action::Clone(nested)
         }

@@ -219,6 +219,18 @@ pub fn parse_action_list(s: &str) -> Result<Vec<Action>, ParseError> {
 }
 
 fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instruction>, String> {
+    // Bound the recursion of nested ct/clone/write_actions on any input.
+    let mut level = 0usize;
+    for c in s.bytes() {
+        match c {
+            b'(' => level += 1,
+            b')' => level = level.saturating_sub(1),
+            _ => {}
+        }
+        if level > 2 * super::wire::MAX_NESTING {
+            return Err("actions nested too deeply".into());
+        }
+    }
     let mut insts: Vec<Instruction> = Vec::new();
     let mut apply: Vec<Action> = Vec::new();
     let mut vlan = m.prereq_ok(crate::field::Prereq::VlanVid);

@@ -27,20 +27,28 @@ pub(crate) enum Outer {
 /// `ofpacts_pull_openflow_actions` does, including its nesting checks.
 /// Errors are the `OFPT_ERROR` OVS would send.
 pub fn decode_actions(r: &mut Reader<'_>) -> Result<Vec<Action>, OfpError> {
-    let acts = decode_list(r)?;
+    let acts = decode_list(r, 0)?;
     verify(&acts, Outer::None).map_err(|e| e.0)?;
     Ok(acts)
 }
 
+/// How deeply `ct(exec(...))` and `clone(...)` may nest. OVS has no limit;
+/// rvs refuses deeper lists (`OFPBAC_BAD_ARGUMENT` on the wire, a parse
+/// error in text) so that hostile input cannot exhaust the stack.
+pub const MAX_NESTING: usize = 32;
+
 /// Decodes actions without the nesting checks (used under instructions and
-/// `ct`, whose callers verify).
-pub(crate) fn decode_list(r: &mut Reader<'_>) -> Result<Vec<Action>, OfpError> {
+/// `ct`, whose callers verify). `depth` counts enclosing `ct`/`clone`s.
+pub(crate) fn decode_list(r: &mut Reader<'_>, depth: usize) -> Result<Vec<Action>, OfpError> {
     if !r.remaining().is_multiple_of(8) {
         return Err(OfpError::OFPBRC_BAD_LEN);
     }
+    if depth > MAX_NESTING {
+        return Err(OfpError::OFPBAC_BAD_ARGUMENT);
+    }
     let mut out = Vec::new();
     while !r.is_empty() {
-        decode_one(r, &mut out)?;
+        decode_one(r, &mut out, depth)?;
     }
     Ok(out)
 }
@@ -49,9 +57,11 @@ pub(crate) fn decode_list(r: &mut Reader<'_>) -> Result<Vec<Action>, OfpError> {
 pub(crate) struct Raw<'a> {
     /// The whole action, header included.
     pub body: Reader<'a>,
+    /// Enclosing `ct`/`clone` actions.
+    pub depth: usize,
 }
 
-fn decode_one(r: &mut Reader<'_>, out: &mut Vec<Action>) -> Result<(), OfpError> {
+fn decode_one(r: &mut Reader<'_>, out: &mut Vec<Action>, depth: usize) -> Result<(), OfpError> {
     let head = r.peek(8).ok_or(OfpError::OFPBAC_BAD_LEN)?;
     let atype = u16::from_be_bytes([head[0], head[1]]);
     let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
@@ -78,7 +88,7 @@ fn decode_one(r: &mut Reader<'_>, out: &mut Vec<Action>) -> Result<(), OfpError>
         return Err(OfpError::OFPBAC_BAD_LEN);
     }
     let body = r.sub_or(len, OfpError::OFPBAC_BAD_LEN)?;
-    let raw = Raw { body };
+    let raw = Raw { body, depth };
     match vendor_sub {
         None => of13::decode(atype, raw, out),
         Some(sub) if sub == nx::NXAST_CT => ct::decode_ct(raw, out),
@@ -251,5 +261,30 @@ mod tests {
         assert_eq!(dec("0000000800000001"), Err(OfpError::OFPBAC_BAD_LEN));
         // Length longer than the buffer.
         assert_eq!(dec("0000002000000001"), Err(OfpError::OFPBAC_BAD_LEN));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // 4000 nested clone() actions: each level is a 16-byte NXAST_CLONE
+        // header around the next.
+        let levels = 4000usize;
+        let mut b = Vec::new();
+        for i in 0..levels {
+            let len = (16 * (levels - i)) as u16;
+            b.extend_from_slice(&[0xff, 0xff]);
+            b.extend_from_slice(&len.to_be_bytes());
+            b.extend_from_slice(&[0, 0, 0x23, 0x20, 0, 42, 0, 0, 0, 0, 0, 0]);
+        }
+        let r = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || decode_actions(&mut Reader::new(&b)))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(r, Err(OfpError::OFPBAC_BAD_ARGUMENT));
+        let text = "clone(".repeat(100) + &")".repeat(100);
+        assert!(crate::action::parse_actions(&text).is_err());
+        let ok = "clone(".repeat(3) + "output:1" + &")".repeat(3);
+        assert!(crate::action::parse_actions(&ok).is_ok());
     }
 }
