@@ -499,9 +499,9 @@ fn forward_loop(sh: &Shared, me: usize) {
             if n == 0 {
                 continue;
             }
-            if n == BURST {
-                busy = true;
-            }
+            // Traffic is flowing: try the ports again before sleeping in poll
+            // (one empty non-blocking recvmmsg when it stops).
+            busy = true;
             for p in &mut pkts[..n] {
                 p.meta = PacketMeta {
                     in_port: port.port_no,
