@@ -296,13 +296,17 @@ fn format_match_with(k: &FlowKey, m: &FlowKey, pipeline: &[String]) -> String {
     if m.in_port() != 0 {
         p.push(format!("in_port={}", k.in_port()));
     }
-    if m.vlan0_tci() != 0 {
-        let (v, mm) = (k.vlan0_tci(), m.vlan0_tci());
-        p.push(if mm == 0xffff {
-            format!("vlan_tci={v:#06x}")
-        } else {
-            format!("vlan_tci={v:#06x}/{mm:#06x}")
-        });
+    for (i, (v, mm)) in [
+        (k.vlan0_tci(), m.vlan0_tci()),
+        (k.vlan1_tci(), m.vlan1_tci()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if mm == 0 {
+            break;
+        }
+        p.extend(format_vlan(if i == 0 { "" } else { "1" }, v, mm));
     }
     for (name, v, mm) in [
         ("dl_src", k.eth_src_u48(), m.eth_src_u48()),
@@ -410,6 +414,31 @@ fn format_match_with(k: &FlowKey, m: &FlowKey, pipeline: &[String]) -> String {
     p.join(",")
 }
 
+/// One VLAN header as OVS's `match_format`: `dl_vlan`/`dl_vlan_pcp` when a
+/// present tag is matched on whole VID and/or PCP, else `vlan_tci`.
+fn format_vlan(idx: &str, v: u16, mm: u16) -> Vec<String> {
+    let (vid_m, pcp_m, cfi_m) = (mm & 0x0fff, mm & 0xe000, mm & 0x1000);
+    if cfi_m != 0
+        && v & 0x1000 != 0
+        && (vid_m == 0 || vid_m == 0x0fff)
+        && (pcp_m == 0 || pcp_m == 0xe000)
+        && (vid_m != 0 || pcp_m != 0)
+    {
+        let mut out = Vec::new();
+        if vid_m != 0 {
+            out.push(format!("dl_vlan{idx}={}", v & 0x0fff));
+        }
+        if pcp_m != 0 {
+            out.push(format!("dl_vlan_pcp{idx}={}", v >> 13));
+        }
+        out
+    } else if mm == 0xffff {
+        vec![format!("vlan_tci{idx}={v:#06x}")]
+    } else {
+        vec![format!("vlan_tci{idx}={v:#06x}/{mm:#06x}")]
+    }
+}
+
 /// The mask `flow_format` uses: every header field of the packet's type,
 /// metadata (recirc_id, ct) only when nonzero.
 pub fn flow_format_mask(k: &FlowKey) -> FlowKey {
@@ -431,6 +460,9 @@ pub fn flow_format_mask(k: &FlowKey) -> FlowKey {
     }
     m.set_in_port(u32::MAX);
     m.set_vlan0_tci(0xffff);
+    if k.vlan0_tci() & 0x1000 != 0 {
+        m.set_vlan1_tci(0xffff);
+    }
     m.set_eth_src_u48(0xffff_ffff_ffff);
     m.set_eth_dst_u48(0xffff_ffff_ffff);
     m.set_eth_type(0xffff);

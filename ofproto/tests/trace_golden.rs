@@ -139,3 +139,18 @@ fn learn_is_suppressed_in_traces() {
 fn dec_ttl_rewrites_and_unwildcards_nw_proto() {
     check("ttl.flows", "in_port=1,tcp,nw_ttl=9", "ttl_trace.txt");
 }
+
+#[test]
+fn pop_vlan_prints_dl_vlan_as_ovs() {
+    check("vlan.flows", "in_port=2,dl_vlan=10,ip", "vlan_pop.txt");
+}
+
+/// One intended difference, edited into the golden text: rvs's megaflow
+/// keeps `vlan_tci=0x0000` for an untagged packet whose translation pushes
+/// a tag. OVS drops it because its datapath key tells tagged from untagged
+/// by the outer Ethernet type; rvs's key carries the inner type, so the tag
+/// presence bit must stay in the mask.
+#[test]
+fn push_vlan_megaflow_keeps_the_tag_presence_bit() {
+    check("vlan.flows", "in_port=1,ip", "vlan_push.txt");
+}
