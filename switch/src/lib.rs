@@ -7,10 +7,12 @@
 //! - [`daemon`]: `rvs switchd` (bridge assembly, ports, sockets, signals).
 //! - [`ctl`]: `rvs ctl`, the unixctl client.
 //! - [`demo`]: `rvs demo`, the namespace firewall demonstration.
+//! - [`ofctl_online`]: the `rvs ofctl` commands that talk to a switch.
 #![forbid(unsafe_code)]
 
 pub mod channel;
 pub mod ctl;
 pub mod daemon;
 pub mod demo;
+pub mod ofctl_online;
 pub mod unixctl;

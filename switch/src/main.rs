@@ -28,6 +28,8 @@ enum Command {
     Switchd(switch::daemon::SwitchdArgs),
     /// Runtime control of a running switchd (unixctl, like ovs-appctl).
     Ctl(switch::ctl::CtlArgs),
+    /// Stateful firewall demo between two network namespaces (root).
+    Demo(switch::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +44,6 @@ fn main() -> ExitCode {
             }
         },
         Command::Ctl(args) => switch::ctl::run(args),
+        Command::Demo(args) => switch::demo::run(args),
     }
 }

@@ -4,6 +4,8 @@
 //!   add-flow`/`add-flows` would, and print what `ovs-ofctl -O OpenFlow13
 //!   parse-flow(s)` prints: the usable and chosen protocol lines, then one
 //!   `OFPT_FLOW_MOD` line per flow, decoded from the bytes rvs encoded.
+//!   `parse-flows` also takes `add-flows`-style command prefixes
+//!   (`modify …`, `delete …`), which `ovs-ofctl parse-flows` refuses.
 //! - `ofp-print HEX [VERBOSITY]`: decode one OpenFlow message given in hex
 //!   (spaces, newlines and dots allowed between bytes) and print it as
 //!   `ovs-ofctl ofp-print` does.
@@ -70,10 +72,17 @@ pub enum OfctlCommand {
         /// Verbosity, as ovs-ofctl's optional second argument (default 2).
         verbosity: Option<u8>,
     },
+    /// Commands that talk to a switch (show, dump-flows, add-flow, ...):
+    /// handled by `switch::ofctl_online`.
+    #[command(external_subcommand)]
+    Online(Vec<String>),
 }
 
 /// Runs `rvs ofctl …`; errors are printed as `rvs ofctl: …` and exit 1.
 pub fn run(args: &OfctlArgs) -> ExitCode {
+    if let OfctlCommand::Online(argv) = &args.command {
+        return switch::ofctl_online::run(argv);
+    }
     match run_inner(args) {
         Ok(out) => {
             print!("{out}");
@@ -134,6 +143,9 @@ fn run_inner(args: &OfctlArgs) -> Result<String, OfctlError> {
             }
             Ok(out)
         }
+        OfctlCommand::Online(_) => Err(OfctlError::new(
+            "online commands are run by switch::ofctl_online",
+        )),
     }
 }
 
