@@ -392,7 +392,9 @@ proptest! {
     #[test]
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = decode_actions(&mut Reader::new(&bytes));
-        let _ = decode_instructions(&mut Reader::new(&bytes));
+        if let Ok(insts) = decode_instructions(&mut Reader::new(&bytes)) {
+            let _ = format_instructions(&insts);
+        }
     }
 
     #[test]
@@ -404,7 +406,13 @@ proptest! {
         let mut b = vec![0xff, 0xff, 0, len as u8, 0, 0, 0x23, 0x20];
         b.extend_from_slice(&sub.to_be_bytes());
         b.extend(body.iter().copied().chain(std::iter::repeat(0)).take(len - 10));
-        let _ = decode_actions(&mut Reader::new(&b));
+        if let Ok(acts) = decode_actions(&mut Reader::new(&b)) {
+            // Whatever decodes can be printed, checked and encoded.
+            let _ = format_actions(&acts);
+            let _ = ofp_codec::action::validate_actions(&ofp_codec::Match::new(), &acts);
+            let mut out = BytesMut::new();
+            encode_actions(&acts, &mut out);
+        }
     }
 
     #[test]

@@ -47,7 +47,8 @@ impl Subfield {
     /// if the range is empty or runs past the field.
     pub fn check_range(&self) -> Result<(), OfpError> {
         let w = n_bits(self.field);
-        if self.n_bits == 0 || self.ofs >= w || self.ofs + self.n_bits > w {
+        let end = u32::from(self.ofs) + u32::from(self.n_bits);
+        if self.n_bits == 0 || self.ofs >= w || end > u32::from(w) {
             return Err(OfpError::OFPBAC_BAD_SET_LEN);
         }
         Ok(())
@@ -61,7 +62,9 @@ impl Subfield {
         } else if self.n_bits == 1 {
             s.push_str(&format!("[{}]", self.ofs));
         } else {
-            s.push_str(&format!("[{}..{}]", self.ofs, self.ofs + self.n_bits - 1));
+            // n_bits may be 0 in a decoded (unchecked) learn spec.
+            let last = (u32::from(self.ofs) + u32::from(self.n_bits)).saturating_sub(1);
+            s.push_str(&format!("[{}..{}]", self.ofs, last));
         }
     }
 

@@ -272,7 +272,7 @@ fn decode_reg_load(r: &mut Reader<'_>) -> Result<Action, OfpError> {
 pub(crate) fn bits_put(buf: &mut [u8], ofs: u16, n_bits: u16, v: u64) {
     let len = buf.len();
     for i in 0..n_bits {
-        let bit = usize::from(ofs + i);
+        let bit = usize::from(ofs) + usize::from(i);
         if bit >= len * 8 {
             break;
         }
@@ -291,7 +291,7 @@ pub(crate) fn bits_get(buf: &[u8], ofs: u16, n_bits: u16) -> u64 {
     let len = buf.len();
     let mut v = 0u64;
     for i in (0..n_bits.min(64)).rev() {
-        let bit = usize::from(ofs + i);
+        let bit = usize::from(ofs) + usize::from(i);
         let b = if bit < len * 8 {
             (buf[len - 1 - bit / 8] >> (bit % 8)) & 1
         } else {

@@ -642,7 +642,7 @@ fn parse_load(value: &str) -> Result<Action, String> {
     let mut val = vec![0u8; w];
     let mut mask = vec![0u8; w];
     for i in 0..dst.n_bits {
-        let bit = usize::from(dst.ofs + i);
+        let bit = usize::from(dst.ofs) + usize::from(i);
         let byte = w - 1 - bit / 8;
         mask[byte] |= 1 << (bit % 8);
         if i < 128 && (v128 >> i) & 1 == 1 {
