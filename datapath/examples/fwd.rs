@@ -62,6 +62,7 @@ impl UpcallHandler for Fwd {
                     mask,
                     actions,
                     install: true,
+                    events: Vec::new(),
                 }
             })
             .collect()

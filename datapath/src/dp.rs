@@ -42,6 +42,9 @@ pub struct UpcallReply {
     pub actions: Actions,
     /// Install the megaflow (false: execute on this packet only).
     pub install: bool,
+    /// Extra packets for the owner (e.g. packet-ins the slow path decided on),
+    /// queued on the userspace channel after the packet is executed.
+    pub events: Vec<UserspacePacket>,
 }
 
 /// The slow path (ofproto). Called from handler threads with the misses of

@@ -317,6 +317,11 @@ impl Pipeline {
                 Arc::new(Megaflow::new(0, &keys[i], &r.mask, r.actions.clone()))
             };
             groups.push((flow, 1 << i));
+            for ev in &r.events {
+                if sh.userspace_tx.try_send(ev.clone()).is_err() {
+                    sh.stats.userspace_lost.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 

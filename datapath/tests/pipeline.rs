@@ -74,6 +74,7 @@ impl UpcallHandler for CtThenUserspace {
                     mask,
                     actions,
                     install: true,
+                    events: Vec::new(),
                 }
             })
             .collect()
@@ -165,6 +166,7 @@ impl UpcallHandler for Loop {
                     mask,
                     actions: std::iter::once(DpAction::Recirc(u.key.recirc_id() + 1)).collect(),
                     install: true,
+                    events: Vec::new(),
                 }
             })
             .collect()
@@ -244,4 +246,36 @@ fn racing_installs_of_one_megaflow_install_it_once() {
     }
     assert_eq!(ok.load(Ordering::SeqCst), 1);
     assert_eq!(dp.stats().n_megaflows, 1);
+}
+
+/// Drops the packet but reports it to the owner as an event.
+struct Report;
+
+impl UpcallHandler for Report {
+    fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
+        batch
+            .iter()
+            .map(|u| UpcallReply {
+                mask: FlowKey::default(),
+                actions: Default::default(),
+                install: false,
+                events: vec![datapath::UserspacePacket {
+                    in_port: u.key.in_port(),
+                    userdata: 77,
+                    key: u.key,
+                    packet: u.packet.clone(),
+                }],
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn upcall_events_reach_the_userspace_channel() {
+    let (dp, rx) = Datapath::new(config(), Arc::new(Report), None);
+    dp.execute(&udp(5), 3, &[DpAction::Recirc(0)]);
+    let ev = rx.recv_timeout(Duration::from_secs(2)).expect("event");
+    assert_eq!((ev.in_port, ev.userdata), (3, 77));
+    assert_eq!(ev.packet, udp(5));
+    assert_eq!(dp.stats().n_megaflows, 0, "install: false installs nothing");
 }

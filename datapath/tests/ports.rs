@@ -21,6 +21,7 @@ impl UpcallHandler for DropAll {
                 mask: FlowKey::default(),
                 actions: Default::default(),
                 install: false,
+                events: Vec::new(),
             })
             .collect()
     }

@@ -66,6 +66,7 @@ impl UpcallHandler for OtherPort {
                     mask,
                     actions,
                     install: true,
+                    events: Vec::new(),
                 }
             })
             .collect()
