@@ -10,14 +10,19 @@
 //! lookup probes has its whole mask OR-ed into the caller's wildcard mask,
 //! whether or not it matched, because the absence of a match there is also
 //! a fact about those bits. Subtables skipped by the priority cut-off are
-//! not examined and add nothing. (OVS's staged lookup and prefix tries,
-//! which narrow these masks further, are not implemented.)
+//! not examined and add nothing. Staged lookup (OVS's): each subtable also
+//! indexes its rules by the metadata, metadata+L2 and metadata+L2+L3 parts
+//! of its mask; a packet that no rule agrees with at some stage only
+//! un-wildcards the fields up to that stage. OVS's prefix tries (which
+//! narrow IP address bits further) are not implemented.
 //!
 //! Conjunctive ("soft") rules are returned separately so the table layer can
 //! evaluate `conjunction(id, k/n)` clauses.
 
 use hashbrown::HashMap;
 use smallvec::SmallVec;
+
+use ofp_codec::Field;
 
 use crate::flow::{OF_WORDS, OfFlow};
 
@@ -35,25 +40,127 @@ pub struct Entry {
 
 type Words = SmallVec<[u64; 8]>;
 
+/// Fields of each lookup stage, as OVS's classifier segments: metadata,
+/// then L2, then L3; the last stage (L4 and anything else) is implicit.
+fn stage_fields(stage: usize) -> &'static [Field] {
+    use Field as F;
+    const META: &[Field] = &[
+        F::InPort,
+        F::RecircId,
+        F::DpHash,
+        F::CtState,
+        F::CtZone,
+        F::CtMark,
+        F::CtLabel,
+        F::CtNwSrc,
+        F::CtNwDst,
+        F::CtIpv6Src,
+        F::CtIpv6Dst,
+        F::CtNwProto,
+        F::CtTpSrc,
+        F::CtTpDst,
+        F::Metadata,
+        F::XXReg(0),
+        F::XXReg(1),
+        F::XXReg(2),
+        F::XXReg(3),
+        F::ConjId,
+        F::PktMark,
+        F::TunId,
+    ];
+    const L2: &[Field] = &[F::EthSrc, F::EthDst, F::EthType, F::VlanTci];
+    const L3: &[Field] = &[
+        F::Ipv4Src,
+        F::Ipv4Dst,
+        F::Ipv6Src,
+        F::Ipv6Dst,
+        F::Ipv6Label,
+        F::IpProto,
+        F::NwTos,
+        F::IpEcn,
+        F::NwTtl,
+        F::IpFrag,
+        F::ArpSha,
+        F::ArpTha,
+        F::NdTarget,
+    ];
+    match stage {
+        0 => META,
+        1 => L2,
+        _ => L3,
+    }
+}
+
+/// Cumulative masks of the stages before the last: stage 0, stage 0+1, ...
+fn stage_masks() -> &'static [OfFlow; 3] {
+    static MASKS: std::sync::OnceLock<[OfFlow; 3]> = std::sync::OnceLock::new();
+    MASKS.get_or_init(|| {
+        let mut acc = OfFlow::default();
+        std::array::from_fn(|i| {
+            for f in stage_fields(i) {
+                acc.or_with(&OfFlow::field_mask(*f));
+            }
+            acc
+        })
+    })
+}
+
+#[derive(Clone, Debug)]
+struct Stage {
+    /// The subtable's mask cut to this stage and the ones before it.
+    mask: OfFlow,
+    words: SmallVec<[u8; 12]>,
+    /// How many rules have each masked prefix value.
+    index: HashMap<Words, u32>,
+}
+
 #[derive(Clone, Debug)]
 struct Subtable {
     mask: OfFlow,
     /// Indices of the nonzero words of `mask`.
     words: SmallVec<[u8; 12]>,
+    /// Early-exit stages (OVS's staged lookup): only those that narrow the
+    /// mask, in order; the full mask is checked last through `buckets`.
+    stages: SmallVec<[Stage; 3]>,
     buckets: HashMap<Words, SmallVec<[Entry; 1]>>,
     /// Rule count per priority, to keep `max_priority` exact on removal.
     priorities: std::collections::BTreeMap<u16, usize>,
     max_priority: u16,
 }
 
+fn nonzero_words(m: &OfFlow) -> SmallVec<[u8; 12]> {
+    (0..OF_WORDS as u8)
+        .filter(|&i| m.w[i as usize] != 0)
+        .collect()
+}
+
+#[inline]
+fn masked_words(flow: &OfFlow, mask: &OfFlow, words: &[u8]) -> Words {
+    words
+        .iter()
+        .map(|&i| flow.w[i as usize] & mask.w[i as usize])
+        .collect()
+}
+
 impl Subtable {
     fn new(mask: &OfFlow) -> Self {
-        let words = (0..OF_WORDS as u8)
-            .filter(|&i| mask.w[i as usize] != 0)
-            .collect();
+        let mut stages: SmallVec<[Stage; 3]> = SmallVec::new();
+        let mut prev = OfFlow::default();
+        for cum in stage_masks() {
+            let m = mask.masked(cum);
+            if m != prev && m != *mask && !m.is_zero() {
+                stages.push(Stage {
+                    mask: m,
+                    words: nonzero_words(&m),
+                    index: HashMap::new(),
+                });
+                prev = m;
+            }
+        }
         Subtable {
             mask: *mask,
-            words,
+            words: nonzero_words(mask),
+            stages,
             buckets: HashMap::new(),
             priorities: Default::default(),
             max_priority: 0,
@@ -62,10 +169,7 @@ impl Subtable {
 
     #[inline]
     fn key(&self, flow: &OfFlow) -> Words {
-        self.words
-            .iter()
-            .map(|&i| flow.w[i as usize] & self.mask.w[i as usize])
-            .collect()
+        masked_words(flow, &self.mask, &self.words)
     }
 
     fn is_empty(&self) -> bool {
@@ -122,6 +226,12 @@ impl Classifier {
             }
         };
         let st = &mut self.subtables[idx];
+        for stage in &mut st.stages {
+            *stage
+                .index
+                .entry(masked_words(value, &stage.mask, &stage.words))
+                .or_default() += 1;
+        }
         let key = st.key(value);
         let bucket = st.buckets.entry(key).or_default();
         let pos = bucket
@@ -156,6 +266,15 @@ impl Classifier {
         if bucket.is_empty() {
             st.buckets.remove(&key);
         }
+        for stage in &mut st.stages {
+            let k = masked_words(value, &stage.mask, &stage.words);
+            if let Some(n) = stage.index.get_mut(&k) {
+                *n -= 1;
+                if *n == 0 {
+                    stage.index.remove(&k);
+                }
+            }
+        }
         if let Some(n) = st.priorities.get_mut(&e.priority) {
             *n -= 1;
             if *n == 0 {
@@ -185,6 +304,17 @@ impl Classifier {
                 && st.max_priority <= h.priority
             {
                 break;
+            }
+            // Staged lookup: stop at the first stage no rule agrees with,
+            // un-wildcarding only the fields examined so far.
+            let failed = st.stages.iter().find(|stage| {
+                !stage
+                    .index
+                    .contains_key(&masked_words(flow, &stage.mask, &stage.words))
+            });
+            if let Some(stage) = failed {
+                wc.or_with(&stage.mask);
+                continue;
             }
             wc.or_with(&st.mask);
             let Some(bucket) = st.buckets.get(&st.key(flow)) else {

@@ -163,6 +163,7 @@ impl UpcallHandler for Handler {
                     mask: t.mask,
                     actions: t.actions,
                     install,
+                    events: Vec::new(),
                 }
             })
             .collect();

@@ -154,3 +154,16 @@ fn pop_vlan_prints_dl_vlan_as_ovs() {
 fn push_vlan_megaflow_keeps_the_tag_presence_bit() {
     check("vlan.flows", "in_port=1,ip", "vlan_push.txt");
 }
+
+/// Staged lookup: the priority-20 subtable fails at L3 (nw_proto), so its
+/// L4 field (tp_dst) stays out of the megaflow, as in OVS. (OVS's prefix
+/// tries, which would also narrow `nw_dst` to a prefix when the address
+/// misses, are not implemented.)
+#[test]
+fn staged_lookup_keeps_l4_out_of_an_l3_miss() {
+    check(
+        "staged.flows",
+        "in_port=1,udp,nw_dst=10.0.0.1,udp_dst=80",
+        "staged_l3_miss.txt",
+    );
+}
