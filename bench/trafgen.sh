@@ -20,7 +20,7 @@
 # Usage: bench/trafgen.sh [CONFIG...]
 #   CONFIGs: rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct
 #            ovs (runs the kit for ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct)
-#   default: all of them.  Env: RUNS (3) DUR (5) WARM (1) WIN (3) VARIANTS ("fixed rand1000")
+#   default: all of them.  OVS_CONFIGS selects the kit's configurations.  Env: RUNS (3) DUR (5) WARM (1) WIN (3) VARIANTS ("fixed rand1000")
 #   FWD (path of the fwd binary; built with cargo --release if unset), FWD_PIN (CPU list for
 #   taskset, default unpinned), OUT (results dir), PFX (name prefix, default rvsbench).
 # Results: $OUT/raw.tsv and $OUT/summary.txt (rvs and OVS side by side, with ratios).
@@ -37,6 +37,7 @@ VARIANTS=${VARIANTS:-"fixed rand1000"}
 OUT=${OUT:-/tmp/${PFX}/results}
 FWD_PIN=${FWD_PIN:-}
 CONFIGS=${*:-"rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct ovs"}
+OVS_CONFIGS=${OVS_CONFIGS:-"ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct"}
 SW=$PFX-sw; NS1=$PFX-ns1; NS2=$PFX-ns2
 IP1=10.0.0.1; IP2=10.0.0.2
 HZ=$(getconf CLK_TCK)
@@ -174,8 +175,9 @@ EOF
 
 run_ovs() {
     log "=== OVS (reference kit, same parameters)"
-    RUNS=$RUNS DUR=$DUR WARM=$WARM WIN=$WIN VARIANTS="$VARIANTS" OUT=$OUT/ovs \
-        "$KIT/trafgen.sh" ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct > "$OUT/ovs.log" 2>&1
+    # Own prefix for the kit's namespaces, daemons and run dir (others may run the kit too).
+    PFX=${PFX}o RUNS=$RUNS DUR=$DUR WARM=$WARM WIN=$WIN VARIANTS="$VARIANTS" OUT=$OUT/ovs \
+        "$KIT/trafgen.sh" $OVS_CONFIGS > "$OUT/ovs.log" 2>&1
     # Keep the kit's per-run figures in our table, renamed onto the same columns.
     awk -F'\t' 'BEGIN{OFS="\t"} $4=="rx_pps"||$4=="tx_pps"{print} $4=="ovs_cpu_util"{$4="sw_cpu_util"; print}
                 $4=="ovs_cpu_s_per_Mpkt"{$4="sw_cpu_s_per_Mpkt"; print}' "$OUT/ovs/raw.tsv" >> "$RAW"
