@@ -115,29 +115,30 @@ fn firewall_allows_inside_out_and_blocks_new_connections_from_outside() {
         "replace-flows",
     );
 
-    let mut results = Vec::new();
-    results.push(("ping ns1->ns2", ping(&ns1, "10.0.0.2"), true));
-    results.push(("ping ns2->ns1", ping(&ns2, "10.0.0.1"), false));
-    results.push((
-        "tcp ns1->ns2",
-        exchange(&ns2, &ns1, TCP_SERVER, TCP_CLIENT, "10.0.0.2", 5001),
-        true,
-    ));
-    results.push((
-        "tcp ns2->ns1",
-        exchange(&ns1, &ns2, TCP_SERVER, TCP_CLIENT, "10.0.0.1", 5002),
-        false,
-    ));
-    results.push((
-        "udp ns1->ns2",
-        exchange(&ns2, &ns1, UDP_SERVER, UDP_CLIENT, "10.0.0.2", 5003),
-        true,
-    ));
-    results.push((
-        "udp ns2->ns1",
-        exchange(&ns1, &ns2, UDP_SERVER, UDP_CLIENT, "10.0.0.1", 5004),
-        false,
-    ));
+    let results = [
+        ("ping ns1->ns2", ping(&ns1, "10.0.0.2"), true),
+        ("ping ns2->ns1", ping(&ns2, "10.0.0.1"), false),
+        (
+            "tcp ns1->ns2",
+            exchange(&ns2, &ns1, TCP_SERVER, TCP_CLIENT, "10.0.0.2", 5001),
+            true,
+        ),
+        (
+            "tcp ns2->ns1",
+            exchange(&ns1, &ns2, TCP_SERVER, TCP_CLIENT, "10.0.0.1", 5002),
+            false,
+        ),
+        (
+            "udp ns1->ns2",
+            exchange(&ns2, &ns1, UDP_SERVER, UDP_CLIENT, "10.0.0.2", 5003),
+            true,
+        ),
+        (
+            "udp ns2->ns1",
+            exchange(&ns1, &ns2, UDP_SERVER, UDP_CLIENT, "10.0.0.1", 5004),
+            false,
+        ),
+    ];
     let wrong: Vec<_> = results
         .iter()
         .filter(|(_, got, want)| got != want)
