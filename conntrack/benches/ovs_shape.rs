@@ -85,11 +85,65 @@ fn setup(n: u32) {
     println!("setup: {n} conns {ms:.0} ms {per:.0} bytes/conn");
 }
 
+/// Commits `n` connections, then looks up 3.2M random ones of them (batches of 32, no commit).
+fn lookup(n: u32) {
+    let ct = Conntrack::new(Config::default());
+    let now_ns = 1_000_000_000_000u64;
+    let frames: Vec<Vec<u8>> = (0..n).map(common::nth_udp4).collect();
+    fn pkt(f: &[u8]) -> CtPacket<'_> {
+        common::given_v4(f, 17)
+    }
+    for c in frames.chunks(32) {
+        let mut b: Vec<CtPacket<'_>> = c.iter().map(|f| pkt(f)).collect();
+        ct.execute(
+            &mut b,
+            &CtOpts {
+                commit: true,
+                ..CtOpts::default()
+            },
+            now_ns,
+        );
+    }
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut total = std::time::Duration::ZERO;
+    let mut est = 0usize;
+    let rounds = 100_000;
+    for _ in 0..rounds {
+        let mut b: Vec<CtPacket<'_>> = (0..32)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                pkt(&frames[(x % u64::from(n)) as usize])
+            })
+            .collect();
+        let touched: u32 = b.iter().map(|p| u32::from(p.data[27])).sum();
+        std::hint::black_box(touched);
+        let t = Instant::now();
+        ct.execute(&mut b, &CtOpts::default(), now_ns);
+        total += t.elapsed();
+        est += b.iter().filter(|p| p.md.state.0 & 0x02 != 0).count();
+    }
+    let ns = total.as_secs_f64() * 1e9 / f64::from(rounds * 32);
+    println!(
+        "lookup: {n} conns, {} lookups, {ns:.0} ns per packet, {est} found established",
+        rounds * 32
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if args.first().is_some_and(|a| a == "lookup") {
+        lookup(
+            args.get(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000),
+        );
+        return;
+    }
     if args.first().is_some_and(|a| a == "setup") {
         setup(
             args.get(1)

@@ -12,12 +12,19 @@ use libfuzzer_sys::fuzz_target;
 static CT: OnceLock<Conntrack> = OnceLock::new();
 
 fuzz_target!(|input: &[u8]| {
-    let ct = CT.get_or_init(|| Conntrack::new(Config { n_shards: 8, max_conns: 10_000, ..Config::default() }));
+    let ct = CT.get_or_init(|| {
+        Conntrack::new(Config {
+            n_shards: 8,
+            max_conns: 10_000,
+            ..Config::default()
+        })
+    });
     let mut now_ns = 1_000_000_000_000u64;
     let mut rest = input;
     // Records: [len][ctl][proto][l3_ofs][l4_ofs][len bytes of packet].
     while rest.len() >= 5 {
-        let (len, ctl, proto, l3_ofs, l4_ofs) = (rest[0] as usize, rest[1], rest[2], rest[3], rest[4]);
+        let (len, ctl, proto, l3_ofs, l4_ofs) =
+            (rest[0] as usize, rest[1], rest[2], rest[3], rest[4]);
         rest = &rest[5..];
         let data = &rest[..len.min(rest.len())];
         rest = &rest[data.len()..];
