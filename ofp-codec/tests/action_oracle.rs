@@ -153,6 +153,7 @@ fn refused_flows_are_refused_with_ovs_error() {
     let mut failures = Vec::new();
     let mut n = 0;
     let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut same_msg = 0;
     for line in REFUSED
         .lines()
         .map(str::trim)
@@ -161,10 +162,11 @@ fn refused_flows_are_refused_with_ovs_error() {
         let (flow, want) = line.rsplit_once(" => ").expect("FLOW => ERROR");
         n += 1;
         *by_name.entry(want.to_string()).or_default() += 1;
-        let got = match rvs(flow) {
+        let verdict = rvs(flow);
+        let got = match &verdict {
             Ok(_) => "accepted".to_string(),
             Err(e) if e.starts_with("PARSE:") => "PARSE".to_string(),
-            Err(e) => e,
+            Err(e) => e.clone(),
         };
         if got != want {
             failures.push(format!("{flow}: rvs {got}, expected {want}"));
@@ -204,9 +206,25 @@ fn refused_flows_are_refused_with_ovs_error() {
                     "{flow}: ovs-ofctl says {ovs_name}, data file says {want}"
                 ));
             }
+            if want == "PARSE" {
+                // Same wording as ovs-ofctl's message (after "ovs-ofctl: ")?
+                let ovs_msg = err.lines().last().unwrap_or("");
+                let ovs_msg = ovs_msg.trim_start_matches("ovs-ofctl: ");
+                let rvs_msg = match &verdict {
+                    Err(e) => e.trim_start_matches("PARSE: "),
+                    Ok(_) => "",
+                };
+                if ovs_msg == rvs_msg {
+                    same_msg += 1;
+                } else {
+                    eprintln!(
+                        "message differs for {flow}:\n    ovs: {ovs_msg}\n    rvs: {rvs_msg}"
+                    );
+                }
+            }
         }
     }
-    eprintln!("refused flows: {n} ({by_name:?})");
+    eprintln!("refused flows: {n} ({by_name:?}); text errors worded as ovs-ofctl: {same_msg}");
     assert!(n >= 40);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -418,7 +418,7 @@ pub fn parse_value(f: Field, text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     let (value, mask) = match fmt {
         _ if f == Field::InPort || fmt == ValueFormat::Port => {
             let p = super::text_parse::parse_port(text)
-                .ok_or_else(|| format!("{text}: port value out of range for {}", f.name()))?;
+                .ok_or_else(|| format!("{text}: invalid or unknown port for {}", f.name()))?;
             let v = if f == Field::InPort {
                 u128::from(super::port::to_u16(p))
             } else {
