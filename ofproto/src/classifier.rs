@@ -13,8 +13,11 @@
 //! not examined and add nothing. Staged lookup (OVS's): each subtable also
 //! indexes its rules by the metadata, metadata+L2 and metadata+L2+L3 parts
 //! of its mask; a packet that no rule agrees with at some stage only
-//! un-wildcards the fields up to that stage. OVS's prefix tries (which
-//! narrow IP address bits further) are not implemented.
+//! un-wildcards the fields up to that stage. Prefix tries (OVS's defaults:
+//! nw_dst, then nw_src; see [`crate::prefix`]) may rule a subtable out
+//! before its L3 stage with only the address bits the proof needed, and a
+//! per-subtable ports trie narrows a final-stage miss to the port bits
+//! needed, so megaflows are as wide as OVS's.
 //!
 //! Conjunctive ("soft") rules are returned separately so the table layer can
 //! evaluate `conjunction(id, k/n)` clauses.
@@ -25,6 +28,7 @@ use smallvec::SmallVec;
 use ofp_codec::Field;
 
 use crate::flow::{OF_WORDS, OfFlow};
+use crate::prefix::{PrefixSet, bits_mask, prefix_len};
 
 /// Identifies a rule inside one classifier.
 pub type RuleId = u64;
@@ -126,6 +130,23 @@ struct Subtable {
     /// Rule count per priority, to keep `max_priority` exact on removal.
     priorities: std::collections::BTreeMap<u16, usize>,
     max_priority: u16,
+    /// Per trie field: the mask's prefix length on it (0: not a prefix
+    /// match, the trie does not apply) and the stage whose range holds it
+    /// (`stages.len()` = the final range).
+    trie_plen: [u8; N_TRIES],
+    trie_stage: [usize; N_TRIES],
+    /// Prefix length of the 32-bit `tp_src:tp_dst` mask, and the rules'
+    /// port prefixes (OVS's ports trie).
+    ports_plen: u8,
+    ports: PrefixSet,
+}
+
+/// Fields with a prefix trie, in OVS's order (`default_prefix_fields`).
+const TRIE_FIELDS: [Field; N_TRIES] = [Field::Ipv4Dst, Field::Ipv4Src];
+const N_TRIES: usize = 2;
+
+fn ports_value(f: &OfFlow) -> u32 {
+    ((f.get(Field::TcpSrc) as u32) << 16) | f.get(Field::TcpDst) as u32
 }
 
 fn nonzero_words(m: &OfFlow) -> SmallVec<[u8; 12]> {
@@ -157,6 +178,22 @@ impl Subtable {
                 prev = m;
             }
         }
+        let mut trie_plen = [0; N_TRIES];
+        let mut trie_stage = [stages.len(); N_TRIES];
+        for (j, f) in TRIE_FIELDS.iter().enumerate() {
+            let fm = mask.get(*f) as u32;
+            if fm != 0
+                && let Some(len) = prefix_len(fm)
+            {
+                trie_plen[j] = len;
+                let field = OfFlow::field_mask(*f);
+                trie_stage[j] = stages
+                    .iter()
+                    .position(|st| !st.mask.masked(&field).is_zero())
+                    .unwrap_or(stages.len());
+            }
+        }
+        let pm = ports_value(mask);
         Subtable {
             mask: *mask,
             words: nonzero_words(mask),
@@ -164,6 +201,14 @@ impl Subtable {
             buckets: HashMap::new(),
             priorities: Default::default(),
             max_priority: 0,
+            trie_plen,
+            trie_stage,
+            ports_plen: if pm == 0 {
+                0
+            } else {
+                32 - pm.trailing_zeros() as u8
+            },
+            ports: PrefixSet::default(),
         }
     }
 
@@ -191,6 +236,8 @@ pub struct Found {
 pub struct Classifier {
     subtables: Vec<Subtable>,
     n_rules: usize,
+    /// Prefixes of every rule on each `TRIE_FIELDS` field (OVS's tries).
+    tries: [PrefixSet; N_TRIES],
 }
 
 impl Classifier {
@@ -232,6 +279,14 @@ impl Classifier {
                 .entry(masked_words(value, &stage.mask, &stage.words))
                 .or_default() += 1;
         }
+        for (j, f) in TRIE_FIELDS.iter().enumerate() {
+            if st.trie_plen[j] > 0 {
+                self.tries[j].insert(value.get(*f) as u32, st.trie_plen[j]);
+            }
+        }
+        if st.ports_plen > 0 {
+            st.ports.insert(ports_value(value), st.ports_plen);
+        }
         let key = st.key(value);
         let bucket = st.buckets.entry(key).or_default();
         let pos = bucket
@@ -266,6 +321,14 @@ impl Classifier {
         if bucket.is_empty() {
             st.buckets.remove(&key);
         }
+        for (j, f) in TRIE_FIELDS.iter().enumerate() {
+            if st.trie_plen[j] > 0 {
+                self.tries[j].remove(value.get(*f) as u32, st.trie_plen[j]);
+            }
+        }
+        if st.ports_plen > 0 {
+            st.ports.remove(ports_value(value), st.ports_plen);
+        }
         for stage in &mut st.stages {
             let k = masked_words(value, &stage.mask, &stage.words);
             if let Some(n) = stage.index.get_mut(&k) {
@@ -294,32 +357,92 @@ impl Classifier {
         true
     }
 
+    /// OVS's `check_tries` for the range before stage `i` of `st`: true if a
+    /// trie proves no rule of the subtable can match, after un-wildcarding
+    /// the address bits that proof needed.
+    fn tries_exclude(
+        &self,
+        st: &Subtable,
+        i: usize,
+        flow: &OfFlow,
+        wc: &mut OfFlow,
+        ctx: &mut [Option<(u8, u64)>; N_TRIES],
+    ) -> bool {
+        for (j, f) in TRIE_FIELDS.iter().enumerate() {
+            let plen = st.trie_plen[j];
+            if plen == 0 || st.trie_stage[j] != i {
+                continue;
+            }
+            let (maskbits, plens) =
+                *ctx[j].get_or_insert_with(|| self.tries[j].lookup(flow.get(*f) as u32));
+            if plens & (1 << (plen - 1)) != 0 {
+                continue;
+            }
+            let need = u128::from(bits_mask(maskbits));
+            if maskbits <= plen {
+                wc.or_field(*f, need);
+                return true;
+            }
+            if wc.get(*f) & need == need {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Finds the best rule for `flow`, OR-ing every probed subtable's mask
     /// into `wc`. With `want_soft`, also collects matching soft rules that
     /// beat the best ordinary rule; without it, soft rules are ignored.
     pub fn lookup(&self, flow: &OfFlow, wc: &mut OfFlow, want_soft: bool) -> Found {
         let mut found = Found::default();
+        let mut tries: [Option<(u8, u64)>; N_TRIES] = [None; N_TRIES];
         for st in &self.subtables {
             if let Some(h) = found.hard
                 && st.max_priority <= h.priority
             {
                 break;
             }
-            // Staged lookup: stop at the first stage no rule agrees with,
-            // un-wildcarding only the fields examined so far.
-            let failed = st.stages.iter().find(|stage| {
-                !stage
+            // Staged lookup: before each stage, the prefix tries may rule
+            // the subtable out; then the stage's index must know the
+            // packet's values. Either way out, only the fields examined so
+            // far are un-wildcarded.
+            let mut examined = OfFlow::default();
+            let mut out = false;
+            for i in 0..=st.stages.len() {
+                if self.tries_exclude(st, i, flow, wc, &mut tries) {
+                    wc.or_with(&examined);
+                    out = true;
+                    break;
+                }
+                let Some(stage) = st.stages.get(i) else { break };
+                examined = stage.mask;
+                if !stage
                     .index
                     .contains_key(&masked_words(flow, &stage.mask, &stage.words))
-            });
-            if let Some(stage) = failed {
-                wc.or_with(&stage.mask);
+                {
+                    wc.or_with(&stage.mask);
+                    out = true;
+                    break;
+                }
+            }
+            if out {
                 continue;
             }
-            wc.or_with(&st.mask);
             let Some(bucket) = st.buckets.get(&st.key(flow)) else {
+                if st.ports_plen > 0 {
+                    // Only the port bits the ports trie needed.
+                    wc.or_with(&examined);
+                    let pm = ports_value(&st.mask);
+                    let (bits, _) = st.ports.lookup(ports_value(flow) & pm);
+                    let need = pm & bits_mask(bits);
+                    wc.or_field(Field::TcpSrc, u128::from(need >> 16));
+                    wc.or_field(Field::TcpDst, u128::from(need & 0xffff));
+                } else {
+                    wc.or_with(&st.mask);
+                }
                 continue;
             };
+            wc.or_with(&st.mask);
             for e in bucket {
                 if found.hard.is_some_and(|h| e.priority <= h.priority) {
                     break;

@@ -61,6 +61,7 @@ pub mod meter;
 pub mod normal;
 pub mod ofproto;
 pub mod packet_in;
+pub mod prefix;
 pub mod recirc;
 pub mod rule;
 pub mod stats;

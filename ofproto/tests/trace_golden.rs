@@ -156,14 +156,33 @@ fn push_vlan_megaflow_keeps_the_tag_presence_bit() {
 }
 
 /// Staged lookup: the priority-20 subtable fails at L3 (nw_proto), so its
-/// L4 field (tp_dst) stays out of the megaflow, as in OVS. (OVS's prefix
-/// tries, which would also narrow `nw_dst` to a prefix when the address
-/// misses, are not implemented.)
+/// L4 field (tp_dst) stays out of the megaflow, as in OVS.
 #[test]
 fn staged_lookup_keeps_l4_out_of_an_l3_miss() {
     check(
         "staged.flows",
         "in_port=1,udp,nw_dst=10.0.0.1,udp_dst=80",
         "staged_l3_miss.txt",
+    );
+}
+
+/// Prefix trie: 10.0.0.2 against the only nw_dst prefix 10.0.0.1/32 needs
+/// 31 bits to rule the subtable out, before its L3 stage is even read.
+#[test]
+fn nw_dst_trie_narrows_a_miss_to_a_prefix() {
+    check(
+        "staged.flows",
+        "in_port=1,tcp,nw_dst=10.0.0.2,tcp_dst=80",
+        "trie_nw_dst_miss.txt",
+    );
+}
+
+/// Ports trie: a final-stage miss un-wildcards only the port bits needed.
+#[test]
+fn ports_trie_narrows_a_port_miss() {
+    check(
+        "ports.flows",
+        "in_port=1,tcp,tcp_dst=80",
+        "ports_trie_miss.txt",
     );
 }
