@@ -140,3 +140,25 @@ fn missing_file_and_bad_line_name_the_problem() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn parse_flows_takes_add_flows_command_prefixes() {
+    let file = std::env::temp_dir().join(format!("rvs-cli-cmd-{}.flows", std::process::id()));
+    std::fs::write(
+        &file,
+        "add ip,actions=drop\nmodify_strict priority=5,ip,actions=output:1\ndelete tcp\n",
+    )
+    .unwrap();
+    let out = rvs(&["ofctl", "parse-flows", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(out.status.success(), "rvs failed: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert!(lines[2].ends_with("): ADD ip actions=drop"), "{stdout}");
+    assert!(
+        lines[3].contains("): MOD_STRICT priority=5,ip actions=output:1"),
+        "{stdout}"
+    );
+    assert!(lines[4].contains("): DEL "), "{stdout}");
+}

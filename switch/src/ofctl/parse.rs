@@ -47,13 +47,17 @@ pub fn parse_flow(
 }
 
 /// `parse-flows FILE` on the file's `text`; `name` is used in errors.
+///
+/// Lines may start with `add`, `modify`, `modify_strict`, `delete` or
+/// `delete_strict` as in an `add-flows` file (an extension: `ovs-ofctl
+/// parse-flows` refuses them; files without them print identically).
 pub fn parse_flows(
     name: &str,
     text: &str,
     allowed: Protocols,
     opts: &PrintOptions,
 ) -> Result<String, OfctlError> {
-    let parsed = parse_flows_text(text, Some(Command::Add))
+    let parsed = parse_flows_text(text, None)
         .map_err(|e| OfctlError::new(format!("{name}:{}: {}", e.line, e.error)))?;
     print_flows(&parsed.flows, parsed.usable, allowed, opts)
 }
