@@ -12,9 +12,16 @@
 //! (`OFPBRC_BAD_VENDOR`) or experimenter subtype (`OFPBRC_BAD_SUBTYPE`), then
 //! the length rule of that message type (`OFPBRC_BAD_LEN`), then the body.
 //!
-//! Scope: OpenFlow 1.3 (wire version 4) only, plus the ONF bundle messages.
-//! Nicira experimenter messages (`NXT_*`) are not decoded: every Nicira
-//! subtype is `OFPBRC_BAD_SUBTYPE` here, while OVS knows many of them.
+//! Scope: OpenFlow 1.3 (wire version 4) only, plus the ONF bundle messages
+//! (`ovs-ofctl --bundle`) and `NXT_SET_PACKET_IN_FORMAT` (`ovs-ofctl
+//! monitor`). Other Nicira messages (`NXT_*`, `NXST_*`) are not decoded:
+//! they are `OFPBRC_BAD_SUBTYPE` here, while OVS knows many of them. Hello,
+//! error and echo of any version decode (for version negotiation); other
+//! messages of another version are `OFPBRC_BAD_VERSION`.
+//!
+//! Sending: [`Message::encode`] / [`Message::encode_into`] (always version
+//! 1.3), [`Message::error_reply`] for the `OFPT_ERROR` answering a bad
+//! request, [`multipart::MultipartReply::split`] for replies over 64 KiB.
 
 pub mod async_config;
 pub mod bundle;
