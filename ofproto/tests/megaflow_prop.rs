@@ -139,3 +139,74 @@ proptest! {
         prop_assert_eq!(&ta.actions, &tb.actions, "mask {:?}\nkey a {:?}\nkey b {:?}", ta.mask, a, merged);
     }
 }
+
+prop_compose! {
+    /// A random ACL rule over prefixes, protocol and port masks.
+    fn arb_rule()(
+        prio in 1u16..50,
+        src in prop::sample::select(vec![0x0a00_0000u32, 0x0a00_0100, 0x0a01_0000, 0x0b00_0000]),
+        src_len in prop::sample::select(vec![0u8, 8, 16, 24, 31, 32]),
+        dst in prop::sample::select(vec![0xc0a8_0000u32, 0xc0a8_0001, 0xc0a8_0102]),
+        dst_len in prop::sample::select(vec![0u8, 16, 30, 32]),
+        proto in prop::sample::select(vec![None, Some("tcp"), Some("udp")]),
+        port in prop::sample::select(vec![None, Some("80"), Some("0x1000/0xf000"), Some("0x50/0xfff0")]),
+        out in 1u32..=4,
+    ) -> String {
+        let mut m = vec![format!("priority={prio}"), proto.unwrap_or("ip").to_string()];
+        if src_len > 0 {
+            m.push(format!("nw_src={}/{src_len}", std::net::Ipv4Addr::from(src)));
+        }
+        if dst_len > 0 {
+            m.push(format!("nw_dst={}/{dst_len}", std::net::Ipv4Addr::from(dst)));
+        }
+        if let (Some(_), Some(p)) = (proto, port) {
+            m.push(format!("tp_dst={p}"));
+        }
+        format!("{},actions=output:{out}", m.join(","))
+    }
+}
+
+prop_compose! {
+    fn arb_ip_key()(
+        src in prop::sample::select(vec![0x0a00_0001u32, 0x0a00_0101, 0x0a01_0203, 0x0b00_0001, 0x0c00_0001]),
+        dst in prop::sample::select(vec![0xc0a8_0000u32, 0xc0a8_0001, 0xc0a8_0102, 0xc0a8_0103, 0x0808_0808]),
+        proto in prop::sample::select(vec![6u8, 17, 1]),
+        tp_dst in prop::sample::select(vec![80u16, 0x1234, 0x55, 22]),
+    ) -> FlowKey {
+        let mut k = FlowKey::default();
+        k.set_in_port(9);
+        k.set_eth_type(0x0800);
+        k.set_nw_src(src);
+        k.set_nw_dst(dst);
+        k.set_nw_proto(proto);
+        k.set_tp_dst(if proto == 1 { 0 } else { tp_dst });
+        k
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Random ACLs exercise staged lookup and the prefix and ports tries.
+    #[test]
+    fn random_acl_megaflows_are_sound(rules in prop::collection::vec(arb_rule(), 1..25), a in arb_ip_key(), bs in prop::collection::vec(arb_ip_key(), 8)) {
+        let mut of = bridge(4);
+        for r in &rules {
+            let _ = of.handle_flow_mod(&add(r), 0);
+        }
+        let a = canonical(a);
+        let ta = xl(&of, &a);
+        for b in bs {
+            let mut merged = FlowKey::default();
+            for i in 0..merged.w.len() {
+                merged.w[i] = (a.w[i] & ta.mask.w[i]) | (b.w[i] & !ta.mask.w[i]);
+            }
+            let merged = canonical(merged);
+            if !merged.matches(&a, &ta.mask) {
+                continue;
+            }
+            let tb = xl(&of, &merged);
+            prop_assert_eq!(&ta.actions, &tb.actions, "rules {:?}\nmask {:?}\na {:?}\nb {:?}", rules, ta.mask, a, merged);
+        }
+    }
+}
