@@ -482,7 +482,7 @@ pub fn parse_value(f: Field, text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
         }
         _ => {
             let value = int_value(v, w)
-                .ok_or_else(|| format!("{text}: invalid value for field {}", f.name()))?;
+                .ok_or_else(|| format!("{text}: bad syntax for {} value", f.name()))?;
             let mask = match m {
                 Some(m) => int_value(m, w)
                     .ok_or_else(|| format!("{text}: invalid mask for field {}", f.name()))?,

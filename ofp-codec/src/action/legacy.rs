@@ -21,7 +21,7 @@ fn set(field: Field, v: u128) -> Action {
 
 fn mac(s: &str) -> Result<u128, String> {
     let parts: Vec<&str> = s.split(':').collect();
-    let bad = || format!("{s}: invalid Ethernet address");
+    let bad = || format!("invalid mac address {s}");
     if parts.len() != 6 {
         return Err(bad());
     }
@@ -36,7 +36,7 @@ fn mac(s: &str) -> Result<u128, String> {
 fn ipv4(s: &str) -> Result<u128, String> {
     s.parse::<std::net::Ipv4Addr>()
         .map(|a| u128::from(u32::from(a)))
-        .map_err(|_| format!("{s}: invalid IP address"))
+        .map_err(|_| format!("{s}: could not convert to IP address"))
 }
 
 /// Parses `lower`'s legacy action into `out`; false if `lower` is not one.

@@ -400,15 +400,11 @@ fn parse_one_inner(
             }
             Action::PushVlan(et)
         }
-        "push_mpls" => {
-            let et = u16_arg(value, "push_mpls")?;
-            if et != 0x8847 && et != 0x8848 {
-                return Err(format!("{value}: not a valid MPLS ethertype"));
-            }
-            Action::PushMpls(et)
-        }
+        // Like OVS, any ethertype parses; a non-MPLS one is refused when
+        // the flow is checked (OFPBAC_BAD_ARGUMENT, as OVS's decoder does).
+        "push_mpls" => Action::PushMpls(u16_arg(value, "push_mpls")?),
         "pop_mpls" => Action::PopMpls(u16_arg(value, "pop_mpls")?),
-        "set_mpls_ttl" => Action::SetMplsTtl(u8_arg(value, "TTL")?),
+        "set_mpls_ttl" => Action::SetMplsTtl(u8_arg(value, "MPLS TTL")?),
         "dec_mpls_ttl" => Action::DecMplsTtl,
         "mod_nw_ttl" | "set_nw_ttl" => Action::SetNwTtl(u8_arg(value, "TTL")?),
         "dec_ttl" => {
@@ -761,7 +757,7 @@ fn parse_ct(value: &str, m: &Match) -> Result<Action, String> {
                 c.alg = match v {
                     "ftp" => 21,
                     "tftp" => 69,
-                    _ => return Err(format!("unknown connection helper \"{v}\"")),
+                    _ => return Err(format!("invalid conntrack helper \"{v}\"")),
                 }
             }
             "nat" => c.actions.push(Action::Nat(parse_nat(v)?)),

@@ -118,6 +118,14 @@ pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Resu
     if soft {
         return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
     }
+    // push_mpls with a non-MPLS ethertype: OVS's text parser accepts it and
+    // its decoder refuses it.
+    if insts.iter().any(|i| match i {
+        Instruction::ApplyActions(a) | Instruction::WriteActions(a) => a.iter().any(bad_push_mpls),
+        _ => false,
+    }) {
+        return Err(OfpError::OFPBAC_BAD_ARGUMENT);
+    }
     // Actions an action set cannot hold: OVS's text parser lets them through
     // its checks and its decoder then refuses them with OFPBAC_BAD_TYPE (on
     // the wire, `decode_instructions` refuses them before any check).
@@ -130,6 +138,15 @@ pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Resu
     Ok(())
 }
 
+fn bad_push_mpls(a: &Action) -> bool {
+    match a {
+        Action::PushMpls(et) => *et != 0x8847 && *et != 0x8848,
+        Action::Clone(n) => n.iter().any(bad_push_mpls),
+        Action::Ct(c) => c.actions.iter().any(bad_push_mpls),
+        _ => false,
+    }
+}
+
 /// Checks a plain action list (packet-out, group bucket) against a match.
 pub fn validate_actions(m: &Match, acts: &[Action]) -> Result<(), OfpError> {
     let mut facts = m.clone();
@@ -137,6 +154,9 @@ pub fn validate_actions(m: &Match, acts: &[Action]) -> Result<(), OfpError> {
     check_list(acts, &mut facts, &mut soft)?;
     if soft {
         return Err(OfpError::OFPBAC_MATCH_INCONSISTENT);
+    }
+    if acts.iter().any(bad_push_mpls) {
+        return Err(OfpError::OFPBAC_BAD_ARGUMENT);
     }
     Ok(())
 }
