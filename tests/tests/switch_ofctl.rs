@@ -352,3 +352,42 @@ fn detached_switchd_writes_its_pidfile_and_exits_cleanly_on_sigterm() {
         "mgmt socket removed on exit"
     );
 }
+
+#[test]
+fn standalone_switch_fails_open_without_a_controller_and_recovers_when_one_connects() {
+    if !ready("standalone_switch_fails_open") {
+        return;
+    }
+    // A controller address where a listener will appear later.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    let ctl = format!("tcp:127.0.0.1:{port}");
+    let sw = Switchd::start(&["--fail-mode", "standalone", "--controller", &ctl]);
+    // No NORMAL flow while a controller is configured...
+    assert_eq!(dump_no_stats(&sw), "");
+    // ...until three 5 s probe intervals pass without one.
+    std::thread::sleep(Duration::from_secs(16));
+    assert_eq!(
+        dump_no_stats(&sw),
+        " cookie=0xfa11fa11fa11fa, priority=65535 actions=NORMAL\n"
+    );
+    // A controller connects: fail-open ends.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (mut c, _) = listener.accept().unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(&Message::Hello(Hello::with_versions(1 << 4)).encode(1))
+        .unwrap();
+    let mut gone = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(250));
+        if dump_no_stats(&sw).is_empty() {
+            gone = true;
+            break;
+        }
+    }
+    assert!(
+        gone,
+        "fail-open flow still there after a controller connected"
+    );
+}

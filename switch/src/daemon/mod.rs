@@ -15,10 +15,14 @@
 //! down cleanly: sockets and pidfile removed, taps it created closed (the
 //! kernel deletes them).
 //!
-//! Not done: OVS's fail-open for `standalone` when configured controllers are
-//! all disconnected (standalone with *no* controller configured installs
-//! `priority=0,actions=NORMAL` as OVS does); the LOCAL port; several bridges
-//! in one process.
+//! Fail modes as OVS: `standalone` with no controller installs
+//! `priority=0,actions=NORMAL`; `standalone` with controllers fails open
+//! (everything to NORMAL) after three probe intervals without a connected
+//! controller and recovers when one connects — but rvs's fail-open flow is
+//! a visible priority-65535 flow (cookie [`FAIL_OPEN_COOKIE`]) where OVS's
+//! is hidden. `secure` never forwards on its own.
+//!
+//! Not done: the LOCAL port; several bridges in one process.
 
 pub mod commands;
 pub mod config;
@@ -40,7 +44,7 @@ use ofproto::{Ofproto, Port as OfPort};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::channel::{ConnConfig, ConnKind, Hub, Target, targets};
+use crate::channel::{Bridge, ConnConfig, ConnKind, Hub, Target, targets};
 use crate::unixctl;
 pub use config::{FailMode, PortSpec, Settings, SwitchdArgs};
 use ofbridge::OfBridge;
@@ -116,6 +120,65 @@ impl Daemon {
         });
         tracing::info!(port = no, name, "deleted port");
         Ok(())
+    }
+}
+
+/// Cookie that marks rvs's fail-open flow.
+pub const FAIL_OPEN_COOKIE: u64 = 0x00fa_11fa_11fa_11fa;
+
+/// The fail-open flow: everything to NORMAL, above any controller flow.
+/// (OVS installs it hidden, at a priority OpenFlow cannot express; rvs
+/// installs it as a visible priority-65535 flow with [`FAIL_OPEN_COOKIE`].)
+fn fail_open_flow(add: bool) -> FlowMod {
+    use ofp_codec::msg::FlowModCommand;
+    FlowMod {
+        cookie: FAIL_OPEN_COOKIE,
+        cookie_mask: if add { 0 } else { u64::MAX },
+        command: if add {
+            FlowModCommand::ADD
+        } else {
+            FlowModCommand::DELETE_STRICT
+        },
+        priority: 0xffff,
+        instructions: if add {
+            normal_flow().instructions
+        } else {
+            Vec::new()
+        },
+        table_id: 0,
+        ..FlowMod::default()
+    }
+}
+
+/// OVS's fail-open for `fail_mode=standalone` with controllers: once no
+/// controller has been connected for three inactivity-probe intervals (at
+/// least 15 s with the default 5 s probe), forward everything with NORMAL;
+/// as soon as a controller is connected again, stop.
+async fn fail_open(daemon: Arc<Daemon>) {
+    let probe_ms = daemon.settings.inactivity_probe_s.max(5) * 1000;
+    let trigger_ms = 3 * probe_ms;
+    let mut last_connected_ms = daemon.hub.now_ms();
+    let mut open = false;
+    let mut iv = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        iv.tick().await;
+        let now = daemon.hub.now_ms();
+        if daemon.hub.primaries_open() > 0 {
+            last_connected_ms = now;
+            if open {
+                open = false;
+                let r = daemon
+                    .hub
+                    .with_bridge(|b, now| b.flow_mod(&fail_open_flow(false), now));
+                tracing::info!(result = ?r, "controller connected: leaving fail-open mode");
+            }
+        } else if !open && now.saturating_sub(last_connected_ms) >= trigger_ms {
+            open = true;
+            let r = daemon
+                .hub
+                .with_bridge(|b, now| b.flow_mod(&fail_open_flow(true), now));
+            tracing::warn!(result = ?r, "no controller for {} s: fail-open (NORMAL forwarding)", trigger_ms / 1000);
+        }
     }
 }
 
@@ -316,6 +379,9 @@ async fn setup(
             }
         })?;
     tokio::spawn(Arc::clone(&daemon.hub).tick(Duration::from_millis(250)));
+    if s.fail_mode == FailMode::Standalone && !s.controllers.is_empty() {
+        tokio::spawn(fail_open(Arc::clone(daemon)));
+    }
     // Conntrack expiry: small bounded sweeps.
     let d = Arc::clone(daemon);
     tokio::spawn(async move {
