@@ -217,9 +217,9 @@ fn refused_flows_are_refused_with_ovs_error() {
                 if ovs_msg == rvs_msg {
                     same_msg += 1;
                 } else {
-                    eprintln!(
+                    failures.push(format!(
                         "message differs for {flow}:\n    ovs: {ovs_msg}\n    rvs: {rvs_msg}"
-                    );
+                    ));
                 }
             }
         }
