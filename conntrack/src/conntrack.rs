@@ -137,6 +137,18 @@ fn decode_limit(l: u64) -> Option<u32> {
     u32::try_from(l).ok()
 }
 
+/// Packets handled together by the batched lookup.
+const CHUNK: usize = 32;
+
+/// Per-`execute` parameters.
+struct Ctx<'a> {
+    opts: &'a CtOpts,
+    policy: TimeoutPolicy,
+    limit: Option<u32>,
+    seq_check: bool,
+    now_ns: u64,
+}
+
 /// Where a packet's lookup ended.
 enum Found {
     /// Fully handled under the read lock.
@@ -183,9 +195,14 @@ impl Conntrack {
     }
 
     /// Runs a batch of packets (normally ≤ 32) through the tracker for one `ct()` action, setting
-    /// each packet's `md`. Every packet ends up `+trk`. Takes no global lock: consecutive packets
-    /// that fall in the same shard share one acquisition of its read lock, and consecutive
-    /// packets with the same key share one hash computation.
+    /// each packet's `md`. Every packet ends up `+trk`. Takes no global lock.
+    ///
+    /// Packets are processed in order, with the same result as one at a time. To hide memory
+    /// latency with large tables, a chunk of up to 32 packets is first parsed and hashed, the
+    /// read locks of its shards are taken together and all lookups are issued before any state
+    /// is updated (independent cache misses overlap); the first packet that needs more than a
+    /// lookup (a new connection, `force`, a TCP reuse) ends that fast pass and it and the rest
+    /// of the chunk continue one at a time.
     pub fn execute(&self, pkts: &mut [CtPacket<'_>], opts: &CtOpts, now_ns: u64) {
         let (policy, limit) = if self.zone_overrides.load(Ordering::Relaxed) {
             let zones = self.zones.read();
@@ -197,55 +214,178 @@ impl Conntrack {
                 decode_limit(self.default_limit.load(Ordering::Relaxed)),
             )
         };
-        let seq_check = self.tcp_seq_check.load(Ordering::Relaxed);
-        let zone = opts.zone;
-        let mut held: Option<(usize, RwLockReadGuard<'_, Map>)> = None;
+        let ctx = Ctx {
+            opts,
+            policy,
+            limit,
+            seq_check: self.tcp_seq_check.load(Ordering::Relaxed),
+            now_ns,
+        };
+        for chunk in pkts.chunks_mut(CHUNK) {
+            self.execute_chunk(chunk, &ctx);
+        }
+    }
+
+    fn execute_chunk(&self, pkts: &mut [CtPacket<'_>], ctx: &Ctx<'_>) {
+        let zone = ctx.opts.zone;
+        let mut keys: [Option<(Extracted, u64)>; CHUNK] = [None; CHUNK];
         let mut last: Option<(ConnKey, u64)> = None;
-        for pkt in pkts.iter_mut() {
+        for (pkt, slot) in pkts.iter_mut().zip(keys.iter_mut()) {
             // Entering a different zone starts from a clean state.
             if pkt.md.state.0 != 0 && pkt.md.zone != zone {
                 pkt.md.state = CtState(0);
             }
-            let Some(ex) = extract(pkt, zone) else {
-                pkt.md.state = CtState::INVALID;
-                write_md(&mut pkt.md, zone, None, None, opts);
+            match extract(pkt, zone) {
+                Some(ex) => {
+                    let hash = match &last {
+                        Some((k, h)) if *k == ex.key => *h,
+                        _ => ex.key.sym_hash(self.seed),
+                    };
+                    last = Some((ex.key, hash));
+                    *slot = Some((ex, hash));
+                }
+                None => {
+                    pkt.md.state = CtState::INVALID;
+                    write_md(&mut pkt.md, zone, None, None, ctx.opts);
+                }
+            }
+        }
+        let n = pkts.len();
+        let (start, replace) = self.fast_pass(pkts, &keys[..n], ctx);
+        if start < n {
+            self.one_by_one(&mut pkts[start..], &keys[start..n], replace, ctx);
+        }
+    }
+
+    /// Looks up every packet of the chunk under its shard's read lock (all taken together),
+    /// then runs the state machines in order. Returns the index of the first packet it could
+    /// not finish, and the connection to replace for it if the state machine asked for that.
+    fn fast_pass(
+        &self,
+        pkts: &mut [CtPacket<'_>],
+        keys: &[Option<(Extracted, u64)>],
+        ctx: &Ctx<'_>,
+    ) -> (usize, Option<Arc<Conn>>) {
+        let n = pkts.len();
+        let mut shard_ix = [usize::MAX; CHUNK];
+        for (ix, k) in shard_ix.iter_mut().zip(keys) {
+            if let Some((_, h)) = k {
+                *ix = self.shard_index(*h);
+                // A plain load: brings the lock's line in, overlapping with the others.
+                std::hint::black_box(self.shards[*ix].map.is_locked());
+            }
+        }
+        // The distinct shards, locked in ascending order: a thread holding several read locks
+        // only ever waits for a higher one, and writers hold one lock and wait for nothing
+        // else, so no wait cycle can form even though waiting writers block new readers.
+        let mut guard_shard = [usize::MAX; CHUNK];
+        let mut n_guards = 0usize;
+        for &si in &shard_ix[..n] {
+            if si != usize::MAX && !guard_shard[..n_guards].contains(&si) {
+                guard_shard[n_guards] = si;
+                n_guards += 1;
+            }
+        }
+        guard_shard[..n_guards].sort_unstable();
+        let guards: [Option<RwLockReadGuard<'_, Map>>; CHUNK] =
+            std::array::from_fn(|g| (g < n_guards).then(|| self.shards[guard_shard[g]].map.read()));
+        let mut guard_of = [0u8; CHUNK];
+        for i in 0..n {
+            if let Some(g) = guard_shard[..n_guards]
+                .iter()
+                .position(|&s| s == shard_ix[i])
+            {
+                guard_of[i] = g as u8;
+            }
+        }
+        let mut found: [Option<(&Arc<Conn>, bool)>; CHUNK] = [None; CHUNK];
+        for i in 0..n {
+            if let (Some((ex, h)), Some(map)) = (&keys[i], &guards[usize::from(guard_of[i])]) {
+                found[i] = find(map, *h, &ex.key);
+                if let Some((c, _)) = found[i] {
+                    std::hint::black_box(c.inner.is_locked());
+                }
+            }
+        }
+        for i in 0..n {
+            let Some((ex, _)) = &keys[i] else {
                 continue;
             };
-            let md = &mut pkt.md;
-            let hash = match &last {
-                Some((k, h)) if *k == ex.key => *h,
-                _ => ex.key.sym_hash(self.seed),
-            };
-            last = Some((ex.key, hash));
-            let si = self.shard_index(hash);
-            if held.as_ref().is_none_or(|(i, _)| *i != si) {
-                drop(held.take());
-                held = Some((si, self.shards[si].map.read()));
-            }
-            let found = match held.as_ref() {
-                Some((_, map)) => match find(map, hash, &ex.key) {
-                    Some((conn, _)) if conn.expired(now_ns) => Found::Missing,
-                    Some((conn, reply)) => {
-                        if opts.force && reply {
-                            Found::Replace(conn.clone())
-                        } else {
-                            self.existing(md, conn, &ex, reply, opts, &policy, seq_check, now_ns)
-                        }
+            match found[i] {
+                Some((conn, reply)) if !(conn.expired(ctx.now_ns) || ctx.opts.force && reply) => {
+                    let md = &mut pkts[i].md;
+                    match self.existing(
+                        md,
+                        conn,
+                        ex,
+                        reply,
+                        ctx.opts,
+                        &ctx.policy,
+                        ctx.seq_check,
+                        ctx.now_ns,
+                    ) {
+                        Found::Done => {}
+                        Found::Replace(old) => return (i, Some(old)),
+                        Found::Missing => return (i, None),
                     }
+                }
+                _ => return (i, None),
+            }
+        }
+        (n, None)
+    }
+
+    /// Processes packets one at a time (the general path). `replace` applies to the first
+    /// packet: its connection must be unlinked and a new one started.
+    fn one_by_one(
+        &self,
+        pkts: &mut [CtPacket<'_>],
+        keys: &[Option<(Extracted, u64)>],
+        mut replace: Option<Arc<Conn>>,
+        ctx: &Ctx<'_>,
+    ) {
+        let (opts, now_ns, seq_check) = (ctx.opts, ctx.now_ns, ctx.seq_check);
+        let (policy, limit) = (&ctx.policy, ctx.limit);
+        let mut held: Option<(usize, RwLockReadGuard<'_, Map>)> = None;
+        for (pkt, k) in pkts.iter_mut().zip(keys) {
+            let Some((ex, hash)) = k else {
+                continue;
+            };
+            let (ex, hash) = (ex, *hash);
+            let md = &mut pkt.md;
+            let found = if let Some(old) = replace.take() {
+                Found::Replace(old)
+            } else {
+                let si = self.shard_index(hash);
+                if held.as_ref().is_none_or(|(i, _)| *i != si) {
+                    drop(held.take());
+                    held = Some((si, self.shards[si].map.read()));
+                }
+                match held.as_ref() {
+                    Some((_, map)) => match find(map, hash, &ex.key) {
+                        Some((conn, _)) if conn.expired(now_ns) => Found::Missing,
+                        Some((conn, reply)) => {
+                            if opts.force && reply {
+                                Found::Replace(conn.clone())
+                            } else {
+                                self.existing(md, conn, ex, reply, opts, policy, seq_check, now_ns)
+                            }
+                        }
+                        None => Found::Missing,
+                    },
                     None => Found::Missing,
-                },
-                None => Found::Missing,
+                }
             };
             match found {
                 Found::Done => {}
                 Found::Missing => {
                     held = None;
-                    self.not_found(md, &ex, hash, opts, &policy, limit, seq_check, now_ns);
+                    self.not_found(md, ex, hash, opts, policy, limit, seq_check, now_ns);
                 }
                 Found::Replace(old) => {
                     held = None;
                     self.unlink(hash, &old);
-                    self.not_found(md, &ex, hash, opts, &policy, limit, seq_check, now_ns);
+                    self.not_found(md, ex, hash, opts, policy, limit, seq_check, now_ns);
                 }
             }
         }

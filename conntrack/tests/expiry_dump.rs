@@ -239,3 +239,48 @@ fn threads_share_the_tracker_while_sweeping_and_dumping() {
     assert_eq!(ct.len(), n);
     assert_eq!(ct.zone_count(0) as usize, n);
 }
+
+#[test]
+fn batched_lookups_do_not_deadlock_with_writers() {
+    let ct = Arc::new(conntrack::Conntrack::new(Config {
+        n_shards: 4,
+        ..Config::default()
+    }));
+    let t0 = 1_000 * conntrack::NS_PER_S;
+    let mut handles = Vec::new();
+    for t in 0..4u16 {
+        let ct = ct.clone();
+        handles.push(std::thread::spawn(move || {
+            let frames: Vec<Vec<u8>> = (0..32u16)
+                .map(|p| {
+                    if p % 2 == 0 {
+                        udp4(A, B, p + 1 + 40 * t, 1, b"")
+                    } else {
+                        udp4(B, A, 1, p + 40 * t, b"")
+                    }
+                })
+                .collect();
+            for round in 0..300u64 {
+                let mut b: Vec<_> = frames
+                    .iter()
+                    .map(|f| conntrack::CtPacket::derive(f))
+                    .collect();
+                // Reverse order on odd threads so that lock acquisition orders would differ.
+                if t % 2 == 1 {
+                    b.reverse();
+                }
+                ct.execute(&mut b, &commit(0), t0 + round * 1_000_000);
+                if t == 0 && round % 10 == 0 {
+                    ct.flush(FlushFilter::All);
+                }
+                if t == 1 {
+                    ct.sweep(t0 + 1_000 * conntrack::NS_PER_S, 8);
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(ct.len(), ct.dump_all(None, 0).len());
+}

@@ -157,3 +157,44 @@ proptest! {
         let _ = NS_PER_S;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The batched lookup gives exactly the results of processing the packets one at a time.
+    #[test]
+    fn batches_give_the_same_results_as_single_packets(
+        steps in proptest::collection::vec(step(), 1..80),
+        cuts in proptest::collection::vec(1usize..40, 1..10),
+        force in any::<bool>(),
+    ) {
+        let frames: Vec<Vec<u8>> = steps.iter().filter_map(frame).collect();
+        let cfg = || conntrack::Config { n_shards: 4, hash_seed: 7, ..conntrack::Config::default() };
+        let (a, b) = (conntrack::Conntrack::new(cfg()), conntrack::Conntrack::new(cfg()));
+        let opts = CtOpts { zone: 1, commit: true, force, set_mark: Some((3, 3)), set_label: None };
+        let now = 1_000 * NS_PER_S;
+        let single: Vec<_> = frames.iter().map(|f| {
+            let mut p = [CtPacket::derive(f)];
+            a.execute(&mut p, &opts, now);
+            p[0].md
+        }).collect();
+        let mut batched = Vec::new();
+        let mut rest: &[Vec<u8>] = &frames;
+        let mut ci = 0;
+        while !rest.is_empty() {
+            let k = cuts[ci % cuts.len()].min(rest.len());
+            ci += 1;
+            let mut ps: Vec<CtPacket<'_>> = rest[..k].iter().map(|f| CtPacket::derive(f)).collect();
+            b.execute(&mut ps, &opts, now);
+            batched.extend(ps.iter().map(|p| p.md));
+            rest = &rest[k..];
+        }
+        prop_assert_eq!(single, batched);
+        let dump = |ct: &conntrack::Conntrack| {
+            let mut v: Vec<String> = ct.dump_all(None, now).iter().map(|e| e.format(true)).collect();
+            v.sort();
+            v
+        };
+        prop_assert_eq!(dump(&a), dump(&b));
+    }
+}

@@ -265,14 +265,23 @@ fn icmp_error_quoting_tcp_and_icmp_echo_is_related() {
     let syn = Tcp::new("S", 100, 0).build();
     assert_eq!(h.commit(&syn), TRK | NEW);
     // A router tells A its SYN could not be delivered: related, reply direction.
-    assert_eq!(h.lookup(&icmp4_error([10, 9, 9, 9], A, 3, 1, &syn)), TRK | REL | RPL);
+    assert_eq!(
+        h.lookup(&icmp4_error([10, 9, 9, 9], A, 3, 1, &syn)),
+        TRK | REL | RPL
+    );
     // An error quoting an echo request A sent.
     let ping = icmp4_echo(A, B, 42, true);
     assert_eq!(h.commit(&ping), TRK | NEW);
-    assert_eq!(h.lookup(&icmp4_error([10, 9, 9, 9], A, 11, 0, &ping)), TRK | REL | RPL);
+    assert_eq!(
+        h.lookup(&icmp4_error([10, 9, 9, 9], A, 11, 0, &ping)),
+        TRK | REL | RPL
+    );
     // An error about an error is not related to anything.
     let e = icmp4_error([10, 9, 9, 9], A, 3, 1, &syn);
-    assert_eq!(h.lookup(&icmp4_error([10, 8, 8, 8], [10, 9, 9, 9], 3, 1, &e)), TRK | INV);
+    assert_eq!(
+        h.lookup(&icmp4_error([10, 8, 8, 8], [10, 9, 9, 9], 3, 1, &e)),
+        TRK | INV
+    );
 }
 
 #[test]
@@ -281,10 +290,15 @@ fn generic_protocol_over_ipv6_with_label_dumps_like_ovs() {
     // GRE over IPv6 built from a UDP frame by rewriting the next header (no L4 checks for GRE).
     let mut f = udp6(A6, B6, 1, 2, b"abcd");
     f[20] = 47;
-    let opts = CtOpts { set_label: Some((0xabc, u128::MAX)), ..commit(9) };
+    let opts = CtOpts {
+        set_label: Some((0xabc, u128::MAX)),
+        ..commit(9)
+    };
     assert_eq!(h.run(&f, opts).state.0, TRK | NEW);
     assert_eq!(
         h.dump(Some(9), true),
-        vec!["47,orig=(src=fe80::1,dst=fe80::2,sport=0,dport=0),reply=(src=fe80::2,dst=fe80::1,sport=0,dport=0),zone=9,timeout=60,labels=0xabc"]
+        vec![
+            "47,orig=(src=fe80::1,dst=fe80::2,sport=0,dport=0),reply=(src=fe80::2,dst=fe80::1,sport=0,dport=0),zone=9,timeout=60,labels=0xabc"
+        ]
     );
 }
