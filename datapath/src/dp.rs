@@ -49,7 +49,8 @@ pub struct UpcallReply {
 
 /// The slow path (ofproto). Called from handler threads with the misses of
 /// one burst; must return one reply per upcall, in order (missing replies
-/// drop their packets and count as lost).
+/// drop their packets and count as lost). It must not call
+/// [`Datapath::execute`] (which may be the caller, holding its pipeline).
 pub trait UpcallHandler: Send + Sync {
     fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply>;
 }
