@@ -109,6 +109,8 @@ pub struct OfTable {
     pub(crate) lookup_count: AtomicU64,
     pub(crate) matched_count: AtomicU64,
     pub(crate) miss: TableMiss,
+    /// Rules with an idle or hard timeout (what `run` has to look at).
+    pub(crate) timed: hashbrown::HashSet<RuleId>,
 }
 
 impl Clone for OfTable {
@@ -120,6 +122,7 @@ impl Clone for OfTable {
             lookup_count: AtomicU64::new(self.lookup_count.load(Ordering::Relaxed)),
             matched_count: AtomicU64::new(self.matched_count.load(Ordering::Relaxed)),
             miss: self.miss,
+            timed: self.timed.clone(),
         }
     }
 }
@@ -148,6 +151,9 @@ impl OfTable {
         }
         self.strict
             .insert((rule.priority, rule.match_.clone()), rule.id);
+        if rule.idle_timeout != 0 || rule.hard_timeout != 0 {
+            self.timed.insert(rule.id);
+        }
         self.rules.insert(rule.id, rule);
     }
 
@@ -157,6 +163,7 @@ impl OfTable {
             self.cls.remove(id, &rule.cls.value, &rule.cls.mask);
         }
         self.strict.remove(&StrictKey(rule.priority, &rule.match_));
+        self.timed.remove(&id);
         Some(rule)
     }
 
@@ -303,7 +310,7 @@ impl Ofproto {
         let mut expired = Vec::new();
         let mut next: Option<u64> = None;
         for (t, table) in self.tables.iter().enumerate() {
-            for rule in table.rules.values() {
+            for rule in table.timed.iter().filter_map(|id| table.rules.get(id)) {
                 let hard_at = (rule.hard_timeout != 0)
                     .then(|| rule.modified_ms + 1000 * u64::from(rule.hard_timeout));
                 let idle_at = (rule.idle_timeout != 0)
@@ -342,8 +349,6 @@ impl Ofproto {
         }
     }
 
-    /// Credits `packets`/`bytes` seen at `now_ms` to the rules a translation
-    /// went through (from an upcall or a megaflow's counters).
     /// Credits a translation's rules and group buckets.
     pub fn credit_translation(
         &self,
