@@ -5,10 +5,10 @@
 //!   the new cookie, timeouts and flags; counters carry over unless
 //!   `OFPFF_RESET_COUNTS`. With `OFPFF_CHECK_OVERLAP`, a same-priority rule
 //!   that some packet could match as well refuses the add (`OFPFMFC_OVERLAP`).
-//! - MODIFY[_STRICT] replaces the instructions of the selected rules, keeps
+//! - MODIFY and MODIFY_STRICT replaces the instructions of the selected rules, keeps
 //!   cookie, timeouts, flags and creation time, resets counters only with
 //!   `OFPFF_RESET_COUNTS`, and adds nothing when nothing matches (OF1.2+).
-//! - DELETE[_STRICT] removes the selected rules (FLOW_REMOVED reason DELETE
+//! - DELETE and DELETE_STRICT removes the selected rules (FLOW_REMOVED reason DELETE
 //!   for those with `send_flow_rem`), filtered by `out_port`/`out_group`.
 //! - Modify and delete select by `cookie & cookie_mask`; `table_id` 255 means
 //!   every table, allowed for deletes only (`OFPFMFC_BAD_TABLE_ID` otherwise).

@@ -51,6 +51,20 @@
 //!   [`Ofproto::packet_in`].
 //! - Statistics: upcalls credit their packet; the revalidator pushes
 //!   megaflow counter deltas ([`Ofproto::credit`] underneath).
+//!
+//! ## Known gaps and deliberate differences from Open vSwitch
+//! - Deliberate: a translation that runs `ct()` un-wildcards eth_type and
+//!   nw_proto (DESIGN.md); a push_vlan on an untagged packet keeps the tag
+//!   presence bit in the megaflow (rvs's key carries the inner Ethernet
+//!   type); datapath ports are OpenFlow port numbers; NORMAL floods in port
+//!   order.
+//! - Not done: meter rate limiting (no datapath meter action); `ct_clear`
+//!   emits nothing (no datapath action for it yet); MPLS and tunnel actions;
+//!   select groups use their own symmetric hash (not OVS's exact bucket
+//!   choice); `learn`'s `limit`/`delete_learned`/`fin_timeout` and
+//!   `importance`-based eviction; the recirc/packet-in id tables are never
+//!   garbage-collected; continuations (`controller(pause)`) and the action
+//!   stack (`push`/`pop`) are not modelled.
 #![forbid(unsafe_code)]
 
 pub mod classifier;

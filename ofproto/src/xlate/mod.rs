@@ -11,8 +11,8 @@
 //!  Translation { mask (datapath words of `wc`), actions, rules hit, ... }
 //! ```
 //!
-//! State is split in small structs: [`Packet`] (flow, committed base, mask),
-//! [`Pipeline`] (table, action set, depth), [`Emitted`] (datapath actions,
+//! State is split in small structs: `Packet` (flow, committed base, mask),
+//! `Pipeline` (table, action set, depth), `Emitted` (datapath actions,
 //! rules, learned flows), and an optional trace builder.
 //!
 //! Wildcarding follows OVS: `recirc_id`, `in_port` and `eth_type` are always
