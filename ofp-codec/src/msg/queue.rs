@@ -18,9 +18,14 @@ pub struct QueueGetConfigRequest {
 }
 
 impl WireBody for QueueGetConfigRequest {
+    /// As OVS: a physical port or `OFPP_ANY`; another reserved port is
+    /// `OFPQOFC_BAD_PORT`.
     fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
         let port = check_port(r.u32()?)?;
         r.skip(4)?;
+        if port != 0xffff_ffff && port >= 0xff00 {
+            return Err(OfpError::OFPQOFC_BAD_PORT);
+        }
         Ok(QueueGetConfigRequest { port })
     }
     fn encode(&self, out: &mut BytesMut) {
@@ -73,10 +78,15 @@ pub struct QueueGetConfigReply {
 
 impl WireBody for QueueGetConfigReply {
     /// Checks lengths as OVS does: queue and property lengths are multiples
-    /// of 8 that fit; rate properties are exactly 16 bytes.
+    /// of 8 that fit; rate properties are exactly 16 bytes. OVS checks the
+    /// port only while reading a queue, so a reply without queues may carry
+    /// any port number.
     fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
-        let port = check_port(r.u32()?)?;
+        let port = r.u32()?;
         r.skip(4)?;
+        if !r.is_empty() {
+            check_port(port)?;
+        }
         let mut queues = Vec::new();
         while !r.is_empty() {
             let queue_id = r.u32()?;
