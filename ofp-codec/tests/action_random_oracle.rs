@@ -213,7 +213,7 @@ fn random_action_combinations_agree_with_ovs() {
     if !require_oracle() {
         return;
     }
-    let flows = flows(1200);
+    let flows = flows(800);
     let mut failures = Vec::new();
     let (mut accepted, mut refused) = (0, 0);
     for f in &flows {
