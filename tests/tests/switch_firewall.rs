@@ -189,3 +189,82 @@ fn firewall_allows_inside_out_and_blocks_new_connections_from_outside() {
         "tap made by rvs still exists after shutdown"
     );
 }
+
+#[test]
+fn link_down_and_up_send_port_status_to_a_listening_connection() {
+    use ofp_codec::msg::{Frame, Hello, Message, PortReason, SwitchConfig, frame_len};
+    use std::io::{Read, Write};
+    let t = "link_down_and_up_send_port_status";
+    if !root_available(t) || !namespaces_available(t) {
+        return;
+    }
+    let v = Veth::new();
+    // Both ends up: the port starts with carrier (LIVE).
+    netns::must("ip", &["link", "set", &v.b, "up"]);
+    let sw = Switchd::start(&["--fail-mode", "secure", "--port", &format!("{}:5", v.a)]);
+    let mut s = std::os::unix::net::UnixStream::connect(sw.mgmt()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&Message::Hello(Hello::with_versions(1 << 4)).encode(1))
+        .unwrap();
+    // Service connections get asynchronous messages once miss_send_len > 0.
+    let cfg = SwitchConfig {
+        flags: 0,
+        miss_send_len: 128,
+    };
+    s.write_all(&Message::SetConfig(cfg).encode(2)).unwrap();
+    let mut buf = Vec::new();
+    let mut next_status = |s: &mut std::os::unix::net::UnixStream| loop {
+        if let Ok(Frame::Complete(n)) = frame_len(&buf) {
+            let m: Vec<u8> = buf.drain(..n).collect();
+            if let Ok((_, Message::PortStatus(ps))) = Message::decode(&m) {
+                return ps;
+            }
+            continue;
+        }
+        let mut tmp = [0u8; 4096];
+        let n = s.read(&mut tmp).expect("PORT_STATUS within 10 s");
+        assert!(n > 0, "switch closed the connection");
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    netns::must("ip", &["link", "set", &v.a, "down"]);
+    let ps = next_status(&mut s);
+    assert_eq!((ps.reason, ps.desc.port_no), (PortReason::MODIFY, 5));
+    assert_eq!(ps.desc.state & 1, 1, "OFPPS_LINK_DOWN set");
+    netns::must("ip", &["link", "set", &v.a, "up"]);
+    let mut ps = next_status(&mut s);
+    while ps.desc.state & 1 == 1 {
+        ps = next_status(&mut s);
+    }
+    assert_eq!(ps.desc.state & 4, 4, "OFPPS_LIVE after the link came back");
+}
+
+#[test]
+fn rvs_ctl_adds_and_deletes_ports_at_run_time() {
+    let t = "rvs_ctl_adds_and_deletes_ports";
+    if !root_available(t) || !namespaces_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let v = Veth::new();
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let ctl = |args: &[&str]| {
+        Command::new(rvs::rvs_bin())
+            .args(["ctl", "--rundir"])
+            .arg(&sw.rundir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    ok_stdout(&ctl(&["add-port", "br0", &v.a, "7"]), "rvs ctl add-port");
+    let show = ok_stdout(&ovs_ofctl(&["show", &sw.target()]), "show");
+    assert!(show.contains(&format!(" 7({}): addr:", v.a)), "{show}");
+    // The same name twice, or another bridge, is refused.
+    assert_eq!(ctl(&["add-port", "br0", &v.a]).status.code(), Some(2));
+    assert_eq!(ctl(&["add-port", "br9", &v.b]).status.code(), Some(2));
+    ok_stdout(&ctl(&["del-port", "br0", &v.a]), "rvs ctl del-port");
+    let show = ok_stdout(&ovs_ofctl(&["show", &sw.target()]), "show");
+    assert!(!show.contains(&v.a), "{show}");
+    // DESIGN.md's short names.
+    assert_eq!(ok_stdout(&ctl(&["dump-conntrack"]), "dump-conntrack"), "");
+    ok_stdout(&ctl(&["dpif/dump-flows"]), "dpif/dump-flows");
+}

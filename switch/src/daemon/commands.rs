@@ -8,7 +8,8 @@
 //! `dpctl/del-flows [DP]`, `ofproto/trace BRIDGE FLOW`,
 //! `add-port BRIDGE IFNAME [OFPORT]`, `add-tap BRIDGE NAME [OFPORT]`,
 //! `del-port BRIDGE IFNAME`, `show-ports`; `list-commands` and `version` are
-//! built into the registry.
+//! built into the registry. DESIGN.md's short names are aliases:
+//! `dump-conntrack`, `flush-conntrack`, `ct-stats`, `dpif/dump-flows`.
 //!
 //! Not done: flushing one connection by tuple, `ct-set-limits` /
 //! `ct-get-limits`, `fdb/show`.
@@ -90,67 +91,73 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         }),
     );
 
-    let d = w.clone();
-    r.register(
-        "dpctl/dump-conntrack",
-        "[-m] [-s] [dp] [zone=N]",
-        0,
-        4,
-        Box::new(move |args| {
-            with(&d, |d| {
-                let a = dpctl_args(args)?;
-                let stats = a.flags.iter().any(|f| f == "-s" || f == "--statistics");
-                let mut out = String::new();
-                for e in d.ct.dump_all(a.zone, d.dp.now_ns()) {
-                    out.push_str(&e.format(stats));
-                    out.push('\n');
-                }
-                Ok(out)
-            })
-        }),
-    );
+    for name in ["dpctl/dump-conntrack", "dump-conntrack"] {
+        let d = w.clone();
+        r.register(
+            name,
+            "[-m] [-s] [dp] [zone=N]",
+            0,
+            4,
+            Box::new(move |args| {
+                with(&d, |d| {
+                    let a = dpctl_args(args)?;
+                    let stats = a.flags.iter().any(|f| f == "-s" || f == "--statistics");
+                    let mut out = String::new();
+                    for e in d.ct.dump_all(a.zone, d.dp.now_ns()) {
+                        out.push_str(&e.format(stats));
+                        out.push('\n');
+                    }
+                    Ok(out)
+                })
+            }),
+        );
+    }
 
-    let d = w.clone();
-    r.register(
-        "dpctl/flush-conntrack",
-        "[dp] [zone=N] [ct-tuple]",
-        0,
-        3,
-        Box::new(move |args| {
-            with(&d, |d| {
-                let a = dpctl_args(args)?;
-                if !a.rest.is_empty() {
-                    return Err(
-                        "flushing one connection by tuple is not supported by rvs yet".into(),
-                    );
-                }
-                d.ct.flush(match a.zone {
-                    Some(z) => FlushFilter::Zone(z),
-                    None => FlushFilter::All,
-                });
-                Ok(String::new())
-            })
-        }),
-    );
+    for name in ["dpctl/flush-conntrack", "flush-conntrack"] {
+        let d = w.clone();
+        r.register(
+            name,
+            "[dp] [zone=N] [ct-tuple]",
+            0,
+            3,
+            Box::new(move |args| {
+                with(&d, |d| {
+                    let a = dpctl_args(args)?;
+                    if !a.rest.is_empty() {
+                        return Err(
+                            "flushing one connection by tuple is not supported by rvs yet".into(),
+                        );
+                    }
+                    d.ct.flush(match a.zone {
+                        Some(z) => FlushFilter::Zone(z),
+                        None => FlushFilter::All,
+                    });
+                    Ok(String::new())
+                })
+            }),
+        );
+    }
 
-    let d = w.clone();
-    r.register(
-        "dpctl/ct-stats-show",
-        "[dp] [zone=N] [verbose]",
-        0,
-        3,
-        Box::new(move |args| {
-            with(&d, |d| {
-                let a = dpctl_args(args)?;
-                let verbose = a.flags.iter().any(|f| f == "-m" || f == "--more")
-                    || a.rest.iter().any(|r| r == "verbose");
-                Ok(format_ct_stats(
-                    &d.ct.dump_all(a.zone, d.dp.now_ns()),
-                    verbose,
-                ))
-            })
-        }),
-    );
+    for name in ["dpctl/ct-stats-show", "ct-stats"] {
+        let d = w.clone();
+        r.register(
+            name,
+            "[dp] [zone=N] [verbose]",
+            0,
+            3,
+            Box::new(move |args| {
+                with(&d, |d| {
+                    let a = dpctl_args(args)?;
+                    let verbose = a.flags.iter().any(|f| f == "-m" || f == "--more")
+                        || a.rest.iter().any(|r| r == "verbose");
+                    Ok(format_ct_stats(
+                        &d.ct.dump_all(a.zone, d.dp.now_ns()),
+                        verbose,
+                    ))
+                })
+            }),
+        );
+    }
 
     let d = w.clone();
     r.register(
@@ -181,14 +188,16 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         Box::new(move |_| with(&d, |d| Ok(format!("{}\n", d.ct.stats().max_conns)))),
     );
 
-    let d = w.clone();
-    r.register(
-        "dpctl/dump-flows",
-        "[dp]",
-        0,
-        3,
-        Box::new(move |_| with(&d, |d| Ok(d.dp.flow_dump_text()))),
-    );
+    for name in ["dpctl/dump-flows", "dpif/dump-flows"] {
+        let d = w.clone();
+        r.register(
+            name,
+            "[dp]",
+            0,
+            3,
+            Box::new(move |_| with(&d, |d| Ok(d.dp.flow_dump_text()))),
+        );
+    }
 
     let d = w.clone();
     r.register(
