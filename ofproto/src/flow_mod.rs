@@ -198,7 +198,7 @@ impl Ofproto {
         for inst in &fm.instructions {
             match inst {
                 Instruction::Meter(m) if !self.meters.contains_key(m) => {
-                    return Err(OfpError::OFPMMFC_UNKNOWN_METER);
+                    return Err(OfpError::OFPMMFC_INVALID_METER);
                 }
                 Instruction::ApplyActions(acts) | Instruction::WriteActions(acts) => {
                     self.check_actions(acts)?

@@ -2,6 +2,8 @@
 //!
 //! Meters are stored, validated and reported as OVS does on OpenFlow 1.3
 //! (ids 1..=`OFPM_MAX`, `OFPMMFC_METER_EXISTS`, `OFPMMFC_UNKNOWN_METER`,
+//! `OFPMMFC_BAD_FLAGS` for kbps+pktps, `OFPMMFC_BAD_BAND` for anything but
+//! drop bands as OVS's userspace datapath,
 //! deleting a meter deletes its flows with reason `METER_DELETE`).
 //!
 //! NOT done: rate limiting itself. The datapath has no meter action yet, so
@@ -43,9 +45,8 @@ impl Ofproto {
                     return Err(OfpError::OFPMMFC_BAD_FLAGS);
                 }
                 for b in &mm.bands {
-                    if b.band_type != MeterBandType::DROP
-                        && b.band_type != MeterBandType::DSCP_REMARK
-                    {
+                    // OVS's userspace datapath implements drop bands only.
+                    if b.band_type != MeterBandType::DROP {
                         return Err(OfpError::OFPMMFC_BAD_BAND);
                     }
                     if b.rate == 0 {

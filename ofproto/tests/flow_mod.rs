@@ -196,7 +196,7 @@ fn refusals_carry_ovs_errors() {
     );
     assert_eq!(
         try_add(&mut of, "ip,actions=meter:3,output:1"),
-        Err(OfpError::OFPMMFC_UNKNOWN_METER)
+        Err(OfpError::OFPMMFC_INVALID_METER)
     );
     let mut bad_table = add("ip,actions=drop");
     bad_table.table_id = 255;
@@ -252,4 +252,72 @@ fn aggregate_and_table_stats_count_what_was_hit() {
         (2, 2, 2)
     );
     assert_eq!(of.table_stats().len(), 255);
+}
+
+#[test]
+fn meter_mods_follow_ovs_userspace_datapath() {
+    use ofp_codec::msg::meter_mod::{
+        MeterBand, MeterBandType, MeterCommand, MeterMod, OFPMF_KBPS, OFPMF_PKTPS,
+    };
+    let mut of = bridge(2);
+    let band = |t, rate| MeterBand {
+        band_type: t,
+        rate,
+        burst_size: 0,
+        prec_level: 0,
+    };
+    let mm = |cmd, id, flags, bands| MeterMod {
+        command: cmd,
+        flags,
+        meter_id: id,
+        bands,
+    };
+    let drop1000 = vec![band(MeterBandType::DROP, 1000)];
+    of.handle_meter_mod(&mm(MeterCommand::ADD, 1, OFPMF_KBPS, drop1000.clone()), 0)
+        .unwrap();
+    assert_eq!(
+        of.handle_meter_mod(&mm(MeterCommand::ADD, 1, OFPMF_KBPS, drop1000.clone()), 0),
+        Err(OfpError::OFPMMFC_METER_EXISTS)
+    );
+    assert_eq!(
+        of.handle_meter_mod(
+            &mm(MeterCommand::MODIFY, 5, OFPMF_KBPS, drop1000.clone()),
+            0
+        ),
+        Err(OfpError::OFPMMFC_UNKNOWN_METER)
+    );
+    assert_eq!(
+        of.handle_meter_mod(
+            &mm(
+                MeterCommand::ADD,
+                3,
+                OFPMF_KBPS | OFPMF_PKTPS,
+                drop1000.clone()
+            ),
+            0
+        ),
+        Err(OfpError::OFPMMFC_BAD_FLAGS)
+    );
+    assert_eq!(
+        of.handle_meter_mod(
+            &mm(
+                MeterCommand::ADD,
+                4,
+                OFPMF_PKTPS,
+                vec![band(MeterBandType::DSCP_REMARK, 10)]
+            ),
+            0
+        ),
+        Err(OfpError::OFPMMFC_BAD_BAND)
+    );
+    // A flow using meter 1 goes away with it (reason METER_DELETE).
+    try_add(&mut of, "send_flow_rem,ip,actions=meter:1,output:2").unwrap();
+    of.handle_meter_mod(&mm(MeterCommand::DELETE, 1, 0, vec![]), 0)
+        .unwrap();
+    assert_eq!(of.n_flows(), 0);
+    let ev = of.run(0).0;
+    assert!(
+        matches!(&ev[..], [Event::FlowRemoved(fr)] if fr.reason == FlowRemovedReason::METER_DELETE)
+    );
+    assert_eq!(of.meter_config(ofproto::meter::OFPM_ALL).len(), 0);
 }
