@@ -3,8 +3,9 @@
 //!
 //! - ADD replaces a rule with the same match and priority: the new rule takes
 //!   the new cookie, timeouts and flags; counters carry over unless
-//!   `OFPFF_RESET_COUNTS`. With `OFPFF_CHECK_OVERLAP`, a same-priority rule
-//!   that some packet could match as well refuses the add (`OFPFMFC_OVERLAP`).
+//!   `OFPFF_RESET_COUNTS`. With `OFPFF_CHECK_OVERLAP`, a different
+//!   same-priority rule that some packet could match as well refuses the add
+//!   (`OFPFMFC_OVERLAP`); an identical one is replaced (checked with OVS 3.1).
 //! - MODIFY and MODIFY_STRICT replaces the instructions of the selected rules, keeps
 //!   cookie, timeouts, flags and creation time, resets counters only with
 //!   `OFPFF_RESET_COUNTS`, and adds nothing when nothing matches (OF1.2+).
@@ -238,7 +239,8 @@ impl Ofproto {
         let table_id = fm.table_id;
         let cls = RuleMatch::from_match(&fm.match_);
         let old = self.tables[usize::from(table_id)].find_strict(fm.priority, &fm.match_);
-        if fm.flags & OFPFF_CHECK_OVERLAP != 0 {
+        // As OVS: an identical rule is replaced, overlap or not.
+        if old.is_none() && fm.flags & OFPFF_CHECK_OVERLAP != 0 {
             let t = &self.tables[usize::from(table_id)];
             if t.rules
                 .values()
