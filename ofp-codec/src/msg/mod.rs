@@ -215,6 +215,10 @@ pub(crate) fn check_framing(bytes: &[u8]) -> Result<(Header, Kind), OfpError> {
     if usize::from(header.length) != bytes.len() {
         return Err(OfpError::OFPBRC_BAD_LEN);
     }
+    // OVS knows no message of a version outside 1.0..1.5.
+    if header.version == 0 || header.version > 6 {
+        return Err(OfpError::OFPBRC_BAD_TYPE);
+    }
     let kind = match header.msg_type {
         MsgType::EXPERIMENTER => {
             let vendor = r.u32()?;

@@ -175,6 +175,9 @@ fn header_line(s: &mut String, bytes: &[u8], kind: Kind) {
 
 /// Identifies a message from its headers only, for truncated input.
 fn partial_kind(bytes: &[u8]) -> Option<Kind> {
+    if !(1..=6).contains(bytes.first()?) {
+        return None;
+    }
     let t = MsgType(*bytes.get(1)?);
     match t {
         MsgType::EXPERIMENTER => {
