@@ -303,7 +303,8 @@ impl Ofproto {
         std::mem::take(&mut self.events)
     }
 
-    /// Expires idle and hard timeouts at `now_ms` (OVS checks hard first),
+    /// Expires idle and hard timeouts at `now_ms` (OVS checks hard first;
+    /// a rule expires strictly after its deadline, as in OVS),
     /// ages the MAC table, and returns all pending events plus the next
     /// deadline (ms) at which `run` has work to do, if any.
     pub fn run(&mut self, now_ms: u64) -> (Vec<Event>, Option<u64>) {
@@ -315,9 +316,9 @@ impl Ofproto {
                     .then(|| rule.modified_ms + 1000 * u64::from(rule.hard_timeout));
                 let idle_at = (rule.idle_timeout != 0)
                     .then(|| rule.counters.used_ms() + 1000 * u64::from(rule.idle_timeout));
-                let reason = if hard_at.is_some_and(|h| now_ms >= h) {
+                let reason = if hard_at.is_some_and(|h| now_ms > h) {
                     Some(FlowRemovedReason::HARD_TIMEOUT)
-                } else if idle_at.is_some_and(|i| now_ms >= i) {
+                } else if idle_at.is_some_and(|i| now_ms > i) {
                     Some(FlowRemovedReason::IDLE_TIMEOUT)
                 } else {
                     None
@@ -326,7 +327,7 @@ impl Ofproto {
                     Some(r) => expired.push((t as u8, rule.id, r)),
                     None => {
                         for d in [hard_at, idle_at].into_iter().flatten() {
-                            next = Some(next.map_or(d, |n: u64| n.min(d)));
+                            next = Some(next.map_or(d + 1, |n: u64| n.min(d + 1)));
                         }
                     }
                 }

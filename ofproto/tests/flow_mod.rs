@@ -151,19 +151,19 @@ fn timeouts_on_a_virtual_clock_send_flow_removed_with_ovs_reasons() {
         .unwrap();
     let (ev, next) = of.run(1_000);
     assert!(ev.is_empty());
-    assert_eq!(next, Some(5_000));
+    assert_eq!(next, Some(5_001));
     // Traffic at 4 s keeps the idle rule alive past 10 s.
     let t = xlate(&of, "in_port=2,ip");
     of.credit(&t.rules, 1, 60, 4_000);
     assert_eq!(
-        removed(&mut of, 5_000),
+        removed(&mut of, 5_001),
         vec![(2, FlowRemovedReason::HARD_TIMEOUT)],
         "no FLOW_REMOVED without send_flow_rem"
     );
     assert_eq!(of.n_flows(), 1);
-    assert!(removed(&mut of, 13_999).is_empty());
+    assert!(removed(&mut of, 14_000).is_empty());
     assert_eq!(
-        removed(&mut of, 14_000),
+        removed(&mut of, 14_001),
         vec![(1, FlowRemovedReason::IDLE_TIMEOUT)]
     );
     of.handle_flow_mod(&add("priority=4,send_flow_rem,ip,actions=output:1"), 0)
