@@ -9,14 +9,16 @@
 //! `dump-ports [PORT]`, `dump-ports-desc`, `dump-flows [FLOW]` (with
 //! `--no-stats`), `dump-aggregate [FLOW]`, `add-flow`, `add-flows FILE`,
 //! `mod-flows`, `del-flows [FLOW]` (with `--strict`), `dump-groups`,
-//! `dump-group-stats`, `dump-meters`, and `--bundle` for `add-flow(s)`.
+//! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`,
+//! and `--bundle` for `add-flow(s)`.
 //! Replies are printed by ofp-codec's `ovs-ofctl ofp-print` printer, so the
 //! text is what `ovs-ofctl -O OpenFlow13` prints for the same replies;
 //! flow lines are formatted as OVS's `ofputil_flow_stats_format`.
 //!
 //! Not done: `--names` (port names are never substituted), `--sort`,
 //! `replace-flows`, `diff-flows`, `mod-port`, `add-group(s)`/`mod-group`/
-//! `del-groups`, `add-meter`, `packet-out`, `monitor`; message xids differ
+//! `del-groups`, `add-meter`; `dump-table-features` prints each reply
+//! message on its own where ovs-ofctl merges them; message xids differ
 //! from ovs-ofctl's where ovs-ofctl sends extra requests first.
 
 use std::io::{Read, Write};
@@ -28,6 +30,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ofp_codec::action::format_instructions;
+use ofp_codec::msg::PacketOut;
 use ofp_codec::msg::bundle::{BundleCtrlType, OFPBF_ATOMIC, OFPBF_ORDERED};
 use ofp_codec::msg::multipart::{MultipartRequest, OFPMPF_MORE};
 use ofp_codec::msg::print::ofp_to_string;
@@ -462,10 +465,120 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             }
             String::new()
         }
+        "packet-out" => {
+            let po = packet_out(&o.args[1..])?;
+            v.transact_noreply(vec![Message::PacketOut(po)], &mut xids)?;
+            String::new()
+        }
+        "monitor" => {
+            monitor(&mut v, o.args.get(1), &mut xids)?;
+            String::new()
+        }
         _ => bail!(
-            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters"
+            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters, packet-out, monitor"
         ),
     })
+}
+
+/// `packet-out SWITCH "in_port=P packet=HEX actions=A"` (OVS 2.8+ form) or
+/// `packet-out SWITCH IN_PORT ACTIONS PACKET...` (the older form).
+fn packet_out(args: &[String]) -> Result<PacketOut> {
+    let (in_port, actions, packets): (&str, &str, Vec<&str>) = match args {
+        [one] => {
+            let mut in_port = "controller";
+            let mut packet = None;
+            let mut actions = None;
+            let mut rest = one.as_str();
+            while !rest.is_empty() {
+                rest = rest.trim_start_matches([' ', ',']);
+                if let Some(a) = rest.strip_prefix("actions=") {
+                    actions = Some(a);
+                    break;
+                }
+                let end = rest.find([' ', ',']).unwrap_or(rest.len());
+                let (kv, tail) = rest.split_at(end);
+                match kv.split_once('=') {
+                    Some(("in_port", v)) => in_port = v,
+                    Some(("packet", v)) => packet = Some(v),
+                    _ => bail!("{kv}: unknown packet-out field"),
+                }
+                rest = tail;
+            }
+            (
+                in_port,
+                actions.context("packet-out needs actions=")?,
+                vec![packet.context("packet-out needs packet=")?],
+            )
+        }
+        [p, a, pkts @ ..] if !pkts.is_empty() => (
+            p.as_str(),
+            a.as_str(),
+            pkts.iter().map(String::as_str).collect(),
+        ),
+        _ => bail!("usage: packet-out SWITCH \"in_port=P packet=HEX actions=A\""),
+    };
+    let in_port = match in_port {
+        "controller" | "CONTROLLER" => ofp_codec::msg::port::OFPP_CONTROLLER,
+        "none" | "NONE" => ofp_codec::msg::port::OFPP_ANY,
+        p => {
+            ofp_codec::text::flow_mod::parse_port(p).with_context(|| format!("{p}: bad in_port"))?
+        }
+    };
+    let actions =
+        ofp_codec::action::parse_action_list(actions).map_err(|e| anyhow::anyhow!("{}", e.msg))?;
+    let hex: String = packets
+        .concat()
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    if !hex.len().is_multiple_of(2) || hex.is_empty() {
+        bail!("packet must be hex bytes");
+    }
+    let data = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+        .collect::<Result<_, _>>()?;
+    Ok(PacketOut {
+        buffer_id: 0xffff_ffff,
+        in_port,
+        actions,
+        data,
+    })
+}
+
+/// `monitor SWITCH [MISS_LEN]`: sets `miss_send_len` (so the connection
+/// receives asynchronous messages) and prints every message the switch
+/// sends, as ovs-ofctl does, until the connection closes.
+fn monitor(v: &mut Vconn, miss_len: Option<&String>, xids: &mut Xids) -> Result<()> {
+    let miss_send_len: u16 = match miss_len {
+        Some(m) => m.parse().with_context(|| format!("{m}: bad miss length"))?,
+        None => 0,
+    };
+    if miss_len.is_some() {
+        let reply = v.transact(Message::GetConfigRequest, xids)?;
+        let flags = u16::from_be_bytes([reply[8], reply[9]]);
+        let cfg = ofp_codec::msg::SwitchConfig {
+            flags,
+            miss_send_len,
+        };
+        v.send(&Message::SetConfig(cfg).encode(xids.next()))?;
+    }
+    let stdout = std::io::stdout();
+    loop {
+        let m = match v.recv() {
+            Ok(m) => m,
+            Err(_) => return Ok(()),
+        };
+        if m[1] == 2 {
+            let mut reply = m.clone();
+            reply[1] = 3;
+            v.send(&reply)?;
+            continue;
+        }
+        let mut out = stdout.lock();
+        write!(out, "{}", ofp_to_string(&m, 2))?;
+        out.flush()?;
+    }
 }
 
 /// Sends `msgs` as one atomic, ordered bundle (open, add..., commit).

@@ -107,3 +107,64 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints() {
     );
     eprintln!("{same} rvs ofctl commands printed exactly what ovs-ofctl printed");
 }
+
+/// An ARP request from 10.0.0.1 for 10.0.0.2 (42 bytes).
+const ARP: &str =
+    "ffffffffffff020000000001080600010800060400010200000000010a0000010000000000000a000002";
+
+#[test]
+fn packet_out_to_table_reaches_monitors_as_packet_in() {
+    let t = "packet_out_to_table_reaches_monitors";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    ok_stdout(
+        &rvs_ofctl(&["add-flow", &target, "priority=0,actions=CONTROLLER:65535"]),
+        "add-flow",
+    );
+    // ovs-ofctl monitor needs a directory for its own control socket.
+    let _ = std::fs::create_dir_all("/var/run/openvswitch");
+    let spawn = |cmd: &mut Command| {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let ours = spawn(Command::new(rvs_bin()).args(["ofctl", "monitor", &target, "65535"]));
+    let theirs =
+        spawn(Command::new("ovs-ofctl").args(["-O", "OpenFlow13", "monitor", &target, "65535"]));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let po = format!("in_port=1 packet={ARP} actions=TABLE");
+    ok_stdout(
+        &rvs_ofctl(&["packet-out", &target, &po]),
+        "rvs ofctl packet-out",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let stop = |c: std::process::Child| {
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let o = c.wait_with_output().unwrap();
+        // ovs-ofctl may print messages on stderr (next to its own log
+        // lines) when its output is a pipe: keep both, minus the log lines.
+        let err = String::from_utf8_lossy(&o.stderr);
+        let messages: String = err
+            .lines()
+            .filter(|l| !l.contains("|fatal_signal|"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        format!("{}{messages}", String::from_utf8_lossy(&o.stdout))
+    };
+    let (ours, theirs) = (stop(ours), stop(theirs));
+    assert!(
+        ours.starts_with("OFPT_PACKET_IN (OF1.3) (xid=0x0): cookie=0x0 total_len=42 in_port=1"),
+        "{ours}"
+    );
+    assert!(
+        ours.contains("arp_spa=10.0.0.1,arp_tpa=10.0.0.2,arp_op=1"),
+        "{ours}"
+    );
+    assert_eq!(ours, theirs, "rvs ofctl monitor vs ovs-ofctl monitor");
+}
