@@ -28,7 +28,7 @@ use crate::action::{
     FlowContext, Instruction, Subfield, format_instructions, parse_actions, validate_flow,
 };
 use crate::error::OfpError;
-use crate::field::Field;
+use crate::field::{Field, ValueFormat};
 use crate::flow_match::{Match, MatchParser};
 use crate::msg::flow_mod::{FlowMod, FlowModCommand, OFP_NO_BUFFER};
 
@@ -326,6 +326,9 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
 
     let mut parser = MatchParser::new();
     let mut ipv6_l4 = false;
+    // Value/mask so far of integer fields, so that subfield items merge
+    // with earlier items on the same field as in OVS.
+    let mut partial: Vec<(Field, u128, u128)> = Vec::new();
     for kv in KeyValues::with_base(match_text, body_pos) {
         let (key, value) = (kv.key, kv.value);
         let is_flag = takes_actions
@@ -360,8 +363,8 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
             continue;
         }
         if key.contains('[') {
-            let (item_key, item_value) =
-                subfield_item(key, value).map_err(|e| FlowTextError::Syntax(e.at(kv.key_pos)))?;
+            let (item_key, item_value) = subfield_item(key, value, &mut partial)
+                .map_err(|e| FlowTextError::Syntax(e.at(kv.key_pos)))?;
             parser
                 .item(&item_key, Some(&item_value))
                 .map_err(|e| FlowTextError::Syntax(e.at(kv.key_pos)))?;
@@ -370,6 +373,7 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
         }
         match parser.item(key, Some(value)) {
             Ok(true) => {
+                remember_plain_item(&mut partial, key, value);
                 usable.restrict(usable::for_match_item(key, value));
                 ipv6_l4 |= matches!(
                     key,
@@ -694,9 +698,44 @@ fn parse_group(s: &str) -> Option<u32> {
     }
 }
 
-/// Rewrites a subfield match item (`reg0[0..7]=5`, `reg3[16]=1`) as a
-/// masked item on the whole field (`reg0=0x5/0xff`). Integer fields only.
-fn subfield_item(key: &str, value: &str) -> Result<(String, String), ParseError> {
+/// Records what a plain match item set an integer field to, for later
+/// subfield items on the same field (other fields: forgotten).
+fn remember_plain_item(partial: &mut Vec<(Field, u128, u128)>, key: &str, value: &str) {
+    let Some(field) = Field::from_name(key) else {
+        return;
+    };
+    partial.retain(|(f, _, _)| *f != field);
+    let info = field.info();
+    let ones = bits_ones(u32::from(info.width_bytes) * 8);
+    let parsed = match value.split_once('/') {
+        Some((v, m)) => parse_c_int(v).zip(parse_c_int(m)),
+        None => parse_c_int(value).map(|v| (v, -1)),
+    };
+    if let Some((v, m)) = parsed
+        && v >= 0
+        && matches!(info.format, ValueFormat::Hex | ValueFormat::Decimal)
+    {
+        let m = if m < 0 { ones } else { m as u128 & ones };
+        partial.push((field, v as u128 & m, m));
+    }
+}
+
+fn bits_ones(n_bits: u32) -> u128 {
+    if n_bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << n_bits) - 1
+    }
+}
+
+/// Rewrites a subfield match item (`reg0[0..7]=5`, `eth_dst[40]=1`) as a
+/// masked item on the whole field (`reg0=0x5/0xff`), merged with what
+/// earlier items set in that field (`partial`), as OVS's `parse_subfield`.
+fn subfield_item(
+    key: &str,
+    value: &str,
+    partial: &mut Vec<(Field, u128, u128)>,
+) -> Result<(String, String), ParseError> {
     let (sf, rest) = Subfield::parse(key).map_err(ParseError::new)?;
     if !rest.is_empty() {
         return Err(ParseError::new(format!(
@@ -709,28 +748,46 @@ fn subfield_item(key: &str, value: &str) -> Result<(String, String), ParseError>
         .map(|v| v as u128)
         .ok_or_else(|| ParseError::new(format!("{key}: cannot parse integer value: {value}")))?;
     let n_bits = u32::from(sf.n_bits);
-    if n_bits < 128 && v >> n_bits != 0 {
+    if v & !bits_ones(n_bits) != 0 {
         return Err(ParseError::new(format!(
             "{key}: value {value} does not fit into {n_bits} bits"
         )));
     }
     let ofs = u32::from(sf.ofs);
-    let ones = if n_bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << n_bits) - 1
+    let sf_mask = bits_ones(n_bits) << ofs;
+    let (old_v, old_m) = partial
+        .iter()
+        .find(|(f, _, _)| *f == sf.field)
+        .map(|(_, v, m)| (*v, *m))
+        .unwrap_or((0, 0));
+    let (v, m) = ((old_v & !sf_mask) | (v << ofs), old_m | sf_mask);
+    partial.retain(|(f, _, _)| *f != sf.field);
+    partial.push((sf.field, v, m));
+    let width = u32::from(info.width_bytes);
+    let text = match info.format {
+        ValueFormat::Mac => format!("{}/{}", mac_text(v), mac_text(m)),
+        ValueFormat::Ipv4 => format!("{}/{}", ipv4_text(v), ipv4_text(m)),
+        ValueFormat::Ipv6 => format!(
+            "{}/{}",
+            std::net::Ipv6Addr::from(v),
+            std::net::Ipv6Addr::from(m)
+        ),
+        _ if width > 16 => return Err(ParseError::new(format!("{key}: field too wide"))),
+        _ => format!("{v:#x}/{m:#x}"),
     };
-    let name = info.name;
-    if !matches!(sf.field, Field::Reg(_) | Field::XReg(_) | Field::XXReg(_)) && info.width_bytes > 8
-    {
-        return Err(ParseError::new(format!(
-            "{key}: subfield match on {name} is not supported"
-        )));
-    }
-    Ok((
-        name.to_string(),
-        format!("0x{:x}/0x{:x}", v << ofs, ones << ofs),
-    ))
+    Ok((info.name.to_string(), text))
+}
+
+fn mac_text(v: u128) -> String {
+    let b = (v as u64).to_be_bytes();
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[2], b[3], b[4], b[5], b[6], b[7]
+    )
+}
+
+fn ipv4_text(v: u128) -> String {
+    std::net::Ipv4Addr::from(v as u32).to_string()
 }
 
 #[cfg(test)]
@@ -746,6 +803,17 @@ mod tests {
         assert_eq!(split_command("modify_strict x").0, Command::ModifyStrict);
         let (c, rest, pos) = split_command("in_port=1,actions=drop");
         assert_eq!((c, rest, pos), (Command::Add, "in_port=1,actions=drop", 0));
+    }
+
+    #[test]
+    fn subfield_items_merge_with_earlier_items_like_ovs() {
+        let p = parse_flow_line("reg0=1,reg0[4..7]=0xf,actions=drop", None).unwrap();
+        assert_eq!(p.spec.flow_match.value(Field::Reg(0)), Some(0xf1));
+        let p = parse_flow_line("reg0[0..3]=5,reg0[8]=1,actions=drop", None).unwrap();
+        assert_eq!(p.spec.flow_match.value_mask(Field::Reg(0)), Some((0x105, 0x10f)));
+        let p = parse_flow_line("ip,nw_src[24..31]=10,actions=drop", None).unwrap();
+        assert_eq!(p.spec.flow_match.value_mask(Field::Ipv4Src), Some((0x0a00_0000, 0xff00_0000)));
+        assert!(parse_flow_line("reg0[0..3]=16,actions=drop", None).is_err());
     }
 
     #[test]

@@ -103,6 +103,14 @@ pub fn for_match_item(key: &str, value: &str) -> Protocols {
     if matches!(key, "dl_vlan" | "dl_vlan_pcp" | "eth") {
         return Protocols::ANY;
     }
+    if key == "in_port_oxm" {
+        // OXM_OF_IN_PORT's own name: OpenFlow 1.1 or later, exact only.
+        return if value.is_empty() {
+            Protocols::ANY
+        } else {
+            Protocols::NXM_OF11_UP
+        };
+    }
     let Some(field) = Field::from_name(key) else {
         return Protocols::ANY;
     };
