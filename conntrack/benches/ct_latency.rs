@@ -2,7 +2,8 @@
 //! 1. N connections (default 3,000,000) expire at the same instant and a housekeeping thread
 //!    sweeps them all (`sweep(now, 4096)` in a loop);
 //! 2. N live connections are dumped (chunks of 1024, each entry formatted as
-//!    `dpctl/dump-conntrack` text) by another thread.
+//!    `dpctl/dump-conntrack` text) by another thread;
+//! 3. N live connections are flushed (`flush(FlushFilter::All)`) by another thread.
 //!
 //! `cargo bench -p conntrack --bench ct_latency -- [N]`. Prints p50/p99/p99.9/max of the
 //! forwarding thread's `execute()` calls during each phase. On a machine with fewer free cores
@@ -151,4 +152,20 @@ fn main() {
         lat,
         ms,
     );
+
+    // Phase 3: N live connections flushed while forwarding.
+    fill(&ct, n, 0, now);
+    let done = Arc::new(AtomicBool::new(false));
+    let flusher = {
+        let (ct, done) = (ct.clone(), done.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let k = ct.flush(conntrack::FlushFilter::All);
+            done.store(true, Ordering::Relaxed);
+            (start.elapsed().as_secs_f64() * 1e3, k)
+        })
+    };
+    let lat = forward(&ct, &done, now);
+    let (ms, k) = flusher.join().unwrap();
+    report(&format!("flush of {k} entries"), lat, ms);
 }

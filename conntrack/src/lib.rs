@@ -84,10 +84,25 @@
 //!
 //! ## Performance
 //!
-//! Figures and how they were measured: see `benches/` and the section below, filled from the
-//! last run of `bench/ctbench.sh`.
+//! How to measure: `bench/ctbench.sh` (rvs and OVS 3.1 side by side in one run: OVS's own
+//! `ovstest test-conntrack benchmark`, an OVS connection-setup harness, instruction counts
+//! under cachegrind), `cargo bench -p conntrack --bench ct_bench` (criterion),
+//! `--bench ct_mem` (bytes per connection), `--bench ct_latency` (tail latency of `execute`
+//! during mass expiry and during a dump), `--bench ovs_shape` (the OVS benchmark's shape).
 //!
-//! PERF-FIGURES
+//! Last run (2 shared cores with other builds running, load ≈ LOADAVG — wall-clock figures are
+//! noisy, compare only within a run; instruction counts are not affected):
+//!
+//! PERF-TABLE
+//!
+//! Design choices behind these: a 40-byte packed key compared and copied as whole words; a
+//! keyed, direction-symmetric hash computed once per distinct key in a batch; one shard read
+//! lock per run of packets in the same shard (no global lock, no reference-count traffic on
+//! lookups); the batch's lookups are issued before its state updates so that cache misses
+//! overlap; slots keep the hash, so resizing and sweeping never touch the entries.
+//!
+//! **Caller-given vs derived L3/L4 type** (the seed review's question; criterion `l4_type`,
+//! batch of 32 established UDP connections, per packet): L4TYPE-FIGURES
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
