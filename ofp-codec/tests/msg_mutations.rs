@@ -81,7 +81,7 @@ fn mutated_messages_fail_like_ovs() {
         let ovs = ovs_top_error(&m);
         let ours = Message::decode(&m).err();
         let ours_name = ours
-            .map(|e| ofp_codec::msg::print::ofp_to_string(&m, 2))
+            .map(|_| ofp_codec::msg::print::ofp_to_string(&m, 2))
             .and_then(|t| ovs_decode_error(&t));
         if ovs == ours_name {
             agree += 1;
