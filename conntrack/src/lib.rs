@@ -75,13 +75,20 @@
 //! * **Concurrency**: packets of existing connections take one shard read lock and the entry's
 //!   mutex — no global lock. Sweeps, dumps and flushes hold one shard lock at a time.
 //!
-//! ## Not done yet (later issues)
+//! ## Not done yet (later issues), and where each fits
 //!
-//! NAT (the entry has one original key and derives the reply key in one place,
-//! `table.rs`'s `Conn::reply_key` and `Conn::direction_of`; a NAT entry will be linked under both keys),
-//! fragment reassembly, ALG helpers and expectations (FTP/TFTP), SCTP/DCCP state machines
-//! (they are tracked as generic protocols), the verbose (`-m`) dump format.
-//!
+//! * **NAT**: an entry has one original key and derives its reply key in one place
+//!   (`Conn::reply_key` / `Conn::direction_of` in `table.rs`); a NAT entry will store its reply
+//!   key and be linked in the table under both keys (two slots, possibly in two shards), and
+//!   `write_md`'s `+snat`/`+dnat` bits and the packet rewrite come after the state update.
+//! * **Fragments**: today an IPv4 fragment or an IPv6 packet with a fragment header is `+inv`;
+//!   a reassembly stage goes in front of key extraction (as OVS's `ipf_preprocess_conntrack`).
+//! * **ALG helpers and expectations (FTP/TFTP)**: an expectation table is consulted on the
+//!   "not found" path before a connection is created (OVS's `expectation_lookup` in
+//!   `conn_not_found`), giving `+rel` and the parent's mark/label.
+//! * SCTP/DCCP state machines (tracked as generic protocols meanwhile), the verbose (`-m`)
+//!   dump format, per-connection packet/byte counters (OVS's userspace datapath has none either).
+
 //! ## Performance
 //!
 //! How to measure: `bench/ctbench.sh` (rvs and OVS 3.1 side by side in one run: OVS's own
