@@ -140,6 +140,9 @@ pub fn print_nodes(out: &mut String, nodes: &[TraceNode], level: usize) {
     }
 }
 
+/// Recirculation sections a trace follows at most.
+const MAX_TRACE_RECIRCS: usize = 32;
+
 /// `ct_state` flag names in bit order.
 const CT_FLAGS: [&str; 8] = ["new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"];
 
@@ -530,11 +533,19 @@ impl Ofproto {
         let mut out = String::new();
         let mut queue: VecDeque<(u32, OfFlow, u16)> = VecDeque::new();
         let mut first = true;
+        // A pipeline that recirculates forever must not trace forever: stop
+        // where the datapath would (its recirculation depth limit).
+        let mut sections = 0;
         loop {
             if !first {
+                sections += 1;
                 let Some((id, f, zone)) = queue.pop_front() else {
                     break;
                 };
+                if sections > MAX_TRACE_RECIRCS {
+                    out.push_str("\n\nToo many recirculations, trace stopped.");
+                    break;
+                }
                 let state = ct_next.pop_front();
                 out.push_str("\n\n");
                 out.push_str(&"=".repeat(79));

@@ -485,3 +485,15 @@ fn group_desc_and_stats_count_buckets() {
     assert_eq!(st[0].bucket_stats[1].packet_count, 2);
     assert_eq!(of.group_desc()[0].group_id, 4);
 }
+
+#[test]
+fn a_trace_of_an_endless_recirculation_stops() {
+    let mut of = bridge(2);
+    load(&mut of, "ip,actions=ct(table=0)");
+    let out = of.trace("in_port=1,ip", &[], 0).unwrap();
+    assert!(
+        out.ends_with("Too many recirculations, trace stopped.\n"),
+        "{}",
+        &out[out.len().saturating_sub(300)..]
+    );
+}
