@@ -396,6 +396,11 @@ fn ipv6(next: u8, l4: &[u8]) -> Vec<u8> {
     p
 }
 
+fn frag(mut ip: Vec<u8>, flags_offset: u16) -> Vec<u8> {
+    ip[6..8].copy_from_slice(&flags_offset.to_be_bytes());
+    ip
+}
+
 /// Frames whose summary rvs prints like OVS (see `print/packet.rs`).
 fn frames() -> Vec<Vec<u8>> {
     let macs = "00 00 00 00 00 01 00 00 00 00 00 02";
@@ -420,6 +425,10 @@ fn frames() -> Vec<Vec<u8>> {
         frame(macs, 0x0800, &ipv4(132, &sctp, 0)),
         frame(macs, 0x0800, &ipv4(47, &[0; 8], 0)),
         frame(macs, 0x0800, &ipv4(6, &tcp[..10], 0)),
+        frame(macs, 0x0800, &frag(ipv4(17, &udp, 0), 0x2000)),
+        frame(macs, 0x0800, &frag(ipv4(17, &udp, 0), 0x0010)),
+        frame(macs, 0x0800, &frag(ipv4(6, &tcp, 0), 0x2010)),
+        frame(macs, 0x0800, &frag(ipv4(1, &icmp, 0), 0x0001)),
         frame(macs, 0x86dd, &ipv6(17, &udp)),
         frame(macs, 0x86dd, &ipv6(58, &icmp6)),
         frame(macs, 0x86dd, &ipv6(6, &tcp)),

@@ -3,10 +3,10 @@
 //! a match, then the L4 checksum).
 //!
 //! Partly done: Ethernet with at most one 802.1Q tag, carrying ARP, IPv4
-//! (TCP, UDP, SCTP, ICMP, other protocols; not fragments) or IPv6 without
+//! (TCP, UDP, SCTP, ICMP, other protocols; fragments too) or IPv6 without
 //! extension headers (TCP, UDP, SCTP, ICMPv6 other than neighbour
 //! discovery), or any other EtherType, and frames shorter than an Ethernet
-//! header. Anything else (802.2 LLC frames, QinQ, MPLS, IP fragments, IPv6
+//! header. Anything else (802.2 LLC frames, QinQ, MPLS, IPv6
 //! extension headers, ND, malformed IP headers) returns `None` and the
 //! caller prints no summary.
 
@@ -83,7 +83,27 @@ pub(super) fn packet_to_string(data: &[u8]) -> Option<String> {
 }
 
 /// L4 fields and checksum for `proto` carried in `l4`.
-fn l4(m: &mut Match, proto: u8, l4: &[u8], v6: bool) -> Option<Option<(&'static str, u32)>> {
+fn l4(
+    m: &mut Match,
+    proto: u8,
+    l4: &[u8],
+    v6: bool,
+    later: bool,
+) -> Option<Option<(&'static str, u32)>> {
+    if later {
+        // A later fragment has no L4 header, but OVS still reads a
+        // "checksum" from where it would be.
+        return Some(match proto {
+            6 if l4.len() >= 20 => Some(("tcp_csum", u32::from(be16(l4, 16)))),
+            17 if l4.len() >= 8 => Some(("udp_csum", u32::from(be16(l4, 6)))),
+            132 if l4.len() >= 12 => Some((
+                "sctp_csum",
+                u32::from_be_bytes([l4[8], l4[9], l4[10], l4[11]]),
+            )),
+            1 if !v6 && l4.len() >= 8 => Some(("icmp_csum", u32::from(be16(l4, 2)))),
+            _ => None,
+        });
+    }
     let ports = |m: &mut Match, s: Field, d: Field| -> Option<()> {
         let (a, b) = if l4.len() >= 4 {
             ([l4[0], l4[1]], [l4[2], l4[3]])
@@ -150,12 +170,12 @@ fn l4(m: &mut Match, proto: u8, l4: &[u8], v6: bool) -> Option<Option<(&'static 
     })
 }
 
-fn ip_common(m: &mut Match, tos: u8, ttl: u8, proto: u8) -> Option<()> {
+fn ip_common(m: &mut Match, tos: u8, ttl: u8, proto: u8, frag: u8) -> Option<()> {
     exact(m, Field::IpProto, &[proto])?;
     exact(m, Field::IpDscp, &[tos >> 2])?;
     exact(m, Field::IpEcn, &[tos & 3])?;
     exact(m, Field::NwTtl, &[ttl])?;
-    exact(m, Field::IpFrag, &[0])
+    exact(m, Field::IpFrag, &[frag])
 }
 
 fn ipv4(m: &mut Match, p: &[u8]) -> Option<Option<(&'static str, u32)>> {
@@ -167,13 +187,20 @@ fn ipv4(m: &mut Match, p: &[u8]) -> Option<Option<(&'static str, u32)>> {
     if p[0] >> 4 != 4 || ihl < 20 || ihl > p.len() || tot < ihl || tot > p.len() {
         return None;
     }
-    if be16(p, 6) & 0x3fff != 0 {
-        return None; // a fragment
-    }
+    // nw_frag: bit 0 any fragment (MF or an offset), bit 1 a later one.
+    let ff = be16(p, 6);
+    let later = ff & 0x1fff != 0;
+    let frag = if later {
+        3
+    } else if ff & 0x2000 != 0 {
+        1
+    } else {
+        0
+    };
     exact(m, Field::Ipv4Src, &p[12..16])?;
     exact(m, Field::Ipv4Dst, &p[16..20])?;
-    ip_common(m, p[1], p[8], p[9])?;
-    l4(m, p[9], &p[ihl..tot], false)
+    ip_common(m, p[1], p[8], p[9], frag)?;
+    l4(m, p[9], &p[ihl..tot], false, later)
 }
 
 fn ipv6(m: &mut Match, p: &[u8]) -> Option<Option<(&'static str, u32)>> {
@@ -196,8 +223,8 @@ fn ipv6(m: &mut Match, p: &[u8]) -> Option<Option<(&'static str, u32)>> {
     exact(m, Field::Ipv6Src, &p[8..24])?;
     exact(m, Field::Ipv6Dst, &p[24..40])?;
     exact(m, Field::Ipv6Label, &label.to_be_bytes())?;
-    ip_common(m, tc, p[7], next)?;
-    l4(m, next, &p[40..40 + plen], true)
+    ip_common(m, tc, p[7], next, 0)?;
+    l4(m, next, &p[40..40 + plen], true, false)
 }
 
 fn arp(m: &mut Match, p: &[u8]) -> Option<()> {
