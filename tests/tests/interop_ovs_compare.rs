@@ -1,0 +1,624 @@
+//! Debian's `ovs-ofctl -O OpenFlow13` against rvs and against Debian's
+//! `ovs-vswitchd` (userspace datapath, `datapath_type=netdev`) built the
+//! same way: the same datapath id, the same ports (veths `p1`, `p2` with
+//! OpenFlow numbers 1 and 2, each switch in its own namespace so the names
+//! match), the same flows, groups and meters. Every command runs against
+//! both and the results (exit status, stdout, stderr) must be equal, field
+//! for field, after these normalisations only:
+//! - the SWITCH argument (`unix:RUNDIR/br0.mgmt`, a different temporary path
+//!   per switch) is replaced by `SWITCH` where ovs-ofctl echoes it;
+//! - `duration=…s` values: wall-clock ages of different processes;
+//! - port MAC addresses (`addr:…`, `hw_addr=…`): each veth gets a random one;
+//! - `dump-desc` values: the manufacturer/hardware/software/serial/datapath
+//!   descriptions name the product, which is the point of being rvs;
+//! - OVS's `LOCAL` port (the bridge's internal port) is left out of port
+//!   listings here, and rvs's lack of it is asserted on its own by
+//!   [`local_port_is_listed_as_in_ovs`] (ignored until rvs has one).
+//!
+//! Needs root, namespaces, ovs-ofctl and the OVS daemons; under `CI=true` a
+//! missing one fails. The rvs binary is the one next to the test executable
+//! (see `rvs.rs`).
+
+#[path = "../src/controllers.rs"]
+#[allow(dead_code)]
+mod controllers;
+#[path = "../src/netns.rs"]
+#[allow(dead_code)]
+mod netns;
+#[path = "../src/ovs_ref.rs"]
+#[allow(dead_code)]
+mod ovs_ref;
+#[path = "../src/rvs.rs"]
+#[allow(dead_code)]
+mod rvs;
+
+use controllers::Lan;
+use ovs_ref::{OvsConfig, OvsRef};
+use rvs::{Switchd, TempDir, ovs_ofctl, root_available, tool_available};
+
+const DPID: &str = "00000000000000ab";
+
+fn ready(test: &str) -> bool {
+    root_available(test)
+        && netns::namespaces_available(test)
+        && tool_available(test, "ovs-ofctl")
+        && controllers::on_path(test, "ping")
+        && OvsRef::available(test)
+}
+
+/// rvs and OVS side by side, each on its own two-host LAN.
+struct Pair {
+    // Field order: switches go before their namespaces.
+    rvs: Switchd,
+    ovs: OvsRef,
+    lan_rvs: Lan,
+    lan_ovs: Lan,
+    dir: TempDir,
+    _rvs_tmp: TempDir,
+}
+
+impl Pair {
+    fn start(fail_mode: &str) -> Pair {
+        let lan_rvs = Lan::new(2);
+        let lan_ovs = Lan::new(2);
+        let tmp = TempDir::new("cmp");
+        let ports = lan_rvs.rvs_port_args();
+        let mut args: Vec<&str> = ports.iter().map(String::as_str).collect();
+        args.extend(["--datapath-id", DPID, "--fail-mode", fail_mode]);
+        let rvs = Switchd::start_in(&tmp.0.join("run"), "br0", &args, Some(&lan_rvs.sw.name));
+        let ovs = OvsRef::start(
+            &lan_ovs.sw,
+            &OvsConfig {
+                dpid: DPID.into(),
+                fail_mode: fail_mode.into(),
+                ports: lan_ovs.ovs_ports(),
+                ..OvsConfig::default()
+            },
+        );
+        Pair {
+            rvs,
+            ovs,
+            lan_rvs,
+            lan_ovs,
+            dir: TempDir::new("cmpf"),
+            _rvs_tmp: tmp,
+        }
+    }
+
+    /// Writes `text` to a file in the test's directory; returns its path.
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.dir.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    /// Runs `ovs-ofctl -O OpenFlow13 PRE... SWITCH POST...` against both,
+    /// normalises with `norm`, asserts equality and returns rvs's stdout.
+    fn same_with(&self, pre: &[&str], post: &[&str], norm: fn(&str) -> String) -> String {
+        let one = |target: &str| {
+            let mut a: Vec<&str> = pre.to_vec();
+            a.push(target);
+            a.extend_from_slice(post);
+            let o = ovs_ofctl(&a);
+            let clean = |b: &[u8]| norm(&String::from_utf8_lossy(b).replace(target, "SWITCH"));
+            (o.status.success(), clean(&o.stdout), clean(&o.stderr))
+        };
+        let r = one(&self.rvs.target());
+        let o = one(&self.ovs.target());
+        assert_eq!(
+            r, o,
+            "ovs-ofctl {pre:?} SWITCH {post:?}: rvs (left) vs ovs-vswitchd (right)"
+        );
+        r.1
+    }
+
+    fn same(&self, pre: &[&str], post: &[&str]) -> String {
+        self.same_with(pre, post, norm_durations)
+    }
+
+    /// [`Pair::same`] for replies whose entries OVS lists in hash-table
+    /// order (groups): the lines after the first are compared sorted.
+    fn same_sorted(&self, pre: &[&str], post: &[&str]) -> String {
+        self.same_with(pre, post, |s| {
+            let mut lines: Vec<&str> = s.lines().collect();
+            if lines.len() > 1 {
+                lines[1..].sort_unstable();
+            }
+            norm_durations(&lines.join("\n"))
+        })
+    }
+}
+
+/// Replaces the number in every `duration=NUMs` with `D`.
+fn norm_durations(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("duration") {
+        let key = "duration".len() + 1; // "duration=" or "duration:"
+        if !rest[i..].starts_with("duration=") && !rest[i..].starts_with("duration:") {
+            out.push_str(&rest[..i + key - 1]);
+            rest = &rest[i + key - 1..];
+            continue;
+        }
+        let (head, tail) = rest.split_at(i + key);
+        out.push_str(head);
+        let n = tail
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(tail.len());
+        out.push('D');
+        rest = &tail[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces MAC addresses after `addr:` and `hw_addr=` with `MAC`.
+fn norm_macs(s: &str) -> String {
+    let mut out = norm_durations(s);
+    for key in ["addr:", "hw_addr="] {
+        let mut acc = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(key) {
+            let (head, tail) = rest.split_at(i + key.len());
+            acc.push_str(head);
+            let is_mac = tail.len() >= 17
+                && tail.as_bytes()[..17].iter().enumerate().all(|(k, b)| {
+                    if k % 3 == 2 {
+                        *b == b':'
+                    } else {
+                        b.is_ascii_hexdigit()
+                    }
+                });
+            if is_mac {
+                acc.push_str("MAC");
+                rest = &tail[17..];
+            } else {
+                rest = tail;
+            }
+        }
+        acc.push_str(rest);
+        out = acc;
+    }
+    out
+}
+
+/// [`norm_macs`] and OVS's LOCAL port left out: drops the block that starts
+/// with a ` LOCAL(` line (port-desc) or `port LOCAL:` (port stats) up to the
+/// next port or section line.
+fn norm_ports(s: &str) -> String {
+    let trailing_newline = s.ends_with('\n');
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in s.lines() {
+        let t = line.trim_start();
+        let starts_port = t.starts_with("port ")
+            || t.split_once('(').is_some_and(|(n, _)| {
+                !n.is_empty() && (n == "LOCAL" || n.chars().all(|c| c.is_ascii_digit()))
+            });
+        let section = !line.starts_with(' ');
+        if t.starts_with("LOCAL(") || t.starts_with("port LOCAL:") {
+            skipping = true;
+            continue;
+        }
+        if skipping && (starts_port || section) {
+            skipping = false;
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    let mut s = out.join("\n");
+    if trailing_newline {
+        s.push('\n');
+    }
+    // "OFPST_PORT reply (OF1.3) (xid=0x2): 3 ports" counts LOCAL too.
+    norm_macs(&s.replace(": 3 ports", ": 2 ports"))
+}
+
+/// Keeps the field names of `dump-desc` and replaces each value by `V`.
+fn norm_desc(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.split_once(": ") {
+            Some((k, _)) if !l.starts_with("OFPST_DESC") => format!("{k}: V"),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const FLOWS: &str = "\
+table=0,priority=1,actions=drop
+table=0,priority=10,arp,actions=NORMAL
+table=0,priority=100,ip,ct_state=-trk,actions=ct(table=1)
+table=0,priority=200,in_port=1,dl_type=0x88cc,actions=drop
+cookie=0x10,table=0,priority=50,tcp,nw_dst=10.0.0.0/24,tp_dst=80,actions=output:2
+cookie=0x20,table=0,priority=50,udp,nw_src=10.0.0.1,tp_src=53,actions=set_field:10.0.0.9->nw_dst,output:1
+table=1,priority=1,actions=drop
+table=1,priority=10,in_port=1,ip,ct_state=+trk+new,actions=ct(commit),output:2
+table=1,priority=10,in_port=1,ip,ct_state=+trk+est,actions=output:2
+table=1,priority=10,in_port=2,ip,ct_state=+trk+est,actions=output:1
+table=2,priority=5,dl_vlan=10,actions=pop_vlan,goto_table:3
+table=3,idle_timeout=300,hard_timeout=600,priority=7,dl_dst=00:11:22:33:44:55,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:1
+";
+
+// ---------------------------------------------------------------- switch, ports, tables
+
+#[test]
+fn show_matches_ovs() {
+    if !ready("show_matches_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    let out = p.same_with(&["show"], &[], norm_ports);
+    assert!(out.contains(&format!("dpid:{DPID}")), "{out}");
+    assert!(out.contains(" 1(p1): addr:MAC"), "{out}");
+    assert!(out.contains(" 2(p2): addr:MAC"), "{out}");
+}
+
+#[test]
+#[ignore = "rvs lacks the LOCAL port (issue 7)"]
+fn local_port_is_listed_as_in_ovs() {
+    if !ready("local_port_is_listed_as_in_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same_with(&["dump-ports-desc"], &[], norm_macs);
+    p.same_with(&["show"], &[], norm_macs);
+    p.same(&["dump-ports"], &["LOCAL"]);
+}
+
+#[test]
+fn dump_desc_has_the_fields_of_ovs() {
+    if !ready("dump_desc_has_the_fields_of_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    let out = p.same_with(&["dump-desc"], &[], norm_desc);
+    assert!(out.contains("Manufacturer: V"), "{out}");
+}
+
+#[test]
+fn dump_tables_match_ovs() {
+    if !ready("dump_tables_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["dump-tables"], &[]);
+    let f = p.file("t.flows", FLOWS);
+    p.same(&["add-flows"], &[&f]);
+    let t = p.same(&["dump-tables"], &[]);
+    assert!(t.contains("active=6"), "{t}");
+}
+
+#[test]
+#[ignore = "rvs's table features leave out fields OVS lists (in_port, tun_metadata0..63, \
+            erspan_*, gtpu_*, nsh_*) (issue 7)"]
+fn dump_table_features_match_ovs() {
+    if !ready("dump_table_features_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    let feats = p.same(&["dump-table-features"], &[]);
+    assert!(feats.lines().count() > 20, "{feats}");
+}
+
+#[test]
+fn dump_ports_and_ports_desc_match_ovs() {
+    if !ready("dump_ports_and_ports_desc_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    let d = p.same_with(&["dump-ports-desc"], &[], norm_ports);
+    assert!(d.contains(" 1(p1): addr:MAC"), "{d}");
+    p.same_with(&["dump-ports-desc"], &["2"], norm_ports);
+    let s = p.same_with(&["dump-ports"], &[], norm_ports);
+    assert!(s.contains("port  1: rx pkts=0"), "{s}");
+    p.same_with(&["dump-ports"], &["1"], norm_ports);
+    p.same_with(&["dump-ports"], &["7"], norm_ports);
+    p.same(&["mod-port"], &["p2", "no-flood"]);
+    p.same_with(&["dump-ports-desc"], &["2"], norm_ports);
+    p.same(&["mod-port"], &["p9", "up"]);
+}
+
+#[test]
+#[ignore = "rvs's mod-port ignores no-forward/no-packet-in (port config stays 0) (issue 7)"]
+fn mod_port_config_bits_match_ovs() {
+    if !ready("mod_port_config_bits_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["mod-port"], &["p2", "no-forward"]);
+    p.same(&["mod-port"], &["p2", "no-packet-in"]);
+    let d = p.same_with(&["dump-ports-desc"], &[], norm_ports);
+    assert!(d.contains("NO_FWD NO_PACKET_IN"), "{d}");
+    p.same(&["mod-port"], &["p2", "forward"]);
+    p.same_with(&["dump-ports-desc"], &[], norm_ports);
+}
+
+#[test]
+#[ignore = "rvs's mod-port down keeps the link up: state stays LIVE where OVS reports \
+            LINK_DOWN (issue 7)"]
+fn mod_port_down_reports_link_down_as_ovs() {
+    if !ready("mod_port_down_reports_link_down_as_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["mod-port"], &["p2", "down"]);
+    let d = p.same_with(&["dump-ports-desc"], &[], norm_ports);
+    assert!(d.contains("PORT_DOWN"), "{d}");
+    p.same(&["mod-port"], &["p2", "up"]);
+    p.same_with(&["dump-ports-desc"], &[], norm_ports);
+}
+
+// ---------------------------------------------------------------- flows
+
+#[test]
+fn flow_commands_match_ovs() {
+    if !ready("flow_commands_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    let f = p.file("t.flows", FLOWS);
+    p.same(&["add-flows"], &[&f]);
+    let all = p.same(&["dump-flows"], &[]);
+    assert_eq!(all.lines().count(), 1 + 12, "{all}");
+    assert!(all.contains("duration=D"), "{all}");
+    p.same(&["dump-flows", "--no-stats"], &[]);
+    for filter in [
+        "table=1",
+        "in_port=1",
+        "ip",
+        "tcp,nw_dst=10.0.0.0/24",
+        "cookie=0x10/-1",
+        "cookie=0x20/0xf0",
+        "out_port=2",
+        "table=1,out_port=1",
+        "priority=10,ip",
+        "dl_vlan=10",
+    ] {
+        p.same(&["dump-flows", "--no-stats"], &[filter]);
+        p.same(&["dump-flows", "--no-stats", "--strict"], &[filter]);
+        p.same(&["dump-aggregate"], &[filter]);
+    }
+    p.same(&["dump-aggregate"], &[]);
+    p.same(&["diff-flows"], &[&f]);
+    p.same(&["mod-flows"], &["tcp,actions=output:1"]);
+    p.same(
+        &["mod-flows", "--strict"],
+        &["priority=10,arp,actions=drop"],
+    );
+    p.same(&["mod-flows"], &["cookie=0x20/-1,actions=output:2"]);
+    p.same(
+        &["add-flow"],
+        &["table=5,priority=9,ip,nw_tos=32,actions=output:2"],
+    );
+    p.same(&["dump-flows", "--no-stats"], &[]);
+    p.same(&["diff-flows"], &[&f]);
+    p.same(&["del-flows"], &["table=5"]);
+    p.same(&["del-flows", "--strict"], &["table=1,priority=1"]);
+    p.same(&["del-flows"], &["out_port=1"]);
+    p.same(&["dump-flows", "--no-stats"], &[]);
+    // Refused by the switch: the same OpenFlow error on both.
+    p.same(&["add-flow"], &["arp,actions=ct(table=1)"]);
+    p.same(&["add-flow"], &["priority=4,udp,actions=group:99"]);
+    p.same(&["add-flow"], &["priority=4,ip,actions=meter:7,drop"]);
+    // replace-flows from a file, plain and as a bundle; then diff is empty.
+    let g = p.file(
+        "g.flows",
+        "priority=3,icmp,actions=output:2\npriority=4,in_port=2,actions=output:1\n",
+    );
+    p.same(&["replace-flows"], &[&g]);
+    let d = p.same(&["dump-flows", "--no-stats"], &[]);
+    assert_eq!(d.lines().count(), 2, "{d}");
+    p.same(&["diff-flows"], &[&g]);
+    p.same(&["diff-flows"], &[&f]);
+    p.same(&["--bundle", "replace-flows"], &[&f]);
+    p.same(&["diff-flows"], &[&f]);
+    p.same(&["--bundle", "add-flow"], &["priority=5,actions=group:1"]);
+    p.same(&["del-flows"], &[]);
+    p.same(&["dump-flows"], &[]);
+    p.same(&["dump-aggregate"], &[]);
+}
+
+/// The same flows and the same pings through both switches.
+fn counters_pair(test: &str) -> Option<Pair> {
+    if !ready(test) {
+        return None;
+    }
+    let p = Pair::start("secure");
+    let f = p.file(
+        "c.flows",
+        "priority=10,in_port=1,actions=output:2\n\
+         priority=10,in_port=2,actions=output:1\n\
+         priority=20,in_port=1,icmp,icmp_type=8,actions=output:2\n",
+    );
+    p.same(&["add-flows"], &[&f]);
+    // ARP request+reply and 3 echo request/reply pairs through each switch.
+    for lan in [&p.lan_rvs, &p.lan_ovs] {
+        assert_eq!(lan.ping_count(1, 2, 3), 3);
+    }
+    // Both switches credit datapath-flow counters to rules periodically
+    // (OVS's revalidators about every 500 ms): let a few rounds pass.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    Some(p)
+}
+
+#[test]
+fn port_counters_match_ovs_after_the_same_traffic() {
+    let Some(p) = counters_pair("port_counters_match_ovs_after_the_same_traffic") else {
+        return;
+    };
+    let s = p.same_with(&["dump-ports"], &["1"], norm_ports);
+    assert!(s.contains("rx pkts=4, bytes="), "{s}");
+    p.same_with(&["dump-ports"], &["2"], norm_ports);
+    p.same_with(&["dump-ports"], &[], norm_ports);
+}
+
+#[test]
+#[ignore = "rvs counts the first packet of each datapath flow twice in its rule counters \
+            (4 packets for 3 pings; port counters agree with OVS) (issue 7)"]
+fn flow_counters_match_ovs_after_the_same_traffic() {
+    let Some(p) = counters_pair("flow_counters_match_ovs_after_the_same_traffic") else {
+        return;
+    };
+    let flows = p.same(&["dump-flows"], &[]);
+    assert!(flows.contains("n_packets=3, n_bytes=294"), "{flows}");
+    p.same(&["dump-aggregate"], &[]);
+    p.same(&["dump-tables"], &[]);
+}
+
+// ---------------------------------------------------------------- groups, meters
+
+#[test]
+fn group_commands_match_ovs() {
+    if !ready("group_commands_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same_sorted(&["dump-groups"], &[]);
+    p.same(
+        &["add-group"],
+        &["group_id=1,type=all,bucket=output:1,bucket=output:2"],
+    );
+    p.same(
+        &["add-group"],
+        &["group_id=2,type=select,selection_method=hash,bucket=weight:10,output:1,bucket=weight:20,output:2"],
+    );
+    p.same(
+        &["add-group"],
+        &["group_id=3,type=indirect,bucket=set_field:00:00:00:00:00:07->eth_dst,output:2"],
+    );
+    p.same(
+        &["add-group"],
+        &["group_id=4,type=ff,bucket=watch_port:1,output:1,bucket=watch_port:2,output:2"],
+    );
+    // Already there: OFPGMFC_GROUP_EXISTS.
+    p.same(&["add-group"], &["group_id=1,type=all,bucket=output:1"]);
+    p.same(&["add-flow"], &["priority=4,udp,actions=group:1"]);
+    p.same_sorted(&["dump-groups"], &[]);
+    p.same_sorted(&["dump-groups"], &["2"]);
+    p.same(&["mod-group"], &["group_id=1,type=all,bucket=output:2"]);
+    p.same(&["mod-group"], &["group_id=9,type=all,bucket=output:2"]);
+    p.same(
+        &["--may-create", "mod-group"],
+        &["group_id=9,type=all,bucket=output:2"],
+    );
+    let gf = p.file(
+        "g.groups",
+        "group_id=5,type=all,bucket=output:1\ngroup_id=6,type=indirect,bucket=output:2\n",
+    );
+    p.same(&["add-groups"], &[&gf]);
+    p.same_sorted(&["dump-groups"], &["1"]);
+    // Deleting a group deletes the flows that use it.
+    p.same(&["del-groups"], &["group_id=1"]);
+    p.same(&["dump-flows", "--no-stats"], &[]);
+    p.same(&["del-groups"], &[]);
+    p.same_sorted(&["dump-groups"], &[]);
+}
+
+#[test]
+fn meter_commands_match_ovs() {
+    if !ready("meter_commands_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["dump-meters"], &[]);
+    p.same(&["add-meter"], &["meter=1,kbps,band=type=drop,rate=1000"]);
+    p.same(
+        &["add-meter"],
+        &["meter=2,pktps,burst,stats,band=type=drop,rate=100,burst_size=10"],
+    );
+    p.same(&["add-meter"], &["meter=1,kbps,band=type=drop,rate=5"]);
+    p.same(&["add-flow"], &["priority=4,ip,actions=meter:1,output:2"]);
+    p.same(&["dump-meters"], &[]);
+    p.same(&["dump-meters"], &["meter=2"]);
+    p.same(&["mod-meter"], &["meter=1,kbps,band=type=drop,rate=2000"]);
+    p.same(&["dump-meters"], &[]);
+    p.same(&["del-meters"], &["meter=2"]);
+    p.same(&["dump-meters"], &[]);
+    p.same(&["del-meters"], &[]);
+    p.same(&["dump-flows", "--no-stats"], &[]);
+}
+
+#[test]
+#[ignore = "rvs's group features reply is empty (types 0x0) where OVS lists all, select, \
+            indirect and fast failover (issue 7)"]
+fn group_features_match_ovs() {
+    if !ready("group_features_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["dump-group-features"], &[]);
+}
+
+#[test]
+#[ignore = "rvs's meter features reply is all zero (max_meter:0, no band types) where OVS \
+            reports 262144 meters, drop bands, kbps pktps burst stats (issue 7)"]
+fn meter_features_match_ovs() {
+    if !ready("meter_features_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["meter-features"], &[]);
+}
+
+#[test]
+#[ignore = "rvs answers meter-stats with OFPBRC_BAD_STAT (issue 7)"]
+fn meter_stats_match_ovs() {
+    if !ready("meter_stats_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["add-meter"], &["meter=1,kbps,band=type=drop,rate=1000"]);
+    p.same(&["add-flow"], &["priority=4,ip,actions=meter:1,output:2"]);
+    let st = p.same(&["meter-stats"], &[]);
+    assert!(st.contains("meter:1 flow_count:1"), "{st}");
+    p.same(&["meter-stats"], &["meter=1"]);
+}
+
+#[test]
+#[ignore = "rvs accepts flows in table 254, which OVS keeps hidden (OFPBRC_EPERM) (issue 7)"]
+fn hidden_table_254_is_refused_as_in_ovs() {
+    if !ready("hidden_table_254_is_refused_as_in_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["add-flow"], &["table=254,priority=4,actions=drop"]);
+    p.same(&["dump-flows", "--no-stats"], &[]);
+}
+
+#[test]
+#[ignore = "rvs refuses set_field:ip_dst in a group bucket (OFPBAC_MATCH_INCONSISTENT) \
+            that OVS accepts: buckets have no match to be inconsistent with (issue 7)"]
+fn group_bucket_set_field_without_prerequisite_as_in_ovs() {
+    if !ready("group_bucket_set_field_without_prerequisite_as_in_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(
+        &["add-group"],
+        &["group_id=3,type=indirect,bucket=set_field:10.0.0.7->ip_dst,output:2"],
+    );
+    p.same_sorted(&["dump-groups"], &[]);
+}
+
+#[test]
+#[ignore = "rvs answers dump-group-stats with OFPBRC_BAD_STAT (issue 7)"]
+fn group_stats_match_ovs() {
+    if !ready("group_stats_match_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(
+        &["add-group"],
+        &["group_id=1,type=all,bucket=output:1,bucket=output:2"],
+    );
+    p.same(
+        &["add-group"],
+        &["group_id=2,type=indirect,bucket=output:2"],
+    );
+    p.same(&["add-flow"], &["priority=4,udp,actions=group:1"]);
+    let st = p.same_sorted(&["dump-group-stats"], &[]);
+    assert!(st.contains("group_id=1,duration=D"), "{st}");
+    p.same_sorted(&["dump-group-stats"], &["1"]);
+}
