@@ -10,13 +10,14 @@
 //! `--no-stats`), `dump-aggregate [FLOW]`, `add-flow`, `add-flows FILE`,
 //! `mod-flows`, `del-flows [FLOW]` (with `--strict`), `dump-groups`,
 //! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`,
+//! `replace-flows SWITCH FILE`, `diff-flows SOURCE SOURCE`,
 //! and `--bundle` for `add-flow(s)`.
 //! Replies are printed by ofp-codec's `ovs-ofctl ofp-print` printer, so the
 //! text is what `ovs-ofctl -O OpenFlow13` prints for the same replies;
 //! flow lines are formatted as OVS's `ofputil_flow_stats_format`.
 //!
 //! Not done: `--names` (port names are never substituted), `--sort`,
-//! `replace-flows`, `diff-flows`, `mod-port`, `add-group(s)`/`mod-group`/
+//! `mod-port`, `add-group(s)`/`mod-group`/
 //! `del-groups`, `add-meter`; `dump-table-features` prints each reply
 //! message on its own where ovs-ofctl merges them; message xids differ
 //! from ovs-ofctl's where ovs-ofctl sends extra requests first.
@@ -376,6 +377,9 @@ fn flow_specs(o: &Opts, cmd: &str) -> Result<Vec<FlowSpec>> {
 }
 
 fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
+    if cmd == "diff-flows" {
+        return diff_flows(o);
+    }
     let target = o
         .args
         .first()
@@ -465,6 +469,26 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             }
             String::new()
         }
+        "replace-flows" => {
+            let file = o.args.get(1).context("replace-flows needs a FILE")?;
+            let wanted = flows_from_file(file)?;
+            let current = flows_from_switch(&mut v, &mut xids)?;
+            let mut msgs = Vec::new();
+            for (k, ver) in current.iter().filter(|(k, _)| !wanted.contains_key(k)) {
+                msgs.push(Message::FlowMod(fte_flow_mod(k, ver, false)));
+            }
+            for (k, ver) in &wanted {
+                if !current.get(k).is_some_and(|c| c.same(ver)) {
+                    msgs.push(Message::FlowMod(fte_flow_mod(k, ver, true)));
+                }
+            }
+            if o.bundle {
+                bundle(&mut v, msgs, &mut xids)?;
+            } else {
+                v.transact_noreply(msgs, &mut xids)?;
+            }
+            String::new()
+        }
         "packet-out" => {
             let po = packet_out(&o.args[1..])?;
             v.transact_noreply(vec![Message::PacketOut(po)], &mut xids)?;
@@ -475,10 +499,219 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             String::new()
         }
         _ => bail!(
-            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters, packet-out, monitor"
+            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters, packet-out, monitor, replace-flows, diff-flows"
         ),
     })
 }
+
+/// A flow's identity in a table: (table, priority, match), ordered as
+/// dumps list them (table, then priority from high to low).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct FteKey {
+    table_id: u8,
+    neg_priority: i32,
+    match_text: String,
+}
+
+/// What replace-flows and diff-flows compare (OVS `fte_version_equals`:
+/// cookie, timeouts, table and actions as text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FteVersion {
+    cookie: u64,
+    idle_timeout: u16,
+    hard_timeout: u16,
+    flags: u16,
+    actions: String,
+    match_: ofp_codec::Match,
+    priority: u16,
+    instructions: Vec<ofp_codec::Instruction>,
+}
+
+impl FteVersion {
+    fn same(&self, other: &FteVersion) -> bool {
+        (
+            self.cookie,
+            self.idle_timeout,
+            self.hard_timeout,
+            &self.actions,
+        ) == (
+            other.cookie,
+            other.idle_timeout,
+            other.hard_timeout,
+            &other.actions,
+        )
+    }
+}
+
+type Fte = std::collections::BTreeMap<FteKey, FteVersion>;
+
+fn fte_key(table_id: u8, m: &ofp_codec::Match, priority: u16) -> FteKey {
+    FteKey {
+        table_id,
+        neg_priority: -i32::from(priority),
+        match_text: m.format_with_priority(priority),
+    }
+}
+
+fn flows_from_file(path: &str) -> Result<Fte> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{path}: open failed"))?;
+    let parsed =
+        parse_flows(&text, Some(FlowCmd::Add)).map_err(|e| anyhow::anyhow!("{path}: {e:?}"))?;
+    let mut out = Fte::new();
+    for f in parsed.flows {
+        let fm = f.spec.to_flow_mod();
+        let table_id = if fm.table_id == 0xff { 0 } else { fm.table_id };
+        out.insert(
+            fte_key(table_id, &fm.match_, fm.priority),
+            FteVersion {
+                cookie: fm.cookie,
+                idle_timeout: fm.idle_timeout,
+                hard_timeout: fm.hard_timeout,
+                flags: fm.flags,
+                actions: format_instructions(&fm.instructions),
+                match_: fm.match_.clone(),
+                priority: fm.priority,
+                instructions: fm.instructions.clone(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn flows_from_switch(v: &mut Vconn, xids: &mut Xids) -> Result<Fte> {
+    let mut out = Fte::new();
+    for m in v.dump(Q::Flow(FlowStatsRequest::default()), xids)? {
+        let (_, msg) =
+            Message::decode(&m).map_err(|e| anyhow::anyhow!("bad flow stats reply: {e:?}"))?;
+        let Message::MultipartReply(r) = msg else {
+            bail!("unexpected reply")
+        };
+        let MultipartReplyBody::Flow(flows) = r.body else {
+            bail!("unexpected reply")
+        };
+        for fs in flows {
+            out.insert(
+                fte_key(fs.table_id, &fs.match_, fs.priority),
+                FteVersion {
+                    cookie: fs.cookie,
+                    idle_timeout: fs.idle_timeout,
+                    hard_timeout: fs.hard_timeout,
+                    flags: fs.flags,
+                    actions: format_instructions(&fs.instructions),
+                    match_: fs.match_.clone(),
+                    priority: fs.priority,
+                    instructions: fs.instructions.clone(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// ADD of `v` (from the file), or DELETE_STRICT of `v` (the switch's flow).
+fn fte_flow_mod(k: &FteKey, v: &FteVersion, add: bool) -> ofp_codec::msg::FlowMod {
+    use ofp_codec::msg::{FlowMod, FlowModCommand};
+    let base = FlowMod {
+        table_id: k.table_id,
+        priority: v.priority,
+        match_: v.match_.clone(),
+        ..FlowMod::default()
+    };
+    if add {
+        FlowMod {
+            cookie: v.cookie,
+            command: FlowModCommand::ADD,
+            idle_timeout: v.idle_timeout,
+            hard_timeout: v.hard_timeout,
+            flags: v.flags,
+            instructions: v.instructions.clone(),
+            ..base
+        }
+    } else {
+        FlowMod {
+            command: FlowModCommand::DELETE_STRICT,
+            ..base
+        }
+    }
+}
+
+fn fte_format(k: &FteKey, v: &FteVersion) -> String {
+    let mut s = String::new();
+    if k.table_id != 0 {
+        s.push_str(&format!("table={} ", k.table_id));
+    }
+    s.push_str(&k.match_text);
+    if v.cookie != 0 {
+        s.push_str(&format!(" cookie=0x{:x}", v.cookie));
+    }
+    if v.idle_timeout != 0 {
+        s.push_str(&format!(" idle_timeout={}", v.idle_timeout));
+    }
+    if v.hard_timeout != 0 {
+        s.push_str(&format!(" hard_timeout={}", v.hard_timeout));
+    }
+    s.push_str(" actions=");
+    s.push_str(&v.actions);
+    s.push('\n');
+    s
+}
+
+/// `diff-flows SOURCE1 SOURCE2`: each a flows file or a switch. Prints
+/// `-` lines for SOURCE1's versions and `+` lines for SOURCE2's where they
+/// differ; exit status 2 when they do (as ovs-ofctl).
+fn diff_flows(o: &Opts) -> Result<String> {
+    let (Some(a), Some(b)) = (o.args.first(), o.args.get(1)) else {
+        bail!("diff-flows needs two sources");
+    };
+    let read = |src: &str| -> Result<Fte> {
+        let is_file = src.starts_with('/')
+            || src.starts_with('.')
+            || (!src.contains(':') && std::path::Path::new(src).is_file());
+        if is_file {
+            flows_from_file(src)
+        } else {
+            let mut xids = Xids(0);
+            let mut v = Vconn::open(src, o.rundir.as_deref(), &mut xids)?;
+            flows_from_switch(&mut v, &mut xids)
+        }
+    };
+    let (fa, fb) = (read(a)?, read(b)?);
+    let keys: std::collections::BTreeSet<&FteKey> = fa.keys().chain(fb.keys()).collect();
+    let mut out = String::new();
+    for k in keys {
+        let (va, vb) = (fa.get(k), fb.get(k));
+        if let (Some(x), Some(y)) = (va, vb)
+            && x.same(y)
+        {
+            continue;
+        }
+        if let Some(x) = va {
+            out.push('-');
+            out.push_str(&fte_format(k, x));
+        }
+        if let Some(y) = vb {
+            out.push('+');
+            out.push_str(&fte_format(k, y));
+        }
+    }
+    if out.is_empty() {
+        Ok(out)
+    } else {
+        Err(Differences(out).into())
+    }
+}
+
+/// diff-flows found differences (printed on stdout, exit 2).
+#[derive(Debug)]
+struct Differences(String);
+
+impl std::fmt::Display for Differences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Differences {}
 
 /// `packet-out SWITCH "in_port=P packet=HEX actions=A"` (OVS 2.8+ form) or
 /// `packet-out SWITCH IN_PORT ACTIONS PACKET...` (the older form).
@@ -638,6 +871,10 @@ pub fn run(argv: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            if let Some(d) = e.downcast_ref::<Differences>() {
+                print!("{}", d.0);
+                return ExitCode::from(2);
+            }
             match e.downcast_ref::<SwitchError>() {
                 Some(se) => eprintln!("{se}"),
                 None => eprintln!("rvs ofctl: {e:#}"),

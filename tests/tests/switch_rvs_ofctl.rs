@@ -168,3 +168,65 @@ fn packet_out_to_table_reaches_monitors_as_packet_in() {
     );
     assert_eq!(ours, theirs, "rvs ofctl monitor vs ovs-ofctl monitor");
 }
+
+#[test]
+fn replace_flows_and_diff_flows_agree_with_ovs_ofctl() {
+    let t = "replace_flows_and_diff_flows";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    let dir = rvs::TempDir::new("diff");
+    let fw = dir.0.join("fw.flows");
+    std::fs::write(
+        &fw,
+        "table=0,priority=1,actions=drop\n\
+         table=0,priority=10,arp,actions=NORMAL\n\
+         table=0,priority=100,ip,ct_state=-trk,actions=ct(table=1)\n\
+         table=1,priority=1,actions=drop\n\
+         table=1,priority=10,in_port=1,ip,ct_state=+trk+new,actions=ct(commit),output:2\n",
+    )
+    .unwrap();
+    let fw = fw.to_str().unwrap();
+    ok_stdout(
+        &rvs_ofctl(&["add-flow", &target, "priority=77,udp,actions=drop"]),
+        "add-flow",
+    );
+    ok_stdout(
+        &rvs_ofctl(&["add-flow", &target, "priority=10,arp,actions=drop"]),
+        "add-flow",
+    );
+    // Differences: same lines (order among equal priorities may differ), exit 2.
+    let ours = rvs_ofctl(&["diff-flows", &target, fw]);
+    let theirs = ovs_ofctl(&["diff-flows", &target, fw]);
+    assert_eq!(
+        (ours.status.code(), theirs.status.code()),
+        (Some(2), Some(2))
+    );
+    let sorted = |o: &std::process::Output| {
+        let mut l: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(&ours), sorted(&theirs));
+    assert!(
+        sorted(&ours).contains(&"-priority=77,udp actions=drop".to_string()),
+        "{:?}",
+        sorted(&ours)
+    );
+    // replace-flows makes the switch equal to the file, by ovs-ofctl's account.
+    ok_stdout(&rvs_ofctl(&["replace-flows", &target, fw]), "replace-flows");
+    let o = ovs_ofctl(&["diff-flows", &target, fw]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = rvs_ofctl(&["diff-flows", fw, &target]);
+    assert_eq!((o.status.code(), o.stdout.len()), (Some(0), 0));
+}
