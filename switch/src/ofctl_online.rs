@@ -10,15 +10,16 @@
 //! `--no-stats`), `dump-aggregate [FLOW]`, `add-flow`, `add-flows FILE`,
 //! `mod-flows`, `del-flows [FLOW]` (with `--strict`), `dump-groups`,
 //! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`,
-//! `replace-flows SWITCH FILE`, `diff-flows SOURCE SOURCE`,
+//! `replace-flows SWITCH FILE`, `diff-flows SOURCE SOURCE`, `add-group`,
+//! `add-groups FILE`, `mod-group`, `del-groups [GROUP]`, `add-meter`,
+//! `mod-meter`, `del-meter(s) [METER]`,
 //! and `--bundle` for `add-flow(s)`.
 //! Replies are printed by ofp-codec's `ovs-ofctl ofp-print` printer, so the
 //! text is what `ovs-ofctl -O OpenFlow13` prints for the same replies;
 //! flow lines are formatted as OVS's `ofputil_flow_stats_format`.
 //!
 //! Not done: `--names` (port names are never substituted), `--sort`,
-//! `mod-port`, `add-group(s)`/`mod-group`/
-//! `del-groups`, `add-meter`; `dump-table-features` prints each reply
+//! `mod-port`, `dump-meter-stats`; `dump-table-features` prints each reply
 //! message on its own where ovs-ofctl merges them; message xids differ
 //! from ovs-ofctl's where ovs-ofctl sends extra requests first.
 
@@ -43,6 +44,8 @@ use ofp_codec::text::flow_mod::{Command as FlowCmd, FlowSpec, parse_flow_mod};
 use ofp_codec::text::flows_file::parse_flows;
 
 use crate::daemon::config::rundir_from;
+
+mod groups;
 
 /// Options given after the command.
 #[derive(Debug, Default)]
@@ -469,6 +472,44 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             }
             String::new()
         }
+        "add-group" | "mod-group" | "del-groups" | "add-groups" => {
+            use ofp_codec::msg::GroupModCommand as G;
+            let command = match cmd {
+                "mod-group" => G::MODIFY,
+                "del-groups" => G::DELETE,
+                _ => G::ADD,
+            };
+            let texts: Vec<String> = if cmd == "add-groups" {
+                let file = o.args.get(1).context("add-groups needs a FILE")?;
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("{file}: open failed"))?;
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from)
+                    .collect()
+            } else {
+                vec![o.args.get(1).cloned().unwrap_or_default()]
+            };
+            let msgs = texts
+                .iter()
+                .map(|t| groups::parse_group(t, command).map(Message::GroupMod))
+                .collect::<Result<Vec<_>>>()?;
+            v.transact_noreply(msgs, &mut xids)?;
+            String::new()
+        }
+        "add-meter" | "mod-meter" | "del-meter" | "del-meters" => {
+            use ofp_codec::msg::MeterCommand as M;
+            let command = match cmd {
+                "mod-meter" => M::MODIFY,
+                "del-meter" | "del-meters" => M::DELETE,
+                _ => M::ADD,
+            };
+            let text = o.args.get(1).cloned().unwrap_or_default();
+            let mm = groups::parse_meter(&text, command)?;
+            v.transact_noreply(vec![Message::MeterMod(mm)], &mut xids)?;
+            String::new()
+        }
         "replace-flows" => {
             let file = o.args.get(1).context("replace-flows needs a FILE")?;
             let wanted = flows_from_file(file)?;
@@ -499,7 +540,7 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             String::new()
         }
         _ => bail!(
-            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters, packet-out, monitor, replace-flows, diff-flows"
+            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters, packet-out, monitor, replace-flows, diff-flows, add-group(s), mod-group, del-groups, add-meter, mod-meter, del-meter(s)"
         ),
     })
 }

@@ -230,3 +230,48 @@ fn replace_flows_and_diff_flows_agree_with_ovs_ofctl() {
     let o = rvs_ofctl(&["diff-flows", fw, &target]);
     assert_eq!((o.status.code(), o.stdout.len()), (Some(0), 0));
 }
+
+#[test]
+fn groups_and_meters_added_by_rvs_ofctl_dump_as_ovs_ofctl_added_them() {
+    let t = "groups_and_meters_added_by_rvs_ofctl";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let ours = Switchd::start(&["--fail-mode", "secure"]);
+    let theirs = Switchd::start(&["--fail-mode", "secure"]);
+    let (a, b) = (ours.target(), theirs.target());
+    for (cmd, arg) in [
+        (
+            "add-group",
+            "group_id=1,type=all,bucket=output:1,bucket=output:2",
+        ),
+        (
+            "add-group",
+            "group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,actions=output:2",
+        ),
+        (
+            "add-meter",
+            "meter=7,kbps,burst,band=type=drop,rate=1000,burst_size=50",
+        ),
+        ("mod-group", "group_id=1,type=all,bucket=output:3"),
+        ("del-groups", "group_id=2"),
+    ] {
+        ok_stdout(&rvs_ofctl(&[cmd, &a, arg]), cmd);
+        ok_stdout(&ovs_ofctl(&[cmd, &b, arg]), cmd);
+    }
+    for dump in ["dump-groups", "dump-meters"] {
+        let x = ok_stdout(&ovs_ofctl(&[dump, &a]), dump);
+        let y = ok_stdout(&ovs_ofctl(&[dump, &b]), dump);
+        assert_eq!(x, y, "{dump}");
+    }
+    let groups = ok_stdout(&ovs_ofctl(&["dump-groups", &a]), "dump-groups");
+    assert!(
+        groups.contains(" group_id=1,type=all,bucket=actions=output:3\n"),
+        "{groups}"
+    );
+    assert!(!groups.contains("group_id=2"), "{groups}");
+    // The switch refuses a duplicate: exit 1 with OVS's error name.
+    let o = rvs_ofctl(&["add-group", &a, "group_id=1,type=all,bucket=output:1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("OFPGMFC_GROUP_EXISTS"));
+}
