@@ -111,10 +111,10 @@ fn megaflow_hit(c: &mut Criterion) {
     g.throughput(Throughput::Elements(BURST as u64));
     for n in [1usize, 10, 100] {
         let mut cls = Classifier::new();
-        // Decoys: same masks, in_port 9, so they never match.
+        // Decoys: one per other mask, on in_ports 100.., so they never match the packets.
         let mut decoy = extract(&meta, &frames[0]);
-        decoy.set_in_port(9);
         for i in 0..n - 1 {
+            decoy.set_in_port(100 + i as u32);
             cls.insert(
                 &decoy,
                 &nth_mask(i),
