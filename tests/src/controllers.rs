@@ -94,6 +94,39 @@ impl Lan {
         Lan { sw, hosts }
     }
 
+    /// Permanent ARP entries on every host for every other host, so that no
+    /// ARP (and no timed neighbour probe) joins the traffic: packet counts
+    /// become exact.
+    pub fn static_arp(&self) {
+        let macs: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| {
+                let o = h.exec_ok(&["cat", "/sys/class/net/eth0/address"]);
+                String::from_utf8_lossy(&o.stdout).trim().to_string()
+            })
+            .collect();
+        for (i, h) in self.hosts.iter().enumerate() {
+            for (j, mac) in macs.iter().enumerate() {
+                if i != j {
+                    let ip = format!("10.0.0.{}", j + 1);
+                    h.exec_ok(&[
+                        "ip",
+                        "neigh",
+                        "replace",
+                        &ip,
+                        "lladdr",
+                        mac,
+                        "dev",
+                        "eth0",
+                        "nud",
+                        "permanent",
+                    ]);
+                }
+            }
+        }
+    }
+
     /// `--port p1:1 --port p2:2 ...` for `rvs switchd`.
     pub fn rvs_port_args(&self) -> Vec<String> {
         (1..=self.hosts.len())
