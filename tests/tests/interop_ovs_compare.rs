@@ -18,6 +18,10 @@
 //! Needs root, namespaces, ovs-ofctl and the OVS daemons; under `CI=true` a
 //! missing one fails. The rvs binary is the one next to the test executable
 //! (see `rvs.rs`).
+//!
+//! Run: `bash scripts/install-test-deps.sh` once, then
+//! `cargo test -p tests --test interop_ovs_compare`; `-- --ignored` runs the tests that
+//! document what rvs still lacks (each `#[ignore]` names the gap).
 
 #[path = "../src/controllers.rs"]
 #[allow(dead_code)]
