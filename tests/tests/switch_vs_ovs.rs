@@ -153,3 +153,51 @@ fn flow_table_commands_give_the_same_output_as_ovs_vswitchd() {
     check(&["dump-flows"], &[], false);
     eprintln!("{checks} ovs-ofctl commands gave identical output on rvs and ovs-vswitchd");
 }
+
+#[test]
+fn conntrack_control_commands_answer_as_ovs_vswitchd() {
+    if !ready("conntrack_control_commands_as_ovs") || !tool_available("ct_cmds", "ovs-appctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let ovs = OvsSwitch::start("secure", "00000000000000ac");
+    let ovs_ctl = ovs.rundir.join("ovs-vswitchd.ctl");
+    let appctl = |ctl: &std::path::Path, args: &[&str]| {
+        let o = std::process::Command::new("ovs-appctl")
+            .arg("-t")
+            .arg(ctl)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let mut n = 0;
+    for cmd in [
+        vec![
+            "dpctl/ct-set-limits",
+            "default=10",
+            "zone=3,limit=5",
+            "zone=7,limit=1",
+        ],
+        vec!["dpctl/ct-get-limits"],
+        vec!["dpctl/ct-get-limits", "zone=3,9"],
+        vec!["dpctl/ct-del-limits", "zone=7"],
+        vec!["dpctl/ct-get-limits"],
+        vec!["dpctl/ct-set-maxconns", "1000"],
+        vec!["dpctl/ct-get-maxconns"],
+        vec!["dpctl/dump-conntrack"],
+        vec!["dpctl/flush-conntrack"],
+        vec!["dpctl/dump-conntrack", "zone=3"],
+    ] {
+        assert_eq!(
+            appctl(&sw.ctl(), &cmd),
+            appctl(&ovs_ctl, &cmd),
+            "ovs-appctl {cmd:?}: rvs vs OVS"
+        );
+        n += 1;
+    }
+    eprintln!("{n} conntrack control commands answered as ovs-vswitchd does");
+}

@@ -11,8 +11,10 @@
 //! built into the registry. DESIGN.md's short names are aliases:
 //! `dump-conntrack`, `flush-conntrack`, `ct-stats`, `dpif/dump-flows`.
 //!
-//! Not done: flushing one connection by tuple, `ct-set-limits` /
-//! `ct-get-limits`, `fdb/show`.
+//! Also `dpctl/ct-set-limits [default=L] [zone=N,limit=L]...`,
+//! `dpctl/ct-del-limits zone=N[,M]`, `dpctl/ct-get-limits [zone=N[,M]]`.
+//!
+//! Not done: flushing one connection by tuple, `fdb/show`.
 
 use std::sync::{Arc, Weak};
 
@@ -52,6 +54,33 @@ fn dpctl_args(args: &[String]) -> Result<DpctlArgs, String> {
         }
     }
     Ok(a)
+}
+
+/// `zone=N,limit=L`.
+fn zone_limit(s: &str) -> Result<(Option<u16>, u32), String> {
+    let mut zone = None;
+    let mut limit = None;
+    for kv in s.split(',') {
+        match kv.split_once('=') {
+            Some(("zone", v)) => zone = v.parse::<u16>().ok(),
+            Some(("limit", v)) => limit = v.parse::<u32>().ok(),
+            _ => return Err(format!("invalid zone limit: {s}")),
+        }
+    }
+    match (zone, limit) {
+        (Some(z), Some(l)) => Ok((Some(z), l)),
+        _ => Err(format!("invalid zone limit: {s}")),
+    }
+}
+
+/// `zone=N1[,N2]...`.
+fn zone_list(s: &str) -> Result<Vec<u16>, String> {
+    let list = s
+        .strip_prefix("zone=")
+        .ok_or_else(|| format!("invalid zone list: {s}"))?;
+    list.split(',')
+        .map(|z| z.parse::<u16>().map_err(|_| format!("invalid zone: {z}")))
+        .collect()
 }
 
 fn with<F>(d: &Weak<Daemon>, f: F) -> Result<String, String>
@@ -174,7 +203,92 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| "maxconns missing or malformed".to_string())?;
                 d.ct.set_max_conns(n);
-                Ok("setting maxconns successful".into())
+                Ok("setting maxconns successful\n".into())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-set-limits",
+        "[dp] [default=L] [zone=N,limit=L]...",
+        1,
+        usize::MAX,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let mut sets: Vec<(Option<u16>, u32)> = Vec::new();
+                for (i, a) in args.iter().enumerate() {
+                    if let Some(v) = a.strip_prefix("default=") {
+                        sets.push((
+                            None,
+                            v.parse().map_err(|_| "invalid default limit".to_string())?,
+                        ));
+                    } else if a.starts_with("zone=") {
+                        sets.push(zone_limit(a)?);
+                    } else if !(i == 0 && a.contains('@')) {
+                        return Err(format!("invalid zone limit: {a}"));
+                    }
+                }
+                let mut lim = d.ct_limits.lock();
+                for (zone, limit) in sets {
+                    match zone {
+                        None => {
+                            lim.0 = limit;
+                            d.ct.set_default_zone_limit((limit != 0).then_some(limit));
+                        }
+                        Some(z) => {
+                            lim.1.insert(z);
+                            d.ct.set_zone_limit(z, Some(limit));
+                        }
+                    }
+                }
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-del-limits",
+        "[dp] zone=N1[,N2]...",
+        1,
+        2,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let zones = zone_list(args.last().map(String::as_str).unwrap_or(""))?;
+                let mut lim = d.ct_limits.lock();
+                for z in zones {
+                    lim.1.remove(&z);
+                    d.ct.set_zone_limit(z, None);
+                }
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-get-limits",
+        "[dp] [zone=N1[,N2]...]",
+        0,
+        2,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let lim = d.ct_limits.lock();
+                let zones: Vec<u16> = match args.iter().find(|a| a.starts_with("zone=")) {
+                    Some(q) => zone_list(q)?,
+                    None => lim.1.iter().copied().collect(),
+                };
+                let mut out = format!("default limit={}", lim.0);
+                for z in zones {
+                    let limit = d.ct.zone_limit(z).unwrap_or(lim.0);
+                    out.push_str(&format!(
+                        "\nzone={z},limit={limit},count={}",
+                        d.ct.zone_count(z)
+                    ));
+                }
+                out.push('\n');
+                Ok(out)
             })
         }),
     );

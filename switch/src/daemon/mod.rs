@@ -59,6 +59,9 @@ pub struct Daemon {
     pub hub: Arc<Hub<OfBridge>>,
     /// Ports by OpenFlow number: (name, created as a tap by rvs).
     pub ports: Mutex<std::collections::BTreeMap<u32, (String, bool)>>,
+    /// Conntrack limits set with `dpctl/ct-set-limits` (default, zones), to
+    /// list them back as OVS does.
+    pub ct_limits: Mutex<(u32, std::collections::BTreeSet<u16>)>,
     pub shutdown: Notify,
     pub epoch: Instant,
 }
@@ -311,6 +314,7 @@ async fn run_async(settings: Settings) -> Result<()> {
         ct: Arc::clone(&ct),
         hub: Arc::clone(&hub),
         ports: Mutex::new(Default::default()),
+        ct_limits: Mutex::new(Default::default()),
         shutdown: Notify::new(),
         epoch,
     });
