@@ -55,6 +55,8 @@ error_table! {
     OFPBRC_BUFFER_EMPTY = (1, 7, 0),
     OFPBRC_BUFFER_UNKNOWN = (1, 8, 0),
     OFPBRC_BAD_TABLE_ID = (1, 9, 0),
+    // OVS 3.x prints this one as IS_SECONDARY; the old name stays an alias.
+    OFPBRC_IS_SECONDARY = (1, 10, 0),
     OFPBRC_IS_SLAVE = (1, 10, 0),
     OFPBRC_BAD_PORT = (1, 11, 0),
     OFPBRC_BAD_PACKET = (1, 12, 0),
@@ -174,11 +176,19 @@ impl OfpError {
     pub const BAD_LEN: OfpError = OfpError::OFPBRC_BAD_LEN;
 
     pub const fn new(etype: u16, code: u16) -> Self {
-        OfpError { etype, code, experimenter: 0 }
+        OfpError {
+            etype,
+            code,
+            experimenter: 0,
+        }
     }
 
     pub const fn vendor(experimenter: u32, exp_type: u16) -> Self {
-        OfpError { etype: OFPET_EXPERIMENTER, code: exp_type, experimenter }
+        OfpError {
+            etype: OFPET_EXPERIMENTER,
+            code: exp_type,
+            experimenter,
+        }
     }
 
     /// The name OVS gives this error (`OFPBAC_MATCH_INCONSISTENT`), if known.
@@ -225,6 +235,15 @@ impl std::error::Error for OfpError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renamed_errors_print_with_the_ovs_3_name() {
+        assert_eq!(OfpError::OFPBRC_IS_SLAVE.to_string(), "OFPBRC_IS_SECONDARY");
+        assert_eq!(
+            OfpError::from_name("OFPBRC_IS_SLAVE"),
+            Some(OfpError::new(1, 10))
+        );
+    }
 
     #[test]
     fn names_round_trip() {

@@ -110,7 +110,11 @@ impl<'a> Reader<'a> {
 
     /// Succeeds only if every byte was consumed; otherwise `err`.
     pub fn finish_or(self, err: OfpError) -> Result<(), OfpError> {
-        if self.buf.is_empty() { Ok(()) } else { Err(err) }
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(err)
+        }
     }
 }
 
