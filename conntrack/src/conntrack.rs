@@ -137,8 +137,10 @@ fn decode_limit(l: u64) -> Option<u32> {
     u32::try_from(l).ok()
 }
 
-/// Packets handled together by the batched lookup.
+/// Packets handled together by the batched lookup (at most 32: a `u32` mask tracks them).
 const CHUNK: usize = 32;
+/// Chunks smaller than this go straight to the one-at-a-time path.
+const FAST_PASS_MIN: usize = 4;
 
 /// Per-`execute` parameters.
 struct Ctx<'a> {
@@ -251,21 +253,31 @@ impl Conntrack {
             }
         }
         let n = pkts.len();
-        let (start, replace) = self.fast_pass(pkts, &keys[..n], ctx);
-        if start < n {
-            self.one_by_one(&mut pkts[start..], &keys[start..n], replace, ctx);
+        let mut replace: [Option<Arc<Conn>>; CHUNK] = std::array::from_fn(|_| None);
+        let deferred = if n < FAST_PASS_MIN {
+            // Too few packets for overlapping lookups to pay off.
+            (1u32 << n).wrapping_sub(1)
+        } else {
+            self.fast_pass(pkts, &keys[..n], ctx, &mut replace)
+        };
+        if deferred != 0 {
+            self.one_by_one(pkts, &keys[..n], deferred, &mut replace, ctx);
         }
     }
 
     /// Looks up every packet of the chunk under its shard's read lock (all taken together),
-    /// then runs the state machines in order. Returns the index of the first packet it could
-    /// not finish, and the connection to replace for it if the state machine asked for that.
+    /// then runs the state machines in order. A packet that needs more than a lookup (a new
+    /// connection, `force` on a reply, a TCP reuse, an expired entry) is deferred, and so is
+    /// every later packet of the same connection, so that each connection still sees its
+    /// packets in order. Returns the deferred packets as a bit mask; `replace[i]` is set for a
+    /// deferred packet whose connection must be replaced.
     fn fast_pass(
         &self,
         pkts: &mut [CtPacket<'_>],
         keys: &[Option<(Extracted, u64)>],
         ctx: &Ctx<'_>,
-    ) -> (usize, Option<Arc<Conn>>) {
+        replace: &mut [Option<Arc<Conn>>; CHUNK],
+    ) -> u32 {
         let n = pkts.len();
         let mut shard_ix = [usize::MAX; CHUNK];
         for (ix, k) in shard_ix.iter_mut().zip(keys) {
@@ -307,53 +319,82 @@ impl Conntrack {
                 }
             }
         }
+        let mut deferred = 0u32;
+        // Keys and entries of deferred packets: later packets of the same connection wait too.
+        let mut dkeys = [None::<ConnKey>; CHUNK];
+        let mut dconns = [std::ptr::null::<Conn>(); CHUNK];
+        let mut nd = 0usize;
         for i in 0..n {
             let Some((ex, _)) = &keys[i] else {
                 continue;
             };
-            match found[i] {
-                Some((conn, reply)) if !(conn.expired(ctx.now_ns) || ctx.opts.force && reply) => {
-                    let md = &mut pkts[i].md;
-                    match self.existing(
-                        md,
-                        conn,
-                        ex,
-                        reply,
-                        ctx.opts,
-                        &ctx.policy,
-                        ctx.seq_check,
-                        ctx.now_ns,
-                    ) {
-                        Found::Done => {}
-                        Found::Replace(old) => return (i, Some(old)),
-                        Found::Missing => return (i, None),
+            let conn_ptr = found[i].map_or(std::ptr::null(), |(c, _)| Arc::as_ptr(c));
+            let waits = nd > 0
+                && (dkeys[..nd]
+                    .iter()
+                    .flatten()
+                    .any(|k| *k == ex.key || k.is_reverse_of(&ex.key))
+                    || (!conn_ptr.is_null() && dconns[..nd].contains(&conn_ptr)));
+            let done = !waits
+                && match found[i] {
+                    Some((conn, reply))
+                        if !(conn.expired(ctx.now_ns) || ctx.opts.force && reply) =>
+                    {
+                        let md = &mut pkts[i].md;
+                        match self.existing(
+                            md,
+                            conn,
+                            ex,
+                            reply,
+                            ctx.opts,
+                            &ctx.policy,
+                            ctx.seq_check,
+                            ctx.now_ns,
+                        ) {
+                            Found::Done => true,
+                            Found::Replace(old) => {
+                                replace[i] = Some(old);
+                                false
+                            }
+                            Found::Missing => false,
+                        }
                     }
-                }
-                _ => return (i, None),
+                    _ => false,
+                };
+            if !done {
+                deferred |= 1 << i;
+                dkeys[nd] = Some(ex.key);
+                dconns[nd] = conn_ptr;
+                nd += 1;
             }
         }
-        (n, None)
+        deferred
     }
 
-    /// Processes packets one at a time (the general path). `replace` applies to the first
-    /// packet: its connection must be unlinked and a new one started.
+    /// Processes the packets whose bit is set in `which`, in order, one at a time (the general
+    /// path). A packet with `replace[i]` set has a connection that must be unlinked and a new
+    /// one started.
     fn one_by_one(
         &self,
         pkts: &mut [CtPacket<'_>],
         keys: &[Option<(Extracted, u64)>],
-        mut replace: Option<Arc<Conn>>,
+        which: u32,
+        replace: &mut [Option<Arc<Conn>>; CHUNK],
         ctx: &Ctx<'_>,
     ) {
         let (opts, now_ns, seq_check) = (ctx.opts, ctx.now_ns, ctx.seq_check);
         let (policy, limit) = (&ctx.policy, ctx.limit);
         let mut held: Option<(usize, RwLockReadGuard<'_, Map>)> = None;
-        for (pkt, k) in pkts.iter_mut().zip(keys) {
+        for (i, (pkt, k)) in pkts.iter_mut().zip(keys).enumerate() {
             let Some((ex, hash)) = k else {
                 continue;
             };
+            if which & (1 << i) == 0 {
+                continue;
+            }
             let (ex, hash) = (ex, *hash);
             let md = &mut pkt.md;
-            let found = if let Some(old) = replace.take() {
+            let found = if let Some(old) = replace[i].take() {
                 Found::Replace(old)
             } else {
                 let si = self.shard_index(hash);
