@@ -12,14 +12,14 @@
 //! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`,
 //! `replace-flows SWITCH FILE`, `diff-flows SOURCE SOURCE`, `add-group`,
 //! `add-groups FILE`, `mod-group`, `del-groups [GROUP]`, `add-meter`,
-//! `mod-meter`, `del-meter(s) [METER]`,
+//! `mod-meter`, `del-meter(s) [METER]`, `mod-port SWITCH PORT ACTION`,
 //! and `--bundle` for `add-flow(s)`.
 //! Replies are printed by ofp-codec's `ovs-ofctl ofp-print` printer, so the
 //! text is what `ovs-ofctl -O OpenFlow13` prints for the same replies;
 //! flow lines are formatted as OVS's `ofputil_flow_stats_format`.
 //!
 //! Not done: `--names` (port names are never substituted), `--sort`,
-//! `mod-port`, `dump-meter-stats`; `dump-table-features` prints each reply
+//! `dump-meter-stats`; `dump-table-features` prints each reply
 //! message on its own where ovs-ofctl merges them; message xids differ
 //! from ovs-ofctl's where ovs-ofctl sends extra requests first.
 
@@ -508,6 +508,48 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             let text = o.args.get(1).cloned().unwrap_or_default();
             let mm = groups::parse_meter(&text, command)?;
             v.transact_noreply(vec![Message::MeterMod(mm)], &mut xids)?;
+            String::new()
+        }
+        "mod-port" => {
+            let (Some(port), Some(action)) = (o.args.get(1), o.args.get(2)) else {
+                bail!("usage: mod-port SWITCH PORT ACTION");
+            };
+            // The port's current hw_addr comes from PORT_DESC (by number or name).
+            let mut desc = None;
+            for m in v.dump(Q::PortDesc, &mut xids)? {
+                let (_, Message::MultipartReply(r)) = Message::decode(&m)
+                    .map_err(|e| anyhow::anyhow!("bad port desc reply: {e:?}"))?
+                else {
+                    continue;
+                };
+                if let MultipartReplyBody::PortDesc(ports) = r.body {
+                    desc = desc.or(ports
+                        .into_iter()
+                        .find(|p| p.port_no.to_string() == *port || p.name_str() == *port));
+                }
+            }
+            let desc = desc.with_context(|| format!("{port}: couldn't find port"))?;
+            let (bit, set) = match action.as_str() {
+                "up" => (1, false),
+                "down" => (1, true),
+                "receive" => (1 << 2, false),
+                "no-receive" => (1 << 2, true),
+                "forward" => (1 << 5, false),
+                "no-forward" => (1 << 5, true),
+                "packet-in" => (1 << 6, false),
+                "no-packet-in" => (1 << 6, true),
+                "flood" => (1 << 3, false),
+                "no-flood" => (1 << 3, true),
+                a => bail!("{a}: unknown mod-port command"),
+            };
+            let pm = ofp_codec::msg::PortMod {
+                port_no: desc.port_no,
+                hw_addr: desc.hw_addr,
+                config: if set { bit } else { 0 },
+                mask: bit,
+                advertise: 0,
+            };
+            v.transact_noreply(vec![Message::PortMod(pm)], &mut xids)?;
             String::new()
         }
         "replace-flows" => {

@@ -261,6 +261,26 @@ fn rvs_ctl_adds_and_deletes_ports_at_run_time() {
     // The same name twice, or another bridge, is refused.
     assert_eq!(ctl(&["add-port", "br0", &v.a]).status.code(), Some(2));
     assert_eq!(ctl(&["add-port", "br9", &v.b]).status.code(), Some(2));
+    // mod-port by name, as ovs-ofctl takes it; PORT_DESC reports the config.
+    let o = Command::new(rvs::rvs_bin())
+        .args(["ofctl", "mod-port", &sw.target(), &v.a, "down"])
+        .output()
+        .unwrap();
+    ok_stdout(&o, "rvs ofctl mod-port");
+    let desc = ok_stdout(
+        &ovs_ofctl(&["dump-ports-desc", &sw.target()]),
+        "dump-ports-desc",
+    );
+    assert!(desc.contains("config:     PORT_DOWN"), "{desc}");
+    ok_stdout(
+        &ovs_ofctl(&["mod-port", &sw.target(), "7", "up"]),
+        "ovs-ofctl mod-port",
+    );
+    let desc = ok_stdout(
+        &ovs_ofctl(&["dump-ports-desc", &sw.target()]),
+        "dump-ports-desc",
+    );
+    assert!(desc.contains("config:     0"), "{desc}");
     ok_stdout(&ctl(&["del-port", "br0", &v.a]), "rvs ctl del-port");
     let show = ok_stdout(&ovs_ofctl(&["show", &sw.target()]), "show");
     assert!(!show.contains(&v.a), "{show}");

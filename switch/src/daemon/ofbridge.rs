@@ -162,8 +162,8 @@ pub struct OfBridge {
     pub datapath_id: u64,
     /// Last known link state and description per port, for PORT_STATUS.
     known: BTreeMap<u32, Port>,
-    /// Ports taken down by PORT_MOD (`OFPPC_PORT_DOWN`).
-    admin_down: BTreeMap<u32, u32>,
+    /// `OFPPC_*` config bits set by PORT_MOD, per port.
+    port_config: BTreeMap<u32, u32>,
     events: Vec<BridgeEvent>,
     start_ms: u64,
 }
@@ -181,7 +181,7 @@ impl OfBridge {
             dp,
             datapath_id,
             known: BTreeMap::new(),
-            admin_down: BTreeMap::new(),
+            port_config: BTreeMap::new(),
             events: Vec::new(),
             start_ms: 0,
         };
@@ -199,7 +199,7 @@ impl OfBridge {
         let mut p = name16(&info.name);
         p.port_no = info.port_no;
         p.hw_addr = info.mac;
-        p.config = self.admin_down.get(&info.port_no).copied().unwrap_or(0);
+        p.config = self.port_config.get(&info.port_no).copied().unwrap_or(0);
         p.state = match info.link_up {
             Some(true) => OFPPS_LIVE,
             _ => OFPPS_LINK_DOWN,
@@ -231,7 +231,7 @@ impl OfBridge {
                     desc: *p,
                 })),
                 Some(old) if old != p => {
-                    let live = p.state & OFPPS_LIVE != 0;
+                    let live = p.state & OFPPS_LIVE != 0 && p.config & OFPPC_PORT_DOWN == 0;
                     self.handler.modify(|of| of.port_set_live(*no, live));
                     self.events.push(BridgeEvent::PortStatus(PortStatus {
                         reason: PortReason::MODIFY,
@@ -361,17 +361,26 @@ impl Bridge for OfBridge {
         Ok(())
     }
 
+    /// OpenFlow 1.3 PORT_MOD: the config bits OVS accepts (PORT_DOWN,
+    /// NO_RECV, NO_FWD, NO_PACKET_IN) are stored and reported in PORT_DESC
+    /// and PORT_STATUS; PORT_DOWN also makes the port not live for the
+    /// pipeline. Not done: enforcing NO_RECV/NO_FWD/NO_PACKET_IN in the
+    /// datapath, and taking the interface itself down.
     fn port_mod(&mut self, pm: &PortMod, _now_ms: u64) -> Result<(), OfpError> {
+        const OFPPC11_ALL: u32 = OFPPC_PORT_DOWN | (1 << 2) | (1 << 5) | (1 << 6);
         let Some(p) = self.known.get(&pm.port_no) else {
             return Err(OfpError::OFPPMFC_BAD_PORT);
         };
         if pm.hw_addr != p.hw_addr {
             return Err(OfpError::OFPPMFC_BAD_HW_ADDR);
         }
-        if pm.mask & OFPPC_PORT_DOWN != 0 {
-            let down = pm.config & OFPPC_PORT_DOWN;
-            self.admin_down.insert(pm.port_no, down);
-            let live = down == 0 && p.state & OFPPS_LIVE != 0;
+        let link_live = p.state & OFPPS_LIVE != 0;
+        let mask = pm.mask & OFPPC11_ALL;
+        let old = self.port_config.get(&pm.port_no).copied().unwrap_or(0);
+        let new = (old & !mask) | (pm.config & mask);
+        if new != old {
+            self.port_config.insert(pm.port_no, new);
+            let live = new & OFPPC_PORT_DOWN == 0 && link_live;
             self.handler.modify(|of| of.port_set_live(pm.port_no, live));
             self.refresh_ports();
             self.revalidate();
