@@ -275,3 +275,53 @@ fn groups_and_meters_added_by_rvs_ofctl_dump_as_ovs_ofctl_added_them() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("OFPGMFC_GROUP_EXISTS"));
 }
+
+#[test]
+fn expired_and_deleted_flows_send_flow_removed_to_monitors() {
+    let t = "expired_and_deleted_flows_send_flow_removed";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    let mon = Command::new(rvs_bin())
+        .args(["ofctl", "monitor", &target, "128"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let f1 = "cookie=0x7,priority=11,ip,nw_dst=10.1.1.1,hard_timeout=1,send_flow_rem,actions=drop";
+    ok_stdout(&rvs_ofctl(&["add-flow", &target, f1]), "add-flow");
+    ok_stdout(
+        &rvs_ofctl(&[
+            "add-flow",
+            &target,
+            "priority=12,arp,send_flow_rem,actions=drop",
+        ]),
+        "add-flow",
+    );
+    ok_stdout(&rvs_ofctl(&["del-flows", &target, "arp"]), "del-flows");
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let _ = Command::new("kill")
+        .args(["-TERM", &mon.id().to_string()])
+        .status();
+    let out = String::from_utf8_lossy(&mon.wait_with_output().unwrap().stdout).into_owned();
+    let removed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("OFPT_FLOW_REMOVED"))
+        .collect();
+    assert_eq!(removed.len(), 2, "{out}");
+    assert!(
+        removed
+            .iter()
+            .any(|l| l.contains("priority=12,arp") && l.contains("reason=delete")),
+        "{out}"
+    );
+    assert!(
+        removed
+            .iter()
+            .any(|l| l.contains("priority=11,ip,nw_dst=10.1.1.1") && l.contains("reason=hard")),
+        "{out}"
+    );
+}
