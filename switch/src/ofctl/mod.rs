@@ -48,6 +48,17 @@ pub struct OfctlArgs {
     /// one line of hex.
     #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "dump", value_enum)]
     pub hex: Option<HexStyle>,
+    /// Online commands' options when given before the command, as ovs-ofctl
+    /// allows (`--bundle`, `--strict`, `--no-stats`, `--rundir DIR`); handled
+    /// by `switch::ofctl_online`.
+    #[arg(long, global = true)]
+    pub bundle: bool,
+    #[arg(long, global = true)]
+    pub strict: bool,
+    #[arg(long = "no-stats", global = true)]
+    pub no_stats: bool,
+    #[arg(long, global = true)]
+    pub rundir: Option<String>,
     #[command(subcommand)]
     pub command: OfctlCommand,
 }
@@ -81,7 +92,22 @@ pub enum OfctlCommand {
 /// Runs `rvs ofctl …`; errors are printed as `rvs ofctl: …` and exit 1.
 pub fn run(args: &OfctlArgs) -> ExitCode {
     if let OfctlCommand::Online(argv) = &args.command {
-        return switch::ofctl_online::run(argv);
+        let mut argv = argv.clone();
+        let flags = [
+            (args.bundle, "--bundle"),
+            (args.strict, "--strict"),
+            (args.no_stats, "--no-stats"),
+        ];
+        argv.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, f)| f.to_string()),
+        );
+        if let Some(r) = &args.rundir {
+            argv.extend(["--rundir".to_string(), r.clone()]);
+        }
+        return switch::ofctl_online::run(&argv);
     }
     match run_inner(args) {
         Ok(out) => {
