@@ -391,3 +391,41 @@ fn standalone_switch_fails_open_without_a_controller_and_recovers_when_one_conne
         "fail-open flow still there after a controller connected"
     );
 }
+
+#[test]
+fn version_negotiation_picks_1_3_and_refuses_peers_without_it() {
+    if !ready("version_negotiation") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let t = sw.target();
+    let o = Command::new("ovs-ofctl")
+        .args(["-O", "OpenFlow13,OpenFlow14,OpenFlow15", "show", &t])
+        .output()
+        .unwrap();
+    assert!(ok_stdout(&o, "show 1.3-1.5").starts_with("OFPT_FEATURES_REPLY (OF1.3)"));
+    for v in ["OpenFlow10", "OpenFlow14"] {
+        let o = Command::new("ovs-ofctl")
+            .args(["-O", v, "show", &t])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{v} must be refused");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("version negotiation failed"),
+            "{v}"
+        );
+    }
+    // A raw 1.0-only hello gets OFPET_HELLO_FAILED/OFPHFC_INCOMPATIBLE.
+    let mut s = UnixStream::connect(sw.mgmt()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = Vec::new();
+    let _hello = read_msg(&mut s, &mut buf);
+    s.write_all(&[1, 0, 0, 8, 0, 0, 0, 9]).unwrap();
+    let err = read_msg(&mut s, &mut buf);
+    assert_eq!(
+        (err[1], &err[8..12]),
+        (1, &[0, 0, 0, 0][..]),
+        "HELLO_FAILED/INCOMPATIBLE"
+    );
+    assert!(String::from_utf8_lossy(&err[12..]).contains("you support version 0x01"));
+}
