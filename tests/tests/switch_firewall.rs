@@ -166,6 +166,36 @@ fn firewall_allows_inside_out_and_blocks_new_connections_from_outside() {
         !ct.contains("orig=(src=10.0.0.2,dst=10.0.0.1"),
         "outside connections were committed:\n{ct}"
     );
+    // Flush the UDP connection by its tuple (ovs-appctl's ct-tuple syntax).
+    let udp = ct.lines().find(|l| l.starts_with("udp,")).unwrap();
+    let sport = udp
+        .split("sport=")
+        .nth(1)
+        .unwrap()
+        .split([',', ')'])
+        .next()
+        .unwrap();
+    let tuple = format!(
+        "ct_nw_src=10.0.0.1,ct_nw_dst=10.0.0.2,ct_nw_proto=17,ct_tp_src={sport},ct_tp_dst=5003"
+    );
+    let o = Command::new("ovs-appctl")
+        .arg("-t")
+        .arg(sw.ctl())
+        .args(["dpctl/flush-conntrack", &tuple])
+        .output()
+        .unwrap();
+    ok_stdout(&o, "flush-conntrack tuple");
+    let after = Command::new("ovs-appctl")
+        .arg("-t")
+        .arg(sw.ctl())
+        .arg("dpctl/dump-conntrack")
+        .output()
+        .unwrap();
+    let after = ok_stdout(&after, "dpctl/dump-conntrack");
+    assert!(
+        !after.contains("udp,") && after.contains("tcp,") && after.contains("icmp,"),
+        "{after}"
+    );
     // The flows saw the traffic.
     let dump = ok_stdout(
         &ovs_ofctl(&["dump-flows", &target, "table=1"]),

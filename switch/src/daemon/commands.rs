@@ -14,7 +14,9 @@
 //! Also `dpctl/ct-set-limits [default=L] [zone=N,limit=L]...`,
 //! `dpctl/ct-del-limits zone=N[,M]`, `dpctl/ct-get-limits [zone=N[,M]]`.
 //!
-//! Not done: flushing one connection by tuple, `fdb/show`.
+//! `dpctl/flush-conntrack [zone=N] CT-TUPLE` flushes one connection.
+//!
+//! Not done: `fdb/show` (ofproto exposes no MAC table yet).
 
 use std::sync::{Arc, Weak};
 
@@ -54,6 +56,38 @@ fn dpctl_args(args: &[String]) -> Result<DpctlArgs, String> {
         }
     }
     Ok(a)
+}
+
+/// An OVS ct-tuple (`ct_nw_src=..,ct_nw_dst=..,ct_nw_proto=6,ct_tp_src=..,
+/// ct_tp_dst=..`, `ct_ipv6_src`/`ct_ipv6_dst` for IPv6, `icmp_id`/`icmp_type`
+/// for ICMP) as the original-direction key to flush.
+fn ct_tuple(s: &str) -> Result<conntrack::ConnKey, String> {
+    use std::net::IpAddr;
+    let bad = || format!("failed to parse ct-tuple: {s}");
+    let (mut src, mut dst): (Option<IpAddr>, Option<IpAddr>) = (None, None);
+    let (mut proto, mut sport, mut dport, mut id, mut itype) = (None, 0u16, 0u16, 0u16, 0u8);
+    for kv in s.split(',') {
+        let (k, v) = kv.split_once('=').ok_or_else(bad)?;
+        match k {
+            "ct_nw_src" | "ct_ipv6_src" => src = Some(v.parse().map_err(|_| bad())?),
+            "ct_nw_dst" | "ct_ipv6_dst" => dst = Some(v.parse().map_err(|_| bad())?),
+            "ct_nw_proto" => proto = Some(v.parse::<u8>().map_err(|_| bad())?),
+            "ct_tp_src" => sport = v.parse().map_err(|_| bad())?,
+            "ct_tp_dst" => dport = v.parse().map_err(|_| bad())?,
+            "icmp_id" => id = v.parse().map_err(|_| bad())?,
+            "icmp_type" => itype = v.parse().map_err(|_| bad())?,
+            "icmp_code" => {}
+            _ => return Err(bad()),
+        }
+    }
+    let proto = proto.ok_or_else(bad)?;
+    Ok(match (src.ok_or_else(bad)?, dst.ok_or_else(bad)?) {
+        (IpAddr::V4(a), IpAddr::V4(b)) if proto == 1 => conntrack::ConnKey::icmp4(a, b, id, itype),
+        (IpAddr::V4(a), IpAddr::V4(b)) => conntrack::ConnKey::ipv4(a, b, proto, sport, dport),
+        (IpAddr::V6(a), IpAddr::V6(b)) if proto == 58 => conntrack::ConnKey::icmp6(a, b, id, itype),
+        (IpAddr::V6(a), IpAddr::V6(b)) => conntrack::ConnKey::ipv6(a, b, proto, sport, dport),
+        _ => return Err(bad()),
+    })
 }
 
 /// `zone=N,limit=L`.
@@ -152,10 +186,10 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
             Box::new(move |args| {
                 with(&d, |d| {
                     let a = dpctl_args(args)?;
-                    if !a.rest.is_empty() {
-                        return Err(
-                            "flushing one connection by tuple is not supported by rvs yet".into(),
-                        );
+                    if let Some(t) = a.rest.first() {
+                        let key = ct_tuple(t)?.with_zone(a.zone.unwrap_or(0));
+                        d.ct.flush(FlushFilter::Tuple(key));
+                        return Ok(String::new());
                     }
                     d.ct.flush(match a.zone {
                         Some(z) => FlushFilter::Zone(z),
