@@ -325,7 +325,6 @@ fn dump_ports_and_ports_desc_match_ovs() {
 }
 
 #[test]
-#[ignore = "rvs's mod-port ignores no-forward/no-packet-in (port config stays 0) (issue 7)"]
 fn mod_port_config_bits_match_ovs() {
     if !ready("mod_port_config_bits_match_ovs") {
         return;
