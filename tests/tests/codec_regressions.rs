@@ -8,7 +8,7 @@
 //! input to `fixed`.
 
 use bytes::BytesMut;
-use ofp_codec::action::{decode_instructions, encode_instructions};
+use ofp_codec::action::{decode_actions, decode_instructions, encode_actions, encode_instructions};
 use ofp_codec::{Match, Reader};
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -30,6 +30,23 @@ fn match_round_trip(input: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("re-encoded match does not decode: {e:?}"))?;
     if again != m {
         return Err(format!("decodes to a different match: {m:?} vs {again:?}"));
+    }
+    Ok(())
+}
+
+/// The `actions_decode` fuzz property, action-list half.
+fn actions_round_trip(input: &[u8]) -> Result<(), String> {
+    let Ok(acts) = decode_actions(&mut Reader::new(input)) else {
+        return Ok(());
+    };
+    let mut first = BytesMut::new();
+    encode_actions(&acts, &mut first);
+    let again = decode_actions(&mut Reader::new(&first))
+        .map_err(|e| format!("re-encoded actions do not decode: {e:?}"))?;
+    let mut second = BytesMut::new();
+    encode_actions(&again, &mut second);
+    if first != second {
+        return Err("action encoding is not stable".into());
     }
     Ok(())
 }
@@ -76,6 +93,30 @@ const CASES: &[Case] = &[
         check: instructions_round_trip,
         open: Some(
             "actions (action/learn): decodes, but the re-encoded learn is refused with OFPBAC_BAD_ARGUMENT",
+        ),
+    },
+    Case {
+        name: "NXM_OF_VLAN_TCI 0x8000 (PCP 4, no CFI bit) in an OXM match",
+        hex: "0001000a 00000802 8000 000c 02001080",
+        check: match_round_trip,
+        open: Some("fields+match (flow_match): the re-encoded match decodes to a different Match"),
+    },
+    Case {
+        name: "OpenFlow 1.1 standard match (type 0, 88 bytes) with dl_vlan none",
+        hex: "00000058 ff20ff01 b820ff0d 00202000 01ffffff ffffffff ffffffff ffffffff \
+              ffffffff ffffffff ffffffff ffffffff ffffffff ffffffff ffff000e 80000606 \
+              ffffffff 00030000 01410800 00000000 00200000 00000000",
+        check: match_round_trip,
+        open: Some(
+            "fields+match (flow_match): decodes as VlanVid only; after OXM re-encoding it decodes with VlanPcp too",
+        ),
+    },
+    Case {
+        name: "OpenFlow 1.1 OFPAT_SET_MPLS_LABEL with a label above 20 bits",
+        hex: "000d0008 00fa024f",
+        check: actions_round_trip,
+        open: Some(
+            "actions (action/wire, legacy OF1.1 actions): accepted, but re-encoded as set_field mpls_label it is refused with OFPBAC_BAD_SET_ARGUMENT",
         ),
     },
 ];
