@@ -8,6 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
+# Where install-test-deps.sh put os-ken and its simple_switch_13 app; the
+# controller tests must find them (and fail, not skip, if they cannot).
+venv="${RVS_TEST_VENV:-/opt/rvs-test-venv}"
+export OSKEN_MANAGER="$venv/bin/osken-manager"
+export SIMPLE_SWITCH_13="$venv/apps/simple_switch_13.py"
+export RVS_CONTROLLER_TESTS=1
 
 export RUST_BACKTRACE=1
 target="${CARGO_TARGET_DIR:-$PWD/target}"
