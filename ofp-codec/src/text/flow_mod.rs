@@ -810,9 +810,15 @@ mod tests {
         let p = parse_flow_line("reg0=1,reg0[4..7]=0xf,actions=drop", None).unwrap();
         assert_eq!(p.spec.flow_match.value(Field::Reg(0)), Some(0xf1));
         let p = parse_flow_line("reg0[0..3]=5,reg0[8]=1,actions=drop", None).unwrap();
-        assert_eq!(p.spec.flow_match.value_mask(Field::Reg(0)), Some((0x105, 0x10f)));
+        assert_eq!(
+            p.spec.flow_match.value_mask(Field::Reg(0)),
+            Some((0x105, 0x10f))
+        );
         let p = parse_flow_line("ip,nw_src[24..31]=10,actions=drop", None).unwrap();
-        assert_eq!(p.spec.flow_match.value_mask(Field::Ipv4Src), Some((0x0a00_0000, 0xff00_0000)));
+        assert_eq!(
+            p.spec.flow_match.value_mask(Field::Ipv4Src),
+            Some((0x0a00_0000, 0xff00_0000))
+        );
         assert!(parse_flow_line("reg0[0..3]=16,actions=drop", None).is_err());
     }
 
