@@ -201,18 +201,12 @@ impl FlowKey {
     /// Hash of all words; stable within one process.
     #[inline]
     pub fn hash64(&self) -> u64 {
-        // Two independent chains (even/odd words) for instruction-level parallelism.
-        let (mut a, mut b) = (0u64, 0x2545_f491_4f6c_dd1d_u64);
-        let mut i = 0;
-        while i + 1 < KEY_WORDS {
-            a = mix(a, self.w[i]);
-            b = mix(b, self.w[i + 1]);
-            i += 2;
+        // Four independent chains for instruction-level parallelism.
+        let mut l = [0u64, 0x2545_f491_4f6c_dd1d, 0x9e6c_63d0_676a_9a99, 0x5851_f42d_4c95_7f2d];
+        for (i, &w) in self.w.iter().enumerate() {
+            l[i & 3] = mix(l[i & 3], w);
         }
-        if i < KEY_WORDS {
-            a = mix(a, self.w[i]);
-        }
-        finish(a ^ b.rotate_left(17))
+        finish(l[0] ^ l[1].rotate_left(16) ^ l[2].rotate_left(32) ^ l[3].rotate_left(48))
     }
 
     /// `self & mask`.
