@@ -254,14 +254,14 @@ impl Conntrack {
         }
         let n = pkts.len();
         let mut replace: [Option<Arc<Conn>>; CHUNK] = std::array::from_fn(|_| None);
-        let deferred = if n < FAST_PASS_MIN {
+        let (deferred, missing) = if n < FAST_PASS_MIN {
             // Too few packets for overlapping lookups to pay off.
-            (1u32 << n).wrapping_sub(1)
+            ((1u32 << n).wrapping_sub(1), 0)
         } else {
             self.fast_pass(pkts, &keys[..n], ctx, &mut replace)
         };
         if deferred != 0 {
-            self.one_by_one(pkts, &keys[..n], deferred, &mut replace, ctx);
+            self.one_by_one(pkts, &keys[..n], deferred, missing, &mut replace, ctx);
         }
     }
 
@@ -270,14 +270,16 @@ impl Conntrack {
     /// connection, `force` on a reply, a TCP reuse, an expired entry) is deferred, and so is
     /// every later packet of the same connection, so that each connection still sees its
     /// packets in order. Returns the deferred packets as a bit mask; `replace[i]` is set for a
-    /// deferred packet whose connection must be replaced.
+    /// deferred packet whose connection must be replaced. The second mask marks deferred
+    /// packets that had no entry and no earlier deferred packet of the same key: they go
+    /// straight to creation (which re-checks under the write lock).
     fn fast_pass(
         &self,
         pkts: &mut [CtPacket<'_>],
         keys: &[Option<(Extracted, u64)>],
         ctx: &Ctx<'_>,
         replace: &mut [Option<Arc<Conn>>; CHUNK],
-    ) -> u32 {
+    ) -> (u32, u32) {
         let n = pkts.len();
         let mut shard_ix = [usize::MAX; CHUNK];
         for (ix, k) in shard_ix.iter_mut().zip(keys) {
@@ -320,6 +322,7 @@ impl Conntrack {
             }
         }
         let mut deferred = 0u32;
+        let mut missing = 0u32;
         // Keys and entries of deferred packets: later packets of the same connection wait too.
         let mut dkeys = [None::<ConnKey>; CHUNK];
         let mut dconns = [std::ptr::null::<Conn>(); CHUNK];
@@ -363,12 +366,15 @@ impl Conntrack {
                 };
             if !done {
                 deferred |= 1 << i;
+                if !waits && found[i].is_none() {
+                    missing |= 1 << i;
+                }
                 dkeys[nd] = Some(ex.key);
                 dconns[nd] = conn_ptr;
                 nd += 1;
             }
         }
-        deferred
+        (deferred, missing)
     }
 
     /// Processes the packets whose bit is set in `which`, in order, one at a time (the general
@@ -379,6 +385,7 @@ impl Conntrack {
         pkts: &mut [CtPacket<'_>],
         keys: &[Option<(Extracted, u64)>],
         which: u32,
+        missing: u32,
         replace: &mut [Option<Arc<Conn>>; CHUNK],
         ctx: &Ctx<'_>,
     ) {
@@ -396,6 +403,8 @@ impl Conntrack {
             let md = &mut pkt.md;
             let found = if let Some(old) = replace[i].take() {
                 Found::Replace(old)
+            } else if missing & (1 << i) != 0 {
+                Found::Missing
             } else {
                 let si = self.shard_index(hash);
                 if held.as_ref().is_none_or(|(i, _)| *i != si) {
