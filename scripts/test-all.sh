@@ -23,8 +23,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== build"
-cargo build --workspace --release --bins --quiet
-export RVS_BIN="$target/release/rvs"
+cargo build --workspace --profile ci --bins --quiet
+export RVS_BIN="$target/ci/rvs"
 
 echo "== tests"
-cargo test --workspace --release
+cargo test --workspace --profile ci
