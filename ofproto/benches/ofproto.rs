@@ -112,7 +112,10 @@ fn install_benches(c: &mut Criterion) {
         })
         .collect();
     let adds: Vec<FlowMod> = lines.iter().map(|l| fm(Command::Add, l)).collect();
-    let dels: Vec<FlowMod> = lines.iter().map(|l| fm(Command::DeleteStrict, l)).collect();
+    let dels: Vec<FlowMod> = lines
+        .iter()
+        .map(|l| fm(Command::DeleteStrict, l.split(",actions=").next().unwrap_or(l)))
+        .collect();
     let mut g = c.benchmark_group("install100k");
     g.sample_size(10);
     g.bench_function("add", |b| {

@@ -265,10 +265,12 @@ impl Classifier {
 
     /// Adds a rule matching `value` under `mask` (`value` need not be masked).
     pub fn insert(&mut self, entry: Entry, value: &OfFlow, mask: &OfFlow) {
+        let mut created = false;
         let idx = match self.subtables.iter().position(|st| st.mask == *mask) {
             Some(i) => i,
             None => {
                 self.subtables.push(Subtable::new(mask));
+                created = true;
                 self.subtables.len() - 1
             }
         };
@@ -298,7 +300,7 @@ impl Classifier {
         let old_max = st.max_priority;
         st.max_priority = *st.priorities.keys().next_back().unwrap_or(&0);
         self.n_rules += 1;
-        if old_max != st.max_priority || st.priorities.len() == 1 {
+        if created || old_max != st.max_priority {
             self.resort();
         }
     }

@@ -64,35 +64,59 @@ const fn s(word: usize, shift: u8, bits: u8) -> Option<Slot> {
     })
 }
 
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Position of a scalar datapath key field, by its `SCALAR_FIELDS` name.
-fn key_field(name: &str) -> (usize, u8, u8) {
-    datapath::key::SCALAR_FIELDS
-        .iter()
-        .find(|f| f.0 == name)
-        .map(|&(_, w, sh, b)| (w, sh as u8, b as u8))
-        .unwrap_or((0, 0, 0))
+/// Evaluated at compile time (see `slot`), so lookups cost nothing.
+const fn key_field(name: &str) -> (usize, u8, u8) {
+    let f = datapath::key::SCALAR_FIELDS;
+    let mut i = 0;
+    while i < f.len() {
+        if str_eq(f[i].0, name) {
+            return (f[i].1, f[i].2 as u8, f[i].3 as u8);
+        }
+        i += 1;
+    }
+    panic!("unknown datapath key field")
 }
 
-fn wide_field(name: &str) -> usize {
-    datapath::key::WIDE_FIELDS
-        .iter()
-        .find(|f| f.0 == name)
-        .map(|f| f.1)
-        .unwrap_or(0)
+const fn wide_field(name: &str) -> usize {
+    let f = datapath::key::WIDE_FIELDS;
+    let mut i = 0;
+    while i < f.len() {
+        if str_eq(f[i].0, name) {
+            return f[i].1;
+        }
+        i += 1;
+    }
+    panic!("unknown datapath key field")
 }
 
-fn kf(name: &str) -> Option<Slot> {
+const fn kf(name: &str) -> Option<Slot> {
     let (w, sh, b) = key_field(name);
     s(w, sh, b)
 }
 
 /// `kf` narrowed to `bits` bits at `off` within the key field.
-fn kf_part(name: &str, off: u8, bits: u8) -> Option<Slot> {
+const fn kf_part(name: &str, off: u8, bits: u8) -> Option<Slot> {
     let (w, sh, _) = key_field(name);
     s(w, sh + off, bits)
 }
 
-fn wide(name: &str) -> Option<Slot> {
+const fn wide(name: &str) -> Option<Slot> {
     s(wide_field(name), 0, 128)
 }
 
@@ -100,9 +124,9 @@ fn wide(name: &str) -> Option<Slot> {
 pub fn slot(field: Field) -> Option<Slot> {
     use Field as F;
     match field {
-        F::InPort => kf("in_port"),
-        F::RecircId => kf("recirc_id"),
-        F::DpHash => kf("dp_hash"),
+        F::InPort => const { kf("in_port") },
+        F::RecircId => const { kf("recirc_id") },
+        F::DpHash => const { kf("dp_hash") },
         F::ConjId => s(CONJ_WORD, 0, 32),
         F::PktMark => s(CONJ_WORD, 32, 32),
         F::TunId => s(TUN_WORD, 0, 64),
@@ -116,44 +140,44 @@ pub fn slot(field: Field) -> Option<Slot> {
         }
         F::XReg(n) => s(REG_WORD + (n & 7) as usize, 0, 64),
         F::XXReg(n) => s(REG_WORD + 2 * (n & 3) as usize, 0, 128),
-        F::Metadata => kf("metadata"),
-        F::EthSrc => kf("eth_src_u48"),
-        F::EthDst => kf("eth_dst_u48"),
-        F::EthType => kf("eth_type"),
-        F::VlanTci => kf("vlan0_tci"),
-        F::VlanVid => kf_part("vlan0_tci", 0, 13),
-        F::VlanPcp => kf_part("vlan0_tci", 13, 3),
-        F::Ipv4Src | F::ArpSpa => kf("nw_src"),
-        F::Ipv4Dst | F::ArpTpa => kf("nw_dst"),
-        F::Ipv6Src => wide("ipv6_src"),
-        F::Ipv6Dst => wide("ipv6_dst"),
-        F::Ipv6Label => kf_part("ipv6_label", 0, 20),
-        F::IpFrag => kf_part("nw_frag", 0, 2),
-        F::IpDscp => kf_part("nw_tos", 2, 6),
-        F::IpEcn => kf_part("nw_tos", 0, 2),
-        F::NwTos => kf_part("nw_tos", 2, 6).map(|sl| Slot { vshift: 2, ..sl }),
-        F::NwTtl => kf("nw_ttl"),
-        F::IpProto => kf("nw_proto"),
-        F::ArpOp => kf("nw_proto"),
-        F::TcpSrc | F::UdpSrc | F::SctpSrc => kf("tp_src"),
-        F::TcpDst | F::UdpDst | F::SctpDst => kf("tp_dst"),
-        F::TcpFlags => kf_part("tcp_flags", 0, 12),
-        F::Icmpv4Type | F::Icmpv6Type => kf_part("tp_src", 0, 8),
-        F::Icmpv4Code | F::Icmpv6Code => kf_part("tp_dst", 0, 8),
-        F::NdTarget => wide("nd_target"),
-        F::ArpSha | F::NdSll => kf("arp_sha_u48"),
-        F::ArpTha | F::NdTll => kf("arp_tha_u48"),
-        F::CtState => kf("ct_state"),
-        F::CtZone => kf("ct_zone"),
-        F::CtMark => kf("ct_mark"),
-        F::CtLabel => wide("ct_label"),
-        F::CtNwSrc => kf("ct_nw_src"),
-        F::CtNwDst => kf("ct_nw_dst"),
-        F::CtIpv6Src => wide("ct_ipv6_src"),
-        F::CtIpv6Dst => wide("ct_ipv6_dst"),
-        F::CtNwProto => kf("ct_nw_proto"),
-        F::CtTpSrc => kf("ct_tp_src"),
-        F::CtTpDst => kf("ct_tp_dst"),
+        F::Metadata => const { kf("metadata") },
+        F::EthSrc => const { kf("eth_src_u48") },
+        F::EthDst => const { kf("eth_dst_u48") },
+        F::EthType => const { kf("eth_type") },
+        F::VlanTci => const { kf("vlan0_tci") },
+        F::VlanVid => const { kf_part("vlan0_tci", 0, 13) },
+        F::VlanPcp => const { kf_part("vlan0_tci", 13, 3) },
+        F::Ipv4Src | F::ArpSpa => const { kf("nw_src") },
+        F::Ipv4Dst | F::ArpTpa => const { kf("nw_dst") },
+        F::Ipv6Src => const { wide("ipv6_src") },
+        F::Ipv6Dst => const { wide("ipv6_dst") },
+        F::Ipv6Label => const { kf_part("ipv6_label", 0, 20) },
+        F::IpFrag => const { kf_part("nw_frag", 0, 2) },
+        F::IpDscp => const { kf_part("nw_tos", 2, 6) },
+        F::IpEcn => const { kf_part("nw_tos", 0, 2) },
+        F::NwTos => const { kf_part("nw_tos", 2, 6) }.map(|sl| Slot { vshift: 2, ..sl }),
+        F::NwTtl => const { kf("nw_ttl") },
+        F::IpProto => const { kf("nw_proto") },
+        F::ArpOp => const { kf("nw_proto") },
+        F::TcpSrc | F::UdpSrc | F::SctpSrc => const { kf("tp_src") },
+        F::TcpDst | F::UdpDst | F::SctpDst => const { kf("tp_dst") },
+        F::TcpFlags => const { kf_part("tcp_flags", 0, 12) },
+        F::Icmpv4Type | F::Icmpv6Type => const { kf_part("tp_src", 0, 8) },
+        F::Icmpv4Code | F::Icmpv6Code => const { kf_part("tp_dst", 0, 8) },
+        F::NdTarget => const { wide("nd_target") },
+        F::ArpSha | F::NdSll => const { kf("arp_sha_u48") },
+        F::ArpTha | F::NdTll => const { kf("arp_tha_u48") },
+        F::CtState => const { kf("ct_state") },
+        F::CtZone => const { kf("ct_zone") },
+        F::CtMark => const { kf("ct_mark") },
+        F::CtLabel => const { wide("ct_label") },
+        F::CtNwSrc => const { kf("ct_nw_src") },
+        F::CtNwDst => const { kf("ct_nw_dst") },
+        F::CtIpv6Src => const { wide("ct_ipv6_src") },
+        F::CtIpv6Dst => const { wide("ct_ipv6_dst") },
+        F::CtNwProto => const { kf("ct_nw_proto") },
+        F::CtTpSrc => const { kf("ct_tp_src") },
+        F::CtTpDst => const { kf("ct_tp_dst") },
         _ => None,
     }
 }
