@@ -326,18 +326,19 @@ impl Conntrack {
         // Keys and entries of deferred packets: later packets of the same connection wait too.
         let mut dkeys = [None::<ConnKey>; CHUNK];
         let mut dconns = [std::ptr::null::<Conn>(); CHUNK];
+        let mut dhash = [0u64; CHUNK];
         let mut nd = 0usize;
         for i in 0..n {
-            let Some((ex, _)) = &keys[i] else {
+            let Some((ex, hash)) = &keys[i] else {
                 continue;
             };
             let conn_ptr = found[i].map_or(std::ptr::null(), |(c, _)| Arc::as_ptr(c));
+            // Same connection means same symmetric hash: compare hashes first.
             let waits = nd > 0
-                && (dkeys[..nd]
-                    .iter()
-                    .flatten()
-                    .any(|k| *k == ex.key || k.is_reverse_of(&ex.key))
-                    || (!conn_ptr.is_null() && dconns[..nd].contains(&conn_ptr)));
+                && ((0..nd).any(|d| {
+                    dhash[d] == *hash
+                        && dkeys[d].is_some_and(|k| k == ex.key || k.is_reverse_of(&ex.key))
+                }) || (!conn_ptr.is_null() && dconns[..nd].contains(&conn_ptr)));
             let done = !waits
                 && match found[i] {
                     Some((conn, reply))
@@ -370,6 +371,7 @@ impl Conntrack {
                     missing |= 1 << i;
                 }
                 dkeys[nd] = Some(ex.key);
+                dhash[nd] = *hash;
                 dconns[nd] = conn_ptr;
                 nd += 1;
             }
