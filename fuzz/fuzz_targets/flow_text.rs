@@ -1,5 +1,9 @@
-//! Any text: parsing a flow line never panics, and a parsed flow printed
-//! back as flow text parses to the same flow.
+//! Any text: parsing a flow line never panics, a parsed flow prints as flow
+//! text that parses again, and printing is stable from then on.
+//!
+//! Fixpoint after one normalization (see `msg_decode`): OVS itself prints
+//! `nat(…:2000-2000)` as `:2000`, which parses to a different (equivalent)
+//! range, so parse(print(x)) == x cannot hold for every input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,12 +18,15 @@ fuzz_target!(|data: &[u8]| {
         && parsed.usable.choose(Protocols::OF13_OXM).is_some()
     {
         let printed = parsed.spec.to_string();
-        match parse_flow_line(&printed, None) {
-            Ok(again) => assert_eq!(
-                again.spec, parsed.spec,
-                "flow text round trip differs: {text:?} -> {printed:?}"
-            ),
-            Err(e) => panic!("printed flow does not parse ({e}): {text:?} -> {printed:?}"),
-        }
+        let again = parse_flow_line(&printed, None).unwrap_or_else(|e| {
+            panic!("printed flow does not parse ({e}): {text:?} -> {printed:?}")
+        });
+        let reprinted = again.spec.to_string();
+        assert_eq!(
+            printed, reprinted,
+            "flow printing is not stable for {text:?}"
+        );
+        // The wire form is total too.
+        let _ = ofp_codec::msg::Message::FlowMod(again.spec.to_flow_mod()).encode(1);
     }
 });
