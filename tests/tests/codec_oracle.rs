@@ -41,18 +41,11 @@ enum Kind {
 }
 
 /// Flows of the corpus rvs does not yet handle like OVS: flow, why, kind.
-const KNOWN_DIFFERENCES: &[(&str, &str, Kind)] = &[
-    (
-        "actions=output(port=1,max_len=100)",
-        "actions owner: output with max_len on a plain port is NXAST_OUTPUT_TRUNC in OVS, not supported by rvs's action codec (refused)",
-        Kind::Open,
-    ),
-    (
-        "udp,actions=mod_tp_src:53",
-        "actions owner: mod_tp_src/mod_tp_dst are parsed as set_field of tcp_src/tcp_dst whatever the match; OVS picks udp_src/sctp_src from the match's nw_proto, so rvs finds this flow inconsistent",
-        Kind::Open,
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str, Kind)] = &[(
+    "actions=output(port=1,max_len=100)",
+    "actions owner: output with max_len on a plain port is NXAST_OUTPUT_TRUNC in OVS, not supported by rvs's action codec (refused)",
+    Kind::Open,
+)];
 
 fn data(name: &str) -> String {
     format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))

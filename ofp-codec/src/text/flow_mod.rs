@@ -25,7 +25,7 @@ use super::kv::KeyValues;
 use super::protocols::Protocols;
 use super::usable;
 use crate::action::{
-    FlowContext, Instruction, Subfield, format_instructions, parse_actions, validate_flow,
+    FlowContext, Instruction, Subfield, format_instructions, parse_actions_for_match, validate_flow,
 };
 use crate::error::OfpError;
 use crate::field::{Field, ValueFormat};
@@ -416,7 +416,10 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
     }
 
     if let Some((text, pos)) = actions {
-        let instructions = parse_actions(text).map_err(|e| FlowTextError::Syntax(e.at(pos)))?;
+        // The match decides what OF1.0-era spellings mean (mod_tp_src on udp
+        // is udp_src), as in OVS.
+        let instructions = parse_actions_for_match(text, &spec.flow_match)
+            .map_err(|e| FlowTextError::Syntax(e.at(pos)))?;
         usable.restrict(usable::for_actions_text(text));
         match check_actions(&spec.flow_match, &instructions, text, spec.table_id)? {
             Consistency::Consistent => {}
@@ -482,7 +485,7 @@ fn check_actions(
         Ok(()) => Ok(Consistency::Consistent),
         Err(e) if e == OfpError::OFPBAC_MATCH_INCONSISTENT => {
             let reduced = without_tolerated(text);
-            match parse_actions(&reduced).map(|i| validate_flow(m, &i, ctx)) {
+            match parse_actions_for_match(&reduced, m).map(|i| validate_flow(m, &i, ctx)) {
                 Ok(Ok(())) if reduced != text => Ok(Consistency::Of10Only),
                 _ => Err(FlowTextError::Invalid(e)),
             }
