@@ -342,6 +342,39 @@ fn controller_action_becomes_a_packet_in_with_userdata() {
     assert_eq!(pin.packet_in.match_.value(Field::Reg(2)), Some(5));
 }
 
+/// OVS reports a packet-in from a table-miss flow (priority 0, match all) as
+/// `no_match` on OpenFlow 1.3; ovs-testcontroller ignores any other reason.
+#[test]
+fn table_miss_flow_packet_in_says_no_match_other_flows_say_action() {
+    let mut of = bridge(2);
+    try_add(&mut of, "priority=0,actions=CONTROLLER:128").unwrap();
+    try_add(&mut of, "priority=5,udp,actions=CONTROLLER:128").unwrap();
+    let reason_of = |of: &ofproto::Ofproto, flow: &str| {
+        let t = xlate(of, flow);
+        let userdata = match t.actions.as_slice() {
+            [datapath::DpAction::Userspace { userdata }] => *userdata,
+            other => panic!("{other:?}"),
+        };
+        let up = datapath::UserspacePacket {
+            in_port: 1,
+            userdata,
+            key: key(flow),
+            packet: vec![0u8; 60],
+        };
+        of.packet_in(&up).unwrap().packet_in.reason
+    };
+    assert_eq!(
+        u8::from(reason_of(&of, "in_port=1,tcp")),
+        0,
+        "table-miss flow"
+    );
+    assert_eq!(
+        u8::from(reason_of(&of, "in_port=1,udp")),
+        1,
+        "ordinary flow"
+    );
+}
+
 #[test]
 fn learn_installs_a_flow() {
     let mut of = bridge(3);

@@ -11,7 +11,7 @@ use ofp_codec::action::{
 use ofp_codec::field::Prereq;
 use ofp_codec::{Action, Field};
 
-use super::Xlate;
+use super::{OFPR_NO_MATCH, Xlate};
 use crate::flow::KeyExt;
 use crate::recirc::PinContext;
 use crate::trace::NodeKind;
@@ -251,6 +251,11 @@ impl Xlate<'_> {
         max_len: u16,
         userdata: Vec<u8>,
     ) -> PinContext {
+        let reason = if reason == ofp_codec::action::OFPR_ACTION && self.pipe.in_miss_rule {
+            OFPR_NO_MATCH
+        } else {
+            reason
+        };
         PinContext {
             reason,
             table_id: self.pipe.table_id,

@@ -39,7 +39,7 @@ use crate::rule::Rule;
 use crate::trace::{NodeKind, TraceBuilder, TraceNode};
 
 /// `OFPR_NO_MATCH`.
-const OFPR_NO_MATCH: u8 = 0;
+pub(crate) const OFPR_NO_MATCH: u8 = 0;
 
 /// OVS's `MAX_DEPTH`: nested resubmit/goto/group levels.
 pub const MAX_DEPTH: u32 = 64;
@@ -129,6 +129,9 @@ pub(crate) struct Pipeline {
     pub depth: u32,
     pub lookups: u32,
     pub exit: bool,
+    /// The running rule is a table-miss flow (priority 0, matches all): its
+    /// packet-ins say `no_match`, as OVS reports them on OpenFlow 1.3.
+    pub in_miss_rule: bool,
 }
 
 /// What has been produced.
@@ -336,7 +339,8 @@ impl<'a> Xlate<'a> {
             self.tuple_swap();
         }
         table.count_lookup(rule.is_some());
-        let (old_table, old_cookie) = (self.pipe.table_id, self.pipe.cookie);
+        let (old_table, old_cookie, old_miss) =
+            (self.pipe.table_id, self.pipe.cookie, self.pipe.in_miss_rule);
         self.pipe.table_id = table_id;
         self.pipe.depth += 1;
         match rule {
@@ -349,6 +353,7 @@ impl<'a> Xlate<'a> {
                     id: rule.id,
                 });
                 self.pipe.cookie = rule.cookie;
+                self.pipe.in_miss_rule = rule.priority == 0 && rule.match_.iter().next().is_none();
                 let insts = rule.instructions.clone();
                 self.do_instructions(&insts);
             }
@@ -374,6 +379,7 @@ impl<'a> Xlate<'a> {
                         self.pipe.depth -= 1;
                         self.pipe.table_id = old_table;
                         self.pipe.cookie = old_cookie;
+                        self.pipe.in_miss_rule = old_miss;
                         self.xlate_table(next, false);
                         return;
                     }
@@ -384,6 +390,7 @@ impl<'a> Xlate<'a> {
         self.pipe.depth -= 1;
         self.pipe.table_id = old_table;
         self.pipe.cookie = old_cookie;
+        self.pipe.in_miss_rule = old_miss;
     }
 
     /// Classifier lookup with conjunctive matches (OVS's `conjunction`).
