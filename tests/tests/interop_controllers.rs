@@ -399,8 +399,6 @@ fn standalone_fault_scenario(which: Impl) {
 // ---------------------------------------------------------------- tests
 
 #[test]
-#[ignore = "rvs lacks OFPR_NO_MATCH for packet-ins from a table-miss flow (sends OFPR_ACTION; \
-            ovs-testcontroller drops those) (issue 7)"]
 fn testcontroller_learning_switch_hosts_ping() {
     testcontroller_scenario(Impl::Rvs);
 }

@@ -5,7 +5,7 @@
 //!   packet-out and flow-mod): hosts ping, flows appear, and after the
 //!   controller is killed the secure-mode switch keeps its flows and
 //!   traffic continues, then reconnects when it comes back;
-//! - `ovs-testcontroller -O OpenFlow13` (ignored for now, see below).
+//! - `ovs-testcontroller -O OpenFlow13`.
 //!
 //! Needs root and namespaces (fails loudly under `CI=true` without them).
 //! os-ken is found as `osken-manager` on PATH or `$OSKEN_MANAGER`, with the
@@ -204,7 +204,6 @@ fn osken_simple_switch_13_learns_and_secure_mode_survives_controller_restart() {
 /// ovs-testcontroller's learning switch ignores packet-ins with any other
 /// reason, so today hosts cannot ping through it.
 #[test]
-#[ignore = "needs ofproto: table-miss controller action must report reason no_match"]
 fn ovs_testcontroller_learning_switch_lets_hosts_ping() {
     let t = "ovs_testcontroller";
     if !root_available(t)
