@@ -439,8 +439,6 @@ fn secure_mode_keeps_flows_when_controller_dies_and_reconnects_reference_ovs() {
 }
 
 #[test]
-#[ignore = "rvs lacks fail-open: standalone mode does not fall back to NORMAL when its \
-            controllers are gone (issue 7)"]
 fn standalone_mode_falls_back_to_normal_and_reconnects() {
     standalone_fault_scenario(Impl::Rvs);
 }
