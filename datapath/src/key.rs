@@ -202,7 +202,12 @@ impl FlowKey {
     #[inline]
     pub fn hash64(&self) -> u64 {
         // Four independent chains for instruction-level parallelism.
-        let mut l = [0u64, 0x2545_f491_4f6c_dd1d, 0x9e6c_63d0_676a_9a99, 0x5851_f42d_4c95_7f2d];
+        let mut l = [
+            0u64,
+            0x2545_f491_4f6c_dd1d,
+            0x9e6c_63d0_676a_9a99,
+            0x5851_f42d_4c95_7f2d,
+        ];
         for (i, &w) in self.w.iter().enumerate() {
             l[i & 3] = mix(l[i & 3], w);
         }

@@ -25,10 +25,10 @@ pub mod open_enum;
 pub mod reader;
 pub mod text;
 
-pub use error::OfpError;
-pub use reader::Reader;
 pub use action::{Action, Instruction};
+pub use error::OfpError;
 pub use field::{Field, FieldInfo};
 pub use flow_match::{Match, MatchEntry, MatchParser};
-pub use text::ParseError;
 pub use msg::{Header, Message, frame_len};
+pub use reader::Reader;
+pub use text::ParseError;

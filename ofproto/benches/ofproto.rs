@@ -114,7 +114,12 @@ fn install_benches(c: &mut Criterion) {
     let adds: Vec<FlowMod> = lines.iter().map(|l| fm(Command::Add, l)).collect();
     let dels: Vec<FlowMod> = lines
         .iter()
-        .map(|l| fm(Command::DeleteStrict, l.split(",actions=").next().unwrap_or(l)))
+        .map(|l| {
+            fm(
+                Command::DeleteStrict,
+                l.split(",actions=").next().unwrap_or(l),
+            )
+        })
         .collect();
     let mut g = c.benchmark_group("install100k");
     g.sample_size(10);

@@ -14,7 +14,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(msg: impl Into<String>) -> Self {
-        ParseError { msg: msg.into(), pos: None }
+        ParseError {
+            msg: msg.into(),
+            pos: None,
+        }
     }
 
     pub fn at(mut self, pos: usize) -> Self {
