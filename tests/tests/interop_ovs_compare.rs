@@ -550,8 +550,6 @@ fn meter_commands_match_ovs() {
 }
 
 #[test]
-#[ignore = "rvs's group features reply is empty (types 0x0) where OVS lists all, select, \
-            indirect and fast failover (issue 7)"]
 fn group_features_match_ovs() {
     if !ready("group_features_match_ovs") {
         return;

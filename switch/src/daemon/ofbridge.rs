@@ -442,7 +442,7 @@ impl Bridge for OfBridge {
                     })
                     .collect(),
             ),
-            Q::GroupFeatures => R::GroupFeatures(GroupFeatures::default()),
+            Q::GroupFeatures => R::GroupFeatures(group_features()),
             Q::MeterFeatures => R::MeterFeatures(MeterFeatures::default()),
             Q::MeterConfig(id) => R::MeterConfig(
                 of.meters()
@@ -502,5 +502,24 @@ impl Bridge for OfBridge {
         self.revalidate();
         self.refresh_ports();
         std::mem::take(&mut self.events)
+    }
+}
+
+/// What OVS's userspace datapath reports as its group support on OpenFlow
+/// 1.3, which rvs matches: all four group types, chaining, select weights and
+/// liveness, OFPG_MAX groups of each type, and the same bucket actions.
+fn group_features() -> GroupFeatures {
+    // OFPAT_* numbers of output, set_mpls_ttl, dec_mpls_ttl, push_vlan,
+    // pop_vlan, push_mpls, pop_mpls, set_queue, group, set_nw_ttl,
+    // dec_nw_ttl and set_field.
+    let actions = [0u32, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]
+        .iter()
+        .fold(0u32, |bits, t| bits | (1 << t));
+    GroupFeatures {
+        types: 0xf,
+        // OFPGFC_SELECT_WEIGHT | OFPGFC_SELECT_LIVENESS | OFPGFC_CHAINING.
+        capabilities: 0x7,
+        max_groups: [0xffff_ff00; 4],
+        actions: [actions; 4],
     }
 }
