@@ -15,7 +15,10 @@ VENV="${RVS_TEST_VENV:-/opt/rvs-test-venv}"
 PY="${RVS_TEST_PYTHON:-/usr/bin/python3}"
 
 pkgs=(openvswitch-switch openvswitch-common openvswitch-testcontroller iperf3
-      tcpdump ethtool netcat-openbsd iputils-ping iproute2 python3-venv)
+      tcpdump ethtool netcat-openbsd iputils-ping iproute2 python3-venv
+      # conntrack scenarios (tests/tests/ct_traffic_*.rs): packet crafting,
+      # HTTP/FTP/TFTP clients and servers, the kernel conntrack tool
+      python3-scapy python3-pyftpdlib wget curl lftp tftpd-hpa conntrack net-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
