@@ -156,6 +156,7 @@
 
 mod conntrack;
 mod dump;
+pub mod ipf;
 mod key;
 mod maint;
 mod meta;
