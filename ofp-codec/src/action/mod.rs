@@ -445,6 +445,22 @@ impl Action {
         )
     }
 
+    /// Whether this decoded action cannot survive an OpenFlow 1.3 re-encoding,
+    /// in rvs as in Open vSwitch: the deprecated OpenFlow 1.1
+    /// `OFPAT_SET_MPLS_LABEL` (label above 20 bits) and `OFPAT_SET_MPLS_TC`
+    /// (above 7), which OVS 3.1 accepts, prints (`set_mpls_label(16384591)`)
+    /// and re-encodes as a `set_field` that its own decoder then refuses
+    /// with `OFPBAC_BAD_SET_ARGUMENT`. Nested lists (`clone`, `ct`) count.
+    pub fn reencoding_is_lossy(&self) -> bool {
+        match self {
+            Action::LegacySet(LegacySet::MplsLabel(l)) => *l > 0xf_ffff,
+            Action::LegacySet(LegacySet::MplsTc(t)) => *t > 7,
+            Action::Clone(acts) => acts.iter().any(Action::reencoding_is_lossy),
+            Action::Ct(c) => c.actions.iter().any(Action::reencoding_is_lossy),
+            _ => false,
+        }
+    }
+
     /// The field this action writes, if any (set_field, load, move).
     pub fn written_field(&self) -> Option<Field> {
         match self {

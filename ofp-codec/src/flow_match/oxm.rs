@@ -232,6 +232,21 @@ impl Match {
             .sum::<usize>()
     }
 
+    /// Whether [`Match::encode`] loses information, as Open vSwitch's OXM
+    /// encoder does for the same match: true exactly for a `vlan_pcp` part
+    /// (decoded from `NXM_OF_VLAN_TCI` or an OpenFlow 1.1 match) that has a
+    /// partial mask or no VLAN id present (`vlan_tci=0x8000`,
+    /// `vlan_tci=0x0680`, OpenFlow 1.1 `dl_vlan=none`). For those,
+    /// `decode(encode(m))` differs from `m` or is refused with
+    /// `OFPBMC_BAD_PREREQ`, in rvs as in OVS 3.1 (`ovs-ofctl ofp-print`
+    /// of the re-encoded bytes); for every other match it gives `m` back.
+    pub fn oxm_reencoding_is_lossy(&self) -> bool {
+        self.get(Field::VlanPcp).is_some_and(|pcp| {
+            pcp.mask.is_some()
+                || self.flow_value(Field::VlanVid) as u16 & super::OFPVID_PRESENT == 0
+        })
+    }
+
     /// Entries as OVS puts them on the wire: `vlan_pcp` exact, and only
     /// with a non-zero `vlan_vid` (see the `vlan_tci` note in the module docs).
     fn wire_entries(&self) -> impl Iterator<Item = (Field, &[u8], Option<&[u8]>)> {

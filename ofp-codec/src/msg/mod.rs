@@ -259,21 +259,10 @@ pub(crate) fn check_framing(bytes: &[u8]) -> Result<(Header, Kind), OfpError> {
     Ok((header, kind))
 }
 
-/// Decodes an `ofp_match` as OVS's `ofputil_pull_ofp11_match` does. The
-/// OpenFlow 1.1 standard match (type 0) is refused: with a length other than
-/// its 88 bytes it is `OFPBMC_BAD_LEN` as in OVS; a well-formed one, which
-/// OVS would still accept on 1.3, is `OFPBMC_BAD_TYPE` (not supported).
+/// Decodes an `ofp_match` as OVS's `ofputil_pull_ofp11_match` does: OXM,
+/// or the OpenFlow 1.1 standard match (type 0, exactly 88 bytes), which OVS
+/// also accepts on OpenFlow 1.3 (rvs re-encodes it as OXM, as OVS does).
 pub(crate) fn pull_match(r: &mut Reader<'_>) -> Result<crate::flow_match::Match, OfpError> {
-    if let Some(h) = r.peek(4)
-        && u16::from_be_bytes([h[0], h[1]]) == 0
-    {
-        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-        return Err(if len != 88 || r.remaining() < 88 {
-            OfpError::OFPBMC_BAD_LEN
-        } else {
-            OfpError::OFPBMC_BAD_TYPE
-        });
-    }
     crate::flow_match::Match::decode(r)
 }
 
