@@ -44,6 +44,7 @@ fn fill(ct: &Conntrack, n: u32, base: u32, now: u64) {
                 hash: 0,
                 checksum_ok: true,
                 md: Default::default(),
+                rewrite: Default::default(),
             })
             .collect();
         ct.execute(&mut batch, &opts, now);

@@ -83,6 +83,7 @@ fn fill(ct: &Conntrack, frames: &mut [Vec<u8>], n: u32, now: u64) {
                 hash: 0,
                 checksum_ok: true,
                 md: Default::default(),
+                rewrite: Default::default(),
             })
             .collect();
         ct.execute(&mut batch, &opts, now);

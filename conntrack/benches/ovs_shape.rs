@@ -74,6 +74,7 @@ fn setup(n: u32) {
                 hash: 0,
                 checksum_ok: false,
                 md: Default::default(),
+                rewrite: Default::default(),
             })
             .collect();
         ct.execute(&mut pkts, &opts, now_ns);
@@ -192,6 +193,7 @@ fn main() {
                     hash: 0,
                     checksum_ok: false,
                     md: Default::default(),
+                    rewrite: Default::default(),
                 })
                 .collect();
             barrier.wait();

@@ -131,6 +131,18 @@ impl ConnKey {
         (self.meta >> 48) as u8
     }
 
+    /// Source address bytes in network order (IPv4: the first 4 bytes, the rest zero).
+    #[inline]
+    pub(crate) fn src_octets(&self) -> [u8; 16] {
+        octets(&self.src)
+    }
+
+    /// Destination address bytes in network order (IPv4: the first 4 bytes).
+    #[inline]
+    pub(crate) fn dst_octets(&self) -> [u8; 16] {
+        octets(&self.dst)
+    }
+
     /// Source address.
     pub fn src_addr(&self) -> IpAddr {
         addr_of(&self.src, self.is_ipv6())
@@ -226,6 +238,14 @@ const K3: u64 = 0xa409_3822_299f_31d0;
 fn fold_mul(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
     (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline]
+fn octets(a: &[u64; 2]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&a[0].to_le_bytes());
+    b[8..].copy_from_slice(&a[1].to_le_bytes());
+    b
 }
 
 fn addr_of(a: &[u64; 2], v6: bool) -> IpAddr {

@@ -156,10 +156,11 @@
 
 mod conntrack;
 mod dump;
-pub mod ipf;
 mod key;
 mod maint;
 mod meta;
+mod nat;
+mod nat_rewrite;
 mod parse;
 mod proto;
 mod table;
@@ -171,6 +172,8 @@ pub use dump::{CtEntry, format_ct_stats, proto_name};
 pub use key::ConnKey;
 pub use maint::{DumpCursor, FlushFilter, REMOVE_BATCH, SweepResult};
 pub use meta::{CtMeta, CtOpts, CtPacket, CtState, L3, OrigTuple};
+pub use nat::{Alg, NatConfig, NatKind};
+pub use nat_rewrite::{FrameBuf, NatRewrite};
 pub use parse::internet_checksum;
 pub use tcp::TcpState;
 pub use timeout::{NS_PER_S, TimeoutPolicy};

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::nat::{Alg, NatConfig};
+use crate::nat_rewrite::NatRewrite;
+
 /// `ct_state` bits, with the values Open vSwitch and the Linux kernel use (`CS_*` in OVS).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct CtState(pub u8);
@@ -21,9 +24,9 @@ impl CtState {
     pub const INVALID: CtState = CtState(0x10);
     /// Went through the connection tracker (`+trk`).
     pub const TRACKED: CtState = CtState(0x20);
-    /// Source NAT applied (`+snat`); set by NAT (not implemented yet).
+    /// The packet's source side was translated by NAT (`+snat`).
     pub const SRC_NAT: CtState = CtState(0x40);
-    /// Destination NAT applied (`+dnat`); set by NAT (not implemented yet).
+    /// The packet's destination side was translated by NAT (`+dnat`).
     pub const DST_NAT: CtState = CtState(0x80);
 
     const NAMES: [(u8, &'static str); 8] = [
@@ -154,6 +157,9 @@ pub struct CtPacket<'a> {
     pub checksum_ok: bool,
     /// In-out connection-tracking metadata.
     pub md: CtMeta,
+    /// Output: the header rewrite NAT decided for this packet (empty if none). Conntrack does
+    /// not modify `data`; the caller applies this with [`NatRewrite::apply`].
+    pub rewrite: NatRewrite,
 }
 
 impl<'a> CtPacket<'a> {
@@ -171,6 +177,7 @@ impl<'a> CtPacket<'a> {
             hash: 0,
             checksum_ok: false,
             md: CtMeta::default(),
+            rewrite: NatRewrite::default(),
         }
     }
 
@@ -186,6 +193,7 @@ impl<'a> CtPacket<'a> {
             hash: 0,
             checksum_ok: false,
             md: CtMeta::default(),
+            rewrite: NatRewrite::default(),
         }
     }
 }
@@ -205,4 +213,9 @@ pub struct CtOpts {
     pub set_mark: Option<(u32, u32)>,
     /// `exec(set_field:V/M->ct_label)`: `(value, mask)`, applied when the packet has a connection.
     pub set_label: Option<(u128, u128)>,
+    /// `nat(...)`: set up a translation on commit (with a kind) and apply the stored
+    /// translation of NATed connections (always, also for a bare `nat`).
+    pub nat: Option<NatConfig>,
+    /// `alg=ftp|tftp`: the helper for a connection this action commits.
+    pub alg: Option<Alg>,
 }

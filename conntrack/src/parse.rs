@@ -77,6 +77,11 @@ fn csum_add(mut sum: u64, data: &[u8]) -> u64 {
     sum
 }
 
+/// Ones'-complement sum of `data` (not folded; fold with 16-bit end-around carries).
+pub(crate) fn csum_sum(data: &[u8]) -> u64 {
+    csum_add(0, data)
+}
+
 #[inline]
 fn csum_fold(mut sum: u64) -> u16 {
     while sum > 0xffff {

@@ -112,7 +112,7 @@ proptest! {
         force in any::<bool>(),
     ) {
         let mut h = H::with(conntrack::Config { n_shards: 4, ..conntrack::Config::default() });
-        let opts = CtOpts { zone, commit: true, force, set_mark: Some((1, 1)), set_label: None };
+        let opts = CtOpts { zone, commit: true, force, set_mark: Some((1, 1)), set_label: None, ..Default::default() };
         for s in &steps {
             match s {
                 Step::Advance(ms) => h.advance_ns(u64::from(*ms) * 1_000_000),
@@ -121,7 +121,7 @@ proptest! {
                     for l3t in [L3::Ipv4, L3::Ipv6] {
                         let mut p = CtPacket {
                             data: bytes, l3: l3t, l4_proto: *proto, l3_ofs: *l3 % 64, l4_ofs: *l4 % 128,
-                            hash: 0, checksum_ok: *proto % 2 == 0, md: Default::default(),
+                            hash: 0, checksum_ok: *proto % 2 == 0, md: Default::default(), rewrite: Default::default(),
                         };
                         p.md.zone = zone;
                         let mut b = [p];
@@ -171,7 +171,7 @@ proptest! {
         let frames: Vec<Vec<u8>> = steps.iter().filter_map(frame).collect();
         let cfg = || conntrack::Config { n_shards: 4, hash_seed: 7, ..conntrack::Config::default() };
         let (a, b) = (conntrack::Conntrack::new(cfg()), conntrack::Conntrack::new(cfg()));
-        let opts = CtOpts { zone: 1, commit: true, force, set_mark: Some((3, 3)), set_label: None };
+        let opts = CtOpts { zone: 1, commit: true, force, set_mark: Some((3, 3)), set_label: None, ..Default::default() };
         let now = 1_000 * NS_PER_S;
         let single: Vec<_> = frames.iter().map(|f| {
             let mut p = [CtPacket::derive(f)];

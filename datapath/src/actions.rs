@@ -51,23 +51,13 @@ pub enum SetAction {
     },
 }
 
-/// NAT request carried by a `ct` action. The address/port ranges are passed to
-/// the connection tracker as-is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct NatSpec {
-    /// `None`: "nat" alone (reverse NAT for established connections).
-    pub kind: Option<NatKind>,
-    pub addr_min: Option<std::net::IpAddr>,
-    pub addr_max: Option<std::net::IpAddr>,
-    pub port_min: u16,
-    pub port_max: u16,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NatKind {
-    Src,
-    Dst,
-}
+/// `alg=ftp|tftp` of a `ct` action (printed `helper=` as OVS's datapath does).
+pub use conntrack::Alg;
+/// NAT request carried by a `ct` action: the connection tracker's own type (address/port
+/// ranges, `persistent`/`hash`/`random`), passed to it as-is.
+pub use conntrack::NatConfig as NatSpec;
+/// `src` / `dst` of a NAT request.
+pub use conntrack::NatKind;
 
 /// `ct(...)`: send the packet through the connection tracker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -80,6 +70,8 @@ pub struct CtAction {
     pub mark: Option<(u32, u32)>,
     /// (value, mask) for ct_label, applied on commit.
     pub label: Option<(u128, u128)>,
+    /// `alg=`: the helper of a connection this action commits.
+    pub alg: Option<Alg>,
     pub nat: Option<NatSpec>,
 }
 
@@ -100,6 +92,9 @@ pub enum DpAction {
     },
     PopVlan,
     Ct(CtAction),
+    /// `ct_clear`: the packet becomes untracked (ct_state, zone, mark, label and the original
+    /// tuple are zeroed).
+    CtClear,
     /// Re-enter the caches with this recirc_id (ends the list for this copy).
     Recirc(u32),
     /// Truncate the copies sent by the following output actions to this many bytes.
@@ -245,25 +240,11 @@ impl fmt::Display for CtAction {
         if let Some((v, m)) = self.label {
             parts.push(format!("label={v:#x}/{m:#x}"));
         }
+        if let Some(alg) = self.alg {
+            parts.push(format!("helper={}", alg.name()));
+        }
         if let Some(nat) = self.nat {
-            let mut s = String::from("nat");
-            if let Some(kind) = nat.kind {
-                s.push_str(if kind == NatKind::Src { "(src" } else { "(dst" });
-                if let Some(a) = nat.addr_min {
-                    write!(s, "={a}")?;
-                    if let Some(b) = nat.addr_max.filter(|b| *b != a) {
-                        write!(s, "-{b}")?;
-                    }
-                    if nat.port_min != 0 {
-                        write!(s, ":{}", nat.port_min)?;
-                        if nat.port_max != nat.port_min {
-                            write!(s, "-{}", nat.port_max)?;
-                        }
-                    }
-                }
-                s.push(')');
-            }
-            parts.push(s);
+            parts.push(format_nat(&nat));
         }
         if parts.is_empty() {
             f.write_str("ct")
@@ -271,6 +252,45 @@ impl fmt::Display for CtAction {
             write!(f, "ct({})", parts.join(","))
         }
     }
+}
+
+/// `nat(src=A-B:P-Q,persistent,hash,random)` as OVS's `format_odp_ct_nat` prints it (an IPv6
+/// address followed by a port is bracketed).
+fn format_nat(nat: &NatSpec) -> String {
+    let mut s = String::from("nat");
+    let Some(kind) = nat.kind else {
+        return s;
+    };
+    s.push_str(if kind == NatKind::Src { "(src" } else { "(dst" });
+    let addr = |a: std::net::IpAddr| match a {
+        std::net::IpAddr::V6(v6) if nat.port_min != 0 => format!("[{v6}]"),
+        a => a.to_string(),
+    };
+    if let Some(a) = nat.addr_min {
+        s.push('=');
+        s.push_str(&addr(a));
+        if let Some(b) = nat.addr_max.filter(|b| *b != a) {
+            s.push('-');
+            s.push_str(&addr(b));
+        }
+        if nat.port_min != 0 {
+            s.push_str(&format!(":{}", nat.port_min));
+            if nat.port_max != 0 && nat.port_max != nat.port_min {
+                s.push_str(&format!("-{}", nat.port_max));
+            }
+        }
+    }
+    for (on, name) in [
+        (nat.persistent, ",persistent"),
+        (nat.proto_hash, ",hash"),
+        (nat.proto_random, ",random"),
+    ] {
+        if on {
+            s.push_str(name);
+        }
+    }
+    s.push(')');
+    s
 }
 
 impl fmt::Display for DpAction {
@@ -296,6 +316,7 @@ impl fmt::Display for DpAction {
             }
             DpAction::PopVlan => f.write_str("pop_vlan"),
             DpAction::Ct(c) => write!(f, "{c}"),
+            DpAction::CtClear => f.write_str("ct_clear"),
             DpAction::Recirc(id) => write!(f, "recirc({id:#x})"),
             DpAction::Trunc(n) => write!(f, "trunc({n})"),
             DpAction::Drop => f.write_str("drop"),

@@ -15,6 +15,24 @@ pub struct CtItem<'a> {
     pub key: &'a FlowKey,
     /// In-out: the tracker sets ct_state/zone/mark/label and the original tuple.
     pub meta: &'a mut PacketMeta,
+    /// Output: the NAT rewrite the tracker decided (empty if none); the executor applies it
+    /// to the frame once the batch is done.
+    pub rewrite: conntrack::NatRewrite,
+}
+
+/// `ct_clear`: the packet becomes untracked (state, zone, mark, label, original tuple zeroed).
+pub fn clear_ct(m: &mut PacketMeta) {
+    m.ct_state = 0;
+    m.ct_zone = 0;
+    m.ct_mark = 0;
+    m.ct_label = 0;
+    m.ct_nw_proto = 0;
+    m.ct_nw_src = 0;
+    m.ct_nw_dst = 0;
+    m.ct_ipv6_src = 0;
+    m.ct_ipv6_dst = 0;
+    m.ct_tp_src = 0;
+    m.ct_tp_dst = 0;
 }
 
 /// A connection tracker. Must not panic on any frame.

@@ -2,8 +2,9 @@
 //!
 //! Each item becomes a [`CtPacket`] (L3/L4 offsets derived from the frame)
 //! carrying the packet's current ct metadata, so a second `ct()` in the same
-//! zone after recirculation sees the first one's result. NAT requests are not
-//! passed on: the tracker does not implement NAT yet.
+//! zone after recirculation sees the first one's result. NAT and ALG requests
+//! are passed on; the NAT rewrite comes back in [`CtItem::rewrite`] and the
+//! executor applies it to the packet (see [`apply_rewrite`]).
 
 use std::net::IpAddr;
 
@@ -13,7 +14,7 @@ use smallvec::SmallVec;
 use crate::actions::CtAction;
 use crate::ct::{ConnTracker, CtItem};
 use crate::extract::PacketMeta;
-use crate::packet::BURST;
+use crate::packet::{BURST, Packet};
 
 /// Expiry work done per [`ConnTracker::maintain`] call.
 const SWEEP_BUDGET: usize = 1024;
@@ -93,6 +94,8 @@ impl ConnTracker for Conntrack {
             force: act.force,
             set_mark: act.mark,
             set_label: act.label,
+            nat: act.nat,
+            alg: act.alg,
         };
         for chunk in batch.chunks_mut(BURST) {
             let mut pkts: SmallVec<[CtPacket<'_>; BURST]> = SmallVec::new();
@@ -104,6 +107,7 @@ impl ConnTracker for Conntrack {
             Conntrack::execute(self, &mut pkts, &opts, now_ns);
             for (it, p) in chunk.iter_mut().zip(pkts.iter()) {
                 ct_to_meta(&p.md, it.meta);
+                it.rewrite = p.rewrite;
             }
         }
     }
@@ -111,4 +115,30 @@ impl ConnTracker for Conntrack {
     fn maintain(&self, now_ns: u64) {
         self.sweep(now_ns, SWEEP_BUDGET);
     }
+}
+
+/// The datapath packet buffer as a resizable frame (growth uses the headroom).
+struct PacketFrame<'a>(&'a mut Packet);
+
+impl conntrack::FrameBuf for PacketFrame<'_> {
+    fn frame(&mut self) -> &mut [u8] {
+        self.0.data_mut()
+    }
+
+    fn splice(&mut self, at: usize, old_len: usize, new_len: usize) -> bool {
+        if at.checked_add(old_len).is_none_or(|e| e > self.0.len()) {
+            return false;
+        }
+        if new_len > old_len {
+            self.0.insert_gap(at + old_len, new_len - old_len)
+        } else {
+            self.0.remove_gap(at + new_len, old_len - new_len)
+        }
+    }
+}
+
+/// Applies a tracker's NAT rewrite to `p`. False if the frame could not be rewritten (then it
+/// is unchanged).
+pub fn apply_rewrite(p: &mut Packet, rw: &conntrack::NatRewrite) -> bool {
+    rw.is_empty() || rw.apply_buf(&mut PacketFrame(p))
 }

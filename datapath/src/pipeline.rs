@@ -395,6 +395,11 @@ impl Pipeline {
                     }
                 }
                 DpAction::Ct(ref c) => self.exec_ct(sh, pkts, keys, set, c, now_ns),
+                DpAction::CtClear => {
+                    for i in slots() {
+                        crate::ct::clear_ct(&mut pkts[i].meta);
+                    }
+                }
                 DpAction::Recirc(id) => {
                     for i in slots() {
                         pkts[i].meta.recirc_id = id;
@@ -427,10 +432,30 @@ impl Pipeline {
                             frame,
                             key: &keys[i],
                             meta,
+                            rewrite: Default::default(),
                         });
                     }
                 }
                 ct.execute(&mut items, c, now_ns);
+                // NAT: the tracker decided the rewrites; apply them now that the frames are
+                // no longer borrowed.
+                let mut rewrites = [conntrack::NatRewrite::default(); BURST];
+                let mut any = false;
+                for (rw, it) in rewrites.iter_mut().zip(items.iter()) {
+                    any |= !it.rewrite.is_empty();
+                    *rw = it.rewrite;
+                }
+                drop(items);
+                if any {
+                    let mut next = rewrites.iter();
+                    for (i, p) in pkts.iter_mut().enumerate().take(BURST) {
+                        if set & (1 << i) != 0
+                            && let Some(rw) = next.next()
+                        {
+                            crate::ct_conntrack::apply_rewrite(p, rw);
+                        }
+                    }
+                }
             }
             None => {
                 // No tracker configured: every packet is tracked and invalid.

@@ -67,6 +67,7 @@ pub fn given(f: &[u8]) -> CtPacket<'_> {
         hash: 0,
         checksum_ok: false,
         md: Default::default(),
+        rewrite: Default::default(),
     }
 }
 
@@ -81,6 +82,7 @@ pub fn given_v4(f: &[u8], proto: u8) -> CtPacket<'_> {
         hash: 0,
         checksum_ok: false,
         md: Default::default(),
+        rewrite: Default::default(),
     }
 }
 

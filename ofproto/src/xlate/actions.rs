@@ -1,12 +1,14 @@
 //! Executing OpenFlow actions during translation.
 
+use datapath::actions::Alg;
 use datapath::{CtAction, DpAction, NatKind, NatSpec};
 use ofp_codec::action::port::{
     OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NORMAL, OFPP_TABLE,
 };
 use ofp_codec::action::{
-    Ct, CtZone, NX_CT_F_COMMIT, NX_CT_F_FORCE, NX_CT_RECIRC_NONE, NX_NAT_F_DST, NX_NAT_F_SRC, Nat,
-    NatAddrs, Subfield,
+    Ct, CtZone, NX_CT_F_COMMIT, NX_CT_F_FORCE, NX_CT_RECIRC_NONE, NX_NAT_F_DST,
+    NX_NAT_F_PERSISTENT, NX_NAT_F_PROTO_HASH, NX_NAT_F_PROTO_RANDOM, NX_NAT_F_SRC, Nat, NatAddrs,
+    Subfield,
 };
 use ofp_codec::field::Prereq;
 use ofp_codec::{Action, Field};
@@ -103,7 +105,7 @@ impl Xlate<'_> {
             Action::PushVlan(tpid) => self.push_vlan(*tpid),
             Action::PopVlan => self.pop_vlan(),
             Action::Ct(ct) => self.ct(ct),
-            Action::CtClear => self.clear_conntrack(),
+            Action::CtClear => self.ct_clear(),
             Action::Learn(l) => {
                 self.learn(l);
                 if !self.opts.side_effects {
@@ -342,6 +344,7 @@ impl Xlate<'_> {
             zone,
             commit: ct.flags & (NX_CT_F_COMMIT | NX_CT_F_FORCE) != 0,
             force: ct.flags & NX_CT_F_FORCE != 0,
+            alg: Alg::from_port(ct.alg),
             ..Default::default()
         };
         if ct.actions.is_empty() {
@@ -380,6 +383,16 @@ impl Xlate<'_> {
                     ct.recirc_table
                 ),
             );
+        }
+        self.clear_conntrack();
+    }
+
+    /// `ct_clear`: as OVS, the datapath action is emitted only if the packet is tracked at
+    /// this point (it came back from a recirculation after `ct`); the fields are forgotten
+    /// either way.
+    fn ct_clear(&mut self) {
+        if self.pkt.flow.get(Field::CtState) & u128::from(CT_STATE_TRK) != 0 {
+            self.emit(DpAction::CtClear);
         }
         self.clear_conntrack();
     }
@@ -521,6 +534,9 @@ impl Xlate<'_> {
     }
 }
 
+/// `ct_state` bit `+trk`.
+const CT_STATE_TRK: u8 = 0x20;
+
 fn nat_spec(nat: &Nat) -> NatSpec {
     let kind = if nat.flags & NX_NAT_F_SRC != 0 {
         Some(NatKind::Src)
@@ -546,5 +562,8 @@ fn nat_spec(nat: &Nat) -> NatSpec {
         addr_max,
         port_min: nat.proto_min,
         port_max: nat.proto_max.max(nat.proto_min),
+        persistent: nat.flags & NX_NAT_F_PERSISTENT != 0,
+        proto_hash: nat.flags & NX_NAT_F_PROTO_HASH != 0,
+        proto_random: nat.flags & NX_NAT_F_PROTO_RANDOM != 0,
     }
 }
