@@ -125,6 +125,8 @@ pub struct Conntrack {
     /// Lock-free copies of `zones`' defaults for the common case.
     pub(crate) default_policy: AtomicPolicy,
     pub(crate) default_limit: AtomicU64,
+    /// ALG expectations (data connections announced by FTP/TFTP helpers).
+    pub(crate) expectations: crate::alg::Expectations,
 }
 
 const NO_LIMIT: u64 = u64::MAX;
@@ -182,6 +184,7 @@ impl Conntrack {
             zone_overrides: AtomicBool::new(false),
             default_policy: AtomicPolicy::new(cfg.default_policy),
             default_limit: AtomicU64::new(NO_LIMIT),
+            expectations: Default::default(),
         }
     }
 
@@ -344,9 +347,8 @@ impl Conntrack {
                     Some((conn, reply))
                         if !(conn.expired(ctx.now_ns) || ctx.opts.force && reply) =>
                     {
-                        let md = &mut pkts[i].md;
                         match self.existing(
-                            md,
+                            &mut pkts[i],
                             conn,
                             ex,
                             reply,
@@ -402,7 +404,6 @@ impl Conntrack {
                 continue;
             }
             let (ex, hash) = (ex, *hash);
-            let md = &mut pkt.md;
             let found = if let Some(old) = replace[i].take() {
                 Found::Replace(old)
             } else if missing & (1 << i) != 0 {
@@ -420,7 +421,7 @@ impl Conntrack {
                             if opts.force && reply {
                                 Found::Replace(conn.clone())
                             } else {
-                                self.existing(md, conn, ex, reply, opts, policy, seq_check, now_ns)
+                                self.existing(pkt, conn, ex, reply, opts, policy, seq_check, now_ns)
                             }
                         }
                         None => Found::Missing,
@@ -432,12 +433,12 @@ impl Conntrack {
                 Found::Done => {}
                 Found::Missing => {
                     held = None;
-                    self.not_found(md, ex, hash, opts, policy, limit, seq_check, now_ns);
+                    self.not_found(pkt, ex, hash, opts, policy, limit, seq_check, now_ns);
                 }
                 Found::Replace(old) => {
                     held = None;
                     self.unlink(hash, &old);
-                    self.not_found(md, ex, hash, opts, policy, limit, seq_check, now_ns);
+                    self.not_found(pkt, ex, hash, opts, policy, limit, seq_check, now_ns);
                 }
             }
         }
@@ -449,7 +450,7 @@ impl Conntrack {
     #[inline]
     fn existing(
         &self,
-        md: &mut CtMeta,
+        pkt: &mut CtPacket<'_>,
         conn: &Arc<Conn>,
         ex: &Extracted,
         reply: bool,
@@ -459,6 +460,7 @@ impl Conntrack {
         now_ns: u64,
     ) -> Found {
         let zone = opts.zone;
+        let md = &mut pkt.md;
         let mut inner = conn.inner.lock();
         if ex.related {
             md.state |= CtState::RELATED;
@@ -467,10 +469,19 @@ impl Conntrack {
             }
         } else {
             let mut deadline = conn.deadline_ns();
-            match inner
-                .l4
-                .update(ex, reply, seq_check, policy, now_ns, &mut deadline)
-            {
+            // An ALG's sequence adjustment: the tracker sees acks in the other side's numbering.
+            let adj = match inner.alg {
+                Some(_) => crate::alg::tracked_seg(&inner, ex, reply, opts.nat.is_some()),
+                None => None,
+            };
+            match inner.l4.update(
+                adj.as_ref().unwrap_or(ex),
+                reply,
+                seq_check,
+                policy,
+                now_ns,
+                &mut deadline,
+            ) {
                 Update::Valid => {
                     md.state = CtState((md.state.0 | CtState::ESTABLISHED.0) & !CtState::NEW.0);
                     if reply {
@@ -484,6 +495,9 @@ impl Conntrack {
             conn.expires_at_ns.store(deadline, Ordering::Relaxed);
         }
         write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
+        if inner.alg.is_some() {
+            self.alg_packet(pkt, conn, &mut inner, ex, reply, opts, now_ns);
+        }
         Found::Done
     }
 
@@ -491,7 +505,7 @@ impl Conntrack {
     #[allow(clippy::too_many_arguments)]
     fn not_found(
         &self,
-        md: &mut CtMeta,
+        pkt: &mut CtPacket<'_>,
         ex: &Extracted,
         hash: u64,
         opts: &CtOpts,
@@ -501,6 +515,7 @@ impl Conntrack {
         now_ns: u64,
     ) {
         let zone = opts.zone;
+        let md = &mut pkt.md;
         if ex.related {
             // An ICMP error must quote a tracked connection; it never creates one.
             md.state = CtState::INVALID;
@@ -513,12 +528,21 @@ impl Conntrack {
             return;
         }
         md.state = CtState::NEW;
+        // A data connection an ALG announced (OVS's `expectation_lookup`).
+        let exp = self.alg_expected(&ex.key, now_ns);
+        if exp.is_some() {
+            md.state |= CtState::RELATED;
+        }
         if !opts.commit || !self.reserve(zone, limit) {
             write_md(md, zone, None, Some(&ex.key), opts);
+            if let Some((_, e)) = &exp {
+                crate::alg::expected_md(md, e);
+            }
             return;
         }
         let (l4, deadline) = new_state(ex, policy, now_ns);
         let conn = Arc::new(Conn::new(ex.key, l4, deadline));
+        crate::alg::init_conn(&conn, opts, exp.as_ref().map(|(_, e)| e));
         let shard = self.shard_of(hash);
         let mut map = shard.map.write();
         let mut stale = None;
@@ -534,7 +558,7 @@ impl Conntrack {
                 drop(map);
                 self.release(zone);
                 let reply = other.key != ex.key;
-                let _ = self.existing(md, &other, ex, reply, opts, policy, seq_check, now_ns);
+                let _ = self.existing(pkt, &other, ex, reply, opts, policy, seq_check, now_ns);
                 return;
             }
             Entry::Vacant(v) => {
@@ -549,8 +573,14 @@ impl Conntrack {
         if let Some(old) = stale {
             self.account_removed(&old, true);
         }
+        if let Some((wk, e)) = &exp {
+            self.alg_consume(wk, e);
+        }
         let mut inner = conn.inner.lock();
         write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
+        if inner.alg.is_some() {
+            self.alg_packet(pkt, &conn, &mut inner, ex, false, opts, now_ns);
+        }
     }
 
     /// Takes one slot of the global and zone limits; false (nothing taken) if either is full.
@@ -720,6 +750,12 @@ fn write_md(
             md.mark = inner.mark;
             md.label = inner.label();
             md.orig = Some(ckey.orig_tuple());
+            // A connection made from an ALG expectation reports its parent's tuple and keeps
+            // the parent's mark and label (OVS's `write_ct_md`, `set_mark`, `set_label`).
+            if let Some(p) = crate::alg::parent_of(inner) {
+                md.orig = Some(p.orig_tuple());
+                return;
+            }
             if let Some((v, m)) = opts.set_mark {
                 md.mark = v | (md.mark & !m);
                 inner.mark = md.mark;

@@ -30,6 +30,8 @@ pub struct CtEntry {
     pub timeout_s: u32,
     /// TCP: states of the original and reply peers.
     pub tcp_states: Option<(TcpState, TcpState)>,
+    /// The ALG helper of the connection (`ct(commit, alg=...)`): `ftp`, `tftp`.
+    pub helper: Option<&'static str>,
 }
 
 impl CtEntry {
@@ -47,6 +49,7 @@ impl CtEntry {
                 L4State::Tcp(t) => Some((t.peer[0].state, t.peer[1].state)),
                 _ => None,
             },
+            helper: inner.alg.as_ref().and_then(|a| a.helper).map(|h| h.name()),
         }
     }
 
@@ -78,6 +81,9 @@ impl CtEntry {
         }
         if let Some(st) = self.tcp_state() {
             let _ = write!(s, ",protoinfo=(state={})", st.name());
+        }
+        if let Some(h) = self.helper {
+            let _ = write!(s, ",helper={h}");
         }
         s
     }

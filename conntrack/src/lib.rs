@@ -154,6 +154,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alg;
 mod conntrack;
 mod dump;
 mod key;

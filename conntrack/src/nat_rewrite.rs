@@ -42,8 +42,27 @@ pub(crate) struct RewriteOp {
 
 /// The header rewrite NAT decided for one packet; empty when the packet is not translated.
 /// Fill-in is conntrack's, application the caller's ([`NatRewrite::apply`]).
+///
+/// The second part is an ALG's edit of the same packet (FTP address in the payload, sequence
+/// numbers), applied after the header rewrite (see `alg/rewrite.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NatRewrite(pub(crate) Option<RewriteOp>);
+pub struct NatRewrite(
+    pub(crate) Option<RewriteOp>,
+    pub(crate) Option<crate::alg::AlgEdit>,
+);
+
+/// A fixed-size frame: [`NatRewrite::apply`] can only make edits that keep the length.
+struct FixedFrame<'a>(&'a mut [u8]);
+
+impl FrameBuf for FixedFrame<'_> {
+    fn frame(&mut self) -> &mut [u8] {
+        self.0
+    }
+
+    fn splice(&mut self, at: usize, old_len: usize, new_len: usize) -> bool {
+        old_len == new_len && at.checked_add(old_len).is_some_and(|e| e <= self.0.len())
+    }
+}
 
 /// A frame whose length may change, for rewrites that resize the payload (ALG helpers
 /// rewriting addresses in FTP commands). Offsets are from the start of the frame.
@@ -76,22 +95,30 @@ impl FrameBuf for Vec<u8> {
 impl NatRewrite {
     /// True if there is nothing to rewrite.
     pub fn is_empty(&self) -> bool {
-        self.0.is_none()
+        self.0.is_none() && self.1.is_none()
+    }
+
+    /// Adds an ALG's edit (applied after the header rewrite).
+    pub(crate) fn set_alg(&mut self, e: crate::alg::AlgEdit) {
+        self.1 = Some(e);
     }
 
     /// Applies the rewrite to `frame` (the same bytes, at the same offsets, that were given to
     /// conntrack as [`crate::CtPacket::data`]). Returns false, leaving the frame unchanged, if
     /// the headers no longer hold together; true otherwise (also when empty).
+    /// An ALG edit that changes the frame's length needs [`NatRewrite::apply_buf`]: here it
+    /// fails (false).
     pub fn apply(&self, frame: &mut [u8]) -> bool {
-        match &self.0 {
-            None => true,
-            Some(op) => apply_op(op, frame).is_some(),
-        }
+        self.apply_buf(&mut FixedFrame(frame))
     }
 
     /// [`NatRewrite::apply`] on a resizable frame.
     pub fn apply_buf(&self, buf: &mut dyn FrameBuf) -> bool {
-        self.apply(buf.frame())
+        let header = match &self.0 {
+            None => true,
+            Some(op) => apply_op(op, buf.frame()).is_some(),
+        };
+        header && self.1.as_ref().is_none_or(|e| e.apply(buf))
     }
 }
 

@@ -35,6 +35,9 @@ pub(crate) struct ConnInner {
     /// `ct_label` as two halves (keeps the entry 8-byte aligned, hence small).
     pub label: [u64; 2],
     pub l4: L4State,
+    /// ALG state (helper of a control connection, parent of a related one); `None` for the
+    /// common connection (one pointer in the entry).
+    pub alg: Option<Box<crate::alg::ConnAlg>>,
 }
 
 impl ConnInner {
@@ -66,6 +69,7 @@ impl Conn {
                 mark: 0,
                 label: [0; 2],
                 l4,
+                alg: None,
             }),
         }
     }

@@ -50,6 +50,10 @@ pub(crate) struct Expectation {
     /// The parent's `ct_mark` and `ct_label` when the expectation was made.
     pub mark: u32,
     pub label: u128,
+    /// With NAT on the parent: the translation the data connection gets if it is committed
+    /// with `nat`. Not applied yet: that waits for the tracker's NAT allocation.
+    #[allow(dead_code)]
+    pub nat: Option<super::DataNat>,
 }
 
 impl Expectation {
@@ -95,6 +99,16 @@ impl Expectations {
     /// first announcement wins, as in Open vSwitch); a dead one or the same parent's is
     /// replaced. Returns true if stored (or already present for this parent).
     pub fn insert(&self, wk: ConnKey, exp: Expectation, now_ns: u64) -> bool {
+        // Helpers announce the same expectation again and again (every TFTP request, a
+        // retransmitted PORT): settle that under the read lock.
+        if let Some(old) = self.map.read().get(&wk) {
+            if Weak::ptr_eq(&old.parent, &exp.parent) {
+                return true;
+            }
+            if old.alive(now_ns) {
+                return false;
+            }
+        }
         let mut map = self.map.write();
         if let Some(old) = map.get(&wk) {
             if old.alive(now_ns) && !Weak::ptr_eq(&old.parent, &exp.parent) {
@@ -123,25 +137,6 @@ impl Expectations {
             map.remove(wk);
             self.len.store(map.len(), Ordering::Relaxed);
         }
-    }
-
-    /// Removes every expectation whose parent is gone or expired; returns how many.
-    pub fn purge(&self, now_ns: u64) -> usize {
-        if self.is_empty() {
-            return 0;
-        }
-        let mut map = self.map.write();
-        let before = map.len();
-        map.retain(|_, e| e.alive(now_ns));
-        self.len.store(map.len(), Ordering::Relaxed);
-        before - map.len()
-    }
-
-    /// Removes everything.
-    pub fn clear(&self) {
-        let mut map = self.map.write();
-        map.clear();
-        self.len.store(0, Ordering::Relaxed);
     }
 }
 
@@ -173,24 +168,23 @@ pub(crate) fn announce(
     parent: &Arc<Conn>,
     recent: &mut Recent,
     wk: ConnKey,
-    mark: u32,
-    label: u128,
+    inherit: (u32, u128),
+    nat: Option<super::DataNat>,
     now_ns: u64,
 ) -> bool {
     let weak = Arc::downgrade(parent);
     let exp = Expectation {
         parent: weak.clone(),
         parent_key: parent.key,
-        mark,
-        label,
+        mark: inherit.0,
+        label: inherit.1,
+        nat,
     };
     if !table.insert(wk, exp, now_ns) {
         return false;
     }
-    if let Some(old) = recent.push(wk) {
-        if old != wk {
-            table.remove_if_parent(&old, &weak);
-        }
+    if let Some(old) = recent.push(wk).filter(|o| *o != wk) {
+        table.remove_if_parent(&old, &weak);
     }
     true
 }

@@ -34,16 +34,19 @@ pub mod seqadj;
 pub(crate) mod expect;
 mod rewrite;
 mod tftp;
+mod track;
 
 use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::key::{ConnKey, IPPROTO_TCP};
+use crate::nat::NatKind;
 pub(crate) use expect::{Expectations, Recent};
 use ftp::{FtpCtl, FtpKind};
 pub use rewrite::AlgEdit;
 pub(crate) use rewrite::TextEdit;
 pub use seqadj::SeqAdj;
+pub(crate) use track::{expected_md, init_conn, parent_of, tracked_seg};
 
 /// Per-connection ALG state, boxed in the entry (connections without one pay a pointer).
 #[derive(Clone, Debug, Default)]
@@ -95,9 +98,11 @@ pub(crate) fn exp_key(from: &ConnKey, dport: u16) -> Option<ConnKey> {
 pub(crate) struct FtpOutcome {
     /// The data connection to expect (wildcard key).
     pub expect: ConnKey,
-    /// With NAT: the payload bytes to replace and the text to put there (only when it
-    /// differs from what is there).
-    pub rewrite: Option<(Range<usize>, String)>,
+    /// Active mode (the server opens the data connection).
+    pub active: bool,
+    /// With NAT: the payload bytes to replace and the address to print there in the
+    /// message's form (only when that differs from what is there).
+    pub rewrite: Option<(Range<usize>, FtpKind, IpAddr)>,
 }
 
 /// Runs the FTP logic on `payload`, a segment of the control connection whose original key is
@@ -134,21 +139,62 @@ pub(crate) fn ftp_outcome(
             orig.dst_addr(),
         )
     };
-    if let Some(a) = m.addr {
-        if !legit.contains(&a) {
-            return None;
-        }
+    if m.addr.is_some_and(|a| !legit.contains(&a)) {
+        return None;
     }
     let expect = exp_key(from, m.port)?;
     let rewrite = match m.addr {
         Some(_) if nat && m.kind != FtpKind::Epsv => {
             let text = ftp::addr_text(m.kind, rewrite_to);
             let span = m.addr_span.clone();
-            (payload.get(span.clone()) != Some(text.as_bytes())).then_some((span, text))
+            (payload.get(span.clone()) != Some(text.as_bytes()))
+                .then_some((span, m.kind, rewrite_to))
         }
         _ => None,
     };
-    Some(FtpOutcome { expect, rewrite })
+    Some(FtpOutcome {
+        expect,
+        active: m.kind.is_active(),
+        rewrite,
+    })
+}
+
+/// The translation a data connection announced on a NATed control connection gets when it
+/// is committed with `nat` (as Open vSwitch's `expectation_create`): the data connection must
+/// reach the real peer and appear to come from the address the other side knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DataNat {
+    /// `Dst`: the data connection's destination becomes `addr` (DNAT); `Src`: its source does.
+    pub kind: NatKind,
+    /// The translated address.
+    pub addr: IpAddr,
+    /// The translated port, when it differs (TFTP behind a port-translating SNAT).
+    pub port: Option<u16>,
+}
+
+/// The [`DataNat`] of a data connection announced on the control connection `orig` /
+/// `reply_key`: `active` if the server opens it (FTP active mode, TFTP), else the client.
+/// `None` when the control connection is not translated. A control connection translated on
+/// both sides gets its destination side handled, as OVS.
+pub(crate) fn data_nat(orig: &ConnKey, reply_key: &ConnKey, active: bool) -> Option<DataNat> {
+    let dnat = orig.dst_addr() != reply_key.src_addr();
+    let snat = orig.src_addr() != reply_key.dst_addr() || orig.src_port() != reply_key.dst_port();
+    let (kind, addr) = match (active, dnat, snat) {
+        // The server's connection must appear to come from the address the client called.
+        (true, true, _) => (NatKind::Src, orig.dst_addr()),
+        // ... or reach the client behind the source translation.
+        (true, false, true) => (NatKind::Dst, orig.src_addr()),
+        // The client's connection must reach the real server.
+        (false, true, _) => (NatKind::Dst, reply_key.src_addr()),
+        // ... or leave with the client's translated address.
+        (false, false, true) => (NatKind::Src, reply_key.dst_addr()),
+        (_, false, false) => return None,
+    };
+    Some(DataNat {
+        kind,
+        addr,
+        port: None,
+    })
 }
 
 /// The TFTP expectation for a packet of a TFTP connection (see `tftp.rs`).
@@ -178,7 +224,7 @@ mod tests {
         let p = b"PORT 10,1,1,1,156,64\r\n";
         let o = ftp_outcome(&orig, &reply, false, p, true).unwrap();
         assert_eq!(o.expect, ConnKey::ipv4(S, N, 6, 0, 40000));
-        assert_eq!(o.rewrite, Some((5..13, "10,1,1,240".to_string())));
+        assert_eq!(o.rewrite, Some((5..13, FtpKind::Port, IpAddr::V4(N))));
         // Without NAT in this ct(), no rewrite.
         let o = ftp_outcome(&orig, &reply, false, p, false).unwrap();
         assert_eq!(o.rewrite, None);

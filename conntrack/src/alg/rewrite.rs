@@ -154,3 +154,108 @@ impl AlgEdit {
         Some(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn frame(payload: &[u8], seq: u32, ack: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 1, 1, 1], [10, 1, 1, 2], 64)
+            .tcp(40000, 21, seq, 1000)
+            .ack(ack)
+            .write(&mut out, payload)
+            .unwrap();
+        out
+    }
+
+    fn verify(f: &[u8]) -> (u32, u32, Vec<u8>) {
+        let p = etherparse::SlicedPacket::from_ethernet(f).unwrap();
+        let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+            panic!("not ipv4")
+        };
+        let h = ip.header().to_header();
+        assert_eq!(usize::from(h.total_len), f.len() - 14);
+        assert_eq!(h.header_checksum, h.calc_header_checksum());
+        let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
+            panic!("not tcp")
+        };
+        let th = t.to_header();
+        let sum = th.calc_checksum_ipv4(&h, t.payload()).unwrap();
+        assert_eq!(th.checksum, sum);
+        (
+            th.sequence_number,
+            th.acknowledgment_number,
+            t.payload().to_vec(),
+        )
+    }
+
+    #[test]
+    fn text_grows_and_everything_is_recomputed() {
+        let mut f = frame(b"PORT 10,1,1,1,156,64\r\n", 1000, 2000);
+        let e = AlgEdit {
+            l3_ofs: 14,
+            l4_ofs: 34,
+            v6: false,
+            text: Some(TextEdit {
+                at: 54 + 5,
+                old_len: 8,
+                kind: FtpKind::Port,
+                addr: IpAddr::V4(Ipv4Addr::new(192, 168, 100, 200)),
+            }),
+            seq_off: 0,
+            acked: SeqAdj::default(),
+        };
+        assert_eq!(e.len_delta(), 7);
+        assert!(e.apply(&mut f));
+        let (seq, ack, p) = verify(&f);
+        assert_eq!((seq, ack), (1000, 2000));
+        assert_eq!(p, b"PORT 192,168,100,200,156,64\r\n");
+    }
+
+    #[test]
+    fn sequence_and_ack_move_and_checksum_follows() {
+        let mut f = frame(b"LIST\r\n", 1000, 2000);
+        let mut acked = SeqAdj::default();
+        acked.record(1500, 4);
+        let e = AlgEdit {
+            l3_ofs: 14,
+            l4_ofs: 34,
+            v6: false,
+            text: None,
+            seq_off: -3,
+            acked,
+        };
+        assert!(e.apply(&mut f));
+        let (seq, ack, p) = verify(&f);
+        assert_eq!((seq, ack, p.as_slice()), (997, 1996, &b"LIST\r\n"[..]));
+    }
+
+    #[test]
+    fn a_frame_that_does_not_hold_together_is_left_alone() {
+        let good = frame(b"PORT 10,1,1,1,156,64\r\n", 1, 2);
+        let e = AlgEdit {
+            l3_ofs: 14,
+            l4_ofs: 34,
+            v6: false,
+            text: Some(TextEdit {
+                at: 200,
+                old_len: 8,
+                kind: FtpKind::Port,
+                addr: IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4)),
+            }),
+            seq_off: 5,
+            acked: SeqAdj::default(),
+        };
+        let mut f = good.clone();
+        assert!(!e.apply(&mut f));
+        assert_eq!(f, good);
+        for cut in [10, 30, 40, 60] {
+            let mut f = good[..cut].to_vec();
+            assert!(!e.apply(&mut f));
+            assert_eq!(f, good[..cut]);
+        }
+    }
+}

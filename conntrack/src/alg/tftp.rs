@@ -11,5 +11,6 @@ pub(crate) fn expected(orig: &ConnKey, reply_key: &ConnKey, reply: bool) -> Opti
     if reply || orig.proto() != IPPROTO_UDP {
         return None;
     }
-    super::exp_key(reply_key, orig.src_port())
+    // The client's port as the server sees it (the same unless a SNAT changed it).
+    super::exp_key(reply_key, reply_key.dst_port())
 }
