@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use hashbrown::hash_table::Entry;
 use parking_lot::{RwLock, RwLockReadGuard};
 
 use crate::key::ConnKey;
 use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
+use crate::nat_alloc::Link;
 use crate::parse::{Extracted, extract};
 use crate::proto::{Update, new_state, valid_new};
-use crate::table::{Conn, ConnInner, Map, Shard, Slot, find};
+use crate::table::{Conn, ConnInner, Map, Shard, find};
 use crate::timeout::{AtomicPolicy, TimeoutPolicy};
 
 /// OVS's default `n_conn_limit`.
@@ -86,6 +86,10 @@ pub(crate) struct Counters {
     pub expired: AtomicU64,
     pub full: AtomicU64,
     pub zone_full: AtomicU64,
+    /// New NAT connections not committed: no free address/port in the range.
+    pub nat_exhausted: AtomicU64,
+    /// State of the `random` NAT port choice.
+    pub nat_rng: AtomicU64,
 }
 
 /// Snapshot of the tracker's statistics.
@@ -105,6 +109,9 @@ pub struct CtStats {
     pub full: u64,
     /// New connections not committed because their zone's limit was reached.
     pub zone_full: u64,
+    /// New NAT connections not committed because their address/port range was exhausted
+    /// (the packet stays `+trk+new`, untranslated).
+    pub nat_exhausted: u64,
 }
 
 /// A userspace connection tracker, shared by all forwarding threads (`Send + Sync`; wrap it in
@@ -318,7 +325,8 @@ impl Conntrack {
         let mut found: [Option<(&Arc<Conn>, bool)>; CHUNK] = [None; CHUNK];
         for i in 0..n {
             if let (Some((ex, h)), Some(map)) = (&keys[i], &guards[usize::from(guard_of[i])]) {
-                found[i] = find(map, *h, &ex.key);
+                // A packet NATed earlier in this zone looked up by its reversed tuple.
+                found[i] = find(map, *h, &ex.key).map(|(c, r)| (c, r ^ ex.natted));
                 if let Some((c, _)) = found[i] {
                     std::hint::black_box(c.inner.is_locked());
                 }
@@ -415,7 +423,9 @@ impl Conntrack {
                     held = Some((si, self.shards[si].map.read()));
                 }
                 match held.as_ref() {
-                    Some((_, map)) => match find(map, hash, &ex.key) {
+                    Some((_, map)) => match find(map, hash, &ex.key)
+                        .map(|(c, r)| (c, r ^ ex.natted))
+                    {
                         Some((conn, _)) if conn.expired(now_ns) => Found::Missing,
                         Some((conn, reply)) => {
                             if opts.force && reply {
@@ -495,6 +505,9 @@ impl Conntrack {
             conn.expires_at_ns.store(deadline, Ordering::Relaxed);
         }
         write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
+        if opts.nat.is_some() && conn.nat.is_some() {
+            self.nat_packet(pkt, conn, ex, reply);
+        }
         if inner.alg.is_some() {
             self.alg_packet(pkt, conn, &mut inner, ex, reply, opts, now_ns);
         }
@@ -515,6 +528,9 @@ impl Conntrack {
         now_ns: u64,
     ) {
         let zone = opts.zone;
+        // A packet NATed earlier in this zone whose connection is gone: its own tuple.
+        let unnat = ex.unnatted();
+        let ex = &unnat;
         let md = &mut pkt.md;
         if ex.related {
             // An ICMP error must quote a tracked connection; it never creates one.
@@ -541,43 +557,38 @@ impl Conntrack {
             return;
         }
         let (l4, deadline) = new_state(ex, policy, now_ns);
-        let conn = Arc::new(Conn::new(ex.key, l4, deadline));
+        let mut conn = Arc::new(Conn::new(ex.key, l4, deadline));
         crate::alg::init_conn(&conn, opts, exp.as_ref().map(|(_, e)| e));
-        let shard = self.shard_of(hash);
-        let mut map = shard.map.write();
-        let mut stale = None;
-        let eq = |s: &Slot| s.hash == hash && s.conn.direction_of(&ex.key).is_some();
-        match map.entry(hash, eq, |s| s.hash) {
-            Entry::Occupied(mut o) if o.get().conn.expired(now_ns) => {
-                // A dead entry with the same key: the new connection takes its slot.
-                stale = Some(std::mem::replace(&mut o.get_mut().conn, conn.clone()));
-            }
-            Entry::Occupied(o) => {
+        let linked = match opts.nat.and_then(|n| n.kind.map(|k| (n, k))) {
+            Some((cfg, kind)) => self.nat_link_new(&mut conn, hash, &cfg, kind, now_ns),
+            None => self.link(&conn, hash, now_ns),
+        };
+        match linked {
+            Link::Linked => {}
+            Link::Existing(other) => {
                 // Another thread created it between our lookup and now: use theirs.
-                let other = o.get().conn.clone();
-                drop(map);
                 self.release(zone);
                 let reply = other.key != ex.key;
                 let _ = self.existing(pkt, &other, ex, reply, opts, policy, seq_check, now_ns);
                 return;
             }
-            Entry::Vacant(v) => {
-                v.insert(Slot {
-                    hash,
-                    conn: conn.clone(),
-                });
+            Link::Exhausted => {
+                // As OVS: not committed, not translated, still `+trk+new`; counted.
+                self.release(zone);
+                self.counters.nat_exhausted.fetch_add(1, Ordering::Relaxed);
+                write_md(&mut pkt.md, zone, None, Some(&ex.key), opts);
+                return;
             }
         }
-        drop(map);
         self.counters.created.fetch_add(1, Ordering::Relaxed);
-        if let Some(old) = stale {
-            self.account_removed(&old, true);
-        }
         if let Some((wk, e)) = &exp {
             self.alg_consume(wk, e);
         }
         let mut inner = conn.inner.lock();
         write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
+        if opts.nat.is_some() && conn.nat.is_some() {
+            self.nat_packet(pkt, &conn, ex, false);
+        }
         if inner.alg.is_some() {
             self.alg_packet(pkt, &conn, &mut inner, ex, false, opts, now_ns);
         }
@@ -618,17 +629,30 @@ impl Conntrack {
         }
     }
 
-    /// Unlinks exactly `conn` (if still linked).
-    pub(crate) fn unlink(&self, hash: u64, conn: &Arc<Conn>) -> bool {
-        let mut map = self.shard_of(hash).map.write();
-        if let Ok(e) = map.find_entry(hash, |s| Arc::ptr_eq(&s.conn, conn)) {
-            let (old, _) = e.remove();
-            drop(map);
-            self.account_removed(&old.conn, false);
-            true
-        } else {
-            false
+    /// Unlinks exactly `conn` (if still linked): its slot and, for a NAT entry, its second
+    /// slot. `_hash` (the hash of the key it was found by) is not needed: the entry's own keys
+    /// say where its slots are.
+    pub(crate) fn unlink(&self, _hash: u64, conn: &Arc<Conn>) -> bool {
+        let h = conn.key.sym_hash(self.seed);
+        let removed = self.remove_slot(h, conn);
+        if let Some(b) = conn.nat.as_ref().filter(|b| b.two_slots) {
+            self.remove_slot(b.reply_hash, conn);
         }
+        if removed {
+            self.account_removed(conn, false);
+        }
+        removed
+    }
+
+    /// Removes `conn`'s slot stored under `hash`, if there is one.
+    fn remove_slot(&self, hash: u64, conn: &Arc<Conn>) -> bool {
+        let mut map = self.shard_of(hash).map.write();
+        let old = map
+            .find_entry(hash, |s| s.hash == hash && Arc::ptr_eq(&s.conn, conn))
+            .ok()
+            .map(|e| e.remove().0);
+        drop(map);
+        old.is_some()
     }
 
     /// Sets the global connection limit (`dpctl/ct-set-maxconns`). Existing connections stay.
@@ -728,6 +752,7 @@ impl Conntrack {
             expired: c.expired.load(Ordering::Relaxed),
             full: c.full.load(Ordering::Relaxed),
             zone_full: c.zone_full.load(Ordering::Relaxed),
+            nat_exhausted: c.nat_exhausted.load(Ordering::Relaxed),
         }
     }
 }

@@ -143,6 +143,24 @@ impl ConnKey {
         octets(&self.dst)
     }
 
+    /// Source address as key words.
+    #[inline]
+    pub(crate) fn src_words(&self) -> [u64; 2] {
+        self.src
+    }
+
+    /// Destination address as key words.
+    #[inline]
+    pub(crate) fn dst_words(&self) -> [u64; 2] {
+        self.dst
+    }
+
+    /// The raw metadata word (ports, zone, protocol, IPv6 flag).
+    #[inline]
+    pub(crate) fn meta_word(&self) -> u64 {
+        self.meta
+    }
+
     /// Source address.
     pub fn src_addr(&self) -> IpAddr {
         addr_of(&self.src, self.is_ipv6())

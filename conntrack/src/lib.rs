@@ -157,10 +157,12 @@
 pub mod alg;
 mod conntrack;
 mod dump;
+pub mod ipf;
 mod key;
 mod maint;
 mod meta;
 mod nat;
+mod nat_alloc;
 mod nat_rewrite;
 mod parse;
 mod proto;

@@ -99,14 +99,18 @@ impl Conntrack {
                         continue;
                     }
                     if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
-                        freed.push(e.remove().0.conn);
+                        let slot = e.remove().0;
+                        freed.push((slot.is_primary(), slot.conn));
                     }
                 }
             }
-            for c in &freed {
-                self.account_removed(c, true);
+            // A NAT entry has two slots; it is counted once, with its primary slot.
+            for (primary, c) in &freed {
+                if *primary {
+                    self.account_removed(c, true);
+                    expired += 1;
+                }
             }
-            expired += freed.len();
             // `freed` (and the entries) drop here, outside the lock.
         }
         self.maybe_shrink(i);
@@ -179,7 +183,7 @@ impl Conntrack {
         let mut total = 0;
         for shard in self.shards.iter() {
             loop {
-                let freed: Vec<Arc<Conn>> = {
+                let freed: Vec<(bool, Arc<Conn>)> = {
                     let mut map = shard.map.write();
                     let mut freed = Vec::new();
                     map.retain(|s| {
@@ -189,7 +193,7 @@ impl Conntrack {
                             _ => true,
                         };
                         if hit && freed.len() < REMOVE_BATCH {
-                            freed.push(c.clone());
+                            freed.push((s.is_primary(), c.clone()));
                             false
                         } else {
                             true
@@ -197,10 +201,13 @@ impl Conntrack {
                     });
                     freed
                 };
-                for c in &freed {
-                    self.account_removed(c, false);
+                // Both slots of a NAT entry go (each in its shard); it counts once.
+                for (primary, c) in &freed {
+                    if *primary {
+                        self.account_removed(c, false);
+                        total += 1;
+                    }
                 }
-                total += freed.len();
                 if freed.len() < REMOVE_BATCH {
                     break;
                 }
@@ -216,6 +223,9 @@ impl Conntrack {
 fn collect(map: &Map, zone: Option<u16>, now_ns: u64, out: &mut Vec<CtEntry>) {
     for s in map.iter() {
         let c = &s.conn;
+        if !s.is_primary() {
+            continue;
+        }
         if zone.is_some_and(|z| z != c.key.zone()) || c.expired(now_ns) {
             continue;
         }

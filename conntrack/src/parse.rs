@@ -6,7 +6,7 @@
 use crate::key::{
     ConnKey, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, addr4, addr6, pack_meta,
 };
-use crate::meta::{CtPacket, L3};
+use crate::meta::{CtPacket, CtState, L3};
 
 /// TCP header facts used by the TCP state machine.
 #[derive(Clone, Copy, Debug, Default)]
@@ -31,6 +31,23 @@ pub(crate) struct Extracted {
     pub tcp: TcpSeg,
     /// Type of the outer ICMP message (for "may this create a connection").
     pub icmp_type: u8,
+    /// The packet was already translated by a NAT `ct()` in this zone (its `ct_state` says
+    /// `+snat`/`+dnat`): `key` is then the *reverse* of its tuple, which is the key the
+    /// connection has for the opposite direction, and a lookup's direction must be flipped
+    /// (OVS's `initial_conn_lookup`). [`Extracted::unnatted`] gives the packet's own tuple.
+    pub natted: bool,
+}
+
+impl Extracted {
+    /// The packet's own tuple (undoes the reversal of a `natted` key).
+    pub(crate) fn unnatted(&self) -> Extracted {
+        let mut e = *self;
+        if e.natted {
+            e.key = e.key.reverse();
+            e.natted = false;
+        }
+        e
+    }
 }
 
 pub(crate) const TCP_FIN: u16 = 0x01;
@@ -302,11 +319,14 @@ pub(crate) fn extract(pkt: &CtPacket<'_>, zone: u16) -> Option<Extracted> {
         _ => {}
     }
     let key = t.key(zone);
+    let key = if related { key.reverse() } else { key };
+    let natted = pkt.md.state.0 & (CtState::SRC_NAT.0 | CtState::DST_NAT.0) != 0;
     Some(Extracted {
-        key: if related { key.reverse() } else { key },
+        key: if natted { key.reverse() } else { key },
         related,
         tcp,
         icmp_type,
+        natted,
     })
 }
 

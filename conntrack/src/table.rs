@@ -15,8 +15,9 @@
 //! (lazy expiry) and is replaced in place when a packet creates a live connection with the same
 //! key, so an expired entry can never hide a live one.
 //!
-//! NAT (a later issue) makes a connection's reply key differ from its reversed original key;
-//! such a connection is then linked under both keys (possibly in two shards), and
+//! NAT makes a connection's reply key differ from its reversed original key; such a connection
+//! ([`Conn::nat`]) is linked under both keys (two slots, possibly in two shards: the primary
+//! slot under the original key's hash, a second one under the reply key's), and
 //! [`Conn::direction_of`] is the one place that decides which direction a key denotes.
 
 use std::sync::Arc;
@@ -50,11 +51,33 @@ impl ConnInner {
     }
 }
 
+/// The translation of a NATed connection: its reply key differs from the reversed original
+/// key, and the entry is linked under both keys.
+#[derive(Debug)]
+pub(crate) struct NatBinding {
+    /// Reply-direction key (what the translated replies carry).
+    pub reply: ConnKey,
+    /// Table hash of `reply`.
+    pub reply_hash: u64,
+    /// The entry has a second slot, under `reply_hash` (false when both keys hash alike: then
+    /// the one slot serves both).
+    pub two_slots: bool,
+    /// `NAT_SRC` / `NAT_DST` bits: what the connection's original direction gets.
+    pub kinds: u8,
+}
+
+/// [`NatBinding::kinds`]: source NAT.
+pub(crate) const NAT_SRC: u8 = 1;
+/// [`NatBinding::kinds`]: destination NAT.
+pub(crate) const NAT_DST: u8 = 2;
+
 /// One tracked connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
     /// Original-direction key (includes the zone).
     pub key: ConnKey,
+    /// NAT translation, set before the entry is first linked and never changed after.
+    pub nat: Option<Box<NatBinding>>,
     /// Absolute deadline in ns; the entry is dead from this instant on.
     pub expires_at_ns: AtomicU64,
     pub inner: Mutex<ConnInner>,
@@ -64,6 +87,7 @@ impl Conn {
     pub(crate) fn new(key: ConnKey, l4: L4State, expires_at_ns: u64) -> Self {
         Conn {
             key,
+            nat: None,
             expires_at_ns: AtomicU64::new(expires_at_ns),
             inner: Mutex::new(ConnInner {
                 mark: 0,
@@ -76,7 +100,10 @@ impl Conn {
 
     /// The reply-direction key. Without NAT it is the reversed original key.
     pub(crate) fn reply_key(&self) -> ConnKey {
-        self.key.reverse()
+        match &self.nat {
+            Some(b) => b.reply,
+            None => self.key.reverse(),
+        }
     }
 
     /// `Some(false)` if `k` is this connection's original direction, `Some(true)` if it is the
@@ -85,7 +112,10 @@ impl Conn {
     pub(crate) fn direction_of(&self, k: &ConnKey) -> Option<bool> {
         if self.key == *k {
             Some(false)
-        } else if self.key.is_reverse_of(k) {
+        } else if match &self.nat {
+            None => self.key.is_reverse_of(k),
+            Some(b) => b.reply == *k,
+        } {
             Some(true)
         } else {
             None
@@ -108,6 +138,18 @@ impl Conn {
 pub(crate) struct Slot {
     pub hash: u64,
     pub conn: Arc<Conn>,
+}
+
+impl Slot {
+    /// False for the second slot of a NAT entry (the one under its reply key). Every entry has
+    /// exactly one primary slot: counting, dumps and accounting look at primary slots only.
+    #[inline]
+    pub(crate) fn is_primary(&self) -> bool {
+        match &self.conn.nat {
+            Some(b) => !(b.two_slots && self.hash == b.reply_hash),
+            None => true,
+        }
+    }
 }
 
 pub(crate) type Map = HashTable<Slot>;
