@@ -221,7 +221,19 @@ impl Ofproto {
                 Action::Group(g) if !self.groups.contains_key(g) => {
                     return Err(OfpError::OFPBAC_BAD_OUT_GROUP);
                 }
+                Action::OutputTrunc { port, .. }
+                    if *port >= MAX_PORTS && *port < ofp_codec::action::port::OFPP_MAX =>
+                {
+                    return Err(OfpError::OFPBAC_BAD_OUT_PORT);
+                }
                 Action::Ct(ct) => self.check_actions(&ct.actions)?,
+                Action::Clone(nested) => self.check_actions(nested)?,
+                // Nicira actions the codec knows but translation does not
+                // implement: refused as OVS refuses a Nicira action it lacks.
+                Action::Multipath(_)
+                | Action::StackPush(_)
+                | Action::StackPop(_)
+                | Action::CheckPktLarger { .. } => return Err(OfpError::OFPBAC_BAD_VENDOR_TYPE),
                 _ => {}
             }
         }

@@ -7,9 +7,10 @@ decodes cleanly and whose normalized text is new go to corpus.flows; flows
 listed as refusals go to refused.flows with the OVS error name OVS printed.
 Run from the repository root: python3 tests/data/make_corpus.py
 
-Scope: the fields and actions rvs supports (issue 3). Nicira actions outside
-it (bundle, multipath, sample, fin_timeout, enqueue/pop_queue, stack) are
-left out on purpose.
+Scope: the fields and actions rvs supports (issue 3), and the Nicira
+actions added later (NX below: output_trunc, multipath, sample,
+check_pkt_larger, the field stack). bundle/bundle_load, encap/decap and
+delete_field, which rvs refuses, are left out on purpose.
 """
 import re
 import subprocess
@@ -224,6 +225,32 @@ CT += ["tcp,actions=ct(commit,alg=ftp)", "udp,actions=ct(commit,alg=tftp)",
 CT += ["ip,actions=ct(table=%d)" % t for t in (0, 3, 10, 100, 254)]
 CT += ["ip,actions=ct(zone=%d)" % z for z in (1, 2, 100, 65535)]
 
+NX = []  # Nicira actions added after the first corpus
+NX += ["actions=output(port=%s,max_len=%d)" % (p, l) for p, l in (
+    ("1", 100), ("2", 14), ("LOCAL", 1500), ("IN_PORT", 65535), ("65279", 4294967295))]
+NX += ["actions=output(port=3,max_len=64),output:4", "actions=clone(output(port=1,max_len=64))",
+       "ip,actions=ct(commit),output(port=2,max_len=128)"]
+NX += ["actions=multipath(%s)" % a for a in (
+    "eth_src,50,modulo_n,1,0,NXM_NX_REG0[]", "symmetric_l4,1024,hrw,12,0,NXM_NX_REG0[0..3]",
+    "symmetric_l3l4,0,hash_threshold,65536,0,reg1[0..15]",
+    "symmetric_l3l4+udp,7,iter_hash,3,2,reg2[4..5]", "nw_src,1,modulo_n,2,0,reg3[7]",
+    "nw_dst,65535,hrw,8,0,NXM_NX_REG4[0..2]", "symmetric_l3,2,modulo_n,1,5,NXM_NX_REG5[0]")]
+NX += ["actions=sample(%s)" % a for a in (
+    "probability=12345,collector_set_id=23456,obs_domain_id=34567,obs_point_id=45678",
+    "probability=1", "probability=65535,collector_set_id=1",
+    "probability=100,collector_set_id=2,sampling_port=56789",
+    "probability=100,collector_set_id=3,sampling_port=5,ingress", "probability=10,egress",
+    "probability=10,sampling_port=LOCAL,ingress")]
+NX += ["actions=check_pkt_larger(%s" % a for a in (
+    "1500)->NXM_NX_REG0[0]", "0)->reg1[31]", "65535)->xreg1[63]", "100)->metadata[5]",
+    "200)->NXM_NX_REG2[3],resubmit(,1)")]
+NX += ["actions=%s" % a for a in (
+    "push:NXM_NX_REG0[]", "pop:NXM_NX_REG1[0..7]", "push:reg0[],push:reg1[0..15],pop:reg1[0..15],pop:reg0[]",
+    "push:NXM_OF_ETH_SRC[],pop:NXM_OF_ETH_DST[]", "push:xxreg0[],pop:xxreg1[]",
+    "push:metadata[0..31]", "push:tun_id[],pop:reg7[3]")]
+NX += ["ip,actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[]",
+       "tcp,actions=multipath(symmetric_l4,0,hrw,2,0,tcp_dst[0])"]
+
 REFUSED = [
     "arp,actions=ct(table=1)", "actions=ct(table=1)", "actions=ct(commit)", "actions=ct",
     "dl_type=0x88cc,actions=ct(commit)", "arp,actions=ct(commit,nat(src=10.0.0.1))",
@@ -241,6 +268,10 @@ REFUSED = [
     "actions=set_field:80->tcp_dst", "actions=set_field:8->icmp_type",
     "ip,actions=set_field:8->icmp_type",
     "arp,actions=dec_ttl", "actions=set_mpls_label:5",
+    "actions=output(port=1,max_len=13)", "actions=output(port=NORMAL,max_len=100)",
+    "actions=multipath(eth_src,50,modulo_n,5,0,reg0[0..1])", "actions=sample(probability=0)",
+    "actions=check_pkt_larger(1500)->NXM_NX_REG0[0..1]", "actions=pop:NXM_OF_IP_DST[]",
+    "actions=multipath(eth_src,0,modulo_n,2,0,ip_dscp[0..1])",
 ]
 
 
@@ -254,7 +285,7 @@ def main():
     seen = {}
     out = []
     for title, group in (("flow-mod header", H), ("match fields", M), ("actions and instructions", A),
-                         ("ct() and nat()", CT)):
+                         ("ct() and nat()", CT), ("Nicira actions added later", NX)):
         out.append("# %s" % title)
         for f in group:
             rc, so, se = ovs(f)

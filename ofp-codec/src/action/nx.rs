@@ -55,16 +55,19 @@ pub(crate) fn bounds(subtype: u16) -> Option<(usize, usize)> {
         NXAST_LEARN2 => (40, VAR),
         NXAST_SET_TUNNEL => (16, 16),
         NXAST_SET_TUNNEL64 => (24, 24),
+        10 | 38 | 41 => (32, 32), // multipath, sample2/3
+        27..=29 => (24, 24),      // stack push/pop, sample
+        39 => (16, 16),           // output_trunc
+        49 => (24, VAR),          // check_pkt_larger
         // Nicira actions OVS knows on OpenFlow 1.3 but rvs does not
         // implement: framed with OVS's length rules, then refused with
         // OFPBAC_BAD_VENDOR_TYPE (see `decode`).
-        10 | 22 | 38 | 41 => (32, 32), // multipath, write_metadata, sample2/3
-        12 | 13 => (32, VAR),          // bundle, bundle_load
-        27 | 28 | 29 | 50 => (24, 24), // stack push/pop, sample, delete_field
-        39 | 47 | 48 | 254 | 255 => (16, 16), // output_trunc, decap, dec_nsh_ttl, debug
+        22 => (32, 32),                  // write_metadata
+        12 | 13 => (32, VAR),            // bundle, bundle_load
+        50 => (24, 24),                  // delete_field
+        47 | 48 | 254 | 255 => (16, 16), // decap, dec_nsh_ttl, debug
         NXAST_CLONE => (16, VAR),
         46 => (16, VAR), // encap
-        49 => (24, VAR), // check_pkt_larger
         _ => return None,
     })
 }
@@ -208,6 +211,7 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
             }
         }
         NXAST_LEARN | NXAST_LEARN2 => learn::decode(sub, &mut r)?,
+        s if super::nx_more::handles(s) => super::nx_more::decode(s, &mut r)?,
         _ => return Err(OfpError::OFPBAC_BAD_VENDOR_TYPE),
     };
     out.push(a);
@@ -571,7 +575,9 @@ pub(crate) fn encode(a: &Action, out: &mut BytesMut) {
             finish(out, s, 16);
         }
         // Standard actions, ct and nat are encoded by their own files.
-        _ => {}
+        other => {
+            super::nx_more::encode(other, out);
+        }
     }
 }
 

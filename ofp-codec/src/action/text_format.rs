@@ -127,6 +127,9 @@ fn hex_dotted(b: &[u8], s: &mut String) {
 }
 
 fn format_action(a: &Action, s: &mut String) {
+    if super::nx_more::format(a, s) {
+        return;
+    }
     match a {
         Action::Output { port, max_len } => {
             if *port < 0xff00 {
@@ -296,6 +299,13 @@ fn format_action(a: &Action, s: &mut String) {
         )),
         Action::Learn(l) => super::learn::format(l, s),
         Action::Nat(n) => format_nat(n, s),
+        // Printed by `nx_more::format` above.
+        Action::OutputTrunc { .. }
+        | Action::CheckPktLarger { .. }
+        | Action::StackPush(_)
+        | Action::StackPop(_)
+        | Action::Sample(_)
+        | Action::Multipath(_) => {}
         Action::Ct(c) => {
             let mut parts = Vec::new();
             if c.flags & NX_CT_F_COMMIT != 0 {

@@ -12,7 +12,7 @@ use super::{Action, Controller, Ct, CtZone, Instruction, NX_CT_F_COMMIT, NX_CT_F
 use super::{NX_CT_RECIRC_NONE, NX_CTLR_NO_METER, NX_NAT_F_DST, NX_NAT_F_PERSISTENT};
 use super::{NX_NAT_F_PROTO_HASH, NX_NAT_F_PROTO_RANDOM, NX_NAT_F_SRC, Nat, NatAddrs};
 use super::{OFPR_ACTION, Resubmit, SetField, SetFieldForm};
-use super::{learn, legacy};
+use super::{learn, legacy, nx_more};
 use crate::flow_match::Match;
 use crate::text::ParseError;
 
@@ -437,6 +437,11 @@ fn parse_one_inner(
         "learn" => learn::parse(value)?,
         "clone" => Action::Clone(parse_plain(value, Outer::None, m)?),
         "conjunction" => parse_conjunction(value)?,
+        "check_pkt_larger" => nx_more::parse_check_pkt_larger(value)?,
+        "push" => nx_more::parse_stack(value, true)?,
+        "pop" => nx_more::parse_stack(value, false)?,
+        "sample" => nx_more::parse_sample(value)?,
+        "multipath" => nx_more::parse_multipath(value)?,
         _ => {
             if let Some(port) = parse_port(key) {
                 Action::Output { port, max_len: 0 }
@@ -452,8 +457,7 @@ fn parse_one_inner(
 }
 
 /// OVS actions rvs recognizes but does not implement.
-const KNOWN_UNSUPPORTED: [&str; 22] = [
-    "enqueue",
+const KNOWN_UNSUPPORTED: &[&str] = &[
     "bundle",
     "bundle_load",
     "set_vlan_vid",
@@ -468,11 +472,8 @@ const KNOWN_UNSUPPORTED: [&str; 22] = [
     "mod_nw_ecn",
     "mod_tp_src",
     "mod_tp_dst",
-    "multipath",
-    "sample",
     "clone",
     "set_tunnel",
-    "output_trunc",
     "fin_timeout",
     "pop_queue",
 ];
@@ -488,7 +489,7 @@ fn learn_atoi(s: &str) -> i64 {
 
 fn parse_output(value: &str) -> Result<Action, String> {
     if value.contains("port") && value.contains("max_len") {
-        return Err("action output_trunc is not supported by rvs".into());
+        return nx_more::parse_output_trunc(value);
     }
     if let Some(port) = parse_port(value) {
         let max_len = if port == OFPP_CONTROLLER { u16::MAX } else { 0 };

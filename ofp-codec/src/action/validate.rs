@@ -179,6 +179,11 @@ fn check_one(a: &Action, facts: &mut Match, soft: &mut bool) -> Result<(), OfpEr
     match a {
         Action::Output { port, .. } => check_output_port(*port)?,
         Action::OutputReg { src, .. } => check_src(src, facts)?,
+        Action::OutputTrunc { port, .. } => check_output_port(*port)?,
+        Action::StackPush(src) => check_src(src, facts)?,
+        Action::StackPop(dst) => check_dst(dst, facts)?,
+        Action::Multipath(mp) => check_dst(&mp.dst, facts)?,
+        Action::CheckPktLarger { .. } | Action::Sample(_) => {}
         Action::Group(_) | Action::SetQueue(_) | Action::Controller(_) => {}
         Action::Note(_) | Action::Exit | Action::CtClear | Action::Conjunction { .. } => {}
         Action::PopQueue | Action::SetTunnel { .. } => {}

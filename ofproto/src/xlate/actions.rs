@@ -3,7 +3,8 @@
 use datapath::actions::Alg;
 use datapath::{CtAction, DpAction, NatKind, NatSpec};
 use ofp_codec::action::port::{
-    OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NORMAL, OFPP_TABLE,
+    OFPP_ALL, OFPP_ANY, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_NORMAL,
+    OFPP_TABLE,
 };
 use ofp_codec::action::{
     Ct, CtZone, NX_CT_F_COMMIT, NX_CT_F_FORCE, NX_CT_RECIRC_NONE, NX_NAT_F_DST,
@@ -130,7 +131,12 @@ impl Xlate<'_> {
                     "MPLS is not supported by the rvs datapath, action skipped".into(),
                 );
             }
-            // Actions without a datapath effect here (pop_queue, fin_timeout, ...).
+            Action::OutputTrunc { port, max_len } => self.output_trunc(*port, *max_len),
+            Action::Clone(nested) => self.clone_actions(nested),
+            // Actions without a datapath effect here (pop_queue, fin_timeout, ...,
+            // and sample: rvs has no IPFIX collector sets, and OVS samples
+            // nothing without one). Flows with multipath, push/pop or
+            // check_pkt_larger are refused at install time (flow_mod.rs).
             _ => {}
         }
         true
@@ -242,6 +248,55 @@ impl Xlate<'_> {
     pub(crate) fn emit_output(&mut self, port: u32) {
         self.commit();
         self.emit(DpAction::Output(port));
+    }
+
+    /// `output(port=N,max_len=M)`: a datapath `trunc` followed by the output,
+    /// on the ports OVS allows (`xlate_output_trunc_action`); the datapath
+    /// truncates only that next output.
+    fn output_trunc(&mut self, port: u32, max_len: u32) {
+        let in_port = self.pkt.flow.get(Field::InPort) as u32;
+        match port {
+            OFPP_TABLE | OFPP_NORMAL | OFPP_FLOOD | OFPP_ALL | OFPP_CONTROLLER | OFPP_ANY => {
+                let mut name = String::new();
+                ofp_codec::action::format_port(port, &mut name);
+                let msg = format!("output_trunc does not support port: {name}");
+                self.report(NodeKind::Warn, msg);
+            }
+            p if p == in_port => {
+                self.report(NodeKind::Detail, "skipping output to input port".into())
+            }
+            p if self.of.ports.contains_key(&p) => {
+                self.commit();
+                self.emit(DpAction::Trunc(max_len));
+                self.emit(DpAction::Output(p));
+            }
+            p => {
+                let msg = format!("output_trunc does not support patch port {p}");
+                self.report(NodeKind::Warn, msg);
+            }
+        }
+    }
+
+    /// `clone(...)`: the nested actions run on a copy of the packet. The flow
+    /// is restored afterwards, so the next output re-commits whatever the
+    /// clone changed (OVS's reversible case). A clone holding `ct`, `nat` or
+    /// `output_trunc` would need a datapath clone action, which rvs's
+    /// datapath lacks: it is skipped with an error report, as OVS does on a
+    /// datapath without clone support.
+    fn clone_actions(&mut self, acts: &[Action]) {
+        let irreversible = acts.iter().any(|a| {
+            matches!(
+                a,
+                Action::Ct(_) | Action::Nat(_) | Action::OutputTrunc { .. }
+            )
+        });
+        if irreversible {
+            self.report(NodeKind::Warn, "Failed to compose clone action".into());
+            return;
+        }
+        let saved = self.pkt.flow.clone();
+        self.do_actions(acts);
+        self.pkt.flow = saved;
     }
 
     // ---- controller ----
