@@ -58,6 +58,17 @@ fn dpctl_args(args: &[String]) -> Result<DpctlArgs, String> {
     Ok(a)
 }
 
+/// A datapath name given to a dpctl command: rvs's single datapath answers
+/// to any `type@name` (as `netdev@ovs-netdev`); anything else is refused
+/// with OVS's message.
+fn check_dp_name(s: &str) -> Result<(), String> {
+    if s.contains('@') {
+        Ok(())
+    } else {
+        Err("datapath not found (Invalid argument)".into())
+    }
+}
+
 /// An OVS ct-tuple (`ct_nw_src=..,ct_nw_dst=..,ct_nw_proto=6,ct_tp_src=..,
 /// ct_tp_dst=..`, `ct_ipv6_src`/`ct_ipv6_dst` for IPv6, `icmp_id`/`icmp_type`
 /// for ICMP) as the original-direction key to flush.
@@ -230,12 +241,13 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         2,
         Box::new(move |args| {
             with(&d, |d| {
-                let a = dpctl_args(args)?;
-                let n: usize = a
-                    .rest
-                    .last()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| "maxconns missing or malformed".to_string())?;
+                // As OVS: `[dp] maxconns`; a lone argument is the value.
+                if args.len() == 2 {
+                    check_dp_name(&args[0])?;
+                }
+                let n: usize = args.last().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                    "maxconns missing or malformed (Invalid argument)".to_string()
+                })?;
                 d.ct.set_max_conns(n);
                 Ok("setting maxconns successful\n".into())
             })
@@ -333,7 +345,26 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         "[dp]",
         0,
         1,
-        Box::new(move |_| with(&d, |d| Ok(format!("{}\n", d.ct.stats().max_conns)))),
+        Box::new(move |args| {
+            with(&d, |d| {
+                args.first().map_or(Ok(()), |a| check_dp_name(a))?;
+                Ok(format!("{}\n", d.ct.stats().max_conns))
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ct-get-nconns",
+        "[dp]",
+        0,
+        1,
+        Box::new(move |args| {
+            with(&d, |d| {
+                args.first().map_or(Ok(()), |a| check_dp_name(a))?;
+                Ok(format!("{}\n", d.ct.stats().n_conns))
+            })
+        }),
     );
 
     for name in ["dpctl/dump-flows", "dpif/dump-flows"] {
