@@ -140,6 +140,8 @@ pub(crate) struct Shared {
     pub upcall_tx: SyncSender<Vec<Upcall>>,
     pub userspace_tx: SyncSender<UserspacePacket>,
     pub stats: Counters,
+    /// Fragment reassembly in front of the tracker (OVS's `ipf`).
+    pub ipf: crate::ipf_stage::DpIpf,
     ports: RwLock<Arc<PortMap>>,
     port_gen: AtomicU64,
     stop: AtomicBool,
@@ -195,6 +197,7 @@ impl Datapath {
             epoch: Instant::now(),
             n_threads,
             poll_timeout_ms: cfg.poll_timeout_ms.max(1),
+            ipf: Default::default(),
         });
         let mut threads = Vec::new();
         let upcall_rx = Arc::new(Mutex::new(upcall_rx));
@@ -376,6 +379,11 @@ impl Datapath {
         self.sh.classifier.write().rerank()
     }
 
+    /// The fragment reassembler in front of `ct()` (`dpctl/ipf-*` settings and status).
+    pub fn ipf(&self) -> &crate::ipf_stage::DpIpf {
+        &self.sh.ipf
+    }
+
     pub fn stats(&self) -> DpStats {
         let c = &self.sh.stats;
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -425,6 +433,7 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
         {
             last_maint = Instant::now();
             ct.maintain(sh.now_ns());
+            sh.ipf.expire(sh.now_ns(), crate::ipf_stage::EXPIRE_BUDGET);
         }
         let msg = {
             let rx = rx.lock().unwrap_or_else(|e| e.into_inner());

@@ -80,6 +80,7 @@ pub mod dump;
 pub mod edit;
 pub mod emc;
 pub mod extract;
+pub mod ipf_stage;
 pub mod key;
 pub mod packet;
 pub(crate) mod pipeline;

@@ -138,6 +138,8 @@ pub struct Pipeline {
     pub emc: Option<Emc>,
     pub tx: TxSet,
     pub mode: MissMode,
+    /// Fragment reassembly before `ct()` (see `ipf_stage.rs`).
+    pub(crate) ipf: crate::ipf_stage::IpfStage,
 }
 
 type Group = (Arc<Megaflow>, u32);
@@ -148,6 +150,7 @@ impl Pipeline {
             emc: emc.then(Emc::new),
             tx: TxSet::new(ports),
             mode,
+            ipf: Default::default(),
         }
     }
 
@@ -175,11 +178,19 @@ impl Pipeline {
         let mut keys = [FlowKey::default(); BURST];
         keys[0] = extract(&pkts[0].meta, pkts[0].data());
         let r = self.exec_actions(sh, pkts, &keys, 1, &flow.actions, now_ns);
+        self.ipf_drain(sh, 0, now_ns);
         self.process(sh, pkts, r & 1, 1, now_ns);
         self.tx.flush();
     }
 
-    fn process(&mut self, sh: &Shared, pkts: &mut [Packet], set: u32, depth: u32, now_ns: u64) {
+    pub(crate) fn process(
+        &mut self,
+        sh: &Shared,
+        pkts: &mut [Packet],
+        set: u32,
+        depth: u32,
+        now_ns: u64,
+    ) {
         if set == 0 {
             return;
         }
@@ -273,6 +284,7 @@ impl Pipeline {
             flow.hit(gset.count_ones() as u64, bytes, now_ns, flags);
             recirc |= self.exec_actions(sh, pkts, &keys, *gset, &flow.actions, now_ns);
         }
+        self.ipf_drain(sh, depth, now_ns);
         if recirc != 0 {
             self.process(sh, pkts, recirc, depth + 1, now_ns);
         }
@@ -338,7 +350,7 @@ impl Pipeline {
         let n = pkts.len().min(BURST);
         let mut trunc: Option<usize> = None;
         let slots = move || (0..n).filter(move |i| set & (1 << i) != 0);
-        for a in actions {
+        for (ai, a) in actions.iter().enumerate() {
             match *a {
                 DpAction::Output(port) => {
                     for i in slots() {
@@ -394,7 +406,19 @@ impl Pipeline {
                         edit::pop_vlan(&mut pkts[i]);
                     }
                 }
-                DpAction::Ct(ref c) => self.exec_ct(sh, pkts, keys, set, c, now_ns),
+                DpAction::Ct(ref c) => {
+                    // Held fragments leave the burst here (see ipf_stage.rs).
+                    let rest = &actions[ai + 1..];
+                    let site = crate::ipf_stage::CtSite { ct: c, rest };
+                    let left = self.ipf_hold(sh, pkts, keys, set, site, now_ns);
+                    self.exec_ct(sh, pkts, keys, left, c, now_ns);
+                    if left != set {
+                        return match left {
+                            0 => 0,
+                            _ => self.exec_actions(sh, pkts, keys, left, rest, now_ns),
+                        };
+                    }
+                }
                 DpAction::CtClear => {
                     for i in slots() {
                         crate::ct::clear_ct(&mut pkts[i].meta);

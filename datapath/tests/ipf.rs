@@ -1,0 +1,273 @@
+//! Fragments through the real pipeline and the real tracker: held until complete, tracked
+//! once as a datagram, every fragment forwarded unchanged with the datagram's verdict,
+//! through the actions after the `ct()` and the recirculation that follows.
+
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use datapath::actions::{CtAction, DpAction};
+use datapath::key::{FlowKey, ct_state};
+use datapath::{Datapath, DatapathConfig, Upcall, UpcallHandler, UpcallReply, UserspacePacket};
+use etherparse::PacketBuilder;
+
+const A: [u8; 4] = [10, 1, 1, 1];
+const B: [u8; 4] = [10, 1, 1, 2];
+
+/// An Ethernet + IPv4 + UDP frame with `len` bytes of data, checksums right.
+fn udp_frame(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, len: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .udp(sp, dp)
+        .write(&mut v, &data)
+        .unwrap();
+    v
+}
+
+/// Splits an unfragmented IPv4 frame (20-byte header at 14) into fragments of `step`
+/// payload bytes, identification `id`.
+fn fragment_v4(frame: &[u8], id: u16, step: usize) -> Vec<Vec<u8>> {
+    let (l2, ip) = frame.split_at(14);
+    let payload = &ip[20..];
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < payload.len() {
+        let end = (at + step).min(payload.len());
+        let mut h = ip[..20].to_vec();
+        h[2..4].copy_from_slice(&((20 + end - at) as u16).to_be_bytes());
+        h[4..6].copy_from_slice(&id.to_be_bytes());
+        let mf: u16 = if end < payload.len() { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&(mf | (at / 8) as u16).to_be_bytes());
+        h[10] = 0;
+        h[11] = 0;
+        let c = conntrack::internet_checksum(&h);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+        let mut f = l2.to_vec();
+        f.extend_from_slice(&h);
+        f.extend_from_slice(&payload[at..end]);
+        out.push(f);
+        at = end;
+    }
+    out
+}
+
+/// An IPv6 UDP frame and its fragments (fragment header right after the IPv6 header).
+fn fragment_v6(len: usize, id: u32, step: usize, reply: bool) -> Vec<Vec<u8>> {
+    let (s, d) = ([0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1u8], {
+        let mut d = [0u8; 16];
+        d[0] = 0xfc;
+        d[15] = 2;
+        d
+    });
+    let (s, d, sp, dp) = if reply {
+        (d, s, 53, 4000)
+    } else {
+        (s, d, 4000, 53)
+    };
+    let data: Vec<u8> = (0..len).map(|i| (i * 5) as u8).collect();
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv6(s, d, 64)
+        .udp(sp, dp)
+        .write(&mut v, &data)
+        .unwrap();
+    let (l2, ip) = v.split_at(14);
+    let payload = &ip[40..];
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < payload.len() {
+        let end = (at + step).min(payload.len());
+        let mut h = ip[..40].to_vec();
+        h[4..6].copy_from_slice(&((8 + end - at) as u16).to_be_bytes());
+        h[6] = 44;
+        let m = u16::from(end < payload.len());
+        let mut f = l2.to_vec();
+        f.extend_from_slice(&h);
+        f.extend_from_slice(&[17, 0]);
+        f.extend_from_slice(&(at as u16 | m).to_be_bytes());
+        f.extend_from_slice(&id.to_be_bytes());
+        f.extend_from_slice(&payload[at..end]);
+        out.push(f);
+        at = end;
+    }
+    out
+}
+
+/// recirc_id 0: `ct(commit,zone=9),userspace(1),recirc(1)`; recirc_id 1:
+/// `userspace(2)`. Masks cover recirc_id, eth_type, nw_proto, nw_frag, ct_state.
+struct Firewall;
+
+impl UpcallHandler for Firewall {
+    fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
+        batch
+            .iter()
+            .map(|u| {
+                let mut mask = FlowKey::default();
+                mask.set_recirc_id(u32::MAX);
+                mask.set_eth_type(u16::MAX);
+                mask.set_nw_proto(0xff);
+                mask.set_nw_frag(0xff);
+                mask.set_ct_state(0xff);
+                let actions = if u.key.recirc_id() == 0 {
+                    [
+                        DpAction::Ct(CtAction {
+                            zone: 9,
+                            commit: true,
+                            ..Default::default()
+                        }),
+                        DpAction::Userspace { userdata: 1 },
+                        DpAction::Recirc(1),
+                    ]
+                    .into_iter()
+                    .collect()
+                } else {
+                    std::iter::once(DpAction::Userspace { userdata: 2 }).collect()
+                };
+                UpcallReply {
+                    mask,
+                    actions,
+                    install: true,
+                    events: Vec::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn setup() -> (
+    Datapath,
+    Receiver<UserspacePacket>,
+    Arc<conntrack::Conntrack>,
+) {
+    let ct = Arc::new(conntrack::Conntrack::new(conntrack::Config::default()));
+    let cfg = DatapathConfig {
+        n_threads: 1,
+        ..Default::default()
+    };
+    let (dp, rx) = Datapath::new(cfg, Arc::new(Firewall), Some(ct.clone()));
+    (dp, rx, ct)
+}
+
+fn drain(rx: &Receiver<UserspacePacket>) -> Vec<UserspacePacket> {
+    let mut v = Vec::new();
+    while let Ok(p) = rx.recv_timeout(Duration::from_millis(200)) {
+        v.push(p);
+    }
+    v
+}
+
+/// The packets that reached the recirculation table (userspace(2)), with their ct_state.
+fn after_recirc(v: &[UserspacePacket]) -> Vec<(u8, Vec<u8>)> {
+    v.iter()
+        .filter(|p| p.userdata == 2)
+        .map(|p| (p.key.ct_state(), p.packet.clone()))
+        .collect()
+}
+
+#[test]
+fn fragmented_udp_is_tracked_new_then_reply_est_and_fragments_pass_unchanged() {
+    let (dp, rx, ct) = setup();
+    let orig = fragment_v4(&udp_frame(A, B, 4000, 53, 3000), 0x1111, 1480);
+    assert_eq!(orig.len(), 3);
+    dp.execute(&orig[0], 1, &[DpAction::Recirc(0)]);
+    dp.execute(&orig[2], 1, &[DpAction::Recirc(0)]);
+    assert!(drain(&rx).is_empty(), "incomplete: everything held");
+    assert_eq!(dp.ipf().nfrag(), 2);
+    dp.execute(&orig[1], 1, &[DpAction::Recirc(0)]);
+    let out = drain(&rx);
+    // Each fragment ran the action after the ct() (userspace 1) and the recirculation.
+    assert_eq!(out.iter().filter(|p| p.userdata == 1).count(), 3);
+    let seen = after_recirc(&out);
+    assert_eq!(seen.len(), 3);
+    for ((state, bytes), want) in seen.iter().zip(&orig) {
+        assert_eq!(*state, ct_state::TRK | ct_state::NEW);
+        assert_eq!(bytes, want, "forwarded as it came, in offset order");
+    }
+    let after = out.iter().find(|p| p.userdata == 2).unwrap();
+    assert_eq!(after.key.ct_zone(), 9);
+    assert_eq!(after.key.ct_nw_src(), u32::from_be_bytes(A));
+    assert_eq!(after.key.ct_tp_src(), 4000);
+    assert_eq!(ct.len(), 1, "one connection for the datagram");
+
+    // The reply, fragmented too, out of order.
+    let reply = fragment_v4(&udp_frame(B, A, 53, 4000, 2000), 0x2222, 1480);
+    dp.execute(&reply[1], 2, &[DpAction::Recirc(0)]);
+    dp.execute(&reply[0], 2, &[DpAction::Recirc(0)]);
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 2);
+    for ((state, bytes), want) in seen.iter().zip(&reply) {
+        assert_eq!(*state, ct_state::TRK | ct_state::EST | ct_state::RPL);
+        assert_eq!(bytes, want);
+    }
+    let s = dp.ipf().status();
+    assert_eq!((s.nfrag, s.v4.accepted, s.v4.completed), (0, 5, 5));
+}
+
+#[test]
+fn unfragmented_traffic_is_untouched_by_reassembly() {
+    let (dp, rx, _ct) = setup();
+    let f = udp_frame(A, B, 1, 2, 100);
+    dp.execute(&f, 1, &[DpAction::Recirc(0)]);
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen, [(ct_state::TRK | ct_state::NEW, f)]);
+    assert_eq!(dp.ipf().status().v4.accepted, 0);
+}
+
+#[test]
+fn overlapping_and_too_small_fragments_go_on_invalid_and_are_counted() {
+    let (dp, rx, _ct) = setup();
+    let frags = fragment_v4(&udp_frame(A, B, 4000, 53, 3000), 7, 1480);
+    dp.execute(&frags[0], 1, &[DpAction::Recirc(0)]);
+    dp.execute(&frags[0], 1, &[DpAction::Recirc(0)]);
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 1, "the duplicate went on at once");
+    assert_eq!(seen[0].0, ct_state::TRK | ct_state::INV);
+    let small = fragment_v4(&udp_frame(A, B, 4000, 53, 3000), 8, 800);
+    dp.execute(&small[0], 1, &[DpAction::Recirc(0)]);
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, ct_state::TRK | ct_state::INV);
+    let s = dp.ipf().status();
+    assert_eq!((s.v4.overlapped, s.v4.too_small, s.nfrag), (1, 1, 1));
+}
+
+#[test]
+fn with_reassembly_disabled_fragments_are_invalid_at_once() {
+    let (dp, rx, _ct) = setup();
+    dp.ipf().set_enabled(false, false);
+    let frags = fragment_v4(&udp_frame(A, B, 4000, 53, 3000), 7, 1480);
+    dp.execute(&frags[0], 1, &[DpAction::Recirc(0)]);
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, ct_state::TRK | ct_state::INV);
+}
+
+#[test]
+fn fragmented_ipv6_udp_is_tracked_and_forwarded_unchanged() {
+    let (dp, rx, ct) = setup();
+    let orig = fragment_v6(3000, 0xabcd, 1448, false);
+    assert_eq!(orig.len(), 3);
+    for f in [&orig[2], &orig[0], &orig[1]] {
+        dp.execute(f, 1, &[DpAction::Recirc(0)]);
+    }
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 3);
+    for ((state, bytes), want) in seen.iter().zip(&orig) {
+        assert_eq!(*state, ct_state::TRK | ct_state::NEW);
+        assert_eq!(bytes, want);
+    }
+    assert_eq!(ct.len(), 1);
+    let reply = fragment_v6(2000, 0xabce, 1448, true);
+    for f in &reply {
+        dp.execute(f, 2, &[DpAction::Recirc(0)]);
+    }
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter()
+            .all(|(s, _)| *s == ct_state::TRK | ct_state::EST | ct_state::RPL)
+    );
+    assert_eq!(dp.ipf().status().v6.completed, 5);
+}
