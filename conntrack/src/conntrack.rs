@@ -559,9 +559,16 @@ impl Conntrack {
         let (l4, deadline) = new_state(ex, policy, now_ns);
         let mut conn = Arc::new(Conn::new(ex.key, l4, deadline));
         crate::alg::init_conn(&conn, opts, exp.as_ref().map(|(_, e)| e));
-        let linked = match opts.nat.and_then(|n| n.kind.map(|k| (n, k))) {
-            Some((cfg, kind)) => self.nat_link_new(&mut conn, hash, &cfg, kind, now_ns),
-            None => self.link(&conn, hash, now_ns),
+        // A data connection of a NATed ALG control connection gets the translation its
+        // expectation carries (with any `nat` in this ct(), as OVS).
+        let data_nat = exp
+            .as_ref()
+            .and_then(|(_, e)| e.nat)
+            .filter(|_| opts.nat.is_some());
+        let linked = match (data_nat, opts.nat.and_then(|n| n.kind.map(|k| (n, k)))) {
+            (Some(dn), _) => self.alg_nat_link(&mut conn, hash, &dn, now_ns),
+            (None, Some((cfg, kind))) => self.nat_link_new(&mut conn, hash, &cfg, kind, now_ns),
+            (None, None) => self.link(&conn, hash, now_ns),
         };
         match linked {
             Link::Linked => {}

@@ -51,8 +51,7 @@ pub(crate) struct Expectation {
     pub mark: u32,
     pub label: u128,
     /// With NAT on the parent: the translation the data connection gets if it is committed
-    /// with `nat`. Not applied yet: that waits for the tracker's NAT allocation.
-    #[allow(dead_code)]
+    /// with `nat`.
     pub nat: Option<super::DataNat>,
 }
 

@@ -2,16 +2,17 @@
 //! expectation lookup), when it creates a connection (its ALG state), and for every packet of
 //! a connection that has ALG state (the helper itself), all with the entry locked.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::expect::{Expectation, announce};
-use super::{AlgEdit, ConnAlg, Helper, TextEdit, data_nat, ftp_outcome, tftp_outcome};
+use super::{AlgEdit, ConnAlg, DataNat, Helper, TextEdit, data_nat, ftp_outcome, tftp_outcome};
 use crate::conntrack::Conntrack;
 use crate::key::{ConnKey, IPPROTO_TCP, IPPROTO_UDP};
 use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
 use crate::nat::{Alg, NatKind};
 use crate::parse::Extracted;
-use crate::table::{Conn, ConnInner};
+use crate::table::{Conn, ConnInner, NAT_DST, NAT_SRC};
 
 /// The helper `opts` asks for on a new connection with key `key`: FTP on TCP, TFTP on UDP
 /// (OpenFlow refuses `alg=ftp` on a flow that is not TCP, `alg=tftp` on one not UDP).
@@ -136,7 +137,9 @@ impl Conntrack {
                 }
             }
             Some(Helper::Ftp) => {
-                let translate = opts.nat.is_some();
+                // Translated by this ct() (not already earlier in the zone: then the payload
+                // and the numbers are already the receiver's).
+                let translate = opts.nat.is_some() && !ex.natted;
                 let dir = usize::from(reply);
                 let mut text = None;
                 let seg = tcp_payload(pkt.data, pkt.l4_ofs, ex.tcp.payload_len);
@@ -199,10 +202,57 @@ pub(crate) fn tracked_seg(
 ) -> Option<Extracted> {
     let a = inner.alg.as_deref()?;
     let acked = &a.seqadj[1 - usize::from(reply)];
-    if !nat || !acked.is_active() || ex.tcp.flags & crate::parse::TCP_ACK == 0 {
+    if !nat || ex.natted || !acked.is_active() || ex.tcp.flags & crate::parse::TCP_ACK == 0 {
         return None;
     }
     let mut e = *ex;
     e.tcp.ack = acked.adjust_ack(ex.tcp.ack);
     Some(e)
+}
+
+/// The reply key of a data connection `key` translated as `dn` says.
+fn data_reply_key(key: &ConnKey, dn: &DataNat) -> ConnKey {
+    let r = key.reverse();
+    let (mut src, mut dst) = (r.src_addr(), r.dst_addr());
+    let (mut sport, mut dport) = (r.src_port(), r.dst_port());
+    match dn.kind {
+        // The destination is translated: replies come from the new one.
+        NatKind::Dst => {
+            src = dn.addr;
+            sport = dn.port.unwrap_or(sport);
+        }
+        // The source is translated: replies go to the new one.
+        NatKind::Src => {
+            dst = dn.addr;
+            dport = dn.port.unwrap_or(dport);
+        }
+    }
+    let k = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => ConnKey::ipv4(s, d, key.proto(), sport, dport),
+        (IpAddr::V6(s), IpAddr::V6(d)) => ConnKey::ipv6(s, d, key.proto(), sport, dport),
+        // A family mix cannot be built; the reversed key (no translation) is refused by
+        // the caller's link as equal to the original.
+        _ => return r,
+    };
+    k.with_zone(key.zone())
+}
+
+impl Conntrack {
+    /// Links a connection made from an expectation that carries a translation (the
+    /// control connection is NATed and this `ct()` has `nat`): its reply key is fixed by the
+    /// expectation, not allocated (OVS's `conn_not_found` with `alg_exp`).
+    pub(crate) fn alg_nat_link(
+        &self,
+        conn: &mut Arc<Conn>,
+        hash: u64,
+        dn: &DataNat,
+        now_ns: u64,
+    ) -> crate::nat_alloc::Link {
+        let reply = data_reply_key(&conn.key, dn);
+        let kinds = match dn.kind {
+            NatKind::Src => NAT_SRC,
+            NatKind::Dst => NAT_DST,
+        };
+        self.nat_link(conn, hash, kinds, std::iter::once(reply), now_ns)
+    }
 }
