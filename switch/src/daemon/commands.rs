@@ -16,6 +16,10 @@
 //!
 //! `dpctl/flush-conntrack [zone=N] CT-TUPLE` flushes one connection.
 //!
+//! Fragment reassembly (OVS 3.1's texts): `dpctl/ipf-set-enabled [DP] v4|v6`,
+//! `dpctl/ipf-set-disabled [DP] v4|v6`, `dpctl/ipf-set-min-frag [DP] v4|v6 N`,
+//! `dpctl/ipf-set-max-nfrags [DP] N`, `dpctl/ipf-get-status [DP] [-m|--more]`.
+//!
 //! Not done: `fdb/show` (ofproto exposes no MAC table yet).
 
 use std::sync::{Arc, Weak};
@@ -144,6 +148,119 @@ fn check_bridge(d: &Daemon, name: &str) -> Result<(), String> {
     } else {
         Err(format!("no such bridge ({name})"))
     }
+}
+
+/// `v4` or `v6` as OVS's dpctl reads it (the first two characters): true for IPv6.
+fn ipf_family(s: &str) -> Option<bool> {
+    match s.get(..2) {
+        Some("v4") => Some(false),
+        Some("v6") => Some(true),
+        _ => None,
+    }
+}
+
+/// The fragment-reassembly commands, as OVS 3.1's dpctl: `dpctl/ipf-set-enabled [dp]
+/// v4|v6`, `dpctl/ipf-set-disabled [dp] v4|v6`, `dpctl/ipf-set-min-frag [dp] v4|v6 N`,
+/// `dpctl/ipf-set-max-nfrags [dp] N`, `dpctl/ipf-get-status [dp] [-m|--more]`.
+fn register_ipf(r: &mut Registry, w: &Weak<Daemon>) {
+    for (name, on) in [
+        ("dpctl/ipf-set-enabled", true),
+        ("dpctl/ipf-set-disabled", false),
+    ] {
+        let d = w.clone();
+        r.register(
+            name,
+            "[dp] v4|v6",
+            1,
+            2,
+            Box::new(move |args| {
+                with(&d, |d| {
+                    let v6 = args.last().and_then(|a| ipf_family(a)).ok_or_else(|| {
+                        "parameter missing: 'v4' for IPv4 or 'v6' for IPv6 (Invalid argument)"
+                            .to_string()
+                    })?;
+                    d.dp.ipf().set_enabled(v6, on);
+                    let what = if on { "enabling" } else { "disabling" };
+                    Ok(format!("{what} fragmentation reassembly successful\n"))
+                })
+            }),
+        );
+    }
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ipf-set-min-frag",
+        "[dp] v4|v6 minfragment",
+        2,
+        3,
+        Box::new(move |args| {
+            with(&d, |d| {
+                if args.len() == 3 {
+                    check_dp_name(&args[0])?;
+                }
+                let n = args.len();
+                let v6 = ipf_family(&args[n - 2]).ok_or_else(|| {
+                    "parameter missing: v4 for IPv4 or v6 for IPv6 (Invalid argument)".to_string()
+                })?;
+                let size: u32 = args[n - 1].parse().map_err(|_| {
+                    "parameter missing for minimum fragment size (Invalid argument)".to_string()
+                })?;
+                if !d.dp.ipf().set_min_frag(v6, size) {
+                    return Err(
+                        "requested minimum fragment size too small; see documentation \
+                                (Operation not permitted)"
+                            .into(),
+                    );
+                }
+                Ok("setting minimum fragment size successful\n".into())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ipf-set-max-nfrags",
+        "[dp] maxfrags",
+        1,
+        2,
+        Box::new(move |args| {
+            with(&d, |d| {
+                if args.len() == 2 {
+                    check_dp_name(&args[0])?;
+                }
+                let n: u32 = args.last().and_then(|a| a.parse().ok()).ok_or_else(|| {
+                    "parameter missing for maximum fragments (Invalid argument)".to_string()
+                })?;
+                if !d.dp.ipf().set_max_nfrags(n) {
+                    return Err("setting maximum fragments failed (Operation not permitted)".into());
+                }
+                Ok("setting maximum fragments successful\n".into())
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "dpctl/ipf-get-status",
+        "[dp] [-m|--more]",
+        0,
+        3,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let a = dpctl_args(args)?;
+                if let Some(dp) = a.rest.first() {
+                    check_dp_name(dp)?;
+                }
+                let more = a.flags.iter().any(|f| f == "-m" || f == "--more");
+                let ipf = d.dp.ipf();
+                let lists = more.then(|| ipf.dump_lists());
+                Ok(conntrack::ipf::format_status(
+                    &ipf.status(),
+                    lists.as_deref(),
+                ))
+            })
+        }),
+    );
 }
 
 /// Builds the registry. Handlers hold only a weak reference to the daemon.
@@ -366,6 +483,8 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
             })
         }),
     );
+
+    register_ipf(&mut r, &w);
 
     for name in ["dpctl/dump-flows", "dpif/dump-flows"] {
         let d = w.clone();
