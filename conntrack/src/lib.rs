@@ -74,6 +74,16 @@
 //!   policies override it.
 //! * **Concurrency**: packets of existing connections take one shard read lock and the entry's
 //!   mutex — no global lock. Sweeps, dumps and flushes hold one shard lock at a time.
+//! * **ALGs** (`ct(commit, alg=ftp|tftp)`, [`CtOpts::alg`]; see [`alg`]): the helper reads
+//!   the control connection's payload (FTP `PORT`, `EPRT`, `227`, `229`, IPv4 and IPv6; every
+//!   TFTP request) and announces the data connection as an *expectation* (same zone, source
+//!   port open, lives as long as its parent). A packet that finds no connection but matches
+//!   one is `+new+rel` with the parent's mark, label and original tuple; committing consumes
+//!   it, and the data connection stays `+rel`. With `nat` on the control connection the
+//!   address in the payload is rewritten (length, IP length and checksums follow, sequence
+//!   numbers are adjusted on later packets both ways) and the data connection gets the
+//!   matching translation. Dumps show `,helper=ftp|tftp`. Where rvs differs from OVS on
+//!   purpose is listed in [`alg`].
 //!
 //! ## Not done yet (later issues), and where each fits
 //!
@@ -83,9 +93,6 @@
 //!   `write_md`'s `+snat`/`+dnat` bits and the packet rewrite come after the state update.
 //! * **Fragments**: today an IPv4 fragment or an IPv6 packet with a fragment header is `+inv`;
 //!   a reassembly stage goes in front of key extraction (as OVS's `ipf_preprocess_conntrack`).
-//! * **ALG helpers and expectations (FTP/TFTP)**: an expectation table is consulted on the
-//!   "not found" path before a connection is created (OVS's `expectation_lookup` in
-//!   `conn_not_found`), giving `+rel` and the parent's mark/label.
 //! * SCTP/DCCP state machines (tracked as generic protocols meanwhile), the verbose (`-m`)
 //!   dump format, per-connection packet/byte counters (OVS's userspace datapath has none either).
 
