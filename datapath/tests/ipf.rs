@@ -360,3 +360,97 @@ fn ovs_ipv6_fragments_with_and_without_extension_headers_reassemble() {
         assert_eq!((s.v6.completed, s.nfrag), (2, 0), "{}", &pair[0][..120]);
     }
 }
+
+// ---------------------------------------------------------------- bursts and recirculation
+
+#[test]
+fn a_datagram_of_more_fragments_than_a_burst_comes_out_whole() {
+    let (dp, rx, ct) = setup();
+    assert!(dp.ipf().set_min_frag(false, 400));
+    let orig = fragment_v4(&udp_frame(A, B, 4000, 53, 20_000), 0x3333, 400);
+    assert_eq!(orig.len(), 51);
+    for f in orig.iter().rev() {
+        dp.execute(f, 1, &[DpAction::Recirc(0)]);
+    }
+    let out = drain(&rx);
+    let seen = after_recirc(&out);
+    assert_eq!(seen.len(), 51, "two bursts: 32 then 19");
+    for ((state, bytes), want) in seen.iter().zip(&orig) {
+        assert_eq!(*state, ct_state::TRK | ct_state::NEW);
+        assert_eq!(bytes, want);
+    }
+    assert_eq!(ct.len(), 1);
+    assert_eq!(dp.ipf().nfrag(), 0);
+}
+
+/// recirc_id 0: `ct(zone=1),recirc(1)`; recirc_id 1: `ct(commit,zone=2),userspace(2)`.
+struct TwoZones;
+
+impl UpcallHandler for TwoZones {
+    fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
+        batch
+            .iter()
+            .map(|u| {
+                let mut mask = FlowKey::default();
+                mask.set_recirc_id(u32::MAX);
+                mask.set_eth_type(u16::MAX);
+                mask.set_nw_frag(0xff);
+                mask.set_ct_state(0xff);
+                mask.set_ct_zone(0xffff);
+                let actions = if u.key.recirc_id() == 0 {
+                    [
+                        DpAction::Ct(CtAction {
+                            zone: 1,
+                            ..Default::default()
+                        }),
+                        DpAction::Recirc(1),
+                    ]
+                    .into_iter()
+                    .collect()
+                } else {
+                    [
+                        DpAction::Ct(CtAction {
+                            zone: 2,
+                            commit: true,
+                            ..Default::default()
+                        }),
+                        DpAction::Userspace { userdata: 2 },
+                    ]
+                    .into_iter()
+                    .collect()
+                };
+                UpcallReply {
+                    mask,
+                    actions,
+                    install: true,
+                    events: Vec::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn after_recirculation_a_second_ct_reassembles_again_in_its_zone() {
+    let ct = Arc::new(conntrack::Conntrack::new(conntrack::Config::default()));
+    let cfg = DatapathConfig {
+        n_threads: 1,
+        ..Default::default()
+    };
+    let (dp, rx) = Datapath::new(cfg, Arc::new(TwoZones), Some(ct.clone()));
+    let orig = fragment_v4(&udp_frame(A, B, 4000, 53, 3000), 0x4444, 1480);
+    for f in &orig {
+        dp.execute(f, 1, &[DpAction::Recirc(0)]);
+    }
+    let out = drain(&rx);
+    let seen: Vec<_> = out.iter().filter(|p| p.userdata == 2).collect();
+    assert_eq!(seen.len(), 3);
+    for (p, want) in seen.iter().zip(&orig) {
+        assert_eq!(p.key.ct_state(), ct_state::TRK | ct_state::NEW);
+        assert_eq!(p.key.ct_zone(), 2);
+        assert_eq!(&p.packet, want);
+    }
+    assert_eq!(ct.len(), 1, "committed in zone 2 only");
+    let s = dp.ipf().status();
+    assert_eq!((s.v4.accepted, s.v4.completed, s.nfrag), (6, 6, 0));
+}
