@@ -9,7 +9,7 @@ Run from the repository root: python3 tests/data/make_corpus.py
 
 Scope: the fields and actions rvs supports (issue 3), and the Nicira
 actions added later (NX below: output_trunc, multipath, sample,
-check_pkt_larger, the field stack). bundle/bundle_load, encap/decap and
+check_pkt_larger, the field stack, bundle/bundle_load). encap/decap and
 delete_field, which rvs refuses, are left out on purpose.
 """
 import re
@@ -248,6 +248,14 @@ NX += ["actions=%s" % a for a in (
     "push:NXM_NX_REG0[]", "pop:NXM_NX_REG1[0..7]", "push:reg0[],push:reg1[0..15],pop:reg1[0..15],pop:reg0[]",
     "push:NXM_OF_ETH_SRC[],pop:NXM_OF_ETH_DST[]", "push:xxreg0[],pop:xxreg1[]",
     "push:metadata[0..31]", "push:tun_id[],pop:reg7[3]")]
+NX += ["actions=bundle(%s)" % a for a in (
+    "eth_src,0,hrw,ofport,members:4,8", "symmetric_l4,60,active_backup,ofport,members:1,2",
+    "nw_src,7,hrw,ofport,members:1", "symmetric_l3l4+udp,1,active_backup,ofport,members:[1,2,3]",
+    "eth_src,5,hrw,ofport,members:", "nw_dst,65535,hrw,ofport,members:LOCAL,IN_PORT,65279")]
+NX += ["actions=bundle_load(%s)" % a for a in (
+    "eth_src,0,hrw,ofport,NXM_NX_REG0[],members:4,8",
+    "symmetric_l3,3,active_backup,ofport,reg1[0..15],members:1,2,3,4,5",
+    "eth_src,0,hrw,ofport,xreg0[],members:7")]
 NX += ["ip,actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[]",
        "tcp,actions=multipath(symmetric_l4,0,hrw,2,0,tcp_dst[0])"]
 
@@ -272,6 +280,8 @@ REFUSED = [
     "actions=multipath(eth_src,50,modulo_n,5,0,reg0[0..1])", "actions=sample(probability=0)",
     "actions=check_pkt_larger(1500)->NXM_NX_REG0[0..1]", "actions=pop:NXM_OF_IP_DST[]",
     "actions=multipath(eth_src,0,modulo_n,2,0,ip_dscp[0..1])",
+    "actions=bundle(eth_src,0,hrw,ofport,members:CONTROLLER)",
+    "actions=bundle(eth_src,0,hrw,ofport,ports:1)",
 ]
 
 

@@ -59,11 +59,11 @@ pub(crate) fn bounds(subtype: u16) -> Option<(usize, usize)> {
         27..=29 => (24, 24),      // stack push/pop, sample
         39 => (16, 16),           // output_trunc
         49 => (24, VAR),          // check_pkt_larger
+        12 | 13 => (32, VAR),     // bundle, bundle_load
         // Nicira actions OVS knows on OpenFlow 1.3 but rvs does not
         // implement: framed with OVS's length rules, then refused with
         // OFPBAC_BAD_VENDOR_TYPE (see `decode`).
         22 => (32, 32),                  // write_metadata
-        12 | 13 => (32, VAR),            // bundle, bundle_load
         50 => (24, 24),                  // delete_field
         47 | 48 | 254 | 255 => (16, 16), // decap, dec_nsh_ttl, debug
         NXAST_CLONE => (16, VAR),

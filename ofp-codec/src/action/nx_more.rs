@@ -1,6 +1,6 @@
 //! Nicira actions added after the first codec: `output(port=,max_len=)`
 //! (`NXAST_OUTPUT_TRUNC`), `check_pkt_larger`, `push:`/`pop:` (the field
-//! stack), `sample(...)` and `multipath(...)`.
+//! stack), `sample(...)`, `multipath(...)` and `bundle(...)`/`bundle_load(...)`.
 //!
 //! Wire layouts (after the 10-byte Nicira header), as Open vSwitch 3.1:
 //!
@@ -12,6 +12,9 @@
 //! SAMPLE2/3 (38/41)      ... sampling_port(2) direction(1) zeros(5)      = 32
 //! MULTIPATH (10)         fields(2) basis(2) pad(2) algorithm(2) max_link(2)
 //!                        arg(4) pad(2) ofs_nbits(2) dst header(4)        = 32
+//! BUNDLE/_LOAD (12/13)   algorithm(2) fields(2) basis(2) member_type(4)
+//!                        n_members(2) ofs_nbits(2) dst(4) zero(4)        = 32
+//!                        then n_members 16-bit ports, zero-padded to 8
 //! ```
 
 use bytes::{BufMut, BytesMut};
@@ -24,6 +27,8 @@ use crate::error::OfpError;
 use crate::reader::Reader;
 
 pub(crate) const NXAST_MULTIPATH: u16 = 10;
+pub(crate) const NXAST_BUNDLE: u16 = 12;
+pub(crate) const NXAST_BUNDLE_LOAD: u16 = 13;
 pub(crate) const NXAST_STACK_PUSH: u16 = 27;
 pub(crate) const NXAST_STACK_POP: u16 = 28;
 pub(crate) const NXAST_SAMPLE: u16 = 29;
@@ -71,6 +76,33 @@ pub struct Multipath {
     pub dst: Subfield,
 }
 
+/// `bundle(...)` / `bundle_load(...)`: picks one live member port by
+/// hashing the flow, then outputs to it (`bundle`) or loads its number
+/// into `dst` (`bundle_load`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Bundle {
+    /// `NX_BD_ALG_*`: 0 active_backup, 1 hrw (see [`BD_ALGORITHMS`]).
+    pub algorithm: u16,
+    /// `NX_HASH_FIELDS_*` (see [`HASH_FIELDS`]). A decoded `bundle_load`
+    /// may hold an unknown value (OVS accepts it there and prints
+    /// `<unknown>`).
+    pub fields: u16,
+    pub basis: u16,
+    /// `bundle_load`'s destination; `None` for `bundle`.
+    pub dst: Option<Subfield>,
+    /// Member ports (32-bit numbering; `OFPP_ANY` stands for OVS's NONE).
+    pub members: Vec<u32>,
+}
+
+/// `NX_BD_ALG_*` names, indexed by value.
+pub const BD_ALGORITHMS: [&str; 2] = ["active_backup", "hrw"];
+
+/// At most this many members (OVS's `BUNDLE_MAX_MEMBERS`).
+pub const BUNDLE_MAX_MEMBERS: usize = 2048;
+
+/// `NXM_OF_IN_PORT`, the only member type.
+const NXM_OF_IN_PORT: u32 = 0x0000_0002;
+
 /// `NX_HASH_FIELDS_*` names, indexed by value.
 pub const HASH_FIELDS: [&str; 7] = [
     "eth_src",
@@ -90,6 +122,8 @@ pub(crate) fn handles(sub: u16) -> bool {
     matches!(
         sub,
         NXAST_MULTIPATH
+            | NXAST_BUNDLE
+            | NXAST_BUNDLE_LOAD
             | NXAST_STACK_PUSH
             | NXAST_STACK_POP
             | NXAST_SAMPLE
@@ -181,6 +215,7 @@ pub(crate) fn decode(sub: u16, r: &mut Reader<'_>) -> Result<Action, OfpError> {
             }
             Action::Sample(s)
         }
+        NXAST_BUNDLE | NXAST_BUNDLE_LOAD => decode_bundle(sub == NXAST_BUNDLE_LOAD, r)?,
         _ => {
             // NXAST_MULTIPATH (the only other subtype `handles` admits).
             let fields = r.u16()?;
@@ -215,6 +250,80 @@ pub(crate) fn decode(sub: u16, r: &mut Reader<'_>) -> Result<Action, OfpError> {
             })
         }
     })
+}
+
+/// OVS's `decode_bundle`, including its quirk: for `bundle_load`, a
+/// successful lookup of `dst` clears an earlier argument error (bad fields,
+/// algorithm, member type or reserved bytes), so OVS accepts those.
+fn decode_bundle(load: bool, r: &mut Reader<'_>) -> Result<Action, OfpError> {
+    let algorithm = r.u16()?;
+    let fields = r.u16()?;
+    let basis = r.u16()?;
+    let member_type = r.u32()?;
+    let n_members = usize::from(r.u16()?);
+    let ofs_nbits = r.u16()?;
+    let dst_header = r.u32()?;
+    let zero = r.take(4)?;
+    let mut error = None;
+    if usize::from(fields) >= HASH_FIELDS.len()
+        || n_members > BUNDLE_MAX_MEMBERS
+        || usize::from(algorithm) >= BD_ALGORITHMS.len()
+        || member_type != NXM_OF_IN_PORT
+        || !all_zero(zero)
+    {
+        error = Some(OfpError::OFPBAC_BAD_ARGUMENT);
+    }
+    let dst = if load {
+        let field = fr::from_header(dst_header).ok_or(OfpError::OFPBAC_BAD_SET_TYPE)?;
+        let dst = Subfield::from_ofs_nbits(field, ofs_nbits);
+        error = (dst.n_bits < 16).then_some(OfpError::OFPBAC_BAD_ARGUMENT);
+        Some(dst)
+    } else {
+        if ofs_nbits != 0 || dst_header != 0 {
+            error = Some(OfpError::OFPBAC_BAD_ARGUMENT);
+        }
+        None
+    };
+    let mut members = Vec::new();
+    if r.remaining() < 2 * n_members {
+        error = Some(OfpError::OFPBAC_BAD_LEN);
+    } else {
+        for _ in 0..n_members {
+            members.push(port::from_u16(r.u16()?));
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let b = Bundle {
+        algorithm,
+        fields,
+        basis,
+        dst,
+        members,
+    };
+    if let Some(d) = &b.dst {
+        d.check_range()?;
+        if !fr::writable(d.field) {
+            return Err(OfpError::OFPBAC_BAD_SET_ARGUMENT);
+        }
+    }
+    check_bundle_members(&b)?;
+    Ok(Action::Bundle(b))
+}
+
+/// OVS's `bundle_check` on the members: each is NONE or a valid output
+/// port other than CONTROLLER (`OFPBAC_BAD_OUT_PORT`).
+pub(crate) fn check_bundle_members(b: &Bundle) -> Result<(), OfpError> {
+    for &m in &b.members {
+        if m != port::OFPP_ANY {
+            super::of13::check_output_port(m)?;
+        }
+        if m == port::OFPP_CONTROLLER {
+            return Err(OfpError::OFPBAC_BAD_OUT_PORT);
+        }
+    }
+    Ok(())
 }
 
 /// Encodes the actions of this file; false for any other action.
@@ -263,6 +372,36 @@ pub(crate) fn encode(a: &Action, out: &mut BytesMut) -> bool {
                 out.put_u8(smp.direction);
             }
             finish(out, s, if sub == NXAST_SAMPLE { 24 } else { 32 });
+        }
+        Action::Bundle(b) => {
+            let s = start_nx(
+                out,
+                if b.dst.is_some() {
+                    NXAST_BUNDLE_LOAD
+                } else {
+                    NXAST_BUNDLE
+                },
+            );
+            out.put_u16(b.algorithm);
+            out.put_u16(b.fields);
+            out.put_u16(b.basis);
+            out.put_u32(NXM_OF_IN_PORT);
+            out.put_u16(b.members.len() as u16);
+            match &b.dst {
+                Some(d) => {
+                    out.put_u16(d.ofs_nbits());
+                    out.put_u32(fr::nxm_header(d.field).unwrap_or(0));
+                }
+                None => {
+                    out.put_u16(0);
+                    out.put_u32(0);
+                }
+            }
+            out.put_u32(0);
+            for &m in &b.members {
+                out.put_u16(port::to_u16(m));
+            }
+            finish(out, s, 32);
         }
         Action::Multipath(mp) => {
             let s = start_nx(out, NXAST_MULTIPATH);
@@ -320,6 +459,33 @@ pub(crate) fn format(a: &Action, s: &mut String) -> bool {
                 SAMPLE_INGRESS => s.push_str(",ingress"),
                 SAMPLE_EGRESS => s.push_str(",egress"),
                 _ => {}
+            }
+            s.push(')');
+        }
+        Action::Bundle(b) => {
+            let name =
+                |t: &[&'static str], v: u16| t.get(usize::from(v)).copied().unwrap_or("<unknown>");
+            s.push_str(&format!(
+                "{}({},{},{},ofport,",
+                if b.dst.is_some() {
+                    "bundle_load"
+                } else {
+                    "bundle"
+                },
+                name(&HASH_FIELDS, b.fields),
+                b.basis,
+                name(&BD_ALGORITHMS, b.algorithm),
+            ));
+            if let Some(d) = &b.dst {
+                d.format(s);
+                s.push(',');
+            }
+            s.push_str("members:");
+            for (i, &m) in b.members.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                format_port16(m, s);
             }
             s.push(')');
         }
@@ -449,6 +615,87 @@ pub(crate) fn parse_sample(value: &str) -> Result<Action, String> {
         return Err("non-zero \"probability\" must be specified on sample".into());
     }
     Ok(Action::Sample(s))
+}
+
+/// Parses `bundle(fields,basis,algorithm,ofport,members:P,...)` and
+/// `bundle_load(fields,basis,algorithm,ofport,DST,members:P,...)`, as OVS's
+/// `bundle_parse__` (strtok-style tokens, its checks in its order).
+pub(crate) fn parse_bundle(value: &str, load: bool) -> Result<Action, String> {
+    let mut rest = value;
+    // strtok_r: skip leading delimiters, take up to the next one.
+    let mut tok = |delims: &[char]| -> Option<String> {
+        let t = rest.trim_start_matches(|c| delims.contains(&c));
+        if t.is_empty() {
+            rest = t;
+            return None;
+        }
+        let end = t.find(|c| delims.contains(&c)).unwrap_or(t.len());
+        let out = t[..end].to_string();
+        rest = if end < t.len() {
+            &t[end + 1..]
+        } else {
+            &t[end..]
+        };
+        Some(out)
+    };
+    let fields = tok(&[',', ' ']);
+    let basis = tok(&[',', ' ']);
+    let algorithm = tok(&[',', ' ']);
+    let member_type = tok(&[',', ' ']);
+    let dst = if load { tok(&[',', ' ']) } else { None };
+    let delim = tok(&[':', ' ']);
+    let (Some(fields), Some(basis), Some(algorithm), Some(member_type), Some(delim)) =
+        (fields, basis, algorithm, member_type, delim)
+    else {
+        return Err(format!("{value}: not enough arguments to bundle action"));
+    };
+    if !delim.eq_ignore_ascii_case("members") && !delim.eq_ignore_ascii_case("slaves") {
+        return Err(format!(
+            "{value}: missing member delimiter, expected `members', got `{delim}'"
+        ));
+    }
+    let mut members = Vec::new();
+    while members.len() < BUNDLE_MAX_MEMBERS {
+        let Some(m) = tok(&[',', ' ', '[', ']']) else {
+            break;
+        };
+        members.push(parse_port(&m).ok_or_else(|| format!("{m}: bad port number"))?);
+    }
+    let find = |table: &[&str], t: &str| table.iter().position(|n| n.eq_ignore_ascii_case(t));
+    let basis = atoi(&basis) as u16;
+    let fields = find(&HASH_FIELDS, &fields)
+        .ok_or_else(|| format!("{value}: unknown fields `{fields}'"))? as u16;
+    let algorithm = find(&BD_ALGORITHMS, &algorithm)
+        .ok_or_else(|| format!("{value}: unknown algorithm `{algorithm}'"))?
+        as u16;
+    if !member_type.eq_ignore_ascii_case("ofport") {
+        return Err(format!("{value}: unknown member_type `{member_type}'"));
+    }
+    let dst = match dst {
+        None => None,
+        Some(d) => {
+            let sf = match Subfield::parse(&d) {
+                Ok((sf, "")) => sf,
+                Ok((_, rest)) => {
+                    return Err(format!("{rest}: trailing garbage following subfield"));
+                }
+                Err(e) => return Err(e),
+            };
+            if fr::nxm_header(sf.field).is_none() {
+                return Err(format!(
+                    "{value}: experimenter OXM field '{d}' not supported"
+                ));
+            }
+            Some(sf)
+        }
+    };
+    Ok(Action::Bundle(Bundle {
+        algorithm,
+        fields,
+        basis,
+        dst,
+        members,
+    }))
 }
 
 /// Parses `multipath(fields,basis,algorithm,n_links,arg,dst)`.
@@ -661,6 +908,91 @@ mod tests {
         assert_eq!(
             dec("ffff0018 00002320 003105dc 00200001 00040000 00000000"),
             Err(OfpError::OFPBAC_BAD_SET_LEN)
+        );
+    }
+
+    #[test]
+    fn bundle_vectors_and_errors_match_ovs() {
+        vector(
+            "bundle(eth_src,0,hrw,ofport,members:4,8)",
+            "ffff0028 00002320 000c0001 00000000 00000002 00020000 00000000 00000000 00040008 00000000",
+            Action::Bundle(Bundle {
+                algorithm: 1,
+                fields: 0,
+                basis: 0,
+                dst: None,
+                members: vec![4, 8],
+            }),
+        );
+        vector(
+            "bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:4,8)",
+            "ffff0028 00002320 000d0001 00000000 00000002 0002001f 00010004 00000000 00040008 00000000",
+            Action::Bundle(Bundle {
+                algorithm: 1,
+                fields: 0,
+                basis: 0,
+                dst: Some(reg(0, 0, 32)),
+                members: vec![4, 8],
+            }),
+        );
+        let b = |mid: &str, tail: &str| {
+            dec(&format!(
+                "ffff0028 00002320 {mid} 0000 00000000 00000000 {tail} 00000000"
+            ))
+        };
+        // Algorithm 2.
+        assert_eq!(
+            b("000c0002 00000000 00000002 0002", "00040008"),
+            Err(OfpError::OFPBAC_BAD_ARGUMENT)
+        );
+        // Five members in four bytes.
+        assert_eq!(
+            b("000c0001 00000000 00000002 0005", "00040008"),
+            Err(OfpError::OFPBAC_BAD_LEN)
+        );
+        // bundle with a nonzero ofs_nbits.
+        assert_eq!(
+            dec(
+                "ffff0028 00002320 000c0001 00000000 00000002 00020001 00000000 00000000 00040008 00000000"
+            ),
+            Err(OfpError::OFPBAC_BAD_ARGUMENT)
+        );
+        // Nonzero reserved bytes in bundle.
+        assert_eq!(
+            dec(
+                "ffff0028 00002320 000c0001 00000000 00000002 00020000 00000000 00000001 00040008 00000000"
+            ),
+            Err(OfpError::OFPBAC_BAD_ARGUMENT)
+        );
+        // Member 0xfffd (CONTROLLER) and 0xff00 (not a port).
+        for m in ["0004fffd", "0004ff00"] {
+            assert_eq!(
+                b("000c0001 00000000 00000002 0002", m),
+                Err(OfpError::OFPBAC_BAD_OUT_PORT)
+            );
+        }
+        // Member 0xffff (NONE) prints as ANY.
+        let a = b("000c0001 00000000 00000002 0002", "0004ffff").unwrap();
+        assert_eq!(
+            crate::action::format_actions(&a),
+            "bundle(eth_src,0,hrw,ofport,members:4,ANY)"
+        );
+        // OVS's quirk: bundle_load forgets bad fields/member type/reserved
+        // bytes once its destination looks up.
+        let quirk = dec(
+            "ffff0028 00002320 000d0001 00090000 00000003 0002001f 00010004 00000001 00040008 00000000",
+        )
+        .unwrap();
+        assert_eq!(
+            crate::action::format_actions(&quirk),
+            "bundle_load(<unknown>,0,hrw,ofport,NXM_NX_REG0[],members:4,8)"
+        );
+        // bundle_load to an 8-bit destination.
+        assert_eq!(
+            dec(
+                "ffff0028 00002320 000d0001 00000000 00000002 00020007 00010004 00000000 00040008 00000000"
+            ),
+            Err(OfpError::OFPBAC_BAD_ARGUMENT)
         );
     }
 

@@ -305,7 +305,8 @@ fn format_action(a: &Action, s: &mut String) {
         | Action::StackPush(_)
         | Action::StackPop(_)
         | Action::Sample(_)
-        | Action::Multipath(_) => {}
+        | Action::Multipath(_)
+        | Action::Bundle(_) => {}
         Action::Ct(c) => {
             let mut parts = Vec::new();
             if c.flags & NX_CT_F_COMMIT != 0 {

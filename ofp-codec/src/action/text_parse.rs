@@ -442,6 +442,8 @@ fn parse_one_inner(
         "pop" => nx_more::parse_stack(value, false)?,
         "sample" => nx_more::parse_sample(value)?,
         "multipath" => nx_more::parse_multipath(value)?,
+        "bundle" => nx_more::parse_bundle(value, false)?,
+        "bundle_load" => nx_more::parse_bundle(value, true)?,
         _ => {
             if let Some(port) = parse_port(key) {
                 Action::Output { port, max_len: 0 }
@@ -458,8 +460,6 @@ fn parse_one_inner(
 
 /// OVS actions rvs recognizes but does not implement.
 const KNOWN_UNSUPPORTED: &[&str] = &[
-    "bundle",
-    "bundle_load",
     "set_vlan_vid",
     "set_vlan_pcp",
     "mod_vlan_vid",

@@ -183,6 +183,12 @@ fn check_one(a: &Action, facts: &mut Match, soft: &mut bool) -> Result<(), OfpEr
         Action::StackPush(src) => check_src(src, facts)?,
         Action::StackPop(dst) => check_dst(dst, facts)?,
         Action::Multipath(mp) => check_dst(&mp.dst, facts)?,
+        Action::Bundle(b) => {
+            if let Some(d) = &b.dst {
+                check_dst(d, facts)?;
+            }
+            super::nx_more::check_bundle_members(b)?;
+        }
         Action::CheckPktLarger { .. } | Action::Sample(_) => {}
         Action::Group(_) | Action::SetQueue(_) | Action::Controller(_) => {}
         Action::Note(_) | Action::Exit | Action::CtClear | Action::Conjunction { .. } => {}

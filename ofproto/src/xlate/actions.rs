@@ -135,7 +135,7 @@ impl Xlate<'_> {
             Action::Clone(nested) => self.clone_actions(nested),
             // Actions without a datapath effect here (pop_queue, fin_timeout, ...,
             // and sample: rvs has no IPFIX collector sets, and OVS samples
-            // nothing without one). Flows with multipath, push/pop or
+            // nothing without one). Flows with multipath, bundle, push/pop or
             // check_pkt_larger are refused at install time (flow_mod.rs).
             _ => {}
         }
