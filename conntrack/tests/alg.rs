@@ -401,3 +401,36 @@ fn tftp_without_alg_is_not_related() {
     let data = udp4(S, C, 60000, 50000, b"\x00\x03\x00\x01hello");
     assert_eq!(h.run(&data, lookup(0)).state, st(TRK | NEW));
 }
+
+#[test]
+fn a_parent_keeps_its_latest_expectations_only() {
+    let h = H::new();
+    let mut f = Ftp4::open(&h, 0);
+    // Six PORT commands: the parent keeps the last four.
+    for p in 0..6u16 {
+        let port = 50000 + p;
+        let cmd = format!("PORT 10,1,1,1,{},{}\r\n", port >> 8, port & 0xff);
+        f.client(cmd.as_bytes());
+    }
+    assert_eq!(h.ct.expectation_count(), 4);
+    for p in 0..6u16 {
+        let syn = tcp4(S, C, (20, 50000 + p), 9000, 0, "S", b"");
+        let want = if p < 2 { TRK | NEW } else { TRK | NEW | REL };
+        assert_eq!(h.run(&syn, lookup(0)).state, st(want), "port {}", 50000 + p);
+    }
+    // The same command again does not add a second copy.
+    f.client(b"PORT 10,1,1,1,195,85\r\n");
+    assert_eq!(h.ct.expectation_count(), 4);
+}
+
+#[test]
+fn icmp_error_about_a_data_connection_is_related_and_no_helper_runs() {
+    let h = H::new();
+    let rrq = udp4(C, S, 50000, 69, b"\x00\x01file\x00octet\x00");
+    h.run(&rrq, alg(0, Alg::Tftp));
+    let data = udp4(S, C, 60000, 50000, b"\x00\x03\x00\x01hello");
+    assert_eq!(h.run(&data, commit(0)).state, st(TRK | NEW | REL));
+    let err = icmp4_error(C, S, 3, 3, &data);
+    assert_eq!(h.run(&err, lookup(0)).state, st(TRK | REL | RPL));
+    assert_eq!(h.ct.expectation_count(), 0);
+}

@@ -115,6 +115,10 @@ impl Conntrack {
         if a.parent.is_some() {
             pkt.md.state |= CtState::RELATED;
         }
+        if ex.related {
+            // An ICMP error quoting the connection: nothing for a helper to read.
+            return;
+        }
         let reply_key = conn.reply_key();
         match a.helper {
             None => {}
