@@ -454,3 +454,131 @@ fn after_recirculation_a_second_ct_reassembles_again_in_its_zone() {
     let s = dp.ipf().status();
     assert_eq!((s.v4.accepted, s.v4.completed, s.nfrag), (6, 6, 0));
 }
+
+// ---------------------------------------------------------------- NAT
+
+const X: [u8; 4] = [192, 168, 0, 9];
+
+/// Port 1: `ct(commit,zone=1,nat(src=192.168.0.9:7777)),recirc(1)`; other ports:
+/// `ct(zone=1,nat),recirc(1)`; recirc_id 1: `userspace(2)`.
+struct SnatFlows;
+
+impl UpcallHandler for SnatFlows {
+    fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
+        use datapath::actions::{NatKind, NatSpec};
+        batch
+            .iter()
+            .map(|u| {
+                let mut mask = FlowKey::default();
+                mask.set_recirc_id(u32::MAX);
+                mask.set_in_port(u32::MAX);
+                mask.set_eth_type(u16::MAX);
+                mask.set_nw_frag(0xff);
+                mask.set_ct_state(0xff);
+                let nat = if u.key.in_port() == 1 {
+                    NatSpec::to_addr(NatKind::Src, std::net::IpAddr::from(X)).with_ports(7777, 7777)
+                } else {
+                    NatSpec::REVERSE
+                };
+                let actions = if u.key.recirc_id() == 0 {
+                    [
+                        DpAction::Ct(CtAction {
+                            zone: 1,
+                            commit: u.key.in_port() == 1,
+                            nat: Some(nat),
+                            ..Default::default()
+                        }),
+                        DpAction::Recirc(1),
+                    ]
+                    .into_iter()
+                    .collect()
+                } else {
+                    std::iter::once(DpAction::Userspace { userdata: 2 }).collect()
+                };
+                UpcallReply {
+                    mask,
+                    actions,
+                    install: true,
+                    events: Vec::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reassembles IPv4 fragments (20-byte headers at 14) into (IP header of the first, payload).
+fn join_v4(frags: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>) {
+    let mut payload = Vec::new();
+    for f in frags {
+        payload.extend_from_slice(&f[34..]);
+    }
+    (frags[0][14..34].to_vec(), payload)
+}
+
+fn udp_checksum_ok(ip: &[u8], udp: &[u8]) -> bool {
+    let mut ph = Vec::new();
+    ph.extend_from_slice(&ip[12..20]);
+    ph.extend_from_slice(&[0, 17]);
+    ph.extend_from_slice(&(udp.len() as u16).to_be_bytes());
+    ph.extend_from_slice(udp);
+    conntrack::internet_checksum(&ph) == 0
+}
+
+#[test]
+fn snat_of_a_fragmented_datagram_rewrites_every_fragment_and_the_reply_is_unnated() {
+    let ct = Arc::new(conntrack::Conntrack::new(conntrack::Config::default()));
+    let cfg = DatapathConfig {
+        n_threads: 1,
+        ..Default::default()
+    };
+    let (dp, rx) = Datapath::new(cfg, Arc::new(SnatFlows), Some(ct.clone()));
+    let orig = fragment_v4(&udp_frame(A, B, 4000, 53, 3000), 0x5555, 1480);
+    for f in &orig {
+        dp.execute(f, 1, &[DpAction::Recirc(0)]);
+    }
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 3);
+    let out: Vec<Vec<u8>> = seen.iter().map(|(_, b)| b.clone()).collect();
+    for (f, o) in out.iter().zip(&orig) {
+        assert_eq!(&f[26..30], &X, "source translated in every fragment");
+        assert_eq!(&f[30..34], &B);
+        assert_eq!(
+            conntrack::internet_checksum(&f[14..34]),
+            0,
+            "IPv4 header checksum"
+        );
+        assert_eq!(f.len(), o.len());
+        assert_eq!(&f[18..22], &o[18..22], "id and fragment offset unchanged");
+    }
+    let (ip, udp) = join_v4(&out);
+    assert_eq!(
+        u16::from_be_bytes([udp[0], udp[1]]),
+        7777,
+        "source port translated"
+    );
+    assert!(
+        udp_checksum_ok(&ip, &udp),
+        "UDP checksum right for the whole datagram"
+    );
+    assert!(
+        seen.iter()
+            .all(|(s, _)| *s == ct_state::TRK | ct_state::NEW | ct_state::SNAT)
+    );
+
+    // The reply to 192.168.0.9:7777, fragmented: un-NATed back to 10.1.1.1:4000.
+    let reply = fragment_v4(&udp_frame(B, X, 53, 7777, 2500), 0x6666, 1480);
+    for f in &reply {
+        dp.execute(f, 2, &[DpAction::Recirc(0)]);
+    }
+    let seen = after_recirc(&drain(&rx));
+    assert_eq!(seen.len(), 2);
+    let out: Vec<Vec<u8>> = seen.iter().map(|(_, b)| b.clone()).collect();
+    for f in &out {
+        assert_eq!(&f[30..34], &A, "destination restored in every fragment");
+        assert_eq!(conntrack::internet_checksum(&f[14..34]), 0);
+    }
+    let (ip, udp) = join_v4(&out);
+    assert_eq!(u16::from_be_bytes([udp[2], udp[3]]), 4000);
+    assert!(udp_checksum_ok(&ip, &udp));
+    assert!(seen.iter().all(|(s, _)| *s & ct_state::EST != 0));
+}
