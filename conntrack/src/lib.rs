@@ -72,6 +72,24 @@
 //!   the limits) but nothing is committed; established connections keep working.
 //! * **Timeouts**: one [`TimeoutPolicy`] with OVS's defaults and unit-suffixed names; per zone
 //!   policies override it.
+//! * **NAT** (`CtOpts::nat`, [`NatConfig`]): `ct(commit, nat(src|dst=A[-B][:P[-Q]],
+//!   persistent, hash, random))` gives a *new* connection a translated reply key; every `ct`
+//!   with a `nat` (a bare `nat` too) then applies the stored translation to the connection's
+//!   packets in both directions and to ICMP/ICMPv6 errors quoting it (`+rel`; outer address and
+//!   quoted header translated). Conntrack never writes `data`: it describes the rewrite in
+//!   [`CtPacket::rewrite`] and the caller applies it ([`NatRewrite::apply`], incremental
+//!   checksums). `ct_state` gets `+snat`/`+dnat` for the side translated on *that* packet
+//!   (original packets of a DNAT connection `+dnat` only, its replies `+snat` only), as the
+//!   kernel. A packet NATed earlier in the same zone (it carries `+snat`/`+dnat`) is looked up
+//!   by its reversed tuple, so a second `ct` after recirculation finds its connection and it is
+//!   not translated twice (OVS's `initial_conn_lookup`). Address: one per connection, hashed
+//!   from the tuple (`persistent`: from the source address only); ports: see `nat_alloc.rs`
+//!   (the own port first when free, then OVS's search). A NAT entry is linked under both of
+//!   its keys; its reply key is claimed in the shard that owns it under that shard's lock, so
+//!   two threads never pick the same tuple and there is no global lock. When the range has no
+//!   free tuple the packet stays `+trk+new`, untranslated and uncommitted (as OVS 3.1), and
+//!   [`CtStats::nat_exhausted`] counts it. `dpctl/dump-conntrack` prints the translated reply
+//!   tuple (`reply=(src=10.1.1.2,dst=10.1.1.240,...)`).
 //! * **Concurrency**: packets of existing connections take one shard read lock and the entry's
 //!   mutex — no global lock. Sweeps, dumps and flushes hold one shard lock at a time.
 //! * **ALGs** (`ct(commit, alg=ftp|tftp)`, [`CtOpts::alg`]; see [`alg`]): the helper reads
@@ -87,10 +105,11 @@
 //!
 //! ## Not done yet (later issues), and where each fits
 //!
-//! * **NAT**: an entry has one original key and derives its reply key in one place
-//!   (`Conn::reply_key` / `Conn::direction_of` in `table.rs`); a NAT entry will store its reply
-//!   key and be linked in the table under both keys (two slots, possibly in two shards), and
-//!   `write_md`'s `+snat`/`+dnat` bits and the packet rewrite come after the state update.
+//! * **NAT, partly**: ICMP echo identifiers are never translated (OVS's behaviour; the kernel
+//!   changes them when two clients collide on one address), so two clients pinging the same
+//!   server with the same identifier through one SNAT address collide (the second is reported
+//!   as pool exhaustion). SCTP ports are not translated (addresses are). An address range of
+//!   the other IP version than the packet is treated as an exhausted pool.
 //! * **Fragments**: today an IPv4 fragment or an IPv6 packet with a fragment header is `+inv`;
 //!   a reassembly stage goes in front of key extraction (as OVS's `ipf_preprocess_conntrack`).
 //! * SCTP/DCCP state machines (tracked as generic protocols meanwhile), the verbose (`-m`)

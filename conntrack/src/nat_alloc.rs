@@ -67,12 +67,22 @@ fn purge_dead(map: &mut Map, hash: u64, k: &ConnKey, now_ns: u64, out: &mut Vec<
     }
 }
 
-/// The live entry under `hash` that answers to `k`.
-fn live(map: &Map, hash: u64, k: &ConnKey, now_ns: u64) -> Option<Arc<Conn>> {
-    map.find(hash, |s| {
-        s.hash == hash && !s.conn.expired(now_ns) && s.conn.direction_of(k).is_some()
-    })
-    .map(|s| s.conn.clone())
+/// The live entry under `hash` that answers to `k`, after unlinking dead ones that do (into
+/// `stale` if primary). One probe when nothing answers to `k` (the common case).
+fn live(
+    map: &mut Map,
+    hash: u64,
+    k: &ConnKey,
+    now_ns: u64,
+    stale: &mut Vec<Arc<Conn>>,
+) -> Option<Arc<Conn>> {
+    let any = map.find(hash, |s| s.hash == hash && s.conn.direction_of(k).is_some())?;
+    if !any.conn.expired(now_ns) {
+        return Some(any.conn.clone());
+    }
+    purge_dead(map, hash, k, now_ns, stale);
+    map.find(hash, |s| s.hash == hash && s.conn.direction_of(k).is_some())
+        .map(|s| s.conn.clone())
 }
 
 impl Conntrack {
@@ -88,8 +98,7 @@ impl Conntrack {
     pub(crate) fn link(&self, conn: &Arc<Conn>, hash: u64, now_ns: u64) -> Link {
         let mut stale = Vec::new();
         let mut map = self.shard_of(hash).map.write();
-        purge_dead(&mut map, hash, &conn.key, now_ns, &mut stale);
-        if let Some(other) = live(&map, hash, &conn.key, now_ns) {
+        if let Some(other) = live(&mut map, hash, &conn.key, now_ns, &mut stale) {
             return Link::Existing(other);
         }
         map.insert_unique(
@@ -135,14 +144,12 @@ impl Conntrack {
             if !two_slots {
                 // Both keys in one slot of one shard: check both and insert in one section.
                 let mut map = self.shard_of(hash).map.write();
-                purge_dead(&mut map, hash, &key, now_ns, &mut stale);
-                purge_dead(&mut map, hash, &cand, now_ns, &mut stale);
-                if let Some(other) = live(&map, hash, &key, now_ns) {
+                if let Some(other) = live(&mut map, hash, &key, now_ns, &mut stale) {
                     drop(map);
                     self.account_stale(stale);
                     return Link::Existing(other);
                 }
-                if live(&map, hash, &cand, now_ns).is_some() {
+                if live(&mut map, hash, &cand, now_ns, &mut stale).is_some() {
                     continue;
                 }
                 let slot = Slot {
@@ -156,8 +163,7 @@ impl Conntrack {
             }
             {
                 let mut map = self.shard_of(reply_hash).map.write();
-                purge_dead(&mut map, reply_hash, &cand, now_ns, &mut stale);
-                if live(&map, reply_hash, &cand, now_ns).is_some() {
+                if live(&mut map, reply_hash, &cand, now_ns, &mut stale).is_some() {
                     continue;
                 }
                 let slot = Slot {
@@ -167,8 +173,7 @@ impl Conntrack {
                 map.insert_unique(reply_hash, slot, |s| s.hash);
             }
             let mut map = self.shard_of(hash).map.write();
-            purge_dead(&mut map, hash, &key, now_ns, &mut stale);
-            if let Some(other) = live(&map, hash, &key, now_ns) {
+            if let Some(other) = live(&mut map, hash, &key, now_ns, &mut stale) {
                 drop(map);
                 let mut m2 = self.shard_of(reply_hash).map.write();
                 if let Ok(e) = m2.find_entry(reply_hash, |s| Arc::ptr_eq(&s.conn, conn)) {

@@ -387,3 +387,30 @@ fn nat_connection_expires_and_flushes_as_one_entry() {
     assert_eq!(h.ct.len(), 0);
     assert_eq!(h.ct.stats().expired, 1);
 }
+
+#[test]
+fn dead_nat_entry_is_replaced_by_a_new_one_and_counted_once() {
+    let mut h = H::new();
+    let nat = nat_opts(0, true, NatConfig::to_addr(NatKind::Src, v4(X)));
+    let orig = udp4(A, B, 7, 8, b"x");
+    let mut b = [CtPacket::derive(&orig)];
+    h.ct.execute(&mut b, &nat, h.now_ns);
+    h.advance_s(3600);
+    // Same tuple after the old entry died (not swept yet): a new connection, same translation.
+    let mut b = [CtPacket::derive(&orig)];
+    h.ct.execute(&mut b, &nat, h.now_ns);
+    assert_eq!(b[0].md.state.0, TRK | NEW | SNAT);
+    let mut f = orig.clone();
+    assert!(b[0].rewrite.apply(&mut f));
+    assert_eq!(f, udp4(X, B, 7, 8, b"x"));
+    assert_eq!(h.ct.len(), 1);
+    let s = h.ct.stats();
+    assert_eq!((s.created, s.removed, s.expired), (2, 1, 1));
+    h.ct.sweep(h.now_ns, 1 << 20);
+    assert_eq!(h.ct.len(), 1, "the live entry survives the sweep");
+    assert_eq!(h.ct.stats().removed, 1);
+    let mut r = udp4(B, X, 8, 7, b"r");
+    let md = run(&h.ct, &mut r, reverse_nat(0), CtMeta::default());
+    assert_eq!(md.state.0, TRK | EST | RPL | DNAT);
+    assert_eq!(r, udp4(B, A, 8, 7, b"r"));
+}
