@@ -22,11 +22,19 @@
 //!   Linux helper does); OVS accepts either from either side;
 //! * `EPRT` and `229` work on IPv4 control connections too (OVS parses them only on IPv6);
 //! * an expectation is consumed by the connection it creates, and a parent keeps at most
-//!   [`expect::MAX_PER_PARENT`]; OVS keeps every expectation until the parent goes;
+//!   four (`MAX_PER_PARENT`); OVS keeps every expectation until the parent goes;
 //! * the helper runs on every packet of a connection committed with an ALG, whichever port
 //!   the server uses; OVS parses a packet only if its own `ct()` says `alg=` or a port is 21
 //!   (FTP) / 69 (TFTP);
-//! * sequence adjustment keeps offsets before and after the last rewrite (see [`seqadj`]).
+//! * sequence adjustment keeps offsets before and after the last rewrite (see [`seqadj`]);
+//! * a TFTP expectation behind a SNAT that changed the client's port expects the translated
+//!   port and translates the answer back to the original one (OVS expects the untranslated
+//!   port, which the server never answers).
+//!
+//! With NAT on the control connection and `nat` in the data connection's committing `ct()`,
+//! the data connection gets the translation its expectation carries (`DataNat`, as OVS's
+//! `expectation_create`): e.g. behind SNAT, an active-mode data connection from the server to
+//! the translated address is destination-translated back to the client.
 
 pub mod ftp;
 pub mod seqadj;
