@@ -8,12 +8,13 @@
 //! first re-encoding may differ from the input; from then on it must not.
 //! Messages holding a match or action Open vSwitch itself cannot re-encode
 //! faithfully (`Match::oxm_reencoding_is_lossy`,
-//! `Action::reencoding_is_lossy`) are only decoded, encoded and printed.
+//! `Action::reencoding_is_lossy`, `flow_reencoding_is_lossy`) are only
+//! decoded, encoded and printed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use ofp_codec::Match;
-use ofp_codec::action::{Action, Instruction};
+use ofp_codec::action::{Action, Instruction, flow_reencoding_is_lossy};
 use ofp_codec::msg::Message;
 use ofp_codec::msg::multipart::{MultipartReplyBody, MultipartRequestBody};
 
@@ -34,7 +35,11 @@ fn match_lossy(m: &Match) -> bool {
 
 fn lossy(msg: &Message) -> bool {
     match msg {
-        Message::FlowMod(f) => match_lossy(&f.match_) || insts_lossy(&f.instructions),
+        Message::FlowMod(f) => {
+            match_lossy(&f.match_)
+                || insts_lossy(&f.instructions)
+                || flow_reencoding_is_lossy(&f.match_, &f.instructions)
+        }
         Message::FlowRemoved(f) => match_lossy(&f.match_),
         Message::PacketIn(p) => match_lossy(&p.match_),
         Message::PacketOut(p) => acts_lossy(&p.actions),
@@ -46,9 +51,11 @@ fn lossy(msg: &Message) -> bool {
             _ => false,
         },
         Message::MultipartReply(r) => match &r.body {
-            MultipartReplyBody::Flow(fs) => fs
-                .iter()
-                .any(|f| match_lossy(&f.match_) || insts_lossy(&f.instructions)),
+            MultipartReplyBody::Flow(fs) => fs.iter().any(|f| {
+                match_lossy(&f.match_)
+                    || insts_lossy(&f.instructions)
+                    || flow_reencoding_is_lossy(&f.match_, &f.instructions)
+            }),
             MultipartReplyBody::GroupDesc(gs) => gs
                 .iter()
                 .any(|g| g.buckets.iter().any(|b| acts_lossy(&b.actions))),

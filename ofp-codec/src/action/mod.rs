@@ -78,7 +78,7 @@ pub use nx_more::{
 pub use text_format::{format_actions, format_instructions, format_port};
 pub use text_parse::parse_port;
 pub use text_parse::{parse_action_list, parse_actions, parse_actions_for_match};
-pub use validate::{FlowContext, validate_actions, validate_flow};
+pub use validate::{FlowContext, flow_reencoding_is_lossy, validate_actions, validate_flow};
 pub use wire::{MAX_NESTING, actions_encoded_len, decode_actions, encode_actions};
 
 /// Reserved OpenFlow 1.3 port numbers (32-bit, as on the wire).

@@ -82,6 +82,26 @@ fn check_dst(sf: &Subfield, m: &Match) -> Result<(), OfpError> {
     Ok(())
 }
 
+/// Whether Open vSwitch's (and so rvs's) OpenFlow 1.3 re-encoding of an
+/// accepted flow is refused when decoded again, so that the flow does not
+/// survive decode → encode → decode in OVS 3.1 either:
+/// - a list holds an action with [`Action::reencoding_is_lossy`];
+/// - `write_actions` holds a deprecated OpenFlow 1.1 set action
+///   (`mod_nw_src`, `set_vlan_vid`, ...) whose field's prerequisites the
+///   match does not meet: OVS checks an action set only softly and accepts
+///   it, but re-encodes it as a `set_field`, which its decoder refuses with
+///   `OFPBAC_MATCH_INCONSISTENT` (as rvs's does).
+pub fn flow_reencoding_is_lossy(m: &Match, insts: &[Instruction]) -> bool {
+    insts.iter().any(|i| match i {
+        Instruction::ApplyActions(a) => a.iter().any(Action::reencoding_is_lossy),
+        Instruction::WriteActions(a) => a.iter().any(|x| {
+            x.reencoding_is_lossy()
+                || matches!(x, Action::LegacySet(l) if !m.prereq_ok(l.as_set_field().field.prereq()))
+        }),
+        _ => false,
+    })
+}
+
 /// Checks a flow's instructions against its match, as OVS does when the flow
 /// is added (`ovs-ofctl add-flow` and the switch's FLOW_MOD handler).
 pub fn validate_flow(m: &Match, insts: &[Instruction], ctx: FlowContext) -> Result<(), OfpError> {
