@@ -40,6 +40,20 @@ pub enum SetAction {
         hlimit: u8,
         hlimit_mask: u8,
     },
+    /// ARP (Ethernet/IPv4) opcode, sender/target protocol and hardware
+    /// addresses (no-op on anything else).
+    Arp {
+        op: u16,
+        op_mask: u16,
+        sip: u32,
+        sip_mask: u32,
+        tip: u32,
+        tip_mask: u32,
+        sha: [u8; 6],
+        sha_mask: [u8; 6],
+        tha: [u8; 6],
+        tha_mask: [u8; 6],
+    },
     /// TCP, UDP or SCTP ports (`proto` selects the header name when printed;
     /// the packet's own protocol decides what is rewritten).
     L4 {
@@ -195,6 +209,46 @@ impl fmt::Display for SetAction {
                     parts.push(format!("hlimit={hlimit}"));
                 }
                 write!(f, "set(ipv6({}))", parts.join(","))
+            }
+            SetAction::Arp {
+                op,
+                op_mask,
+                sip,
+                sip_mask,
+                tip,
+                tip_mask,
+                sha,
+                sha_mask,
+                tha,
+                tha_mask,
+            } => {
+                // OVS's order: sip, tip, op, sha, tha.
+                for (n, v, m) in [("sip", sip, sip_mask), ("tip", tip, tip_mask)] {
+                    if m != 0 {
+                        let mut s = format!("{n}={}", fmt_ip4(v));
+                        if m != u32::MAX {
+                            write!(s, "/{}", fmt_ip4(m))?;
+                        }
+                        parts.push(s);
+                    }
+                }
+                if op_mask != 0 {
+                    parts.push(if op_mask == 0xffff {
+                        format!("op={op}")
+                    } else {
+                        format!("op={op}/{op_mask:#x}")
+                    });
+                }
+                for (n, v, m) in [("sha", sha, sha_mask), ("tha", tha, tha_mask)] {
+                    if m != [0; 6] {
+                        let mut s = format!("{n}={}", fmt_mac(v));
+                        if m != [0xff; 6] {
+                            write!(s, "/{}", fmt_mac(m))?;
+                        }
+                        parts.push(s);
+                    }
+                }
+                write!(f, "set(arp({}))", parts.join(","))
             }
             SetAction::L4 {
                 proto,

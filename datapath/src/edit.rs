@@ -256,6 +256,41 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             dst_mask,
             ..
         } => set_l4_ports(d, src, src_mask, dst, dst_mask),
+        SetAction::Arp {
+            op,
+            op_mask,
+            sip,
+            sip_mask,
+            tip,
+            tip_mask,
+            sha,
+            sha_mask,
+            tha,
+            tha_mask,
+        } => {
+            let Some((crate::extract::ETH_TYPE_ARP, l3)) = l3_offset(d) else {
+                return false;
+            };
+            // Ethernet/IPv4 ARP only, as the key extraction.
+            if d.len() < l3 + 28
+                || rd16(d, l3) != 1
+                || rd16(d, l3 + 2) != ETH_TYPE_IP
+                || d[l3 + 4] != 6
+                || d[l3 + 5] != 4
+            {
+                return false;
+            }
+            wr16(d, l3 + 6, masked(rd16(d, l3 + 6), op, op_mask));
+            for i in 0..6 {
+                d[l3 + 8 + i] = masked(d[l3 + 8 + i], sha[i], sha_mask[i]);
+                d[l3 + 18 + i] = masked(d[l3 + 18 + i], tha[i], tha_mask[i]);
+            }
+            for (at, v, m) in [(l3 + 14, sip, sip_mask), (l3 + 24, tip, tip_mask)] {
+                let old = u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
+                d[at..at + 4].copy_from_slice(&masked(old, v, m).to_be_bytes());
+            }
+            true
+        }
     }
 }
 

@@ -227,3 +227,50 @@ fn rewrites_on_truncated_frames_do_nothing_and_never_panic() {
         }
     }
 }
+
+fn arp_request(sha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&[0xff; 6]);
+    v.extend_from_slice(&sha);
+    v.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    v.extend_from_slice(&sha);
+    v.extend_from_slice(&spa);
+    v.extend_from_slice(&[0; 6]);
+    v.extend_from_slice(&tpa);
+    v
+}
+
+#[test]
+fn set_arp_rewrites_opcode_addresses_under_masks() {
+    let mut p = Packet::from_bytes(&arp_request(M1, [10, 1, 1, 1], [10, 1, 1, 240]));
+    let s = SetAction::Arp {
+        op: 2,
+        op_mask: 0xffff,
+        sip: ip([10, 1, 1, 240]),
+        sip_mask: u32::MAX,
+        tip: ip([10, 1, 1, 1]),
+        tip_mask: u32::MAX,
+        sha: M2,
+        sha_mask: [0xff; 6],
+        tha: M1,
+        tha_mask: [0xff; 6],
+    };
+    assert!(apply_set(&mut p, &s));
+    let mut want = arp_request(M2, [10, 1, 1, 240], [10, 1, 1, 1]);
+    want[0..6].copy_from_slice(&[0xff; 6]);
+    want[6..12].copy_from_slice(&M1);
+    want[21] = 2;
+    want[32..38].copy_from_slice(&M1);
+    assert_eq!(p.data(), &want[..]);
+    assert_eq!(
+        s.to_string(),
+        "set(arp(sip=10.1.1.240,tip=10.1.1.1,op=2,sha=02:00:00:00:00:02,tha=02:00:00:00:00:01))"
+    );
+    // Not ARP, or truncated ARP: nothing is written.
+    let mut u = Packet::from_bytes(&udp4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2));
+    let before = u.data().to_vec();
+    assert!(!apply_set(&mut u, &s));
+    assert_eq!(u.data(), &before[..]);
+    let mut t = Packet::from_bytes(&arp_request(M1, [10, 1, 1, 1], [10, 1, 1, 240])[..30]);
+    assert!(!apply_set(&mut t, &s));
+}

@@ -88,6 +88,40 @@ impl Xlate<'_> {
                 hlimit_mask: full8(f.nw_ttl(), b.nw_ttl()),
             }));
         }
+        let arp = f.eth_type() == 0x0806 || f.eth_type() == 0x8035;
+        if arp
+            && (
+                f.nw_proto(),
+                f.nw_src(),
+                f.nw_dst(),
+                f.arp_sha_u48(),
+                f.arp_tha_u48(),
+            ) != (
+                b.nw_proto(),
+                b.nw_src(),
+                b.nw_dst(),
+                b.arp_sha_u48(),
+                b.arp_tha_u48(),
+            )
+        {
+            let op_mask = if f.nw_proto() != b.nw_proto() {
+                0xffff
+            } else {
+                0
+            };
+            self.emit(DpAction::Set(SetAction::Arp {
+                op: u16::from(f.nw_proto()) & op_mask,
+                op_mask,
+                sip: f.nw_src() & full32(f.nw_src(), b.nw_src()),
+                sip_mask: full32(f.nw_src(), b.nw_src()),
+                tip: f.nw_dst() & full32(f.nw_dst(), b.nw_dst()),
+                tip_mask: full32(f.nw_dst(), b.nw_dst()),
+                sha: v48(f.arp_sha_u48(), b.arp_sha_u48()),
+                sha_mask: m48(f.arp_sha_u48(), b.arp_sha_u48()),
+                tha: v48(f.arp_tha_u48(), b.arp_tha_u48()),
+                tha_mask: m48(f.arp_tha_u48(), b.arp_tha_u48()),
+            }));
+        }
         let l4 = f.is_ip_any() && matches!(f.nw_proto(), 6 | 17 | 132);
         if l4 && (f.tp_src(), f.tp_dst()) != (b.tp_src(), b.tp_dst()) {
             let full16 = |x: u16, y: u16| if x != y { 0xffff } else { 0 };
