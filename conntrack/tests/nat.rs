@@ -414,3 +414,30 @@ fn dead_nat_entry_is_replaced_by_a_new_one_and_counted_once() {
     assert_eq!(md.state.0, TRK | EST | RPL | DNAT);
     assert_eq!(r, udp4(B, A, 8, 7, b"r"));
 }
+
+#[test]
+fn snat_to_own_address_moves_the_port_when_the_reply_tuple_is_taken() {
+    // OVS's "all-zero IP SNAT": a DNATed connection A:30001 -> V:80 (to B:80) holds the reply
+    // tuple B:80 -> A:30001; a direct connection A:30001 -> B:80 with nat(src=0.0.0.0) must
+    // get another source port.
+    let ct = Conntrack::new(Config::default());
+    let vip = [172, 1, 1, 2];
+    let mut syn = tcp(A, vip, 30001, 80, "S");
+    let md = run(
+        &ct,
+        &mut syn,
+        nat_opts(0, true, NatConfig::to_addr(NatKind::Dst, v4(B))),
+        CtMeta::default(),
+    );
+    assert_eq!(md.state.0, TRK | NEW | DNAT);
+    let mut syn2 = tcp(A, B, 30001, 80, "S");
+    let md = run(&ct, &mut syn2, CtOpts::default(), CtMeta::default());
+    assert_eq!(md.state.0, TRK | NEW);
+    let zero = NatConfig::to_addr(NatKind::Src, v4([0, 0, 0, 0]));
+    let md = run(&ct, &mut syn2, nat_opts(0, true, zero), md);
+    assert_eq!(md.state.0, TRK | NEW | SNAT);
+    assert_eq!(ct.len(), 2);
+    let p = u16::from_be_bytes([syn2[34], syn2[35]]);
+    assert_ne!(p, 30001);
+    assert_eq!(syn2, tcp(A, B, p, 80, "S"));
+}
