@@ -14,6 +14,9 @@
 //!
 //! Contract: without fragments the cost is one test of the flow key's `nw_frag` per packet
 //! in a `ct()` batch and one check of an empty queue per burst: no allocation, no lock.
+//! Measured (`examples/ipf_icount.rs`, callgrind, one-packet batches): `ipf_hold` 43
+//! instructions per `ct()` call, the drain check 24 per burst before it was inlined — about
+//! 0.3 % of a `ct(commit),output` packet-out.
 //! Fragments are copied into the reassembler (one allocation each) — the slow path.
 //! Fragments the reassembler refuses (malformed, too small, overlapping, over the limits)
 //! stay in the burst and the tracker marks them `+trk+inv`, as in Open vSwitch.
@@ -126,7 +129,15 @@ impl Pipeline {
 
     /// Sends the datagrams completed during the last actions on their way; `depth` is the
     /// recirculation depth those actions ran at.
+    #[inline]
     pub(crate) fn ipf_drain(&mut self, sh: &Shared, depth: u32, now_ns: u64) {
+        if !self.ipf.pending.is_empty() {
+            self.ipf_drain_pending(sh, depth, now_ns);
+        }
+    }
+
+    #[cold]
+    fn ipf_drain_pending(&mut self, sh: &Shared, depth: u32, now_ns: u64) {
         while let Some(p) = self.ipf.pending.pop_front() {
             self.ipf_send(sh, p, depth, now_ns);
         }
