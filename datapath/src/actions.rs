@@ -109,6 +109,9 @@ pub enum DpAction {
     /// `ct_clear`: the packet becomes untracked (ct_state, zone, mark, label and the original
     /// tuple are zeroed).
     CtClear,
+    /// `meter(id)`: run datapath meter `id` ([`crate::meter`]); the packets
+    /// over its rate are dropped, the others go on with the next action.
+    Meter(u32),
     /// Re-enter the caches with this recirc_id (ends the list for this copy).
     Recirc(u32),
     /// Truncate the copies sent by the following output actions to this many bytes.
@@ -371,6 +374,7 @@ impl fmt::Display for DpAction {
             DpAction::PopVlan => f.write_str("pop_vlan"),
             DpAction::Ct(c) => write!(f, "{c}"),
             DpAction::CtClear => f.write_str("ct_clear"),
+            DpAction::Meter(id) => write!(f, "meter({id})"),
             DpAction::Recirc(id) => write!(f, "recirc({id:#x})"),
             DpAction::Trunc(n) => write!(f, "trunc({n})"),
             DpAction::Drop => f.write_str("drop"),

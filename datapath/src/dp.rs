@@ -142,6 +142,8 @@ pub(crate) struct Shared {
     pub stats: Counters,
     /// Fragment reassembly in front of the tracker (OVS's `ipf`).
     pub ipf: crate::ipf_stage::DpIpf,
+    /// Meters behind `DpAction::Meter`.
+    pub meters: crate::meter::MeterTable,
     ports: RwLock<Arc<PortMap>>,
     port_gen: AtomicU64,
     stop: AtomicBool,
@@ -198,6 +200,7 @@ impl Datapath {
             n_threads,
             poll_timeout_ms: cfg.poll_timeout_ms.max(1),
             ipf: Default::default(),
+            meters: Default::default(),
         });
         let mut threads = Vec::new();
         let upcall_rx = Arc::new(Mutex::new(upcall_rx));
@@ -377,6 +380,11 @@ impl Datapath {
     /// Orders the classifier's masks by recent hits.
     pub fn rerank(&self) {
         self.sh.classifier.write().rerank()
+    }
+
+    /// The meters `DpAction::Meter` runs (set and read them here).
+    pub fn meters(&self) -> &crate::meter::MeterTable {
+        &self.sh.meters
     }
 
     /// The fragment reassembler in front of `ct()` (`dpctl/ipf-*` settings and status).

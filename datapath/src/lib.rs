@@ -82,6 +82,7 @@ pub mod emc;
 pub mod extract;
 pub mod ipf_stage;
 pub mod key;
+pub mod meter;
 pub mod packet;
 pub(crate) mod pipeline;
 pub mod port;

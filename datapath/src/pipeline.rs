@@ -273,15 +273,20 @@ impl Pipeline {
         }
         let mut recirc = 0u32;
         for (flow, gset) in &groups {
+            // Packets that went up (`missed`) were counted by the upcall
+            // handler, not by the megaflow (as OVS's datapath flows).
+            let hits = gset & !missed;
             let mut bytes = 0u64;
             let mut flags = 0u16;
             for i in 0..n {
-                if gset & (1 << i) != 0 {
+                if hits & (1 << i) != 0 {
                     bytes += pkts[i].len() as u64;
                     flags |= keys[i].tcp_flags();
                 }
             }
-            flow.hit(gset.count_ones() as u64, bytes, now_ns, flags);
+            if hits != 0 {
+                flow.hit(hits.count_ones() as u64, bytes, now_ns, flags);
+            }
             recirc |= self.exec_actions(sh, pkts, &keys, *gset, &flow.actions, now_ns);
         }
         self.ipf_drain(sh, depth, now_ns);
@@ -431,6 +436,15 @@ impl Pipeline {
                     return set;
                 }
                 DpAction::Trunc(len) => trunc = Some(len as usize),
+                DpAction::Meter(id) => {
+                    let dropped = crate::meter::run_batch(&sh.meters, id, pkts, set, now_ns);
+                    if dropped != 0 {
+                        // The rest of the list runs on the packets that passed.
+                        let pass = set & !dropped;
+                        let rest = &actions[ai + 1..];
+                        return self.exec_actions(sh, pkts, keys, pass, rest, now_ns);
+                    }
+                }
                 DpAction::Drop => return 0,
             }
         }

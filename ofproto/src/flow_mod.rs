@@ -13,6 +13,11 @@
 //!   for those with `send_flow_rem`), filtered by `out_port`/`out_group`.
 //! - Modify and delete select by `cookie & cookie_mask`; `table_id` 255 means
 //!   every table, allowed for deletes only (`OFPFMFC_BAD_TABLE_ID` otherwise).
+//! - Table 254 ([`TBL_INTERNAL`]) is OVS's hidden, read-only table: an ADD
+//!   there is refused with `OFPBRC_EPERM`, as OVS does. (OVS keeps a few
+//!   internal rules in it, visible with `dump-flows table=254`, which make
+//!   its modify/delete of table 254 fail with `OFPBRC_EPERM` too; rvs has no
+//!   internal rules, so those select nothing.)
 //!
 //! Every change goes through an undo log so that a bundle either applies
 //! completely or leaves the tables as they were.
@@ -28,6 +33,9 @@ use ofp_codec::{Action, Instruction, OfpError};
 use crate::classifier::RuleId;
 use crate::ofproto::{Event, MAX_PORTS, Ofproto, flow_removed};
 use crate::rule::{Counters, OFPTT_ALL, Rule, RuleMatch, conjunctions, loose_match};
+
+/// OVS's internal table (`TBL_INTERNAL`): hidden and read-only.
+pub const TBL_INTERNAL: u8 = 254;
 
 /// One reversible change.
 #[derive(Debug)]
@@ -196,6 +204,12 @@ impl Ofproto {
             n_tables: self.config.n_tables,
         };
         validate_flow(&fm.match_, &fm.instructions, ctx)?;
+        // OVS checks the match and actions as it decodes, then refuses an
+        // add to its read-only internal table, then checks ports, groups
+        // and meters.
+        if fm.command == FlowModCommand::ADD && fm.table_id == TBL_INTERNAL {
+            return Err(OfpError::OFPBRC_EPERM);
+        }
         for inst in &fm.instructions {
             match inst {
                 Instruction::Meter(m) if !self.meters.contains_key(m) => {

@@ -3,9 +3,11 @@
 //! ADD of an existing id → `OFPGMFC_GROUP_EXISTS`; MODIFY of a missing id →
 //! `OFPGMFC_UNKNOWN_GROUP`; DELETE of a missing id is not an error;
 //! `OFPG_ALL` deletes every group. Deleting a group deletes the flows that
-//! output to it, with FLOW_REMOVED reason `GROUP_DELETE`. Bucket actions are
-//! checked like flow actions against an empty match (so `ct()` in a bucket
-//! is `OFPBAC_MATCH_INCONSISTENT`, as in OVS).
+//! output to it, with FLOW_REMOVED reason `GROUP_DELETE`. Bucket actions get
+//! the checks OVS makes when it decodes them (ports, writable destinations,
+//! push_mpls ethertypes) but no match-consistency check: a bucket has no
+//! match, and OVS 3.1 accepts `set_field:10.0.0.7->ip_dst` or `ct(commit)`
+//! in a bucket of any group (checked against ovs-vswitchd).
 
 use ofp_codec::OfpError;
 use ofp_codec::action::validate_actions;
@@ -175,13 +177,22 @@ impl Ofproto {
         }
     }
 
-    /// Bucket actions are checked against an empty match, and their ports
-    /// as flow actions' ports. A bucket may name a group that does not exist
-    /// (yet): OVS accepts that and drops at translation.
+    /// Each bucket action is checked on its own against an empty match, and
+    /// a prerequisite it lacks (`OFPBAC_MATCH_INCONSISTENT`) is forgiven, as
+    /// OVS checks bucket actions only as it decodes them; every other
+    /// refusal (non-writable destination, bad push_mpls ethertype, ...)
+    /// stands. Ports are checked as flow actions' ports. A bucket may name a
+    /// group that does not exist (yet): OVS accepts that and drops at
+    /// translation.
     fn check_buckets(&self, gm: &GroupMod) -> Result<(), OfpError> {
         let empty = Match::new();
         for b in &gm.buckets {
-            validate_actions(&empty, &b.actions)?;
+            for a in &b.actions {
+                match validate_actions(&empty, std::slice::from_ref(a)) {
+                    Err(e) if e != OfpError::OFPBAC_MATCH_INCONSISTENT => return Err(e),
+                    _ => {}
+                }
+            }
             let own: Vec<Action> = b
                 .actions
                 .iter()

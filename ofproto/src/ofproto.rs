@@ -200,6 +200,8 @@ pub struct Ofproto {
     pub(crate) tables: Vec<Arc<OfTable>>,
     pub(crate) groups: BTreeMap<u32, Group>,
     pub(crate) meters: BTreeMap<u32, Meter>,
+    /// Meter changes for the datapath, not yet taken by the owner.
+    pub(crate) meter_changes: Vec<crate::meter::MeterChange>,
     pub(crate) ports: BTreeMap<u32, Port>,
     pub(crate) next_rule_id: RuleId,
     pub(crate) events: Vec<Event>,
@@ -222,6 +224,7 @@ impl Ofproto {
             tables,
             groups: BTreeMap::new(),
             meters: BTreeMap::new(),
+            meter_changes: Vec::new(),
             ports: BTreeMap::new(),
             next_rule_id: 1,
             events: Vec::new(),
@@ -350,7 +353,8 @@ impl Ofproto {
         }
     }
 
-    /// Credits a translation's rules and group buckets.
+    /// Credits a translation's rules, group buckets and table lookups with
+    /// `packets` packets of `bytes` bytes in all.
     pub fn credit_translation(
         &self,
         t: &crate::xlate::Translation,
@@ -359,6 +363,11 @@ impl Ofproto {
         now_ms: u64,
     ) {
         self.credit(&t.rules, packets, bytes, now_ms);
+        for &(table_id, matched) in &t.lookups {
+            if let Some(table) = self.tables.get(usize::from(table_id)) {
+                table.count_lookups(packets, matched);
+            }
+        }
         let mut last_group = None;
         for &(g, b) in &t.buckets {
             if let Some(group) = self.groups.get(&g) {
@@ -419,11 +428,12 @@ pub(crate) fn flow_removed(
 }
 
 impl OfTable {
-    /// Lookup counters, bumped by translations (which only read the table).
-    pub(crate) fn count_lookup(&self, matched: bool) {
-        self.lookup_count.fetch_add(1, Ordering::Relaxed);
+    /// Lookup counters: `packets` lookups (matched or not), credited with
+    /// the packets that made them (translations only read the table).
+    pub(crate) fn count_lookups(&self, packets: u64, matched: bool) {
+        self.lookup_count.fetch_add(packets, Ordering::Relaxed);
         if matched {
-            self.matched_count.fetch_add(1, Ordering::Relaxed);
+            self.matched_count.fetch_add(packets, Ordering::Relaxed);
         }
     }
 }

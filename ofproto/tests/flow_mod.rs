@@ -238,18 +238,21 @@ fn aggregate_and_table_stats_count_what_was_hit() {
         &mut of,
         "priority=1,ip,actions=output:1\ntable=0,priority=0,actions=drop",
     );
+    // Table lookups count per packet, credited with the rules (as OVS).
     let t = xlate(&of, "in_port=2,ip");
-    of.credit(&t.rules, 2, 200, 1);
-    let _ = xlate(&of, "in_port=2,arp");
+    of.credit_translation(&t, 2, 200, 1);
+    let t = xlate(&of, "in_port=2,arp");
+    of.credit_translation(&t, 1, 60, 1);
+    let _ = xlate(&of, "in_port=2,ip");
     let agg = of.aggregate_stats(&FlowStatsRequest::default());
     assert_eq!(
         (agg.flow_count, agg.packet_count, agg.byte_count),
-        (2, 2, 200)
+        (2, 3, 260)
     );
     let ts = &of.table_stats()[0];
     assert_eq!(
         (ts.active_count, ts.lookup_count, ts.matched_count),
-        (2, 2, 2)
+        (2, 3, 3)
     );
     assert_eq!(of.table_stats().len(), 255);
 }

@@ -463,8 +463,6 @@ fn port_counters_match_ovs_after_the_same_traffic() {
 }
 
 #[test]
-#[ignore = "rvs counts the first packet of each datapath flow twice in its rule counters \
-            (4 packets for 3 pings; port counters agree with OVS) (issue 7)"]
 fn flow_counters_match_ovs_after_the_same_traffic() {
     let Some(p) = counters_pair("flow_counters_match_ovs_after_the_same_traffic") else {
         return;
@@ -559,8 +557,6 @@ fn group_features_match_ovs() {
 }
 
 #[test]
-#[ignore = "rvs's meter features reply is all zero (max_meter:0, no band types) where OVS \
-            reports 262144 meters, drop bands, kbps pktps burst stats (issue 7)"]
 fn meter_features_match_ovs() {
     if !ready("meter_features_match_ovs") {
         return;
@@ -570,7 +566,6 @@ fn meter_features_match_ovs() {
 }
 
 #[test]
-#[ignore = "rvs answers meter-stats with OFPBRC_BAD_STAT (issue 7)"]
 fn meter_stats_match_ovs() {
     if !ready("meter_stats_match_ovs") {
         return;
@@ -584,7 +579,6 @@ fn meter_stats_match_ovs() {
 }
 
 #[test]
-#[ignore = "rvs accepts flows in table 254, which OVS keeps hidden (OFPBRC_EPERM) (issue 7)"]
 fn hidden_table_254_is_refused_as_in_ovs() {
     if !ready("hidden_table_254_is_refused_as_in_ovs") {
         return;
@@ -595,8 +589,6 @@ fn hidden_table_254_is_refused_as_in_ovs() {
 }
 
 #[test]
-#[ignore = "rvs refuses set_field:ip_dst in a group bucket (OFPBAC_MATCH_INCONSISTENT) \
-            that OVS accepts: buckets have no match to be inconsistent with (issue 7)"]
 fn group_bucket_set_field_without_prerequisite_as_in_ovs() {
     if !ready("group_bucket_set_field_without_prerequisite_as_in_ovs") {
         return;
@@ -610,7 +602,6 @@ fn group_bucket_set_field_without_prerequisite_as_in_ovs() {
 }
 
 #[test]
-#[ignore = "rvs answers dump-group-stats with OFPBRC_BAD_STAT (issue 7)"]
 fn group_stats_match_ovs() {
     if !ready("group_stats_match_ovs") {
         return;

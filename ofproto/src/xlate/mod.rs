@@ -88,6 +88,9 @@ pub struct Translation {
     pub rules: Vec<RuleRef>,
     /// Group buckets the packet went through, as (group id, bucket index).
     pub buckets: Vec<(u32, usize)>,
+    /// Table lookups, as (table id, a rule matched), for table statistics
+    /// (credited per packet with the rules, as OVS counts them).
+    pub lookups: Vec<(u8, bool)>,
     /// The full OpenFlow-level mask (registers included), for traces.
     pub wc: OfFlow,
     pub initial_flow: OfFlow,
@@ -140,6 +143,7 @@ pub(crate) struct Emitted {
     pub actions: Actions,
     pub rules: Vec<RuleRef>,
     pub buckets: Vec<(u32, usize)>,
+    pub lookups: Vec<(u8, bool)>,
     pub learned: Vec<FlowMod>,
     pub forks: Vec<(u32, u8, OfFlow, u16)>,
     pub error: Option<XlateError>,
@@ -272,6 +276,7 @@ impl<'a> Xlate<'a> {
             actions: self.out.actions,
             rules: self.out.rules,
             buckets: self.out.buckets,
+            lookups: self.out.lookups,
             wc,
             initial_flow,
             final_flow: self.pkt.flow,
@@ -328,9 +333,9 @@ impl<'a> Xlate<'a> {
             return;
         }
         self.pipe.lookups += 1;
-        let Some(table) = self.of.tables.get(usize::from(table_id)) else {
+        if usize::from(table_id) >= self.of.tables.len() {
             return;
-        };
+        }
         if with_ct_orig {
             self.tuple_swap();
         }
@@ -338,7 +343,7 @@ impl<'a> Xlate<'a> {
         if with_ct_orig {
             self.tuple_swap();
         }
-        table.count_lookup(rule.is_some());
+        self.out.lookups.push((table_id, rule.is_some()));
         let (old_table, old_cookie, old_miss) =
             (self.pipe.table_id, self.pipe.cookie, self.pipe.in_miss_rule);
         self.pipe.table_id = table_id;
@@ -444,7 +449,13 @@ impl<'a> Xlate<'a> {
                 return;
             }
             match inst {
-                Instruction::Meter(m) => self.report(NodeKind::Action, format!("meter:{m}")),
+                Instruction::Meter(m) => {
+                    self.report(NodeKind::Action, format!("meter:{m}"));
+                    // The datapath rate-limits (as OVS: meter(provider id)).
+                    if let Some(meter) = self.of.meter(*m) {
+                        self.emit(DpAction::Meter(meter.dp_id));
+                    }
+                }
                 Instruction::ApplyActions(acts) => {
                     if acts.is_empty() {
                         self.report(NodeKind::Action, "drop".into());

@@ -31,6 +31,7 @@ use ofp_codec::msg::{
     FlowMod, GroupDesc, GroupMod, MeterMod, MultipartReplyBody as R, MultipartRequestBody as Q,
     PacketOut, Port, PortMod, PortReason, PortStatus, SwitchFeatures, TableMod,
 };
+use ofproto::meter::MeterChange;
 use ofproto::upcall::Handler;
 use ofproto::{BundleMsg, Event, XlateOptions};
 
@@ -265,6 +266,21 @@ impl OfBridge {
         self.events.extend(evs.into_iter().map(convert));
     }
 
+    /// Mirrors ofproto's meter changes into the datapath's meter table.
+    fn apply_meter_changes(&self, changes: &[MeterChange]) {
+        let Some(dp) = &self.dp else {
+            return;
+        };
+        for c in changes {
+            match c {
+                MeterChange::Set { dp_id, config } => dp.meters().set(*dp_id, config, dp.now_ns()),
+                MeterChange::Remove { dp_id } => {
+                    dp.meters().remove(*dp_id);
+                }
+            }
+        }
+    }
+
     fn port_stats(&self, port: u32, now_ms: u64) -> Vec<OfpPortStats> {
         let up = now_ms.saturating_sub(self.start_ms);
         self.port_infos()
@@ -304,7 +320,8 @@ impl OfBridge {
                         ..PacketMeta::default()
                     };
                     let key = extract(&meta, &po.data);
-                    let t = self.handler.snapshot().translate(
+                    let of = self.handler.snapshot();
+                    let t = of.translate(
                         &key,
                         XlateOptions {
                             now_ms,
@@ -312,6 +329,9 @@ impl OfBridge {
                             trace: false,
                         },
                     );
+                    // As OVS, the packet counts on the rules and tables it
+                    // went through.
+                    of.credit_translation(&t, 1, po.data.len() as u64, now_ms);
                     out.extend(t.actions.iter().cloned());
                 }
                 OFPP_IN_PORT => out.push(DpAction::Output(po.in_port)),
@@ -355,7 +375,12 @@ impl Bridge for OfBridge {
     }
 
     fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<(), OfpError> {
-        self.handler.modify(|of| of.handle_meter_mod(mm, now_ms))?;
+        let changes = self.handler.modify(|of| {
+            let r = of.handle_meter_mod(mm, now_ms);
+            (r, of.take_meter_changes())
+        });
+        self.apply_meter_changes(&changes.1);
+        changes.0?;
         self.drain_ofproto_events();
         self.revalidate();
         Ok(())
@@ -442,8 +467,15 @@ impl Bridge for OfBridge {
                     })
                     .collect(),
             ),
+            Q::Group(id) => R::Group(of.group_stats(*id, now_ms)),
             Q::GroupFeatures => R::GroupFeatures(group_features()),
-            Q::MeterFeatures => R::MeterFeatures(MeterFeatures::default()),
+            Q::Meter(id) => {
+                let dp = self.dp.clone();
+                R::Meter(of.meter_stats(*id, now_ms, |dp_id| {
+                    dp.as_ref().and_then(|d| d.meters().counts(dp_id))
+                }))
+            }
+            Q::MeterFeatures => R::MeterFeatures(meter_features()),
             Q::MeterConfig(id) => R::MeterConfig(
                 of.meters()
                     .filter(|m| *id == 0xffff_ffff || m.meter_id == *id)
@@ -454,7 +486,6 @@ impl Bridge for OfBridge {
                     })
                     .collect(),
             ),
-            _ => return Err(OfpError::OFPBRC_BAD_STAT),
         })
     }
 
@@ -502,6 +533,22 @@ impl Bridge for OfBridge {
         self.revalidate();
         self.refresh_ports();
         std::mem::take(&mut self.events)
+    }
+}
+
+/// What rvs's datapath meters support, which is what OVS's userspace
+/// datapath reports too: 2^18 meters of up to 8 drop bands, kbps or pktps,
+/// burst sizes, statistics; no color.
+fn meter_features() -> MeterFeatures {
+    use ofp_codec::msg::meter_mod::{
+        MeterBandType, OFPMF_BURST, OFPMF_KBPS, OFPMF_PKTPS, OFPMF_STATS,
+    };
+    MeterFeatures {
+        max_meter: ofproto::meter::MAX_METERS,
+        band_types: 1 << MeterBandType::DROP.0,
+        capabilities: u32::from(OFPMF_KBPS | OFPMF_PKTPS | OFPMF_BURST | OFPMF_STATS),
+        max_bands: ofproto::meter::MAX_BANDS as u8,
+        max_color: 0,
     }
 }
 
