@@ -171,7 +171,6 @@ fn big_pings(b: &Bed, dst: &str) {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
 fn ct_ipv4_fragmentation() {
     let Some(b) = Bed::new(
         "conntrack - IPv4 fragmentation",
@@ -190,7 +189,6 @@ fn ct_ipv4_fragmentation() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
 fn ct_ipv4_fragmentation_expiry() {
     let Some(b) = Bed::new(
         "conntrack - IPv4 fragmentation expiry",
@@ -248,7 +246,7 @@ fn add_vlan_on(
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB); and this machine's kernel has no 8021q module (VLAN devices cannot be made)"]
+#[ignore = "cannot run here: this machine's kernel has no 8021q module (VLAN devices cannot be made), so rvs with VLAN-tagged fragments is unverified"]
 fn ct_ipv4_fragmentation_vlan() {
     let Some(b) = Bed::new(
         "conntrack - IPv4 fragmentation + vlan",
@@ -282,7 +280,7 @@ fn add_qinq(b: &Bed, i: usize, outer: &str, inner: &str) {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf) not in rvs yet (hB); also needs two VLAN headers (OVS's vlan-limit=0); and this machine's kernel has no 8021q module (VLAN devices cannot be made)"]
+#[ignore = "cannot run here: this machine's kernel has no 8021q module (VLAN devices cannot be made), so rvs with VLAN-tagged fragments is unverified (needs 802.1ad+802.1Q devices, OVS runs it with vlan-limit=0)"]
 fn ct_ipv4_fragmentation_cvlan() {
     let Some(b) = Bed::new(
         "conntrack - IPv4 fragmentation + cvlan",
@@ -313,7 +311,7 @@ fn v4_frag_bed(name: &str) -> Option<Bed> {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_incomplete_reassembled_packet() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation incomplete reassembled packet")
     else {
@@ -326,7 +324,7 @@ fn ct_ipv4_fragmentation_incomplete_reassembled_packet() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_with_fragments_specified() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation with fragments specified") else {
         return;
@@ -336,7 +334,7 @@ fn ct_ipv4_fragmentation_with_fragments_specified() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_out_of_order() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation out of order") else {
         return;
@@ -346,7 +344,7 @@ fn ct_ipv4_fragmentation_out_of_order() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_overlapping_by_1_octet() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation overlapping fragments by 1 octet")
     else {
@@ -357,7 +355,7 @@ fn ct_ipv4_fragmentation_overlapping_by_1_octet() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_overlapping_by_1_octet_out_of_order() {
     let Some(b) =
         v4_frag_bed("conntrack - IPv4 fragmentation overlapping fragments by 1 octet out of order")
@@ -369,7 +367,6 @@ fn ct_ipv4_fragmentation_overlapping_by_1_octet_out_of_order() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf) not in rvs yet (hB)"]
 fn ct_ipv6_fragmentation() {
     let Some(b) = Bed::new(
         "conntrack - IPv6 fragmentation",
@@ -409,7 +406,7 @@ fn ct_ipv6_fragmentation_expiry() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf) not in rvs yet (hB); and this machine's kernel has no 8021q module (VLAN devices cannot be made)"]
+#[ignore = "cannot run here: this machine's kernel has no 8021q module (VLAN devices cannot be made), so rvs with VLAN-tagged fragments is unverified"]
 fn ct_ipv6_fragmentation_vlan() {
     let Some(b) = Bed::new(
         "conntrack - IPv6 fragmentation + vlan",
@@ -426,7 +423,7 @@ fn ct_ipv6_fragmentation_vlan() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf) not in rvs yet (hB); also needs two VLAN headers (OVS's vlan-limit=0); and this machine's kernel has no 8021q module (VLAN devices cannot be made)"]
+#[ignore = "cannot run here: this machine's kernel has no 8021q module (VLAN devices cannot be made), so rvs with VLAN-tagged fragments is unverified (needs 802.1ad+802.1Q devices, OVS runs it with vlan-limit=0)"]
 fn ct_ipv6_fragmentation_cvlan() {
     let Some(b) = Bed::new(
         "conntrack - IPv6 fragmentation + cvlan",
@@ -500,7 +497,7 @@ fn v6_case(n: usize) {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv6_fragmentation_incomplete_reassembled_packet() {
     let Some(b) = v6_frag_bed("conntrack - IPv6 fragmentation incomplete reassembled packet")
     else {
@@ -511,43 +508,42 @@ fn ct_ipv6_fragmentation_incomplete_reassembled_packet() {
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
 fn ct_ipv6_fragmentation_with_fragments_specified() {
     v6_case(0);
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
 fn ct_ipv6_fragmentation_out_of_order() {
     v6_case(1);
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
 fn ct_ipv6_fragmentation_multiple_extension_headers() {
     v6_case(2);
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_out_of_order() {
     v6_case(3);
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_2() {
     v6_case(4);
 }
 
 #[test]
-#[ignore = "rvs gap: IPv6 reassembly before conntrack (ipf, dpctl/ipf-*) not in rvs yet (hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_2_out_of_order() {
     v6_case(5);
 }
 
 #[test]
-#[ignore = "rvs gap: IPv4 reassembly (hB) and NAT (hA) not in rvs yet"]
 fn ct_ipv4_fragmentation_nat() {
     let Some(mut b) = Bed::new(
         "conntrack - IPv4 Fragmentation + NAT",

@@ -241,7 +241,6 @@ fn ftp_no_conntrack() {
 const FTP_CT_12: &str = "tcp,orig=(src=10.1.1.1,dst=10.1.1.2,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.2,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>),helper=ftp\n";
 
 #[test]
-#[ignore = "rvs gap: FTP ALG (ct(alg=ftp) expectations, helper=ftp in dumps) not in rvs yet (hC)"]
 fn ct_ftp() {
     let Some(mut b) = Bed::new("conntrack - FTP", &two(), &["wget"]) else {
         return;
@@ -314,7 +313,6 @@ const FTP6_FLOWS: &str = "table=0 priority=100 in_port=1 icmp6, action=2
     table=1 priority=0, action=drop";
 
 #[test]
-#[ignore = "rvs gap: FTP ALG (ct(alg=ftp) expectations, helper=ftp in dumps) not in rvs yet (hC)"]
 fn ct_ftp_over_ipv6() {
     let Some(mut b) = Bed::new(
         "conntrack - FTP over IPv6",
@@ -345,7 +343,6 @@ fn ct_ftp_over_ipv6() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP ALG (ct(alg=ftp) expectations, helper=ftp in dumps) not in rvs yet (hC)"]
 fn ct_ipv6_ftp_passive() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - IPv6 FTP Passive",
@@ -401,7 +398,6 @@ fn ct_ipv6_ftp_passive() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP ALG (ct(alg=ftp) expectations, helper=ftp in dumps) not in rvs yet (hC)"]
 fn ct_ftp_with_multiple_expectations() {
     let Some(mut b) = Bed::new(
         "conntrack - FTP with multiple expectations",
@@ -457,7 +453,6 @@ fn ct_ftp_with_multiple_expectations() {
 }
 
 #[test]
-#[ignore = "rvs gap: TFTP ALG (ct(alg=tftp) expectations, helper=tftp in dumps) not in rvs yet (hC)"]
 fn ct_tftp() {
     let Some(mut b) = Bed::new("conntrack - TFTP", &two(), &["curl", "in.tftpd"]) else {
         return;

@@ -79,7 +79,7 @@ fn snat_http(name: &str, nat_flows: &str, tries: u32) -> Option<Bed> {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_simple_snat() {
     let Some(b) = snat_http(
         "conntrack - simple SNAT",
@@ -103,7 +103,6 @@ fn ct_simple_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
 fn ct_snat_with_ct_mark_change_on_reply() {
     let Some(b) = Bed::with_macs(
         "conntrack - SNAT with ct_mark change on reply",
@@ -154,7 +153,7 @@ fn ct_snat_with_ct_mark_change_on_reply() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_snat_with_port_range() {
     let Some(b) = snat_http(
         "conntrack - SNAT with port range",
@@ -179,7 +178,7 @@ fn ct_snat_with_port_range() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_snat_with_port_range_using_icmp() {
     let Some(b) = Bed::with_macs(
         "conntrack - SNAT with port range using ICMP",
@@ -207,7 +206,7 @@ fn ct_snat_with_port_range_using_icmp() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_snat_with_port_range_with_exhaustion() {
     let Some(b) = snat_http(
         "conntrack - SNAT with port range with exhaustion",
@@ -234,7 +233,7 @@ fn ct_snat_with_port_range_with_exhaustion() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_more_complex_snat() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - more complex SNAT",
@@ -273,7 +272,7 @@ fn ct_more_complex_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs gap: with nat(src=0.0.0.0) the second connection from port 30001 (colliding with the DNATed one's reply tuple) is not tracked: no source-port reallocation on collision"]
 fn ct_all_zero_ip_snat() {
     let Some(mut b) = Bed::new(
         "conntrack - all-zero IP SNAT",
@@ -371,7 +370,7 @@ fn dnat_http(name: &str, flows: &str) {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_simple_dnat() {
     dnat_http(
         "conntrack - simple DNAT",
@@ -387,7 +386,7 @@ fn ct_simple_dnat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves"]
 fn ct_more_complex_dnat() {
     dnat_http(
         "conntrack - more complex DNAT",
@@ -409,7 +408,6 @@ fn ct_more_complex_dnat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
 fn ct_dnat_with_additional_snat() {
     let Some(mut b) = Bed::new(
         "conntrack - DNAT with additional SNAT",
@@ -444,7 +442,7 @@ fn ct_dnat_with_additional_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs bug: ARP field rewrites (load/move to arp_op, arp_sha/tha, arp_spa/tpa) are not committed to datapath actions, so OVS's ARP-responder flows send back the request with only the Ethernet addresses swapped and the NAT address never resolves; also rule counters credit the first packet of a megaflow twice"]
 fn ct_icmp_related_with_nat() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - ICMP related with NAT",
@@ -542,7 +540,6 @@ fn ct_ipv6_http_with_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
 fn ct_ipv6_http_with_dnat() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - IPv6 HTTP with DNAT",
@@ -604,7 +601,6 @@ fn ct_ipv6_http_with_dnat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
 fn ct_ipv6_icmp6_related_with_snat() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - IPv6 ICMP6 Related with SNAT",
@@ -672,7 +668,7 @@ fn ct_ipv6_icmp6_related_with_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs gap: group buckets with ct() are refused with OFPBAC_MATCH_INCONSISTENT (OVS accepts ct in a select group bucket)"]
 fn ct_dnat_load_balancing() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - DNAT load balancing",

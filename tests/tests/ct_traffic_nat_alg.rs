@@ -165,7 +165,7 @@ fn want_snat(ip: &str, tail: &str) -> String {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_prerecirc() {
     check_ftp_nat(
         "SNAT prerecirc ",
@@ -175,7 +175,7 @@ fn ct_ftp_snat_prerecirc() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_prerecirc_seqadj() {
     check_ftp_nat(
         "SNAT prerecirc seqadj",
@@ -185,7 +185,7 @@ fn ct_ftp_snat_prerecirc_seqadj() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_postrecirc() {
     check_ftp_nat(
         "SNAT postrecirc ",
@@ -195,7 +195,7 @@ fn ct_ftp_snat_postrecirc() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_postrecirc_seqadj() {
     check_ftp_nat(
         "SNAT postrecirc seqadj",
@@ -207,7 +207,7 @@ fn ct_ftp_snat_postrecirc_seqadj() {
 const ORIG_TAIL: &str = ",zone=1,labels=0x4d2000000000000000000000001";
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_orig_tuple() {
     check_ftp_nat(
         "SNAT orig tuple ",
@@ -217,7 +217,7 @@ fn ct_ftp_snat_orig_tuple() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_orig_tuple_seqadj() {
     check_ftp_nat(
         "SNAT orig tuple seqadj",
@@ -293,7 +293,6 @@ table=1 priority=0, action=drop"
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv4_ftp_passive_with_snat() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv4 FTP Passive with SNAT",
@@ -318,7 +317,6 @@ fn ct_ipv4_ftp_passive_with_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv4_ftp_passive_with_dnat() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv4 FTP Passive with DNAT",
@@ -343,7 +341,6 @@ fn ct_ipv4_ftp_passive_with_dnat() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv4_ftp_passive_with_dnat_2() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv4 FTP Passive with DNAT 2",
@@ -368,7 +365,6 @@ fn ct_ipv4_ftp_passive_with_dnat_2() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv4_ftp_active_with_dnat() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv4 FTP Active with DNAT",
@@ -393,7 +389,6 @@ fn ct_ipv4_ftp_active_with_dnat() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv4_ftp_active_with_dnat_with_reverse_skew() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv4 FTP Active with DNAT with reverse skew",
@@ -420,7 +415,6 @@ fn ct_ipv4_ftp_active_with_dnat_with_reverse_skew() {
 const M88: &str = "80:88:88:88:88:88";
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv6_ftp_with_snat() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv6 FTP with SNAT",
@@ -445,7 +439,6 @@ fn ct_ipv6_ftp_with_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv6_ftp_passive_with_snat() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv6 FTP Passive with SNAT",
@@ -470,7 +463,6 @@ fn ct_ipv6_ftp_passive_with_snat() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv6_ftp_with_snat_orig_tuple() {
     run_wget_ftp(WgetFtp {
         name: "conntrack - IPv6 FTP with SNAT - orig tuple",
@@ -495,7 +487,6 @@ fn ct_ipv6_ftp_with_snat_orig_tuple() {
 }
 
 #[test]
-#[ignore = "rvs gap: FTP/TFTP ALG with NAT (payload rewrite, NATed expectations) not in rvs yet (hA, hC)"]
 fn ct_ipv4_tftp_with_snat() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - IPv4 TFTP with SNAT",
@@ -541,7 +532,7 @@ udp,orig=(src=10.1.1.2,dst=10.1.1.240,sport=<cleared>,dport=<cleared>),reply=(sr
 }
 
 #[test]
-#[ignore = "rvs gap: NAT (ct(nat(...))) not in rvs yet (hA)"]
+#[ignore = "rvs gap: group buckets with ct() are refused with OFPBAC_MATCH_INCONSISTENT (OVS accepts ct in a select group bucket)"]
 fn ct_dnat_load_balancing_with_nc() {
     let macs = [
         "80:88:88:88:88:11",
@@ -610,4 +601,111 @@ table=0 priority=0 action=drop
             );
         }
     }
+}
+
+/// The frames of a pcap file as hex lines (OVS's `ovs-pcap`), via scapy.
+fn pcap_hex(path: &str) -> String {
+    let o = netns::run(
+        ct_traffic::PY,
+        &[
+            "-c",
+            "import sys\nfrom scapy.all import rdpcap\nfor p in rdpcap(sys.argv[1]): print(bytes(p).hex())",
+            path,
+        ],
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Waits (≤ 5 s) until the capture holds a frame starting with `prefix`.
+fn wait_pcap(path: &str, prefix: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let got: String = pcap_hex(path)
+            .lines()
+            .filter(|l| l.contains(prefix))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if !got.is_empty() || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
+fn ct_icmp_from_different_source_related_with_nat() {
+    let Some(mut b) = Bed::with_macs(
+        "conntrack - ICMP from different source related with NAT",
+        &[
+            ("192.168.20.10/24", Some("00:00:00:00:20:10")),
+            ("192.168.10.20/24", Some("00:00:00:00:10:20")),
+        ],
+        &["tcpdump"],
+    ) else {
+        return;
+    };
+    // OVS's port names ovs-client and ovs-server are ports 1 and 2 here.
+    b.flows(
+        "table=0,ip,actions=ct(table=1,zone=42,nat)
+         table=1,in_port=1,ip,ct_state=+trk+new,actions=ct(commit,table=2,zone=42,nat(dst=192.168.10.20))
+         table=1,icmp,ct_state=+trk+rel-rpl,actions=ct(commit,table=2,zone=42,nat)
+         table=1,ip,actions=resubmit(,2)
+         table=2,in_port=1,ip,ct_state=+trk+new,actions=output:2
+         table=2,in_port=1,icmp,ct_state=+trk+rel,actions=output:2
+         table=2,in_port=2,icmp,ct_state=+trk+rel,actions=output:1
+         table=2,in_port=2,ip,ct_state=+trk+rpl,actions=output:1",
+    );
+    let capture = |b: &mut Bed, i: usize, name: &str| -> String {
+        let pcap = b.path(name);
+        let pcap = pcap.to_str().unwrap().to_string();
+        let dev = format!("p{i}");
+        b.daemon(
+            i,
+            &["tcpdump", "-l", "-U", "-i", &dev, "-w", &pcap],
+            &format!("{name}.err"),
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        pcap
+    };
+    let server_pcap = capture(&mut b, 1, "server.pcap");
+    let po = |port: u32, hex: &str| {
+        b.packet_out(&format!("in_port={port},packet={hex},actions=resubmit(,0)"))
+    };
+    po(
+        1,
+        "00000000102000000000201008004500001C000040000A11C762C0A8140AC0A814140001000200080000",
+    );
+    po(
+        2,
+        "00000000201000000000102008004500001C000040000A11D162C0A80A14C0A8140A0002000100080000",
+    );
+    po(
+        1,
+        "000000001020000000002000080045000038011F0000FF011140C0A81401C0A814140304F778000005784500001C000040000A11C762C0A81414C0A8140A0002000100080000",
+    );
+    let udp = "udp,orig=(src=192.168.20.10,dst=192.168.20.20,sport=1,dport=2),reply=(src=192.168.10.20,dst=192.168.20.10,sport=2,dport=1),zone=42\n";
+    assert_eq!(b.ct_grep("192.168.20.10"), udp);
+    assert_eq!(
+        wait_pcap(&server_pcap, "000000001020000000002000"),
+        "000000001020000000002000080045000038011f0000ff011b40c0a81401c0a80a140304f778000005784500001c000040000a11d162c0a80a14c0a8140a0002000100080000\n"
+    );
+    b.flush(&["zone=42"]);
+    let client_pcap = capture(&mut b, 0, "client.pcap");
+    let po = |port: u32, hex: &str| {
+        b.packet_out(&format!("in_port={port},packet={hex},actions=resubmit(,0)"))
+    };
+    po(
+        1,
+        "00000000102000000000201008004500001C000040000A11C762C0A8140AC0A814140001000200080000",
+    );
+    po(
+        2,
+        "000000002010000000002000080045000038011F0000FF01114AC0A81401C0A8140A0304F778000005784500001C000040000A11D162C0A8140AC0A80A140001000200080000",
+    );
+    assert_eq!(b.ct_grep("192.168.20.10"), udp);
+    assert_eq!(
+        wait_pcap(&client_pcap, "000000002010000000002000"),
+        "000000002010000000002000080045000038011f0000ff011137c0a81414c0a8140a0304f778000005784500001c000040000a11c762c0a8140ac0a814140001000200080000\n"
+    );
 }
