@@ -480,9 +480,10 @@ impl Conntrack {
         } else {
             let mut deadline = conn.deadline_ns();
             // An ALG's sequence adjustment: the tracker sees acks in the other side's numbering.
-            let adj = match inner.alg {
-                Some(_) => crate::alg::tracked_seg(&inner, ex, reply, opts.nat.is_some()),
-                None => None,
+            let adj = if inner.alg.is_some() {
+                crate::alg::tracked_seg(&inner, ex, reply, opts.nat.is_some())
+            } else {
+                None
             };
             match inner.l4.update(
                 adj.as_ref().unwrap_or(ex),

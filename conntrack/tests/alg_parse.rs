@@ -177,7 +177,7 @@ fn prefixed() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// Anything parses or is refused without a panic; what parses is self-consistent.
     #[test]

@@ -84,10 +84,16 @@ impl Expectations {
     }
 
     /// The live expectation a new connection with key `k` matches, if any.
+    #[inline]
     pub fn lookup(&self, k: &ConnKey, now_ns: u64) -> Option<(ConnKey, Expectation)> {
         if self.is_empty() {
             return None;
         }
+        self.lookup_slow(k, now_ns)
+    }
+
+    #[inline(never)]
+    fn lookup_slow(&self, k: &ConnKey, now_ns: u64) -> Option<(ConnKey, Expectation)> {
         let wk = wildcard_key(k)?;
         let map = self.map.read();
         let e = map.get(&wk)?;

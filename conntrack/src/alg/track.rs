@@ -26,7 +26,15 @@ fn helper_for(opts: &CtOpts, key: &ConnKey) -> Option<Helper> {
 
 /// Sets up the ALG state of `conn`, being created by `opts` and, if `exp` is given, from
 /// that expectation (before it is linked in the table: nobody else sees it yet).
+#[inline]
 pub(crate) fn init_conn(conn: &Conn, opts: &CtOpts, exp: Option<&Expectation>) {
+    if opts.alg.is_some() || exp.is_some() {
+        init_conn_alg(conn, opts, exp);
+    }
+}
+
+#[inline(never)]
+fn init_conn_alg(conn: &Conn, opts: &CtOpts, exp: Option<&Expectation>) {
     let helper = helper_for(opts, &conn.key);
     if helper.is_none() && exp.is_none() {
         return;
@@ -45,9 +53,9 @@ pub(crate) fn init_conn(conn: &Conn, opts: &CtOpts, exp: Option<&Expectation>) {
 
 /// The parent key of a connection made from an expectation (its packets report the parent's
 /// tuple as their original tuple, and `ct_mark`/`ct_label` writes leave it alone).
-#[inline]
-pub(crate) fn parent_of(inner: &ConnInner) -> Option<ConnKey> {
-    inner.alg.as_ref().and_then(|a| a.parent)
+#[inline(always)]
+pub(crate) fn parent_of(inner: &ConnInner) -> Option<&ConnKey> {
+    inner.alg.as_deref()?.parent.as_ref()
 }
 
 /// Metadata of a packet that matched `exp` but created no connection (not committed, or a
@@ -95,6 +103,7 @@ impl Conntrack {
     /// packet, so an FTP helper also rewrites addresses in the payload and adjusts sequence
     /// numbers (the edit goes to `pkt.rewrite`, applied by the caller).
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     pub(crate) fn alg_packet(
         &self,
         pkt: &mut CtPacket<'_>,
@@ -198,6 +207,7 @@ impl Conntrack {
 /// resized by an earlier rewrite, its acknowledgement is brought back to the numbering the
 /// connection's other side uses, so that the tracker compares like with like (the sender's
 /// own sequence numbers are tracked as sent). `None`: use the packet's own.
+#[inline(never)]
 pub(crate) fn tracked_seg(
     inner: &ConnInner,
     ex: &Extracted,
