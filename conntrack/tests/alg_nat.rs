@@ -474,3 +474,64 @@ fn tftp_behind_snat_gets_the_answer_back_to_the_client() {
     assert_eq!(&out[26..30], &N);
     assert_eq!(u16::from_be_bytes([out[34], out[35]]), np);
 }
+
+/// A long exchange with many rewrites and retransmissions: every segment the server gets
+/// continues its byte stream exactly, and every acknowledgement the client gets matches the
+/// bytes it sent.
+#[test]
+fn many_rewrites_keep_both_byte_streams_contiguous() {
+    let h = H::new();
+    let (_, out) = run(&h, &tcp4(C, S, (40000, 21), 1000, 0, "S", b""), snat(N));
+    let np = check(&out).sport;
+    run(&h, &tcp4(S, N, (21, np), 5000, 1001, "SA", b""), nat());
+    // Client raw numbering, and what the server has received (its numbering).
+    let (mut c_raw, mut s_got) = (1001u32, 1001u32);
+    let mut sseq = 5001u32;
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for i in 0..60 {
+        let r = next();
+        let port = 1024 + (r % 60000) as u16;
+        let cmd = match r % 3 {
+            0 => format!("PORT 10,1,1,1,{},{}\r\n", port >> 8, port & 0xff),
+            1 => "NOOP\r\n".to_string(),
+            _ => format!("EPRT |1|10.1.1.1|{port}|\r\n"),
+        };
+        let (md, out) = run(
+            &h,
+            &tcp4(C, S, (40000, 21), c_raw, sseq, "PA", cmd.as_bytes()),
+            nat(),
+        );
+        assert_eq!(md.state.0 & INV, 0, "segment {i}");
+        let s = check(&out);
+        assert_eq!(s.seq, s_got, "segment {i}: the server's stream continues");
+        if r % 7 == 0 {
+            // The same segment again (a retransmission): identical on the wire.
+            let (_, again) = run(
+                &h,
+                &tcp4(C, S, (40000, 21), c_raw, sseq, "PA", cmd.as_bytes()),
+                nat(),
+            );
+            assert_eq!(again, out, "segment {i} retransmitted");
+        }
+        c_raw += cmd.len() as u32;
+        s_got += s.payload.len() as u32;
+        // The server acknowledges what it got; the client must see its own count.
+        let reply = if r % 2 == 0 {
+            &b"200 ok\r\n"[..]
+        } else {
+            b"200 Command okay.\r\n"
+        };
+        let (md, out) = run(&h, &tcp4(S, N, (21, np), sseq, s_got, "PA", reply), nat());
+        assert_eq!(md.state.0 & INV, 0, "reply {i}");
+        let a = check(&out);
+        assert_eq!((a.ack, a.seq), (c_raw, sseq), "reply {i}");
+        sseq += reply.len() as u32;
+    }
+    assert!(s_got - c_raw > 0, "the rewrites grew the stream");
+}
