@@ -90,7 +90,12 @@ impl AlgEdit {
                 }
                 l3 + usize::from(get16(f, l3 + 2)?)
             };
-            if end > f.len() || l4 < l3 + 20 || l4 + 20 > end {
+            let hdr_len = if self.v6 {
+                40
+            } else {
+                usize::from(*f.get(l3)? & 0x0f) * 4
+            };
+            if end > f.len() || hdr_len < 20 || l4 < l3 + hdr_len || l4 + 20 > end {
                 return None;
             }
             let doff = usize::from(f[l4 + 12] >> 4) * 4;
@@ -252,6 +257,21 @@ mod tests {
         let mut f = good.clone();
         assert!(!e.apply(&mut f));
         assert_eq!(f, good);
+        // An IPv4 header length that runs past the L4 offset.
+        let mut f = good.clone();
+        f[14] = 0x4f;
+        let bad = f.clone();
+        let ok_text = AlgEdit {
+            text: Some(TextEdit {
+                at: 54 + 5,
+                old_len: 8,
+                kind: FtpKind::Port,
+                addr: IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4)),
+            }),
+            ..e
+        };
+        assert!(!ok_text.apply(&mut f));
+        assert_eq!(f, bad);
         for cut in [10, 30, 40, 60] {
             let mut f = good[..cut].to_vec();
             assert!(!e.apply(&mut f));
