@@ -65,6 +65,9 @@ pub struct SwitchdArgs {
     /// Packet-ins per second per controller connection (at least 100; default unlimited).
     #[arg(long = "controller-rate-limit")]
     pub controller_rate_limit: Option<u32>,
+    /// Do not create the bridge's LOCAL port (a tap named after the bridge).
+    #[arg(long = "no-local-port")]
+    pub no_local_port: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +87,7 @@ struct FileConfig {
     pidfile: Option<PathBuf>,
     inactivity_probe_s: Option<u64>,
     controller_rate_limit: Option<u32>,
+    local_port: Option<bool>,
 }
 
 /// OVS `fail_mode`.
@@ -142,6 +146,9 @@ pub struct Settings {
     pub pidfile: Option<PathBuf>,
     pub inactivity_probe_s: u64,
     pub controller_rate_limit: Option<u32>,
+    /// Create the LOCAL port (default true; `--no-local-port`, or
+    /// `local_port = false` in the file, turn it off).
+    pub local_port: bool,
 }
 
 /// RUNDIR from a flag, else `RVS_RUNDIR`, else [`DEFAULT_RUNDIR`].
@@ -245,6 +252,7 @@ impl SwitchdArgs {
                 .or(file.inactivity_probe_s)
                 .unwrap_or(5),
             controller_rate_limit: self.controller_rate_limit.or(file.controller_rate_limit),
+            local_port: !self.no_local_port && file.local_port.unwrap_or(true),
         })
     }
 }

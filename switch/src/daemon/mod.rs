@@ -22,7 +22,10 @@
 //! a visible priority-65535 flow (cookie [`FAIL_OPEN_COOKIE`]) where OVS's
 //! is hidden. `secure` never forwards on its own.
 //!
-//! Not done: the LOCAL port; several bridges in one process.
+//! The LOCAL port is a tap named after the bridge, created down, as OVS's
+//! (see [`ofbridge::add_local_port`]; `--no-local-port` turns it off).
+//!
+//! Not done: several bridges in one process.
 
 pub mod commands;
 pub mod config;
@@ -38,7 +41,7 @@ use datapath::{Datapath, DatapathConfig};
 use ofp_codec::Action;
 use ofp_codec::Instruction;
 use ofp_codec::msg::FlowMod;
-use ofp_codec::msg::port::OFPP_NORMAL;
+use ofp_codec::msg::port::{OFPP_LOCAL, OFPP_NORMAL};
 use ofproto::upcall::Handler;
 use ofproto::{Ofproto, Port as OfPort};
 use parking_lot::Mutex;
@@ -342,6 +345,12 @@ async fn setup(
     for p in &s.taps {
         daemon.add_port(p, true)?;
     }
+    if s.local_port {
+        match ofbridge::add_local_port(daemon) {
+            Ok(name) => tracing::info!(%name, "LOCAL port created (down)"),
+            Err(e) => tracing::warn!("no LOCAL port: {e:#}"),
+        }
+    }
     let probe = (s.inactivity_probe_s > 0).then_some(s.inactivity_probe_s * 1000);
     let mgmt = targets::bind_unix(&socket_path(&s.rundir, &format!("{}.mgmt", s.bridge)))?;
     let mgmt_cfg = ConnConfig {
@@ -427,6 +436,10 @@ fn cleanup(daemon: &Daemon) {
     let ports: Vec<u32> = daemon.ports.lock().keys().copied().collect();
     for no in ports {
         daemon.dp.del_port(no);
+    }
+    let local = daemon.ports.lock().get(&OFPP_LOCAL).cloned();
+    if let Some((name, _)) = local {
+        ofbridge::delete_local_port(&name);
     }
     let _ = std::fs::remove_file(socket_path(&s.rundir, &format!("{}.mgmt", s.bridge)));
     let _ = std::fs::remove_file(socket_path(&s.rundir, "rvs.ctl"));

@@ -26,7 +26,7 @@ use ofp_codec::msg::multipart::{
     Desc, GroupFeatures, MeterFeatures, PortStats as OfpPortStats, TableFeatureProp,
     TableFeaturePropType, TableFeatures,
 };
-use ofp_codec::msg::port::{OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_TABLE};
+use ofp_codec::msg::port::{OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_TABLE};
 use ofp_codec::msg::{
     FlowMod, GroupDesc, GroupMod, MeterMod, MultipartReplyBody as R, MultipartRequestBody as Q,
     PacketOut, Port, PortMod, PortReason, PortStatus, SwitchFeatures, TableMod,
@@ -45,6 +45,8 @@ const OFPPS_LIVE: u32 = 4;
 const PORT_FEATURES: u32 = (1 << 6) | (1 << 11);
 /// `OFPPC_PORT_DOWN`.
 const OFPPC_PORT_DOWN: u32 = 1;
+/// Linux `IFF_UP`.
+const IFF_UP: u32 = 1;
 
 /// Number of OpenFlow tables advertised (OVS: 254; table 254 is hidden).
 const N_TABLES: u8 = 254;
@@ -200,7 +202,10 @@ impl OfBridge {
         let mut p = name16(&info.name);
         p.port_no = info.port_no;
         p.hw_addr = info.mac;
-        p.config = self.port_config.get(&info.port_no).copied().unwrap_or(0);
+        // As OVS: PORT_DOWN is the interface's administrative state.
+        let stored = self.port_config.get(&info.port_no).copied().unwrap_or(0);
+        let down = netdev_admin_down(&info.name).unwrap_or(stored & OFPPC_PORT_DOWN != 0);
+        p.config = (stored & !OFPPC_PORT_DOWN) | if down { OFPPC_PORT_DOWN } else { 0 };
         p.state = match info.link_up {
             Some(true) => OFPPS_LIVE,
             _ => OFPPS_LINK_DOWN,
@@ -387,10 +392,11 @@ impl Bridge for OfBridge {
     }
 
     /// OpenFlow 1.3 PORT_MOD: the config bits OVS accepts (PORT_DOWN,
-    /// NO_RECV, NO_FWD, NO_PACKET_IN) are stored and reported in PORT_DESC
-    /// and PORT_STATUS; PORT_DOWN also makes the port not live for the
-    /// pipeline. Not done: enforcing NO_RECV/NO_FWD/NO_PACKET_IN in the
-    /// datapath, and taking the interface itself down.
+    /// NO_RECV, NO_FWD, NO_PACKET_IN) are reported in PORT_DESC and
+    /// PORT_STATUS. PORT_DOWN sets the interface itself administratively
+    /// down or up, as OVS does (its link goes down too, and the port is not
+    /// live for the pipeline). Not done: enforcing NO_RECV/NO_FWD/
+    /// NO_PACKET_IN in the datapath.
     fn port_mod(&mut self, pm: &PortMod, _now_ms: u64) -> Result<(), OfpError> {
         const OFPPC11_ALL: u32 = OFPPC_PORT_DOWN | (1 << 2) | (1 << 5) | (1 << 6);
         let Some(p) = self.known.get(&pm.port_no) else {
@@ -399,15 +405,23 @@ impl Bridge for OfBridge {
         if pm.hw_addr != p.hw_addr {
             return Err(OfpError::OFPPMFC_BAD_HW_ADDR);
         }
-        let link_live = p.state & OFPPS_LIVE != 0;
+        let name = p.name_str();
         let mask = pm.mask & OFPPC11_ALL;
-        let old = self.port_config.get(&pm.port_no).copied().unwrap_or(0);
+        let old = p.config;
         let new = (old & !mask) | (pm.config & mask);
         if new != old {
             self.port_config.insert(pm.port_no, new);
-            let live = new & OFPPC_PORT_DOWN == 0 && link_live;
-            self.handler.modify(|of| of.port_set_live(pm.port_no, live));
+            if (new ^ old) & OFPPC_PORT_DOWN != 0
+                && let Err(e) = set_netdev_up(&name, new & OFPPC_PORT_DOWN == 0)
+            {
+                tracing::warn!(port = pm.port_no, %name, "mod-port: {e}");
+            }
             self.refresh_ports();
+            let live = self
+                .known
+                .get(&pm.port_no)
+                .is_some_and(|p| p.state & OFPPS_LIVE != 0 && p.config & OFPPC_PORT_DOWN == 0);
+            self.handler.modify(|of| of.port_set_live(pm.port_no, live));
             self.revalidate();
         }
         Ok(())
@@ -569,4 +583,76 @@ fn group_features() -> GroupFeatures {
         max_groups: [0xffff_ff00; 4],
         actions: [actions; 4],
     }
+}
+
+/// Runs `ip ARGS...` (iproute2). The datapath's `sys` has no ioctl to take
+/// an interface down and `switch` forbids unsafe code, so administrative
+/// state and the LOCAL tap go through `ip`, which the daemon (root) has.
+fn run_ip(args: &[&str]) -> std::io::Result<()> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Sets interface `name` administratively up or down, as OVS does for
+/// PORT_MOD's `OFPPC_PORT_DOWN` (the link goes down with it).
+pub fn set_netdev_up(name: &str, up: bool) -> std::io::Result<()> {
+    run_ip(&["link", "set", "dev", name, if up { "up" } else { "down" }])
+}
+
+/// Whether interface `name` is administratively down (`None`: unknown).
+fn netdev_admin_down(name: &str) -> Option<bool> {
+    datapath::sys::if_flags(name).ok().map(|f| f & IFF_UP == 0)
+}
+
+/// The bridge's LOCAL port, as OVS's: a tap device named after the bridge,
+/// created administratively down (so `config: PORT_DOWN`, `state:
+/// LINK_DOWN` until someone sets it up), numbered `OFPP_LOCAL`. The device
+/// is made persistent first so that IPv6 can be turned off on it before it
+/// ever comes up (the datapath opens taps up; a kernel-generated MLD or
+/// router solicitation would otherwise enter the bridge). An interface of
+/// that name that already exists is not touched: then there is no LOCAL
+/// port and the caller logs why. [`delete_local_port`] removes the device.
+pub fn add_local_port(d: &super::Daemon) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let name = d.settings.bridge.clone();
+    if datapath::sys::if_index(&name).is_ok() {
+        anyhow::bail!("{name}: an interface of that name exists already");
+    }
+    run_ip(&["tuntap", "add", "dev", &name, "mode", "tap"])?;
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+    let r =
+        d.dp.add_tap_port(OFPP_LOCAL, &name)
+            .with_context(|| format!("{name}: cannot open the LOCAL tap"))
+            .and_then(|n| Ok(set_netdev_up(&n, false)?));
+    if let Err(e) = r {
+        d.dp.del_port(OFPP_LOCAL);
+        let _ = run_ip(&["link", "del", "dev", &name]);
+        return Err(e);
+    }
+    d.handler.modify(|of| {
+        of.port_add(ofproto::Port::new(OFPP_LOCAL, name.clone()));
+        of.port_set_live(OFPP_LOCAL, false);
+    });
+    d.ports.lock().insert(OFPP_LOCAL, (name.clone(), true));
+    d.hub.with_bridge(|b, _| {
+        b.refresh_ports();
+        b.revalidate();
+    });
+    Ok(name)
+}
+
+/// Deletes the LOCAL port's persistent tap (after the datapath closed it).
+pub fn delete_local_port(name: &str) {
+    let _ = run_ip(&["link", "del", "dev", name]);
 }
