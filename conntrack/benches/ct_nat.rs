@@ -38,6 +38,13 @@ fn snat() -> CtOpts {
     }
 }
 
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Distinct client tuples: client `base + n` to one server.
 fn clients(base: u32, n: usize) -> Vec<Vec<u8>> {
     (0..n as u32)
@@ -46,8 +53,9 @@ fn clients(base: u32, n: usize) -> Vec<Vec<u8>> {
             udp4(
                 [10, (c >> 16) as u8, (c >> 8) as u8, c as u8],
                 [10, 200, 0, 1],
-                // Pseudo-random client ports: some clients share one (birthday collisions).
-                1024 + ((c.wrapping_mul(2_654_435_761) >> 16) % 64_000) as u16,
+                // Random-looking client ports (splitmix64 of the client number): clients share
+                // ports as real ones do, in the 1- and 2-thread runs alike.
+                1024 + (splitmix(u64::from(c)) % 64_000) as u16,
                 53,
             )
         })

@@ -169,23 +169,28 @@
 //!   (one call in 233k) is not explained yet (suspected: the flushing thread returning memory
 //!   to the kernel while the forwarding thread faults); the "never over 1 ms" target is open.
 //!
-//! **NAT** (criterion `--bench ct_nat`, 2026-11-26, same loaded machine, load average 13–17;
-//! five runs of the per-packet pair, three of the set-up ones; per-run ratios vary a lot):
+//! **NAT** (criterion `--bench ct_nat`, 2026-11-26, same machine at load average 13–17, so
+//! single runs vary a lot; six runs of the per-packet pairs):
 //!
 //! | case | plain | SNAT | SNAT/plain |
 //! | --- | --- | --- | --- |
-//! | established, 1 conn, batch 32, incl. applying the rewrite (µs per batch) | 8.2–11.0 | 10.6–15.5 | median 1.11× (0.97–1.54×) |
-//! | established, 32 conns, batch 32 (µs per batch) | 14.6–19.4 | 14.6–22.4 | median 1.18× (0.99–1.44×) |
-//! | set-up, 1 thread, to 1 address × ports 1024–65535, pool 0→74 % full (µs per new conn) | 1.74–1.80 | 2.45–4.4 | 1.4–2.5× |
-//! | set-up, 2 threads, same pool (µs per new conn, wall) | 1.5–2.1 | 6.1–9.0 | 3–5× |
+//! | established, 1 conn, batch 32, incl. applying the rewrite (µs per batch) | 7.1–11.0 | 9.5–15.5 | median 1.22× (0.97–1.54×) |
+//! | established, 32 conns, batch 32 (µs per batch) | 12.8–19.4 | 14.6–22.4 | median 1.28× (0.99–1.49×) |
+//! | set-up, 1 thread, 1 address × ports 1024–65535, pool 0→74 % full (µs per new conn) | 1.14 | 4.4 | 3.9× |
+//! | set-up, 2 threads, same pool (µs per new conn, wall) | 1.73 | 6.5 | 3.7× |
 //!
-//! The per-packet target (NAT under 1.3× the plain per-packet time) is met in the median of
-//! these runs, not in every run. Set-up does **not** scale with threads here: plain set-up did
-//! not get faster with a second thread on this oversubscribed machine either, and NAT set-up
-//! got slower per connection with two threads than with one; the cause is not identified yet
-//! (a NAT set-up write-locks two shards, and a lock holder preempted by the OS stalls the other
-//! thread when it needs the same shard). OVS's NAT set-up takes its global `ct_lock`; rvs's
-//! takes no global lock, but the scaling claim needs a quiet machine to be checked.
+//! (Set-up rows: the last run, with random client ports so that clients collide on ports as
+//! real ones do; an earlier version of the bench gave the two threads overlapping port
+//! sequences and the one thread none, which made NAT look worse with two threads.)
+//!
+//! The per-packet target (NAT under 1.3× the plain per-packet time) is met in the medians,
+//! not in every run; instruction counts (cachegrind) would settle it and were not taken.
+//! Set-up: NAT costs ~4× plain (one shard write lock per port tried plus one for the original
+//! key, ~2 ports tried on average up to 74 % full, a second allocation). Neither plain nor NAT
+//! set-up got faster with a second thread on this oversubscribed 2-core machine (both ~1.5×
+//! slower per connection), so the scaling claim is unverified; NAT did not degrade more than
+//! plain, i.e. nothing NAT-specific serialises the threads (OVS's NAT set-up holds its global
+//! `ct_lock`).
 //!
 //! Design choices behind these: a 40-byte packed key compared and copied as whole words; a
 //! keyed, direction-symmetric hash computed once per distinct key in a batch; one shard read

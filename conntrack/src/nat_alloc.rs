@@ -135,12 +135,17 @@ impl Conntrack {
             let Some(c) = Arc::get_mut(conn) else {
                 return Link::Exhausted;
             };
-            c.nat = Some(Box::new(NatBinding {
+            let binding = NatBinding {
                 reply: cand,
                 reply_hash,
                 two_slots,
                 kinds,
-            }));
+            };
+            // One allocation per connection, reused across candidates.
+            match &mut c.nat {
+                Some(b) => **b = binding,
+                None => c.nat = Some(Box::new(binding)),
+            }
             if !two_slots {
                 // Both keys in one slot of one shard: check both and insert in one section.
                 let mut map = self.shard_of(hash).map.write();
@@ -415,36 +420,36 @@ impl Plan {
         }
     }
 
-    /// Reply-key candidates in order.
-    fn candidates(self) -> Box<dyn Iterator<Item = ConnKey>> {
+    /// Reply-key candidates in order (no allocation: one iterator type for every case).
+    fn candidates(self) -> impl Iterator<Item = ConnKey> {
         let base = self.base;
-        if self.mismatch {
-            return Box::new(std::iter::empty());
-        }
-        if !self.pat {
-            return Box::new(std::iter::once(base));
-        }
+        let active = !self.mismatch;
+        let ports = active && self.pat;
+        let single = (active && !self.pat).then_some(base).into_iter();
         let with_ports = move |rsport: u16, rdport: u16| {
             let m = base.meta_word();
             let m = (m & !0xffff_ffff) | u64::from(rsport) | u64::from(rdport) << 16;
             ConnKey::from_parts(base.src_words(), base.dst_words(), m)
         };
-        let own_rsport = base.src_port();
-        let own_rdport = (base.meta_word() >> 16) as u16;
         // The reply key's source port is the (translated) destination port; its destination
         // port is the (translated) source port.
-        let sports = self.sport.ports(self.random);
-        match (self.kind, self.dport) {
-            (NatKind::Dst, Some(dp)) => {
-                let first = dp
-                    .ports(self.random)
-                    .map(move |p| with_ports(p, own_rdport));
-                let first_dp = dp.first;
-                let rest = sports.map(move |p| with_ports(first_dp, p));
-                Box::new(first.chain(rest))
-            }
-            _ => Box::new(sports.map(move |p| with_ports(own_rsport, p))),
-        }
+        let own_rsport = base.src_port();
+        let own_rdport = (base.meta_word() >> 16) as u16;
+        let random = self.random;
+        let dnat_ports = match self.kind {
+            NatKind::Dst if ports => self.dport,
+            _ => None,
+        };
+        let rsport = dnat_ports.map_or(own_rsport, |d| d.first);
+        let dports = dnat_ports
+            .into_iter()
+            .flat_map(move |dp| dp.ports(random).map(move |p| with_ports(p, own_rdport)));
+        let sports = self
+            .sport
+            .ports(random)
+            .take(if ports { usize::MAX } else { 0 })
+            .map(move |p| with_ports(rsport, p));
+        single.chain(dports).chain(sports)
     }
 }
 
