@@ -294,7 +294,7 @@ impl Xlate<'_> {
             self.report(NodeKind::Warn, "Failed to compose clone action".into());
             return;
         }
-        let saved = self.pkt.flow.clone();
+        let saved = self.pkt.flow;
         self.do_actions(acts);
         self.pkt.flow = saved;
     }
@@ -422,6 +422,23 @@ impl Xlate<'_> {
                     let (v, m) = (be(&sf.value), be(&sf.mask));
                     let (ov, om) = action.label.unwrap_or((0, 0));
                     action.label = Some(((ov & !m) | (v & m), om | m));
+                }
+                // `exec(move:SRC->NXM_NX_CT_MARK[..])` / `->NXM_NX_CT_LABEL[..]`:
+                // the source is read from the packet's flow now.
+                Action::Move { src, dst }
+                    if matches!(dst.field, Field::CtMark | Field::CtLabel)
+                        && self.prereqs_ok(src.field) =>
+                {
+                    let m = ones128(dst.n_bits) << dst.ofs;
+                    let v = (self.read_subfield(src) << dst.ofs) & m;
+                    if dst.field == Field::CtMark {
+                        let (v, m) = (v as u32, m as u32);
+                        let (ov, om) = action.mark.unwrap_or((0, 0));
+                        action.mark = Some(((ov & !m) | (v & m), om | m));
+                    } else {
+                        let (ov, om) = action.label.unwrap_or((0, 0));
+                        action.label = Some(((ov & !m) | (v & m), om | m));
+                    }
                 }
                 Action::Nat(nat) => action.nat = Some(nat_spec(nat)),
                 _ => {}

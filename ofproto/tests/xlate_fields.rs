@@ -1,5 +1,5 @@
-//! Set-field on ARP fields becomes a datapath `set(arp(...))` (an ARP
-//! responder written in flows, as OVS's system tests use one).
+//! Field rewrites in translation: set_field on ARP fields becomes a datapath
+//! `set(arp(...))`; `move` into ct_mark/ct_label inside `ct(exec(...))`.
 
 mod common;
 
@@ -38,4 +38,19 @@ fn unchanged_arp_fields_emit_no_set() {
     assert_eq!(acts(&of, "in_port=1,arp,arp_op=1"), "2");
     // Only the opcode differs: only the opcode is rewritten.
     assert_eq!(acts(&of, "in_port=1,arp,arp_op=2"), "set(arp(op=1)),2");
+}
+
+#[test]
+fn ct_exec_move_into_mark_and_label() {
+    let mut of = bridge(2);
+    load(
+        &mut of,
+        "table=0,ip,actions=load:0x1234->NXM_NX_REG0[],ct(commit,exec(move:NXM_OF_IP_SRC[]->NXM_NX_CT_LABEL[0..31],\
+         move:NXM_NX_REG0[0..7]->NXM_NX_CT_MARK[8..15])),output:2",
+    );
+    let got = acts(&of, "in_port=1,ip,nw_src=10.1.1.1");
+    assert_eq!(
+        got,
+        "ct(commit,mark=0x3400/0xff00,label=0xa010101/0xffffffff),2"
+    );
 }
