@@ -119,6 +119,9 @@ pub struct DatapathConfig {
     pub userspace_queue: usize,
     /// How long an idle forwarding thread sleeps in `poll` before rechecking ports.
     pub poll_timeout_ms: i32,
+    /// Receive on AF_PACKET ports through an mmap ring (TPACKET_V2) rather
+    /// than `recvmmsg`.
+    pub af_packet_rx_ring: bool,
 }
 
 impl Default for DatapathConfig {
@@ -129,6 +132,7 @@ impl Default for DatapathConfig {
             upcall_queue: 256,
             userspace_queue: 1024,
             poll_timeout_ms: 50,
+            af_packet_rx_ring: true,
         }
     }
 }
@@ -150,6 +154,7 @@ pub(crate) struct Shared {
     epoch: Instant,
     n_threads: usize,
     poll_timeout_ms: i32,
+    af_packet_rx_ring: bool,
 }
 
 impl Shared {
@@ -199,6 +204,7 @@ impl Datapath {
             epoch: Instant::now(),
             n_threads,
             poll_timeout_ms: cfg.poll_timeout_ms.max(1),
+            af_packet_rx_ring: cfg.af_packet_rx_ring,
             ipf: Default::default(),
             meters: Default::default(),
         });
@@ -252,7 +258,7 @@ impl Datapath {
 
     /// Adds existing interface `name` as an AF_PACKET port numbered `port_no`.
     pub fn add_system_port(&self, port_no: u32, name: &str) -> io::Result<()> {
-        self.add_port(Port::open_system(port_no, name)?)
+        self.add_port(Port::open_system(port_no, name, self.sh.af_packet_rx_ring)?)
     }
 
     /// Creates tap `name` and adds it as port `port_no`. Returns the tap's name.

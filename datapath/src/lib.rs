@@ -5,7 +5,7 @@
 //! mask and actions to install.
 //!
 //! ```text
-//!  tap / AF_PACKET ports ──recvmmsg burst (≤32)──▶ forwarding thread (×N, one per core by default)
+//!  AF_PACKET rx ring / tap reads ──burst (≤32)───▶ forwarding thread (×N, one per core by default)
 //!                                                    │ extract ▸ FlowKey (fixed 25 words)
 //!                                                    │ EMC (per thread, exact key) ──hit──┐
 //!                                                    │ megaflow classifier (one hash     │
@@ -54,7 +54,9 @@
 //! them with the frozen state of a recirc_id), NAT (the `nat` part of `ct()` is
 //! parsed and printed but the conntrack crate has no NAT yet, so it is not
 //! applied), IPv6 L4 checksum updates when extension headers precede the L4
-//! header, an mmap (TPACKET_V3) ring, pinning threads to cores.
+//! header, a TPACKET_V3 (block) rx ring or a tx ring (AF_PACKET receives
+//! through a TPACKET_V2 ring, which hands each frame over as it lands;
+//! transmission uses `sendmmsg`), pinning threads to cores.
 //! `unsafe` lives only in [`sys`].
 //!
 //! ## Performance (2-core machine shared with other builds, load 8–11)

@@ -4,8 +4,13 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::packet::{BURST, Packet};
+use parking_lot::Mutex;
+
+use crate::packet::{BURST, MAX_FRAME, Packet};
 use crate::sys;
+
+/// Bytes of AF_PACKET receive ring per port.
+const RX_RING_BYTES: usize = 4 << 20;
 
 /// How a port reaches the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +68,8 @@ pub struct Port {
     pub kind: PortKind,
     pub mac: [u8; 6],
     fd: OwnedFd,
+    /// The AF_PACKET receive ring, when one could be set up (else `recvmmsg`).
+    rx_ring: Option<Mutex<sys::RxRing>>,
     pub(crate) c: Counters,
 }
 
@@ -73,18 +80,41 @@ impl std::fmt::Debug for Port {
 }
 
 impl Port {
-    /// Opens an AF_PACKET port on existing interface `name`.
-    pub fn open_system(port_no: u32, name: &str) -> io::Result<Port> {
+    /// Opens an AF_PACKET port on existing interface `name`. With `rx_ring`,
+    /// frames are received through a TPACKET_V2 ring sized for the
+    /// interface's MTU (falling back to `recvmmsg` if the kernel refuses it).
+    pub fn open_system(port_no: u32, name: &str, rx_ring: bool) -> io::Result<Port> {
         let (fd, _) = sys::open_packet_socket(name)?;
         let mac = sys::if_hwaddr(name).unwrap_or([0; 6]);
+        let ring = if rx_ring {
+            // Ethernet header and two tags on top of the MTU.
+            let max = sys::if_mtu(name)
+                .map_or(MAX_FRAME, |m| m as usize + 22)
+                .min(MAX_FRAME);
+            match sys::RxRing::new(fd.as_raw_fd(), max, RX_RING_BYTES) {
+                Ok(r) => Some(Mutex::new(r)),
+                Err(e) => {
+                    tracing::debug!("{name}: no AF_PACKET rx ring ({e}); using recvmmsg");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Ok(Port {
             port_no,
             name: name.to_string(),
             kind: PortKind::System,
             mac,
             fd,
+            rx_ring: ring,
             c: Counters::default(),
         })
+    }
+
+    /// Whether frames arrive through an mmap ring.
+    pub fn has_rx_ring(&self) -> bool {
+        self.rx_ring.is_some()
     }
 
     /// Creates tap device `name` and opens it.
@@ -97,6 +127,7 @@ impl Port {
             kind: PortKind::Tap,
             mac,
             fd,
+            rx_ring: None,
             c: Counters::default(),
         })
     }
@@ -151,12 +182,20 @@ impl Port {
                 for (b, p) in bufs.iter_mut().zip(pkts.iter_mut()) {
                     *b = p.rx_area();
                 }
-                got = match burst.recv(self.raw_fd(), &mut bufs[..n]) {
-                    Ok(g) => g,
-                    Err(_) => {
-                        self.c.rx_errors.fetch_add(1, Ordering::Relaxed);
-                        0
-                    }
+                got = match &self.rx_ring {
+                    // One reader per port (the thread that polls it); a
+                    // contended lock just means "nothing for you now".
+                    Some(ring) => match ring.try_lock() {
+                        Some(mut r) => r.recv(&mut bufs[..n], &mut burst.info),
+                        None => 0,
+                    },
+                    None => match burst.recv(self.raw_fd(), &mut bufs[..n]) {
+                        Ok(g) => g,
+                        Err(_) => {
+                            self.c.rx_errors.fetch_add(1, Ordering::Relaxed);
+                            0
+                        }
+                    },
                 };
                 for (p, info) in pkts.iter_mut().zip(burst.info.iter()).take(got) {
                     p.set_received(info.len);

@@ -439,6 +439,206 @@ impl Burst {
     }
 }
 
+const PACKET_RX_RING: libc::c_int = 5;
+const PACKET_VERSION: libc::c_int = 10;
+const TPACKET_V2: libc::c_int = 1;
+const TP_STATUS_KERNEL: u32 = 0;
+const TP_STATUS_USER: u32 = 1;
+
+/// `struct tpacket_req` (linux/if_packet.h).
+#[repr(C)]
+struct TpacketReq {
+    tp_block_size: u32,
+    tp_block_nr: u32,
+    tp_frame_size: u32,
+    tp_frame_nr: u32,
+}
+
+/// `struct tpacket2_hdr` (linux/if_packet.h): the head of every ring frame.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Tpacket2Hdr {
+    tp_status: u32,
+    tp_len: u32,
+    tp_snaplen: u32,
+    tp_mac: u16,
+    tp_net: u16,
+    tp_sec: u32,
+    tp_nsec: u32,
+    tp_vlan_tci: u16,
+    tp_vlan_tpid: u16,
+    tp_padding: [u8; 4],
+}
+
+/// MTU of interface `name`.
+pub fn if_mtu(name: &str) -> io::Result<u32> {
+    let s = ctl_socket()?;
+    let mut ifr = ifreq_for(name)?;
+    // SAFETY: SIOCGIFMTU reads and writes the ifreq we own.
+    cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFMTU, &mut ifr) })?;
+    // SAFETY: after SIOCGIFMTU the union holds ifru_mtu.
+    Ok(unsafe { ifr.ifr_ifru.ifru_mtu }.max(0) as u32)
+}
+
+/// A `PACKET_RX_RING` (TPACKET_V2) mapped from an AF_PACKET socket: the
+/// kernel copies each frame into a ring slot in its receive softirq and the
+/// reader takes it from shared memory, with no system call per burst and no
+/// socket-queue round trip. Slot ownership is the `tp_status` word: the
+/// kernel hands a slot over with `TP_STATUS_USER`, the reader gives it back
+/// with `TP_STATUS_KERNEL`; slots are consumed in ring order.
+pub struct RxRing {
+    map: *mut u8,
+    map_len: usize,
+    frame_size: usize,
+    frames_per_block: usize,
+    block_size: usize,
+    frame_nr: usize,
+    head: usize,
+}
+
+// SAFETY: the mapping is owned by this value alone and only touched through
+// `&mut self`; the kernel side synchronises through the status words.
+unsafe impl Send for RxRing {}
+
+impl RxRing {
+    /// Sets up a ring of about `ring_bytes` on bound AF_PACKET socket `fd`,
+    /// with slots big enough for `max_frame` bytes of frame.
+    pub fn new(fd: RawFd, max_frame: usize, ring_bytes: usize) -> io::Result<RxRing> {
+        // Slot: header + sockaddr_ll + alignment slack in front of the frame.
+        let frame_size = (max_frame + 128).next_power_of_two().max(2048);
+        let block_size = frame_size.max(1 << 16);
+        let block_nr = (ring_bytes / block_size).max(4);
+        let frames_per_block = block_size / frame_size;
+        let frame_nr = frames_per_block * block_nr;
+        setsockopt_int(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2)?;
+        let req = TpacketReq {
+            tp_block_size: block_size as u32,
+            tp_block_nr: block_nr as u32,
+            tp_frame_size: frame_size as u32,
+            tp_frame_nr: frame_nr as u32,
+        };
+        // SAFETY: passes a pointer to a live tpacket_req and its exact size.
+        cvt(unsafe {
+            libc::setsockopt(
+                fd,
+                SOL_PACKET,
+                PACKET_RX_RING,
+                &req as *const _ as *const libc::c_void,
+                size_of::<TpacketReq>() as u32,
+            )
+        })?;
+        let map_len = block_size * block_nr;
+        // SAFETY: maps the ring the kernel just allocated for `fd`; the result
+        // is checked against MAP_FAILED and owned by the returned value.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                fd,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(RxRing {
+            map: map as *mut u8,
+            map_len,
+            frame_size,
+            frames_per_block,
+            block_size,
+            frame_nr,
+            head: 0,
+        })
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> usize {
+        self.frame_nr
+    }
+
+    fn slot(&self, i: usize) -> *mut u8 {
+        let off = (i / self.frames_per_block) * self.block_size
+            + (i % self.frames_per_block) * self.frame_size;
+        debug_assert!(off + self.frame_size <= self.map_len);
+        // SAFETY: `off + frame_size` is within the mapping (i < frame_nr).
+        unsafe { self.map.add(off) }
+    }
+
+    fn status(&self, i: usize) -> &std::sync::atomic::AtomicU32 {
+        // SAFETY: every slot starts with the u32 tp_status, 4-byte aligned
+        // (slots are page- or frame-size aligned); the kernel accesses it
+        // concurrently, so it is only read and written atomically.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.slot(i) as *mut u32) }
+    }
+
+    /// Copies up to `bufs.len()` (≤ 32) waiting frames into `bufs`, fills
+    /// `info[..n]` and returns `n`; the slots go back to the kernel.
+    pub fn recv(&mut self, bufs: &mut [&mut [u8]], info: &mut [RxInfo]) -> usize {
+        use std::sync::atomic::Ordering;
+        let n = bufs.len().min(info.len()).min(MAX_BURST);
+        let mut got = 0;
+        while got < n {
+            let st = self.status(self.head).load(Ordering::Acquire);
+            if st & TP_STATUS_USER == 0 {
+                break;
+            }
+            let slot = self.slot(self.head);
+            // SAFETY: the kernel handed this slot over (TP_STATUS_USER, acquire
+            // ordered); it starts with a tpacket2_hdr and is frame_size long.
+            let h = unsafe { std::ptr::read_unaligned(slot as *const Tpacket2Hdr) };
+            let mac = h.tp_mac as usize;
+            let snap = h.tp_snaplen as usize;
+            let buf = &mut bufs[got];
+            let ok =
+                mac.checked_add(snap).is_some_and(|e| e <= self.frame_size) && snap <= buf.len();
+            let len = if ok {
+                // SAFETY: [mac, mac + snap) lies inside this slot (checked above)
+                // and does not overlap `buf`, which is ordinary process memory.
+                unsafe { std::ptr::copy_nonoverlapping(slot.add(mac), buf.as_mut_ptr(), snap) };
+                snap
+            } else {
+                0
+            };
+            let vlan = if h.tp_status & TP_STATUS_VLAN_VALID != 0 || h.tp_vlan_tci != 0 {
+                let tpid = if h.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                    h.tp_vlan_tpid
+                } else {
+                    0x8100
+                };
+                Some((tpid, h.tp_vlan_tci))
+            } else {
+                None
+            };
+            info[got] = RxInfo {
+                len,
+                truncated: !ok || (h.tp_len as usize) > snap,
+                vlan,
+            };
+            self.status(self.head)
+                .store(TP_STATUS_KERNEL, Ordering::Release);
+            self.head = if self.head + 1 == self.frame_nr {
+                0
+            } else {
+                self.head + 1
+            };
+            got += 1;
+        }
+        got
+    }
+}
+
+impl Drop for RxRing {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, which nothing else references.
+        unsafe {
+            libc::munmap(self.map as *mut libc::c_void, self.map_len);
+        }
+    }
+}
+
 /// Waits until one of `fds` is readable or `timeout_ms` passes; sets
 /// `ready[i]`. Reuses `scratch` across calls.
 pub fn poll_readable(
