@@ -160,6 +160,31 @@ fn put16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
+/// [`replace`] for a fixed size (the hot path: no length-dependent copy).
+#[inline(always)]
+fn replace_n<const N: usize>(b: &mut [u8], at: usize, new: [u8; N], d: &mut Delta) {
+    if let Ok(old) = <&mut [u8; N]>::try_from(&mut b[at..at + N]) {
+        let mut i = 0;
+        while i + 1 < N {
+            let o = u16::from_be_bytes([old[i], old[i + 1]]);
+            let n = u16::from_be_bytes([new[i], new[i + 1]]);
+            d.0 += u64::from(!o) + u64::from(n);
+            i += 2;
+        }
+        *old = new;
+    }
+}
+
+/// An address of the packet's family written at `at`.
+#[inline(always)]
+fn replace_addr(b: &mut [u8], at: usize, new: &[u8; 16], v6: bool, d: &mut Delta) {
+    if v6 {
+        replace_n::<16>(b, at, *new, d);
+    } else {
+        replace_n::<4>(b, at, [new[0], new[1], new[2], new[3]], d);
+    }
+}
+
 /// Writes `new` at `at` and accounts the change in `d`.
 fn replace(b: &mut [u8], at: usize, new: &[u8], d: &mut Delta) {
     let old = &mut b[at..at + new.len()];
@@ -243,15 +268,15 @@ fn apply_op(op: &RewriteOp, frame: &mut [u8]) -> Option<()> {
         let mut addr = Delta::default();
         let mut ports = Delta::default();
         if op.what & RW_SRC != 0 {
-            replace(frame, sa, &nsrc[..alen], &mut addr);
+            replace_addr(frame, sa, &nsrc, v6, &mut addr);
             if has_ports(proto) {
-                replace(frame, l4, &t.src_port().to_be_bytes(), &mut ports);
+                replace_n(frame, l4, t.src_port().to_be_bytes(), &mut ports);
             }
         }
         if op.what & RW_DST != 0 {
-            replace(frame, da, &ndst[..alen], &mut addr);
+            replace_addr(frame, da, &ndst, v6, &mut addr);
             if has_ports(proto) {
-                replace(frame, l4 + 2, &t.dst_port().to_be_bytes(), &mut ports);
+                replace_n(frame, l4 + 2, t.dst_port().to_be_bytes(), &mut ports);
             }
         }
         if !v6 {
