@@ -138,7 +138,7 @@
 //! | existing, 1 thread, batch 32, 32 conns | 3.05 Mpps | 3.99 Mpps | 1.31× |
 //! | existing, 1 thread, batch 1 | 2.68 Mpps | 3.26 Mpps | 1.21× |
 //! | setup, ns per new connection (1M distinct UDP, batch 32, commit) | 4208 ns | 2025 ns | 2.08× |
-//! | memory, bytes per connection (RSS growth at 1M) | 354 B | 164 B | 2.16× less |
+//! | memory, bytes per connection (RSS growth at 1M) | 354 B | 164 B (180 B now¹) | 2.16× less (1.97×) |
 //! | instructions per packet, existing (cachegrind) | 1106 | 627 | 1.76× fewer |
 //! | instructions per new connection (cachegrind) | 3086 | 1768 | 1.75× fewer |
 //!
@@ -151,6 +151,9 @@
 //!   overlaps the cache misses of a batch, which took it from ~5 µs per packet).
 //! * criterion `existing`: 6.5 Melem/s (1 connection), 3.8 Melem/s (32 connections),
 //!   5.7 Melem/s with 2 threads.
+//! * ¹ NAT and the ALGs added one pointer each to every entry (the NAT binding and the helper
+//!   state live behind them, allocated only for connections that have them): `ct_mem` measured
+//!   180 bytes per connection at 1M afterwards (2026-11-26, same machine).
 //! * `ct_mem`: 164 bytes per connection at 1M (RSS); after all expire and a sweep, the entries
 //!   and table memory are freed to the allocator (glibc keeps most of its heap until a large
 //!   free lets it trim), and refilling 1M connections reuses it (RSS unchanged).
