@@ -441,3 +441,53 @@ fn snat_to_own_address_moves_the_port_when_the_reply_tuple_is_taken() {
     assert_ne!(p, 30001);
     assert_eq!(syn2, tcp(A, B, p, 80, "S"));
 }
+
+#[test]
+fn persistent_keeps_one_address_per_client_and_own_port_in_range_is_kept() {
+    let ct = Conntrack::new(Config::default());
+    let mut nat = NatConfig::to_addr(NatKind::Src, v4([10, 1, 1, 240]));
+    nat.addr_max = Some(v4([10, 1, 1, 254]));
+    nat.persistent = true;
+    let opts = nat_opts(0, true, nat.with_ports(5000, 5999));
+    let mut picked = Vec::new();
+    for (i, server) in [[10, 3, 0, 1], [10, 3, 0, 2], [10, 3, 0, 3], [10, 3, 0, 4]]
+        .into_iter()
+        .enumerate()
+    {
+        let mut f = udp4(A, server, 5500 + i as u16, 53, b"p");
+        run(&ct, &mut f, opts, CtMeta::default());
+        let src: [u8; 4] = f[26..30].try_into().unwrap();
+        assert_eq!(
+            u16::from_be_bytes([f[34], f[35]]),
+            5500 + i as u16,
+            "own port in range kept"
+        );
+        picked.push(src);
+    }
+    assert!(picked.iter().all(|a| *a == picked[0]), "{picked:?}");
+    assert!((240..=254).contains(&picked[0][3]));
+}
+
+#[test]
+fn dnat_port_range_and_hash_flag_pick_ports_inside_the_range() {
+    let ct = Conntrack::new(Config::default());
+    let vip = [172, 16, 1, 1];
+    let mut nat = NatConfig::to_addr(NatKind::Dst, v4(B)).with_ports(8000, 8003);
+    nat.proto_hash = true;
+    let mut seen = Vec::new();
+    for sp in 0..4u16 {
+        let mut f = udp4(A, vip, 6000 + sp, 80, b"d");
+        let md = run(&ct, &mut f, nat_opts(0, true, nat), CtMeta::default());
+        assert_eq!(md.state.0, TRK | NEW | DNAT);
+        let dport = u16::from_be_bytes([f[36], f[37]]);
+        assert!((8000..=8003).contains(&dport));
+        assert_eq!(f, udp4(A, B, 6000 + sp, dport, b"d"));
+        seen.push(dport);
+    }
+    // Same client port twice: the second gets another destination port of the range (the
+    // reply tuple B:dport -> A:6000 must stay unique).
+    let mut g = udp4([10, 1, 1, 9], vip, 6000, 80, b"e");
+    run(&ct, &mut g, nat_opts(0, true, nat), CtMeta::default());
+    assert_eq!(ct.len(), 5);
+    assert_eq!(ct.stats().nat_exhausted, 0);
+}
