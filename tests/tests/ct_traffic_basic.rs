@@ -52,7 +52,17 @@ fn out(port: u16, pkt: &str) -> String {
 }
 
 const PING3_OK: &str = "3 packets transmitted, 3 received, 0% packet loss, time 0ms\n";
-const PING_FAIL: &str = "7 packets transmitted, 0 received, 100% packet loss, time 0ms\n";
+/// OVS expects `7 packets transmitted, 0 received, 100% packet loss` (pings
+/// every 0.3 s for the 2 s deadline); how many go out in 2 s depends on the
+/// machine's load, so only the loss is compared.
+fn ping_fails(got: &str) {
+    let rest = got.split_once(' ').map(|(_, r)| r);
+    assert_eq!(
+        rest,
+        Some("packets transmitted, 0 received, 100% packet loss, time 0ms\n"),
+        "{got}"
+    );
+}
 
 fn two() -> [&'static str; 2] {
     ["10.1.1.1/24", "10.1.1.2/24"]
@@ -248,7 +258,7 @@ fn ct_ipv4_ping() {
     assert_eq!(b.ping(0, "10.1.1.2", 3, &[]), PING3_OK);
     assert_eq!(b.ct("10.1.1.2"), ICMP12);
     b.flush(&[]);
-    assert_eq!(b.ping(1, "10.1.1.1", 3, &[]), PING_FAIL);
+    ping_fails(&b.ping(1, "10.1.1.1", 3, &[]));
 }
 
 #[test]
@@ -313,7 +323,7 @@ fn ct_ipv6_ping() {
     );
     b.wait_ping(0, "fc00::2");
     b.flush(&[]);
-    assert_eq!(b.ping(1, "fc00::1", 3, &[]), PING_FAIL);
+    ping_fails(&b.ping(1, "fc00::1", 3, &[]));
     assert_eq!(b.ping(0, "fc00::2", 3, &[]), PING3_OK);
     assert_eq!(
         b.ct("fc00::2"),
@@ -693,7 +703,7 @@ fn ct_generic_ip_protocol() {
 }
 
 #[test]
-#[ignore = "rvs bug: rule counters credit the first (upcalled) packet of a megaflow twice (e.g. n_packets=2 for one packet), so OVS's dump-flows counts differ"]
+#[ignore = "unverified print form: rvs's OpenFlow 1.3 dump shows exec(set_field:0x1->ct_mark) where OVS's OpenFlow 1.0 test expects exec(load:0x1->NXM_NX_CT_MARK[]); counters and flows otherwise equal"]
 fn ct_icmp_related() {
     let Some(b) = Bed::new("conntrack - ICMP related", &two(), &["nc"]) else {
         return;
@@ -832,7 +842,7 @@ icmp,vlan_tci=0x0000,dl_src=c6:f9:4e:cb:72:db,dl_dst=e6:4c:47:35:28:c9,nw_src=17
 }
 
 #[test]
-#[ignore = "rvs bug: rule counters credit the first (upcalled) packet of a megaflow twice (e.g. n_packets=2 for one packet), so OVS's dump-flows counts differ"]
+#[ignore = "rvs bug: table 3 counts 1 packet where OVS counts 2: the two ct(table=3) recirculations of one packet (after resubmit(,1) and resubmit(,2)) are credited once"]
 fn ct_resubmit_to_ct_multiple_times() {
     let Some(b) = Bed::new("conntrack - resubmit to ct multiple times", &two(), &[]) else {
         return;

@@ -165,7 +165,6 @@ fn want_snat(ip: &str, tail: &str) -> String {
 }
 
 #[test]
-#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_prerecirc() {
     check_ftp_nat(
         "SNAT prerecirc ",
@@ -175,7 +174,6 @@ fn ct_ftp_snat_prerecirc() {
 }
 
 #[test]
-#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_prerecirc_seqadj() {
     check_ftp_nat(
         "SNAT prerecirc seqadj",
@@ -185,7 +183,6 @@ fn ct_ftp_snat_prerecirc_seqadj() {
 }
 
 #[test]
-#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_postrecirc() {
     check_ftp_nat(
         "SNAT postrecirc ",
@@ -195,7 +192,6 @@ fn ct_ftp_snat_postrecirc() {
 }
 
 #[test]
-#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
 fn ct_ftp_snat_postrecirc_seqadj() {
     check_ftp_nat(
         "SNAT postrecirc seqadj",
@@ -207,7 +203,7 @@ fn ct_ftp_snat_postrecirc_seqadj() {
 const ORIG_TAIL: &str = ",zone=1,labels=0x4d2000000000000000000000001";
 
 #[test]
-#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP through the orig-tuple pipeline (ct(zone=NXM_NX_REG4[0..15]), resubmit(,3,ct), ct_label from registers): lftp's data connections fail"]
 fn ct_ftp_snat_orig_tuple() {
     check_ftp_nat(
         "SNAT orig tuple ",
@@ -217,7 +213,7 @@ fn ct_ftp_snat_orig_tuple() {
 }
 
 #[test]
-#[ignore = "rvs gap: NATed FTP/TFTP data connections (expectation under NAT, PORT/PASV/EPRT payload rewrite) not in rvs yet (hA, hC)"]
+#[ignore = "rvs gap: NATed FTP through the orig-tuple pipeline (ct(zone=NXM_NX_REG4[0..15]), resubmit(,3,ct), ct_label from registers): lftp's data connections fail"]
 fn ct_ftp_snat_orig_tuple_seqadj() {
     check_ftp_nat(
         "SNAT orig tuple seqadj",
@@ -532,7 +528,6 @@ udp,orig=(src=10.1.1.2,dst=10.1.1.240,sport=<cleared>,dport=<cleared>),reply=(sr
 }
 
 #[test]
-#[ignore = "rvs gap: group buckets with ct() are refused with OFPBAC_MATCH_INCONSISTENT (OVS accepts ct in a select group bucket)"]
 fn ct_dnat_load_balancing_with_nc() {
     let macs = [
         "80:88:88:88:88:11",
