@@ -66,6 +66,25 @@ impl MacTable {
         self.entries.retain(|_, e| e.expires_ms > now_ms);
     }
 
+    /// The live entries as `fdb/show` lists them: (port, VLAN, MAC, age in
+    /// seconds since last learned), least recently refreshed first (OVS
+    /// walks its LRU list).
+    pub fn dump(&self, now_ms: u64) -> Vec<(u32, u16, u64, u64)> {
+        let mut v: Vec<(u64, u32, u16, u64)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.expires_ms > now_ms)
+            .map(|(&(mac, vlan), e)| (e.expires_ms, e.port, vlan, mac))
+            .collect();
+        v.sort_unstable();
+        v.into_iter()
+            .map(|(exp, port, vlan, mac)| {
+                let learned_ms = exp.saturating_sub(self.aging_ms);
+                (port, vlan, mac, now_ms.saturating_sub(learned_ms) / 1000)
+            })
+            .collect()
+    }
+
     /// Forgets every MAC learned on `port`.
     pub fn flush_port(&mut self, port: u32) {
         self.entries.retain(|_, e| e.port != port);

@@ -346,6 +346,13 @@ impl Ofproto {
         (self.take_events(), next)
     }
 
+    /// The NORMAL action's MAC table for `fdb/show` (see [`MacTable::dump`]).
+    ///
+    /// [`MacTable::dump`]: crate::normal::MacTable::dump
+    pub fn fdb(&self, now_ms: u64) -> Vec<(u32, u16, u64, u64)> {
+        self.mac.lock().dump(now_ms)
+    }
+
     /// Queues FLOW_REMOVED for `rule` if it asked for one.
     pub(crate) fn note_removed(&mut self, rule: &Rule, reason: FlowRemovedReason, now_ms: u64) {
         if let Some(fr) = flow_removed(rule, reason, now_ms) {

@@ -666,3 +666,50 @@ fn standalone_without_controller_forwards_like_ovs() {
         assert_eq!(lan.ping_count(2, 1, 3), 3);
     }
 }
+
+/// `ovs-appctl fdb/show` after the same pings through NORMAL: the same
+/// ports, VLANs and line count (MACs and ages normalized, lines sorted),
+/// and the same refusal of an unknown bridge.
+#[test]
+fn fdb_show_matches_ovs() {
+    if !ready("fdb_show_matches_ovs") {
+        return;
+    }
+    let p = Pair::start("standalone");
+    for lan in [&p.lan_rvs, &p.lan_ovs] {
+        assert!(lan.ping_until(1, 2, std::time::Duration::from_secs(10)));
+    }
+    let show = |ctl: std::path::PathBuf, bridge: &str| {
+        let o = std::process::Command::new("ovs-appctl")
+            .arg("-t")
+            .arg(ctl)
+            .args(["fdb/show", bridge])
+            .output()
+            .expect("ovs-appctl");
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let mut lines: Vec<String> = norm_macs(&text.replace(' ', "_"))
+            .lines()
+            .map(|l| {
+                // Keep port and VLAN; the MAC is random and the age a time.
+                let cols: Vec<&str> = l.split('_').filter(|c| !c.is_empty()).collect();
+                cols.iter().take(2).copied().collect::<Vec<_>>().join(" ")
+            })
+            .collect();
+        lines.sort();
+        (
+            o.status.code(),
+            lines,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let r = show(p.rvs.rundir.join("rvs.ctl"), "br0");
+    let o = show(p.ovs.rundir.join("ovs-vswitchd.ctl"), "br0");
+    assert_eq!(r, o);
+    assert_eq!(r.1.len(), 3, "{r:?}");
+    let r = show(p.rvs.rundir.join("rvs.ctl"), "br9");
+    let o = show(p.ovs.rundir.join("ovs-vswitchd.ctl"), "br9");
+    assert_eq!((&r.0, &r.1), (&o.0, &o.1));
+    // Both say "no such bridge" (and ovs-appctl adds its own line).
+    assert!(r.2.starts_with("no such bridge"), "{r:?}");
+    assert!(o.2.starts_with("no such bridge"), "{o:?}");
+}

@@ -20,7 +20,7 @@
 //! `dpctl/ipf-set-disabled [DP] v4|v6`, `dpctl/ipf-set-min-frag [DP] v4|v6 N`,
 //! `dpctl/ipf-set-max-nfrags [DP] N`, `dpctl/ipf-get-status [DP] [-m|--more]`.
 //!
-//! Not done: `fdb/show` (ofproto exposes no MAC table yet).
+//! `fdb/show BRIDGE` lists the NORMAL action's MAC table as OVS does.
 
 use std::sync::{Arc, Weak};
 
@@ -261,6 +261,24 @@ fn register_ipf(r: &mut Registry, w: &Weak<Daemon>) {
             })
         }),
     );
+}
+
+/// `fdb/show` text as OVS prints it: a header, then per entry the port
+/// (number, or LOCAL), VLAN, MAC and age in seconds.
+fn format_fdb(entries: &[(u32, u16, u64, u64)]) -> String {
+    let mut out = String::from(" port  VLAN  MAC                Age\n");
+    for &(port, vlan, mac, age_s) in entries {
+        let port = match port {
+            ofp_codec::msg::port::OFPP_LOCAL => "LOCAL".to_string(),
+            p => p.to_string(),
+        };
+        let b = mac.to_be_bytes();
+        out.push_str(&format!(
+            "{port:>5}  {vlan:>4}  {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}  {age_s:>3}\n",
+            b[2], b[3], b[4], b[5], b[6], b[7]
+        ));
+    }
+    out
 }
 
 /// Builds the registry. Handlers hold only a weak reference to the daemon.
@@ -522,6 +540,22 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
                 check_bridge(d, &args[0])?;
                 let now = d.now_ms();
                 d.handler.snapshot().trace(&args[1], &[], now)
+            })
+        }),
+    );
+
+    let d = w.clone();
+    r.register(
+        "fdb/show",
+        "bridge",
+        1,
+        1,
+        Box::new(move |args| {
+            with(&d, |d| {
+                if args[0] != d.settings.bridge {
+                    return Err("no such bridge".into());
+                }
+                Ok(format_fdb(&d.handler.snapshot().fdb(d.now_ms())))
             })
         }),
     );
