@@ -416,11 +416,14 @@ fn l4_udp(t: &mut Tuple, l4: &[u8], l3: &[u8], validate: bool) -> Option<()> {
         return None;
     }
     if validate && csum != 0 {
-        let seg = &l4[..udp_len];
+        // As OVS's userspace conntrack (`check_l4_udp`): the checksum covers
+        // the whole IP payload, not just `udp_len` bytes (OVS's own IPv6
+        // fragment test packets say udp_len=8 and checksum all of it).
+        let seg = l4;
         let pseudo = if t.v6 {
-            pseudo_v6(l3, IPPROTO_UDP, udp_len)
+            pseudo_v6(l3, IPPROTO_UDP, l4.len())
         } else {
-            pseudo_v4(l3, IPPROTO_UDP, udp_len)
+            pseudo_v4(l3, IPPROTO_UDP, l4.len())
         };
         if !csum_ok(pseudo, seg) {
             return None;
