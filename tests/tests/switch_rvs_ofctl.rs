@@ -325,3 +325,52 @@ fn expired_and_deleted_flows_send_flow_removed_to_monitors() {
         "{out}"
     );
 }
+
+#[test]
+fn sorted_dump_flows_match_ovs_ofctl() {
+    let t = "sorted_dump_flows_match_ovs_ofctl";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure", "--no-local-port"]);
+    let target = sw.target();
+    for f in [
+        "priority=5,ip,actions=drop",
+        "priority=7,arp,actions=drop",
+        "table=1,priority=3,actions=drop",
+        "priority=5,udp,actions=output:1",
+    ] {
+        ok_stdout(&ovs_ofctl(&["add-flow", &target, f]), "add-flow");
+    }
+    for opt in ["--sort", "--rsort", "--sort=priority"] {
+        let ours = ok_stdout(
+            &rvs_ofctl(&["dump-flows", &target, opt, "--no-stats"]),
+            "rvs ofctl",
+        );
+        let theirs = ok_stdout(
+            &ovs_ofctl(&[opt, "--no-stats", "dump-flows", &target]),
+            "ovs-ofctl",
+        );
+        // Ties (the two priority-5 flows) may come in either order.
+        let prios = |s: &str| -> Vec<String> {
+            s.lines()
+                .map(|l| {
+                    l.split("priority=")
+                        .nth(1)
+                        .unwrap_or("")
+                        .chars()
+                        .take(1)
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(prios(&ours), prios(&theirs), "{opt}: {ours} vs {theirs}");
+        let mut a: Vec<&str> = ours.lines().collect();
+        let mut b: Vec<&str> = theirs.lines().collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "{opt}");
+    }
+    let o = rvs_ofctl(&["dump-flows", &target, "--sort=ip_src"]);
+    assert!(!o.status.success());
+}
