@@ -59,7 +59,9 @@
 //! transmission uses `sendmmsg`), pinning threads to cores.
 //! `unsafe` lives only in [`sys`].
 //!
-//! ## Performance (2-core machine shared with other builds, load 8–11)
+//! ## Performance (2-core machine shared with other builds)
+//!
+//! Per packet (earlier session, load 8–11; not re-measured in this one):
 //!
 //! - EMC hit (extract + hash + EMC + stats + output copy): ~400 instructions
 //!   per packet (callgrind, `examples/icount.rs`), 37–52 ns of user CPU per
@@ -67,10 +69,25 @@
 //!   Megaflow hit, matching mask probed last: 1 mask ~120 ns, 10 ~305 ns,
 //!   100 ~2.5 µs per packet (wall, under load).
 //! - `bench/trafgen.sh` (64-byte UDP, one forwarding thread, same run as OVS
-//!   3.1 userspace): rvs forwards 0.89–1.12× OVS's packets per second with
-//!   0.58–0.75× its CPU-seconds per packet (veth and tap, plain and ct). Both
-//!   switches were starved to ~0.2–0.4 cores by the machine's load, so the
-//!   absolute rates (~25–33 kpps) are far below the quiet-machine reference.
+//!   3.1 userspace), before the AF_PACKET rx ring, at load 12–16: veth plain
+//!   rvs 20.5 kpps / 6.60 CPU-s per Mpkt vs OVS 15.3 kpps / 11.37 (×1.33 pps,
+//!   ×0.58 CPU); tap plain rvs 20.2 kpps / 6.59 vs OVS 22.2 kpps / 10.51
+//!   (×0.91, ×0.63). Both switches got only 0.13–0.23 cores, so pps follows
+//!   the scheduler's share more than the switch; CPU per packet is the figure
+//!   to compare.
+//! - Where rvs's CPU goes (`perf record` of `fwd` under trafgen, veth, before
+//!   the ring): ~2 % in rvs's own code; 33 % in `recvmmsg` (skb dequeue, copy,
+//!   free); 62 % in `sendmmsg`, of which 36 % is the receiving namespace's IP
+//!   stack run in the sender's softirq (20 % alone in its ICMP port-unreachable
+//!   route lookups for the trafgen UDP flow) — kernel work any userspace switch
+//!   pays on this topology. Tap is the same shape (`read` 34 %, `write` 62 %,
+//!   of which 44 % is the receiving stack; rvs ~3 %): one syscall per frame
+//!   each way, which tap offers no way to batch.
+//! - The TPACKET_V2 rx ring takes receive off rvs's CPU (the kernel copies into
+//!   the ring in the sender's softirq): `RxRing::recv` is ~1 % of the profile
+//!   instead of 33 %. A/B with the same (debug) build, load 5: 8.5 vs 9.6–9.8
+//!   CPU-s per Mpkt with and without the ring; the release build was not
+//!   re-measured against OVS in this session (see the closing note of issue 5).
 #![deny(unsafe_code)]
 
 pub mod actions;
