@@ -8,25 +8,24 @@
 //! descriptions and counters come from the datapath's ports. With no
 //! datapath (tests, or a switch with no ports yet) the tables still work.
 //!
-//! PACKET_OUT supports the action lists controllers send in practice:
-//! `output:PORT`, `IN_PORT`, `FLOOD`/`ALL`, and `TABLE` (the packet goes
-//! through the flow tables from table 0). Other actions in a packet-out are
-//! refused with `OFPBAC_BAD_TYPE` (not done: a general packet-out action
-//! translation in ofproto).
+//! PACKET_OUT takes any action list a flow may have: it is checked against
+//! the packet's headers as OVS checks it, then translated by ofproto like a
+//! flow's actions (`output:TABLE` runs the tables from table 0; `ct(table=N)`
+//! recirculates) and executed by the datapath.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datapath::{Datapath, DpAction, PacketMeta, PortInfo, extract};
 use ofp_codec::OfpError;
-use ofp_codec::action::{Action, FlowContext, validate_flow};
+use ofp_codec::action::{FlowContext, Instruction, validate_flow};
 use ofp_codec::field::FIELDS;
 use ofp_codec::msg::features::capabilities as cap;
 use ofp_codec::msg::multipart::{
     Desc, GroupFeatures, MeterFeatures, PortStats as OfpPortStats, TableFeatureProp,
     TableFeaturePropType, TableFeatures,
 };
-use ofp_codec::msg::port::{OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_TABLE};
+use ofp_codec::msg::port::OFPP_LOCAL;
 use ofp_codec::msg::{
     FlowMod, GroupDesc, GroupMod, MeterMod, MultipartReplyBody as R, MultipartRequestBody as Q,
     PacketOut, Port, PortMod, PortReason, PortStatus, SwitchFeatures, TableMod,
@@ -313,39 +312,33 @@ impl OfBridge {
     }
 
     fn packet_out_actions(&self, po: &PacketOut, now_ms: u64) -> Result<Vec<DpAction>, OfpError> {
-        let mut out = Vec::new();
-        for a in &po.actions {
-            let Action::Output { port, .. } = a else {
-                return Err(OfpError::OFPBAC_BAD_TYPE);
-            };
-            match *port {
-                OFPP_TABLE => {
-                    let meta = PacketMeta {
-                        in_port: po.in_port,
-                        ..PacketMeta::default()
-                    };
-                    let key = extract(&meta, &po.data);
-                    let of = self.handler.snapshot();
-                    let t = of.translate(
-                        &key,
-                        XlateOptions {
-                            now_ms,
-                            side_effects: true,
-                            trace: false,
-                        },
-                    );
-                    // As OVS, the packet counts on the rules and tables it
-                    // went through.
-                    of.credit_translation(&t, 1, po.data.len() as u64, now_ms);
-                    out.extend(t.actions.iter().cloned());
-                }
-                OFPP_IN_PORT => out.push(DpAction::Output(po.in_port)),
-                OFPP_FLOOD | OFPP_ALL => out.push(DpAction::Flood),
-                p if p < 0xffff_ff00 => out.push(DpAction::Output(p)),
-                _ => return Err(OfpError::OFPBAC_BAD_OUT_PORT),
-            }
-        }
-        Ok(out)
+        let meta = PacketMeta {
+            in_port: po.in_port,
+            ..PacketMeta::default()
+        };
+        let key = extract(&meta, &po.data);
+        // As OVS (`ofproto_packet_out_init`): the actions are checked against
+        // the packet's own headers, so e.g. `ct()` on an ARP packet is
+        // OFPBAC_MATCH_INCONSISTENT, and output ports must be valid.
+        validate_flow(
+            &packet_match(&key),
+            &[Instruction::ApplyActions(po.actions.clone())],
+            FlowContext::default(),
+        )?;
+        let of = self.handler.snapshot();
+        let t = of.translate_actions(
+            &key,
+            &po.actions,
+            XlateOptions {
+                now_ms,
+                side_effects: true,
+                trace: false,
+            },
+        );
+        // As OVS, the packet counts on the rules and tables it went through
+        // (output:TABLE, resubmit).
+        of.credit_translation(&t, 1, po.data.len() as u64, now_ms);
+        Ok(t.actions.to_vec())
     }
 }
 
@@ -655,4 +648,17 @@ pub fn add_local_port(d: &super::Daemon) -> anyhow::Result<String> {
 /// Deletes the LOCAL port's persistent tap (after the datapath closed it).
 pub fn delete_local_port(name: &str) {
     let _ = run_ip(&["link", "del", "dev", name]);
+}
+
+/// The exact headers of a packet-out's packet that its actions' consistency
+/// checks look at: in_port, Ethernet type and IP protocol.
+fn packet_match(key: &datapath::key::FlowKey) -> ofp_codec::Match {
+    use ofp_codec::field::Field;
+    let mut m = ofp_codec::Match::new();
+    let _ = m.set_exact(Field::InPort, u128::from(key.in_port()));
+    let _ = m.set_exact(Field::EthType, u128::from(key.eth_type()));
+    if matches!(key.eth_type(), 0x0800 | 0x86dd) {
+        let _ = m.set_exact(Field::IpProto, u128::from(key.nw_proto()));
+    }
+    m
 }
