@@ -295,15 +295,24 @@ struct PortSearch {
 impl PortSearch {
     /// The ports to try, in order (bounded like OVS's search).
     fn ports(self, random: u64) -> impl Iterator<Item = u16> {
-        let range = u32::from(self.max - self.min) + 1;
+        // Total on any input: an inverted range is taken as its reverse, and a
+        // start outside the range (a packet's own port 0 in class 1-511) is
+        // clamped into it.
+        let (lo, hi) = (self.min.min(self.max), self.min.max(self.max));
+        let this = PortSearch {
+            min: lo,
+            max: hi,
+            ..self
+        };
+        let range = u32::from(hi - lo) + 1;
         let first = std::iter::once(self.first);
-        let seq = |start: u16, n: u32| {
-            let base = u32::from(start - self.min);
-            (0..n.min(range)).map(move |i| self.min + ((base + i) % range) as u16)
+        let seq = move |start: u16, n: u32| {
+            let base = u32::from(start.clamp(this.min, this.max) - this.min);
+            (0..n.min(range)).map(move |i| this.min + ((base + i) % range) as u16)
         };
         let rnd = |round: u64| {
             let r = mix(random ^ round, NAT_SEED) as u32 % range;
-            self.min + r as u16
+            this.min + r as u16
         };
         let more = range > MAX_SEQ_ATTEMPTS;
         first
@@ -483,4 +492,29 @@ fn pick_addr(min: IpAddr, max: IpAddr, hash: u64) -> [u8; 16] {
         (IpAddr::V6(a), _) => out.copy_from_slice(&a.octets()),
     }
     out
+}
+
+#[cfg(test)]
+mod port_search_tests {
+    use super::PortSearch;
+
+    #[test]
+    fn a_start_below_the_class_and_an_inverted_range_never_underflow() {
+        // Fuzz finding: a packet whose own port is 0 searches class 1-511
+        // starting at 0.
+        let s = PortSearch {
+            min: 1,
+            max: 511,
+            first: 0,
+            start: 0,
+        };
+        assert!(s.ports(7).skip(1).all(|p| (1..=511).contains(&p)));
+        let inv = PortSearch {
+            min: 2000,
+            max: 1000,
+            first: 1500,
+            start: 3000,
+        };
+        assert!(inv.ports(1).all(|p| (1000..=2000).contains(&p)));
+    }
 }

@@ -6,7 +6,9 @@
 
 use std::sync::OnceLock;
 
-use conntrack::{Config, Conntrack, CtOpts, CtPacket, FlushFilter, L3};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use conntrack::{Alg, Config, Conntrack, CtOpts, CtPacket, FlushFilter, L3, NatConfig, NatKind};
 use libfuzzer_sys::fuzz_target;
 
 static CT: OnceLock<Conntrack> = OnceLock::new();
@@ -34,6 +36,37 @@ fuzz_target!(|input: &[u8]| {
             force: ctl & 2 != 0,
             set_mark: (ctl & 4 != 0).then_some((u32::from(proto), 0xff)),
             set_label: (ctl & 8 != 0).then_some((u128::from(l4_ofs) << 64, u128::MAX)),
+            // NAT and ALG choices from the protocol byte's high bits: none, bare nat,
+            // SNAT to a small v4 pool, DNAT to a v6 address; FTP or TFTP helper.
+            nat: match proto >> 6 {
+                0 => None,
+                1 => Some(NatConfig::REVERSE),
+                2 => Some(NatConfig {
+                    kind: Some(NatKind::Src),
+                    addr_min: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
+                    addr_max: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))),
+                    port_min: 1000,
+                    port_max: 1003,
+                    persistent: l3_ofs & 1 != 0,
+                    proto_hash: l3_ofs & 2 != 0,
+                    proto_random: false,
+                }),
+                _ => Some(NatConfig {
+                    kind: Some(NatKind::Dst),
+                    addr_min: Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+                    addr_max: None,
+                    port_min: 0,
+                    port_max: 0,
+                    persistent: false,
+                    proto_hash: false,
+                    proto_random: l3_ofs & 4 != 0,
+                }),
+            },
+            alg: match (proto >> 4) & 3 {
+                1 => Some(Alg::Ftp),
+                2 => Some(Alg::Tftp),
+                _ => None,
+            },
         };
         let given = CtPacket {
             data,
@@ -48,6 +81,7 @@ fuzz_target!(|input: &[u8]| {
             hash: 0,
             checksum_ok: ctl & 0x20 != 0,
             md: Default::default(),
+            rewrite: Default::default(),
         };
         let derived = CtPacket::derive(data);
         let mut batch = [given, derived];
@@ -56,6 +90,9 @@ fuzz_target!(|input: &[u8]| {
             let s = p.md.state.0;
             assert!(s & 0x20 != 0, "not +trk");
             assert!(s & 0x10 == 0 || s == 0x30, "+inv with other bits: {s:#x}");
+            // Applying the decided rewrite to a copy never panics.
+            let mut copy = p.data.to_vec();
+            let _ = p.rewrite.apply(&mut copy);
         }
         now_ns += u64::from(proto) * 1_000_000_000;
         if ctl == 0xff {
