@@ -58,13 +58,18 @@
 //!   presence bit in the megaflow (rvs's key carries the inner Ethernet
 //!   type); datapath ports are OpenFlow port numbers; NORMAL floods in port
 //!   order.
-//! - Not done: meter rate limiting (no datapath meter action); `ct_clear`
-//!   emits nothing (no datapath action for it yet); MPLS and tunnel actions;
+//! - Meters rate-limit in the datapath (`meter(N)`, drop bands only, as OVS
+//!   3.1's userspace datapath); `ct_clear` emits the datapath `ct_clear` when
+//!   the packet is tracked, as OVS.
+//! - Refused at install (OFPBAC_BAD_VENDOR_TYPE), not translated: multipath,
+//!   bundle/bundle_load, push/pop, check_pkt_larger; `sample` does nothing
+//!   (no IPFIX); a `clone` holding ct/nat/output_trunc is skipped, as on an
+//!   OVS datapath without a clone action.
+//! - Not done: MPLS and tunnel actions;
 //!   select groups use their own symmetric hash (not OVS's exact bucket
 //!   choice); `learn`'s `limit`/`delete_learned`/`fin_timeout` and
 //!   `importance`-based eviction; the recirc/packet-in id tables are never
-//!   garbage-collected; continuations (`controller(pause)`) and the action
-//!   stack (`push`/`pop`) are not modelled.
+//!   garbage-collected; continuations (`controller(pause)`) are not modelled.
 #![forbid(unsafe_code)]
 
 pub mod classifier;
