@@ -139,7 +139,13 @@ impl Bed {
             ports.push(Port { ns, veth });
         }
         let dir = TempDir::new("ct");
-        let mut args = vec!["--fail-mode".to_string(), "secure".to_string()];
+        // No LOCAL tap: it would be named br0 in the root namespace for
+        // every bed (the scenarios here do not use it).
+        let mut args = vec![
+            "--fail-mode".to_string(),
+            "secure".to_string(),
+            "--no-local-port".to_string(),
+        ];
         for (i, p) in ports.iter().enumerate() {
             args.push("--port".into());
             args.push(format!("{}:{}", p.veth.a, i + 1));

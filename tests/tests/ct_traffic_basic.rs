@@ -13,14 +13,16 @@
 //! needed (rvs's flow counters are read from the rules directly).
 //!
 //! Scenario count of the three banners: 100 (94 `AT_SETUP`s, one of them
-//! the `CHECK_FTP_NAT` macro expanded 6 times). Not applicable to rvs:
+//! the `CHECK_FTP_NAT` macro expanded 6 times). Not written yet:
+//! `conntrack - multiple zones, local` and `conntrack - multi-stage
+//! pipeline, local` (they use the bridge's LOCAL port with an address,
+//! which rvs only gained at the end of this work; beds here run with
+//! `--no-local-port`). Not applicable to rvs:
 //!
 //! | scenario | why |
 //! |---|---|
 //! | conntrack - multiple bridges | patch ports between two bridges of one datapath (`ovs-vsctl ... type=patch`); rvs has one bridge per daemon and no patch ports |
 //! | conntrack - multiple namespaces, internal ports | OVS internal ports; skipped by OVS's own userspace run too (CHECK_CONNTRACK_LOCAL_STACK) |
-//! | conntrack - multiple zones, local | the bridge's LOCAL internal port with an address (`ip addr add dev br0`); rvs has no LOCAL netdev |
-//! | conntrack - multi-stage pipeline, local | same: needs the LOCAL internal port br0 with an address |
 //! | conntrack - Fragmentation over vxlan | OVS vxlan tunnel ports; rvs has no tunnels |
 //! | conntrack - IPv6 Fragmentation over vxlan | same |
 //! | conntrack - fragment reassembly with L3 L4 protocol information | kernel datapath only (CHECK_L3L4_CONNTRACK_REASM skips on userspace) |

@@ -515,37 +515,37 @@ fn ct_ipv6_fragmentation_incomplete_reassembled_packet() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_with_fragments_specified() {
     v6_case(0);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_out_of_order() {
     v6_case(1);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers() {
     v6_case(2);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_out_of_order() {
     v6_case(3);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_2() {
     v6_case(4);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and even with packet-outs translated, these IPv6 fragments are not reassembled into a tracked connection (ipf v6, hB)"]
+#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_2_out_of_order() {
     v6_case(5);
 }
