@@ -20,6 +20,12 @@
 //!   fields a truncation can only remove (addresses, ports, ND target);
 //! - rewrites (`apply_set`, VLAN push/pop) never panic and keep valid IPv4
 //!   header and TCP/UDP/ICMPv6 checksums valid.
+//!
+//! Run (2026-11-26, loaded 2-core machine): `cargo +nightly fuzz run --dev -s
+//! none extract seeds-copy -- -max_total_time=600`: 781,183 executions in
+//! 601 s, 795 edges, 190 corpus units, no finding. (The `-O` ASan build did
+//! not finish: LLVM's ScalarEvolution spun for >10 CPU-minutes compiling the
+//! datapath crate at opt-level 3 — the same stall as the release builds.)
 #![no_main]
 
 use datapath::actions::SetAction;
