@@ -80,7 +80,7 @@ fn tcp_line(src: &str, dst: &str, tail: &str) -> String {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and packet-ins are OFPT_PACKET_IN (NXT_SET_PACKET_IN_FORMAT/NXT_PACKET_IN2 unsupported) whose match lacks eth_type and the ct_nw_*/ct_tp_* tuple and shows ct_zone=0"]
+#[ignore = "rvs gap (packet-out itself works since 7fdd92c): packet-ins are OFPT_PACKET_IN (NXT_SET_PACKET_IN_FORMAT/NXT_PACKET_IN2 unsupported) whose match lacks eth_type and the ct_nw_*/ct_tp_* tuple and shows ct_zone=0"]
 fn ct_controller() {
     let Some(b) = Bed::new("conntrack - controller", &two(), &[]) else {
         return;
@@ -110,7 +110,7 @@ udp,vlan_tci=0x0000,dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:0a,nw_src=10.
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and packet-ins are OFPT_PACKET_IN (NXT_SET_PACKET_IN_FORMAT/NXT_PACKET_IN2 unsupported) whose match lacks eth_type and the ct_nw_*/ct_tp_* tuple and shows ct_zone=0"]
+#[ignore = "rvs gap (packet-out itself works since 7fdd92c): packet-ins are OFPT_PACKET_IN (NXT_SET_PACKET_IN_FORMAT/NXT_PACKET_IN2 unsupported) whose match lacks eth_type and the ct_nw_*/ct_tp_* tuple and shows ct_zone=0"]
 fn ct_force_commit() {
     let Some(b) = Bed::new("conntrack - force commit", &two(), &[]) else {
         return;
@@ -223,7 +223,7 @@ fn ct_flush_bed(name: &str) -> Option<Bed> {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and dpctl/flush-conntrack refuses partial ct-tuples (ct_nw_proto=17,ct_tp_src=1) and reply-direction tuples"]
+#[ignore = "rvs gap (packet-out itself works since 7fdd92c): dpctl/flush-conntrack refuses partial ct-tuples (ct_nw_proto=17,ct_tp_src=1) and reply-direction tuples"]
 fn ct_flush_with_dpctl() {
     let Some(b) = ct_flush_bed("conntrack - ct flush (dpctl)") else {
         return;
@@ -579,7 +579,6 @@ fn ct_mark_bit_fiddling() {
 }
 
 #[test]
-#[ignore = "rvs bug: ct(commit,exec(move:NXM_NX_REG0[0..31]->NXM_NX_CT_MARK[])) is translated without the move (datapath action is ct(commit)), so ct_mark stays 0"]
 fn ct_mark_from_register() {
     two_pairs(
         "conntrack - ct_mark from register",
@@ -655,7 +654,6 @@ fn ct_metadata_multiple_zones() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_new_connections() {
     let Some(mut b) = Bed::new("conntrack - new connections", &two(), &["wget"]) else {
         return;
@@ -682,7 +680,6 @@ fn ct_new_connections() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_generic_ip_protocol() {
     let Some(b) = Bed::new("conntrack - generic IP protocol", &two(), &[]) else {
         return;
@@ -738,7 +735,7 @@ OFPST_FLOW reply (OF1.3):
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and rule counters: packet-out translations are not credited, the first packet of a megaflow is credited twice"]
+#[ignore = "rvs gap (packet-out itself works since 7fdd92c): rule counters: packet-out translations are not credited, the first packet of a megaflow is credited twice"]
 fn ct_icmp_related_to_original_direction() {
     let Some(b) = Bed::new(
         "conntrack - ICMP related to original direction",
@@ -792,7 +789,7 @@ OFPST_FLOW reply (OF1.3):
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; and packet-ins are OFPT_PACKET_IN (NXT_SET_PACKET_IN_FORMAT/NXT_PACKET_IN2 unsupported) whose match lacks eth_type and the ct_nw_*/ct_tp_* tuple and shows ct_zone=0"]
+#[ignore = "rvs gap (packet-out itself works since 7fdd92c): packet-ins are OFPT_PACKET_IN (NXT_SET_PACKET_IN_FORMAT/NXT_PACKET_IN2 unsupported) whose match lacks eth_type and the ct_nw_*/ct_tp_* tuple and shows ct_zone=0"]
 fn ct_icmp_related_2() {
     let Some(b) = Bed::new(
         "conntrack - ICMP related 2",

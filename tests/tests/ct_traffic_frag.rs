@@ -321,7 +321,6 @@ fn v4_frag_bed(name: &str) -> Option<Bed> {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_incomplete_reassembled_packet() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation incomplete reassembled packet")
     else {
@@ -334,7 +333,6 @@ fn ct_ipv4_fragmentation_incomplete_reassembled_packet() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_with_fragments_specified() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation with fragments specified") else {
         return;
@@ -344,7 +342,6 @@ fn ct_ipv4_fragmentation_with_fragments_specified() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_out_of_order() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation out of order") else {
         return;
@@ -354,7 +351,6 @@ fn ct_ipv4_fragmentation_out_of_order() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_overlapping_by_1_octet() {
     let Some(b) = v4_frag_bed("conntrack - IPv4 fragmentation overlapping fragments by 1 octet")
     else {
@@ -365,7 +361,6 @@ fn ct_ipv4_fragmentation_overlapping_by_1_octet() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv4_fragmentation_overlapping_by_1_octet_out_of_order() {
     let Some(b) =
         v4_frag_bed("conntrack - IPv4 fragmentation overlapping fragments by 1 octet out of order")
@@ -504,7 +499,6 @@ fn v6_case(n: usize) {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_ipv6_fragmentation_incomplete_reassembled_packet() {
     let Some(b) = v6_frag_bed("conntrack - IPv6 fragmentation incomplete reassembled packet")
     else {
@@ -515,37 +509,31 @@ fn ct_ipv6_fragmentation_incomplete_reassembled_packet() {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_with_fragments_specified() {
     v6_case(0);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_out_of_order() {
     v6_case(1);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers() {
     v6_case(2);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_out_of_order() {
     v6_case(3);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_2() {
     v6_case(4);
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions; with packet-outs translated (local patch) they also failed before b69dcc0 (UDP checksum of these fragments), unverified since"]
 fn ct_ipv6_fragmentation_multiple_extension_headers_2_out_of_order() {
     v6_case(5);
 }

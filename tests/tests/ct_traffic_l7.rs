@@ -122,7 +122,6 @@ fn udp_from_3(dport: u8) -> String {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_limit_by_zone() {
     let Some(b) = Bed::new("conntrack - limit by zone", &two(), &[]) else {
         return;

@@ -203,7 +203,6 @@ fn ct_ftp_snat_postrecirc_seqadj() {
 const ORIG_TAIL: &str = ",zone=1,labels=0x4d2000000000000000000000001";
 
 #[test]
-#[ignore = "rvs gap: NATed FTP through the orig-tuple pipeline (ct(zone=NXM_NX_REG4[0..15]), resubmit(,3,ct), ct_label from registers): lftp's data connections fail"]
 fn ct_ftp_snat_orig_tuple() {
     check_ftp_nat(
         "SNAT orig tuple ",
@@ -213,7 +212,6 @@ fn ct_ftp_snat_orig_tuple() {
 }
 
 #[test]
-#[ignore = "rvs gap: NATed FTP through the orig-tuple pipeline (ct(zone=NXM_NX_REG4[0..15]), resubmit(,3,ct), ct_label from registers): lftp's data connections fail"]
 fn ct_ftp_snat_orig_tuple_seqadj() {
     check_ftp_nat(
         "SNAT orig tuple seqadj",
@@ -628,7 +626,6 @@ fn wait_pcap(path: &str, prefix: &str) -> String {
 }
 
 #[test]
-#[ignore = "rvs gap: PACKET_OUT actions other than output (resubmit, ct, controller) are refused with OFPBAC_BAD_TYPE: switch/src/daemon/ofbridge.rs does not use ofproto's translate_actions"]
 fn ct_icmp_from_different_source_related_with_nat() {
     let Some(mut b) = Bed::with_macs(
         "conntrack - ICMP from different source related with NAT",
