@@ -29,7 +29,9 @@ impl UpcallHandler for DropAll {
 
 fn can_run() -> bool {
     match std::fs::metadata("/dev/net/tun") {
-        Ok(_) if sys::open_tap("rvdprobe0").is_ok() => true,
+        // A name per call: tests run in parallel, and a second open of a
+        // tap another test still holds fails with EBUSY.
+        Ok(_) if sys::open_tap(&probe_name()).is_ok() => true,
         _ if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("tap ports need root and /dev/net/tun under CI")
         }
@@ -38,6 +40,16 @@ fn can_run() -> bool {
             false
         }
     }
+}
+
+fn probe_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "rvp{}x{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 const MARK: &[u8] = b"rvs-port-test-marker";
