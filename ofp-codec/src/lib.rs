@@ -24,6 +24,7 @@ pub mod msg;
 pub mod open_enum;
 pub mod reader;
 pub mod text;
+pub mod view;
 
 pub use action::{Action, Instruction};
 pub use error::OfpError;
