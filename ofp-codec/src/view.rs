@@ -24,7 +24,7 @@
 //! port number or a length that is a multiple of 8 are the owned decoder's
 //! business (it returns the exact error Open vSwitch would).
 //!
-//! Views are declared with [`view!`]; each declaration is one line per
+//! Views are declared with [`view!`](crate::view!); each declaration is one line per
 //! field:
 //!
 //! ```
