@@ -92,6 +92,21 @@ impl<const N: usize> Wire for [u8; N] {
     }
 }
 
+/// What every view declared with [`view!`](crate::view!) has, for code
+/// generic over views (tests, fuzzing). `Debug` shows every field.
+pub trait WireView<T: AsRef<[u8]>>: Sized + core::fmt::Debug {
+    /// Size of the fixed part in bytes.
+    const MIN_LEN: usize;
+    /// The length field's range and bias, if the structure has one.
+    const LENGTH_FIELD: Option<(Range<usize>, usize)>;
+    /// See each view's inherent `new_checked`.
+    fn new_checked(buf: T) -> Result<Self, crate::OfpError>;
+    /// The structure's length.
+    fn total_len(&self) -> usize;
+    /// The variable part after the fixed fields.
+    fn tail(&self) -> &[u8];
+}
+
 /// Reads the field at `range` of `buf`; zero if it is out of bounds.
 #[inline]
 pub fn read<F: Wire>(buf: &[u8], range: Range<usize>) -> F {
@@ -145,11 +160,17 @@ pub fn read_len(buf: &[u8], range: Range<usize>) -> Option<usize> {
 ///   a structure whose own length is the value of field `LENFIELD` (plus
 ///   `BIAS`, for OXM's payload-only length).
 /// - `fixed(MIN, ERROR)`: a structure of `MIN` bytes with no length field.
+///
+/// Any layout may be followed by `check(path)`: `new_checked` then also
+/// calls `path(&view) -> Result<(), OfpError>` after the length checks
+/// (for inner lengths such as `packet_out.actions_len`); the function may
+/// rely on the fixed part being present.
 #[macro_export]
 macro_rules! view {
-    ($(#[$m:meta])* $vis:vis struct $name:ident: message($min:expr) { $($f:tt)* }) => {
+    ($(#[$m:meta])* $vis:vis struct $name:ident: message($min:expr) $(check($chk:path))?
+        { $($f:tt)* }) => {
         $crate::view!(@impl [$(#[$m])*] $vis $name, $min,
-            $crate::OfpError::OFPBRC_BAD_LEN, [LENGTH 0] {
+            $crate::OfpError::OFPBRC_BAD_LEN, [LENGTH 0], [$($chk)?] {
             /// `ofp_header.version` (4 for OpenFlow 1.3).
             VERSION: 0..1 => version, set_version: u8;
             /// `ofp_header.type`.
@@ -161,8 +182,9 @@ macro_rules! view {
             $($f)*
         });
     };
-    ($(#[$m:meta])* $vis:vis struct $name:ident: multipart($min:expr) { $($f:tt)* }) => {
-        $crate::view!($(#[$m])* $vis struct $name: message($min) {
+    ($(#[$m:meta])* $vis:vis struct $name:ident: multipart($min:expr) $(check($chk:path))?
+        { $($f:tt)* }) => {
+        $crate::view!($(#[$m])* $vis struct $name: message($min) $(check($chk))? {
             /// `ofp_multipart_request`/`_reply.type`.
             MP_TYPE: 8..10 => mp_type, set_mp_type: u16 as $crate::msg::MultipartType;
             /// `OFPMPF_*` flags.
@@ -170,8 +192,9 @@ macro_rules! view {
             $($f)*
         });
     };
-    ($(#[$m:meta])* $vis:vis struct $name:ident: experimenter($min:expr) { $($f:tt)* }) => {
-        $crate::view!($(#[$m])* $vis struct $name: message($min) {
+    ($(#[$m:meta])* $vis:vis struct $name:ident: experimenter($min:expr) $(check($chk:path))?
+        { $($f:tt)* }) => {
+        $crate::view!($(#[$m])* $vis struct $name: message($min) $(check($chk))? {
             /// Experimenter (vendor) id.
             EXPERIMENTER: 8..12 => experimenter, set_experimenter: u32;
             /// Experimenter message subtype.
@@ -180,25 +203,29 @@ macro_rules! view {
         });
     };
     ($(#[$m:meta])* $vis:vis struct $name:ident:
-        sized($min:expr, $lenf:ident + $bias:literal, $err:expr) { $($f:tt)* }) => {
-        $crate::view!(@impl [$(#[$m])*] $vis $name, $min, $err, [$lenf $bias] { $($f)* });
+        sized($min:expr, $lenf:ident + $bias:literal, $err:expr) $(check($chk:path))?
+        { $($f:tt)* }) => {
+        $crate::view!(@impl [$(#[$m])*] $vis $name, $min, $err, [$lenf $bias], [$($chk)?]
+            { $($f)* });
     };
     ($(#[$m:meta])* $vis:vis struct $name:ident:
-        sized($min:expr, $lenf:ident, $err:expr) { $($f:tt)* }) => {
-        $crate::view!(@impl [$(#[$m])*] $vis $name, $min, $err, [$lenf 0] { $($f)* });
+        sized($min:expr, $lenf:ident, $err:expr) $(check($chk:path))? { $($f:tt)* }) => {
+        $crate::view!(@impl [$(#[$m])*] $vis $name, $min, $err, [$lenf 0], [$($chk)?]
+            { $($f)* });
     };
-    ($(#[$m:meta])* $vis:vis struct $name:ident: fixed($min:expr, $err:expr) { $($f:tt)* }) => {
-        $crate::view!(@impl [$(#[$m])*] $vis $name, $min, $err, [] { $($f)* });
+    ($(#[$m:meta])* $vis:vis struct $name:ident: fixed($min:expr, $err:expr)
+        $(check($chk:path))? { $($f:tt)* }) => {
+        $crate::view!(@impl [$(#[$m])*] $vis $name, $min, $err, [], [$($chk)?] { $($f)* });
     };
     (@impl [$(#[$m:meta])*] $vis:vis $name:ident, $min:expr, $err:expr,
-        [$($lenf:ident $bias:literal)?] {
+        [$($lenf:ident $bias:literal)?], [$($chk:path)?] {
         $( $(#[$fm:meta])* $konst:ident: $range:expr => $get:ident, $set:ident: $wire:ty
             $(as $nt:ty)?; )*
     }) => {
         $(#[$m])*
         ///
         /// A zero-copy view: see the `ofp_codec::view` module for its contract.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[derive(Clone, Copy, PartialEq, Eq)]
         $vis struct $name<T: AsRef<[u8]>> {
             buf: T,
         }
@@ -237,16 +264,23 @@ macro_rules! view {
                 if have < Self::MIN_LEN {
                     return Err($err);
                 }
-                match self.declared_len() {
-                    Some(len) if len < Self::MIN_LEN || len > have => Err($err),
-                    _ => Ok(()),
+                if let Some(len) = self.declared_len()
+                    && (len < Self::MIN_LEN || len > have)
+                {
+                    return Err($err);
                 }
+                $( $chk(self)?; )?
+                Ok(())
             }
 
             /// The structure's own length field (plus its bias), if it has one.
+            /// The length field's range and the bias added to its value to
+            /// get the structure's length, if the structure has one.
+            pub const LENGTH_FIELD: Option<(::core::ops::Range<usize>, usize)> =
+                $crate::view!(@lenf $($lenf $bias)?);
+
             fn declared_len(&self) -> Option<usize> {
-                let (range, bias): (::core::ops::Range<usize>, usize) =
-                    $crate::view!(@lenf $($lenf $bias)?)?;
+                let (range, bias) = Self::LENGTH_FIELD?;
                 $crate::view::read_len(self.buf.as_ref(), range).map(|n| n.saturating_add(bias))
             }
 
@@ -287,6 +321,31 @@ macro_rules! view {
             )*
         }
 
+        /// Shows every field through its getter, then the tail's length.
+        impl<T: AsRef<[u8]>> ::core::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $( .field(stringify!($get), &self.$get()) )*
+                    .field("tail_len", &self.tail().len())
+                    .finish()
+            }
+        }
+
+        impl<T: AsRef<[u8]>> $crate::view::WireView<T> for $name<T> {
+            const MIN_LEN: usize = $min;
+            const LENGTH_FIELD: Option<(::core::ops::Range<usize>, usize)> =
+                $crate::view!(@lenf $($lenf $bias)?);
+            fn new_checked(buf: T) -> Result<Self, $crate::OfpError> {
+                $name::new_checked(buf)
+            }
+            fn total_len(&self) -> usize {
+                $name::total_len(self)
+            }
+            fn tail(&self) -> &[u8] {
+                $name::tail(self)
+            }
+        }
+
         #[allow(dead_code)]
         impl<T: AsRef<[u8]> + AsMut<[u8]>> $name<T> {
             $(
@@ -309,6 +368,71 @@ macro_rules! view {
     (@ty $wire:ty) => { $wire };
     (@lenf $l:ident $b:literal) => { Some((Self::$l, $b)) };
     (@lenf) => { None };
+}
+
+/// Shared test helpers for the views of each wire type's file.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::WireView;
+    use crate::msg::MsgType;
+
+    /// `body` behind an OpenFlow 1.3 header of type `t`, xid 0x01020304.
+    pub(crate) fn framed(t: MsgType, body: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(8 + body.len()).expect("test message fits");
+        let mut out = vec![4, t.0];
+        out.extend(len.to_be_bytes());
+        out.extend([1, 2, 3, 4]);
+        out.extend(body);
+        out
+    }
+
+    /// Overwrites the big-endian field at `range` with `n`; false if `n`
+    /// does not fit.
+    fn put_len(buf: &mut [u8], range: core::ops::Range<usize>, n: usize) -> bool {
+        let width = range.len();
+        if width < 8 && n >> (8 * width) != 0 {
+            return false;
+        }
+        for (i, b) in buf[range].iter_mut().rev().enumerate() {
+            *b = (n >> (8 * i)) as u8;
+        }
+        true
+    }
+
+    /// `V` accepts exactly `bytes` (one whole structure), refuses every
+    /// truncation of it, and refuses a length field below the fixed part
+    /// or beyond the buffer.
+    pub(crate) fn assert_len_checks<V: WireView<Vec<u8>>>(bytes: &[u8]) {
+        let v = V::new_checked(Vec::from(bytes)).expect("the whole structure is accepted");
+        let whole = v.total_len();
+        assert!(whole <= bytes.len());
+        let shortest = if V::LENGTH_FIELD.is_some() {
+            whole
+        } else {
+            V::MIN_LEN
+        };
+        for n in 0..shortest {
+            assert!(
+                V::new_checked(Vec::from(&bytes[..n])).is_err(),
+                "{} accepted {n} of {} bytes",
+                core::any::type_name::<V>(),
+                bytes.len()
+            );
+        }
+        if let Some((range, bias)) = V::LENGTH_FIELD {
+            for bad in [
+                V::MIN_LEN.checked_sub(bias + 1),
+                Some(bytes.len() + 1 - bias),
+            ] {
+                let mut b = bytes.to_vec();
+                if let Some(bad) = bad
+                    && put_len(&mut b, range.clone(), bad)
+                {
+                    assert!(V::new_checked(b).is_err(), "length {bad} accepted");
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +462,35 @@ mod tests {
             ADDR: 0..6 => addr, set_addr: [u8; 6];
             PORT: 6..8 => port, set_port: u16;
         }
+    }
+
+    crate::view! {
+        /// A TLV whose inner length must fit.
+        struct TestCheckedView: sized(4, LEN, OfpError::OFPBAC_BAD_LEN) check(inner_fits) {
+            LEN: 0..2 => len, set_len: u16;
+            INNER: 2..4 => inner, set_inner: u16;
+        }
+    }
+
+    fn inner_fits<T: AsRef<[u8]>>(v: &TestCheckedView<T>) -> Result<(), OfpError> {
+        if usize::from(v.inner()) <= v.tail().len() {
+            Ok(())
+        } else {
+            Err(OfpError::OFPBAC_BAD_ARGUMENT)
+        }
+    }
+
+    #[test]
+    fn a_check_hook_runs_after_the_length_checks() {
+        assert!(TestCheckedView::new_checked([0u8, 6, 0, 2, 9, 9]).is_ok());
+        assert_eq!(
+            TestCheckedView::new_checked([0u8, 6, 0, 3, 9, 9]).err(),
+            Some(OfpError::OFPBAC_BAD_ARGUMENT)
+        );
+        assert_eq!(
+            TestCheckedView::new_checked([0u8, 7, 0, 0, 9, 9]).err(),
+            Some(OfpError::OFPBAC_BAD_LEN)
+        );
     }
 
     #[test]
@@ -370,6 +523,20 @@ mod tests {
         assert_eq!(
             TestTlvView::new_checked([0u8, 1, 2, 3, 0xa, 0xb]).err(),
             Some(OfpError::OFPBMC_BAD_LEN)
+        );
+    }
+
+    #[test]
+    fn the_shared_length_checks_hold_for_each_layout() {
+        super::testing::assert_len_checks::<TestMsgView<_>>(&super::testing::framed(
+            MsgType::HELLO,
+            &[1, 2, 3, 4],
+        ));
+        super::testing::assert_len_checks::<TestTlvView<_>>(&[0x80, 0, 2, 2, 0xab, 0xcd]);
+        super::testing::assert_len_checks::<TestFixedView<_>>(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            format!("{:?}", TestTlvView::new_unchecked([0x80u8, 0, 2, 0])),
+            "TestTlvView { class: 32768, kind: 2, len: 0, tail_len: 0 }"
         );
     }
 
