@@ -3,12 +3,15 @@
 //!
 //! OVS knows two experimenters, Nicira (0x00002320) and ONF (0x4f4e4600);
 //! any other id is `OFPBRC_BAD_VENDOR`, an unknown subtype of a known id is
-//! `OFPBRC_BAD_SUBTYPE`. rvs decodes the ONF bundle messages (2300, 2301)
-//! and `NXT_SET_PACKET_IN_FORMAT` (16); the other Nicira messages (`NXT_*`,
+//! `OFPBRC_BAD_SUBTYPE`. rvs decodes the ONF bundle messages (2300, 2301),
+//! `NXT_SET_PACKET_IN_FORMAT` (16), `NXT_PACKET_IN` (17) and
+//! `NXT_PACKET_IN2` (30); the other Nicira messages (`NXT_*`,
 //! `NXST_*`), which OVS also accepts on 1.3, are not implemented and report
 //! `OFPBRC_BAD_SUBTYPE`.
 
 use super::bundle::{ONFT_BUNDLE_ADD_MESSAGE, ONFT_BUNDLE_CONTROL};
+use super::packet_in::NXT_PACKET_IN;
+use super::packet_in2::NXT_PACKET_IN2;
 use crate::error::{NX_VENDOR_ID, ONF_VENDOR_ID, OfpError};
 
 /// Nicira `NXT_SET_PACKET_IN_FORMAT` (what `ovs-ofctl monitor` sends first).
@@ -20,6 +23,10 @@ pub enum ExperimenterKind {
     BundleControl,
     BundleAdd,
     SetPacketInFormat,
+    /// `NXT_PACKET_IN` (switch to controller).
+    NxPacketIn,
+    /// `NXT_PACKET_IN2` (switch to controller).
+    PacketIn2,
 }
 
 impl ExperimenterKind {
@@ -29,6 +36,8 @@ impl ExperimenterKind {
             ExperimenterKind::BundleControl => (ONF_VENDOR_ID, ONFT_BUNDLE_CONTROL),
             ExperimenterKind::BundleAdd => (ONF_VENDOR_ID, ONFT_BUNDLE_ADD_MESSAGE),
             ExperimenterKind::SetPacketInFormat => (NX_VENDOR_ID, NXT_SET_PACKET_IN_FORMAT),
+            ExperimenterKind::NxPacketIn => (NX_VENDOR_ID, NXT_PACKET_IN),
+            ExperimenterKind::PacketIn2 => (NX_VENDOR_ID, NXT_PACKET_IN2),
         }
     }
 
@@ -38,6 +47,8 @@ impl ExperimenterKind {
             ExperimenterKind::BundleControl => "ONFT_BUNDLE_CONTROL",
             ExperimenterKind::BundleAdd => "ONFT_BUNDLE_ADD_MESSAGE",
             ExperimenterKind::SetPacketInFormat => "NXT_SET_PACKET_IN_FORMAT",
+            ExperimenterKind::NxPacketIn => "NXT_PACKET_IN",
+            ExperimenterKind::PacketIn2 => "NXT_PACKET_IN2",
         }
     }
 }
@@ -48,6 +59,8 @@ pub fn classify(experimenter: u32, subtype: u32) -> Result<ExperimenterKind, Ofp
         (ONF_VENDOR_ID, ONFT_BUNDLE_CONTROL) => Ok(ExperimenterKind::BundleControl),
         (ONF_VENDOR_ID, ONFT_BUNDLE_ADD_MESSAGE) => Ok(ExperimenterKind::BundleAdd),
         (NX_VENDOR_ID, NXT_SET_PACKET_IN_FORMAT) => Ok(ExperimenterKind::SetPacketInFormat),
+        (NX_VENDOR_ID, NXT_PACKET_IN) => Ok(ExperimenterKind::NxPacketIn),
+        (NX_VENDOR_ID, NXT_PACKET_IN2) => Ok(ExperimenterKind::PacketIn2),
         (ONF_VENDOR_ID | NX_VENDOR_ID, _) => Err(OfpError::OFPBRC_BAD_SUBTYPE),
         _ => Err(OfpError::OFPBRC_BAD_VENDOR),
     }

@@ -13,8 +13,9 @@
 //! the length rule of that message type (`OFPBRC_BAD_LEN`), then the body.
 //!
 //! Scope: OpenFlow 1.3 (wire version 4) only, plus the ONF bundle messages
-//! (`ovs-ofctl --bundle`) and `NXT_SET_PACKET_IN_FORMAT` (`ovs-ofctl
-//! monitor`). Other Nicira messages (`NXT_*`, `NXST_*`) are not decoded:
+//! (`ovs-ofctl --bundle`), `NXT_SET_PACKET_IN_FORMAT` (`ovs-ofctl
+//! monitor`) and the packet-ins it selects, `NXT_PACKET_IN` and
+//! `NXT_PACKET_IN2`. Other Nicira messages (`NXT_*`, `NXST_*`) are not decoded:
 //! they are `OFPBRC_BAD_SUBTYPE` here, while OVS knows many of them. Hello,
 //! error and echo of any version decode (for version negotiation); other
 //! messages of another version are `OFPBRC_BAD_VERSION`.
@@ -39,6 +40,7 @@ pub mod hello;
 pub mod meter_mod;
 pub mod multipart;
 pub mod packet_in;
+pub mod packet_in2;
 pub mod packet_out;
 pub mod port;
 pub mod port_mod;
@@ -70,7 +72,8 @@ pub use meter_mod::{MeterBand, MeterBandType, MeterCommand, MeterMod};
 pub use multipart::{
     MultipartReply, MultipartReplyBody, MultipartRequest, MultipartRequestBody, MultipartType,
 };
-pub use packet_in::{PacketIn, PacketInReason};
+pub use packet_in::{NxPacketIn, PacketIn, PacketInReason};
+pub use packet_in2::PacketIn2;
 pub use packet_out::PacketOut;
 pub use port::Port;
 pub use port_mod::PortMod;
@@ -128,6 +131,10 @@ pub enum Message {
     BundleAdd(BundleAdd),
     /// `NXT_SET_PACKET_IN_FORMAT` (Nicira experimenter message).
     SetPacketInFormat(PacketInFormat),
+    /// `NXT_PACKET_IN` (Nicira experimenter message).
+    NxPacketIn(NxPacketIn),
+    /// `NXT_PACKET_IN2` (Nicira experimenter message).
+    PacketIn2(PacketIn2),
 }
 
 crate::open_enum! {
@@ -179,6 +186,8 @@ fn length_rule(kind: Kind) -> (usize, usize) {
         Kind::Exp(ExperimenterKind::BundleControl) => (24, 8),
         Kind::Exp(ExperimenterKind::BundleAdd) => (24, 1),
         Kind::Exp(ExperimenterKind::SetPacketInFormat) => (20, 0),
+        Kind::Exp(ExperimenterKind::NxPacketIn) => (40, 1),
+        Kind::Exp(ExperimenterKind::PacketIn2) => (16, 8),
         Kind::Multipart {
             reply: false,
             mp_type,
@@ -366,6 +375,8 @@ impl Message {
                         }
                         Message::SetPacketInFormat(f)
                     }
+                    ExperimenterKind::NxPacketIn => Message::NxPacketIn(body(&mut r)?),
+                    ExperimenterKind::PacketIn2 => Message::PacketIn2(body(&mut r)?),
                 }
             }
         };
@@ -407,6 +418,7 @@ impl Message {
             M::SetAsync(_) => T::SET_ASYNC,
             M::MeterMod(_) => T::METER_MOD,
             M::BundleControl(_) | M::BundleAdd(_) | M::SetPacketInFormat(_) => T::EXPERIMENTER,
+            M::NxPacketIn(_) | M::PacketIn2(_) => T::EXPERIMENTER,
         }
     }
 
@@ -440,6 +452,8 @@ impl Message {
                 M::BundleControl(b) => 8 + b.encoded_len(),
                 M::BundleAdd(b) => 8 + b.encoded_len(),
                 M::SetPacketInFormat(_) => 12,
+                M::NxPacketIn(b) => 8 + b.encoded_len(),
+                M::PacketIn2(b) => 8 + b.encoded_len(),
             }
     }
 
@@ -518,6 +532,14 @@ impl Message {
             M::SetPacketInFormat(f) => {
                 put_exp_header(out, ExperimenterKind::SetPacketInFormat);
                 out.put_u32(f.0);
+            }
+            M::NxPacketIn(b) => {
+                put_exp_header(out, ExperimenterKind::NxPacketIn);
+                b.encode(out);
+            }
+            M::PacketIn2(b) => {
+                put_exp_header(out, ExperimenterKind::PacketIn2);
+                b.encode(out);
             }
         }
         debug_assert_eq!(out.len() - start, len);

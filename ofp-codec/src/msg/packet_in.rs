@@ -1,9 +1,13 @@
-//! `OFPT_PACKET_IN` (OpenFlow 1.3: header, cookie, match, 2 pad, frame).
+//! `OFPT_PACKET_IN` (OpenFlow 1.3: header, cookie, match, 2 pad, frame) and
+//! the Nicira `NXT_PACKET_IN` (subtype 17: the same fields with an NXM
+//! match, what OVS sends to a connection that asked for `nxt_packet_in`).
+//! `NXT_PACKET_IN2` is in `packet_in2.rs`.
 
 use bytes::{BufMut, BytesMut};
 
 use super::WireBody;
 use crate::error::OfpError;
+use crate::field::Field;
 use crate::flow_match::Match;
 use crate::open_enum;
 use crate::reader::Reader;
@@ -14,6 +18,21 @@ open_enum! {
         NO_MATCH = 0 => "no_match",
         ACTION = 1 => "action",
         INVALID_TTL = 2 => "invalid_ttl",
+        ACTION_SET = 3 => "action_set",
+        GROUP = 4 => "group",
+        PACKET_OUT = 5 => "packet_out",
+    }
+}
+
+impl PacketInReason {
+    /// The text OVS prints after `(via `: the name, nothing for OVS's
+    /// internal explicit/implicit miss values (6, 7), else the number.
+    pub fn ovs_text(self) -> String {
+        match self.name() {
+            Some(n) => n.to_string(),
+            None if self.0 == 6 || self.0 == 7 => String::new(),
+            None => self.0.to_string(),
+        }
     }
 }
 
@@ -67,10 +86,219 @@ impl WireBody for PacketIn {
     }
 }
 
+/// Nicira subtype of `NXT_PACKET_IN`.
+pub const NXT_PACKET_IN: u32 = 17;
+
+/// `NXM_OF_IN_PORT`: the 16-bit in_port header NXM matches use.
+const NXM_OF_IN_PORT_HEADER: u32 = 0x0000_0002;
+
+/// `nx_packet_in`: the fields of [`PacketIn`] with the match in NXM form
+/// (`match_len`, the TLVs padded to 8 bytes, then 2 pad bytes, then the
+/// frame).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NxPacketIn {
+    pub buffer_id: u32,
+    pub total_len: u16,
+    pub reason: PacketInReason,
+    pub table_id: u8,
+    pub cookie: u64,
+    pub match_: Match,
+    pub data: Vec<u8>,
+}
+
+/// A 32-bit OpenFlow 1.1+ port as OVS's 16-bit OpenFlow 1.0 port
+/// (`ofputil_port_to_ofp11` reversed: 0xffffff00.. maps to 0xff00..).
+fn port_to_ofp10(p: u32) -> u16 {
+    if p >= 0xffff_ff00 {
+        (p - 0xffff_0000) as u16
+    } else {
+        p as u16
+    }
+}
+
+/// Length of `m` as NXM TLVs (see [`put_nxm`]).
+fn nxm_len(m: &Match) -> usize {
+    m.iter()
+        .map(|e| {
+            if e.field == Field::InPort {
+                return 6;
+            }
+            let exp = if e.field.info().nxm().is_experimenter() {
+                4
+            } else {
+                0
+            };
+            4 + exp + e.value.len() + e.mask.as_ref().map_or(0, Vec::len)
+        })
+        .sum()
+}
+
+/// Writes `m` as OVS's `nx_put_match` does for the pipeline metadata of a
+/// packet-in: the field order of the OXM encoding, each field under its
+/// NXM header if it has one (in_port as the 16-bit `NXM_OF_IN_PORT`),
+/// otherwise its OXM header (`OXM_OF_METADATA`). OVS writes VLAN and IP TOS
+/// matches under different NXM fields (`NXM_OF_VLAN_TCI`, `NXM_OF_IP_TOS`);
+/// a packet-in's metadata holds neither, and this writes them as they are.
+fn put_nxm(m: &Match, out: &mut BytesMut) {
+    for e in m.iter() {
+        if e.field == Field::InPort {
+            out.put_u32(NXM_OF_IN_PORT_HEADER);
+            out.put_u16(port_to_ofp10(e.value_u128() as u32));
+            continue;
+        }
+        let id = e.field.info().nxm();
+        let payload = e.value.len() + e.mask.as_ref().map_or(0, Vec::len);
+        out.put_u32(id.header(e.mask.is_some(), payload as u8));
+        if id.is_experimenter() {
+            out.put_u32(id.experimenter);
+        }
+        out.put_slice(&e.value);
+        if let Some(mask) = &e.mask {
+            out.put_slice(mask);
+        }
+    }
+}
+
+impl NxPacketIn {
+    pub fn from_packet_in(pi: &PacketIn) -> NxPacketIn {
+        NxPacketIn {
+            buffer_id: pi.buffer_id,
+            total_len: pi.total_len,
+            reason: pi.reason,
+            table_id: pi.table_id,
+            cookie: pi.cookie,
+            match_: pi.match_.clone(),
+            data: pi.data.clone(),
+        }
+    }
+}
+
+impl WireBody for NxPacketIn {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+        let buffer_id = r.u32()?;
+        let total_len = r.u16()?;
+        let reason = PacketInReason(r.u8()?);
+        let table_id = r.u8()?;
+        let cookie = r.u64()?;
+        let match_len = usize::from(r.u16()?);
+        r.skip(6)?;
+        // OVS's nx_pull_match: the TLVs and their padding to 8 bytes.
+        let all = r.take_or(match_len.div_ceil(8) * 8, OfpError::OFPBMC_BAD_LEN)?;
+        let match_ = Match::decode_oxm_tlvs(&all[..match_len])?;
+        r.skip(2)?;
+        Ok(NxPacketIn {
+            buffer_id,
+            total_len,
+            reason,
+            table_id,
+            cookie,
+            match_,
+            data: r.take(r.remaining())?.to_vec(),
+        })
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        let match_len = nxm_len(&self.match_);
+        out.put_u32(self.buffer_id);
+        out.put_u16(self.total_len);
+        out.put_u8(self.reason.0);
+        out.put_u8(self.table_id);
+        out.put_u64(self.cookie);
+        out.put_u16(match_len as u16);
+        out.put_bytes(0, 6);
+        put_nxm(&self.match_, out);
+        out.put_bytes(0, match_len.div_ceil(8) * 8 - match_len + 2);
+        out.put_slice(&self.data);
+    }
+
+    fn encoded_len(&self) -> usize {
+        24 + nxm_len(&self.match_).div_ceil(8) * 8 + 2 + self.data.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::Field;
+    use crate::msg::Message;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// OVS 3.1 sending the packet-in of `ct(table=1,zone=7)` then
+    /// `set_field:3->reg1,controller` in table 1, for a reply of a
+    /// connection committed with ct_mark 0x11 and ct_label 0x22, as
+    /// `OFPT_PACKET_IN` (`monitor -P standard`) ...
+    const OVS_STD: &str = "\
+        040a00b400000000ffffffff002a010100000000000000000001006980000004\
+        0000000280000a02080000010204000000030001d3080000002a000000ff0001\
+        d40200070001d604000000110001d81000000000000000000000000000000022\
+        0001f0040a0101010001f2040a0101020001ee01110001f80200010001fa0200\
+        0200000000000000000050540000000a50540000000908004500001c00000000\
+        0011a4cd0a0101020a0101010002000100080000";
+    /// ... and as `NXT_PACKET_IN` (`-P nxt_packet_in`).
+    const OVS_NX: &str = "\
+        040400bc000000000000232000000011ffffffff002a01010000000000000000\
+        006300000000000000000002000200000602080000010204000000030001d308\
+        0000002a000000ff0001d40200070001d604000000110001d810000000000000\
+        000000000000000000220001f0040a0101010001f2040a0101020001ee011100\
+        01f80200010001fa0200020000000000000050540000000a5054000000090800\
+        4500001c000000000011a4cd0a0101020a0101010002000100080000";
+
+    #[test]
+    fn ovs_packet_ins_decode_and_reencode_to_the_same_bytes() {
+        let std = hex(OVS_STD);
+        let (_, m) = Message::decode(&std).unwrap();
+        let Message::PacketIn(pi) = &m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(
+            pi.match_.to_string(),
+            "ct_state=est|rpl|trk,ct_zone=7,ct_mark=0x11,ct_label=0x22,ct_nw_src=10.1.1.1,ct_nw_dst=10.1.1.2,ct_nw_proto=17,ct_tp_src=1,ct_tp_dst=2,ip,reg1=0x3,in_port=2"
+        );
+        assert_eq!(m.encode(0)[..], std[..]);
+        let nx = hex(OVS_NX);
+        let (_, m2) = Message::decode(&nx).unwrap();
+        let Message::NxPacketIn(npi) = &m2 else {
+            panic!("{m2:?}")
+        };
+        assert_eq!(npi, &NxPacketIn::from_packet_in(pi));
+        assert_eq!(m2.encode(0)[..], nx[..]);
+        assert_eq!(
+            Message::NxPacketIn(NxPacketIn::from_packet_in(pi)).encode(0)[..],
+            nx[..]
+        );
+    }
+
+    #[test]
+    fn nx_packet_in_truncated() {
+        let nx = hex(OVS_NX);
+        let body = &nx[16..];
+        // Inside the NXM match, and before the 2 pad bytes after it.
+        assert_eq!(
+            NxPacketIn::decode(&mut Reader::new(&body[..60])),
+            Err(OfpError::OFPBMC_BAD_LEN)
+        );
+        assert_eq!(
+            NxPacketIn::decode(&mut Reader::new(&body[..24 + 104 + 1])),
+            Err(OfpError::BAD_LEN)
+        );
+        assert_eq!(
+            NxPacketIn::decode(&mut Reader::new(&body[..10])),
+            Err(OfpError::BAD_LEN)
+        );
+    }
+
+    #[test]
+    fn reason_text_as_ovs_prints_it() {
+        assert_eq!(PacketInReason(3).ovs_text(), "action_set");
+        assert_eq!(PacketInReason(6).ovs_text(), "");
+        assert_eq!(PacketInReason(9).ovs_text(), "9");
+    }
 
     #[test]
     fn packet_in_round_trip_and_truncation() {

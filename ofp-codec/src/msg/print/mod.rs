@@ -14,6 +14,7 @@ mod basic;
 mod flow;
 mod mff;
 mod packet;
+mod pin;
 mod stats;
 mod table_features;
 
@@ -310,6 +311,9 @@ fn body_to_string(s: &mut String, bytes: &[u8], verbosity: u32) -> Result<(), Of
         return r;
     }
     if let Some(r) = stats::print(s, &msg) {
+        return r;
+    }
+    if let Some(r) = pin::print(s, &msg, verbosity) {
         return r;
     }
     flow::print(s, &msg, verbosity)
