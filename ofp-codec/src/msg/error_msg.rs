@@ -12,6 +12,16 @@ use super::header::HEADER_LEN;
 use crate::error::{OFPET_EXPERIMENTER, OfpError};
 use crate::reader::Reader;
 
+crate::view! {
+    /// `ofp_error_msg`. For `OFPET_EXPERIMENTER` the tail starts with the
+    /// experimenter id and `code` is the experimenter's `exp_type`.
+    pub struct ErrorMsgView: message(12) {
+        /// `OFPET_*`.
+        ERR_TYPE: 8..10 => err_type, set_err_type: u16;
+        CODE: 10..12 => code, set_code: u16;
+    }
+}
+
 /// `OFPT_ERROR` body.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ErrorMsg {
@@ -149,5 +159,21 @@ mod tests {
                 .len(),
             50
         );
+    }
+
+    #[test]
+    fn error_view_agrees_with_decode() {
+        let body = [0x00, 0x01, 0x00, 0x06, 0x04, 0x0e, 0x00, 0x08, 0, 0, 0, 1];
+        let msg = crate::view::testing::framed(crate::msg::MsgType::ERROR, &body);
+        let v = ErrorMsgView::new_checked(&msg[..]).unwrap();
+        let e = ErrorMsg::decode(&mut Reader::new(&body)).unwrap();
+        assert_eq!((v.err_type(), v.code()), (e.error.etype, e.error.code));
+        assert_eq!(v.tail(), &e.data[..]);
+        let mut v = ErrorMsgView::new_checked(msg.clone()).unwrap();
+        v.set_err_type(4);
+        v.set_code(9);
+        let e = ErrorMsg::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(e.error, OfpError::OFPBMC_BAD_PREREQ);
+        crate::view::testing::assert_len_checks::<ErrorMsgView<_>>(&msg);
     }
 }

@@ -17,6 +17,19 @@ pub mod capabilities {
     pub const PORT_BLOCKED: u32 = 1 << 8;
 }
 
+crate::view! {
+    /// `OFPT_FEATURES_REPLY` (`ofp_switch_features`).
+    pub struct SwitchFeaturesView: message(32) {
+        DATAPATH_ID: 8..16 => datapath_id, set_datapath_id: u64;
+        N_BUFFERS: 16..20 => n_buffers, set_n_buffers: u32;
+        N_TABLES: 20..21 => n_tables, set_n_tables: u8;
+        AUXILIARY_ID: 21..22 => auxiliary_id, set_auxiliary_id: u8;
+        /// `OFPC_*` bits.
+        CAPABILITIES: 24..28 => capabilities, set_capabilities: u32;
+        RESERVED: 28..32 => reserved, set_reserved: u32;
+    }
+}
+
 /// `ofp_switch_features` (OpenFlow 1.3: no port list).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SwitchFeatures {
@@ -76,5 +89,44 @@ mod tests {
         f.encode(&mut out);
         assert_eq!(&out[..], &body);
         assert!(SwitchFeatures::decode(&mut Reader::new(&body[..23])).is_err());
+    }
+
+    #[test]
+    fn features_view_agrees_with_decode_and_setters_reach_it() {
+        let body = [
+            0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0xfe, 0, 0, 0, 0, 0, 0, 0x4f, 0, 0, 0, 0,
+        ];
+        let msg = crate::view::testing::framed(crate::msg::MsgType::FEATURES_REPLY, &body);
+        let v = SwitchFeaturesView::new_checked(&msg[..]).unwrap();
+        let f = SwitchFeatures::decode(&mut Reader::new(&body)).unwrap();
+        let seen = SwitchFeatures {
+            datapath_id: v.datapath_id(),
+            n_buffers: v.n_buffers(),
+            n_tables: v.n_tables(),
+            auxiliary_id: v.auxiliary_id(),
+            capabilities: v.capabilities(),
+            reserved: v.reserved(),
+        };
+        assert_eq!(seen, f);
+        let mut v = SwitchFeaturesView::new_checked(msg.clone()).unwrap();
+        v.set_datapath_id(0x0102_0304_0506_0708);
+        v.set_n_buffers(9);
+        v.set_n_tables(10);
+        v.set_auxiliary_id(11);
+        v.set_capabilities(12);
+        v.set_reserved(13);
+        let f = SwitchFeatures::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(
+            f,
+            SwitchFeatures {
+                datapath_id: 0x0102_0304_0506_0708,
+                n_buffers: 9,
+                n_tables: 10,
+                auxiliary_id: 11,
+                capabilities: 12,
+                reserved: 13
+            }
+        );
+        crate::view::testing::assert_len_checks::<SwitchFeaturesView<_>>(&msg);
     }
 }

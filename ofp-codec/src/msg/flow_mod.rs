@@ -35,6 +35,25 @@ const OFPFF_ALL13: u16 = 0x1f;
 /// `OFP_NO_BUFFER`.
 pub const OFP_NO_BUFFER: u32 = 0xffff_ffff;
 
+crate::view! {
+    /// `OFPT_FLOW_MOD`, fixed part (`ofp_flow_mod` up to its match). The
+    /// tail is the `ofp_match` followed by the instructions.
+    pub struct FlowModView: message(48) {
+        COOKIE: 8..16 => cookie, set_cookie: u64;
+        COOKIE_MASK: 16..24 => cookie_mask, set_cookie_mask: u64;
+        TABLE_ID: 24..25 => table_id, set_table_id: u8;
+        COMMAND: 25..26 => command, set_command: u8 as FlowModCommand;
+        IDLE_TIMEOUT: 26..28 => idle_timeout, set_idle_timeout: u16;
+        HARD_TIMEOUT: 28..30 => hard_timeout, set_hard_timeout: u16;
+        PRIORITY: 30..32 => priority, set_priority: u16;
+        BUFFER_ID: 32..36 => buffer_id, set_buffer_id: u32;
+        OUT_PORT: 36..40 => out_port, set_out_port: u32;
+        OUT_GROUP: 40..44 => out_group, set_out_group: u32;
+        /// `OFPFF_*`.
+        FLAGS: 44..46 => flags, set_flags: u16;
+    }
+}
+
 /// `ofp_flow_mod`. Fields are as on the wire; what they mean per command
 /// (for `ADD`, `cookie` is the new cookie and `cookie_mask` is ignored;
 /// `out_port`/`out_group` only filter deletes) is for the flow table.
@@ -223,5 +242,58 @@ mod tests {
             FlowMod::decode(&mut Reader::new(&all_tables)),
             Err(OfpError::OFPFMFC_BAD_TABLE_ID)
         );
+    }
+
+    #[test]
+    fn flow_mod_view_agrees_with_decode_and_setters_reach_it() {
+        let msg = crate::view::testing::framed(crate::msg::MsgType::FLOW_MOD, &hex(CT_FLOW));
+        let v = FlowModView::new_checked(&msg[..]).unwrap();
+        let fm = FlowMod::decode(&mut Reader::new(&msg[8..])).unwrap();
+        let seen = FlowMod {
+            cookie: v.cookie(),
+            cookie_mask: v.cookie_mask(),
+            table_id: v.table_id(),
+            command: v.command(),
+            idle_timeout: v.idle_timeout(),
+            hard_timeout: v.hard_timeout(),
+            priority: v.priority(),
+            buffer_id: v.buffer_id(),
+            out_port: v.out_port(),
+            out_group: v.out_group(),
+            flags: v.flags(),
+            match_: fm.match_.clone(),
+            instructions: fm.instructions.clone(),
+        };
+        assert_eq!(seen, fm);
+        assert_eq!(v.tail(), &msg[48..]);
+        let mut v = FlowModView::new_checked(msg.clone()).unwrap();
+        v.set_cookie(1);
+        v.set_cookie_mask(2);
+        v.set_table_id(3);
+        v.set_command(FlowModCommand::MODIFY);
+        v.set_idle_timeout(4);
+        v.set_hard_timeout(5);
+        v.set_priority(6);
+        v.set_buffer_id(7);
+        v.set_out_port(8);
+        v.set_out_group(9);
+        v.set_flags(OFPFF_SEND_FLOW_REM);
+        let got = FlowMod::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        let want = FlowMod {
+            cookie: 1,
+            cookie_mask: 2,
+            table_id: 3,
+            command: FlowModCommand::MODIFY,
+            idle_timeout: 4,
+            hard_timeout: 5,
+            priority: 6,
+            buffer_id: 7,
+            out_port: 8,
+            out_group: 9,
+            flags: OFPFF_SEND_FLOW_REM,
+            ..fm
+        };
+        assert_eq!(got, want);
+        crate::view::testing::assert_len_checks::<FlowModView<_>>(&msg);
     }
 }

@@ -20,6 +20,22 @@ open_enum! {
     }
 }
 
+crate::view! {
+    /// `OFPT_FLOW_REMOVED`, fixed part; the tail is the `ofp_match`.
+    pub struct FlowRemovedView: message(48) {
+        COOKIE: 8..16 => cookie, set_cookie: u64;
+        PRIORITY: 16..18 => priority, set_priority: u16;
+        REASON: 18..19 => reason, set_reason: u8 as FlowRemovedReason;
+        TABLE_ID: 19..20 => table_id, set_table_id: u8;
+        DURATION_SEC: 20..24 => duration_sec, set_duration_sec: u32;
+        DURATION_NSEC: 24..28 => duration_nsec, set_duration_nsec: u32;
+        IDLE_TIMEOUT: 28..30 => idle_timeout, set_idle_timeout: u16;
+        HARD_TIMEOUT: 30..32 => hard_timeout, set_hard_timeout: u16;
+        PACKET_COUNT: 32..40 => packet_count, set_packet_count: u64;
+        BYTE_COUNT: 40..48 => byte_count, set_byte_count: u64;
+    }
+}
+
 /// `ofp_flow_removed`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FlowRemoved {
@@ -83,9 +99,18 @@ mod tests {
 
     #[test]
     fn flow_removed_round_trip() {
+        let fr = sample();
+        let mut out = BytesMut::new();
+        fr.encode(&mut out);
+        assert_eq!(out.len(), fr.encoded_len());
+        assert_eq!(FlowRemoved::decode(&mut Reader::new(&out)).unwrap(), fr);
+        assert!(FlowRemoved::decode(&mut Reader::new(&out[..44])).is_err());
+    }
+
+    fn sample() -> FlowRemoved {
         let mut m = Match::new();
         m.set_exact(Field::EthType, 0x0806).unwrap();
-        let fr = FlowRemoved {
+        FlowRemoved {
             cookie: 1,
             priority: 2,
             reason: FlowRemovedReason::HARD_TIMEOUT,
@@ -97,11 +122,56 @@ mod tests {
             packet_count: 8,
             byte_count: 9,
             match_: m,
+        }
+    }
+
+    #[test]
+    fn flow_removed_view_agrees_with_decode_and_setters_reach_it() {
+        let fr = sample();
+        let mut body = BytesMut::new();
+        fr.encode(&mut body);
+        let msg = crate::view::testing::framed(crate::msg::MsgType::FLOW_REMOVED, &body);
+        let v = FlowRemovedView::new_checked(&msg[..]).unwrap();
+        let seen = FlowRemoved {
+            cookie: v.cookie(),
+            priority: v.priority(),
+            reason: v.reason(),
+            table_id: v.table_id(),
+            duration_sec: v.duration_sec(),
+            duration_nsec: v.duration_nsec(),
+            idle_timeout: v.idle_timeout(),
+            hard_timeout: v.hard_timeout(),
+            packet_count: v.packet_count(),
+            byte_count: v.byte_count(),
+            match_: fr.match_.clone(),
         };
-        let mut out = BytesMut::new();
-        fr.encode(&mut out);
-        assert_eq!(out.len(), fr.encoded_len());
-        assert_eq!(FlowRemoved::decode(&mut Reader::new(&out)).unwrap(), fr);
-        assert!(FlowRemoved::decode(&mut Reader::new(&out[..44])).is_err());
+        assert_eq!(seen, fr);
+        let mut v = FlowRemovedView::new_checked(msg.clone()).unwrap();
+        v.set_cookie(11);
+        v.set_priority(12);
+        v.set_reason(FlowRemovedReason::DELETE);
+        v.set_table_id(13);
+        v.set_duration_sec(14);
+        v.set_duration_nsec(15);
+        v.set_idle_timeout(16);
+        v.set_hard_timeout(17);
+        v.set_packet_count(18);
+        v.set_byte_count(19);
+        let got = FlowRemoved::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        let want = FlowRemoved {
+            cookie: 11,
+            priority: 12,
+            reason: FlowRemovedReason::DELETE,
+            table_id: 13,
+            duration_sec: 14,
+            duration_nsec: 15,
+            idle_timeout: 16,
+            hard_timeout: 17,
+            packet_count: 18,
+            byte_count: 19,
+            ..fr
+        };
+        assert_eq!(got, want);
+        crate::view::testing::assert_len_checks::<FlowRemovedView<_>>(&msg);
     }
 }

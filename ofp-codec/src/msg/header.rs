@@ -89,6 +89,11 @@ impl Header {
     }
 }
 
+crate::view! {
+    /// `ofp_header` at the front of any OpenFlow message.
+    pub struct HeaderView: message(HEADER_LEN) {}
+}
+
 /// What [`frame_len`] found at the front of a stream buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Frame {
@@ -147,5 +152,25 @@ mod tests {
             frame_len(&[4, 0, 0, 7, 0, 0, 0, 0]),
             Err(OfpError::OFPBRC_BAD_LEN)
         );
+    }
+
+    #[test]
+    fn header_view_agrees_with_decode_and_checks_length() {
+        let bytes = [0x04, 0x0e, 0x00, 0x08, 0x12, 0x34, 0x56, 0x78];
+        let v = HeaderView::new_checked(&bytes[..]).unwrap();
+        let h = Header::decode(&mut Reader::new(&bytes)).unwrap();
+        assert_eq!(
+            (v.version(), v.msg_type(), v.length(), v.xid()),
+            (h.version, h.msg_type, h.length, h.xid)
+        );
+        let mut v = HeaderView::new_unchecked(bytes);
+        v.set_msg_type(MsgType::BARRIER_REQUEST);
+        v.set_xid(7);
+        let h = Header::decode(&mut Reader::new(&v.into_inner())).unwrap();
+        assert_eq!((h.msg_type, h.xid), (MsgType::BARRIER_REQUEST, 7));
+        crate::view::testing::assert_len_checks::<HeaderView<_>>(&bytes);
+        // A longer buffer is fine: the header announces the message's end.
+        let v = HeaderView::new_checked([4, 2, 0, 10, 0, 0, 0, 1, 0xaa, 0xbb, 0xcc]).unwrap();
+        assert_eq!(v.tail(), &[0xaa, 0xbb]);
     }
 }

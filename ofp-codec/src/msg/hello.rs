@@ -13,6 +13,16 @@ use crate::reader::Reader;
 /// `OFPHET_VERSIONBITMAP`.
 pub const OFPHET_VERSIONBITMAP: u16 = 1;
 
+crate::view! {
+    /// `ofp_hello_elem_header`: one element of a hello's body. `length`
+    /// covers the header and data but not the padding to 8 bytes.
+    pub struct HelloElemView: sized(4, LENGTH, OfpError::OFPBRC_BAD_LEN) {
+        /// `OFPHET_*`.
+        ELEM_TYPE: 0..2 => elem_type, set_elem_type: u16;
+        LENGTH: 2..4 => length, set_length: u16;
+    }
+}
+
 /// One hello element: `type`, and the bytes after its 4-byte header up to
 /// its `length` (padding to 8 excluded).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -198,5 +208,25 @@ mod tests {
         let mut out = BytesMut::new();
         h.encode(&mut out);
         assert_eq!(&out[..], &body);
+    }
+
+    #[test]
+    fn hello_element_view_agrees_with_decode() {
+        let body = [0x00, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x12];
+        let v = HelloElemView::new_checked(&body[..]).unwrap();
+        let e = &hello(&body).elements[0];
+        assert_eq!((v.elem_type(), v.tail()), (e.elem_type, &e.data[..]));
+        let mut v = HelloElemView::new_unchecked(body);
+        v.set_elem_type(7);
+        v.tail_mut().copy_from_slice(&[0, 0, 0, 0x10]);
+        assert_eq!(
+            hello(&v.into_inner()).elements[0],
+            HelloElement {
+                elem_type: 7,
+                data: vec![0, 0, 0, 0x10]
+            }
+        );
+        crate::view::testing::assert_len_checks::<HelloElemView<_>>(&body);
+        assert!(HelloElemView::new_checked([0, 1, 0, 2, 0xaa]).is_err());
     }
 }
