@@ -52,6 +52,10 @@ pub struct Bed {
     pub test: String,
     daemons: Vec<Child>,
     pub sw: Switchd,
+    /// [`Bed::with_local`]: the namespace switchd runs in, holding the
+    /// switch ends of the veths and the LOCAL port `br0` (the scenario's
+    /// "root namespace"); dropped after the daemon.
+    pub local: Option<Netns>,
     pub ports: Vec<Port>,
     pub dir: TempDir,
 }
@@ -116,6 +120,25 @@ impl Bed {
         addrs: &[(&str, Option<&str>)],
         extra_tools: &[&str],
     ) -> Option<Bed> {
+        Bed::build(test, addrs, extra_tools, false)
+    }
+
+    /// As [`Bed::new`], with the bridge's LOCAL port: switchd runs in a
+    /// namespace of its own ([`Bed::local`]) that holds the veths' switch
+    /// ends and the LOCAL tap `br0` (down, no address), so that parallel
+    /// beds do not fight over one `br0` in the root namespace. What OVS's
+    /// scenarios do "in the root namespace" runs there ([`Bed::local_sh`]).
+    pub fn with_local(test: &str, addrs: &[&str], extra_tools: &[&str]) -> Option<Bed> {
+        let addrs: Vec<(&str, Option<&str>)> = addrs.iter().map(|a| (*a, None)).collect();
+        Bed::build(test, &addrs, extra_tools, true)
+    }
+
+    fn build(
+        test: &str,
+        addrs: &[(&str, Option<&str>)],
+        extra_tools: &[&str],
+        with_local: bool,
+    ) -> Option<Bed> {
         if !can_run(test, extra_tools) {
             return None;
         }
@@ -139,23 +162,31 @@ impl Bed {
             ports.push(Port { ns, veth });
         }
         let dir = TempDir::new("ct");
-        // No LOCAL tap: it would be named br0 in the root namespace for
-        // every bed (the scenarios here do not use it).
-        let mut args = vec![
-            "--fail-mode".to_string(),
-            "secure".to_string(),
-            "--no-local-port".to_string(),
-        ];
+        let mut args = vec!["--fail-mode".to_string(), "secure".to_string()];
+        let local = with_local.then(Netns::new);
+        match &local {
+            Some(l) => {
+                for p in &ports {
+                    must("ip", &["link", "set", &p.veth.a, "netns", &l.name]);
+                    l.exec_ok(&["ip", "link", "set", &p.veth.a, "up"]);
+                }
+            }
+            // No LOCAL tap: it would be named br0 in the root namespace for
+            // every bed (most scenarios do not use it).
+            None => args.push("--no-local-port".to_string()),
+        }
         for (i, p) in ports.iter().enumerate() {
             args.push("--port".into());
             args.push(format!("{}:{}", p.veth.a, i + 1));
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let sw = Switchd::start_in(&dir.0.join("run"), "br0", &argv, None);
+        let ns_name = local.as_ref().map(|l| l.name.as_str());
+        let sw = Switchd::start_in(&dir.0.join("run"), "br0", &argv, ns_name);
         Some(Bed {
             test: test.to_string(),
             daemons: Vec::new(),
             sw,
+            local,
             ports,
             dir,
         })
@@ -164,6 +195,20 @@ impl Bed {
     /// Namespace of port `i + 1` (OVS's `at_ns<i>`).
     pub fn ns(&self, i: usize) -> &Netns {
         &self.ports[i].ns
+    }
+
+    /// Runs a shell command line (`bash -c`) in the namespace of the LOCAL
+    /// port `br0` ([`Bed::with_local`]), in the bed's directory.
+    pub fn local_sh(&self, script: &str) -> Output {
+        let l = self
+            .local
+            .as_ref()
+            .expect("a bed made with Bed::with_local");
+        l.command(&["bash", "-c", script])
+            .current_dir(&self.dir.0)
+            .stdin(Stdio::null())
+            .output()
+            .expect("bash")
     }
 
     /// A file in the bed's private directory.
