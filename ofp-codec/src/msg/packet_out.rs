@@ -8,6 +8,39 @@ use crate::action::{Action, actions_encoded_len, decode_actions, encode_actions}
 use crate::error::OfpError;
 use crate::reader::Reader;
 
+crate::view! {
+    /// `OFPT_PACKET_OUT` (`ofp_packet_out`): `actions_len` bytes of actions,
+    /// then the frame. `new_checked` also checks that the actions fit
+    /// (`OFPBRC_BAD_LEN`).
+    pub struct PacketOutView: message(24) check(actions_fit) {
+        BUFFER_ID: 8..12 => buffer_id, set_buffer_id: u32;
+        IN_PORT: 12..16 => in_port, set_in_port: u32;
+        ACTIONS_LEN: 16..18 => actions_len, set_actions_len: u16;
+    }
+}
+
+fn actions_fit<T: AsRef<[u8]>>(v: &PacketOutView<T>) -> Result<(), OfpError> {
+    if usize::from(v.actions_len()) <= v.tail().len() {
+        Ok(())
+    } else {
+        Err(OfpError::OFPBRC_BAD_LEN)
+    }
+}
+
+impl<T: AsRef<[u8]>> PacketOutView<T> {
+    /// The action list (`actions_len` bytes after the fixed part).
+    pub fn actions(&self) -> &[u8] {
+        let tail = self.tail();
+        tail.get(..usize::from(self.actions_len())).unwrap_or(tail)
+    }
+
+    /// The frame after the actions.
+    pub fn data(&self) -> &[u8] {
+        let tail = self.tail();
+        tail.get(usize::from(self.actions_len())..).unwrap_or(&[])
+    }
+}
+
 /// `ofp_packet_out`. `data` is the frame to send when `buffer_id` is
 /// `OFP_NO_BUFFER`; with a buffer id OVS ignores it (rvs keeps the bytes).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +133,39 @@ mod tests {
         assert_eq!(
             PacketOut::decode(&mut Reader::new(&bad)),
             Err(OfpError::OFPBRC_BAD_LEN)
+        );
+    }
+
+    #[test]
+    fn packet_out_view_agrees_with_decode_and_setters_reach_it() {
+        let po = PacketOut {
+            buffer_id: u32::MAX,
+            in_port: OFPP_CONTROLLER,
+            actions: vec![Action::Output {
+                port: 1,
+                max_len: 0,
+            }],
+            data: vec![1, 2, 3],
+        };
+        let mut body = BytesMut::new();
+        po.encode(&mut body);
+        let msg = crate::view::testing::framed(crate::msg::MsgType::PACKET_OUT, &body);
+        let v = PacketOutView::new_checked(&msg[..]).unwrap();
+        assert_eq!((v.buffer_id(), v.in_port()), (po.buffer_id, po.in_port));
+        let mut ar = Reader::new(v.actions());
+        assert_eq!(decode_actions(&mut ar).unwrap(), po.actions);
+        assert_eq!(v.data(), &po.data[..]);
+        let mut v = PacketOutView::new_checked(msg.clone()).unwrap();
+        v.set_buffer_id(77);
+        v.set_in_port(5);
+        let got = PacketOut::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!((got.buffer_id, got.in_port), (77, 5));
+        crate::view::testing::assert_len_checks::<PacketOutView<_>>(&msg);
+        let mut v = PacketOutView::new_checked(msg).unwrap();
+        v.set_actions_len(20); // 16 bytes of actions + 3 of data are there
+        assert_eq!(
+            PacketOutView::new_checked(v.into_inner()).err(),
+            Some(OfpError::OFPBRC_BAD_LEN)
         );
     }
 }

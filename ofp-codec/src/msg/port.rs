@@ -31,6 +31,43 @@ pub fn check_port(port: u32) -> Result<u32, OfpError> {
     }
 }
 
+crate::view! {
+    /// `ofp_port` (64 bytes; port descriptions, port status).
+    pub struct PortView: fixed(PORT_LEN, OfpError::OFPBRC_BAD_LEN) {
+        PORT_NO: 0..4 => port_no, set_port_no: u32;
+        HW_ADDR: 8..14 => hw_addr, set_hw_addr: [u8; 6];
+        /// NUL-padded.
+        NAME: 16..32 => name, set_name: [u8; 16];
+        CONFIG: 32..36 => config, set_config: u32;
+        STATE: 36..40 => state, set_state: u32;
+        CURR: 40..44 => curr, set_curr: u32;
+        ADVERTISED: 44..48 => advertised, set_advertised: u32;
+        SUPPORTED: 48..52 => supported, set_supported: u32;
+        PEER: 52..56 => peer, set_peer: u32;
+        CURR_SPEED: 56..60 => curr_speed_kbps, set_curr_speed_kbps: u32;
+        MAX_SPEED: 60..64 => max_speed_kbps, set_max_speed_kbps: u32;
+    }
+}
+
+impl<T: AsRef<[u8]>> PortView<T> {
+    /// The fields as an owned [`Port`], without `decode`'s port-number check.
+    pub fn to_port(&self) -> Port {
+        Port {
+            port_no: self.port_no(),
+            hw_addr: self.hw_addr(),
+            name: self.name(),
+            config: self.config(),
+            state: self.state(),
+            curr: self.curr(),
+            advertised: self.advertised(),
+            supported: self.supported(),
+            peer: self.peer(),
+            curr_speed_kbps: self.curr_speed_kbps(),
+            max_speed_kbps: self.max_speed_kbps(),
+        }
+    }
+}
+
 /// `ofp_port`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Port {
@@ -153,5 +190,42 @@ pub(crate) mod tests {
             Port::decode(&mut Reader::new(&out)),
             Err(OfpError::OFPBAC_BAD_OUT_PORT)
         );
+    }
+
+    #[test]
+    fn port_view_agrees_with_decode_and_setters_reach_it() {
+        let p = sample();
+        let mut out = BytesMut::new();
+        p.encode(&mut out);
+        let v = PortView::new_checked(&out[..]).unwrap();
+        assert_eq!(v.to_port(), Port::decode(&mut Reader::new(&out)).unwrap());
+        let mut v = PortView::new_checked(out.to_vec()).unwrap();
+        let mut want = Port {
+            port_no: 7,
+            hw_addr: [2, 0, 0, 0, 0, 9],
+            config: 1,
+            state: 2,
+            curr: 3,
+            advertised: 4,
+            supported: 5,
+            peer: 6,
+            curr_speed_kbps: 8,
+            max_speed_kbps: 9,
+            ..Port::default()
+        };
+        want.set_name("br-int");
+        v.set_port_no(want.port_no);
+        v.set_hw_addr(want.hw_addr);
+        v.set_name(want.name);
+        v.set_config(want.config);
+        v.set_state(want.state);
+        v.set_curr(want.curr);
+        v.set_advertised(want.advertised);
+        v.set_supported(want.supported);
+        v.set_peer(want.peer);
+        v.set_curr_speed_kbps(want.curr_speed_kbps);
+        v.set_max_speed_kbps(want.max_speed_kbps);
+        assert_eq!(Port::decode(&mut Reader::new(&v.into_inner())), Ok(want));
+        crate::view::testing::assert_len_checks::<PortView<_>>(&out);
     }
 }

@@ -7,6 +7,17 @@ use super::port::check_port;
 use crate::error::OfpError;
 use crate::reader::Reader;
 
+crate::view! {
+    /// `OFPT_PORT_MOD` (`ofp_port_mod`).
+    pub struct PortModView: message(40) {
+        PORT_NO: 8..12 => port_no, set_port_no: u32;
+        HW_ADDR: 16..22 => hw_addr, set_hw_addr: [u8; 6];
+        CONFIG: 24..28 => config, set_config: u32;
+        MASK: 28..32 => mask, set_mask: u32;
+        ADVERTISE: 32..36 => advertise, set_advertise: u32;
+    }
+}
+
 /// `ofp_port_mod`: set `config` bits selected by `mask` on `port_no`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortMod {
@@ -66,5 +77,44 @@ mod tests {
         assert_eq!(out.len(), 32);
         assert_eq!(PortMod::decode(&mut Reader::new(&out)).unwrap(), pm);
         assert!(PortMod::decode(&mut Reader::new(&out[..31])).is_err());
+    }
+
+    #[test]
+    fn port_mod_view_agrees_with_decode_and_setters_reach_it() {
+        let pm = PortMod {
+            port_no: 3,
+            hw_addr: [1, 2, 3, 4, 5, 6],
+            config: 1,
+            mask: 1,
+            advertise: 0x20,
+        };
+        let mut body = BytesMut::new();
+        pm.encode(&mut body);
+        let msg = crate::view::testing::framed(crate::msg::MsgType::PORT_MOD, &body);
+        let v = PortModView::new_checked(&msg[..]).unwrap();
+        let seen = PortMod {
+            port_no: v.port_no(),
+            hw_addr: v.hw_addr(),
+            config: v.config(),
+            mask: v.mask(),
+            advertise: v.advertise(),
+        };
+        assert_eq!(seen, pm);
+        let want = PortMod {
+            port_no: 100,
+            hw_addr: [6, 5, 4, 3, 2, 1],
+            config: 4,
+            mask: 0x65,
+            advertise: 8,
+        };
+        let mut v = PortModView::new_checked(msg.clone()).unwrap();
+        v.set_port_no(want.port_no);
+        v.set_hw_addr(want.hw_addr);
+        v.set_config(want.config);
+        v.set_mask(want.mask);
+        v.set_advertise(want.advertise);
+        let got = PortMod::decode(&mut Reader::new(&v.into_inner()[8..]));
+        assert_eq!(got, Ok(want));
+        crate::view::testing::assert_len_checks::<PortModView<_>>(&msg);
     }
 }

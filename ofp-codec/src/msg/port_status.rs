@@ -3,7 +3,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::WireBody;
-use super::port::{PORT_LEN, Port};
+use super::port::{PORT_LEN, Port, PortView};
 use crate::error::OfpError;
 use crate::open_enum;
 use crate::reader::Reader;
@@ -14,6 +14,24 @@ open_enum! {
         ADD = 0 => "ADD",
         DELETE = 1 => "DELETE",
         MODIFY = 2 => "MODIFY",
+    }
+}
+
+crate::view! {
+    /// `OFPT_PORT_STATUS` (`ofp_port_status`); `desc` is the `ofp_port`.
+    pub struct PortStatusView: message(80) {
+        REASON: 8..9 => reason, set_reason: u8 as PortReason;
+    }
+}
+
+impl<T: AsRef<[u8]>> PortStatusView<T> {
+    /// Bytes of `desc` (`ofp_port`).
+    pub const DESC: core::ops::Range<usize> = 16..16 + PORT_LEN;
+
+    /// A view of `desc`; never panics (an inconsistent view gives an empty
+    /// port view whose fields read as zero).
+    pub fn desc(&self) -> PortView<&[u8]> {
+        PortView::new_unchecked(self.as_bytes().get(Self::DESC).unwrap_or(&[]))
     }
 }
 
@@ -69,5 +87,23 @@ mod tests {
             "NXBRC_BAD_REASON"
         );
         assert!(PortStatus::decode(&mut Reader::new(&out[..40])).is_err());
+    }
+
+    #[test]
+    fn port_status_view_agrees_with_decode_and_setters_reach_it() {
+        let ps = PortStatus {
+            reason: PortReason::DELETE,
+            desc: crate::msg::port::tests::sample(),
+        };
+        let mut body = BytesMut::new();
+        ps.encode(&mut body);
+        let msg = crate::view::testing::framed(crate::msg::MsgType::PORT_STATUS, &body);
+        let v = PortStatusView::new_checked(&msg[..]).unwrap();
+        assert_eq!((v.reason(), v.desc().to_port()), (ps.reason, ps.desc));
+        let mut v = PortStatusView::new_checked(msg.clone()).unwrap();
+        v.set_reason(PortReason::ADD);
+        let got = PortStatus::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(got.reason, PortReason::ADD);
+        crate::view::testing::assert_len_checks::<PortStatusView<_>>(&msg);
     }
 }

@@ -17,6 +17,14 @@ open_enum! {
     }
 }
 
+crate::view! {
+    /// `OFPT_ROLE_REQUEST` / `OFPT_ROLE_REPLY` (`ofp_role_request`).
+    pub struct RoleView: message(24) {
+        ROLE: 8..12 => role, set_role: u32 as ControllerRole;
+        GENERATION_ID: 16..24 => generation_id, set_generation_id: u64;
+    }
+}
+
 /// Role request or reply body.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RoleMsg {
@@ -71,5 +79,23 @@ mod tests {
             RoleMsg::decode(&mut Reader::new(&bad)),
             Err(OfpError::OFPRRFC_BAD_ROLE)
         );
+    }
+
+    #[test]
+    fn role_view_agrees_with_decode_and_setters_reach_it() {
+        let body = [0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5];
+        let msg = crate::view::testing::framed(crate::msg::MsgType::ROLE_REQUEST, &body);
+        let v = RoleView::new_checked(&msg[..]).unwrap();
+        let m = RoleMsg::decode(&mut Reader::new(&body)).unwrap();
+        assert_eq!((v.role(), v.generation_id()), (m.role, m.generation_id));
+        let mut v = RoleView::new_checked(msg.clone()).unwrap();
+        v.set_role(ControllerRole::SECONDARY);
+        v.set_generation_id(u64::MAX);
+        let m = RoleMsg::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(
+            (m.role, m.generation_id),
+            (ControllerRole::SECONDARY, u64::MAX)
+        );
+        crate::view::testing::assert_len_checks::<RoleView<_>>(&msg);
     }
 }
