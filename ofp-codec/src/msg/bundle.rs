@@ -6,7 +6,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::WireBody;
-use super::header::{HEADER_LEN, MsgType};
+use super::header::{HEADER_LEN, HeaderView, MsgType};
 use crate::error::OfpError;
 use crate::open_enum;
 use crate::reader::Reader;
@@ -30,6 +30,39 @@ open_enum! {
         COMMIT_REPLY = 5 => "COMMIT_REPLY",
         DISCARD_REQUEST = 6 => "DISCARD_REQUEST",
         DISCARD_REPLY = 7 => "DISCARD_REPLY",
+    }
+}
+
+crate::view! {
+    /// `ONFT_BUNDLE_CONTROL`, fixed part; the tail is the properties.
+    pub struct BundleCtrlView: experimenter(24) {
+        BUNDLE_ID: 16..20 => bundle_id, set_bundle_id: u32;
+        CTRL_TYPE: 20..22 => ctrl_type, set_ctrl_type: u16 as BundleCtrlType;
+        /// `OFPBF_*`.
+        FLAGS: 22..24 => flags, set_flags: u16;
+    }
+}
+
+crate::view! {
+    /// `ONFT_BUNDLE_ADD_MESSAGE`, fixed part; the tail is the inner message
+    /// and then the properties. The inner message is not checked here
+    /// ([`BundleAdd::validate`] does, in OVS's order).
+    pub struct BundleAddView: experimenter(24) {
+        BUNDLE_ID: 16..20 => bundle_id, set_bundle_id: u32;
+        /// `OFPBF_*`.
+        FLAGS: 22..24 => flags, set_flags: u16;
+    }
+}
+
+impl<T: AsRef<[u8]>> BundleAddView<T> {
+    /// The inner message: its header's `length` bytes if they fit, else
+    /// the whole tail (as [`BundleAdd`] keeps it).
+    pub fn message(&self) -> &[u8] {
+        let tail = self.tail();
+        match HeaderView::new_checked(tail) {
+            Ok(inner) => tail.get(..inner.total_len()).unwrap_or(tail),
+            Err(_) => tail,
+        }
     }
 }
 
@@ -81,23 +114,24 @@ impl BundleAdd {
     /// version (`OFPBFC_BAD_VERSION`), same xid (`OFPBFC_MSG_BAD_XID`), a
     /// decodable header and a bundlable type (`OFPBFC_MSG_UNSUP`).
     pub fn validate(&self, outer_version: u8, outer_xid: u32) -> Result<(), OfpError> {
-        let m = &self.message;
+        let m = &self.message[..];
         if m.len() < HEADER_LEN {
             return Err(OfpError::OFPBFC_MSG_BAD_LEN);
         }
-        if m[0] != outer_version {
+        let h = HeaderView::new_unchecked(m);
+        if h.version() != outer_version {
             return Err(OfpError::OFPBFC_BAD_VERSION);
         }
-        if usize::from(u16::from_be_bytes([m[2], m[3]])) != m.len() {
+        if usize::from(h.length()) != m.len() {
             return Err(OfpError::OFPBFC_MSG_BAD_LEN);
         }
-        if u32::from_be_bytes([m[4], m[5], m[6], m[7]]) != outer_xid {
+        if h.xid() != outer_xid {
             return Err(OfpError::OFPBFC_MSG_BAD_XID);
         }
         if super::check_framing(m).is_err() {
             return Err(OfpError::OFPBFC_MSG_UNSUP);
         }
-        match MsgType(m[1]) {
+        match h.msg_type() {
             MsgType::PORT_MOD | MsgType::FLOW_MOD | MsgType::GROUP_MOD | MsgType::PACKET_OUT => {
                 Ok(())
             }
@@ -180,5 +214,49 @@ mod tests {
             BundleAdd::decode(&mut Reader::new(&body[..12])),
             Err(OfpError::OFPBFC_MSG_BAD_LEN)
         );
+    }
+
+    fn onf(subtype: u32, body: &[u8]) -> Vec<u8> {
+        let mut b = crate::error::ONF_VENDOR_ID.to_be_bytes().to_vec();
+        b.extend(subtype.to_be_bytes());
+        b.extend(body);
+        crate::view::testing::framed(MsgType::EXPERIMENTER, &b)
+    }
+
+    #[test]
+    fn bundle_views_agree_with_decode_and_setters_reach_it() {
+        let msg = onf(ONFT_BUNDLE_CONTROL, &[0, 0, 0, 1, 0, 4, 0, 1]);
+        let v = BundleCtrlView::new_checked(&msg[..]).unwrap();
+        let b = BundleControl::decode(&mut Reader::new(&msg[16..])).unwrap();
+        assert_eq!(
+            (v.bundle_id(), v.ctrl_type(), v.flags(), v.tail()),
+            (b.bundle_id, b.ctrl_type, b.flags, &b.properties[..])
+        );
+        assert_eq!(v.experimenter(), crate::error::ONF_VENDOR_ID);
+        crate::view::testing::assert_len_checks::<BundleCtrlView<_>>(&msg);
+        let mut v = BundleCtrlView::new_checked(msg).unwrap();
+        v.set_bundle_id(9);
+        v.set_ctrl_type(BundleCtrlType::DISCARD_REQUEST);
+        v.set_flags(OFPBF_ORDERED);
+        let b = BundleControl::decode(&mut Reader::new(&v.into_inner()[16..])).unwrap();
+        assert_eq!(
+            (b.bundle_id, b.ctrl_type, b.flags),
+            (9, BundleCtrlType::DISCARD_REQUEST, OFPBF_ORDERED)
+        );
+
+        let body = [0, 0, 0, 1, 0, 0, 0, 1, 4, 20, 0, 8, 0, 0, 0, 9, 0xee];
+        let msg = onf(ONFT_BUNDLE_ADD_MESSAGE, &body);
+        let v = BundleAddView::new_checked(&msg[..]).unwrap();
+        let b = BundleAdd::decode(&mut Reader::new(&body)).unwrap();
+        assert_eq!(
+            (v.bundle_id(), v.flags(), v.message()),
+            (b.bundle_id, b.flags, &b.message[..])
+        );
+        crate::view::testing::assert_len_checks::<BundleAddView<_>>(&msg);
+        let mut v = BundleAddView::new_checked(msg).unwrap();
+        v.set_bundle_id(3);
+        v.set_flags(OFPBF_ATOMIC | OFPBF_ORDERED);
+        let b = BundleAdd::decode(&mut Reader::new(&v.into_inner()[16..])).unwrap();
+        assert_eq!((b.bundle_id, b.flags), (3, OFPBF_ATOMIC | OFPBF_ORDERED));
     }
 }

@@ -75,6 +75,25 @@ impl WireBody for FlowStatsRequest {
 
 const FLOW_STATS_LEN: usize = 48;
 
+crate::view! {
+    /// `ofp_flow_stats`, fixed part; the tail is the match and the
+    /// instructions.
+    pub struct FlowStatsView: sized(FLOW_STATS_LEN, LENGTH, OfpError::OFPBRC_BAD_LEN) {
+        LENGTH: 0..2 => length, set_length: u16;
+        TABLE_ID: 2..3 => table_id, set_table_id: u8;
+        DURATION_SEC: 4..8 => duration_sec, set_duration_sec: u32;
+        DURATION_NSEC: 8..12 => duration_nsec, set_duration_nsec: u32;
+        PRIORITY: 12..14 => priority, set_priority: u16;
+        IDLE_TIMEOUT: 14..16 => idle_timeout, set_idle_timeout: u16;
+        HARD_TIMEOUT: 16..18 => hard_timeout, set_hard_timeout: u16;
+        /// `OFPFF_*`.
+        FLAGS: 18..20 => flags, set_flags: u16;
+        COOKIE: 24..32 => cookie, set_cookie: u64;
+        PACKET_COUNT: 32..40 => packet_count, set_packet_count: u64;
+        BYTE_COUNT: 40..48 => byte_count, set_byte_count: u64;
+    }
+}
+
 /// `ofp_flow_stats`: one flow in a flow stats reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FlowStats {
@@ -248,5 +267,69 @@ mod tests {
         let mut out = BytesMut::new();
         agg.encode(&mut out);
         assert_eq!(AggregateStats::decode(&mut Reader::new(&out)).unwrap(), agg);
+    }
+
+    #[test]
+    fn flow_stats_view_agrees_with_decode_and_setters_reach_it() {
+        let mut m = Match::new();
+        m.set_exact(Field::InPort, 1).unwrap();
+        let fs = FlowStats {
+            table_id: 2,
+            duration_sec: 3,
+            duration_nsec: 4,
+            priority: 7,
+            idle_timeout: 5,
+            hard_timeout: 6,
+            flags: 1,
+            cookie: 3,
+            packet_count: 4,
+            byte_count: 5,
+            match_: m,
+            instructions: Vec::new(),
+        };
+        let mut out = BytesMut::new();
+        fs.encode(&mut out);
+        let v = FlowStatsView::new_checked(&out[..]).unwrap();
+        let seen = FlowStats {
+            table_id: v.table_id(),
+            duration_sec: v.duration_sec(),
+            duration_nsec: v.duration_nsec(),
+            priority: v.priority(),
+            idle_timeout: v.idle_timeout(),
+            hard_timeout: v.hard_timeout(),
+            flags: v.flags(),
+            cookie: v.cookie(),
+            packet_count: v.packet_count(),
+            byte_count: v.byte_count(),
+            ..fs.clone()
+        };
+        assert_eq!(seen, fs);
+        crate::view::testing::assert_len_checks::<FlowStatsView<_>>(&out);
+        let mut v = FlowStatsView::new_checked(out.to_vec()).unwrap();
+        v.set_table_id(9);
+        v.set_duration_sec(10);
+        v.set_duration_nsec(11);
+        v.set_priority(12);
+        v.set_idle_timeout(13);
+        v.set_hard_timeout(14);
+        v.set_flags(2);
+        v.set_cookie(15);
+        v.set_packet_count(16);
+        v.set_byte_count(17);
+        let got = FlowStats::decode(&mut Reader::new(&v.into_inner())).unwrap();
+        let want = FlowStats {
+            table_id: 9,
+            duration_sec: 10,
+            duration_nsec: 11,
+            priority: 12,
+            idle_timeout: 13,
+            hard_timeout: 14,
+            flags: 2,
+            cookie: 15,
+            packet_count: 16,
+            byte_count: 17,
+            ..fs
+        };
+        assert_eq!(got, want);
     }
 }

@@ -37,6 +37,26 @@ const BUCKET_LEN: usize = 16;
 const OFPP_ANY: u32 = 0xffff_ffff;
 const OFPG_ANY: u32 = 0xffff_ffff;
 
+crate::view! {
+    /// `ofp_bucket`, fixed part; the tail is the action list.
+    pub struct BucketView: sized(BUCKET_LEN, LENGTH, OfpError::OFPGMFC_BAD_BUCKET) {
+        LENGTH: 0..2 => length, set_length: u16;
+        WEIGHT: 2..4 => weight, set_weight: u16;
+        WATCH_PORT: 4..8 => watch_port, set_watch_port: u32;
+        WATCH_GROUP: 8..12 => watch_group, set_watch_group: u32;
+    }
+}
+
+crate::view! {
+    /// `OFPT_GROUP_MOD` (`ofp_group_mod`), fixed part; the tail is the
+    /// buckets.
+    pub struct GroupModView: message(16) {
+        COMMAND: 8..10 => command, set_command: u16 as GroupModCommand;
+        GROUP_TYPE: 10..11 => group_type, set_group_type: u8 as GroupType;
+        GROUP_ID: 12..16 => group_id, set_group_id: u32;
+    }
+}
+
 /// `ofp_bucket`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Bucket {
@@ -70,18 +90,13 @@ impl Bucket {
     pub fn decode_list(r: &mut Reader<'_>) -> Result<Vec<Bucket>, OfpError> {
         let mut buckets = Vec::new();
         while !r.is_empty() {
-            if r.remaining() < BUCKET_LEN {
-                return Err(OfpError::OFPGMFC_BAD_BUCKET);
-            }
-            let len = usize::from(r.u16()?);
-            if len < BUCKET_LEN || len - 2 > r.remaining() {
-                return Err(OfpError::OFPGMFC_BAD_BUCKET);
-            }
-            let weight = r.u16()?;
-            let watch_port = r.u32()?;
-            let watch_group = r.u32()?;
-            r.skip(4)?;
-            let actions = pull_actions(r, len - BUCKET_LEN)?;
+            // Refuses a short header and a `len` below 16 or past the end.
+            let v = BucketView::new_checked(r.rest())?;
+            let len = v.total_len();
+            let mut br = r.sub(len)?;
+            br.skip(BUCKET_LEN)?;
+            let actions = pull_actions(&mut br, len - BUCKET_LEN)?;
+            let (weight, watch_port, watch_group) = (v.weight(), v.watch_port(), v.watch_group());
             check_port(watch_port).map_err(|_| OfpError::OFPGMFC_BAD_WATCH)?;
             buckets.push(Bucket {
                 weight,
@@ -308,5 +323,48 @@ mod tests {
             GroupDesc::decode(&mut Reader::new(&out)),
             Err(OfpError::OFPBRC_BAD_LEN)
         );
+    }
+
+    #[test]
+    fn group_mod_and_bucket_views_agree_with_decode_and_setters_reach_it() {
+        let gm = GroupMod {
+            command: GroupModCommand::ADD,
+            group_type: GroupType::SELECT,
+            group_id: 1,
+            buckets: vec![bucket(2, OFPP_ANY)],
+        };
+        let mut body = BytesMut::new();
+        gm.encode(&mut body);
+        let msg = crate::view::testing::framed(crate::msg::MsgType::GROUP_MOD, &body);
+        let v = GroupModView::new_checked(&msg[..]).unwrap();
+        assert_eq!(
+            (v.command(), v.group_type(), v.group_id()),
+            (gm.command, gm.group_type, gm.group_id)
+        );
+        let b = BucketView::new_checked(v.tail()).unwrap();
+        let want = &gm.buckets[0];
+        assert_eq!(
+            (b.weight(), b.watch_port(), b.watch_group()),
+            (want.weight, want.watch_port, want.watch_group)
+        );
+        assert_eq!(usize::from(b.length()), b.as_bytes().len());
+        crate::view::testing::assert_len_checks::<GroupModView<_>>(&msg);
+        crate::view::testing::assert_len_checks::<BucketView<_>>(&body[8..]);
+
+        let mut v = GroupModView::new_checked(msg).unwrap();
+        v.set_command(GroupModCommand::MODIFY);
+        v.set_group_type(GroupType::FF);
+        v.set_group_id(42);
+        let mut b = BucketView::new_checked(v.tail_mut()).unwrap();
+        b.set_weight(0);
+        b.set_watch_port(3);
+        b.set_watch_group(4);
+        let got = GroupMod::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(
+            (got.command, got.group_type, got.group_id),
+            (GroupModCommand::MODIFY, GroupType::FF, 42)
+        );
+        let b = &got.buckets[0];
+        assert_eq!((b.weight, b.watch_port, b.watch_group), (0, 3, 4));
     }
 }

@@ -33,6 +33,34 @@ pub const OFPMF_STATS: u16 = 1 << 3;
 /// Size of every band OVS accepts (drop, dscp_remark).
 pub const METER_BAND_LEN: usize = 16;
 
+crate::view! {
+    /// `ofp_meter_band_header`; the tail holds the type's own fields
+    /// (dscp_remark: `prec_level`, then padding).
+    pub struct MeterBandView: sized(12, LENGTH, OfpError::OFPBRC_BAD_LEN) {
+        BAND_TYPE: 0..2 => band_type, set_band_type: u16 as MeterBandType;
+        LENGTH: 2..4 => length, set_length: u16;
+        RATE: 4..8 => rate, set_rate: u32;
+        BURST_SIZE: 8..12 => burst_size, set_burst_size: u32;
+    }
+}
+
+impl<T: AsRef<[u8]>> MeterBandView<T> {
+    /// `ofp_meter_band_dscp_remark.prec_level` (byte 12); 0 if absent.
+    pub fn prec_level(&self) -> u8 {
+        self.tail().first().copied().unwrap_or(0)
+    }
+}
+
+crate::view! {
+    /// `OFPT_METER_MOD` (`ofp_meter_mod`), fixed part; the tail is the bands.
+    pub struct MeterModView: message(16) {
+        COMMAND: 8..10 => command, set_command: u16 as MeterCommand;
+        /// `OFPMF_*`.
+        FLAGS: 10..12 => flags, set_flags: u16;
+        METER_ID: 12..16 => meter_id, set_meter_id: u32;
+    }
+}
+
 /// A drop or dscp_remark band.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MeterBand {
@@ -177,6 +205,53 @@ mod tests {
         assert_eq!(
             MeterMod::decode(&mut Reader::new(&body[..20])),
             Err(OfpError::OFPBRC_BAD_LEN)
+        );
+    }
+
+    #[test]
+    fn meter_mod_and_band_views_agree_with_decode_and_setters_reach_it() {
+        let body = [
+            0, 0, 0, 1, 0, 0, 0, 1, // add kbps meter 1
+            0, 1, 0, 16, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0, 0, 0, 0, // drop rate 1000
+        ];
+        let msg = crate::view::testing::framed(crate::msg::MsgType::METER_MOD, &body);
+        let m = MeterMod::decode(&mut Reader::new(&body)).unwrap();
+        let v = MeterModView::new_checked(&msg[..]).unwrap();
+        assert_eq!(
+            (v.command(), v.flags(), v.meter_id()),
+            (m.command, m.flags, m.meter_id)
+        );
+        let b = MeterBandView::new_checked(v.tail()).unwrap();
+        let want = m.bands[0];
+        assert_eq!(
+            (b.band_type(), b.rate(), b.burst_size(), b.prec_level()),
+            (want.band_type, want.rate, want.burst_size, want.prec_level)
+        );
+        crate::view::testing::assert_len_checks::<MeterModView<_>>(&msg);
+        crate::view::testing::assert_len_checks::<MeterBandView<_>>(&body[8..]);
+
+        let mut v = MeterModView::new_checked(msg).unwrap();
+        v.set_command(MeterCommand::MODIFY);
+        v.set_flags(OFPMF_PKTPS | OFPMF_BURST);
+        v.set_meter_id(5);
+        let mut b = MeterBandView::new_checked(v.tail_mut()).unwrap();
+        b.set_band_type(MeterBandType::DSCP_REMARK);
+        b.set_rate(7);
+        b.set_burst_size(8);
+        b.tail_mut()[0] = 2;
+        let got = MeterMod::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(
+            (got.command, got.flags, got.meter_id),
+            (MeterCommand::MODIFY, OFPMF_PKTPS | OFPMF_BURST, 5)
+        );
+        assert_eq!(
+            got.bands,
+            [MeterBand {
+                band_type: MeterBandType::DSCP_REMARK,
+                rate: 7,
+                burst_size: 8,
+                prec_level: 2
+            }]
         );
     }
 }

@@ -61,6 +61,12 @@ open_enum! {
     }
 }
 
+crate::view! {
+    /// The multipart request/reply header (`ofp_multipart_request` /
+    /// `ofp_multipart_reply` up to the body, which is the tail).
+    pub struct MultipartHeaderView: multipart(16) {}
+}
+
 /// Decodes fixed- or self-sized entries until the reader is empty.
 fn decode_all<T: WireBody>(r: &mut Reader<'_>) -> Result<Vec<T>, OfpError> {
     let mut v = Vec::new();
@@ -322,4 +328,42 @@ pub(crate) fn put_mp_header(out: &mut BytesMut, t: MultipartType, flags: u16) {
     out.put_u16(t.0);
     out.put_u16(flags);
     out.put_u32(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_header_view_agrees_with_decode_and_setters_reach_it() {
+        let req = MultipartRequest {
+            flags: OFPMPF_MORE,
+            body: MultipartRequestBody::PortDesc,
+        };
+        let msg = crate::msg::Message::MultipartRequest(req)
+            .encode(7)
+            .to_vec();
+        let v = MultipartHeaderView::new_checked(&msg[..]).unwrap();
+        assert_eq!(
+            (v.msg_type(), v.mp_type(), v.flags(), v.xid()),
+            (
+                crate::msg::MsgType::MULTIPART_REQUEST,
+                MultipartType::PORT_DESC,
+                OFPMPF_MORE,
+                7
+            )
+        );
+        crate::view::testing::assert_len_checks::<MultipartHeaderView<_>>(&msg);
+        let mut v = MultipartHeaderView::new_checked(msg).unwrap();
+        v.set_mp_type(MultipartType::DESC);
+        v.set_flags(0);
+        let (_, m) = crate::msg::Message::decode(&v.into_inner()).unwrap();
+        assert_eq!(
+            m,
+            crate::msg::Message::MultipartRequest(MultipartRequest {
+                flags: 0,
+                body: MultipartRequestBody::Desc
+            })
+        );
+    }
 }
