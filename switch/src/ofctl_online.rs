@@ -9,7 +9,8 @@
 //! `dump-ports [PORT]`, `dump-ports-desc`, `dump-flows [FLOW]` (with
 //! `--no-stats`), `dump-aggregate [FLOW]`, `add-flow`, `add-flows FILE`,
 //! `mod-flows`, `del-flows [FLOW]` (with `--strict`), `dump-groups`,
-//! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`,
+//! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`
+//! (with `-P`/`--packet-in-format`),
 //! `replace-flows SWITCH FILE`, `diff-flows SOURCE SOURCE`, `add-group`,
 //! `add-groups FILE`, `mod-group`, `del-groups [GROUP]`, `add-meter`,
 //! `mod-meter`, `del-meter(s) [METER]`, `mod-port SWITCH PORT ACTION`,
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ofp_codec::action::format_instructions;
+use ofp_codec::msg::PacketInFormat;
 use ofp_codec::msg::PacketOut;
 use ofp_codec::msg::bundle::{BundleCtrlType, OFPBF_ATOMIC, OFPBF_ORDERED};
 use ofp_codec::msg::multipart::{MultipartRequest, OFPMPF_MORE};
@@ -58,6 +60,8 @@ struct Opts {
     bundle: bool,
     /// `--sort` (ascending) or `--rsort` (descending), by priority.
     sort: Option<bool>,
+    /// `-P FORMAT` / `--packet-in-format=FORMAT` for `monitor`.
+    packet_in_format: Option<PacketInFormat>,
     rundir: Option<PathBuf>,
     args: Vec<String>,
 }
@@ -77,6 +81,13 @@ fn parse_opts(argv: &[String]) -> Result<Opts> {
                 bail!("{s}: rvs ofctl sorts by priority only")
             }
             "--rundir" => o.rundir = Some(it.next().context("--rundir needs a directory")?.into()),
+            "-P" | "--packet-in-format" => {
+                let f = it.next().context("-P needs a packet-in format")?;
+                o.packet_in_format = Some(packet_in_format(f)?);
+            }
+            s if s.starts_with("--packet-in-format=") => {
+                o.packet_in_format = Some(packet_in_format(&s["--packet-in-format=".len()..])?);
+            }
             s if s.starts_with("--rundir=") => o.rundir = Some(s["--rundir=".len()..].into()),
             s if s.starts_with("-O") || s.starts_with("--protocols") => {
                 if s == "-O" || s == "--protocols" {
@@ -88,6 +99,16 @@ fn parse_opts(argv: &[String]) -> Result<Opts> {
         }
     }
     Ok(o)
+}
+
+/// ovs-ofctl's `ofputil_packet_in_format_from_string`.
+fn packet_in_format(s: &str) -> Result<PacketInFormat> {
+    Ok(match s {
+        "standard" | "openflow10" => PacketInFormat::STANDARD,
+        "nxt_packet_in" | "nxm" => PacketInFormat::NXT_PACKET_IN,
+        "nxt_packet_in2" => PacketInFormat::NXT_PACKET_IN2,
+        _ => bail!("unknown packet-in format `{s}'"),
+    })
 }
 
 enum Stream {
@@ -612,7 +633,7 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             String::new()
         }
         "monitor" => {
-            monitor(&mut v, o.args.get(1), &mut xids)?;
+            monitor(&mut v, o.args.get(1), o.packet_in_format, &mut xids)?;
             String::new()
         }
         _ => bail!(
@@ -898,8 +919,16 @@ fn packet_out(args: &[String]) -> Result<PacketOut> {
 
 /// `monitor SWITCH [MISS_LEN]`: sets `miss_send_len` (so the connection
 /// receives asynchronous messages) and prints every message the switch
-/// sends, as ovs-ofctl does, until the connection closes.
-fn monitor(v: &mut Vconn, miss_len: Option<&String>, xids: &mut Xids) -> Result<()> {
+/// sends, as ovs-ofctl does, until the connection closes. Packet-ins: with
+/// `-P FORMAT` that format is set (an error from the switch is fatal);
+/// otherwise `nxt_packet_in2` is asked for and a refusal ignored, as
+/// ovs-ofctl does on OpenFlow 1.3.
+fn monitor(
+    v: &mut Vconn,
+    miss_len: Option<&String>,
+    format: Option<PacketInFormat>,
+    xids: &mut Xids,
+) -> Result<()> {
     let miss_send_len: u16 = match miss_len {
         Some(m) => m.parse().with_context(|| format!("{m}: bad miss length"))?,
         None => 0,
@@ -912,6 +941,15 @@ fn monitor(v: &mut Vconn, miss_len: Option<&String>, xids: &mut Xids) -> Result<
             miss_send_len,
         };
         v.send(&Message::SetConfig(cfg).encode(xids.next()))?;
+    }
+    let preferred = format.unwrap_or(PacketInFormat::NXT_PACKET_IN2);
+    let set = v.transact_noreply(vec![Message::SetPacketInFormat(preferred)], xids);
+    if format.is_some() {
+        set?;
+    } else if let Err(e) = set
+        && e.downcast_ref::<SwitchError>().is_none()
+    {
+        return Err(e);
     }
     let stdout = std::io::stdout();
     loop {

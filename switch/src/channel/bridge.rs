@@ -39,6 +39,8 @@ pub struct PacketInEvent {
     /// `max_len` of the `controller` action; `None` for a table miss, where
     /// each connection's `miss_send_len` applies. 0xffff: the whole frame.
     pub max_len: Option<u16>,
+    /// `controller(userdata=...)`: sent in `NXT_PACKET_IN2` only.
+    pub userdata: Vec<u8>,
 }
 
 /// An asynchronous message to fan out to the connections.

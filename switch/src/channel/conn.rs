@@ -28,6 +28,7 @@ use ofp_codec::msg::{
     AsyncConfig, BundleControl, ControllerRole, Echo, ErrorMsg, Hello, Message, OFP13_VERSION,
     PacketIn, PacketInReason, QueueGetConfigReply, RoleMsg, SwitchConfig, negotiate,
 };
+use ofp_codec::msg::{NxPacketIn, PacketIn2, PacketInFormat};
 
 use super::bridge::{Bridge, BridgeEvent, BundleItem};
 use super::bundles::Bundles;
@@ -168,6 +169,9 @@ pub struct Conn {
     role: ControllerRole,
     async_cfg: AsyncConfig,
     switch_cfg: SwitchConfig,
+    /// `NXT_SET_PACKET_IN_FORMAT`: how packet-ins are sent (OVS's default
+    /// is `OFPT_PACKET_IN`).
+    packet_in_format: PacketInFormat,
     bundles: Bundles,
     last_rx_ms: u64,
     probe_sent_ms: Option<u64>,
@@ -225,6 +229,7 @@ impl Conn {
                     0
                 },
             },
+            packet_in_format: PacketInFormat::STANDARD,
             bundles: Bundles::default(),
             last_rx_ms: now_ms,
             probe_sent_ms: None,
@@ -473,6 +478,8 @@ impl Conn {
             Message::RoleRequest(r) => self.handle_role(r, xid, shared)?,
             Message::GetAsyncRequest => self.send(Message::GetAsyncReply(self.async_cfg), xid),
             Message::SetAsync(a) => self.async_cfg = a,
+            // Unknown formats were refused at decode (OFPBRC_EPERM, as OVS).
+            Message::SetPacketInFormat(f) => self.packet_in_format = f,
             Message::BundleControl(bc) => {
                 self.reject_secondary(shared)?;
                 self.handle_bundle_control(bc, xid, shared, now_ms)?;
@@ -609,7 +616,18 @@ impl Conn {
                     data: p.packet[..keep].to_vec(),
                 };
                 self.stats.packet_ins_sent += 1;
-                self.send(Message::PacketIn(pin), 0);
+                let msg = match self.packet_in_format {
+                    PacketInFormat::NXT_PACKET_IN => {
+                        Message::NxPacketIn(NxPacketIn::from_packet_in(&pin))
+                    }
+                    PacketInFormat::NXT_PACKET_IN2 => {
+                        let mut p2 = PacketIn2::from_packet_in(&pin);
+                        p2.userdata.clone_from(&p.userdata);
+                        Message::PacketIn2(p2)
+                    }
+                    _ => Message::PacketIn(pin),
+                };
+                self.send(msg, 0);
             }
             BridgeEvent::FlowRemoved(fr) => {
                 if !wants(self.async_cfg.flow_removed_mask, fr.reason.0) {

@@ -467,7 +467,49 @@ fn packet_in(reason: PacketInReason, len: usize, max_len: Option<u16>) -> Bridge
         packet: vec![0xaa; len],
         total_len: len,
         max_len,
+        userdata: Vec::new(),
     })
+}
+
+#[test]
+fn packet_ins_follow_the_connections_packet_in_format() {
+    use ofp_codec::msg::PacketInFormat;
+    let mut h = Harness::open(ConnKind::Primary);
+    let mut ev = packet_in(PacketInReason::ACTION, 20, Some(0xffff));
+    if let BridgeEvent::PacketIn(p) = &mut ev {
+        p.userdata = vec![1, 2, 3];
+    }
+    let sent = |h: &mut Harness| {
+        assert!(h.conn.deliver_event(&ev, &h.shared, 0));
+        decode(&h.conn.poll_transmit().unwrap()).1
+    };
+    assert!(matches!(sent(&mut h), Message::PacketIn(_)));
+    assert!(
+        h.send(
+            Message::SetPacketInFormat(PacketInFormat::NXT_PACKET_IN2),
+            2
+        )
+        .is_empty()
+    );
+    let Message::PacketIn2(p2) = sent(&mut h) else {
+        panic!()
+    };
+    assert_eq!((p2.packet.len(), p2.total_len), (20, 20));
+    assert_eq!(p2.userdata, vec![1, 2, 3]);
+    h.send(Message::SetPacketInFormat(PacketInFormat::NXT_PACKET_IN), 3);
+    let Message::NxPacketIn(p1) = sent(&mut h) else {
+        panic!()
+    };
+    assert_eq!(p1.data.len(), 20);
+    // An unknown format is refused with OVS's error; the format stays.
+    let mut bad = Message::SetPacketInFormat(PacketInFormat::STANDARD).encode(4);
+    bad[19] = 3;
+    let out = h.feed(&bad);
+    let Message::Error(e) = &out[0].1 else {
+        panic!("{out:?}")
+    };
+    assert_eq!(e.error, OfpError::OFPBRC_EPERM);
+    assert!(matches!(sent(&mut h), Message::NxPacketIn(_)));
 }
 
 #[test]

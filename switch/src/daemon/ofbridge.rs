@@ -144,8 +144,9 @@ pub fn packet_in_event(ev: ofproto::PacketInEvent) -> BridgeEvent {
         match_: p.match_,
         total_len: usize::from(p.total_len),
         packet: p.data,
-        // ofproto already cut the data to the action's max_len.
+        // ofproto already decided how much of the frame to send.
         max_len: Some(0xffff),
+        userdata: ev.userdata,
     })
 }
 
