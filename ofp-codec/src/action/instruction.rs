@@ -27,6 +27,17 @@ const OFPIT_CLEAR_ACTIONS: u16 = 5;
 const OFPIT_METER: u16 = 6;
 const OFPIT_EXPERIMENTER: u16 = 0xffff;
 
+crate::view! {
+    /// `ofp_instruction` header: the first 4 bytes of every instruction;
+    /// the tail is the instruction's own body.
+    pub struct InstructionView: sized(4, LENGTH, OfpError::OFPBIC_BAD_LEN) {
+        /// `OFPIT_*`.
+        INST_TYPE: 0..2 => inst_type, set_inst_type: u16;
+        /// The whole instruction, header included; a multiple of 8.
+        LENGTH: 2..4 => length, set_length: u16;
+    }
+}
+
 /// Decodes an instruction list (every byte of `r`), with OVS's checks.
 pub fn decode_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, OfpError> {
     if !r.remaining().is_multiple_of(8) {
@@ -36,10 +47,10 @@ pub fn decode_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, OfpEr
     let mut slots: [Option<Reader<'_>>; 7] = Default::default();
     let mut scan = *r;
     while !scan.is_empty() {
-        let h = scan.peek(4).ok_or(OfpError::OFPBIC_BAD_LEN)?;
-        let itype = u16::from_be_bytes([h[0], h[1]]);
-        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-        if len % 8 != 0 || len < 8 || len > scan.remaining() {
+        // Refuses a short header and a length past the end.
+        let h = InstructionView::new_checked(scan.rest())?;
+        let (itype, len) = (h.inst_type(), h.total_len());
+        if len % 8 != 0 || len < 8 {
             return Err(OfpError::OFPBIC_BAD_LEN);
         }
         let body = scan.sub(len)?;
@@ -272,6 +283,29 @@ mod tests {
                 Instruction::WriteActions(vec![])
             ]),
             ""
+        );
+    }
+
+    #[test]
+    fn instruction_view_reads_ovs_bytes_and_setters_reach_decode() {
+        // "actions=output:1,goto_table:2", as ovs-ofctl encodes it.
+        let bytes = unhex("000400180000000000000010000000010000000000000000 0001000802000000");
+        let v = InstructionView::new_checked(&bytes[..]).unwrap();
+        assert_eq!((v.inst_type(), v.length()), (OFPIT_APPLY_ACTIONS, 24));
+        let goto = InstructionView::new_checked(&bytes[24..]).unwrap();
+        assert_eq!(
+            (goto.inst_type(), goto.tail()),
+            (OFPIT_GOTO_TABLE, &[2, 0, 0, 0][..])
+        );
+        crate::view::testing::assert_len_checks::<InstructionView<_>>(&bytes[24..]);
+        let mut v = InstructionView::new_checked(bytes[..24].to_vec()).unwrap();
+        v.set_inst_type(OFPIT_WRITE_ACTIONS);
+        assert_eq!(
+            decode_instructions(&mut Reader::new(&v.into_inner())).unwrap(),
+            [Instruction::WriteActions(vec![Action::Output {
+                port: 1,
+                max_len: 0
+            }])]
         );
     }
 }

@@ -12,6 +12,21 @@ use crate::reader::Reader;
 /// `OFPAT_EXPERIMENTER`.
 pub(crate) const OFPAT_VENDOR: u16 = 0xffff;
 
+crate::view! {
+    /// `ofp_action_header` (and `ofp_action_experimenter_header`): the
+    /// first 8 bytes of every action; the tail is the action's own body.
+    pub struct ActionView: sized(8, LENGTH, OfpError::OFPBAC_BAD_LEN) {
+        /// `OFPAT_*`, or `OFPAT_EXPERIMENTER` (0xffff).
+        ACTION_TYPE: 0..2 => action_type, set_action_type: u16;
+        /// The whole action, header included; a multiple of 8.
+        LENGTH: 2..4 => length, set_length: u16;
+        /// Experimenter id of an `OFPAT_EXPERIMENTER` action. In other
+        /// actions these bytes are padding or their first field (output's
+        /// `port`).
+        EXPERIMENTER: 4..8 => experimenter, set_experimenter: u32;
+    }
+}
+
 /// Where a list of actions sits, for the nesting rules.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Outer {
@@ -62,11 +77,12 @@ pub(crate) struct Raw<'a> {
 }
 
 fn decode_one(r: &mut Reader<'_>, out: &mut Vec<Action>, depth: usize) -> Result<(), OfpError> {
-    let head = r.peek(8).ok_or(OfpError::OFPBAC_BAD_LEN)?;
-    let atype = u16::from_be_bytes([head[0], head[1]]);
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    // Only the header is read here: OVS checks type and vendor before length.
+    let head = ActionView::new_unchecked(r.peek(8).ok_or(OfpError::OFPBAC_BAD_LEN)?);
+    let atype = head.action_type();
+    let len = usize::from(head.length());
     let (bounds, vendor_sub) = if atype == OFPAT_VENDOR {
-        let vendor = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        let vendor = head.experimenter();
         if vendor != NX_VENDOR_ID && vendor != ONF_VENDOR_ID {
             return Err(OfpError::OFPBAC_BAD_VENDOR);
         }
@@ -286,5 +302,43 @@ mod tests {
         assert!(crate::action::parse_actions(&text).is_err());
         let ok = "clone(".repeat(3) + "output:1" + &")".repeat(3);
         assert!(crate::action::parse_actions(&ok).is_ok());
+    }
+
+    #[test]
+    fn action_view_reads_ovs_bytes_and_refuses_bad_lengths() {
+        // output:1, as `ovs-ofctl -O OpenFlow13 parse-flow` encodes it.
+        let bytes = crate::action::tests_util::unhex("00000010000000010000000000000000");
+        let v = ActionView::new_checked(&bytes[..]).unwrap();
+        assert_eq!((v.action_type(), v.length()), (0, 16));
+        assert_eq!(
+            decode_actions(&mut Reader::new(v.as_bytes())).unwrap(),
+            [Action::Output {
+                port: 1,
+                max_len: 0
+            }]
+        );
+        crate::view::testing::assert_len_checks::<ActionView<_>>(&bytes);
+        // ct(table=1) from the flow_mod vector: a Nicira action.
+        let ct =
+            crate::action::tests_util::unhex("ffff00180000232000230000000000000000010000000000");
+        let v = ActionView::new_checked(&ct[..]).unwrap();
+        assert_eq!(
+            (v.action_type(), v.experimenter(), v.tail().len()),
+            (OFPAT_VENDOR, NX_VENDOR_ID, 16)
+        );
+        let mut v = ActionView::new_checked(bytes).unwrap();
+        v.set_experimenter(2); // bytes 4..8 of an output action are its port
+        v.tail_mut()[..2].copy_from_slice(&64u16.to_be_bytes()); // max_len
+        assert_eq!(
+            decode_actions(&mut Reader::new(&v.into_inner())).unwrap(),
+            [Action::Output {
+                port: 2,
+                max_len: 64
+            }]
+        );
+        assert_eq!(
+            ActionView::new_checked(&[0u8, 0, 0, 4, 0, 0, 0, 0][..]).err(),
+            Some(OfpError::OFPBAC_BAD_LEN)
+        );
     }
 }

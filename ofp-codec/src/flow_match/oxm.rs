@@ -26,6 +26,46 @@ pub const OFPMT_OXM: u16 = 1;
 /// Length of the `ofp_match` header (type + length).
 pub const OFP_MATCH_HEADER_LEN: usize = 4;
 
+crate::view! {
+    /// `ofp_match` header (OpenFlow 1.3): `length` covers the header and
+    /// the OXM TLVs but not the padding to 8 bytes; the tail is the TLVs.
+    pub struct MatchView: sized(OFP_MATCH_HEADER_LEN, LENGTH, OfpError::OFPBMC_BAD_LEN) {
+        /// `OFPMT_OXM` (1), or `OFPMT_STANDARD` (0) for OpenFlow 1.1's.
+        MATCH_TYPE: 0..2 => match_type, set_match_type: u16;
+        LENGTH: 2..4 => length, set_length: u16;
+    }
+}
+
+crate::view! {
+    /// One OXM/NXM TLV header. Its `length` counts only the payload (the
+    /// experimenter id of class 0xffff, the value, the mask), so the
+    /// structure is `4 + length` bytes and the tail is the payload.
+    pub struct OxmView: sized(4, LENGTH + 4, OfpError::OFPBMC_BAD_LEN) {
+        /// `OFPXMC_*` / NXM class.
+        CLASS: 0..2 => class, set_class: u16;
+        /// Field number (7 bits) and has-mask bit.
+        FIELD_HASMASK: 2..3 => field_hasmask, set_field_hasmask: u8;
+        LENGTH: 3..4 => length, set_length: u8;
+    }
+}
+
+impl<T: AsRef<[u8]>> OxmView<T> {
+    /// The 7-bit field number.
+    pub fn field(&self) -> u8 {
+        self.field_hasmask() >> 1
+    }
+
+    /// Whether a mask follows the value.
+    pub fn has_mask(&self) -> bool {
+        self.field_hasmask() & 1 != 0
+    }
+
+    /// The header as one word, as `OxmId::parse_header` takes it.
+    pub fn header(&self) -> u32 {
+        crate::view::read(self.as_bytes(), 0..4)
+    }
+}
+
 /// An OXM/NXM header as read from the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OxmHeader {
@@ -277,5 +317,73 @@ impl Match {
         buf.put_u16(len as u16);
         self.encode_oxm_tlvs(buf);
         buf.put_bytes(0, len.div_ceil(8) * 8 - len);
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+    use crate::action::tests_util::unhex;
+
+    /// The match of `priority=100,ct_state=-trk,ip` as `ovs-ofctl -O
+    /// OpenFlow13` encodes it (see `msg::flow_mod`): eth_type, then the
+    /// NXM ct_state with a mask, then padding.
+    const OVS_MATCH: &str = "0001 0016 80000a02 0800 0001d308 00000000 00000020 0000";
+
+    #[test]
+    fn match_and_oxm_views_agree_with_decode() {
+        let bytes = unhex(OVS_MATCH);
+        let m = MatchView::new_checked(&bytes[..]).unwrap();
+        assert_eq!(
+            (m.match_type(), m.length(), m.tail().len()),
+            (OFPMT_OXM, 22, 18)
+        );
+        crate::view::testing::assert_len_checks::<MatchView<_>>(&bytes[..22]);
+        let tlvs = m.tail();
+        let mut r = Reader::new(tlvs);
+        for (i, want) in [Field::EthType, Field::CtState].into_iter().enumerate() {
+            let v = OxmView::new_checked(r.rest()).unwrap();
+            let h = pull_header(&mut Reader::new(r.rest())).unwrap();
+            assert_eq!(
+                (v.field(), v.has_mask()),
+                (h.id.field, h.hasmask),
+                "entry {i}"
+            );
+            assert_eq!(
+                (v.class(), usize::from(v.length())),
+                (h.id.class, h.payload_len)
+            );
+            assert_eq!(
+                OxmId::parse_header(v.header()),
+                (h.id, h.hasmask, v.length())
+            );
+            assert_eq!(h.field, Some(want));
+            crate::view::testing::assert_len_checks::<OxmView<_>>(v.as_bytes());
+            r.skip(v.total_len()).unwrap();
+        }
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn oxm_setters_reach_the_decoder() {
+        // eth_type=0x0800 turned into eth_type=0x86dd, then into a masked
+        // vlan_vid (field 6) with the has-mask bit.
+        let mut v = OxmView::new_checked(unhex("80000a02 0800")).unwrap();
+        v.tail_mut().copy_from_slice(&[0x86, 0xdd]);
+        let e = decode_entry(&mut Reader::new(v.as_bytes())).unwrap();
+        assert_eq!((e.field, &e.value[..]), (Field::EthType, &[0x86, 0xdd][..]));
+        let mut v = OxmView::new_unchecked(unhex("80000a02 0800 0000"));
+        v.set_field_hasmask((6 << 1) | 1);
+        v.set_length(4);
+        v.tail_mut().copy_from_slice(&[0x10, 0x00, 0x10, 0x00]);
+        let e = decode_entry(&mut Reader::new(v.as_bytes())).unwrap();
+        assert_eq!(
+            (e.field, e.mask.as_deref()),
+            (Field::VlanVid, Some(&[0x10, 0][..]))
+        );
+        assert_eq!(
+            OxmView::new_checked(unhex("80000a03 0800")).err(),
+            Some(OfpError::OFPBMC_BAD_LEN)
+        );
     }
 }
