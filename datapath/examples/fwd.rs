@@ -1,7 +1,7 @@
 //! A two-port forwarder on the datapath, for benchmarks and manual tests.
 //!
 //! ```text
-//! fwd [--ct] [--threads N] [--seconds S] [--stats-every S] [--no-rx-ring] PORT1 PORT2
+//! fwd [--ct] [--threads N] [--seconds S] [--stats-every S] [--no-rx-ring] [--no-tx-ring] PORT1 PORT2
 //!     PORTn = tap:NAME  (create a tap)  |  NAME  (AF_PACKET on an existing interface)
 //! ```
 //! Port 1 ↔ port 2, everything forwarded to the other port. With `--ct`, IP
@@ -71,7 +71,7 @@ impl UpcallHandler for Fwd {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: fwd [--ct] [--threads N] [--seconds S] [--stats-every S] [--no-rx-ring] PORT1 PORT2   (PORT = tap:NAME | IFNAME)"
+        "usage: fwd [--ct] [--threads N] [--seconds S] [--stats-every S] [--no-rx-ring] [--no-tx-ring] PORT1 PORT2   (PORT = tap:NAME | IFNAME)"
     );
     std::process::exit(2)
 }
@@ -79,6 +79,7 @@ fn usage() -> ! {
 fn main() {
     let mut ct = false;
     let mut rx_ring = true;
+    let mut tx_ring = true;
     let mut threads = 1usize;
     let mut seconds: Option<u64> = None;
     let mut every: Option<u64> = None;
@@ -94,6 +95,7 @@ fn main() {
         match a.as_str() {
             "--ct" => ct = true,
             "--no-rx-ring" => rx_ring = false,
+            "--no-tx-ring" => tx_ring = false,
             "--threads" => threads = num("--threads") as usize,
             "--seconds" => seconds = Some(num("--seconds")),
             "--stats-every" => every = Some(num("--stats-every")),
@@ -114,6 +116,7 @@ fn main() {
     let cfg = DatapathConfig {
         n_threads: threads,
         af_packet_rx_ring: rx_ring,
+        af_packet_tx_ring: tx_ring,
         ..Default::default()
     };
     let (dp, _userspace) = Datapath::new(cfg, Arc::new(Fwd { ct }), tracker);

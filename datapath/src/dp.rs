@@ -122,6 +122,9 @@ pub struct DatapathConfig {
     /// Receive on AF_PACKET ports through an mmap ring (TPACKET_V2) rather
     /// than `recvmmsg`.
     pub af_packet_rx_ring: bool,
+    /// Transmit on AF_PACKET ports through an mmap ring (TPACKET_V2, one
+    /// `send()` per burst) rather than `sendmmsg`.
+    pub af_packet_tx_ring: bool,
 }
 
 impl Default for DatapathConfig {
@@ -133,6 +136,7 @@ impl Default for DatapathConfig {
             userspace_queue: 1024,
             poll_timeout_ms: 50,
             af_packet_rx_ring: true,
+            af_packet_tx_ring: true,
         }
     }
 }
@@ -155,6 +159,7 @@ pub(crate) struct Shared {
     n_threads: usize,
     poll_timeout_ms: i32,
     af_packet_rx_ring: bool,
+    af_packet_tx_ring: bool,
 }
 
 impl Shared {
@@ -205,6 +210,7 @@ impl Datapath {
             n_threads,
             poll_timeout_ms: cfg.poll_timeout_ms.max(1),
             af_packet_rx_ring: cfg.af_packet_rx_ring,
+            af_packet_tx_ring: cfg.af_packet_tx_ring,
             ipf: Default::default(),
             meters: Default::default(),
         });
@@ -258,7 +264,13 @@ impl Datapath {
 
     /// Adds existing interface `name` as an AF_PACKET port numbered `port_no`.
     pub fn add_system_port(&self, port_no: u32, name: &str) -> io::Result<()> {
-        self.add_port(Port::open_system(port_no, name, self.sh.af_packet_rx_ring)?)
+        let sh = &self.sh;
+        self.add_port(Port::open_system(
+            port_no,
+            name,
+            sh.af_packet_rx_ring,
+            sh.af_packet_tx_ring,
+        )?)
     }
 
     /// Creates tap `name` and adds it as port `port_no`. Returns the tap's name.

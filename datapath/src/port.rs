@@ -11,6 +11,8 @@ use crate::sys;
 
 /// Bytes of AF_PACKET receive ring per port.
 const RX_RING_BYTES: usize = 4 << 20;
+/// Bytes of AF_PACKET transmit ring per port.
+const TX_RING_BYTES: usize = 2 << 20;
 
 /// How a port reaches the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,9 @@ pub struct Port {
     fd: OwnedFd,
     /// The AF_PACKET receive ring, when one could be set up (else `recvmmsg`).
     rx_ring: Option<Mutex<sys::RxRing>>,
+    /// The AF_PACKET transmit ring (its own socket), when one could be set
+    /// up (else `sendmmsg` on `fd`).
+    tx_ring: Option<Mutex<sys::TxRing>>,
     pub(crate) c: Counters,
 }
 
@@ -83,9 +88,29 @@ impl Port {
     /// Opens an AF_PACKET port on existing interface `name`. With `rx_ring`,
     /// frames are received through a TPACKET_V2 ring sized for the
     /// interface's MTU (falling back to `recvmmsg` if the kernel refuses it).
-    pub fn open_system(port_no: u32, name: &str, rx_ring: bool) -> io::Result<Port> {
-        let (fd, _) = sys::open_packet_socket(name)?;
+    /// With `tx_ring`, frames are sent through a TPACKET_V2 ring on a second
+    /// socket, one `send()` per burst (falling back to `sendmmsg`); frames
+    /// longer than the MTU (as read now) plus the Ethernet header (and one
+    /// 802.1Q tag) are refused and counted, as the kernel refuses them on
+    /// `sendmmsg`.
+    pub fn open_system(port_no: u32, name: &str, rx_ring: bool, tx_ring: bool) -> io::Result<Port> {
+        let (fd, ifindex) = sys::open_packet_socket(name)?;
         let mac = sys::if_hwaddr(name).unwrap_or([0; 6]);
+        let tx_ring = if tx_ring {
+            let mtu = sys::if_mtu(name).map_or(1500, |m| m as usize);
+            // Frames are copied whole into the skb (`linear`): with page
+            // fragments pointing into the ring the receiving stack pulls the
+            // headers out again, which measured ~8 % more CPU than sendmmsg.
+            match sys::TxRing::new(ifindex, mtu, TX_RING_BYTES, true, true) {
+                Ok(r) => Some(Mutex::new(r)),
+                Err(e) => {
+                    tracing::debug!("{name}: no AF_PACKET tx ring ({e}); using sendmmsg");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let ring = if rx_ring {
             // Ethernet header and two tags on top of the MTU.
             let max = sys::if_mtu(name)
@@ -108,6 +133,7 @@ impl Port {
             mac,
             fd,
             rx_ring: ring,
+            tx_ring,
             c: Counters::default(),
         })
     }
@@ -115,6 +141,11 @@ impl Port {
     /// Whether frames arrive through an mmap ring.
     pub fn has_rx_ring(&self) -> bool {
         self.rx_ring.is_some()
+    }
+
+    /// Whether frames leave through an mmap ring.
+    pub fn has_tx_ring(&self) -> bool {
+        self.tx_ring.is_some()
     }
 
     /// Creates tap device `name` and opens it.
@@ -128,6 +159,7 @@ impl Port {
             mac,
             fd,
             rx_ring: None,
+            tx_ring: None,
             c: Counters::default(),
         })
     }
@@ -261,7 +293,10 @@ impl Port {
         let mut errs = 0u64;
         let mut bytes = 0u64;
         match self.kind {
-            PortKind::System => match burst.send(self.raw_fd(), frames) {
+            PortKind::System => match match &self.tx_ring {
+                Some(ring) => ring.lock().send(frames),
+                None => burst.send(self.raw_fd(), frames),
+            } {
                 Ok(s) => sent = s,
                 Err(_) => {
                     self.c

@@ -639,6 +639,264 @@ impl Drop for RxRing {
     }
 }
 
+const PACKET_TX_RING: libc::c_int = 13;
+const PACKET_VNET_HDR: libc::c_int = 15;
+const TP_STATUS_AVAILABLE: u32 = 0;
+const TP_STATUS_SEND_REQUEST: u32 = 1;
+const TP_STATUS_WRONG_FORMAT: u32 = 4;
+/// Where a TX slot's frame starts: `TPACKET_ALIGN(sizeof(tpacket2_hdr))`
+/// (the kernel's `tp_hdrlen - sizeof(sockaddr_ll)` for TPACKET_V2).
+const TX_DATA_OFF: usize = 32;
+/// `struct virtio_net_hdr` (no GSO, no checksum request): 10 bytes.
+const VNET_HDR_LEN: usize = 10;
+
+/// A `PACKET_TX_RING` (TPACKET_V2) on its own AF_PACKET socket, bound to
+/// one interface with protocol 0 (it receives nothing). Frames are copied
+/// into ring slots and handed to the kernel with `TP_STATUS_SEND_REQUEST`;
+/// one `send()` per burst makes the kernel transmit every requested slot in
+/// ring order. A slot comes back (`TP_STATUS_AVAILABLE`) when the kernel
+/// frees its skb.
+///
+/// With `linear`, every frame carries a `virtio_net_hdr` whose `hdr_len` is
+/// the whole frame, so the kernel copies it into the skb's linear area (as
+/// `sendmsg` does) instead of pointing page fragments at the ring; the
+/// kernel then skips its MTU check, so [`TxRing::send`] makes it.
+pub struct TxRing {
+    fd: OwnedFd,
+    map: *mut u8,
+    map_len: usize,
+    frame_size: usize,
+    frames_per_block: usize,
+    block_size: usize,
+    frame_nr: usize,
+    head: usize,
+    linear: bool,
+    /// Longest frame accepted (untagged); 4 more for an 802.1Q tag.
+    max_len: usize,
+}
+
+// SAFETY: the mapping and the socket are owned by this value alone and only
+// touched through `&mut self`; the kernel side synchronises through the
+// status words.
+unsafe impl Send for TxRing {}
+
+impl TxRing {
+    /// Opens the TX socket on interface `ifindex` with a ring of about
+    /// `ring_bytes`, slots for frames of up to `mtu + 18` bytes; with
+    /// `qdisc_bypass`, frames go straight to the driver (`PACKET_QDISC_BYPASS`).
+    pub fn new(
+        ifindex: u32,
+        mtu: usize,
+        ring_bytes: usize,
+        qdisc_bypass: bool,
+        linear: bool,
+    ) -> io::Result<TxRing> {
+        // SAFETY: plain socket(2) call; the result is checked before wrapping.
+        let raw = cvt(unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
+        })?;
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        setsockopt_int(raw, SOL_PACKET, PACKET_VERSION, TPACKET_V2)?;
+        if linear {
+            setsockopt_int(raw, SOL_PACKET, PACKET_VNET_HDR, 1)?;
+        }
+        if qdisc_bypass {
+            setsockopt_int(raw, SOL_PACKET, PACKET_QDISC_BYPASS, 1)?;
+        }
+        let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20);
+        let max_len = mtu + 14;
+        let frame_size = (max_len + 4 + VNET_HDR_LEN + TX_DATA_OFF)
+            .next_power_of_two()
+            .max(2048);
+        let block_size = frame_size.max(1 << 16);
+        let block_nr = (ring_bytes / block_size).max(2);
+        let frames_per_block = block_size / frame_size;
+        let frame_nr = frames_per_block * block_nr;
+        let req = TpacketReq {
+            tp_block_size: block_size as u32,
+            tp_block_nr: block_nr as u32,
+            tp_frame_size: frame_size as u32,
+            tp_frame_nr: frame_nr as u32,
+        };
+        // SAFETY: passes a pointer to a live tpacket_req and its exact size.
+        cvt(unsafe {
+            libc::setsockopt(
+                raw,
+                SOL_PACKET,
+                PACKET_TX_RING,
+                &req as *const _ as *const libc::c_void,
+                size_of::<TpacketReq>() as u32,
+            )
+        })?;
+        let map_len = block_size * block_nr;
+        // SAFETY: maps the ring the kernel just allocated for `raw`; the result
+        // is checked against MAP_FAILED and owned by the returned value.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                raw,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ring = TxRing {
+            fd,
+            map: map as *mut u8,
+            map_len,
+            frame_size,
+            frames_per_block,
+            block_size,
+            frame_nr,
+            head: 0,
+            linear,
+            max_len,
+        };
+        // SAFETY: sockaddr_ll is a plain C struct for which all-zero bytes are valid.
+        let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = 0;
+        sll.sll_ifindex = ifindex as i32;
+        // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
+        cvt(unsafe {
+            libc::bind(
+                raw,
+                &sll as *const _ as *const libc::sockaddr,
+                size_of::<libc::sockaddr_ll>() as u32,
+            )
+        })?;
+        Ok(ring)
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> usize {
+        self.frame_nr
+    }
+
+    fn slot(&self, i: usize) -> *mut u8 {
+        let off = (i / self.frames_per_block) * self.block_size
+            + (i % self.frames_per_block) * self.frame_size;
+        debug_assert!(off + self.frame_size <= self.map_len);
+        // SAFETY: `off + frame_size` is within the mapping (i < frame_nr).
+        unsafe { self.map.add(off) }
+    }
+
+    fn status(&self, i: usize) -> &std::sync::atomic::AtomicU32 {
+        // SAFETY: every slot starts with the u32 tp_status, 4-byte aligned;
+        // the kernel accesses it concurrently, so only atomically.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.slot(i) as *mut u32) }
+    }
+
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.frame_nr { 0 } else { i + 1 }
+    }
+
+    fn fits(&self, f: &[u8]) -> bool {
+        let tagged = f.len() >= 14 && f[12..14] == [0x81, 0x00];
+        f.len() >= 14 && f.len() <= self.max_len + if tagged { 4 } else { 0 }
+    }
+
+    /// Transmits `frames` without blocking; returns how many the kernel
+    /// took, a prefix of `frames` as with `sendmmsg` (a full ring, a full
+    /// socket buffer, a frame longer than the MTU or a device error ends the
+    /// burst: the rest are the caller's drops). `Err` only when not one frame
+    /// went out and the reason was not congestion.
+    pub fn send(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        let start = self.head;
+        let mut h = start;
+        let mut queued = 0;
+        for f in frames {
+            if !self.fits(f) {
+                if queued == 0 {
+                    return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+                }
+                break;
+            }
+            if self.status(h).load(Ordering::Acquire) != TP_STATUS_AVAILABLE {
+                break; // still in flight: the ring is full
+            }
+            let slot = self.slot(h);
+            let mut off = TX_DATA_OFF;
+            // SAFETY: the slot is ours (TP_STATUS_AVAILABLE, acquire ordered);
+            // the header, the optional vnet header and the frame fit in
+            // frame_size (fits() bounds the frame by max_len + 4, and
+            // frame_size was sized for that plus both headers).
+            unsafe {
+                if self.linear {
+                    let mut v = [0u8; VNET_HDR_LEN];
+                    v[2..4].copy_from_slice(&(f.len() as u16).to_le_bytes());
+                    std::ptr::copy_nonoverlapping(v.as_ptr(), slot.add(off), VNET_HDR_LEN);
+                    off += VNET_HDR_LEN;
+                }
+                std::ptr::copy_nonoverlapping(f.as_ptr(), slot.add(off), f.len());
+                let tp_len = (off - TX_DATA_OFF + f.len()) as u32;
+                std::ptr::write_unaligned(slot.add(4) as *mut u32, tp_len);
+            }
+            self.status(h)
+                .store(TP_STATUS_SEND_REQUEST, Ordering::Release);
+            h = self.next(h);
+            queued += 1;
+        }
+        if queued == 0 {
+            return Ok(0);
+        }
+        // SAFETY: a zero-length send on our own socket; the kernel reads only
+        // the ring slots marked above.
+        let r = unsafe { libc::send(self.fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT) };
+        let err = (r < 0).then(io::Error::last_os_error);
+        // The kernel walks the requested slots in order from `start` and
+        // stops at the first it could not send (left SEND_REQUEST or marked
+        // WRONG_FORMAT); it does not touch them again until the next send().
+        let mut sent = 0;
+        let mut i = start;
+        while sent < queued {
+            let st = self.status(i).load(Ordering::Acquire);
+            if st == TP_STATUS_SEND_REQUEST || st == TP_STATUS_WRONG_FORMAT {
+                break;
+            }
+            sent += 1;
+            i = self.next(i);
+        }
+        // Take back what it did not send; its head stays at `i`, and so does ours.
+        let mut j = i;
+        for _ in sent..queued {
+            self.status(j).store(TP_STATUS_AVAILABLE, Ordering::Release);
+            j = self.next(j);
+        }
+        self.head = i;
+        match err {
+            Some(e)
+                if sent == 0
+                    && e.kind() != io::ErrorKind::WouldBlock
+                    && e.raw_os_error() != Some(libc::ENOBUFS) =>
+            {
+                Err(e)
+            }
+            _ => Ok(sent),
+        }
+    }
+}
+
+impl Drop for TxRing {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, which nothing else
+        // references (the socket closes after, with the OwnedFd).
+        unsafe {
+            libc::munmap(self.map as *mut libc::c_void, self.map_len);
+        }
+    }
+}
+
 /// Waits until one of `fds` is readable or `timeout_ms` passes; sets
 /// `ready[i]`. Reuses `scratch` across calls.
 pub fn poll_readable(
