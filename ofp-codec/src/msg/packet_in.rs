@@ -36,6 +36,59 @@ impl PacketInReason {
     }
 }
 
+crate::view! {
+    /// `OFPT_PACKET_IN` (`ofp_packet_in` of OpenFlow 1.3): the fixed fields,
+    /// then an `ofp_match` padded to 8 bytes, 2 pad bytes and the frame.
+    /// `new_checked` also checks that the match header is there
+    /// (`OFPBMC_BAD_LEN`), that the padded match fits (`OFPBMC_BAD_LEN`) and
+    /// that the 2 pad bytes follow it (`OFPBRC_BAD_LEN`), as the owned
+    /// decoder does; the match's contents are not looked at.
+    pub struct PacketInView: message(24) check(match_fits) {
+        BUFFER_ID: 8..12 => buffer_id, set_buffer_id: u32;
+        /// `total_len` (the view's own `total_len()` is the message length).
+        TOTAL_LEN: 12..14 => frame_total_len, set_frame_total_len: u16;
+        REASON: 14..15 => reason, set_reason: u8 as PacketInReason;
+        TABLE_ID: 15..16 => table_id, set_table_id: u8;
+        COOKIE: 16..24 => cookie, set_cookie: u64;
+    }
+}
+
+/// The match's padded length, if its header is in `tail`.
+fn padded_match_len(tail: &[u8]) -> Option<usize> {
+    let len = tail.get(2..4)?;
+    Some(usize::from(u16::from_be_bytes([len[0], len[1]])).div_ceil(8) * 8)
+}
+
+fn match_fits<T: AsRef<[u8]>>(v: &PacketInView<T>) -> Result<(), OfpError> {
+    let tail = v.tail();
+    let padded = padded_match_len(tail).ok_or(OfpError::OFPBMC_BAD_LEN)?;
+    if padded < 8 || padded > tail.len() {
+        return Err(OfpError::OFPBMC_BAD_LEN);
+    }
+    if padded + 2 > tail.len() {
+        return Err(OfpError::OFPBRC_BAD_LEN);
+    }
+    Ok(())
+}
+
+impl<T: AsRef<[u8]>> PacketInView<T> {
+    /// The `ofp_match` with its padding (empty if the view is inconsistent).
+    pub fn match_bytes(&self) -> &[u8] {
+        let tail = self.tail();
+        padded_match_len(tail)
+            .and_then(|n| tail.get(..n))
+            .unwrap_or(&[])
+    }
+
+    /// The frame after the match and the 2 pad bytes.
+    pub fn data(&self) -> &[u8] {
+        let tail = self.tail();
+        padded_match_len(tail)
+            .and_then(|n| tail.get(n + 2..))
+            .unwrap_or(&[])
+    }
+}
+
 /// `ofp_packet_in`. `match_` holds the pipeline metadata (in_port,
 /// registers, ct state, ...), `data` the (possibly truncated) frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -271,6 +324,47 @@ mod tests {
         assert_eq!(
             Message::NxPacketIn(NxPacketIn::from_packet_in(pi)).encode(0)[..],
             nx[..]
+        );
+    }
+
+    #[test]
+    fn packet_in_view_agrees_with_decode_and_setters_reach_it() {
+        let std = hex(OVS_STD);
+        let (_, m) = Message::decode(&std).unwrap();
+        let Message::PacketIn(pi) = m else { panic!() };
+        let v = PacketInView::new_checked(&std[..]).unwrap();
+        assert_eq!(
+            (v.buffer_id(), v.frame_total_len(), v.reason(), v.table_id()),
+            (pi.buffer_id, pi.total_len, pi.reason, pi.table_id)
+        );
+        assert_eq!(v.cookie(), pi.cookie);
+        assert_eq!(v.data(), &pi.data[..]);
+        let mut r = Reader::new(v.match_bytes());
+        assert_eq!(Match::decode(&mut r).unwrap(), pi.match_);
+        assert!(r.is_empty());
+        crate::view::testing::assert_len_checks::<PacketInView<_>>(&std);
+        let mut v = PacketInView::new_checked(std.clone()).unwrap();
+        v.set_table_id(9);
+        v.set_reason(PacketInReason::NO_MATCH);
+        v.set_cookie(0x55);
+        let got = PacketIn::decode(&mut Reader::new(&v.into_inner()[8..])).unwrap();
+        assert_eq!(
+            (got.table_id, got.reason, got.cookie),
+            (9, PacketInReason::NO_MATCH, 0x55)
+        );
+        // A match longer than the message; no room for the 2 pad bytes.
+        let mut long = std.clone();
+        long[26..28].copy_from_slice(&0x0400u16.to_be_bytes());
+        assert_eq!(
+            PacketInView::new_checked(long).err(),
+            Some(OfpError::OFPBMC_BAD_LEN)
+        );
+        let mut no_pad = std[..24 + 112].to_vec();
+        let n = no_pad.len() as u16;
+        no_pad[2..4].copy_from_slice(&n.to_be_bytes());
+        assert_eq!(
+            PacketInView::new_checked(no_pad).err(),
+            Some(OfpError::OFPBRC_BAD_LEN)
         );
     }
 
