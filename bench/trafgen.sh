@@ -18,10 +18,15 @@
 # million received packets.
 #
 # Usage: bench/trafgen.sh [CONFIG...]
-#   CONFIGs: rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct
+#   CONFIGs: rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct, each optionally with a
+#            suffix for an A/B in the same run: +mmsg (fwd --no-tx-ring: sendmmsg),
+#            +norxring (fwd --no-rx-ring: recvmmsg), +mmsg+norxring
 #            ovs (runs the kit for ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct)
+#            ovs:KITCONFIG (the kit for that one configuration, e.g. ovs:ovs-tap-ct, so that
+#            rvs and OVS configurations can alternate and load drift hits both alike)
 #   default: all of them.  OVS_CONFIGS selects the kit's configurations.  Env: RUNS (3) DUR (5) WARM (1) WIN (3) VARIANTS ("fixed rand1000")
-#   FWD (path of the fwd binary; built with cargo --release if unset), FWD_PIN (CPU list for
+#   FWD (path of the fwd binary; built with cargo --profile $PROFILE if unset), PROFILE (ci:
+#   release without LTO, the default, as the thin-LTO release build is slow here), FWD_PIN (CPU list for
 #   taskset, default unpinned), OUT (results dir), PFX (name prefix, default rvsbench).
 # Results: $OUT/raw.tsv and $OUT/summary.txt (rvs and OVS side by side, with ratios).
 set -u
@@ -49,12 +54,13 @@ command -v trafgen >/dev/null || { echo "trafgen missing: apt-get install -y net
 
 if [ -z "${FWD:-}" ]; then
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-    (cd "$ROOT" && cargo build --release -q -p datapath --example fwd) || exit 1
-    FWD=$CARGO_TARGET_DIR/release/examples/fwd
+    PROFILE=${PROFILE:-ci}
+    (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p datapath --example fwd) || exit 1
+    FWD=$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/examples/fwd
 fi
 mkdir -p "$OUT"
 RAW=$OUT/raw.tsv
-: > "$RAW"
+: > "$RAW"; : > "$OUT/ovs.log"
 FWDPID=; TGPID=
 
 teardown() {
@@ -103,7 +109,9 @@ setup() {  # setup CONFIG
     teardown
     mk_ns
     local ct=""
-    case $1 in *-ct) ct=--ct;; esac
+    case $1 in *-ct|*-ct+*) ct=--ct;; esac
+    case $1 in *+mmsg*) ct="$ct --no-tx-ring";; esac
+    case $1 in *+norxring*) ct="$ct --no-rx-ring";; esac
     case $1 in
     rvs-veth-*)
         ip link add "$PFX-v1" netns "$NS1" type veth peer name "$PFX-p1" netns "$SW"
@@ -174,10 +182,10 @@ EOF
 }
 
 run_ovs() {
-    log "=== OVS (reference kit, same parameters)"
+    log "=== OVS (reference kit, same parameters): $OVS_CONFIGS"
     # Own prefix for the kit's namespaces, daemons and run dir (others may run the kit too).
     PFX=${PFX}o RUNS=$RUNS DUR=$DUR WARM=$WARM WIN=$WIN VARIANTS="$VARIANTS" OUT=$OUT/ovs \
-        "$KIT/trafgen.sh" $OVS_CONFIGS > "$OUT/ovs.log" 2>&1
+        "$KIT/trafgen.sh" $OVS_CONFIGS >> "$OUT/ovs.log" 2>&1
     # Keep the kit's per-run figures in our table, renamed onto the same columns.
     awk -F'\t' 'BEGIN{OFS="\t"} $4=="rx_pps"||$4=="tx_pps"{print} $4=="ovs_cpu_util"{$4="sw_cpu_util"; print}
                 $4=="ovs_cpu_s_per_Mpkt"{$4="sw_cpu_s_per_Mpkt"; print}' "$OUT/ovs/raw.tsv" >> "$RAW"
@@ -187,6 +195,7 @@ log "machine: $(nproc) cores; loadavg $(cut -d' ' -f1-3 /proc/loadavg); $(uname 
 for c in $CONFIGS; do
     case $c in
     ovs) teardown; run_ovs;;
+    ovs:*) teardown; OVS_CONFIGS=${c#ovs:} run_ovs;;
     rvs-*)
         log "=== $c"
         if setup "$c" > "$OUT/$c.setup.log" 2>&1; then measure "$c"; else log "setup of $c failed (see $OUT/$c.setup.log)"; fi
@@ -210,19 +219,20 @@ for l in open(sys.argv[1]):
     except ValueError: pass
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 print("medians [min-max] over runs; steady-state window")
-print("%-16s %-9s %-26s %-26s %-16s %s" % ("config", "variant", "rx pps @ns2", "tx pps @ns1", "switch cpu-s/Mpkt", "switch cores"))
+print("%-21s %-9s %-26s %-26s %-16s %s" % ("config", "variant", "rx pps @ns2", "tx pps @ns1", "switch cpu-s/Mpkt", "switch cores"))
 for (c, v), m in by.items():
     f = lambda k, fm: (fm % med(m[k]) + " [" + fm % min(m[k]) + "-" + fm % max(m[k]) + "]") if m.get(k) else "-"
-    print("%-16s %-9s %-26s %-26s %-16s %s" % (c, v, f("rx_pps", "%.0f"), f("tx_pps", "%.0f"), f("sw_cpu_s_per_Mpkt", "%.2f"), f("sw_cpu_util", "%.2f")))
+    print("%-21s %-9s %-26s %-26s %-16s %s" % (c, v, f("rx_pps", "%.0f"), f("tx_pps", "%.0f"), f("sw_cpu_s_per_Mpkt", "%.2f"), f("sw_cpu_util", "%.2f")))
 print()
 print("rvs / OVS (median rx pps ratio, median cpu-s/Mpkt ratio):")
-pairs = [("rvs-veth-plain", "ovs-veth-normal"), ("rvs-veth-ct", "ovs-veth-ct"), ("rvs-tap-plain", "ovs-tap-normal"), ("rvs-tap-ct", "ovs-tap-ct")]
+ovs_of = {"rvs-veth-plain": "ovs-veth-normal", "rvs-veth-ct": "ovs-veth-ct", "rvs-tap-plain": "ovs-tap-normal", "rvs-tap-ct": "ovs-tap-ct"}
+pairs = [(a, ovs_of[a.split("+")[0]]) for a in dict.fromkeys(c for (c, _) in by) if a.split("+")[0] in ovs_of]
 for a, b in pairs:
     for v in sorted({v for (_, v) in by}):
         if (a, v) in by and (b, v) in by:
             ra, rb = by[(a, v)], by[(b, v)]
             pps = med(ra.get("rx_pps", [])) / med(rb.get("rx_pps", [])) if rb.get("rx_pps") else float("nan")
             cpu = med(ra.get("sw_cpu_s_per_Mpkt", [])) / med(rb.get("sw_cpu_s_per_Mpkt", [])) if rb.get("sw_cpu_s_per_Mpkt") else float("nan")
-            print("  %-15s vs %-16s %-9s pps x%.2f  cpu/pkt x%.2f" % (a, b, v, pps, cpu))
+            print("  %-20s vs %-16s %-9s pps x%.2f  cpu/pkt x%.2f" % (a, b, v, pps, cpu))
 EOF
 cat "$OUT/summary.txt"
