@@ -6,8 +6,10 @@
 //! 3. N live connections are flushed (`flush(FlushFilter::All)`) by another thread.
 //!
 //! `cargo bench -p conntrack --bench ct_latency -- [N]`. Prints p50/p99/p99.9/max of the
-//! forwarding thread's `execute()` calls during each phase. On a machine with fewer free cores
-//! than threads, preemption by the OS shows up in the tail too.
+//! forwarding thread's `execute()` calls during each phase, in wall-clock time and in the
+//! thread's own CPU time, and sorts the calls over 1 ms by cause (on CPU, preempted by the OS,
+//! asleep). On a machine with fewer free cores than threads, preemption shows up in the wall
+//! tail: a call with little CPU time and an involuntary context switch was preempted.
 
 mod common;
 
@@ -52,82 +54,248 @@ fn fill(ct: &Conntrack, n: u32, base: u32, now: u64) {
     }
 }
 
-fn report(name: &str, (mut lat_ns, preempted): (Vec<u64>, Vec<u64>), busy_ms: f64) {
-    let slow = lat_ns.iter().filter(|&&l| l > 1_000_000).count();
-    // The same tail without the calls the OS preempted.
-    let mut own = lat_ns.clone();
-    for p in &preempted {
-        if let Some(i) = own.iter().position(|x| x == p) {
-            own.swap_remove(i);
-        }
+/// The system allocator, counting on the forwarding thread how many allocations and frees an
+/// `execute()` call makes and how long they take (a free or a malloc in an arena another thread
+/// is filling with freed entries can be slow).
+struct CountingAlloc;
+
+thread_local! {
+    static COUNT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static ALLOC_NS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn counted<T>(f: impl FnOnce() -> T) -> T {
+    if !COUNT.with(|c| c.get()) {
+        return f();
     }
-    own.sort_unstable();
-    let own_q = |p: f64| {
-        own.get(((own.len() as f64 - 1.0).max(0.0) * p) as usize)
-            .map_or(0.0, |&x| x as f64 / 1e3)
+    let t = Instant::now();
+    let r = f();
+    let ns = t.elapsed().as_nanos() as u64;
+    ALLOCS.with(|c| c.set(c.get() + 1));
+    ALLOC_NS.with(|c| c.set(c.get() + ns));
+    r
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        counted(|| unsafe { std::alloc::System.alloc(l) })
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        // SAFETY: forwarded contract.
+        counted(|| unsafe { std::alloc::System.dealloc(p, l) })
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        counted(|| unsafe { std::alloc::System.realloc(p, l, n) })
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// One `execute()` call as the forwarding thread saw it.
+#[derive(Clone, Copy, Default)]
+struct Call {
+    /// Wall-clock time of the call.
+    wall_ns: u64,
+    /// CPU time this thread spent in the call (`CLOCK_THREAD_CPUTIME_ID`).
+    cpu_ns: u64,
+    /// Voluntary context switches during the call (the thread slept: a lock wait, a page
+    /// fault waiting for the address-space lock).
+    vol: u32,
+    /// Involuntary context switches (the OS preempted a runnable thread).
+    invol: u32,
+    /// Time the thread was runnable but waiting for a CPU (`/proc/thread-self/schedstat`):
+    /// preempted, or woken but not yet running.
+    queued_ns: u64,
+    /// Allocations and frees made by the call, and the time they took.
+    allocs: u32,
+    alloc_ns: u64,
+}
+
+/// This thread's CPU time in ns.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    println!(
-        "{name}: calls over 1 ms: {slow}, {} of them preempted by the OS; without those: p99.9 {:.1} us, max {:.1} us",
-        preempted.len(),
-        own_q(0.999),
-        own_q(1.0)
-    );
-    lat_ns.sort_unstable();
-    let q = |p: f64| lat_ns[((lat_ns.len() as f64 - 1.0) * p) as usize] as f64 / 1e3;
-    println!(
-        "{name}: {} execute(32) calls during {busy_ms:.0} ms: p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
-        lat_ns.len(),
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// This thread's (voluntary, involuntary) context switches so far.
+fn ctx_switches() -> (u64, u64) {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD is supported since Linux 2.6.26.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD)");
+    (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
+}
+
+fn quantiles(mut v: Vec<u64>) -> [f64; 4] {
+    v.sort_unstable();
+    let q = |p: f64| v[((v.len() as f64 - 1.0) * p) as usize] as f64 / 1e3;
+    [
         q(0.5),
         q(0.99),
         q(0.999),
-        *lat_ns.last().unwrap_or(&0) as f64 / 1e3
-    );
+        *v.last().unwrap_or(&0) as f64 / 1e3,
+    ]
 }
 
-/// Runs `execute` on 32 live connections in a loop until `done`, returning each call's latency.
-/// This thread's involuntary context switches so far (/proc/thread-self/status).
-fn preemptions() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/status")
+/// Prints wall and CPU quantiles of the calls, the wall time without the time the thread spent
+/// waiting for a CPU (preempted by the OS, or woken and not yet run: this 2-core machine is
+/// shared), and the calls that remain slowest once that is taken out, each split into CPU time,
+/// run-queue wait and time asleep (waiting for a lock, or in a page fault for the kernel's
+/// address-space lock).
+fn report(name: &str, calls: &[Call], busy_ms: f64, steal_ms: u64) {
+    if calls.is_empty() {
+        println!("{name}: no execute() calls completed during {busy_ms:.0} ms");
+        return;
+    }
+    let [w50, w99, w999, wmax] = quantiles(calls.iter().map(|c| c.wall_ns).collect());
+    let [c50, c99, c999, cmax] = quantiles(calls.iter().map(|c| c.cpu_ns).collect());
+    println!(
+        "{name}: {} execute(32) calls during {busy_ms:.0} ms",
+        calls.len()
+    );
+    println!("  wall: p50 {w50:.1} us, p99 {w99:.1} us, p99.9 {w999:.1} us, max {wmax:.1} us");
+    println!("  cpu:  p50 {c50:.1} us, p99 {c99:.1} us, p99.9 {c999:.1} us, max {cmax:.1} us");
+    let slow: Vec<&Call> = calls.iter().filter(|c| c.wall_ns > 1_000_000).collect();
+    let blocked = |c: &Call| c.wall_ns.saturating_sub(c.cpu_ns + c.queued_ns);
+    let on_cpu = slow.iter().filter(|c| c.cpu_ns > 1_000_000).count();
+    let queued = slow
+        .iter()
+        .filter(|c| c.cpu_ns <= 1_000_000 && c.wall_ns - c.wall_ns.min(c.queued_ns) <= 1_000_000)
+        .count();
+    println!(
+        "  calls over 1 ms: {} (over 1 ms of CPU: {on_cpu}; under 1 ms once the time spent \
+         waiting for a CPU is taken out: {queued}; others: {})",
+        slow.len(),
+        slow.len() - on_cpu - queued
+    );
+    println!(
+        "  (waiting for a CPU: preempted by the OS, or woken and not yet run, on this shared \
+         2-core machine; machine steal time during the phase: {steal_ms} ms)"
+    );
+    let mut own: Vec<u64> = calls
+        .iter()
+        .map(|c| c.wall_ns.saturating_sub(c.queued_ns))
+        .collect();
+    own.sort_unstable();
+    let [o50, o99, o999, omax] = quantiles(own);
+    println!(
+        "  wall minus run-queue wait: p50 {o50:.1} us, p99 {o99:.1} us, p99.9 {o999:.1} us, \
+         max {omax:.1} us"
+    );
+    let mut worst: Vec<(usize, &Call)> = calls.iter().enumerate().collect();
+    worst.sort_unstable_by_key(|(_, c)| std::cmp::Reverse(c.wall_ns.saturating_sub(c.queued_ns)));
+    for (i, c) in worst.iter().take(3) {
+        println!(
+            "    call #{i}: wall {:.1} us = cpu {:.1} + waiting for a CPU {:.1} + asleep {:.1}; \
+             switches {} voluntary, {} involuntary; {} allocations/frees taking {:.1} us",
+            c.wall_ns as f64 / 1e3,
+            c.cpu_ns as f64 / 1e3,
+            c.queued_ns.min(c.wall_ns) as f64 / 1e3,
+            blocked(c) as f64 / 1e3,
+            c.vol,
+            c.invol,
+            c.allocs,
+            c.alloc_ns as f64 / 1e3
+        );
+    }
+}
+
+/// Reads this thread's run-queue wait so far (second field of `/proc/thread-self/schedstat`).
+struct RunDelay {
+    file: std::fs::File,
+    buf: [u8; 128],
+}
+
+impl RunDelay {
+    fn open() -> Self {
+        RunDelay {
+            file: std::fs::File::open("/proc/thread-self/schedstat").expect("schedstat"),
+            buf: [0; 128],
+        }
+    }
+
+    fn ns(&mut self) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(&mut self.buf, 0).unwrap_or(0);
+        std::str::from_utf8(&self.buf[..n])
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Steal time of all CPUs so far (ms; /proc/stat counts USER_HZ ticks of 10 ms).
+fn steal_ms() -> u64 {
+    std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("nonvoluntary_ctxt_switches"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+                .next()
+                .and_then(|l| l.split_whitespace().nth(8)?.parse::<u64>().ok())
         })
-        .unwrap_or(0)
+        .map_or(0, |t| t * 10)
 }
 
-/// Also returns the latencies of calls over 1 ms during which the OS preempted this thread (an
-/// involuntary context switch: time the tracker did not spend).
-fn forward(ct: &Conntrack, done: &AtomicBool, now: u64) -> (Vec<u64>, Vec<u64>) {
+/// Runs `execute` on 32 live connections in a loop until `done`, recording every call.
+fn forward(ct: &Conntrack, done: &AtomicBool, now: u64) -> Vec<Call> {
     let frames: Vec<Vec<u8>> = (0..32)
         .map(|i| udp4([192, 168, 0, 1], [192, 168, 0, 2], 5000 + i, 80))
         .collect();
     let mut batch: Vec<CtPacket<'_>> = frames.iter().map(|f| given_v4(f, 17)).collect();
-    let mut lat = Vec::with_capacity(1 << 20);
-    let mut preempted = Vec::new();
-    let mut switches = preemptions();
+    // Touched up front so that recording never page-faults inside a measured call's
+    // neighbourhood (a fault waits for the address-space lock other threads may hold).
+    let mut calls = vec![
+        Call {
+            wall_ns: 1,
+            ..Call::default()
+        };
+        1 << 22
+    ];
+    calls.clear();
+    let opts = CtOpts {
+        commit: true,
+        ..CtOpts::default()
+    };
+    let mut sw = ctx_switches();
+    let mut rd = RunDelay::open();
+    let mut queued = rd.ns();
     while !done.load(Ordering::Relaxed) {
+        ALLOCS.with(|c| c.set(0));
+        ALLOC_NS.with(|c| c.set(0));
         let t = Instant::now();
-        ct.execute(
-            &mut batch,
-            &CtOpts {
-                commit: true,
-                ..CtOpts::default()
-            },
-            now,
-        );
-        let ns = t.elapsed().as_nanos() as u64;
-        if ns > 1_000_000 {
-            let s = preemptions();
-            if s > switches {
-                preempted.push(ns);
-            }
-            switches = s;
-        }
-        lat.push(ns);
+        let c0 = thread_cpu_ns();
+        COUNT.with(|c| c.set(true));
+        ct.execute(&mut batch, &opts, now);
+        COUNT.with(|c| c.set(false));
+        let c1 = thread_cpu_ns();
+        let wall_ns = t.elapsed().as_nanos() as u64;
+        let s = ctx_switches();
+        let q = rd.ns();
+        calls.push(Call {
+            queued_ns: q - queued,
+            wall_ns,
+            cpu_ns: c1 - c0,
+            vol: (s.0 - sw.0) as u32,
+            invol: (s.1 - sw.1) as u32,
+            allocs: ALLOCS.with(|c| c.get()) as u32,
+            alloc_ns: ALLOC_NS.with(|c| c.get()),
+        });
+        sw = s;
+        queued = q;
     }
-    (lat, preempted)
+    calls
 }
 
 fn main() {
@@ -160,9 +328,10 @@ fn main() {
             start.elapsed().as_secs_f64() * 1e3
         })
     };
-    let lat = forward(&ct, &done, now);
+    let st = steal_ms();
+    let calls = forward(&ct, &done, now);
     let ms = sweeper.join().unwrap();
-    report(&format!("mass expiry of {n}"), lat, ms);
+    report(&format!("mass expiry of {n}"), &calls, ms, steal_ms() - st);
 
     // Phase 2: N live connections dumped while forwarding.
     fill(&ct, n, 0, now);
@@ -186,15 +355,17 @@ fn main() {
             (start.elapsed().as_secs_f64() * 1e3, lines, bytes)
         })
     };
-    let lat = forward(&ct, &done, now);
+    let st = steal_ms();
+    let calls = forward(&ct, &done, now);
     let (ms, lines, bytes) = dumper.join().unwrap();
     report(
         &format!(
             "dump of {lines} entries ({:.0} MB of text)",
             bytes as f64 / 1e6
         ),
-        lat,
+        &calls,
         ms,
+        steal_ms() - st,
     );
 
     // Phase 3: N live connections flushed while forwarding.
@@ -209,7 +380,13 @@ fn main() {
             (start.elapsed().as_secs_f64() * 1e3, k)
         })
     };
-    let lat = forward(&ct, &done, now);
+    let st = steal_ms();
+    let calls = forward(&ct, &done, now);
     let (ms, k) = flusher.join().unwrap();
-    report(&format!("flush of {k} entries"), lat, ms);
+    report(
+        &format!("flush of {k} entries"),
+        &calls,
+        ms,
+        steal_ms() - st,
+    );
 }

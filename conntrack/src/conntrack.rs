@@ -134,6 +134,8 @@ pub struct Conntrack {
     pub(crate) default_limit: AtomicU64,
     /// ALG expectations (data connections announced by FTP/TFTP helpers).
     pub(crate) expectations: crate::alg::Expectations,
+    /// Unlinked entries kept for reuse (no `malloc` on the packet path during a mass free).
+    pub(crate) pool: crate::table::ConnPool,
 }
 
 const NO_LIMIT: u64 = u64::MAX;
@@ -192,6 +194,7 @@ impl Conntrack {
             default_policy: AtomicPolicy::new(cfg.default_policy),
             default_limit: AtomicU64::new(NO_LIMIT),
             expectations: Default::default(),
+            pool: crate::table::ConnPool::new(),
         }
     }
 
@@ -558,7 +561,7 @@ impl Conntrack {
             return;
         }
         let (l4, deadline) = new_state(ex, policy, now_ns);
-        let mut conn = Arc::new(Conn::new(ex.key, l4, deadline));
+        let mut conn = self.pool.take(ex.key, l4, deadline);
         crate::alg::init_conn(&conn, opts, exp.as_ref().map(|(_, e)| e));
         // A data connection of a NATed ALG control connection gets the translation its
         // expectation carries (with any `nat` in this ct(), as OVS).

@@ -2,7 +2,11 @@
 //!
 //! All of them work one shard at a time and never hold more than one shard lock, so packets
 //! of every other shard keep flowing; removals are batched (at most [`REMOVE_BATCH`] per write
-//! lock hold) and unlinked entries are freed after the lock is released.
+//! lock hold) and unlinked entries are freed after the lock is released. No write lock is held
+//! across a memory allocation or free: glibc's `malloc`/`free` of a large block can take
+//! milliseconds while another thread frees millions of entries into the same arena, so
+//! tables are allocated and freed outside the lock (see [`crate::table::Shard::grow`]) and
+//! flushing a whole shard swaps its table for an empty one.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -10,7 +14,7 @@ use std::sync::atomic::Ordering;
 use crate::conntrack::Conntrack;
 use crate::dump::CtEntry;
 use crate::key::ConnKey;
-use crate::table::{Conn, Map};
+use crate::table::{Conn, Map, Slot};
 
 /// Most entries unlinked per write-lock hold.
 pub const REMOVE_BATCH: usize = 256;
@@ -58,8 +62,9 @@ impl Conntrack {
         let start = self.sweep_cursor.load(Ordering::Relaxed) % n;
         let mut i = start;
         let mut visited = 0;
+        let mut victims = Vec::new();
         while visited < n && res.examined < budget.max(1) {
-            let (examined, expired) = self.sweep_shard(i, now_ns);
+            let (examined, expired) = self.sweep_shard(i, now_ns, &mut victims);
             res.examined += examined;
             res.expired += expired;
             visited += 1;
@@ -72,20 +77,28 @@ impl Conntrack {
         res
     }
 
-    fn sweep_shard(&self, i: usize, now_ns: u64) -> (usize, usize) {
+    /// `victims` is scratch space, empty on entry and on return (reused across shards so that
+    /// the list rarely grows while the read lock is held).
+    fn sweep_shard(
+        &self,
+        i: usize,
+        now_ns: u64,
+        victims: &mut Vec<(u64, Arc<Conn>)>,
+    ) -> (usize, usize) {
         let shard = &self.shards[i];
+        victims.reserve(shard.map.read().len());
         // Find victims under the read lock: lookups proceed meanwhile.
-        let (examined, victims): (usize, Vec<(u64, Arc<Conn>)>) = {
+        let examined = {
             let map = shard.map.read();
-            let v = map
-                .iter()
-                .filter(|s| s.conn.expired(now_ns))
-                .map(|s| (s.hash, s.conn.clone()))
-                .collect();
-            (map.len(), v)
+            victims.extend(
+                map.iter()
+                    .filter(|s| s.conn.expired(now_ns))
+                    .map(|s| (s.hash, s.conn.clone())),
+            );
+            map.len()
         };
         if victims.is_empty() {
-            self.maybe_shrink(i);
+            shard.maybe_shrink();
             return (examined, 0);
         }
         let mut expired = 0;
@@ -113,22 +126,11 @@ impl Conntrack {
             }
             // `freed` (and the entries) drop here, outside the lock.
         }
-        self.maybe_shrink(i);
+        // The entries whose last reference the list holds are stocked for reuse or freed
+        // here, unlocked.
+        self.pool.give(victims.drain(..).map(|(_, c)| c));
+        shard.maybe_shrink();
         (examined, expired)
-    }
-
-    /// Gives memory back when a shard's table has become mostly empty.
-    fn maybe_shrink(&self, i: usize) {
-        let shard = &self.shards[i];
-        {
-            let map = shard.map.read();
-            if map.capacity() <= 64 || map.len() * 4 >= map.capacity() {
-                return;
-            }
-        }
-        let mut map = shard.map.write();
-        let target = map.len() * 2;
-        map.shrink_to(target, |s| s.hash);
     }
 
     /// One chunk of a dump of `zone` (or all zones): entries of whole shards, starting at
@@ -145,6 +147,8 @@ impl Conntrack {
         let mut out = Vec::new();
         let mut i = cursor.0;
         while i < self.shards.len() && out.len() < max.max(1) {
+            // Room first, so that the list does not grow while the lock is held.
+            out.reserve(self.shards[i].map.read().len());
             let map = self.shards[i].map.read();
             collect(&map, zone, now_ns, &mut out);
             drop(map);
@@ -182,39 +186,52 @@ impl Conntrack {
         }
         let mut total = 0;
         for shard in self.shards.iter() {
-            loop {
-                let freed: Vec<(bool, Arc<Conn>)> = {
-                    let mut map = shard.map.write();
-                    let mut freed = Vec::new();
-                    map.retain(|s| {
-                        let c = &s.conn;
-                        let hit = match filter {
-                            FlushFilter::Zone(z) => c.key.zone() == z,
-                            _ => true,
-                        };
-                        if hit && freed.len() < REMOVE_BATCH {
-                            freed.push((s.is_primary(), c.clone()));
-                            false
-                        } else {
-                            true
-                        }
-                    });
-                    freed
-                };
-                // Both slots of a NAT entry go (each in its shard); it counts once.
-                for (primary, c) in &freed {
-                    if *primary {
-                        self.account_removed(c, false);
-                        total += 1;
-                    }
+            let freed: Vec<Slot> = match filter {
+                // The whole table is swapped for a small empty one, allocated here: an O(1)
+                // hold whatever the size, and the next insertion needs no allocation either.
+                FlushFilter::All => {
+                    let mut old = Map::with_capacity(16);
+                    std::mem::swap(&mut old, &mut *shard.map.write());
+                    old.into_iter().collect()
                 }
-                if freed.len() < REMOVE_BATCH {
-                    break;
+                // Victims are found under the read lock, then unlinked in bounded batches.
+                FlushFilter::Zone(z) => {
+                    let mut victims: Vec<(u64, Arc<Conn>)> =
+                        Vec::with_capacity(shard.map.read().len());
+                    {
+                        let map = shard.map.read();
+                        victims.extend(
+                            map.iter()
+                                .filter(|s| s.conn.key.zone() == z)
+                                .map(|s| (s.hash, s.conn.clone())),
+                        );
+                    }
+                    let mut freed = Vec::with_capacity(victims.len());
+                    for chunk in victims.chunks(REMOVE_BATCH) {
+                        let mut map = shard.map.write();
+                        for (h, v) in chunk {
+                            if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
+                                freed.push(e.remove().0);
+                            }
+                        }
+                    }
+                    freed
+                }
+                FlushFilter::Tuple(_) => Vec::new(),
+            };
+            // Both slots of a NAT entry go (each in its shard); it counts once.
+            for slot in &freed {
+                if slot.is_primary() {
+                    self.account_removed(&slot.conn, false);
+                    total += 1;
                 }
             }
+            // The entries are stocked for reuse or (the rest, with `freed`) freed here,
+            // outside every lock.
+            self.pool.give(freed.into_iter().map(|s| s.conn));
         }
-        for i in 0..self.shards.len() {
-            self.maybe_shrink(i);
+        for shard in self.shards.iter() {
+            shard.maybe_shrink();
         }
         total
     }

@@ -97,7 +97,7 @@ impl Conntrack {
     /// the same key is unlinked first.
     pub(crate) fn link(&self, conn: &Arc<Conn>, hash: u64, now_ns: u64) -> Link {
         let mut stale = Vec::new();
-        let mut map = self.shard_of(hash).map.write();
+        let mut map = self.shard_of(hash).write_with_room(1);
         if let Some(other) = live(&mut map, hash, &conn.key, now_ns, &mut stale) {
             return Link::Existing(other);
         }
@@ -148,7 +148,7 @@ impl Conntrack {
             }
             if !two_slots {
                 // Both keys in one slot of one shard: check both and insert in one section.
-                let mut map = self.shard_of(hash).map.write();
+                let mut map = self.shard_of(hash).write_with_room(1);
                 if let Some(other) = live(&mut map, hash, &key, now_ns, &mut stale) {
                     drop(map);
                     self.account_stale(stale);
@@ -167,7 +167,7 @@ impl Conntrack {
                 return Link::Linked;
             }
             {
-                let mut map = self.shard_of(reply_hash).map.write();
+                let mut map = self.shard_of(reply_hash).write_with_room(1);
                 if live(&mut map, reply_hash, &cand, now_ns, &mut stale).is_some() {
                     continue;
                 }
@@ -177,7 +177,7 @@ impl Conntrack {
                 };
                 map.insert_unique(reply_hash, slot, |s| s.hash);
             }
-            let mut map = self.shard_of(hash).map.write();
+            let mut map = self.shard_of(hash).write_with_room(1);
             if let Some(other) = live(&mut map, hash, &key, now_ns, &mut stale) {
                 drop(map);
                 let mut m2 = self.shard_of(reply_hash).map.write();

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashTable;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use crate::key::ConnKey;
 use crate::proto::L4State;
@@ -133,6 +133,66 @@ impl Conn {
     }
 }
 
+/// Most unlinked entries kept for reuse by [`ConnPool`].
+pub(crate) const POOL_MAX: usize = 1024;
+
+/// A small stock of unlinked entries, reused for new connections. A thread that frees millions
+/// of entries (a mass expiry, a flush) fills glibc's arena with free chunks; a `malloc` in that
+/// arena meanwhile can wait for the arena lock and then spend milliseconds sorting them. With
+/// the stock, creating a connection during such a free allocates nothing. It is bounded (at
+/// most [`POOL_MAX`] entries, ~150 KB), so memory still goes back after a mass expiry.
+pub(crate) struct ConnPool {
+    stock: Mutex<Vec<Arc<Conn>>>,
+}
+
+impl ConnPool {
+    /// A fresh entry: a stocked one if the stock is not empty and not busy, else a new one.
+    pub(crate) fn take(&self, key: ConnKey, l4: L4State, expires_at_ns: u64) -> Arc<Conn> {
+        let stocked = self.stock.try_lock().and_then(|mut s| s.pop());
+        if let Some(mut c) = stocked
+            && let Some(m) = Arc::get_mut(&mut c)
+        {
+            m.key = key;
+            m.nat = None;
+            *m.expires_at_ns.get_mut() = expires_at_ns;
+            *m.inner.get_mut() = ConnInner {
+                mark: 0,
+                label: [0; 2],
+                l4,
+                alg: None,
+            };
+            return c;
+        }
+        Arc::new(Conn::new(key, l4, expires_at_ns))
+    }
+
+    /// Stocks the entries of `conns` nobody else references, until the stock is full; the
+    /// rest stay in the iterator for the caller to drop. Call it outside every shard lock.
+    pub(crate) fn give(&self, mut conns: impl Iterator<Item = Arc<Conn>>) {
+        let Some(mut stock) = self.stock.try_lock() else {
+            return;
+        };
+        while stock.len() < POOL_MAX {
+            let Some(mut c) = conns.next() else {
+                break;
+            };
+            if let Some(m) = Arc::get_mut(&mut c) {
+                // The NAT and helper parts are freed here, not on the packet path.
+                m.nat = None;
+                m.inner.get_mut().alg = None;
+                stock.push(c);
+            }
+        }
+    }
+
+    /// An empty stock whose list is sized once (it never grows after).
+    pub(crate) fn new() -> Self {
+        ConnPool {
+            stock: Mutex::new(Vec::with_capacity(POOL_MAX)),
+        }
+    }
+}
+
 /// A table slot: the entry and its key hash (kept so that growing, shrinking and sweeping the
 /// table never has to touch the entries themselves).
 pub(crate) struct Slot {
@@ -166,6 +226,66 @@ impl Shard {
             map: RwLock::new(HashTable::new()),
         }
     }
+
+    /// The shard's write lock, with room for `extra` more slots: the table never grows (and
+    /// so never allocates, rehashes into new memory or frees its old memory) while this lock is
+    /// held by an insertion. A full table is first replaced by [`Shard::grow`]. (If another
+    /// thread filled the new room between the two, the insertion grows the table itself: rare.)
+    pub(crate) fn write_with_room(&self, extra: usize) -> RwLockWriteGuard<'_, Map> {
+        let map = self.map.write();
+        if map.capacity() - map.len() >= extra {
+            return map;
+        }
+        let want = (map.len() + extra) * 2;
+        drop(map);
+        self.grow(want, extra);
+        self.map.write()
+    }
+
+    /// Replaces the table by one with capacity for `want` slots. The new table is allocated
+    /// and the old one freed outside the lock; under the write lock the slots are only moved
+    /// (each keeps its hash, so no entry is dereferenced). A glibc `malloc`/`free` of a large
+    /// block can take milliseconds while another thread is freeing millions of entries into
+    /// the same arena; none happens while packets of this shard wait.
+    pub(crate) fn grow(&self, want: usize, extra: usize) {
+        let mut fresh = Map::with_capacity(want.max(16));
+        let mut map = self.map.write();
+        if map.capacity() - map.len() < extra && map.len() + extra <= fresh.capacity() {
+            move_slots(&mut map, &mut fresh);
+        }
+        drop(map);
+        // `fresh` is now the old table (or the unused new one): freed here, unlocked.
+    }
+
+    /// Gives memory back when the table has become mostly empty, with the same discipline
+    /// as [`Shard::grow`]: allocation and free outside the lock, a move of the (few) remaining
+    /// slots under it.
+    pub(crate) fn maybe_shrink(&self) {
+        let len = {
+            let map = self.map.read();
+            if map.capacity() <= 64 || map.len() * 4 >= map.capacity() {
+                return;
+            }
+            map.len()
+        };
+        // Never below a few slots: the next insertions then need no allocation.
+        let mut fresh = Map::with_capacity((len * 2).max(16));
+        let mut map = self.map.write();
+        if map.len() * 4 < map.capacity() && map.len() <= fresh.capacity() {
+            move_slots(&mut map, &mut fresh);
+        }
+        drop(map);
+    }
+}
+
+/// Moves every slot of `map` into the empty table `fresh` (which has room for all of them),
+/// then swaps the two: `map` holds the slots in the new memory, `fresh` the old memory.
+fn move_slots(map: &mut Map, fresh: &mut Map) {
+    debug_assert!(fresh.is_empty() && fresh.capacity() >= map.len());
+    for s in map.drain() {
+        fresh.insert_unique(s.hash, s, |s| s.hash);
+    }
+    std::mem::swap(map, fresh);
 }
 
 /// Finds the entry for `k` (live or not) and the direction `k` denotes.
@@ -173,4 +293,112 @@ impl Shard {
 pub(crate) fn find<'m>(map: &'m Map, hash: u64, k: &ConnKey) -> Option<(&'m Arc<Conn>, bool)> {
     map.find(hash, |s| s.hash == hash && s.conn.direction_of(k).is_some())
         .map(|s| (&s.conn, s.conn.key != *k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::OtherState;
+    use std::net::Ipv4Addr;
+
+    fn key(i: u32) -> ConnKey {
+        ConnKey::ipv4(
+            Ipv4Addr::from(0x0a00_0000 + i),
+            Ipv4Addr::new(10, 2, 2, 2),
+            17,
+            1000,
+            53,
+        )
+    }
+
+    fn kept(c: &Conn) -> bool {
+        matches!(c.key.src_addr(), std::net::IpAddr::V4(a) if a.octets()[3] % 16 == 0)
+    }
+
+    fn conn(i: u32) -> Arc<Conn> {
+        Arc::new(Conn::new(key(i), L4State::Other(OtherState::First), 100))
+    }
+
+    #[test]
+    fn an_insertion_never_grows_the_table_under_the_lock_and_growth_keeps_every_entry() {
+        let shard = Shard::new();
+        let conns: Vec<Arc<Conn>> = (0..3000).map(conn).collect();
+        for (i, c) in conns.iter().enumerate() {
+            let h = c.key.sym_hash(7);
+            let mut map = shard.write_with_room(1);
+            assert!(map.capacity() > map.len(), "room before insert {i}");
+            let cap = map.capacity();
+            map.insert_unique(
+                h,
+                Slot {
+                    hash: h,
+                    conn: c.clone(),
+                },
+                |s| s.hash,
+            );
+            assert_eq!(
+                map.capacity(),
+                cap,
+                "the insert itself did not grow the table"
+            );
+        }
+        let map = shard.map.read();
+        for c in &conns {
+            assert!(find(&map, c.key.sym_hash(7), &c.key).is_some());
+        }
+    }
+
+    #[test]
+    fn shrinking_keeps_the_remaining_entries_and_an_empty_shard_keeps_a_small_table() {
+        let shard = Shard::new();
+        let conns: Vec<Arc<Conn>> = (0..2000).map(conn).collect();
+        for c in &conns {
+            let h = c.key.sym_hash(7);
+            shard.write_with_room(1).insert_unique(
+                h,
+                Slot {
+                    hash: h,
+                    conn: c.clone(),
+                },
+                |s| s.hash,
+            );
+        }
+        shard.map.write().retain(|s| kept(&s.conn));
+        let left = shard.map.read().len();
+        assert!(left > 0 && left * 4 < shard.map.read().capacity());
+        shard.maybe_shrink();
+        let map = shard.map.read();
+        assert_eq!(map.len(), left);
+        assert!(map.capacity() < 4 * left.max(16));
+        for c in conns.iter().filter(|c| kept(c)) {
+            assert!(find(&map, c.key.sym_hash(7), &c.key).is_some());
+        }
+        drop(map);
+        shard.map.write().clear();
+        shard.maybe_shrink();
+        let cap = shard.map.read().capacity();
+        assert!((16..=64).contains(&cap), "{cap}");
+    }
+
+    #[test]
+    fn a_stocked_entry_comes_back_reset_and_a_shared_one_is_never_stocked() {
+        let pool = ConnPool::new();
+        let a = conn(1);
+        a.inner.lock().mark = 7;
+        a.expires_at_ns.store(5, Ordering::Relaxed);
+        let shared = conn(2);
+        let other_ref = shared.clone();
+        pool.give(vec![a, shared].into_iter());
+        assert_eq!(pool.stock.lock().len(), 1);
+        let b = pool.take(key(9), L4State::Other(OtherState::First), 42);
+        assert_eq!(b.key, key(9));
+        assert_eq!(b.deadline_ns(), 42);
+        assert_eq!(b.inner.lock().mark, 0);
+        assert!(b.nat.is_none());
+        assert!(pool.stock.lock().is_empty());
+        assert_eq!(Arc::strong_count(&other_ref), 1);
+        // Bounded: never more than POOL_MAX entries kept.
+        pool.give((0..POOL_MAX as u32 + 10).map(conn));
+        assert_eq!(pool.stock.lock().len(), POOL_MAX);
+    }
 }
