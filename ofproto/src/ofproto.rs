@@ -207,6 +207,8 @@ pub struct Ofproto {
     pub(crate) events: Vec<Event>,
     /// Shared by all snapshots of this bridge.
     pub(crate) recirc: Arc<Mutex<RecircTable>>,
+    /// `ct(table=N)` forks followed by more actions (see `xlate/fork.rs`).
+    pub(crate) forks: Arc<Mutex<crate::xlate::ForkTable>>,
     pub(crate) mac: Arc<Mutex<MacTable>>,
     pub(crate) pins: Arc<Mutex<PinTable>>,
     /// Bumped by every change that can alter a translation.
@@ -229,6 +231,7 @@ impl Ofproto {
             next_rule_id: 1,
             events: Vec::new(),
             recirc: Arc::new(Mutex::new(RecircTable::default())),
+            forks: Arc::default(),
             mac: Arc::new(Mutex::new(mac)),
             pins: Arc::new(Mutex::new(PinTable::default())),
             generation: 0,

@@ -945,11 +945,14 @@ icmp,vlan_tci=0x0000,dl_src=c6:f9:4e:cb:72:db,dl_dst=e6:4c:47:35:28:c9,nw_src=17
 }
 
 #[test]
-#[ignore = "rvs bug: table 3 counts 1 packet where OVS counts 2: the two ct(table=3) recirculations of one packet (after resubmit(,1) and resubmit(,2)) are credited once"]
 fn ct_resubmit_to_ct_multiple_times() {
     let Some(b) = Bed::new("conntrack - resubmit to ct multiple times", &two(), &[]) else {
         return;
     };
+    // OVS 3.1 installs ct,recirc(0x2),ct,recirc(0x2): its datapath forks at
+    // a recirc that is not last. rvs's datapath ends the list there, so
+    // ofproto chains the two passes (ofproto/src/xlate/fork.rs); the
+    // counters below are OVS's.
     b.flows(
         "table=0,priority=150,arp,action=normal
          table=0,priority=100,ip,in_port=1,action=resubmit(,1),resubmit(,2)

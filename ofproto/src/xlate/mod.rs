@@ -21,9 +21,15 @@
 //! OpenFlow-only state (registers, metadata, conj_id) never reaches the
 //! datapath mask — it is a function of the recirc_id plus the exact bits.
 //! rvs's own rule: `ct()` un-wildcards `eth_type` and `nw_proto`.
+//!
+//! A `ct(table=N)` followed by more actions forks the packet in OVS; rvs's
+//! datapath ends an action list at `recirc`, so `fork.rs` turns such a
+//! translation into a chain of recirculations with the same effect and
+//! statistics.
 
 mod actions;
 mod commit;
+mod fork;
 mod group;
 mod normal;
 
@@ -37,6 +43,8 @@ use crate::ofproto::{Ofproto, RuleRef, TableMiss};
 use crate::recirc::FrozenState;
 use crate::rule::Rule;
 use crate::trace::{NodeKind, TraceBuilder, TraceNode};
+
+pub use fork::{ForkEntry, ForkTable, fork_marker};
 
 /// `OFPR_NO_MATCH`.
 pub(crate) const OFPR_NO_MATCH: u8 = 0;
@@ -171,9 +179,14 @@ impl Ofproto {
         let recirc_id = flow.get(Field::RecircId) as u32;
         if recirc_id != 0 {
             let state = self.recirc.lock().get(recirc_id).cloned();
-            match state {
-                Some(st) => x.thaw(&st),
-                None => x.out.error = Some(XlateError::NoRecirculationContext),
+            let fork = state
+                .as_ref()
+                .and_then(fork_marker)
+                .map(|id| self.forks.lock().get(id).cloned());
+            match (state, fork) {
+                (Some(_), Some(Some(e))) => x.thaw_fork(&e),
+                (Some(st), None) => x.thaw(&st),
+                _ => x.out.error = Some(XlateError::NoRecirculationContext),
             }
         } else {
             x.xlate_table(0, false);
@@ -252,6 +265,7 @@ impl<'a> Xlate<'a> {
 
     fn finish(mut self) -> Translation {
         let initial_flow = self.pkt.flow;
+        self.split_forks();
         if self.out.error.is_some() {
             self.out.actions.clear();
         }
