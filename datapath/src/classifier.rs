@@ -11,6 +11,14 @@
 //! Concurrency: the classifier itself is single-writer; [`crate::Datapath`]
 //! keeps it behind an `RwLock` taken once per burst for reading. Megaflow
 //! stats are atomics so readers update them without the write lock.
+//!
+//! Hooks: a classifier made with [`Classifier::with_hooks`] tells its
+//! [`UpcallHandler`] about every megaflow that enters
+//! ([`UpcallHandler::megaflow_installed`]) and leaves
+//! ([`UpcallHandler::megaflow_removed`]) it — inserts, deletes, flushes,
+//! revalidation deletes, and both halves of a modify — while holding the
+//! write lock, so the two calls for one megaflow are never reordered.
+//! ofproto counts the recirculation ids megaflows use this way.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use hashbrown::HashTable;
 
 use crate::actions::Actions;
+use crate::dp::UpcallHandler;
 use crate::key::{FlowKey, KEY_WORDS, masked_hash};
 
 /// An installed megaflow: masked key, mask, actions, stats.
@@ -134,11 +143,28 @@ pub struct Classifier {
     subtables: Vec<Subtable>,
     count: usize,
     next_id: u64,
+    hooks: Option<Arc<dyn UpcallHandler>>,
 }
 
 impl Classifier {
     pub fn new() -> Self {
         Classifier::default()
+    }
+
+    /// A classifier that reports megaflows entering and leaving it to
+    /// `hooks` (module documentation).
+    pub fn with_hooks(hooks: Arc<dyn UpcallHandler>) -> Self {
+        Classifier {
+            hooks: Some(hooks),
+            ..Classifier::default()
+        }
+    }
+
+    fn removed(&self, f: &Megaflow) {
+        f.kill();
+        if let Some(h) = &self.hooks {
+            h.megaflow_removed(f);
+        }
     }
 
     /// Number of megaflows.
@@ -185,6 +211,9 @@ impl Classifier {
     }
 
     fn insert_flow(&mut self, flow: Arc<Megaflow>) {
+        if let Some(h) = &self.hooks {
+            h.megaflow_installed(&flow);
+        }
         let idx = match self.subtables.iter().position(|s| s.mask == flow.mask) {
             Some(i) => i,
             None => {
@@ -221,13 +250,13 @@ impl Classifier {
             if let Some(h) = found {
                 if let Ok(e) = st.flows.find_entry(h, |(_, f)| f.id == id) {
                     let ((_, f), _) = e.remove();
-                    f.kill();
                     out = Some(f);
                 }
                 break;
             }
         }
-        if out.is_some() {
+        if let Some(f) = &out {
+            self.removed(f);
             self.count -= 1;
             self.subtables.retain(|s| !s.flows.is_empty());
         }
@@ -247,7 +276,7 @@ impl Classifier {
     pub fn flush(&mut self) {
         for st in &self.subtables {
             for (_, f) in st.flows.iter() {
-                f.kill();
+                self.removed(f);
             }
         }
         self.subtables.clear();
@@ -258,11 +287,15 @@ impl Classifier {
     /// false. Returns the number deleted.
     pub fn retain(&mut self, mut keep: impl FnMut(&Megaflow) -> bool) -> usize {
         let mut n = 0;
+        let hooks = self.hooks.as_deref();
         for st in &mut self.subtables {
             st.flows.retain(|(_, f)| {
                 let k = keep(f);
                 if !k {
                     f.kill();
+                    if let Some(h) = hooks {
+                        h.megaflow_removed(f);
+                    }
                     n += 1;
                 }
                 k
@@ -298,5 +331,61 @@ impl Classifier {
             .collect();
         v.sort_by_key(|e| std::cmp::Reverse(e.0));
         self.subtables = v.into_iter().map(|(_, s)| s).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::DpAction;
+    use crate::dp::{Upcall, UpcallReply};
+    use std::sync::Mutex;
+
+    /// Counts installs minus removals per megaflow id.
+    #[derive(Default)]
+    struct Count(Mutex<hashbrown::HashMap<u64, i32>>);
+
+    impl UpcallHandler for Count {
+        fn upcall(&self, _: &[Upcall]) -> Vec<UpcallReply> {
+            Vec::new()
+        }
+        fn megaflow_installed(&self, f: &Megaflow) {
+            *self.0.lock().unwrap().entry(f.id).or_default() += 1;
+        }
+        fn megaflow_removed(&self, f: &Megaflow) {
+            assert!(f.is_dead(), "reported after it stopped matching");
+            *self.0.lock().unwrap().entry(f.id).or_default() -= 1;
+        }
+    }
+
+    fn key(port: u32) -> FlowKey {
+        let mut k = FlowKey::default();
+        k.set_in_port(port);
+        k
+    }
+
+    #[test]
+    fn hooks_see_every_megaflow_enter_and_leave_once() {
+        let c = Arc::new(Count::default());
+        let mut cls = Classifier::with_hooks(c.clone());
+        let mut mask = FlowKey::default();
+        mask.set_in_port(u32::MAX);
+        let ids: Vec<u64> = (1..=6)
+            .map(|p| {
+                let a = std::iter::once(DpAction::Output(p)).collect();
+                cls.insert(&key(p), &mask, a).unwrap().id
+            })
+            .collect();
+        assert!(cls.insert(&key(1), &mask, Actions::new()).is_err());
+        let live = |c: &Count| c.0.lock().unwrap().values().filter(|&&n| n == 1).count();
+        assert_eq!(live(&c), 6);
+        assert!(cls.modify(ids[0], std::iter::once(DpAction::Drop).collect()));
+        assert_eq!(live(&c), 6, "a modify is one leave and one enter");
+        assert!(cls.delete(ids[1]).is_some());
+        assert_eq!(cls.retain(|f| f.id != ids[2]), 1);
+        assert_eq!(live(&c), 4);
+        cls.flush();
+        assert_eq!(live(&c), 0);
+        assert!(c.0.lock().unwrap().values().all(|&n| n == 0));
     }
 }

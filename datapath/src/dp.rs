@@ -53,6 +53,16 @@ pub struct UpcallReply {
 /// [`Datapath::execute`] (which may be the caller, holding its pipeline).
 pub trait UpcallHandler: Send + Sync {
     fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply>;
+
+    /// A megaflow entered the datapath's classifier (called under the
+    /// classifier's write lock: keep it short, and do not call back into the
+    /// datapath). Default: nothing.
+    fn megaflow_installed(&self, _flow: &Megaflow) {}
+
+    /// A megaflow left the classifier (deleted, flushed, revalidated away,
+    /// or replaced by a modify, which then reports the new one installed).
+    /// Forwarding threads may still be executing it. Default: nothing.
+    fn megaflow_removed(&self, _flow: &Megaflow) {}
 }
 
 /// A packet sent to userspace by a `Userspace` action (e.g. a packet-in).
@@ -197,7 +207,7 @@ impl Datapath {
             cfg.n_threads
         };
         let sh = Arc::new(Shared {
-            classifier: RwLock::new(Classifier::new()),
+            classifier: RwLock::new(Classifier::with_hooks(handler.clone())),
             handler,
             ct,
             upcall_tx,

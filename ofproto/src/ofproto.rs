@@ -311,8 +311,9 @@ impl Ofproto {
 
     /// Expires idle and hard timeouts at `now_ms` (OVS checks hard first;
     /// a rule expires strictly after its deadline, as in OVS),
-    /// ages the MAC table, and returns all pending events plus the next
-    /// deadline (ms) at which `run` has work to do, if any.
+    /// ages the MAC table, frees the recirculation ids whose grace period
+    /// has passed (see [`crate::recirc`]), and returns all pending events
+    /// plus the next deadline (ms) at which `run` has work to do, if any.
     pub fn run(&mut self, now_ms: u64) -> (Vec<Event>, Option<u64>) {
         let mut expired = Vec::new();
         let mut next: Option<u64> = None;
@@ -346,7 +347,29 @@ impl Ofproto {
             }
         }
         self.mac.lock().expire(now_ms);
+        self.recirc.lock().sweep(now_ms);
         (self.take_events(), next)
+    }
+
+    /// The recirculation id table's counters (allocated, freed, idle).
+    pub fn recirc_stats(&self) -> crate::recirc::RecircStats {
+        self.recirc.lock().stats()
+    }
+
+    /// Megaflow references on recirculation id `id`, if allocated.
+    pub fn recirc_refs(&self, id: u32) -> Option<u32> {
+        self.recirc.lock().refs(id)
+    }
+
+    /// Recirculation ids currently allocated (live or in their grace period).
+    pub fn n_recirc_ids(&self) -> usize {
+        self.recirc.lock().len()
+    }
+
+    /// Sets the grace period between a recirculation id's last use and its
+    /// release (default [`crate::recirc::RECIRC_GRACE_MS`]).
+    pub fn set_recirc_grace_ms(&self, grace_ms: u64) {
+        self.recirc.lock().set_grace_ms(grace_ms);
     }
 
     /// The NORMAL action's MAC table for `fdb/show` (see [`MacTable::dump`]).

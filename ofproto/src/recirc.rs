@@ -7,9 +7,49 @@
 //! (registers, metadata, the action set) and the table to resume at.
 //! Identical states share one id (OVS's `recirc_alloc_id_ctx`), so the
 //! megaflows of many connections can share their recirculated megaflows.
+//!
+//! ## Lifetime of an id (OVS's `ofproto-dpif-rid.c`, in rvs's terms)
+//!
+//! ```text
+//!  intern(state) ──▶ live, touched ──acquire (megaflow installed)──▶ refs > 0
+//!        ▲                │ sweep: untouched, refs == 0                │ release (megaflow removed)
+//!        │ intern again   ▼                                            ▼
+//!        └──────────── idle since T ◀─────────────────────────── refs == 0
+//!                         │ sweep at ≥ T + grace, still idle
+//!                         ▼
+//!                       freed (the id may be handed out again)
+//! ```
+//!
+//! - **References** are held by the datapath's megaflows: one per
+//!   `recirc(id)` in a megaflow's actions and one for the `recirc_id` its key
+//!   matches (so no megaflow can still match an id once it is freed, and a
+//!   reused id never meets a stale megaflow). The upcall handler counts them
+//!   through the datapath's megaflow hooks ([`crate::upcall::Handler`]).
+//! - **In-flight translations** hold no counted reference (the datapath
+//!   installs their megaflow after the handler returns); instead every
+//!   `intern` marks the id *touched*, and a touched id survives the next
+//!   sweep. An id is therefore never freed sooner than one full grace period
+//!   after the last translation that produced it.
+//! - **Grace period**: an id whose last reference went away is freed only
+//!   when sweeps have seen it unreferenced and untouched for
+//!   [`RecircTable::grace_ms`] (default [`RECIRC_GRACE_MS`]), so a datapath
+//!   thread still executing a just-deleted megaflow's `recirc(id)` resumes
+//!   into the right state. Freed ids are not reused before the 32-bit
+//!   counter wraps, and never while still allocated (live or in grace).
+//! - **Revalidation**: a continuation names a table, not a rule: resuming
+//!   looks the packet up in the table as it is *now*, so deleted rules are
+//!   never resumed into. A continuation whose state changed (e.g. its
+//!   action set, written by a rule since modified) gets a new id when the
+//!   revalidator re-translates the pre-recirculation megaflow; the old id is
+//!   then released with the megaflows that used it, and megaflows still
+//!   matching a freed id fail translation (`No recirculation context`) and
+//!   are deleted.
 
 use hashbrown::HashMap;
 use ofp_codec::Action;
+
+/// Default grace period between an id's last reference and its release (ms).
+pub const RECIRC_GRACE_MS: u64 = 1_000;
 
 /// What translation resumes from after a recirculation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -24,31 +64,173 @@ pub struct FrozenState {
     pub action_set: Vec<Action>,
 }
 
-/// Interned frozen states, ids from 1 (0 means "not recirculated").
-#[derive(Debug, Default)]
+#[derive(Debug)]
+struct Node {
+    state: FrozenState,
+    /// Megaflow references (see the module documentation).
+    refs: u32,
+    /// Interned since the last sweep: a translation may be about to install
+    /// a megaflow using it.
+    touched: bool,
+    /// When a sweep first found it unreferenced and untouched.
+    idle_since_ms: Option<u64>,
+}
+
+/// Counters of a [`RecircTable`], for tests and `ofproto` status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecircStats {
+    /// Ids allocated (states) so far.
+    pub allocated: u64,
+    /// Ids freed so far.
+    pub freed: u64,
+    /// Ids currently allocated with no reference (waiting out the grace period).
+    pub idle: usize,
+}
+
+/// Interned frozen states, ids from 1 (0 means "not recirculated"),
+/// reference-counted and freed after a grace period (module documentation).
+#[derive(Debug)]
 pub struct RecircTable {
     by_state: HashMap<FrozenState, u32>,
-    by_id: HashMap<u32, FrozenState>,
+    by_id: HashMap<u32, Node>,
+    /// The last id handed out.
     next: u32,
+    grace_ms: u64,
+    allocated: u64,
+    freed: u64,
+}
+
+impl Default for RecircTable {
+    fn default() -> Self {
+        RecircTable::new(RECIRC_GRACE_MS)
+    }
 }
 
 impl RecircTable {
-    /// The id of `state`, allocating one if it is new.
+    /// An empty table whose ids are freed `grace_ms` after their last use.
+    pub fn new(grace_ms: u64) -> Self {
+        RecircTable {
+            by_state: HashMap::new(),
+            by_id: HashMap::new(),
+            next: 0,
+            grace_ms,
+            allocated: 0,
+            freed: 0,
+        }
+    }
+
+    pub fn grace_ms(&self) -> u64 {
+        self.grace_ms
+    }
+
+    pub fn set_grace_ms(&mut self, grace_ms: u64) {
+        self.grace_ms = grace_ms;
+    }
+
+    /// The id of `state`, allocating one if it is new. Marks the id touched
+    /// (it survives the next sweep even without references).
     pub fn intern(&mut self, state: FrozenState) -> u32 {
         if let Some(&id) = self.by_state.get(&state) {
+            if let Some(n) = self.by_id.get_mut(&id) {
+                n.touched = true;
+                n.idle_since_ms = None;
+            }
             return id;
         }
-        self.next = self.next.wrapping_add(1).max(1);
-        let id = self.next;
-        self.by_id.insert(id, state.clone());
-        self.by_state.insert(state, id);
+        let id = self.alloc_id();
+        self.allocated += 1;
+        self.by_state.insert(state.clone(), id);
+        self.by_id.insert(
+            id,
+            Node {
+                state,
+                refs: 0,
+                touched: true,
+                idle_since_ms: None,
+            },
+        );
         id
     }
 
-    pub fn get(&self, id: u32) -> Option<&FrozenState> {
-        self.by_id.get(&id)
+    /// The next id after the last one that is not allocated, wrapping from
+    /// `u32::MAX` to 1. Terminates: fewer than `u32::MAX` ids can be
+    /// allocated at once (each holds a state of well over 4 bytes).
+    fn alloc_id(&mut self) -> u32 {
+        loop {
+            self.next = self.next.wrapping_add(1).max(1);
+            if !self.by_id.contains_key(&self.next) {
+                return self.next;
+            }
+        }
     }
 
+    pub fn get(&self, id: u32) -> Option<&FrozenState> {
+        self.by_id.get(&id).map(|n| &n.state)
+    }
+
+    /// A megaflow started using `id`. Returns false (and counts nothing) if
+    /// `id` is not allocated.
+    pub fn acquire(&mut self, id: u32) -> bool {
+        match self.by_id.get_mut(&id) {
+            Some(n) => {
+                n.refs = n.refs.saturating_add(1);
+                n.idle_since_ms = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A megaflow that used `id` is gone. Unknown ids and extra releases
+    /// are ignored.
+    pub fn release(&mut self, id: u32) {
+        if let Some(n) = self.by_id.get_mut(&id) {
+            n.refs = n.refs.saturating_sub(1);
+        }
+    }
+
+    /// References `id` holds, if allocated.
+    pub fn refs(&self, id: u32) -> Option<u32> {
+        self.by_id.get(&id).map(|n| n.refs)
+    }
+
+    /// Frees the ids that have been unreferenced and untouched for the
+    /// grace period; starts the grace period of newly idle ones. Cost is
+    /// linear in the number of allocated ids. Returns the number freed.
+    pub fn sweep(&mut self, now_ms: u64) -> usize {
+        let grace = self.grace_ms;
+        let mut dead = Vec::new();
+        for (&id, n) in self.by_id.iter_mut() {
+            if n.refs > 0 {
+                n.idle_since_ms = None;
+            } else if std::mem::take(&mut n.touched) {
+                n.idle_since_ms = Some(now_ms);
+            } else {
+                match n.idle_since_ms {
+                    None => n.idle_since_ms = Some(now_ms),
+                    Some(t) if now_ms.saturating_sub(t) >= grace => dead.push(id),
+                    Some(_) => {}
+                }
+            }
+        }
+        for id in &dead {
+            if let Some(n) = self.by_id.remove(id) {
+                self.by_state.remove(&n.state);
+            }
+        }
+        self.freed += dead.len() as u64;
+        dead.len()
+    }
+
+    pub fn stats(&self) -> RecircStats {
+        RecircStats {
+            allocated: self.allocated,
+            freed: self.freed,
+            idle: self.by_id.values().filter(|n| n.refs == 0).count(),
+        }
+    }
+
+    /// Allocated ids (live or in their grace period).
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
@@ -75,6 +257,8 @@ pub struct PinContext {
 }
 
 /// Interned packet-in contexts; the id is the datapath `userspace` cookie.
+/// Not garbage-collected (one entry per distinct context: bounded by the
+/// flow table's `controller` actions times the register values they see).
 #[derive(Debug, Default)]
 pub struct PinTable {
     by_ctx: HashMap<PinContext, u64>,
@@ -101,24 +285,225 @@ impl PinTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn state(reg0: u32) -> FrozenState {
+        let mut regs = [0; 16];
+        regs[0] = reg0;
+        FrozenState {
+            table_id: 1,
+            regs,
+            metadata: 0,
+            actions: vec![],
+            action_set: vec![],
+        }
+    }
 
     #[test]
     fn identical_states_share_an_id() {
         let mut t = RecircTable::default();
-        let s = FrozenState {
-            table_id: 1,
-            regs: [0; 16],
-            metadata: 0,
-            actions: vec![],
-            action_set: vec![],
-        };
+        let s = state(0);
         let a = t.intern(s.clone());
         assert_eq!(t.intern(s.clone()), a);
-        let mut s2 = s;
-        s2.regs[3] = 7;
-        let b = t.intern(s2.clone());
+        let b = t.intern(state(7));
         assert_ne!(a, b);
-        assert_eq!(t.get(b), Some(&s2));
+        assert_eq!(t.get(b), Some(&state(7)));
         assert!(a >= 1);
+    }
+
+    #[test]
+    fn a_shared_id_lives_until_its_last_megaflow_is_gone_and_the_grace_passes() {
+        let mut t = RecircTable::new(1_000);
+        let id = t.intern(state(1));
+        // Two megaflows (say, two connections' pre-recirculation flows).
+        assert!(t.acquire(id));
+        assert_eq!(t.intern(state(1)), id);
+        assert!(t.acquire(id));
+        t.release(id);
+        for now in [0, 2_000, 10_000] {
+            assert_eq!(t.sweep(now), 0);
+        }
+        assert_eq!(t.refs(id), Some(1));
+        t.release(id);
+        assert_eq!(t.sweep(10_100), 0, "grace starts");
+        assert_eq!(t.sweep(11_099), 0, "inside the grace");
+        assert_eq!(t.get(id), Some(&state(1)));
+        assert_eq!(t.sweep(11_100), 1);
+        assert_eq!(t.get(id), None);
+        assert!(t.is_empty());
+        assert_eq!(t.stats().freed, 1);
+    }
+
+    #[test]
+    fn ids_are_freed_after_their_megaflows_are_deleted_and_the_grace_passes() {
+        let mut t = RecircTable::new(500);
+        let ids: Vec<u32> = (0..100).map(|i| t.intern(state(i))).collect();
+        ids.iter().for_each(|&id| assert!(t.acquire(id)));
+        t.sweep(0);
+        assert_eq!(t.len(), 100);
+        ids[..60].iter().for_each(|&id| t.release(id));
+        t.sweep(1_000);
+        assert_eq!(t.len(), 100);
+        assert_eq!(t.stats().idle, 60);
+        t.sweep(1_499);
+        assert_eq!(t.len(), 100);
+        assert_eq!(t.sweep(1_500), 60);
+        assert_eq!(t.len(), 40);
+        assert!(ids[60..].iter().all(|&id| t.get(id).is_some()));
+        // A freed state interned again gets a fresh id.
+        let again = t.intern(state(0));
+        assert!(!ids.contains(&again));
+    }
+
+    #[test]
+    fn a_translation_in_flight_keeps_its_id_through_the_next_sweeps() {
+        let mut t = RecircTable::new(1_000);
+        let id = t.intern(state(3));
+        // Never acquired: the megaflow is not installed yet.
+        assert_eq!(t.sweep(0), 0);
+        assert_eq!(t.sweep(999), 0);
+        // Produced again (an upcall, or the revalidator re-translating).
+        assert_eq!(t.intern(state(3)), id);
+        assert_eq!(t.sweep(1_500), 0);
+        assert_eq!(t.sweep(2_499), 0);
+        assert!(t.acquire(id), "still there for the install");
+        t.release(id);
+        assert_eq!(t.sweep(2_600), 0);
+        assert_eq!(t.sweep(3_600), 1);
+        assert!(!t.acquire(id), "freed ids are not counted");
+    }
+
+    #[test]
+    fn no_id_is_reused_inside_the_grace_even_after_the_counter_wraps() {
+        let mut t = RecircTable::new(1_000);
+        let a = t.intern(state(1));
+        assert_eq!(a, 1);
+        t.acquire(a);
+        t.release(a);
+        t.sweep(0);
+        // Pretend the 32-bit counter wrapped: the next candidate is `a`.
+        t.next = u32::MAX;
+        let b = t.intern(state(2));
+        assert_ne!(b, a, "an id in its grace period is skipped");
+        assert_eq!(t.get(a), Some(&state(1)));
+        assert_eq!(t.sweep(1_000), 1);
+        t.next = u32::MAX;
+        let c = t.intern(state(3));
+        assert_eq!(c, a, "reused once the grace has passed");
+        assert_eq!(t.get(c), Some(&state(3)));
+        assert_eq!(t.get(b), Some(&state(2)));
+    }
+
+    #[test]
+    fn churning_connections_keep_the_table_bounded() {
+        // 50 connections at a time, each with its own continuation (say, a
+        // register loaded from its source port); one ends and one starts
+        // every 10 ms; sweeps every 250 ms as the switch runs them.
+        let grace = 1_000;
+        let mut t = RecircTable::new(grace);
+        let mut live: std::collections::VecDeque<u32> = Default::default();
+        let mut peak = 0;
+        for step in 0..20_000u32 {
+            let now = u64::from(step) * 10;
+            let id = t.intern(state(step));
+            t.acquire(id);
+            live.push_back(id);
+            if live.len() > 50
+                && let Some(old) = live.pop_front()
+            {
+                t.release(old);
+            }
+            if now % 250 == 0 {
+                t.sweep(now);
+            }
+            peak = peak.max(t.len());
+        }
+        // Live ones plus those released within grace + two sweep periods.
+        let bound = 50 + ((grace + 2 * 250) / 10) as usize + 1;
+        assert!(peak <= bound, "peak {peak} > {bound}");
+        assert!(t.stats().freed > 19_000);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Intern(u8),
+        Acquire(u8),
+        Release(u8),
+        Sweep(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..12).prop_map(Op::Intern),
+            (0u8..12).prop_map(Op::Acquire),
+            (0u8..12).prop_map(Op::Release),
+            (0u16..700).prop_map(Op::Sweep),
+        ]
+    }
+
+    proptest! {
+        /// Against a model: an id with megaflow references or touched since
+        /// the grace began is never freed; a freed state comes back with a
+        /// different id unless the counter wrapped; the table never holds an
+        /// id whose last use is older than grace + two sweeps.
+        #[test]
+        fn ids_are_never_freed_while_used_or_inside_the_grace(ops in proptest::collection::vec(op(), 1..300)) {
+            let grace = 500u64;
+            let mut t = RecircTable::new(grace);
+            let mut now = 0u64;
+            // Per state: (id, model refs, last time it was in use).
+            let mut model: HashMap<u8, (u32, u32, u64)> = HashMap::new();
+            for op in ops {
+                match op {
+                    Op::Intern(s) => {
+                        let id = t.intern(state(u32::from(s)));
+                        let e = model.entry(s).or_insert((id, 0, now));
+                        prop_assert_eq!(e.0, id, "same state, same id while allocated");
+                        e.2 = now;
+                    }
+                    Op::Acquire(s) => {
+                        if let Some(e) = model.get_mut(&s) {
+                            prop_assert!(t.acquire(e.0));
+                            e.1 += 1;
+                            e.2 = now;
+                        }
+                    }
+                    Op::Release(s) => {
+                        if let Some(e) = model.get_mut(&s) && e.1 > 0 {
+                            t.release(e.0);
+                            e.1 -= 1;
+                            e.2 = now;
+                        }
+                    }
+                    Op::Sweep(dt) => {
+                        now += u64::from(dt);
+                        t.sweep(now);
+                        let mut gone = Vec::new();
+                        for (&s, &(id, refs, last)) in &model {
+                            match t.get(id) {
+                                Some(st) => {
+                                    prop_assert_eq!(st, &state(u32::from(s)));
+                                    if refs == 0 {
+                                        // Idle from the first sweep after `last`, freed
+                                        // at the first sweep a grace later.
+                                        let limit = last + grace + 2 * 700;
+                                        prop_assert!(now <= limit || refs > 0,
+                                            "id {} kept too long: last use {}, now {}", id, last, now);
+                                    }
+                                }
+                                None => {
+                                    prop_assert_eq!(refs, 0, "freed while referenced");
+                                    prop_assert!(now >= last + grace, "freed inside the grace");
+                                    gone.push(s);
+                                }
+                            }
+                        }
+                        for s in gone {
+                            model.remove(&s);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -16,20 +16,42 @@
 //! Rule counters are shared atomics, so crediting traffic (upcalls, the
 //! revalidator's megaflow deltas) needs no write access. Learned flows are
 //! installed through [`Handler::modify`].
+//!
+//! Megaflow lifetime, as OVS's revalidator: a megaflow that has seen no
+//! packet for [`Handler::max_idle_ms`] (OVS's `max-idle`, default
+//! [`MAX_IDLE_MS`]) is deleted by the next revalidation. The handler also
+//! implements the datapath's megaflow hooks: each installed megaflow holds a
+//! reference on the recirculation ids it uses (`recirc(id)` actions and its
+//! key's `recirc_id`), released when it leaves the datapath; ids are freed a
+//! grace period later by [`Ofproto::run`] (see [`crate::recirc`]).
 
 use std::sync::Arc;
 
-use datapath::{Megaflow, Revalidate, Upcall, UpcallHandler, UpcallReply};
+use datapath::{DpAction, Megaflow, Revalidate, Upcall, UpcallHandler, UpcallReply};
 use hashbrown::HashMap;
 use ofp_codec::OfpError;
 use parking_lot::{Mutex, RwLock};
 
 use crate::flow_mod::BundleMsg;
 use crate::ofproto::Ofproto;
+use crate::recirc::RecircTable;
 use crate::xlate::{Translation, XlateOptions};
 
 /// Milliseconds on the owner's clock; the handler is sans-IO too.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Default idle time after which the revalidator deletes a megaflow (OVS's
+/// `other_config:max-idle` default).
+pub const MAX_IDLE_MS: u64 = 10_000;
+
+/// What the revalidator remembers of a megaflow between passes.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    packets: u64,
+    bytes: u64,
+    /// When its packet count last moved (or it was first seen).
+    active_ms: u64,
+}
 
 /// See the module documentation.
 pub struct Handler {
@@ -38,16 +60,57 @@ pub struct Handler {
     writer: Mutex<()>,
     clock: Clock,
     /// Counters of each megaflow at the last revalidation (by megaflow id).
-    seen: Mutex<HashMap<u64, (u64, u64)>>,
+    seen: Mutex<HashMap<u64, Seen>>,
+    /// Shared with every snapshot: megaflows hold references on its ids.
+    recirc: Arc<parking_lot::Mutex<RecircTable>>,
+    max_idle_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Handler {
     pub fn new(ofproto: Ofproto, clock: Clock) -> Self {
+        let recirc = ofproto.recirc.clone();
         Handler {
             slot: RwLock::new(Arc::new(ofproto)),
             writer: Mutex::new(()),
             clock,
             seen: Mutex::new(HashMap::new()),
+            recirc,
+            max_idle_ms: std::sync::atomic::AtomicU64::new(MAX_IDLE_MS),
+        }
+    }
+
+    /// Idle time (ms without a packet) after which revalidation deletes a megaflow.
+    pub fn max_idle_ms(&self) -> u64 {
+        self.max_idle_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_max_idle_ms(&self, ms: u64) {
+        self.max_idle_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Takes or drops the references `m` holds on recirculation ids.
+    fn hold_recirc_ids(&self, m: &Megaflow, acquire: bool) {
+        let key_id = m.key.recirc_id();
+        let mut ids = m.actions.iter().filter_map(|a| match a {
+            DpAction::Recirc(id) if *id != 0 => Some(*id),
+            _ => None,
+        });
+        let first = ids.next();
+        if key_id == 0 && first.is_none() {
+            return;
+        }
+        let mut t = self.recirc.lock();
+        for id in std::iter::once(key_id)
+            .filter(|&id| id != 0)
+            .chain(first)
+            .chain(ids)
+        {
+            if acquire {
+                t.acquire(id);
+            } else {
+                t.release(id);
+            }
         }
     }
 
@@ -83,14 +146,27 @@ impl Handler {
     pub fn revalidate_and_account(&self, m: &Megaflow) -> Revalidate {
         let now_ms = (self.clock)();
         let st = m.stats();
-        let (dp, db) = {
+        let (dp, db, active_ms) = {
             let mut seen = self.seen.lock();
-            let prev = seen.insert(m.id, (st.packets, st.bytes)).unwrap_or((0, 0));
-            (
-                st.packets.saturating_sub(prev.0),
-                st.bytes.saturating_sub(prev.1),
-            )
+            let prev = seen.get(&m.id).copied().unwrap_or(Seen {
+                packets: 0,
+                bytes: 0,
+                active_ms: now_ms,
+            });
+            let dp = st.packets.saturating_sub(prev.packets);
+            let now = Seen {
+                packets: st.packets,
+                bytes: st.bytes,
+                active_ms: if dp > 0 { now_ms } else { prev.active_ms },
+            };
+            seen.insert(m.id, now);
+            (dp, st.bytes.saturating_sub(prev.bytes), now.active_ms)
         };
+        // (A megaflow with new packets is active now: nothing goes uncredited.)
+        if now_ms.saturating_sub(active_ms) >= self.max_idle_ms() {
+            self.seen.lock().remove(&m.id);
+            return Revalidate::Delete;
+        }
         let of = self.snapshot();
         let t = of.translate(
             &m.key,
@@ -143,6 +219,14 @@ fn verdict_for(m: &Megaflow, t: Translation) -> Revalidate {
 }
 
 impl UpcallHandler for Handler {
+    fn megaflow_installed(&self, flow: &Megaflow) {
+        self.hold_recirc_ids(flow, true);
+    }
+
+    fn megaflow_removed(&self, flow: &Megaflow) {
+        self.hold_recirc_ids(flow, false);
+    }
+
     fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
         let now_ms = (self.clock)();
         let opts = XlateOptions {

@@ -1,0 +1,232 @@
+//! Recirculation ids through a real datapath: megaflows hold the ids they
+//! use, the revalidator deletes idle megaflows, and `Ofproto::run` frees ids
+//! a grace period after their last megaflow is gone — so the id table stays
+//! bounded while connections churn through `ct(table=1)` flows.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::*;
+use datapath::{Datapath, DatapathConfig, DpAction};
+use ofproto::upcall::Handler;
+
+/// Ethernet + IPv4 + TCP SYN from 10.0.0.1:`sport` to 10.0.0.2:80.
+fn tcp_frame(sport: u16) -> Vec<u8> {
+    let mut f = Vec::with_capacity(54);
+    f.extend_from_slice(&[0x50, 0x54, 0, 0, 0, 2]);
+    f.extend_from_slice(&[0x50, 0x54, 0, 0, 0, 1]);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let mut ip = [
+        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    let mut sum: u32 = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&80u16.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+    f
+}
+
+struct Bed {
+    dp: Datapath,
+    h: Arc<Handler>,
+    now_ms: Arc<AtomicU64>,
+}
+
+impl Bed {
+    /// A datapath (no ports: packets come in through `execute`) on a
+    /// pipeline whose continuation depends on the TCP source port.
+    fn new(max_idle_ms: u64, grace_ms: u64) -> Bed {
+        let mut of = bridge(3);
+        load(
+            &mut of,
+            "table=0,priority=10,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],ct(table=1)
+             table=1,priority=10,ct_state=+trk,tcp,actions=output:2",
+        );
+        of.set_recirc_grace_ms(grace_ms);
+        let now_ms = Arc::new(AtomicU64::new(0));
+        let n = now_ms.clone();
+        let h = Arc::new(Handler::new(
+            of,
+            Arc::new(move || n.load(Ordering::Relaxed)),
+        ));
+        h.set_max_idle_ms(max_idle_ms);
+        let cfg = DatapathConfig {
+            n_threads: 1,
+            ..DatapathConfig::default()
+        };
+        let (dp, _rx) = Datapath::new(cfg, h.clone(), None);
+        Bed { dp, h, now_ms }
+    }
+
+    /// One packet of connection `sport`, through table 0 (a `recirc(0)`
+    /// PACKET_OUT, as `output:TABLE` is executed).
+    fn send(&self, sport: u16) {
+        self.dp
+            .execute(&tcp_frame(sport), 1, &[DpAction::Recirc(0)]);
+    }
+
+    /// What the switch does every tick: timeouts and id sweep, then revalidation.
+    fn tick(&self, now_ms: u64) {
+        self.now_ms.store(now_ms, Ordering::Relaxed);
+        self.h.modify(|of| of.run(now_ms));
+        let h = &self.h;
+        self.dp.revalidate(|m| h.revalidate_and_account(m));
+    }
+
+    fn n_ids(&self) -> usize {
+        self.h.snapshot().n_recirc_ids()
+    }
+}
+
+#[test]
+fn each_connections_megaflows_hold_its_id_and_release_it_when_deleted() {
+    let bed = Bed::new(10_000, 1_000);
+    bed.send(1000);
+    bed.send(1001);
+    let flows = bed.dp.flow_dump();
+    // Per connection: one megaflow before the recirculation, one after.
+    assert_eq!(flows.len(), 4, "{}", bed.dp.flow_dump_text());
+    let ids: Vec<u32> = flows
+        .iter()
+        .filter_map(|f| match f.actions.last() {
+            Some(DpAction::Recirc(id)) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(
+        ids[0], ids[1],
+        "different registers, different continuations"
+    );
+    for &id in &ids {
+        assert_eq!(bed.h.snapshot().recirc_refs(id), Some(2));
+    }
+    // The same connection again: megaflow hits, no new id.
+    bed.send(1000);
+    assert_eq!(bed.n_ids(), 2);
+    assert_eq!(bed.dp.flow_dump().len(), 4);
+    // Deleting one pre-recirculation megaflow drops one reference.
+    let pre = flows
+        .iter()
+        .find(|f| f.actions.last() == Some(&DpAction::Recirc(ids[0])))
+        .unwrap();
+    assert!(bed.dp.flow_del(pre.id));
+    assert_eq!(bed.h.snapshot().recirc_refs(ids[0]), Some(1));
+    // Flushing drops the rest; ids survive the grace period, then go.
+    bed.dp.flow_flush();
+    assert_eq!(bed.h.snapshot().recirc_refs(ids[0]), Some(0));
+    bed.tick(100);
+    bed.tick(1_099);
+    assert_eq!(bed.n_ids(), 2, "inside the grace");
+    bed.tick(1_100);
+    assert_eq!(bed.n_ids(), 0);
+    // Traffic again: fresh ids, working continuations.
+    bed.send(1000);
+    assert_eq!(bed.dp.flow_dump().len(), 2);
+    assert_eq!(bed.n_ids(), 1);
+    assert!(
+        !ids.contains(
+            &bed.dp
+                .flow_dump()
+                .iter()
+                .find_map(|f| match f.actions.last() {
+                    Some(DpAction::Recirc(id)) => Some(*id),
+                    _ => None,
+                })
+                .unwrap()
+        )
+    );
+}
+
+#[test]
+fn the_id_table_stays_bounded_while_connections_churn() {
+    // One new connection every 10 ms, one packet each; megaflows idle out
+    // after 500 ms, ids go 1 s after their last megaflow; ticks every 250 ms.
+    let (max_idle, grace, tick, step) = (500u64, 1_000u64, 250u64, 10u64);
+    let bed = Bed::new(max_idle, grace);
+    let n_conns = 3_000u16;
+    let mut peak_ids = 0;
+    let mut peak_flows = 0;
+    for i in 0..n_conns {
+        let now = u64::from(i) * step;
+        bed.now_ms.store(now, Ordering::Relaxed);
+        bed.send(10_000 + i);
+        if now % tick == 0 {
+            bed.tick(now);
+        }
+        peak_ids = peak_ids.max(bed.n_ids());
+        peak_flows = peak_flows.max(bed.dp.flow_dump().len());
+    }
+    // Connections seen within max_idle + a tick keep megaflows; then a tick
+    // to release, grace, and a tick to free.
+    let bound = ((max_idle + grace + 3 * tick) / step) as usize + 1;
+    eprintln!(
+        "{n_conns} connections: peak {peak_ids} recirc ids (bound {bound}), peak {peak_flows} megaflows"
+    );
+    assert!(peak_ids <= bound, "peak {peak_ids} ids > {bound}");
+    assert!(
+        peak_ids >= (max_idle / step) as usize,
+        "peak {peak_ids}: ids freed too early?"
+    );
+    assert!(peak_flows <= 2 * ((max_idle + 2 * tick) / step) as usize + 2);
+    let st = bed.h.snapshot().recirc_stats();
+    assert_eq!(st.allocated, u64::from(n_conns));
+    // Quiet: everything idles out and every id is freed.
+    let end = u64::from(n_conns) * step;
+    for t in 1..=12 {
+        bed.tick(end + t * tick);
+    }
+    assert_eq!(bed.dp.flow_dump().len(), 0);
+    assert_eq!(bed.n_ids(), 0);
+    assert_eq!(bed.h.snapshot().recirc_stats().freed, u64::from(n_conns));
+}
+
+#[test]
+fn a_flow_table_change_never_resumes_into_a_deleted_rule() {
+    let bed = Bed::new(10_000, 1_000);
+    bed.send(2000);
+    let post = |bed: &Bed| -> Vec<String> {
+        bed.dp
+            .flow_dump()
+            .iter()
+            .filter(|f| f.key.recirc_id() != 0)
+            .map(|f| datapath::actions::format_actions(&f.actions))
+            .collect()
+    };
+    assert_eq!(post(&bed), ["2"]);
+    // The rule the continuation resumed into is replaced by one sending elsewhere...
+    bed.h.modify(|of| {
+        of.handle_flow_mod(
+            &fm(
+                ofp_codec::text::Command::DeleteStrict,
+                "table=1,priority=10,ct_state=+trk,tcp",
+            ),
+            0,
+        )
+        .unwrap();
+        of.handle_flow_mod(&add("table=1,priority=20,tcp,actions=output:3"), 0)
+            .unwrap();
+    });
+    bed.tick(1);
+    assert_eq!(post(&bed), ["3"], "resumes with a lookup in today's table");
+    // ... then table 1 is emptied: the continuation misses (drop).
+    bed.h.modify(|of| {
+        of.handle_flow_mod(&fm(ofp_codec::text::Command::Delete, "table=1"), 0)
+            .unwrap();
+    });
+    bed.tick(2);
+    let p = post(&bed);
+    assert!(p.is_empty() || p == ["drop"], "{p:?}");
+    bed.send(2000);
+    assert_eq!(post(&bed), ["drop"]);
+}
