@@ -101,6 +101,8 @@ pub trait WireView<T: AsRef<[u8]>>: Sized + core::fmt::Debug {
     const LENGTH_FIELD: Option<(Range<usize>, usize)>;
     /// See each view's inherent `new_checked`.
     fn new_checked(buf: T) -> Result<Self, crate::OfpError>;
+    /// See each view's inherent `new_unchecked`.
+    fn new_unchecked(buf: T) -> Self;
     /// The structure's length.
     fn total_len(&self) -> usize;
     /// The variable part after the fixed fields.
@@ -337,6 +339,9 @@ macro_rules! view {
                 $crate::view!(@lenf $($lenf $bias)?);
             fn new_checked(buf: T) -> Result<Self, $crate::OfpError> {
                 $name::new_checked(buf)
+            }
+            fn new_unchecked(buf: T) -> Self {
+                $name::new_unchecked(buf)
             }
             fn total_len(&self) -> usize {
                 $name::total_len(self)
