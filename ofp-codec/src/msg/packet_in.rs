@@ -6,9 +6,11 @@
 use bytes::{BufMut, BytesMut};
 
 use super::WireBody;
+use super::packet_in2::decode_match_tlvs_loose;
 use crate::error::OfpError;
 use crate::field::Field;
 use crate::flow_match::Match;
+use crate::flow_match::oxm::OFPMT_OXM;
 use crate::open_enum;
 use crate::reader::Reader;
 
@@ -110,7 +112,7 @@ impl WireBody for PacketIn {
         let reason = PacketInReason(r.u8()?);
         let table_id = r.u8()?;
         let cookie = r.u64()?;
-        let match_ = super::pull_match(r)?;
+        let match_ = pull_match_loose(r)?;
         r.skip(2)?;
         Ok(PacketIn {
             buffer_id,
@@ -137,6 +139,23 @@ impl WireBody for PacketIn {
     fn encoded_len(&self) -> usize {
         16 + self.match_.encoded_len() + 2 + self.data.len()
     }
+}
+
+/// OVS's `oxm_pull_match_loose`: an OpenFlow 1.3 `ofp_match` whose
+/// entries of unknown fields are skipped (see
+/// [`decode_match_tlvs_loose`]); other match types as [`Match::decode`].
+fn pull_match_loose(r: &mut Reader<'_>) -> Result<Match, OfpError> {
+    let head = r.peek(4).ok_or(OfpError::OFPBMC_BAD_LEN)?;
+    let mtype = u16::from_be_bytes([head[0], head[1]]);
+    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    if mtype != OFPMT_OXM {
+        return Match::decode(r);
+    }
+    if len < 4 {
+        return Err(OfpError::OFPBMC_BAD_LEN);
+    }
+    let all = r.take_or(len.div_ceil(8) * 8, OfpError::OFPBMC_BAD_LEN)?;
+    decode_match_tlvs_loose(&all[4..len])
 }
 
 /// Nicira subtype of `NXT_PACKET_IN`.
@@ -237,7 +256,7 @@ impl WireBody for NxPacketIn {
         r.skip(6)?;
         // OVS's nx_pull_match: the TLVs and their padding to 8 bytes.
         let all = r.take_or(match_len.div_ceil(8) * 8, OfpError::OFPBMC_BAD_LEN)?;
-        let match_ = Match::decode_oxm_tlvs(&all[..match_len])?;
+        let match_ = decode_match_tlvs_loose(&all[..match_len])?;
         r.skip(2)?;
         Ok(NxPacketIn {
             buffer_id,

@@ -15,7 +15,8 @@
 //! but the switch that made it; `controller(pause)`).
 //!
 //! Decoding is OVS's `ofputil_decode_packet_in` in its loose mode (the mode
-//! `ovs-ofctl` decodes with): unknown properties are skipped, a packet
+//! `ovs-ofctl` decodes with): unknown properties and metadata fields are
+//! skipped, a packet
 //! property is required, `full_len` may not be below the packet length.
 //! Encoding is OVS's `ofputil_encode_nx_packet_in2`: packet, full_len if
 //! the packet is shorter than `total_len`, buffer_id if not `OFP_NO_BUFFER`
@@ -171,6 +172,24 @@ fn prop_len(payload_len: usize) -> usize {
     (4 + payload_len).div_ceil(8) * 8
 }
 
+/// Decodes a bare OXM/NXM list as OVS does for packet-ins (its "loose"
+/// mode): entries of unknown fields, or of known fields with the wrong
+/// length, are skipped (OVS's `OFPBMC_BAD_FIELD` is ignored); every other
+/// check of [`Match::decode_oxm_tlvs`] applies.
+pub fn decode_match_tlvs_loose(bytes: &[u8]) -> Result<Match, OfpError> {
+    let mut r = Reader::new(bytes);
+    let mut known = Vec::with_capacity(bytes.len());
+    while !r.is_empty() {
+        let start = r.position();
+        let h = crate::flow_match::oxm::pull_header(&mut r)?;
+        r.take_or(h.payload_len, OfpError::OFPBMC_BAD_LEN)?;
+        if h.field.is_some() {
+            known.extend_from_slice(&bytes[start..r.position()]);
+        }
+    }
+    Match::decode_oxm_tlvs(&known)
+}
+
 impl PacketIn2 {
     /// The packet-in as a `NXT_PACKET_IN2` carries it, from the fields of
     /// an `OFPT_PACKET_IN` (no userdata, no continuation).
@@ -210,7 +229,7 @@ impl WireBody for PacketIn2 {
                 PacketIn2Prop::TABLE_ID => p.table_id = prop_u8(v)?,
                 PacketIn2Prop::COOKIE => p.cookie = prop_u64(v)?,
                 PacketIn2Prop::REASON => p.reason = PacketInReason(prop_u8(v)?),
-                PacketIn2Prop::METADATA => p.metadata = Match::decode_oxm_tlvs(v)?,
+                PacketIn2Prop::METADATA => p.metadata = decode_match_tlvs_loose(v)?,
                 PacketIn2Prop::USERDATA => p.userdata = v.to_vec(),
                 PacketIn2Prop::CONTINUATION => {
                     // `ofpprop_parse_nested`: 4 pad bytes, then properties.
@@ -318,6 +337,8 @@ pub mod nxcpt {
 /// One decoded continuation property, in wire order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ContinuationProp {
+    /// The bridge's UUID as OVS writes it (four 32-bit words in OVS's
+    /// host byte order).
     Bridge([u8; 16]),
     /// One value of the field stack (bottom first in wire order).
     Stack(Vec<u8>),
@@ -350,12 +371,8 @@ impl Continuation {
             let v = p.payload;
             props.push(match ty {
                 nxcpt::BRIDGE => {
-                    // `ofpprop_parse_uuid`: 4 pad bytes, 16 bytes.
-                    if v.len() != 20 {
-                        return Err(OFPBPC_BAD_LEN);
-                    }
-                    let mut u = [0u8; 16];
-                    u.copy_from_slice(&v[4..]);
+                    // `ofpprop_parse_uuid`: exactly 16 bytes.
+                    let u: [u8; 16] = v.try_into().map_err(|_| OFPBPC_BAD_LEN)?;
                     ContinuationProp::Bridge(u)
                 }
                 nxcpt::STACK => {
@@ -517,6 +534,15 @@ pub(crate) mod tests {
         assert_eq!(
             PacketIn2::decode(&mut Reader::new(&exp0)),
             Err(OFPBPC_BAD_EXPERIMENTER)
+        );
+        // Unknown metadata fields are skipped (an NXM header of field 1
+        // with 2 bytes: ETH_DST has 6), known ones kept.
+        let md = hex("00000202 0005 80000004 00000003");
+        let m = decode_match_tlvs_loose(&md).unwrap();
+        assert_eq!(m.to_string(), "in_port=3");
+        assert_eq!(
+            decode_match_tlvs_loose(&md[..5]),
+            Err(OfpError::OFPBMC_BAD_LEN)
         );
         // Unknown properties are skipped.
         let mut unknown = vec![0u8, 0, 0, 5, 1, 0, 0, 0];
