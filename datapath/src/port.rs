@@ -297,7 +297,10 @@ impl Port {
                 Some(ring) => ring.lock().send(frames),
                 None => burst.send(self.raw_fd(), frames),
             } {
-                Ok(s) => sent = s,
+                Ok(s) => {
+                    sent = s.min(frames.len());
+                    bytes = frames[..sent].iter().map(|f| f.len() as u64).sum();
+                }
                 Err(_) => {
                     self.c
                         .tx_errors
@@ -308,7 +311,10 @@ impl Port {
             PortKind::Tap => {
                 for f in frames {
                     match sys::write_frame(self.raw_fd(), f) {
-                        Ok(true) => sent += 1,
+                        Ok(true) => {
+                            sent += 1;
+                            bytes += f.len() as u64;
+                        }
                         Ok(false) => {}
                         Err(_) => errs += 1,
                     }
@@ -317,9 +323,6 @@ impl Port {
         }
         if errs != 0 {
             self.c.tx_errors.fetch_add(errs, Ordering::Relaxed);
-        }
-        for f in &frames[..sent.min(frames.len())] {
-            bytes += f.len() as u64;
         }
         self.c.tx_packets.fetch_add(sent as u64, Ordering::Relaxed);
         self.c.tx_bytes.fetch_add(bytes, Ordering::Relaxed);

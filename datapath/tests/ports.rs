@@ -311,6 +311,8 @@ fn af_packet_port_sends(ring: bool) {
         (4803, 2, 1),
         "{st:?}"
     );
+    let f_len = frame().len() as u64;
+    assert_eq!(st.tx_bytes, 4802 * f_len + 1518, "bytes of what went out");
 }
 
 #[test]
