@@ -38,7 +38,9 @@
 //! * [`Conntrack::dump`]`(zone, cursor, max, now_ns)` / [`Conntrack::dump_all`] —
 //!   [`CtEntry::format`] prints `dpctl/dump-conntrack [-s]` lines; [`format_ct_stats`] prints
 //!   `dpctl/ct-stats-show`.
-//! * [`Conntrack::flush`]`(`[`FlushFilter`]`)` — all, by zone, by tuple.
+//! * [`Conntrack::flush`]`(`[`FlushFilter`]`)` — all, by zone, by tuple;
+//!   [`Conntrack::flush_matching`]`(zone, &`[`FlushMatch`]`, now_ns)` — by partial tuple in
+//!   either or both directions, as OVS 3.1's `dpctl/flush-conntrack` and `NXT_CT_FLUSH`.
 //! * [`Conntrack::stats`], [`Conntrack::set_max_conns`], [`Conntrack::set_zone_limit`],
 //!   [`Conntrack::set_default_zone_limit`], [`Conntrack::zone_count`],
 //!   [`Conntrack::set_zone_timeout_policy`], [`Conntrack::set_default_timeout_policy`],
@@ -218,6 +220,7 @@
 pub mod alg;
 mod conntrack;
 mod dump;
+mod flush;
 pub mod ipf;
 mod key;
 mod maint;
@@ -233,6 +236,7 @@ mod timeout;
 
 pub use conntrack::{Config, Conntrack, CtStats, DEFAULT_MAX_CONNS, DEFAULT_SHARDS};
 pub use dump::{CtEntry, format_ct_stats, proto_name};
+pub use flush::{FlushMatch, TupleMatch};
 pub use key::ConnKey;
 pub use maint::{DumpCursor, FlushFilter, REMOVE_BATCH, SweepResult};
 pub use meta::{CtMeta, CtOpts, CtPacket, CtState, L3, OrigTuple};
