@@ -367,6 +367,7 @@ mod tests {
     }
 
     /// Ethernet + IPv4 + TCP (20 + 4 option bytes when `ws` is given) from `a:pa` to `b:pb`.
+    #[allow(clippy::too_many_arguments)]
     fn tcp(
         a: [u8; 4],
         b: [u8; 4],
@@ -390,7 +391,7 @@ mod tests {
         f.extend_from_slice(&pb.to_be_bytes());
         f.extend_from_slice(&seq.to_be_bytes());
         f.extend_from_slice(&ack.to_be_bytes());
-        f.push(((20 + opt_len) / 4 << 4) as u8);
+        f.push((((20 + opt_len) / 4) << 4) as u8);
         f.push(fl);
         f.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
         if let Some(w) = ws {
