@@ -310,10 +310,21 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
             Box::new(move |args| {
                 with(&d, |d| {
                     let a = dpctl_args(args)?;
-                    let stats = a.flags.iter().any(|f| f == "-s" || f == "--statistics");
+                    // Short options combine as in OVS's dpctl (`-ms`).
+                    let short = |c: char| {
+                        a.flags
+                            .iter()
+                            .any(|f| !f.starts_with("--") && f[1..].contains(c))
+                    };
+                    let stats = short('s') || a.flags.iter().any(|f| f == "--statistics");
+                    let verbose = short('m') || a.flags.iter().any(|f| f == "--more");
                     let mut out = String::new();
                     for e in d.ct.dump_all(a.zone, d.dp.now_ns()) {
-                        out.push_str(&e.format(stats));
+                        out.push_str(&if verbose {
+                            e.format_verbose(stats)
+                        } else {
+                            e.format(stats)
+                        });
                         out.push('\n');
                     }
                     Ok(out)
