@@ -143,6 +143,12 @@ impl Xlate<'_> {
             return;
         }
         let acts = &self.out.actions;
+        // The common cases allocate nothing: no recirc, or one at the end.
+        match acts.iter().position(|a| matches!(a, DpAction::Recirc(_))) {
+            None => return,
+            Some(first) if first + 1 == acts.len() => return,
+            Some(_) => {}
+        }
         // (index, id) of each recirc.
         let pos: Vec<(usize, u32)> = acts
             .iter()
@@ -155,9 +161,6 @@ impl Xlate<'_> {
         let Some(&(last, _)) = pos.last() else {
             return;
         };
-        if pos.len() == 1 && last + 1 == acts.len() {
-            return;
-        }
         let acts = std::mem::take(&mut self.out.actions);
         let mut suffix: Actions = acts[last + 1..].iter().copied().collect();
         for (k, &(p, id)) in pos.iter().enumerate().rev() {
