@@ -391,6 +391,13 @@ pub(crate) mod testing {
         out
     }
 
+    /// `body` encoded behind an OpenFlow 1.3 header of type `t`.
+    pub(crate) fn framed_body<B: crate::msg::WireBody>(t: MsgType, body: &B) -> Vec<u8> {
+        let mut out = bytes::BytesMut::new();
+        body.encode(&mut out);
+        framed(t, &out)
+    }
+
     /// Overwrites the big-endian field at `range` with `n`; false if `n`
     /// does not fit.
     fn put_len(buf: &mut [u8], range: core::ops::Range<usize>, n: usize) -> bool {

@@ -128,9 +128,7 @@ mod tests {
     #[test]
     fn flow_removed_view_agrees_with_decode_and_setters_reach_it() {
         let fr = sample();
-        let mut body = BytesMut::new();
-        fr.encode(&mut body);
-        let msg = crate::view::testing::framed(crate::msg::MsgType::FLOW_REMOVED, &body);
+        let msg = crate::view::testing::framed_body(crate::msg::MsgType::FLOW_REMOVED, &fr);
         let v = FlowRemovedView::new_checked(&msg[..]).unwrap();
         let seen = FlowRemoved {
             cookie: v.cookie(),

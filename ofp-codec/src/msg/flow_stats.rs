@@ -221,23 +221,31 @@ mod tests {
     use crate::action::Action;
     use crate::field::Field;
 
-    #[test]
-    fn flow_stats_entry_and_request_round_trip() {
+    fn sample() -> FlowStats {
         let mut m = Match::new();
         m.set_exact(Field::InPort, 1).unwrap();
-        let fs = FlowStats {
+        FlowStats {
             table_id: 2,
+            duration_sec: 3,
+            duration_nsec: 4,
             priority: 7,
+            idle_timeout: 5,
+            hard_timeout: 6,
+            flags: 1,
             cookie: 3,
             packet_count: 4,
             byte_count: 5,
-            match_: m.clone(),
+            match_: m,
             instructions: vec![Instruction::ApplyActions(vec![Action::Output {
                 port: 2,
                 max_len: 0,
             }])],
-            ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn flow_stats_entry_and_request_round_trip() {
+        let fs = sample();
         let mut out = BytesMut::new();
         fs.encode(&mut out);
         assert_eq!(usize::from(u16::from_be_bytes([out[0], out[1]])), out.len());
@@ -249,7 +257,7 @@ mod tests {
         );
 
         let req = FlowStatsRequest {
-            match_: m,
+            match_: fs.match_,
             table_id: 1,
             ..Default::default()
         };
@@ -271,22 +279,7 @@ mod tests {
 
     #[test]
     fn flow_stats_view_agrees_with_decode_and_setters_reach_it() {
-        let mut m = Match::new();
-        m.set_exact(Field::InPort, 1).unwrap();
-        let fs = FlowStats {
-            table_id: 2,
-            duration_sec: 3,
-            duration_nsec: 4,
-            priority: 7,
-            idle_timeout: 5,
-            hard_timeout: 6,
-            flags: 1,
-            cookie: 3,
-            packet_count: 4,
-            byte_count: 5,
-            match_: m,
-            instructions: Vec::new(),
-        };
+        let fs = sample();
         let mut out = BytesMut::new();
         fs.encode(&mut out);
         let v = FlowStatsView::new_checked(&out[..]).unwrap();

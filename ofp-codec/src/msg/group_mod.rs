@@ -333,9 +333,7 @@ mod tests {
             group_id: 1,
             buckets: vec![bucket(2, OFPP_ANY)],
         };
-        let mut body = BytesMut::new();
-        gm.encode(&mut body);
-        let msg = crate::view::testing::framed(crate::msg::MsgType::GROUP_MOD, &body);
+        let msg = crate::view::testing::framed_body(crate::msg::MsgType::GROUP_MOD, &gm);
         let v = GroupModView::new_checked(&msg[..]).unwrap();
         assert_eq!(
             (v.command(), v.group_type(), v.group_id()),
@@ -349,7 +347,7 @@ mod tests {
         );
         assert_eq!(usize::from(b.length()), b.as_bytes().len());
         crate::view::testing::assert_len_checks::<GroupModView<_>>(&msg);
-        crate::view::testing::assert_len_checks::<BucketView<_>>(&body[8..]);
+        crate::view::testing::assert_len_checks::<BucketView<_>>(&msg[16..]);
 
         let mut v = GroupModView::new_checked(msg).unwrap();
         v.set_command(GroupModCommand::MODIFY);

@@ -100,9 +100,8 @@ impl WireBody for PacketOut {
 mod tests {
     use super::*;
 
-    #[test]
-    fn packet_out_round_trip_and_port_checks() {
-        let po = PacketOut {
+    fn sample() -> PacketOut {
+        PacketOut {
             buffer_id: u32::MAX,
             in_port: OFPP_CONTROLLER,
             actions: vec![Action::Output {
@@ -110,7 +109,12 @@ mod tests {
                 max_len: 0,
             }],
             data: vec![1, 2, 3],
-        };
+        }
+    }
+
+    #[test]
+    fn packet_out_round_trip_and_port_checks() {
+        let po = sample();
         let mut out = BytesMut::new();
         po.encode(&mut out);
         assert_eq!(out.len(), po.encoded_len());
@@ -138,18 +142,8 @@ mod tests {
 
     #[test]
     fn packet_out_view_agrees_with_decode_and_setters_reach_it() {
-        let po = PacketOut {
-            buffer_id: u32::MAX,
-            in_port: OFPP_CONTROLLER,
-            actions: vec![Action::Output {
-                port: 1,
-                max_len: 0,
-            }],
-            data: vec![1, 2, 3],
-        };
-        let mut body = BytesMut::new();
-        po.encode(&mut body);
-        let msg = crate::view::testing::framed(crate::msg::MsgType::PACKET_OUT, &body);
+        let po = sample();
+        let msg = crate::view::testing::framed_body(crate::msg::MsgType::PACKET_OUT, &po);
         let v = PacketOutView::new_checked(&msg[..]).unwrap();
         assert_eq!((v.buffer_id(), v.in_port()), (po.buffer_id, po.in_port));
         let mut ar = Reader::new(v.actions());

@@ -63,15 +63,19 @@ impl WireBody for PortMod {
 mod tests {
     use super::*;
 
-    #[test]
-    fn port_mod_round_trip() {
-        let pm = PortMod {
+    fn sample() -> PortMod {
+        PortMod {
             port_no: 3,
             hw_addr: [1, 2, 3, 4, 5, 6],
             config: 1,
             mask: 1,
-            advertise: 0,
-        };
+            advertise: 0x20,
+        }
+    }
+
+    #[test]
+    fn port_mod_round_trip() {
+        let pm = sample();
         let mut out = BytesMut::new();
         pm.encode(&mut out);
         assert_eq!(out.len(), 32);
@@ -81,16 +85,8 @@ mod tests {
 
     #[test]
     fn port_mod_view_agrees_with_decode_and_setters_reach_it() {
-        let pm = PortMod {
-            port_no: 3,
-            hw_addr: [1, 2, 3, 4, 5, 6],
-            config: 1,
-            mask: 1,
-            advertise: 0x20,
-        };
-        let mut body = BytesMut::new();
-        pm.encode(&mut body);
-        let msg = crate::view::testing::framed(crate::msg::MsgType::PORT_MOD, &body);
+        let pm = sample();
+        let msg = crate::view::testing::framed_body(crate::msg::MsgType::PORT_MOD, &pm);
         let v = PortModView::new_checked(&msg[..]).unwrap();
         let seen = PortMod {
             port_no: v.port_no(),

@@ -95,9 +95,7 @@ mod tests {
             reason: PortReason::DELETE,
             desc: crate::msg::port::tests::sample(),
         };
-        let mut body = BytesMut::new();
-        ps.encode(&mut body);
-        let msg = crate::view::testing::framed(crate::msg::MsgType::PORT_STATUS, &body);
+        let msg = crate::view::testing::framed_body(crate::msg::MsgType::PORT_STATUS, &ps);
         let v = PortStatusView::new_checked(&msg[..]).unwrap();
         assert_eq!((v.reason(), v.desc().to_port()), (ps.reason, ps.desc));
         let mut v = PortStatusView::new_checked(msg.clone()).unwrap();

@@ -52,14 +52,18 @@ impl WireBody for TableStats {
 mod tests {
     use super::*;
 
-    #[test]
-    fn table_stats_round_trip() {
-        let t = TableStats {
+    fn sample() -> TableStats {
+        TableStats {
             table_id: 3,
             active_count: 2,
             lookup_count: 10,
             matched_count: 7,
-        };
+        }
+    }
+
+    #[test]
+    fn table_stats_round_trip() {
+        let t = sample();
         let mut out = BytesMut::new();
         t.encode(&mut out);
         assert_eq!(out.len(), 24);
@@ -69,12 +73,7 @@ mod tests {
 
     #[test]
     fn table_stats_view_agrees_with_decode_and_setters_reach_it() {
-        let t = TableStats {
-            table_id: 3,
-            active_count: 2,
-            lookup_count: 10,
-            matched_count: 7,
-        };
+        let t = sample();
         let mut out = BytesMut::new();
         t.encode(&mut out);
         let v = TableStatsView::new_checked(&out[..]).unwrap();
