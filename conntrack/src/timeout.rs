@@ -143,8 +143,59 @@ impl TimeoutPolicy {
         }
     }
 
+    /// Sets the attribute OVSDB's `CT_Timeout_Policy` calls `key` (the spelling of
+    /// `ovs-vsctl add-zone-tp`, e.g. `udp_first`) to `value_s` seconds. The keys the schema has
+    /// but OVS's userspace datapath does not use (`tcp_close_wait`, `tcp_last_ack`,
+    /// `tcp_syn_sent2`, `tcp_retransmit`, `tcp_unack`) are accepted and change nothing, as in
+    /// OVS. False for a key the schema does not have.
+    pub fn set_attr(&mut self, key: &str, value_s: u32) -> bool {
+        let field = match key {
+            "tcp_syn_sent" => &mut self.tcp_syn_sent_s,
+            "tcp_syn_recv" => &mut self.tcp_syn_recv_s,
+            "tcp_established" => &mut self.tcp_established_s,
+            "tcp_fin_wait" => &mut self.tcp_fin_wait_s,
+            "tcp_time_wait" => &mut self.tcp_time_wait_s,
+            "tcp_close" => &mut self.tcp_close_s,
+            "udp_first" => &mut self.udp_first_s,
+            "udp_single" => &mut self.udp_single_s,
+            "udp_multiple" => &mut self.udp_multiple_s,
+            "icmp_first" => &mut self.icmp_first_s,
+            "icmp_reply" => &mut self.icmp_reply_s,
+            "tcp_close_wait" | "tcp_last_ack" | "tcp_syn_sent2" | "tcp_retransmit"
+            | "tcp_unack" => return true,
+            _ => return false,
+        };
+        *field = value_s;
+        true
+    }
+
     /// The absolute deadline, in ns, of a connection that enters `tm` at `now_ns`.
     pub(crate) fn deadline_ns(&self, tm: Tm, now_ns: u64) -> u64 {
         now_ns.saturating_add(u64::from(self.seconds(tm)) * NS_PER_S)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ovsdb_timeout_keys_set_their_attribute_and_unknown_keys_are_refused() {
+        let mut p = TimeoutPolicy::default();
+        assert!(p.set_attr("udp_first", 1));
+        assert!(p.set_attr("icmp_reply", 2));
+        assert!(p.set_attr("tcp_syn_sent", 3));
+        // In the schema, unused by the userspace datapath: accepted, no effect.
+        assert!(p.set_attr("tcp_unack", 4));
+        assert!(!p.set_attr("udp_firts", 5));
+        assert_eq!(
+            p,
+            TimeoutPolicy {
+                udp_first_s: 1,
+                icmp_reply_s: 2,
+                tcp_syn_sent_s: 3,
+                ..TimeoutPolicy::default()
+            }
+        );
     }
 }
