@@ -1,4 +1,12 @@
 //! Ports: tap devices and AF_PACKET sockets, with OpenFlow-style counters.
+//!
+//! An AF_PACKET port has two sockets: the receive socket (all protocols,
+//! promiscuous, `PACKET_IGNORE_OUTGOING`, VLAN aux data, a TPACKET_V2 rx
+//! ring) and, with the tx ring on, a transmit-only socket (protocol 0, so it
+//! receives nothing; `PACKET_QDISC_BYPASS`, a TPACKET_V2 tx ring). Frames
+//! rvs transmits are outgoing on the device, so no rvs receive socket sees
+//! them; with the qdisc bypass, packet taps such as tcpdump on that device
+//! do not see them either (as before, when `sendmmsg` bypassed the qdisc).
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
