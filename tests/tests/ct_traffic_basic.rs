@@ -977,8 +977,24 @@ OFPST_FLOW reply (OF1.3):
     );
 }
 
+/// `rvs ctl CMD ARGS` against the bed's daemon (where OVS's test runs `ovs-vsctl`).
+fn rvs_ctl(b: &Bed, args: &[&str]) -> String {
+    let o = std::process::Command::new(rvs::rvs_bin())
+        .arg("ctl")
+        .arg("-t")
+        .arg(b.sw.ctl())
+        .args(args)
+        .output()
+        .expect("rvs ctl");
+    assert!(
+        o.status.success(),
+        "rvs ctl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 #[test]
-#[ignore = "rvs gap: zone timeout policies are set with ovs-vsctl add-zone-tp (OVSDB); rvs has Conntrack::set_zone_timeout_policy but no control command to reach it"]
 fn ct_zone_based_timeout_policy() {
     let Some(b) = Bed::new("conntrack - zone-based timeout policy", &two(), &[]) else {
         return;
@@ -1000,15 +1016,47 @@ udp,orig=(src=10.1.1.1,dst=10.1.1.2,sport=<cleared>,dport=<cleared>),reply=(src=
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(b.ct("10.1.1.2"), both);
     b.flush(&[]);
-    // The policy command: zone 5 gets 1 s UDP/ICMP timeouts.
-    b.appctl_ok(&[
-        "dpctl/ct-set-timeout-policy",
-        "zone=5",
-        "udp_first=1",
-        "udp_single=1",
-        "icmp_first=1",
-        "icmp_reply=1",
-    ]);
+    // OVS: `ovs-vsctl --may-exist add-zone-tp $DP_TYPE zone=$i ...` for zones 1-255, then
+    // zone 5 gets 1 s UDP/ICMP timeouts. rvs: the same command and syntax through `rvs ctl`.
+    for i in 1..=255 {
+        let (zone, t) = (format!("zone={i}"), i.to_string());
+        let kv = |k: &str| format!("{k}={t}");
+        let (a, b2, c, d) = (
+            kv("udp_first"),
+            kv("udp_single"),
+            kv("icmp_first"),
+            kv("icmp_reply"),
+        );
+        rvs_ctl(
+            &b,
+            &[
+                "add-zone-tp",
+                "--may-exist",
+                "netdev",
+                &zone,
+                &a,
+                &b2,
+                &c,
+                &d,
+            ],
+        );
+    }
+    rvs_ctl(
+        &b,
+        &[
+            "add-zone-tp",
+            "--may-exist",
+            "netdev",
+            "zone=5",
+            "udp_first=1",
+            "udp_single=1",
+            "icmp_first=1",
+            "icmp_reply=1",
+        ],
+    );
+    assert!(rvs_ctl(&b, &["list-zone-tp", "netdev"]).contains(
+        "Zone:5, Timeout Policies: icmp_first=1 icmp_reply=1 udp_first=1 udp_single=1\n"
+    ));
     for _ in 0..2 {
         assert_eq!(b.ping(0, "10.1.1.2", 3, &[]), PING3_OK);
         b.packet_out(&out(1, UDP_1_2));
@@ -1016,4 +1064,10 @@ udp,orig=(src=10.1.1.1,dst=10.1.1.2,sport=<cleared>,dport=<cleared>),reply=(src=
         std::thread::sleep(Duration::from_secs(6));
         assert_eq!(b.ct("10.1.1.2"), "");
     }
+    // Back to the default policy.
+    rvs_ctl(&b, &["del-zone-tp", "netdev", "zone=5"]);
+    assert_eq!(b.ping(0, "10.1.1.2", 3, &[]), PING3_OK);
+    b.packet_out(&out(1, UDP_1_2));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(b.ct("10.1.1.2"), both);
 }

@@ -162,6 +162,134 @@ fn ipf_family(s: &str) -> Option<bool> {
 /// The fragment-reassembly commands, as OVS 3.1's dpctl: `dpctl/ipf-set-enabled [dp]
 /// v4|v6`, `dpctl/ipf-set-disabled [dp] v4|v6`, `dpctl/ipf-set-min-frag [dp] v4|v6 N`,
 /// `dpctl/ipf-set-max-nfrags [dp] N`, `dpctl/ipf-get-status [dp] [-m|--more]`.
+/// Zone timeout policies given by `add-zone-tp`, as given (key → seconds), for `list-zone-tp`.
+type ZoneTps = std::collections::BTreeMap<u16, std::collections::BTreeMap<String, u32>>;
+
+/// `ovs-vsctl`'s zone timeout-policy commands, same syntax (options after the command name,
+/// as `ovs-appctl`/`rvs ctl` pass them):
+/// `add-zone-tp [--may-exist] DP zone=N KEY=SECONDS...`, `del-zone-tp [--if-exists] DP zone=N`,
+/// `list-zone-tp DP`. DP is the datapath type; rvs's datapath is userspace, OVS's `netdev`.
+/// A policy is OVS's userspace defaults with the given keys changed; it applies to the zone's
+/// packets at once (OVS keeps it in OVSDB and pushes it to the datapath).
+fn register_zone_tp(r: &mut Registry, w: &Weak<Daemon>) {
+    let given: Arc<parking_lot::Mutex<ZoneTps>> = Arc::default();
+
+    let (d, tps) = (w.clone(), given.clone());
+    r.register(
+        "add-zone-tp",
+        "[--may-exist] datapath zone=N key=seconds...",
+        1,
+        usize::MAX,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let (opts, pos) = vsctl_args("add-zone-tp", args, "--may-exist", 3)?;
+                let zone = zone_tp_target(&pos)?;
+                let mut policy = conntrack::TimeoutPolicy::default();
+                let mut keys = std::collections::BTreeMap::new();
+                for kv in &pos[2..] {
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| format!("{kv}: missing '=' in timeout policy"))?;
+                    let secs: u32 = v
+                        .parse()
+                        .map_err(|_| format!("{kv}: invalid timeout value"))?;
+                    if !policy.set_attr(k, secs) {
+                        return Err(format!("{k}: unknown timeout policy key"));
+                    }
+                    keys.insert(k.to_string(), secs);
+                }
+                let mut tps = tps.lock();
+                if tps.contains_key(&zone) && opts.is_empty() {
+                    return Err(format!("zone id {zone} already exists"));
+                }
+                d.ct.set_zone_timeout_policy(zone, Some(policy));
+                tps.insert(zone, keys);
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let (d, tps) = (w.clone(), given.clone());
+    r.register(
+        "del-zone-tp",
+        "[--if-exists] datapath zone=N",
+        1,
+        3,
+        Box::new(move |args| {
+            with(&d, |d| {
+                let (opts, pos) = vsctl_args("del-zone-tp", args, "--if-exists", 2)?;
+                if pos.len() > 2 {
+                    return Err("'del-zone-tp' command takes at most 2 arguments".into());
+                }
+                let zone = zone_tp_target(&pos)?;
+                let mut tps = tps.lock();
+                if tps.remove(&zone).is_none() {
+                    if opts.is_empty() {
+                        return Err(format!("zone id {zone} does not exist"));
+                    }
+                    return Ok(String::new());
+                }
+                d.ct.set_zone_timeout_policy(zone, None);
+                Ok(String::new())
+            })
+        }),
+    );
+
+    let tps = given;
+    r.register(
+        "list-zone-tp",
+        "datapath",
+        1,
+        1,
+        Box::new(move |args| {
+            if args[0] != "netdev" {
+                return Err(format!("datapath: {} record not found", args[0]));
+            }
+            let mut out = String::new();
+            for (zone, keys) in tps.lock().iter() {
+                let kv: Vec<String> = keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                out.push_str(&format!(
+                    "Zone:{zone}, Timeout Policies: {}\n",
+                    kv.join(" ")
+                ));
+            }
+            Ok(out)
+        }),
+    );
+}
+
+/// Splits `ovs-vsctl`-style arguments into the options (only `allowed` is accepted) and at
+/// least `min` positional arguments, with `ovs-vsctl`'s messages.
+fn vsctl_args<'a>(
+    cmd: &str,
+    args: &'a [String],
+    allowed: &str,
+    min: usize,
+) -> Result<(Vec<&'a str>, Vec<&'a str>), String> {
+    let (opts, pos): (Vec<&str>, Vec<&str>) = args
+        .iter()
+        .map(String::as_str)
+        .partition(|a| a.starts_with("--"));
+    if let Some(bad) = opts.iter().find(|o| **o != allowed) {
+        return Err(format!("'{cmd}' command has no '{bad}' option"));
+    }
+    if pos.len() < min {
+        return Err(format!("'{cmd}' command requires at least {min} arguments"));
+    }
+    Ok((opts, pos))
+}
+
+/// The datapath (`netdev`) and `zone=N` arguments of a zone timeout-policy command.
+fn zone_tp_target(pos: &[&str]) -> Result<u16, String> {
+    if pos[0] != "netdev" {
+        return Err(format!("datapath {} does not exist", pos[0]));
+    }
+    pos[1]
+        .strip_prefix("zone=")
+        .and_then(|z| z.parse().ok())
+        .ok_or_else(|| format!("{}: invalid zone (expected zone=0..65535)", pos[1]))
+}
+
 fn register_ipf(r: &mut Registry, w: &Weak<Daemon>) {
     for (name, on) in [
         ("dpctl/ipf-set-enabled", true),
@@ -514,6 +642,7 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
     );
 
     register_ipf(&mut r, &w);
+    register_zone_tp(&mut r, &w);
 
     for name in ["dpctl/dump-flows", "dpif/dump-flows"] {
         let d = w.clone();
