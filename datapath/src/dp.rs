@@ -187,6 +187,8 @@ pub struct Datapath {
     sh: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     port_lock: Mutex<()>,
+    /// Serializes revalidation passes.
+    reval_lock: Mutex<()>,
     /// Reused by `execute` (PACKET_OUT): (port generation, pipeline).
     exec_pl: Mutex<Option<(u64, Pipeline)>>,
 }
@@ -250,6 +252,7 @@ impl Datapath {
                 sh,
                 threads,
                 port_lock: Mutex::new(()),
+                reval_lock: Mutex::new(()),
                 exec_pl: Mutex::new(None),
             },
             userspace_rx,
@@ -385,22 +388,43 @@ impl Datapath {
         self.sh.classifier.write().flush()
     }
 
-    /// Calls `f` on every megaflow (under the classifier's write lock: keep it
-    /// short) and applies its verdict. Returns (deleted, modified).
+    /// Calls `f` on every megaflow and applies its verdicts. Returns
+    /// (deleted, modified).
+    ///
+    /// `f` runs without the classifier lock (on a snapshot of the megaflow
+    /// list), so forwarding threads never wait for translations; only the
+    /// verdicts are applied under the write lock, and only if there is any.
+    /// A megaflow deleted meanwhile is skipped; one installed meanwhile is
+    /// left for the next pass. Passes are serialized.
     pub fn revalidate(&self, mut f: impl FnMut(&Megaflow) -> Revalidate) -> (usize, usize) {
-        let mut cls = self.sh.classifier.write();
+        let _pass = self.reval_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let flows = self.sh.classifier.read().dump();
+        let mut delete = std::collections::HashSet::new();
         let mut modify = Vec::new();
-        let deleted = cls.retain(|m| match f(m) {
-            Revalidate::Keep => true,
-            Revalidate::Delete => false,
-            Revalidate::Modify(a) => {
-                modify.push((m.id, *a));
-                true
+        for m in flows.iter().filter(|m| !m.is_dead()) {
+            match f(m) {
+                Revalidate::Keep => {}
+                Revalidate::Delete => {
+                    delete.insert(Arc::as_ptr(m) as usize);
+                }
+                Revalidate::Modify(a) => modify.push((m.clone(), *a)),
             }
-        });
-        let n = modify.len();
-        for (id, a) in modify {
-            cls.modify(id, a);
+        }
+        if delete.is_empty() && modify.is_empty() {
+            return (0, 0);
+        }
+        let mut cls = self.sh.classifier.write();
+        let deleted = if delete.is_empty() {
+            0
+        } else {
+            cls.retain(|m| !delete.contains(&(m as *const Megaflow as usize)))
+        };
+        let mut n = 0;
+        for (m, a) in modify {
+            // Still the megaflow `f` judged (not deleted since the dump).
+            if !m.is_dead() && cls.modify(m.id, a) {
+                n += 1;
+            }
         }
         (deleted, n)
     }
@@ -566,5 +590,51 @@ fn forward_loop(sh: &Shared, me: usize) {
                 c.rerank();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoUpcalls;
+    impl UpcallHandler for NoUpcalls {
+        fn upcall(&self, _: &[Upcall]) -> Vec<UpcallReply> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn lookups_do_not_wait_for_revalidation_translations() {
+        let cfg = DatapathConfig {
+            n_threads: 1,
+            ..DatapathConfig::default()
+        };
+        let (dp, _rx) = Datapath::new(cfg, Arc::new(NoUpcalls), None);
+        let mut mask = FlowKey::default();
+        mask.set_in_port(u32::MAX);
+        for p in 1..=3 {
+            let mut k = FlowKey::default();
+            k.set_in_port(p);
+            let a = std::iter::once(DpAction::Output(9)).collect();
+            dp.flow_put(&k, &mask, a).unwrap();
+        }
+        let dp = Arc::new(dp);
+        let (deleted, modified) = dp.revalidate(|m| {
+            // A forwarding thread's read lock, taken while a verdict is computed.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let d = dp.clone();
+            std::thread::spawn(move || tx.send(d.stats().n_megaflows).unwrap());
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(3));
+            match m.orig.in_port() {
+                1 => Revalidate::Delete,
+                2 => Revalidate::Modify(Box::new(std::iter::once(DpAction::Drop).collect())),
+                _ => Revalidate::Keep,
+            }
+        });
+        assert_eq!((deleted, modified), (1, 1));
+        let text = dp.flow_dump_text();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("actions:drop"), "{text}");
     }
 }

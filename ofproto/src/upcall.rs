@@ -119,22 +119,35 @@ impl Handler {
         self.slot.read().clone()
     }
 
-    /// Applies a change in place (or on a private copy if an older snapshot
-    /// is still in use) and publishes it.
+    /// Applies a change in place if no translation holds the current
+    /// snapshot (the slot's write lock is then held for as long as `f`
+    /// takes), else on a copy built outside the lock (tables the change
+    /// touches are copied) and published with a pointer swap.
     pub fn modify<R>(&self, f: impl FnOnce(&mut Ofproto) -> R) -> R {
         let _w = self.writer.lock();
-        let mut slot = self.slot.write();
-        f(Arc::make_mut(&mut slot))
+        {
+            let mut slot = self.slot.write();
+            if let Some(of) = Arc::get_mut(&mut slot) {
+                return f(of);
+            }
+        }
+        // The writer lock is held: nobody else replaces the slot meanwhile.
+        let mut next: Ofproto = (**self.slot.read()).clone();
+        let r = f(&mut next);
+        let old = std::mem::replace(&mut *self.slot.write(), Arc::new(next));
+        drop(old);
+        r
     }
 
     /// Applies a bundle on a copy and publishes it atomically; on error
     /// nothing is published. Translations use the previous snapshot until
-    /// the swap.
+    /// the swap; the previous tables are freed after the lock is released.
     pub fn bundle_commit(&self, msgs: &[BundleMsg], now_ms: u64) -> Result<(), (usize, OfpError)> {
         let _w = self.writer.lock();
         let mut next: Ofproto = (**self.slot.read()).clone();
         next.bundle_commit(msgs, now_ms)?;
-        *self.slot.write() = Arc::new(next);
+        let old = std::mem::replace(&mut *self.slot.write(), Arc::new(next));
+        drop(old);
         Ok(())
     }
 

@@ -1,0 +1,264 @@
+#!/bin/bash
+# scripts/flowmod-bench.sh -- flow-mod install rate and the forwarding pause while
+# 100,000 flows are installed, rvs (`rvs switchd`) next to Open vSwitch 3.1's
+# userspace datapath, same topology, same flows, same probe, same run.
+#
+#   ns1 (10.0.0.1) --veth-- switch --veth-- ns2 (10.0.0.2)
+#   rvs: `rvs switchd --port p1:1 --port p2:2 --no-local-port` in namespace $PFX-sw;
+#   OVS: the reference kit's `setup.sh ovs-veth` (/work/shared/ovs-reference), as its
+#        scale.sh part a sets it up (NORMAL table plus priority-1000 udp/arp NORMAL).
+#
+# Flows (as the kit's scale.sh part a, shape "ip"): NFLOWS distinct
+#   table=0,priority=10,ip,nw_src=10.X.Y.Z,actions=output:2   (X >= 1: never the probe)
+# Phases per switch: `ovs-ofctl -O OpenFlow13 add-flows` (plain), `--strict del-flows`
+# of the same flows, then the same two with `--bundle` (ONF bundle in OF1.3; OF1.4 if
+# the switch refuses it). flows/s = flows added (or removed, counted with
+# dump-aggregate) / wall time of the ovs-ofctl command.
+#
+# Probe: a UDP stream ns1 -> ns2 through the switch, one datagram every PROBE_US
+# (default 1000 us) carrying its sequence number and send time; the receiver stamps
+# arrival. Per phase window [start of ovs-ofctl, end + 0.3 s]: the largest gap between
+# consecutive arrivals ("max_gap"), the largest one-way delay ("max_delay": how long a
+# datagram waited, switch + kernel; a stall of T ms shows as a delay of ~T ms), its
+# 99.9th percentile, the datagrams delayed over 10 ms, lost datagrams, and the sender's
+# own largest gap ("tx_gap": the probe's noise floor on a loaded machine). A "quiet" window before the
+# first phase gives the baseline of the same figures.
+#
+# Usage: scripts/flowmod-bench.sh [rvs] [ovs]      (default: both, rvs first)
+# Env: NFLOWS (100000), PROBE_US (1000), RVS (path of the rvs binary; built with
+#      cargo --release -p switch if unset), KIT, OUT (/tmp/$PFX/results), PFX (rvsfm),
+#      THREADS (rvs forwarding threads, default rvs's own default).
+# Results: $OUT/summary.txt (one line per switch and phase), $OUT/*.log, probe data.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+KIT=${KIT:-/work/shared/ovs-reference}
+PFX=${PFX:-rvsfm}
+NFLOWS=${NFLOWS:-100000}
+PROBE_US=${PROBE_US:-1000}
+OUT=${OUT:-/tmp/${PFX}/results}
+THREADS=${THREADS:-}
+WHICH=${*:-"rvs ovs"}
+SW=$PFX-sw; NS1=$PFX-ns1; NS2=$PFX-ns2
+IP1=10.0.0.1; IP2=10.0.0.2
+PY=/usr/bin/python3
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+now() { date +%s.%N; }
+[ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 2; }
+command -v ovs-ofctl >/dev/null || { echo "ovs-ofctl missing (openvswitch-common)" >&2; exit 2; }
+
+if [ -z "${RVS:-}" ]; then
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+    (cd "$ROOT" && cargo build --release -q -p switch) || exit 1
+    RVS=$CARGO_TARGET_DIR/release/rvs
+fi
+mkdir -p "$OUT"
+SUM=$OUT/summary.txt
+: > "$SUM"
+RVSPID= PROBE_RX= PROBE_TX=
+
+# ---- probe ---------------------------------------------------------------------
+cat > "$OUT/probe.py" <<'EOF'
+import socket, struct, sys, time, signal
+mode = sys.argv[1]
+if mode == "tx":   # tx DST PORT PERIOD_US : seq, send time; catches up without bursting
+    dst, port, period = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) / 1e6
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    seq, nxt = 0, time.time()
+    while True:
+        t = time.time()
+        if t < nxt:
+            time.sleep(nxt - t); t = time.time()
+        try:
+            s.sendto(struct.pack("!Qd", seq, t), (dst, port))
+        except OSError:
+            pass
+        seq += 1
+        nxt = max(nxt + period, t)
+else:              # rx PORT FILE : arrival time, seq, send time; written on SIGTERM
+    port, out = int(sys.argv[2]), sys.argv[3]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    rows = []
+    def done(*_):
+        with open(out, "w") as f:
+            f.write("".join("%.6f %d %.6f\n" % r for r in rows))
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, done)
+    while True:
+        d = s.recv(64)
+        t = time.time()
+        if len(d) >= 16:
+            seq, ts = struct.unpack("!Qd", d[:16])
+            rows.append((t, seq, ts))
+EOF
+cat > "$OUT/window.py" <<'EOF'
+import sys
+rows = [tuple(float(x) for x in l.split()) for l in open(sys.argv[1]) if l.strip()]
+t0, t1 = float(sys.argv[2]), float(sys.argv[3])
+rows.sort(key=lambda r: r[1])           # by sequence number
+inw = [r for r in rows if t0 <= r[2] <= t1]  # sent inside the window
+if not inw:
+    print("no probe datagrams in window"); sys.exit(0)
+lo, hi = int(inw[0][1]), int(inw[-1][1])
+lost = (hi - lo + 1) - len(inw)
+arr = sorted(r[0] for r in rows if t0 <= r[0] <= t1 + 0.3 or t0 <= r[2] <= t1)
+gap = max((b - a for a, b in zip(arr, arr[1:])), default=0.0)
+tx = [r[2] for r in inw]
+txgap = max((b - a for a, b in zip(tx, tx[1:])), default=0.0)
+d = sorted(r[0] - r[2] for r in inw)
+print("max_gap_ms=%.1f max_delay_ms=%.1f p999_delay_ms=%.1f over_10ms=%d lost=%d sent=%d tx_gap_ms=%.1f"
+      % (gap * 1e3, d[-1] * 1e3, d[int(len(d) * 0.999)] * 1e3, sum(1 for x in d if x > 0.010),
+         lost, hi - lo + 1, txgap * 1e3))
+EOF
+
+# probe_start NS_TX NS_RX TAG / probe_stop
+probe_start() {
+    in_ns "$2" $PY "$OUT/probe.py" rx 9999 "$OUT/probe.$3.txt" &
+    PROBE_RX=$!
+    sleep 0.3
+    in_ns "$1" $PY "$OUT/probe.py" tx "$IP2" 9999 "$PROBE_US" &
+    PROBE_TX=$!
+}
+probe_stop() {
+    [ -n "$PROBE_TX" ] && kill "$PROBE_TX" 2>/dev/null && wait "$PROBE_TX" 2>/dev/null
+    sleep 0.3
+    [ -n "$PROBE_RX" ] && kill -TERM "$PROBE_RX" 2>/dev/null && wait "$PROBE_RX" 2>/dev/null
+    PROBE_TX= PROBE_RX=
+}
+
+# ---- flows ---------------------------------------------------------------------
+$PY - "$NFLOWS" "$OUT" <<'EOF'
+import sys
+n, d = int(sys.argv[1]), sys.argv[2]
+def ip(i): return "10.%d.%d.%d" % (1 + (i >> 16), (i >> 8) & 255, i & 255)
+with open(d + "/flows.txt", "w") as a, open(d + "/flows.del.txt", "w") as b:
+    for i in range(n):
+        m = "table=0,priority=10,ip,nw_src=%s" % ip(i)
+        a.write(m + ",actions=output:2\n"); b.write(m + "\n")
+EOF
+
+nflows() { ovs-ofctl -O OpenFlow13 dump-aggregate "$1" 2>/dev/null | sed -n 's/.*flow_count=\([0-9]*\).*/\1/p'; }
+
+# run_phases NAME TARGET TX_NS RX_NS : the four phases against switch TARGET
+run_phases() {
+    local name=$1 tgt=$2 txns=$3 rxns=$4 tag=$1 mode bopt t0 t1 n0 n1 rc of
+    probe_start "$txns" "$rxns" "$tag"
+    sleep 2
+    local q0; q0=$(now); sleep 3; local q1; q1=$(now)
+    echo "$name quiet $q0 $q1" >> "$OUT/windows.txt"
+    for mode in plain bundle; do
+        bopt=; [ $mode = bundle ] && bopt=--bundle
+        of=OpenFlow13
+        n0=$(nflows "$tgt")
+        t0=$(now)
+        timeout 600 ovs-ofctl -O $of $bopt add-flows "$tgt" "$OUT/flows.txt" 2> "$OUT/$name.$mode.add.err"; rc=$?
+        if [ $rc != 0 ] && [ $mode = bundle ]; then
+            of=OpenFlow14; t0=$(now)
+            timeout 600 ovs-ofctl -O $of --bundle add-flows "$tgt" "$OUT/flows.txt" 2>> "$OUT/$name.$mode.add.err"; rc=$?
+        fi
+        t1=$(now)
+        n1=$(nflows "$tgt")
+        echo "$name $mode-add $t0 $t1 $((n1 - n0)) rc=$rc $of" >> "$OUT/windows.txt"
+        sleep 1.5
+        t0=$(now)
+        timeout 600 ovs-ofctl -O $of $bopt --strict del-flows "$tgt" - < "$OUT/flows.del.txt" 2> "$OUT/$name.$mode.del.err"; rc=$?
+        t1=$(now)
+        n0=$(nflows "$tgt")
+        echo "$name $mode-del $t0 $t1 $((n1 - n0)) rc=$rc $of" >> "$OUT/windows.txt"
+        sleep 1.5
+    done
+    probe_stop
+}
+
+# ---- rvs -------------------------------------------------------------------------
+rvs_down() {
+    probe_stop
+    if [ -n "$RVSPID" ]; then kill "$RVSPID" 2>/dev/null; wait "$RVSPID" 2>/dev/null; fi
+    RVSPID=
+    local ns pid
+    for ns in "$NS1" "$NS2" "$SW"; do
+        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+        ip netns del "$ns"
+    done
+}
+
+run_rvs() {
+    log "rvs: $RVS"
+    rvs_down
+    local ns i rd=/tmp/$PFX/run
+    rm -rf "$rd"; mkdir -p "$rd"
+    for ns in "$NS1" "$NS2" "$SW"; do
+        ip netns add "$ns"
+        in_ns "$ns" ip link set lo up
+        in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+    for i in 1 2; do
+        ns=$([ $i = 1 ] && echo "$NS1" || echo "$NS2")
+        ip link add "$PFX-v$i" netns "$ns" type veth peer name "$PFX-p$i" netns "$SW"
+        in_ns "$ns" ip link set "$PFX-v$i" name eth0
+        in_ns "$ns" ip addr add "10.0.0.$i/24" dev eth0
+        in_ns "$ns" ip link set eth0 up
+        in_ns "$ns" ethtool -K eth0 tx off >/dev/null 2>&1
+        in_ns "$SW" ip link set "$PFX-p$i" up
+        in_ns "$SW" ethtool -K "$PFX-p$i" tx off >/dev/null 2>&1
+    done
+    local targs=(); [ -n "$THREADS" ] && targs=(--threads "$THREADS")
+    in_ns "$SW" "$RVS" switchd --rundir "$rd" --bridge br0 --port "$PFX-p1:1" --port "$PFX-p2:2" \
+        --no-local-port "${targs[@]}" > "$OUT/rvs.log" 2>&1 &
+    RVSPID=$!
+    for i in $(seq 100); do [ -S "$rd/br0.mgmt" ] && break; sleep 0.1; done
+    local tgt=unix:$rd/br0.mgmt
+    ovs-ofctl -O OpenFlow13 add-flow "$tgt" "table=0,priority=1000,udp,actions=NORMAL"
+    ovs-ofctl -O OpenFlow13 add-flow "$tgt" "table=0,priority=1000,arp,actions=NORMAL"
+    in_ns "$NS1" ping -c 3 -i 0.2 -W 2 "$IP2" > /dev/null || { log "rvs: no connectivity"; rvs_down; return 1; }
+    run_phases rvs "$tgt" "$NS1" "$NS2"
+    ps -o rss=,cputime= -p "$RVSPID" > "$OUT/rvs.ps" 2>/dev/null
+    rvs_down
+}
+
+# ---- OVS (the reference kit) ------------------------------------------------------
+run_ovs() {
+    (
+        export PFX=${PFX}o
+        unset NS1 NS2 SWNS RUNDIR
+        . "$KIT/common.sh"
+        OFFLOAD=off "$KIT/setup.sh" ovs-veth > "$OUT/ovs.setup.log" 2>&1 || { log "OVS setup failed"; exit 1; }
+        "$KIT/flows.sh" normal >> "$OUT/ovs.setup.log" 2>&1
+        tgt=unix:$RUNDIR/$BR.mgmt
+        ovs-ofctl -O OpenFlow13 add-flow "$tgt" "table=0,priority=1000,udp,actions=NORMAL"
+        ovs-ofctl -O OpenFlow13 add-flow "$tgt" "table=0,priority=1000,arp,actions=NORMAL"
+        in_ns "$NS1" ping -c 3 -i 0.2 -W 2 "$IP2" > /dev/null || { log "OVS: no connectivity"; "$KIT/teardown.sh" --quiet; exit 1; }
+        log "OVS $(ovs-vswitchd --version | head -1 | awk '{print $NF}')"
+        run_phases ovs "$tgt" "$NS1" "$NS2"
+        "$KIT/teardown.sh" --quiet
+    )
+}
+
+trap 'rvs_down' EXIT
+trap 'exit 130' INT TERM
+: > "$OUT/windows.txt"
+for w in $WHICH; do
+    case $w in
+    rvs) run_rvs ;;
+    ovs) run_ovs ;;
+    *) echo "unknown switch $w" >&2 ;;
+    esac
+done
+
+# ---- summary ----------------------------------------------------------------------
+{
+    echo "flow-mod bench: $NFLOWS flows, probe every $PROBE_US us, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-4s %-11s %8s %10s  %s\n' switch phase secs flows/s "probe in window [start, end+0.3s]"
+    while read -r name phase t0 t1 n rest; do
+        if [ "$phase" = quiet ]; then
+            printf '%-4s %-11s %8s %10s  %s\n' "$name" quiet - - "$($PY "$OUT/window.py" "$OUT/probe.$name.txt" "$t0" "$t1")"
+            continue
+        fi
+        printf '%-4s %-11s %8.2f %10.0f  %s  (%s flows, %s)\n' "$name" "$phase" "$(echo "$t1 - $t0" | bc -l)" \
+            "$(echo "$n / ($t1 - $t0)" | bc -l)" "$($PY "$OUT/window.py" "$OUT/probe.$name.txt" "$t0" "$(echo "$t1 + 0.3" | bc -l)")" "$n" "$rest"
+    done < "$OUT/windows.txt"
+} | tee "$SUM"
