@@ -14,6 +14,11 @@
 //! its `OFPT_ERROR` and the connection stays up; only a header whose length
 //! is below 8 (the stream can no longer be framed) closes it.
 //!
+//! Packet-ins go out in the format the peer chose with
+//! `NXT_SET_PACKET_IN_FORMAT` (`OFPT_PACKET_IN` until then, as in OVS;
+//! `NXT_PACKET_IN` or `NXT_PACKET_IN2`, the latter with the `controller`
+//! action's userdata), with xid 0.
+//!
 //! Everything shared between the connections of one bridge (the bridge
 //! itself, the primary-election state) is in [`Shared`], passed in by the
 //! caller under its lock.
