@@ -41,6 +41,9 @@ pub struct PacketInEvent {
     pub max_len: Option<u16>,
     /// `controller(userdata=...)`: sent in `NXT_PACKET_IN2` only.
     pub userdata: Vec<u8>,
+    /// `controller(id=N)`: only connections with that controller id get it
+    /// (OVS); rvs's connections all have id 0 (no `NXT_SET_CONTROLLER_ID`).
+    pub controller_id: u16,
 }
 
 /// An asynchronous message to fan out to the connections.

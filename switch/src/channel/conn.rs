@@ -596,7 +596,9 @@ impl Conn {
         let wants = |mask: [u32; 2], reason: u8| reason < 32 && mask[slot] & (1u32 << reason) != 0;
         match ev {
             BridgeEvent::PacketIn(p) => {
-                if !wants(self.async_cfg.packet_in_mask, p.reason.0) {
+                // OVS sends a packet-in only to connections whose
+                // controller id is the action's; every rvs connection has 0.
+                if p.controller_id != 0 || !wants(self.async_cfg.packet_in_mask, p.reason.0) {
                     return false;
                 }
                 if let Some(bucket) = &mut self.pins

@@ -468,6 +468,7 @@ fn packet_in(reason: PacketInReason, len: usize, max_len: Option<u16>) -> Bridge
         total_len: len,
         max_len,
         userdata: Vec::new(),
+        controller_id: 0,
     })
 }
 
@@ -510,6 +511,12 @@ fn packet_ins_follow_the_connections_packet_in_format() {
     };
     assert_eq!(e.error, OfpError::OFPBRC_EPERM);
     assert!(matches!(sent(&mut h), Message::NxPacketIn(_)));
+    // `controller(id=5)`: no connection has controller id 5 (OVS drops it).
+    if let BridgeEvent::PacketIn(p) = &mut ev {
+        p.controller_id = 5;
+    }
+    assert!(!h.conn.deliver_event(&ev, &h.shared, 0));
+    assert!(h.conn.poll_transmit().is_none());
 }
 
 #[test]

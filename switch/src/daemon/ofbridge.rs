@@ -147,6 +147,7 @@ pub fn packet_in_event(ev: ofproto::PacketInEvent) -> BridgeEvent {
         // ofproto already decided how much of the frame to send.
         max_len: Some(0xffff),
         userdata: ev.userdata,
+        controller_id: ev.controller_id,
     })
 }
 
