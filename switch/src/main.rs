@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Offline ovs-ofctl commands: parse-flow, parse-flows, ofp-print.
+    /// OpenFlow switch management, as `ovs-ofctl -O OpenFlow13` (`rvs ofctl --help`).
     Ofctl(ofctl::OfctlArgs),
     /// The switch daemon.
     Switchd(switch::daemon::SwitchdArgs),

@@ -6,26 +6,37 @@
 //! `RVS_RUNDIR` or `/var/run/rvs`.
 //!
 //! Done: `show`, `dump-desc`, `dump-tables`, `dump-table-features`,
-//! `dump-ports [PORT]`, `dump-ports-desc`, `dump-flows [FLOW]` (with
-//! `--no-stats`), `dump-aggregate [FLOW]`, `add-flow`, `add-flows FILE`,
-//! `mod-flows`, `del-flows [FLOW]` (with `--strict`), `dump-groups`,
-//! `dump-group-stats`, `dump-meters`, `packet-out`, `monitor [MISS_LEN]`
-//! (with `-P`/`--packet-in-format`),
-//! `replace-flows SWITCH FILE`, `diff-flows SOURCE SOURCE`, `add-group`,
-//! `add-groups FILE`, `mod-group`, `del-groups [GROUP]`, `add-meter`,
-//! `mod-meter`, `del-meter(s) [METER]`, `mod-port SWITCH PORT ACTION`,
-//! and `--bundle` for `add-flow(s)`.
+//! `dump-ports [PORT]`, `dump-ports-desc [PORT]`, `mod-port SWITCH PORT
+//! ACTION`, `dump-flows [FLOW]` (with `--no-stats`/`--stats`, `--strict`,
+//! `--sort`/`--rsort` by priority), `dump-aggregate [FLOW]`, `add-flow`,
+//! `add-flows FILE`, `mod-flows`, `del-flows [FLOW]`, `replace-flows SWITCH
+//! FILE` (`--readd`), `diff-flows SOURCE SOURCE`, `dump-groups`,
+//! `dump-group-stats`, `dump-group-features`, `add-group`, `add-groups
+//! FILE`, `mod-group` (`--may-create`), `del-groups [GROUP]`,
+//! `dump-meters`, `meter-stats`, `meter-features`, `add-meter`,
+//! `mod-meter`, `del-meter(s) [METER]`, `packet-out`, `monitor [MISS_LEN]`
+//! (with `-P`/`--packet-in-format`), and `--bundle` for `add-flow(s)`,
+//! `mod-flows`, `del-flows` and `replace-flows` (errors printed as
+//! ovs-ofctl's `Error NAME for: REQUEST`). Options go anywhere, before or
+//! after the command, as ovs-ofctl's.
+//!
+//! Port names as ovs-ofctl (see `names`, `session`): accepted in flows,
+//! groups, packet-outs, filters and PORT arguments unless `--no-names`;
+//! shown with `--names` or when stdout is a terminal. The names are fetched
+//! on connections of their own at the points where ovs-ofctl fetches them,
+//! so xids printed in reply headers and errors are ovs-ofctl's.
+//!
 //! Replies are printed by ofp-codec's `ovs-ofctl ofp-print` printer, so the
 //! text is what `ovs-ofctl -O OpenFlow13` prints for the same replies;
 //! flow lines are formatted as OVS's `ofputil_flow_stats_format`.
+//! `tests/tests/interop_ovs_compare.rs` runs every command through both
+//! rvs ofctl and ovs-ofctl against both rvs and ovs-vswitchd.
 //!
-//! `--sort`/`--rsort` sort `dump-flows` by priority, as ovs-ofctl's
-//! default sort key (other sort fields are refused).
-//!
-//! Not done: `--names` (port names are never substituted),
-//! `dump-meter-stats`; `dump-table-features` prints each reply
-//! message on its own where ovs-ofctl merges them; message xids differ
-//! from ovs-ofctl's where ovs-ofctl sends extra requests first.
+//! Not done: sorting by a field (`--sort=FIELD`; priority only); names in
+//! `monitor` output; `--bundle` for group commands; `queue-stats`,
+//! `queue-get-config`, `get-frags`/`set-frags`, `mod-table`, `snoop`,
+//! `probe`, `ping`, `benchmark`, TLV maps; `dump-table-features` prints
+//! each reply message on its own where ovs-ofctl merges them.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -51,54 +62,125 @@ use ofp_codec::text::flows_file::parse_flows;
 use crate::daemon::config::rundir_from;
 
 mod groups;
+mod names;
+mod session;
 
-/// Options given after the command.
+use session::Session;
+
+/// ovs-ofctl's options, given anywhere on the command line (before or
+/// after the command, as GNU getopt permutes them).
 #[derive(Debug, Default)]
 struct Opts {
     no_stats: bool,
     strict: bool,
     bundle: bool,
+    /// `--may-create`: mod-group adds a missing group.
+    may_create: bool,
+    /// `--readd`: replace-flows re-adds flows that are already equal.
+    readd: bool,
+    /// `--names` (Some(true)), `--no-names` (Some(false)), or neither:
+    /// names accepted, shown only when stdout is a terminal.
+    names: Option<bool>,
     /// `--sort` (ascending) or `--rsort` (descending), by priority.
     sort: Option<bool>,
     /// `-P FORMAT` / `--packet-in-format=FORMAT` for `monitor`.
     packet_in_format: Option<PacketInFormat>,
     rundir: Option<PathBuf>,
+    /// The command and its arguments, options removed.
     args: Vec<String>,
 }
 
+/// Options that take a value, as `-X VALUE`, `-XVALUE`, `--long VALUE` or
+/// `--long=VALUE`.
+const VALUE_OPTS: &[(&str, &str)] = &[
+    ("-O", "--protocols"),
+    ("-P", "--packet-in-format"),
+    ("-t", "--timeout"),
+    ("-F", "--flow-format"),
+    ("", "--rundir"),
+    ("", "--unixctl"),
+];
+
+/// Splits `argv` (everything after `rvs ofctl`) into options and the
+/// command with its arguments.
 fn parse_opts(argv: &[String]) -> Result<Opts> {
     let mut o = Opts::default();
     let mut it = argv.iter();
     while let Some(a) = it.next() {
-        match a.as_str() {
+        let a = a.as_str();
+        if a == "--" {
+            o.args.extend(it.by_ref().cloned());
+            break;
+        }
+        if !a.starts_with('-') || a == "-" {
+            o.args.push(a.to_string());
+            continue;
+        }
+        // An option that takes a value.
+        let mut valued = None;
+        for (short, long) in VALUE_OPTS {
+            if !short.is_empty() && a.starts_with(short) {
+                valued = Some((*long, a.get(short.len()..).filter(|v| !v.is_empty())));
+            } else if a == *long {
+                valued = Some((*long, None));
+            } else if let Some(v) = a.strip_prefix(long).and_then(|v| v.strip_prefix('=')) {
+                valued = Some((*long, Some(v)));
+            }
+            if valued.is_some() {
+                break;
+            }
+        }
+        if let Some((long, v)) = valued {
+            let v = match v {
+                Some(v) => v.to_string(),
+                None => it
+                    .next()
+                    .with_context(|| format!("option '{long}' requires an argument"))?
+                    .clone(),
+            };
+            match long {
+                "--protocols" => check_protocols(&v)?,
+                "--packet-in-format" => o.packet_in_format = Some(packet_in_format(&v)?),
+                "--rundir" => o.rundir = Some(v.into()),
+                "--flow-format" if v.eq_ignore_ascii_case("oxm") => {}
+                "--flow-format" => bail!("{v}: rvs ofctl uses the OXM flow format only"),
+                _ => {} // --timeout (rvs ofctl waits 10 s per reply), --unixctl
+            }
+            continue;
+        }
+        match a {
             "--no-stats" => o.no_stats = true,
+            "--stats" => o.no_stats = false,
             "--strict" => o.strict = true,
             "--bundle" => o.bundle = true,
-            "--names" | "--no-names" | "--read-only" => {}
+            "--may-create" => o.may_create = true,
+            "--readd" => o.readd = true,
+            "--names" => o.names = Some(true),
+            "--no-names" => o.names = Some(false),
+            "--read-only" | "--timestamp" | "--more" => {}
             "--sort" | "--sort=priority" => o.sort = Some(true),
             "--rsort" | "--rsort=priority" => o.sort = Some(false),
             s if s.starts_with("--sort=") || s.starts_with("--rsort=") => {
                 bail!("{s}: rvs ofctl sorts by priority only")
             }
-            "--rundir" => o.rundir = Some(it.next().context("--rundir needs a directory")?.into()),
-            "-P" | "--packet-in-format" => {
-                let f = it.next().context("-P needs a packet-in format")?;
-                o.packet_in_format = Some(packet_in_format(f)?);
-            }
-            s if s.starts_with("--packet-in-format=") => {
-                o.packet_in_format = Some(packet_in_format(&s["--packet-in-format=".len()..])?);
-            }
-            s if s.starts_with("--rundir=") => o.rundir = Some(s["--rundir=".len()..].into()),
-            s if s.starts_with("-O") || s.starts_with("--protocols") => {
-                if s == "-O" || s == "--protocols" {
-                    it.next();
-                }
-            }
-            s if s.starts_with("--") => bail!("{s}: option not supported by rvs ofctl"),
-            _ => o.args.push(a.clone()),
+            s if s.starts_with("--hex") => {}
+            s if !s.starts_with("--") && s[1..].bytes().all(|b| b == b'm') => {}
+            s => bail!("unrecognized option '{s}'"),
         }
     }
     Ok(o)
+}
+
+/// `-O`: rvs ofctl speaks OpenFlow 1.3, so the list must allow it.
+fn check_protocols(spec: &str) -> Result<()> {
+    let ok = spec
+        .split(',')
+        .map(str::trim)
+        .any(|p| p.eq_ignore_ascii_case("OpenFlow13") || p.eq_ignore_ascii_case("OXM-OpenFlow13"));
+    if !ok {
+        bail!("{spec}: unsupported OpenFlow version (rvs ofctl speaks OpenFlow13 only)");
+    }
+    Ok(())
 }
 
 /// ovs-ofctl's `ofputil_packet_in_format_from_string`.
@@ -292,6 +374,18 @@ impl std::fmt::Display for SwitchError {
 
 impl std::error::Error for SwitchError {}
 
+/// An error already formatted for stderr (a [`SwitchError`] with names).
+#[derive(Debug)]
+struct Printed(String);
+
+impl std::fmt::Display for Printed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Printed {}
+
 fn print_all(msgs: &[Vec<u8>]) -> String {
     msgs.iter().map(|m| ofp_to_string(m, 1)).collect()
 }
@@ -366,8 +460,9 @@ pub fn format_flow_stats(fs: &FlowStats, show_stats: bool) -> String {
     s
 }
 
-fn flow_request(o: &Opts, idx: usize) -> Result<FlowStatsRequest> {
-    let Some(text) = o.args.get(idx) else {
+/// A flow stats request for the (name-resolved) filter `text`.
+fn flow_request(text: Option<&str>) -> Result<FlowStatsRequest> {
+    let Some(text) = text else {
         return Ok(FlowStatsRequest::default());
     };
     let spec = parse_flow_mod(text, FlowCmd::Delete).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -381,33 +476,88 @@ fn flow_request(o: &Opts, idx: usize) -> Result<FlowStatsRequest> {
     })
 }
 
-fn flow_specs(o: &Opts, cmd: &str) -> Result<Vec<FlowSpec>> {
-    let text = o
-        .args
-        .get(1)
-        .with_context(|| format!("{cmd} needs a flow"))?;
+/// Reads FILE, or stdin for `-`.
+fn read_source(file: &str) -> Result<String> {
+    if file == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(file).with_context(|| format!("{file}: open failed"))
+}
+
+/// The flow mods of add-flow(s), mod-flows and del-flows, names resolved.
+fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
+    let text = o.args.get(1).map(String::as_str);
     let command = match (cmd, o.strict) {
         ("add-flow", _) => FlowCmd::Add,
         ("mod-flows", false) => FlowCmd::Modify,
         ("mod-flows", true) => FlowCmd::ModifyStrict,
         ("del-flows", false) => FlowCmd::Delete,
         ("del-flows", true) => FlowCmd::DeleteStrict,
-        ("add-flows", _) => {
-            let content = if text == "-" {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s)?;
-                s
-            } else {
-                std::fs::read_to_string(text).with_context(|| format!("{text}: cannot read"))?
-            };
-            let parsed = parse_flows(&content, Some(FlowCmd::Add))
-                .map_err(|e| anyhow::anyhow!("{text}: {e:?}"))?;
-            return Ok(parsed.flows.into_iter().map(|f| f.spec).collect());
-        }
+        ("add-flows", _) => FlowCmd::Add,
         _ => bail!("{cmd}: unknown flow command"),
     };
-    let spec = parse_flow_mod(text, command).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // As ovs-ofctl: `add-flows SWITCH FILE`, and `CMD SWITCH -` reads a file
+    // from stdin.
+    if cmd == "add-flows" || text == Some("-") {
+        let file = text.with_context(|| format!("{cmd} needs a FILE"))?;
+        let content = s.accept(&read_source(file)?)?;
+        let parsed =
+            parse_flows(&content, Some(command)).map_err(|e| anyhow::anyhow!("{file}: {e:?}"))?;
+        return Ok(parsed.flows.into_iter().map(|f| f.spec).collect());
+    }
+    if text.is_none() && cmd != "del-flows" {
+        bail!("{cmd} needs a flow");
+    }
+    let text = s.accept(text.unwrap_or(""))?;
+    let spec = parse_flow_mod(&text, command).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(vec![spec])
+}
+
+/// ovs-ofctl's config flags for mod-port: (name, ofputil bit, value).
+const PORT_FLAGS: &[(&str, u32, bool)] = &[
+    ("up", 1, false),
+    ("down", 1, true),
+    ("stp", 1 << 1, false),
+    ("receive", 1 << 2, false),
+    ("receive-stp", 1 << 3, false),
+    ("flood", 1 << 4, false),
+    ("forward", 1 << 5, false),
+    ("packet-in", 1 << 6, false),
+];
+
+/// The config bits OpenFlow 1.3 has (OFPPC_PORT_DOWN, NO_RECV, NO_FWD,
+/// NO_PACKET_IN); ovs-ofctl drops the others (stp, flood) from 1.3 port mods.
+const OFPPC13_ALL: u32 = 1 | 1 << 2 | 1 << 5 | 1 << 6;
+
+/// `mod-port` ACTION as (config, mask): `[no-|no]FLAG`, case-insensitive.
+fn port_mod_bits(action: &str) -> Result<(u32, u32)> {
+    let lower = action.to_ascii_lowercase();
+    let (command, not) = if let Some(c) = lower.strip_prefix("no-") {
+        (c, true)
+    } else if let Some(c) = lower.strip_prefix("no") {
+        (c, true)
+    } else {
+        (lower.as_str(), false)
+    };
+    let (_, bit, on) = PORT_FLAGS
+        .iter()
+        .find(|(n, _, _)| *n == command)
+        .with_context(|| format!("unknown mod-port command '{action}'"))?;
+    let config = if on ^ not { *bit } else { 0 };
+    Ok((config & OFPPC13_ALL, bit & OFPPC13_ALL))
+}
+
+/// The commands ovs-ofctl runs with names accepted: they fetch the
+/// switch's port and table names before connecting for the command.
+fn accepts_names_first(cmd: &str, o: &Opts) -> bool {
+    match cmd {
+        "dump-flows" | "dump-aggregate" => o.args.get(1).is_some_and(|f| !f.is_empty()),
+        "add-flow" | "add-flows" | "mod-flows" | "del-flows" | "add-group" | "add-groups"
+        | "mod-group" | "del-groups" | "dump-group-stats" | "packet-out" | "replace-flows" => true,
+        _ => false,
+    }
 }
 
 fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
@@ -418,16 +568,40 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
         .args
         .first()
         .with_context(|| format!("{cmd} needs a SWITCH argument"))?;
-    let rundir = o.rundir.as_deref();
-    let mut xids = Xids(0);
-    let mut v = Vconn::open(target, rundir, &mut xids)?;
-    let port_arg = |i: usize| -> Result<u32> {
-        match o.args.get(i) {
-            None => Ok(0xffff_ffff),
-            Some(p) => {
-                ofp_codec::text::flow_mod::parse_port(p).with_context(|| format!("{p}: bad port"))
+    let mut s = Session::new(target, o.rundir.clone(), o.names);
+    let out = match run_on(cmd, o, &mut s) {
+        Ok(out) => out,
+        // ovs-ofctl prints the error (and the request it echoes) with names
+        // when it shows them.
+        Err(e) if s.showing() => {
+            if let Some(se) = e.downcast_ref::<SwitchError>() {
+                return Err(Printed(s.show(&se.to_string())?).into());
             }
+            if let Some(p) = e.downcast_ref::<Printed>() {
+                return Err(Printed(s.show(&p.0)?).into());
+            }
+            return Err(e);
         }
+        Err(e) => return Err(e),
+    };
+    if out.is_empty() {
+        return Ok(out);
+    }
+    s.show(&out)
+}
+
+/// Runs `cmd` on the switch of session `s`; returns what to print.
+fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
+    if accepts_names_first(cmd, o) {
+        s.accept_maps()?;
+    }
+    if cmd == "mod-port" {
+        return mod_port(o, s);
+    }
+    let mut v = s.open()?;
+    let filter = match o.args.get(1).filter(|f| !f.is_empty()) {
+        Some(f) if matches!(cmd, "dump-flows" | "dump-aggregate") => Some(s.accept(f)?),
+        _ => None,
     };
     let id_arg = |i: usize| -> Result<u32> {
         match o.args.get(i).map(|s| {
@@ -440,30 +614,54 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
     };
     Ok(match cmd {
         "show" => {
-            let mut out = ofp_to_string(&v.transact(Message::FeaturesRequest, &mut xids)?, 1);
-            out.push_str(&print_all(&v.dump(Q::PortDesc, &mut xids)?));
+            let mut out = ofp_to_string(&v.transact(Message::FeaturesRequest, &mut s.xids)?, 1);
+            out.push_str(&print_all(&v.dump(Q::PortDesc, &mut s.xids)?));
             // ovs-ofctl reads the config on a second connection.
-            let mut v2 = Vconn::open(target, rundir, &mut xids)?;
+            let mut v2 = s.open()?;
             out.push_str(&ofp_to_string(
-                &v2.transact(Message::GetConfigRequest, &mut xids)?,
+                &v2.transact(Message::GetConfigRequest, &mut s.xids)?,
                 1,
             ));
             out
         }
-        "dump-desc" => print_all(&v.dump(Q::Desc, &mut xids)?),
-        "dump-tables" => print_all(&v.dump(Q::Table, &mut xids)?),
-        "dump-table-features" => print_all(&v.dump(Q::TableFeatures(Vec::new()), &mut xids)?),
-        "dump-ports" => print_all(&v.dump(Q::PortStats(port_arg(1)?), &mut xids)?),
-        "dump-ports-desc" => print_all(&v.dump(Q::PortDesc, &mut xids)?),
-        "dump-aggregate" => print_all(&v.dump(Q::Aggregate(flow_request(o, 1)?), &mut xids)?),
-        "dump-groups" => print_all(&v.dump(Q::GroupDesc, &mut xids)?),
-        "dump-group-stats" => print_all(&v.dump(Q::Group(id_arg(1)?), &mut xids)?),
-        "dump-meters" => print_all(&v.dump(Q::MeterConfig(id_arg(1)?), &mut xids)?),
+        "dump-desc" => print_all(&v.dump(Q::Desc, &mut s.xids)?),
+        "dump-tables" => print_all(&v.dump(Q::Table, &mut s.xids)?),
+        "dump-table-features" => print_all(&v.dump(Q::TableFeatures(Vec::new()), &mut s.xids)?),
+        "dump-ports" => {
+            let port = match o.args.get(1) {
+                Some(p) => s.port_arg(p)?,
+                None => 0xffff_ffff,
+            };
+            print_all(&v.dump(Q::PortStats(port), &mut s.xids)?)
+        }
+        "dump-ports-desc" => {
+            // OpenFlow 1.3's request has no port: every port is listed (as
+            // by ovs-ofctl), but the argument must name one.
+            if let Some(p) = o.args.get(1) {
+                s.port_arg(p)?;
+            }
+            print_all(&v.dump(Q::PortDesc, &mut s.xids)?)
+        }
+        "dump-aggregate" => {
+            print_all(&v.dump(Q::Aggregate(flow_request(filter.as_deref())?), &mut s.xids)?)
+        }
+        "dump-group-features" => print_all(&v.dump(Q::GroupFeatures, &mut s.xids)?),
+        "meter-features" => print_all(&v.dump(Q::MeterFeatures, &mut s.xids)?),
+        "meter-stats" => print_all(&v.dump(Q::Meter(id_arg(1)?), &mut s.xids)?),
+        "dump-groups" => print_all(&v.dump(Q::GroupDesc, &mut s.xids)?),
+        "dump-group-stats" => {
+            // As ovs-ofctl: the argument is a group spec (`group_id=1`).
+            let spec = s.accept(o.args.get(1).map_or("", String::as_str))?;
+            let id = groups::parse_group(&spec, ofp_codec::msg::GroupModCommand::DELETE)?.group_id;
+            print_all(&v.dump(Q::Group(id), &mut s.xids)?)
+        }
+        "dump-meters" => print_all(&v.dump(Q::MeterConfig(id_arg(1)?), &mut s.xids)?),
         "dump-flows" => {
-            let replies = v.dump(Q::Flow(flow_request(o, 1)?), &mut xids)?;
+            let replies = v.dump(Q::Flow(flow_request(filter.as_deref())?), &mut s.xids)?;
             let mut out = String::new();
-            if let Some(ascending) = o.sort {
-                // As ovs-ofctl: every flow of every reply, sorted, no header.
+            if o.sort.is_some() || s.showing() || o.no_stats {
+                // As ovs-ofctl: every flow of every reply (sorted with
+                // --sort), without the reply headers.
                 let mut all: Vec<FlowStats> = Vec::new();
                 for m in &replies {
                     if let Ok((_, Message::MultipartReply(r))) = Message::decode(m)
@@ -472,13 +670,11 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
                         all.extend(flows);
                     }
                 }
-                all.sort_by(|a, b| {
-                    if ascending {
-                        a.priority.cmp(&b.priority)
-                    } else {
-                        b.priority.cmp(&a.priority)
-                    }
-                });
+                match o.sort {
+                    Some(true) => all.sort_by_key(|f| f.priority),
+                    Some(false) => all.sort_by_key(|f| std::cmp::Reverse(f.priority)),
+                    None => {}
+                }
                 for f in &all {
                     out.push(' ');
                     out.push_str(&format_flow_stats(f, !o.no_stats));
@@ -511,46 +707,43 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             out
         }
         "add-flow" | "add-flows" | "mod-flows" | "del-flows" => {
-            let specs = if cmd == "del-flows" && o.args.len() < 2 {
-                vec![parse_flow_mod("", FlowCmd::Delete).map_err(|e| anyhow::anyhow!("{e}"))?]
-            } else {
-                flow_specs(o, cmd)?
-            };
+            let specs = flow_specs(o, cmd, s)?;
             let fms: Vec<Message> = specs
                 .iter()
                 .map(|s| Message::FlowMod(s.to_flow_mod()))
                 .collect();
             if o.bundle {
-                bundle(&mut v, fms, &mut xids)?;
+                bundle(&mut v, fms, &mut s.xids, &s.target)?;
             } else {
-                v.transact_noreply(fms, &mut xids)?;
+                v.transact_noreply(fms, &mut s.xids)?;
             }
             String::new()
         }
         "add-group" | "mod-group" | "del-groups" | "add-groups" => {
             use ofp_codec::msg::GroupModCommand as G;
             let command = match cmd {
+                "mod-group" if o.may_create => G::ADD_OR_MOD,
                 "mod-group" => G::MODIFY,
                 "del-groups" => G::DELETE,
                 _ => G::ADD,
             };
-            let texts: Vec<String> = if cmd == "add-groups" {
-                let file = o.args.get(1).context("add-groups needs a FILE")?;
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("{file}: open failed"))?;
+            let arg = o.args.get(1).map(String::as_str);
+            let texts: Vec<String> = if cmd == "add-groups" || arg == Some("-") {
+                let file = arg.with_context(|| format!("{cmd} needs a FILE"))?;
+                let text = s.accept(&read_source(file)?)?;
                 text.lines()
                     .map(str::trim)
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
                     .map(String::from)
                     .collect()
             } else {
-                vec![o.args.get(1).cloned().unwrap_or_default()]
+                vec![s.accept(arg.unwrap_or(""))?]
             };
             let msgs = texts
                 .iter()
                 .map(|t| groups::parse_group(t, command).map(Message::GroupMod))
                 .collect::<Result<Vec<_>>>()?;
-            v.transact_noreply(msgs, &mut xids)?;
+            v.transact_noreply(msgs, &mut s.xids)?;
             String::new()
         }
         "add-meter" | "mod-meter" | "del-meter" | "del-meters" => {
@@ -562,84 +755,98 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
             };
             let text = o.args.get(1).cloned().unwrap_or_default();
             let mm = groups::parse_meter(&text, command)?;
-            v.transact_noreply(vec![Message::MeterMod(mm)], &mut xids)?;
-            String::new()
-        }
-        "mod-port" => {
-            let (Some(port), Some(action)) = (o.args.get(1), o.args.get(2)) else {
-                bail!("usage: mod-port SWITCH PORT ACTION");
-            };
-            // The port's current hw_addr comes from PORT_DESC (by number or name).
-            let mut desc = None;
-            for m in v.dump(Q::PortDesc, &mut xids)? {
-                let (_, Message::MultipartReply(r)) = Message::decode(&m)
-                    .map_err(|e| anyhow::anyhow!("bad port desc reply: {e:?}"))?
-                else {
-                    continue;
-                };
-                if let MultipartReplyBody::PortDesc(ports) = r.body {
-                    desc = desc.or(ports
-                        .into_iter()
-                        .find(|p| p.port_no.to_string() == *port || p.name_str() == *port));
-                }
-            }
-            let desc = desc.with_context(|| format!("{port}: couldn't find port"))?;
-            let (bit, set) = match action.as_str() {
-                "up" => (1, false),
-                "down" => (1, true),
-                "receive" => (1 << 2, false),
-                "no-receive" => (1 << 2, true),
-                "forward" => (1 << 5, false),
-                "no-forward" => (1 << 5, true),
-                "packet-in" => (1 << 6, false),
-                "no-packet-in" => (1 << 6, true),
-                "flood" => (1 << 3, false),
-                "no-flood" => (1 << 3, true),
-                a => bail!("{a}: unknown mod-port command"),
-            };
-            let pm = ofp_codec::msg::PortMod {
-                port_no: desc.port_no,
-                hw_addr: desc.hw_addr,
-                config: if set { bit } else { 0 },
-                mask: bit,
-                advertise: 0,
-            };
-            v.transact_noreply(vec![Message::PortMod(pm)], &mut xids)?;
+            v.transact_noreply(vec![Message::MeterMod(mm)], &mut s.xids)?;
             String::new()
         }
         "replace-flows" => {
             let file = o.args.get(1).context("replace-flows needs a FILE")?;
-            let wanted = flows_from_file(file)?;
-            let current = flows_from_switch(&mut v, &mut xids)?;
+            let wanted = flows_from_text(file, &s.accept(&read_source(file)?)?)?;
+            let current = flows_from_switch(&mut v, &mut s.xids)?;
+            // Table by table, as ovs-ofctl: the switch's flows missing from
+            // the file are deleted, then the file's new or changed flows added.
             let mut msgs = Vec::new();
-            for (k, ver) in current.iter().filter(|(k, _)| !wanted.contains_key(k)) {
-                msgs.push(Message::FlowMod(fte_flow_mod(k, ver, false)));
-            }
-            for (k, ver) in &wanted {
-                if !current.get(k).is_some_and(|c| c.same(ver)) {
-                    msgs.push(Message::FlowMod(fte_flow_mod(k, ver, true)));
+            let tables: std::collections::BTreeSet<u8> = current
+                .keys()
+                .chain(wanted.keys())
+                .map(|k| k.table_id)
+                .collect();
+            for t in tables {
+                let gone = current
+                    .keys()
+                    .filter(|k| k.table_id == t && !wanted.contains_key(*k));
+                for k in fte_order(gone, &current, &wanted) {
+                    msgs.push(Message::FlowMod(fte_flow_mod(k, &current[k], false)));
+                }
+                let here = wanted.keys().filter(|k| k.table_id == t);
+                for k in fte_order(here, &wanted, &current) {
+                    let ver = &wanted[k];
+                    if o.readd || !current.get(k).is_some_and(|c| c.same(ver)) {
+                        msgs.push(Message::FlowMod(fte_flow_mod(k, ver, true)));
+                    }
                 }
             }
             if o.bundle {
-                bundle(&mut v, msgs, &mut xids)?;
+                bundle(&mut v, msgs, &mut s.xids, &s.target)?;
             } else {
-                v.transact_noreply(msgs, &mut xids)?;
+                v.transact_noreply(msgs, &mut s.xids)?;
             }
             String::new()
         }
         "packet-out" => {
-            let po = packet_out(&o.args[1..])?;
-            v.transact_noreply(vec![Message::PacketOut(po)], &mut xids)?;
+            let args = o.args[1..]
+                .iter()
+                .map(|a| s.accept(a))
+                .collect::<Result<Vec<_>>>()?;
+            let po = packet_out(&args)?;
+            v.transact_noreply(vec![Message::PacketOut(po)], &mut s.xids)?;
             String::new()
         }
         "monitor" => {
-            monitor(&mut v, o.args.get(1), o.packet_in_format, &mut xids)?;
+            monitor(&mut v, o.args.get(1), o.packet_in_format, &mut s.xids)?;
             String::new()
         }
         _ => bail!(
-            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, dump-groups, dump-group-stats, dump-meters, packet-out, monitor, replace-flows, diff-flows, add-group(s), mod-group, del-groups, add-meter, mod-meter, del-meter(s)"
+            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, mod-port, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, replace-flows, diff-flows, dump-groups, dump-group-stats, dump-group-features, add-group(s), mod-group, del-groups, dump-meters, meter-stats, meter-features, add-meter, mod-meter, del-meter(s), packet-out, monitor"
         ),
     })
+}
+
+/// `mod-port SWITCH PORT ACTION`, as ovs-ofctl: the port (by number or
+/// name) and its hw_addr from PORT_DESC on one connection, then the
+/// PORT_MOD on another.
+fn mod_port(o: &Opts, s: &mut Session) -> Result<String> {
+    let (Some(port), Some(action)) = (o.args.get(1), o.args.get(2)) else {
+        bail!("'mod-port' command requires at least 3 arguments");
+    };
+    let number = port.parse::<u32>().ok();
+    let mut desc = None;
+    let mut v = s.open()?;
+    for m in v.dump(Q::PortDesc, &mut s.xids)? {
+        let (_, Message::MultipartReply(r)) =
+            Message::decode(&m).map_err(|e| anyhow::anyhow!("bad port desc reply: {e:?}"))?
+        else {
+            continue;
+        };
+        if let MultipartReplyBody::PortDesc(ports) = r.body {
+            desc = desc.or(ports.into_iter().find(|p| match number {
+                Some(n) => p.port_no == n,
+                None => p.name_str() == *port,
+            }));
+        }
+    }
+    drop(v);
+    let desc = desc.with_context(|| format!("{}: couldn't find port `{port}'", s.target))?;
+    let (config, mask) = port_mod_bits(action)?;
+    let pm = ofp_codec::msg::PortMod {
+        port_no: desc.port_no,
+        hw_addr: desc.hw_addr,
+        config,
+        mask,
+        advertise: 0,
+    };
+    let mut v = s.open()?;
+    v.transact_noreply(vec![Message::PortMod(pm)], &mut s.xids)?;
+    Ok(String::new())
 }
 
 /// A flow's identity in a table: (table, priority, match), ordered as
@@ -663,6 +870,9 @@ struct FteVersion {
     match_: ofp_codec::Match,
     priority: u16,
     instructions: Vec<ofp_codec::Instruction>,
+    /// Position in its source (file line order, or the switch's dump
+    /// order): flows of equal table and priority keep this order.
+    seq: usize,
 }
 
 impl FteVersion {
@@ -691,12 +901,12 @@ fn fte_key(table_id: u8, m: &ofp_codec::Match, priority: u16) -> FteKey {
     }
 }
 
-fn flows_from_file(path: &str) -> Result<Fte> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{path}: open failed"))?;
+/// The flows of a flows file's `text` (`path` names it in errors).
+fn flows_from_text(path: &str, text: &str) -> Result<Fte> {
     let parsed =
-        parse_flows(&text, Some(FlowCmd::Add)).map_err(|e| anyhow::anyhow!("{path}: {e:?}"))?;
+        parse_flows(text, Some(FlowCmd::Add)).map_err(|e| anyhow::anyhow!("{path}: {e:?}"))?;
     let mut out = Fte::new();
-    for f in parsed.flows {
+    for (seq, f) in parsed.flows.into_iter().enumerate() {
         let fm = f.spec.to_flow_mod();
         let table_id = if fm.table_id == 0xff { 0 } else { fm.table_id };
         out.insert(
@@ -710,6 +920,7 @@ fn flows_from_file(path: &str) -> Result<Fte> {
                 match_: fm.match_.clone(),
                 priority: fm.priority,
                 instructions: fm.instructions.clone(),
+                seq,
             },
         );
     }
@@ -728,6 +939,7 @@ fn flows_from_switch(v: &mut Vconn, xids: &mut Xids) -> Result<Fte> {
             bail!("unexpected reply")
         };
         for fs in flows {
+            let seq = out.len();
             out.insert(
                 fte_key(fs.table_id, &fs.match_, fs.priority),
                 FteVersion {
@@ -739,11 +951,32 @@ fn flows_from_switch(v: &mut Vconn, xids: &mut Xids) -> Result<Fte> {
                     match_: fs.match_.clone(),
                     priority: fs.priority,
                     instructions: fs.instructions.clone(),
+                    seq,
                 },
             );
         }
     }
     Ok(out)
+}
+
+/// `keys` ordered as ovs-ofctl walks its flow tables: by table, then
+/// priority from high to low; ties in `first`'s order, then `second`'s.
+fn fte_order<'a>(
+    keys: impl Iterator<Item = &'a FteKey>,
+    first: &Fte,
+    second: &Fte,
+) -> Vec<&'a FteKey> {
+    let mut keys: Vec<&FteKey> = keys.collect();
+    keys.sort_by_key(|k| {
+        let seq = match (first.get(*k), second.get(*k)) {
+            (Some(v), _) => (0, v.seq),
+            (None, Some(v)) => (1, v.seq),
+            (None, None) => (2, 0),
+        };
+        (k.table_id, k.neg_priority, seq)
+    });
+    keys.dedup();
+    keys
 }
 
 /// ADD of `v` (from the file), or DELETE_STRICT of `v` (the switch's flow).
@@ -801,22 +1034,34 @@ fn diff_flows(o: &Opts) -> Result<String> {
     let (Some(a), Some(b)) = (o.args.first(), o.args.get(1)) else {
         bail!("diff-flows needs two sources");
     };
-    let read = |src: &str| -> Result<Fte> {
+    // The first switch read names the ports in the output (and in files
+    // read after it) when names are shown, as ovs-ofctl.
+    let mut shown: Option<Session> = None;
+    let mut read = |src: &str| -> Result<Fte> {
         let is_file = src.starts_with('/')
             || src.starts_with('.')
             || (!src.contains(':') && std::path::Path::new(src).is_file());
         if is_file {
-            flows_from_file(src)
+            let text = read_source(src)?;
+            let text = match shown.as_mut() {
+                Some(sess) => sess.accept(&text)?,
+                None => text,
+            };
+            flows_from_text(src, &text)
         } else {
-            let mut xids = Xids(0);
-            let mut v = Vconn::open(src, o.rundir.as_deref(), &mut xids)?;
-            flows_from_switch(&mut v, &mut xids)
+            let mut sess = Session::new(src, o.rundir.clone(), o.names);
+            let mut v = sess.open()?;
+            let flows = flows_from_switch(&mut v, &mut sess.xids)?;
+            if shown.is_none() && sess.showing() {
+                shown = Some(sess);
+            }
+            Ok(flows)
         }
     };
-    let (fa, fb) = (read(a)?, read(b)?);
-    let keys: std::collections::BTreeSet<&FteKey> = fa.keys().chain(fb.keys()).collect();
+    let fa = read(a)?;
+    let fb = read(b)?;
     let mut out = String::new();
-    for k in keys {
+    for k in fte_order(fa.keys().chain(fb.keys()), &fa, &fb) {
         let (va, vb) = (fa.get(k), fb.get(k));
         if let (Some(x), Some(y)) = (va, vb)
             && x.same(y)
@@ -833,10 +1078,12 @@ fn diff_flows(o: &Opts) -> Result<String> {
         }
     }
     if out.is_empty() {
-        Ok(out)
-    } else {
-        Err(Differences(out).into())
+        return Ok(out);
     }
+    if let Some(sess) = shown.as_mut() {
+        out = sess.show(&out)?;
+    }
+    Err(Differences(out).into())
 }
 
 /// diff-flows found differences (printed on stdout, exit 2).
@@ -969,8 +1216,13 @@ fn monitor(
     }
 }
 
-/// Sends `msgs` as one atomic, ordered bundle (open, add..., commit).
-fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids) -> Result<()> {
+/// Sends `msgs` as one atomic, ordered bundle, as ovs-ofctl's
+/// `bundle_transact`: the messages get their xids first, then OPEN, one
+/// BUNDLE_ADD per message (with the message's xid), a barrier, and COMMIT
+/// if the switch reported no error so far, else DISCARD. Errors are printed
+/// on stderr as `Error NAME for: REQUEST`; any error fails the command
+/// (`talking to SWITCH (Protocol error)`).
+fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids, target: &str) -> Result<()> {
     let flags = OFPBF_ORDERED | OFPBF_ATOMIC;
     let ctrl = |t| {
         Message::BundleControl(BundleControl {
@@ -980,46 +1232,96 @@ fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids) -> Result<()> {
             properties: Vec::new(),
         })
     };
-    v.transact(ctrl(BundleCtrlType::OPEN_REQUEST), xids)?;
-    for m in msgs {
-        let xid = xids.next();
+    let requests: Vec<Vec<u8>> = msgs
+        .iter()
+        .map(|m| m.encode(xids.next()).to_vec())
+        .collect();
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    let mut errors: Vec<Vec<u8>> = Vec::new();
+    // Sends `bytes` and waits for the reply with its xid, collecting errors.
+    let mut exchange = |v: &mut Vconn, bytes: Vec<u8>, errors: &mut Vec<Vec<u8>>| -> Result<()> {
+        let xid = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+        v.send(&bytes)?;
+        sent.push(bytes);
+        loop {
+            let m = v.recv()?;
+            let this = u32::from_be_bytes([m[4], m[5], m[6], m[7]]);
+            match m[1] {
+                1 => {
+                    let done = this == xid;
+                    errors.push(m);
+                    if done {
+                        return Ok(());
+                    }
+                }
+                2 => {
+                    let mut reply = m.clone();
+                    reply[1] = 3;
+                    v.send(&reply)?;
+                }
+                _ if this == xid => return Ok(()),
+                _ => {}
+            }
+        }
+    };
+    exchange(
+        v,
+        ctrl(BundleCtrlType::OPEN_REQUEST)
+            .encode(xids.next())
+            .to_vec(),
+        &mut errors,
+    )?;
+    for r in &requests {
+        let xid = u32::from_be_bytes([r[4], r[5], r[6], r[7]]);
         let add = BundleAdd {
             bundle_id: 0,
             flags,
-            message: m.encode(xid).to_vec(),
+            message: r.clone(),
             properties: Vec::new(),
         };
         v.send(&Message::BundleAdd(add).encode(xid))?;
     }
-    // Errors for added messages arrive before the commit reply.
-    let xid = xids.next();
-    v.send(&ctrl(BundleCtrlType::COMMIT_REQUEST).encode(xid))?;
-    let mut first_err = None;
-    loop {
-        let m = v.recv()?;
-        let this = u32::from_be_bytes([m[4], m[5], m[6], m[7]]);
-        if m[1] == 1 {
-            first_err.get_or_insert(m.clone());
-            if this == xid {
-                break;
-            }
-        } else if this == xid {
-            break;
-        }
+    exchange(
+        v,
+        Message::BarrierRequest.encode(xids.next()).to_vec(),
+        &mut errors,
+    )?;
+    let last = if errors.is_empty() {
+        BundleCtrlType::COMMIT_REQUEST
+    } else {
+        BundleCtrlType::DISCARD_REQUEST
+    };
+    exchange(v, ctrl(last).encode(xids.next()).to_vec(), &mut errors)?;
+    if errors.is_empty() {
+        return Ok(());
     }
-    match first_err {
-        Some(e) => Err(SwitchError(e).into()),
-        None => Ok(()),
+    // Each error with the request it names (its xid), as ovs-ofctl prints it.
+    let mut text = String::new();
+    for e in &errors {
+        let name = match Message::decode(e) {
+            Ok((_, Message::Error(em))) => ofp_codec::action::error_name(em.error),
+            _ => "***decode error***".to_string(),
+        };
+        let request = requests
+            .iter()
+            .chain(sent.iter())
+            .find(|r| r[4..8] == e[4..8])
+            .map_or_else(|| e[12.min(e.len())..].to_vec(), Clone::clone);
+        text.push_str(&format!("Error {name} for: {}", ofp_to_string(&request, 1)));
     }
+    text.push_str(&format!("rvs ofctl: talking to {target} (Protocol error)"));
+    Err(Printed(text).into())
 }
 
 /// Runs one online command given as `[CMD, ARGS...]`.
 pub fn run(argv: &[String]) -> ExitCode {
-    let Some((cmd, rest)) = argv.split_first() else {
-        eprintln!("rvs ofctl: missing command");
-        return ExitCode::from(1);
-    };
-    let r = parse_opts(rest).and_then(|o| run_cmd(cmd, &o));
+    let r = parse_opts(argv).and_then(|mut o| {
+        if o.args.is_empty() {
+            bail!("missing command name; use --help for help");
+        }
+        let cmd = o.args.remove(0);
+        run_cmd(&cmd, &o)
+    });
     match r {
         Ok(out) => {
             print!("{out}");
@@ -1030,9 +1332,12 @@ pub fn run(argv: &[String]) -> ExitCode {
                 print!("{}", d.0);
                 return ExitCode::from(2);
             }
-            match e.downcast_ref::<SwitchError>() {
-                Some(se) => eprintln!("{se}"),
-                None => eprintln!("rvs ofctl: {e:#}"),
+            if let Some(p) = e.downcast_ref::<Printed>() {
+                eprintln!("{}", p.0);
+            } else if let Some(se) = e.downcast_ref::<SwitchError>() {
+                eprintln!("{se}");
+            } else {
+                eprintln!("rvs ofctl: {e:#}");
             }
             ExitCode::from(1)
         }

@@ -39,7 +39,7 @@ mod rvs;
 
 use controllers::Lan;
 use ovs_ref::{OvsConfig, OvsRef};
-use rvs::{Switchd, TempDir, ovs_ofctl, root_available, tool_available};
+use rvs::{Switchd, TempDir, ovs_ofctl, root_available, rvs_bin, tool_available};
 
 const DPID: &str = "00000000000000ab";
 
@@ -51,6 +51,44 @@ fn ready(test: &str) -> bool {
         && OvsRef::available(test)
 }
 
+/// Which ofctl runs the commands that change a switch (see [`Pair::same_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Client {
+    /// Debian's ovs-ofctl against both switches.
+    OvsOfctl,
+    /// `rvs ofctl` against rvs, ovs-ofctl against ovs-vswitchd.
+    Crossed,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Prog {
+    Ovs,
+    Rvs,
+}
+
+/// `rvs ofctl -O OpenFlow13 ARGS...`, as [`ovs_ofctl`] runs ovs-ofctl.
+fn rvs_ofctl(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(rvs_bin())
+        .args(["ofctl", "-O", "OpenFlow13"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running rvs ofctl")
+}
+
+/// True when the command in `pre` (its first word that is not an option)
+/// only reads from the switch.
+fn read_only(pre: &[&str]) -> bool {
+    let cmd = pre
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .copied()
+        .unwrap_or("");
+    cmd == "show"
+        || cmd.starts_with("dump-")
+        || matches!(cmd, "diff-flows" | "meter-stats" | "meter-features")
+}
+
 /// rvs and OVS side by side, each on its own two-host LAN.
 struct Pair {
     // Field order: switches go before their namespaces.
@@ -60,10 +98,27 @@ struct Pair {
     lan_ovs: Lan,
     dir: TempDir,
     _rvs_tmp: TempDir,
+    client: Client,
+    /// Command runs compared so far (printed on drop).
+    compared: std::cell::Cell<usize>,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        eprintln!(
+            "{} ofctl runs compared ({:?})",
+            self.compared.get(),
+            self.client
+        );
+    }
 }
 
 impl Pair {
     fn start(fail_mode: &str) -> Pair {
+        Pair::start_with(fail_mode, Client::OvsOfctl)
+    }
+
+    fn start_with(fail_mode: &str, client: Client) -> Pair {
         let lan_rvs = Lan::new(2);
         let lan_ovs = Lan::new(2);
         let tmp = TempDir::new("cmp");
@@ -87,6 +142,8 @@ impl Pair {
             lan_ovs,
             dir: TempDir::new("cmpf"),
             _rvs_tmp: tmp,
+            client,
+            compared: std::cell::Cell::new(0),
         }
     }
 
@@ -97,27 +154,74 @@ impl Pair {
         p.display().to_string()
     }
 
-    /// Runs `ovs-ofctl -O OpenFlow13 PRE... SWITCH POST...` against both,
-    /// normalises with `norm`, asserts equality and returns rvs's stdout.
+    /// Runs `ovs-ofctl -O OpenFlow13 PRE... SWITCH POST...` against both
+    /// switches, normalises with `norm`, asserts equality and returns rvs's
+    /// stdout. Read-only commands (see [`read_only`]) also run through `rvs
+    /// ofctl` against both switches, which must print what ovs-ofctl printed
+    /// (four runs, one result). Commands that change the switch run once per
+    /// switch: with [`Client::OvsOfctl`] ovs-ofctl drives both; with
+    /// [`Client::Crossed`] `rvs ofctl` drives rvs and ovs-ofctl drives OVS.
     fn same_with(&self, pre: &[&str], post: &[&str], norm: fn(&str) -> String) -> String {
-        let one = |target: &str| {
+        let one = |prog: Prog, target: &str| {
             let mut a: Vec<&str> = pre.to_vec();
             a.push(target);
             a.extend_from_slice(post);
-            let o = ovs_ofctl(&a);
-            let clean = |b: &[u8]| norm(&String::from_utf8_lossy(b).replace(target, "SWITCH"));
-            (o.status.success(), clean(&o.stdout), clean(&o.stderr))
+            let o = match prog {
+                Prog::Ovs => ovs_ofctl(&a),
+                Prog::Rvs => rvs_ofctl(&a),
+            };
+            let clean = |b: &[u8]| {
+                norm(
+                    &String::from_utf8_lossy(b)
+                        .replace(target, "SWITCH")
+                        .replace("rvs ofctl: ", "ovs-ofctl: "),
+                )
+            };
+            (o.status.code(), clean(&o.stdout), clean(&o.stderr))
         };
-        let r = one(&self.rvs.target());
-        let o = one(&self.ovs.target());
+        let (rvs, ovs) = (self.rvs.target(), self.ovs.target());
+        let what = format!("ofctl {pre:?} SWITCH {post:?}");
+        if read_only(pre) {
+            let r = one(Prog::Ovs, &rvs);
+            let o = one(Prog::Ovs, &ovs);
+            assert_eq!(r, o, "ovs-{what}: rvs (left) vs ovs-vswitchd (right)");
+            let rr = one(Prog::Rvs, &rvs);
+            assert_eq!(
+                rr, r,
+                "rvs {what} (left) vs ovs-{what} (right), against rvs"
+            );
+            let ro = one(Prog::Rvs, &ovs);
+            assert_eq!(
+                ro, o,
+                "rvs {what} (left) vs ovs-{what} (right), against ovs-vswitchd"
+            );
+            self.compared.set(self.compared.get() + 4);
+            return r.1;
+        }
+        let client = match self.client {
+            Client::OvsOfctl => Prog::Ovs,
+            Client::Crossed => Prog::Rvs,
+        };
+        let r = one(client, &rvs);
+        let o = one(Prog::Ovs, &ovs);
         assert_eq!(
             r, o,
-            "ovs-ofctl {pre:?} SWITCH {post:?}: rvs (left) vs ovs-vswitchd (right)"
+            "{what}: {client:?} against rvs (left) vs ovs-ofctl against ovs-vswitchd (right)"
         );
+        self.compared.set(self.compared.get() + 2);
         r.1
     }
 
     fn same(&self, pre: &[&str], post: &[&str]) -> String {
+        if pre.contains(&"diff-flows") {
+            // ovs-ofctl lists flows of equal table and priority in its
+            // classifier's hash order.
+            return self.same_with(pre, post, |s| {
+                let mut lines: Vec<&str> = s.lines().collect();
+                lines.sort_unstable();
+                norm_durations(&lines.join("\n"))
+            });
+        }
         self.same_with(pre, post, norm_durations)
     }
 
@@ -309,10 +413,19 @@ fn dump_table_features_match_ovs() {
 
 #[test]
 fn dump_ports_and_ports_desc_match_ovs() {
+    dump_ports_and_ports_desc_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn dump_ports_and_ports_desc_match_ovs_through_rvs_ofctl() {
+    dump_ports_and_ports_desc_match_ovs_with(Client::Crossed);
+}
+
+fn dump_ports_and_ports_desc_match_ovs_with(client: Client) {
     if !ready("dump_ports_and_ports_desc_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     let d = p.same_with(&["dump-ports-desc"], &[], norm_ports);
     assert!(d.contains(" 1(p1): addr:MAC"), "{d}");
     p.same_with(&["dump-ports-desc"], &["2"], norm_ports);
@@ -327,10 +440,19 @@ fn dump_ports_and_ports_desc_match_ovs() {
 
 #[test]
 fn mod_port_config_bits_match_ovs() {
+    mod_port_config_bits_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn mod_port_config_bits_match_ovs_through_rvs_ofctl() {
+    mod_port_config_bits_match_ovs_with(Client::Crossed);
+}
+
+fn mod_port_config_bits_match_ovs_with(client: Client) {
     if !ready("mod_port_config_bits_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(&["mod-port"], &["p2", "no-forward"]);
     p.same(&["mod-port"], &["p2", "no-packet-in"]);
     let d = p.same_with(&["dump-ports-desc"], &[], norm_ports);
@@ -341,10 +463,19 @@ fn mod_port_config_bits_match_ovs() {
 
 #[test]
 fn mod_port_down_reports_link_down_as_ovs() {
+    mod_port_down_reports_link_down_as_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn mod_port_down_reports_link_down_as_ovs_through_rvs_ofctl() {
+    mod_port_down_reports_link_down_as_ovs_with(Client::Crossed);
+}
+
+fn mod_port_down_reports_link_down_as_ovs_with(client: Client) {
     if !ready("mod_port_down_reports_link_down_as_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(&["mod-port"], &["p2", "down"]);
     let d = p.same_with(&["dump-ports-desc"], &[], norm_ports);
     assert!(d.contains("PORT_DOWN"), "{d}");
@@ -356,10 +487,19 @@ fn mod_port_down_reports_link_down_as_ovs() {
 
 #[test]
 fn flow_commands_match_ovs() {
+    flow_commands_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn flow_commands_match_ovs_through_rvs_ofctl() {
+    flow_commands_match_ovs_with(Client::Crossed);
+}
+
+fn flow_commands_match_ovs_with(client: Client) {
     if !ready("flow_commands_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     let f = p.file("t.flows", FLOWS);
     p.same(&["add-flows"], &[&f]);
     let all = p.same(&["dump-flows"], &[]);
@@ -426,6 +566,126 @@ fn flow_commands_match_ovs() {
     p.same(&["dump-aggregate"], &[]);
 }
 
+/// Port names (`--names`, and names accepted by default), as ovs-ofctl:
+/// resolved through the switch's PORT_DESC, shown in flows, port stats,
+/// groups and errors, refused with `--no-names`.
+#[test]
+fn port_names_match_ovs() {
+    port_names_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn port_names_match_ovs_through_rvs_ofctl() {
+    port_names_match_ovs_with(Client::Crossed);
+}
+
+fn port_names_match_ovs_with(client: Client) {
+    if !ready("port_names_match_ovs") {
+        return;
+    }
+    let p = Pair::start_with("secure", client);
+    p.same(&["add-flow"], &["priority=5,in_port=p1,actions=output:p2"]);
+    p.same(
+        &["add-flow"],
+        &["table=3,priority=6,in_port=p2,actions=set_field:p1->in_port,output:p1,goto_table:4"],
+    );
+    p.same(
+        &["add-flow"],
+        &["table=4,priority=7,actset_output=p1,actions=resubmit(p1,3),enqueue:p2:3"],
+    );
+    p.same(
+        &["--names", "add-flow"],
+        &["table=4,priority=2,actions=output:\"p2\""],
+    );
+    let f = p.file(
+        "n.flows",
+        "priority=9,in_port=p2,ip,actions=output:p1\npriority=8,udp,actions=resubmit:p1\n",
+    );
+    p.same(&["add-flows"], &[&f]);
+    let d = p.same(&["--names", "dump-flows"], &[]);
+    assert!(d.contains("priority=5,in_port=p1 actions=output:p2"), "{d}");
+    assert!(d.contains("n_packets=0"), "{d}");
+    let d = p.same(&["dump-flows", "--no-stats"], &[]);
+    assert!(d.contains("priority=5,in_port=1 actions=output:2"), "{d}");
+    p.same(&["--names", "--no-stats", "dump-flows"], &["in_port=p2"]);
+    p.same(&["--names", "--no-stats", "dump-flows"], &["out_port=p1"]);
+    p.same(&["--no-stats", "dump-flows", "--names"], &["table=4"]);
+    p.same(&["--names", "--sort", "dump-flows"], &[]);
+    p.same(&["dump-aggregate"], &["in_port=p1"]);
+    p.same(&["--no-names", "dump-aggregate"], &["in_port=p1"]);
+    p.same(&["--no-names", "add-flow"], &["in_port=p1,actions=drop"]);
+    p.same(&["--names", "dump-ports"], &["p1"]);
+    p.same(&["dump-ports"], &["p2"]);
+    p.same(&["dump-ports"], &["p7"]);
+    p.same_with(&["--names", "dump-ports-desc"], &["p1"], norm_ports);
+    p.same(&["mod-flows"], &["in_port=p1,actions=output:p1"]);
+    p.same(&["--names", "diff-flows"], &[&f]);
+    p.same(&["del-flows", "--strict"], &["priority=9,in_port=p2,ip"]);
+    p.same(
+        &["add-group"],
+        &["group_id=1,type=ff,bucket=watch_port:p1,output:p1,bucket=watch_port:p2,output:p2"],
+    );
+    p.same_sorted(&["--names", "dump-groups"], &[]);
+    // The switch's error echoes the request, with names when shown.
+    p.same(
+        &["--names", "add-flow"],
+        &["priority=4,in_port=p1,udp,actions=group:99"],
+    );
+    p.same(
+        &["add-flow"],
+        &["priority=4,in_port=p1,udp,actions=group:99"],
+    );
+    p.same(&["--names", "--no-stats", "dump-flows"], &[]);
+}
+
+/// ovs-ofctl's options go before or after the command (GNU getopt).
+#[test]
+fn options_before_and_after_the_command_match_ovs() {
+    options_before_and_after_the_command_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn options_before_and_after_the_command_match_ovs_through_rvs_ofctl() {
+    options_before_and_after_the_command_match_ovs_with(Client::Crossed);
+}
+
+fn options_before_and_after_the_command_match_ovs_with(client: Client) {
+    if !ready("options_before_and_after_the_command_match_ovs") {
+        return;
+    }
+    let p = Pair::start_with("secure", client);
+    let f = p.file("o.flows", FLOWS);
+    p.same(&["--bundle", "add-flows"], &[&f]);
+    p.same(&["--no-stats", "dump-flows"], &[]);
+    p.same(&["dump-flows"], &["--no-stats"]);
+    p.same(
+        &["-O", "OpenFlow13", "--no-stats", "dump-flows"],
+        &["table=1"],
+    );
+    p.same(&["--protocols=OpenFlow13", "dump-tables"], &[]);
+    p.same(
+        &["--strict", "--no-stats", "dump-flows"],
+        &["priority=10,arp"],
+    );
+    p.same(&["--strict", "del-flows"], &["table=1,priority=1"]);
+    p.same(
+        &["del-flows"],
+        &[
+            "--strict",
+            "table=1,priority=10,in_port=1,ip,ct_state=+trk+est",
+        ],
+    );
+    p.same(&["--rsort", "dump-flows", "--no-stats"], &[]);
+    p.same(&["--readd", "replace-flows"], &[&f]);
+    p.same(&["--no-stats", "dump-flows"], &[]);
+    p.same(&["--bundle", "del-flows"], &[]);
+    p.same(&["--stats", "dump-aggregate"], &[]);
+    // Unknown options and missing arguments: the same refusals.
+    p.same(&["--no-such-option", "dump-flows"], &[]);
+    p.same(&["mod-port"], &["p1"]);
+    p.same(&["mod-port"], &["p1", "sideways"]);
+}
+
 /// The same flows and the same pings through both switches.
 fn counters_pair(test: &str) -> Option<Pair> {
     if !ready(test) {
@@ -477,10 +737,19 @@ fn flow_counters_match_ovs_after_the_same_traffic() {
 
 #[test]
 fn group_commands_match_ovs() {
+    group_commands_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn group_commands_match_ovs_through_rvs_ofctl() {
+    group_commands_match_ovs_with(Client::Crossed);
+}
+
+fn group_commands_match_ovs_with(client: Client) {
     if !ready("group_commands_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same_sorted(&["dump-groups"], &[]);
     p.same(
         &["add-group"],
@@ -524,10 +793,19 @@ fn group_commands_match_ovs() {
 
 #[test]
 fn meter_commands_match_ovs() {
+    meter_commands_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn meter_commands_match_ovs_through_rvs_ofctl() {
+    meter_commands_match_ovs_with(Client::Crossed);
+}
+
+fn meter_commands_match_ovs_with(client: Client) {
     if !ready("meter_commands_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(&["dump-meters"], &[]);
     p.same(&["add-meter"], &["meter=1,kbps,band=type=drop,rate=1000"]);
     p.same(
@@ -551,10 +829,19 @@ fn meter_commands_match_ovs() {
 /// short, on both switches; the meter's counters say so.
 #[test]
 fn meters_rate_limit_and_count_as_in_ovs() {
+    meters_rate_limit_and_count_as_in_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn meters_rate_limit_and_count_as_in_ovs_through_rvs_ofctl() {
+    meters_rate_limit_and_count_as_in_ovs_with(Client::Crossed);
+}
+
+fn meters_rate_limit_and_count_as_in_ovs_with(client: Client) {
     if !ready("meters_rate_limit_and_count_as_in_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(
         &["add-meter"],
         &["meter=1,pktps,burst,stats,band=type=drop,rate=1,burst_size=1"],
@@ -597,10 +884,19 @@ fn meter_features_match_ovs() {
 
 #[test]
 fn meter_stats_match_ovs() {
+    meter_stats_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn meter_stats_match_ovs_through_rvs_ofctl() {
+    meter_stats_match_ovs_with(Client::Crossed);
+}
+
+fn meter_stats_match_ovs_with(client: Client) {
     if !ready("meter_stats_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(&["add-meter"], &["meter=1,kbps,band=type=drop,rate=1000"]);
     p.same(&["add-flow"], &["priority=4,ip,actions=meter:1,output:2"]);
     let st = p.same(&["meter-stats"], &[]);
@@ -610,20 +906,38 @@ fn meter_stats_match_ovs() {
 
 #[test]
 fn hidden_table_254_is_refused_as_in_ovs() {
+    hidden_table_254_is_refused_as_in_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn hidden_table_254_is_refused_as_in_ovs_through_rvs_ofctl() {
+    hidden_table_254_is_refused_as_in_ovs_with(Client::Crossed);
+}
+
+fn hidden_table_254_is_refused_as_in_ovs_with(client: Client) {
     if !ready("hidden_table_254_is_refused_as_in_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(&["add-flow"], &["table=254,priority=4,actions=drop"]);
     p.same(&["dump-flows", "--no-stats"], &[]);
 }
 
 #[test]
 fn group_bucket_set_field_without_prerequisite_as_in_ovs() {
+    group_bucket_set_field_without_prerequisite_as_in_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn group_bucket_set_field_without_prerequisite_as_in_ovs_through_rvs_ofctl() {
+    group_bucket_set_field_without_prerequisite_as_in_ovs_with(Client::Crossed);
+}
+
+fn group_bucket_set_field_without_prerequisite_as_in_ovs_with(client: Client) {
     if !ready("group_bucket_set_field_without_prerequisite_as_in_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(
         &["add-group"],
         &["group_id=3,type=indirect,bucket=set_field:10.0.0.7->ip_dst,output:2"],
@@ -633,10 +947,19 @@ fn group_bucket_set_field_without_prerequisite_as_in_ovs() {
 
 #[test]
 fn group_stats_match_ovs() {
+    group_stats_match_ovs_with(Client::OvsOfctl);
+}
+
+#[test]
+fn group_stats_match_ovs_through_rvs_ofctl() {
+    group_stats_match_ovs_with(Client::Crossed);
+}
+
+fn group_stats_match_ovs_with(client: Client) {
     if !ready("group_stats_match_ovs") {
         return;
     }
-    let p = Pair::start("secure");
+    let p = Pair::start_with("secure", client);
     p.same(
         &["add-group"],
         &["group_id=1,type=all,bucket=output:1,bucket=output:2"],

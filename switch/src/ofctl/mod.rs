@@ -1,4 +1,4 @@
-//! `rvs ofctl`: the offline `ovs-ofctl` commands (no switch needed).
+//! `rvs ofctl`: ovs-ofctl for rvs; the offline commands here, the rest in `switch::ofctl_online`.
 //!
 //! - `parse-flow FLOW` / `parse-flows FILE`: parse flows as `ovs-ofctl
 //!   add-flow`/`add-flows` would, and print what `ovs-ofctl -O OpenFlow13
@@ -10,11 +10,14 @@
 //!   (spaces, newlines and dots allowed between bytes) and print it as
 //!   `ovs-ofctl ofp-print` does.
 //!
-//! Options: `-O OpenFlow13` (the only version rvs speaks; accepted for
-//! compatibility), `-m` (repeatable: more verbose printing, as in
-//! ovs-ofctl; at 5 the printer adds a hexdump), `--hex` (after each message,
-//! print its bytes in the hexdump layout of `ovs-ofctl -mmmmm`;
-//! `--hex=plain` prints one line of plain hex instead).
+//! Options, anywhere on the command line as with ovs-ofctl (before or
+//! after the command): `-O OpenFlow13` (the only version rvs speaks), `-m`
+//! (repeatable: more verbose printing, as in ovs-ofctl; at 5 the printer
+//! adds a hexdump), `--hex` (after each message, print its bytes in the
+//! hexdump layout of `ovs-ofctl -mmmmm`; `--hex=plain` prints one line of
+//! plain hex instead). Every other command and option goes to
+//! `switch::ofctl_online` (show, dump-flows, add-flow, `--names`,
+//! `--no-stats`, `--bundle`, ...).
 //!
 //! Refusals print `rvs ofctl: <reason>` on stderr, naming OVS's error
 //! (`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)`),
@@ -25,91 +28,170 @@ mod parse;
 
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::Args;
 
 use hex::parse_hex;
 
-/// `rvs ofctl` arguments.
+/// `rvs ofctl` arguments: taken raw and parsed as ovs-ofctl parses its own
+/// (GNU getopt: options anywhere), see the module documentation.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct OfctlArgs {
-    /// OpenFlow version(s) to use, as ovs-ofctl's `-O`. rvs speaks OpenFlow13.
-    #[arg(
-        short = 'O',
-        long = "protocols",
-        global = true,
-        default_value = "OpenFlow13"
-    )]
-    pub protocols: String,
-    /// More verbose output (repeatable, like ovs-ofctl's -m).
-    #[arg(short = 'm', long = "more", action = clap::ArgAction::Count, global = true)]
-    pub more: u8,
-    /// Print each encoded message's bytes after it: `dump` (the default when
-    /// given without a value) is ovs-ofctl's -mmmmm hexdump layout, `plain`
-    /// one line of hex.
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "dump", value_enum)]
-    pub hex: Option<HexStyle>,
-    /// Online commands' options when given before the command, as ovs-ofctl
-    /// allows (`--bundle`, `--strict`, `--no-stats`, `--rundir DIR`); handled
-    /// by `switch::ofctl_online`.
-    #[arg(long, global = true)]
-    pub bundle: bool,
-    #[arg(long, global = true)]
-    pub strict: bool,
-    #[arg(long = "no-stats", global = true)]
-    pub no_stats: bool,
-    #[arg(long, global = true)]
-    pub rundir: Option<String>,
-    #[command(subcommand)]
-    pub command: OfctlCommand,
+    /// [OPTIONS] COMMAND [ARG...], as ovs-ofctl (`rvs ofctl --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
 }
 
 /// How `--hex` prints bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HexStyle {
     Dump,
     Plain,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum OfctlCommand {
-    /// Parse FLOW as add-flow would and print it back as OpenFlow 1.3.
-    ParseFlow { flow: String },
-    /// Parse every flow in FILE ("-" for stdin) and print them back.
-    ParseFlows { file: String },
-    /// Decode and print one OpenFlow message given in hex.
-    OfpPrint {
-        #[arg(value_name = "HEX")]
-        bytes: String,
-        /// Verbosity, as ovs-ofctl's optional second argument (default 2).
-        verbosity: Option<u8>,
-    },
-    /// Commands that talk to a switch (show, dump-flows, add-flow, ...):
-    /// handled by `switch::ofctl_online`.
-    #[command(external_subcommand)]
-    Online(Vec<String>),
+/// The offline commands and their options.
+#[derive(Debug)]
+struct Offline {
+    protocols: String,
+    more: u8,
+    hex: Option<HexStyle>,
+    command: String,
+    operands: Vec<String>,
+}
+
+const USAGE: &str = "\
+rvs ofctl: OpenFlow switch management, as ovs-ofctl -O OpenFlow13
+usage: rvs ofctl [OPTIONS] COMMAND [ARG...]
+
+Offline commands:
+  parse-flow FLOW             parse FLOW as add-flow would and print it
+  parse-flows FILE            parse every flow in FILE (- for stdin)
+  ofp-print HEX [VERBOSITY]   decode one OpenFlow message given in hex
+
+Commands for a SWITCH (BRIDGE in RUNDIR, unix:PATH or tcp:IP[:PORT]):
+  show, dump-desc, dump-tables, dump-table-features, dump-ports [PORT],
+  dump-ports-desc [PORT], mod-port PORT ACTION, dump-flows [FLOW],
+  dump-aggregate [FLOW], add-flow FLOW, add-flows FILE, mod-flows FLOW,
+  del-flows [FLOW], replace-flows FILE, diff-flows SOURCE1 SOURCE2,
+  dump-groups [GROUP], dump-group-stats [GROUP], dump-group-features,
+  add-group GROUP, add-groups FILE, mod-group GROUP, del-groups [GROUP],
+  dump-meters [METER], meter-stats [METER], meter-features, add-meter METER,
+  mod-meter METER, del-meters [METER], packet-out PACKET_OUT,
+  monitor [MISS_LEN]
+
+Options:
+  -O, --protocols=OpenFlow13  the OpenFlow version (rvs speaks 1.3 only)
+  -m, --more                  more verbose printing (repeatable)
+  --hex[=dump|plain]          print each encoded message's bytes (offline)
+  --strict                    mod-flows, del-flows, dump-flows: strict match
+  --no-stats, --stats         dump-flows without or with counters
+  --names, --no-names         show port names / do not accept them
+  --sort, --rsort             dump-flows sorted by priority
+  --bundle                    flow mods as one atomic bundle
+  --may-create                mod-group adds the group if missing
+  --readd                     replace-flows re-adds unchanged flows
+  -P, --packet-in-format=FMT  monitor: standard, nxt_packet_in or nxt_packet_in2
+  --rundir=DIR                where BRIDGE.mgmt is (default $RVS_RUNDIR or /var/run/rvs)
+";
+
+/// Options of `rvs ofctl` that take a value as the next argument.
+const VALUE_OPTS: &[&str] = &[
+    "-O",
+    "--protocols",
+    "-P",
+    "--packet-in-format",
+    "-t",
+    "--timeout",
+    "-F",
+    "--flow-format",
+    "--rundir",
+    "--unixctl",
+];
+
+/// The command: the first argument that is neither an option nor an
+/// option's value.
+fn find_command(args: &[String]) -> Option<usize> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            return (i + 1 < args.len()).then_some(i + 1);
+        }
+        if !a.starts_with('-') || a == "-" {
+            return Some(i);
+        }
+        i += if VALUE_OPTS.contains(&a) { 2 } else { 1 };
+    }
+    None
+}
+
+/// Parses the options of an offline command.
+fn parse_offline(args: &[String], at: usize) -> Result<Offline, OfctlError> {
+    let mut o = Offline {
+        protocols: "OpenFlow13".into(),
+        more: 0,
+        hex: None,
+        command: args[at].clone(),
+        operands: Vec::new(),
+    };
+    let mut it = args.iter().enumerate();
+    while let Some((i, a)) = it.next() {
+        let a = a.as_str();
+        if i == at {
+            continue;
+        }
+        if a == "--" {
+            o.operands.extend(
+                it.by_ref()
+                    .filter(|(j, _)| *j != at)
+                    .map(|(_, v)| v.clone()),
+            );
+            break;
+        }
+        if !a.starts_with('-') || a == "-" {
+            o.operands.push(a.to_string());
+            continue;
+        }
+        if a == "-O" || a == "--protocols" {
+            let (_, v) = it
+                .next()
+                .ok_or_else(|| OfctlError::new(format!("option '{a}' requires an argument")))?;
+            o.protocols = v.clone();
+        } else if let Some(v) = a.strip_prefix("--protocols=") {
+            o.protocols = v.to_string();
+        } else if let Some(v) = a.strip_prefix("-O") {
+            o.protocols = v.to_string();
+        } else if a == "--more" {
+            o.more = o.more.saturating_add(1);
+        } else if !a.starts_with("--") && a[1..].bytes().all(|b| b == b'm') {
+            o.more = o
+                .more
+                .saturating_add(u8::try_from(a.len() - 1).unwrap_or(u8::MAX));
+        } else if a == "--hex" || a == "--hex=dump" {
+            o.hex = Some(HexStyle::Dump);
+        } else if a == "--hex=plain" {
+            o.hex = Some(HexStyle::Plain);
+        } else {
+            return Err(OfctlError::new(format!("unrecognized option '{a}'")));
+        }
+    }
+    Ok(o)
 }
 
 /// Runs `rvs ofctl …`; errors are printed as `rvs ofctl: …` and exit 1.
 pub fn run(args: &OfctlArgs) -> ExitCode {
-    if let OfctlCommand::Online(argv) = &args.command {
-        let mut argv = argv.clone();
-        let flags = [
-            (args.bundle, "--bundle"),
-            (args.strict, "--strict"),
-            (args.no_stats, "--no-stats"),
-        ];
-        argv.extend(
-            flags
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, f)| f.to_string()),
-        );
-        if let Some(r) = &args.rundir {
-            argv.extend(["--rundir".to_string(), r.clone()]);
-        }
-        return switch::ofctl_online::run(&argv);
+    let argv = &args.args;
+    if argv.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
     }
-    match run_inner(args) {
+    let at = find_command(argv);
+    let offline =
+        at.is_some_and(|i| matches!(argv[i].as_str(), "parse-flow" | "parse-flows" | "ofp-print"));
+    let (true, Some(at)) = (offline, at) else {
+        return switch::ofctl_online::run(argv);
+    };
+    match parse_offline(argv, at).and_then(|o| run_inner(&o)) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -140,15 +222,29 @@ impl OfctlError {
     }
 }
 
-fn run_inner(args: &OfctlArgs) -> Result<String, OfctlError> {
+fn run_inner(args: &Offline) -> Result<String, OfctlError> {
     let allowed = parse::allowed_protocols(&args.protocols)?;
     let opts = parse::PrintOptions {
         verbosity: args.more,
         hex: args.hex,
     };
-    match &args.command {
-        OfctlCommand::ParseFlow { flow } => parse::parse_flow(flow, allowed, &opts),
-        OfctlCommand::ParseFlows { file } => {
+    let need = |n: usize| -> Result<(), OfctlError> {
+        if args.operands.len() < n {
+            return Err(OfctlError::new(format!(
+                "'{}' command requires at least {n} arguments",
+                args.command
+            )));
+        }
+        Ok(())
+    };
+    match args.command.as_str() {
+        "parse-flow" => {
+            need(1)?;
+            parse::parse_flow(&args.operands[0], allowed, &opts)
+        }
+        "parse-flows" => {
+            need(1)?;
+            let file = &args.operands[0];
             let text = if file == "-" {
                 std::io::read_to_string(std::io::stdin())
             } else {
@@ -157,21 +253,22 @@ fn run_inner(args: &OfctlArgs) -> Result<String, OfctlError> {
             .map_err(|e| OfctlError::new(format!("{file}: open failed ({})", io_reason(&e))))?;
             parse::parse_flows(file, &text, allowed, &opts)
         }
-        OfctlCommand::OfpPrint {
-            bytes: text,
-            verbosity,
-        } => {
-            let bytes = parse_hex(text)
+        _ => {
+            need(1)?;
+            let bytes = parse_hex(&args.operands[0])
                 .map_err(|_| OfctlError::new("trailing garbage following hex bytes"))?;
-            let mut out = parse::print_message(&bytes, verbosity.unwrap_or(2));
+            let verbosity = match args.operands.get(1) {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| OfctlError::new(format!("{v}: bad verbosity")))?,
+                None => 2,
+            };
+            let mut out = parse::print_message(&bytes, verbosity);
             if let Some(style) = args.hex {
                 out.push_str(&parse::hex_text(&bytes, style));
             }
             Ok(out)
         }
-        OfctlCommand::Online(_) => Err(OfctlError::new(
-            "online commands are run by switch::ofctl_online",
-        )),
     }
 }
 

@@ -2,8 +2,11 @@
 //! `group_id=1,type=all,bucket=output:1,bucket=weight:10,actions=output:2`
 //! and `meter=7,kbps,burst,band=type=drop,rate=1000,burst_size=10`.
 //!
-//! Not done: `bucket_id`, `selection_method` and the other OpenFlow 1.5
-//! group properties; `command_bucket_id`.
+//! `selection_method`, `selection_method_param` and `fields(...)` are
+//! accepted and left out of the message, as ovs-ofctl does for OpenFlow 1.3
+//! (they are OpenFlow 1.5 group properties).
+//!
+//! Not done: `bucket_id`, `command_bucket_id`.
 
 use anyhow::{Context, Result, bail};
 use ofp_codec::action::parse_action_list;
@@ -115,7 +118,9 @@ pub fn parse_group(text: &str, command: GroupModCommand) -> Result<GroupMod> {
                     _ => bail!("{v}: unknown group type"),
                 }
             }
-            _ => bail!("{f}: unknown group field"),
+            "selection_method" | "selection_method_param" => {}
+            k if k.starts_with("fields") => {}
+            k => bail!("unknown keyword {k}"),
         }
     }
     for b in parts {
