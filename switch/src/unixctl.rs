@@ -199,6 +199,14 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
 /// Largest request rvs buffers before giving up on a client.
 const MAX_REQUEST_BYTES: usize = 1 << 20;
 
+/// `text` with a final newline, unless it is empty or has one.
+fn with_newline(mut text: String) -> String {
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
 async fn handle_connection(mut stream: UnixStream, registry: &Registry) -> io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -208,7 +216,12 @@ async fn handle_connection(mut stream: UnixStream, registry: &Registry) -> io::R
                 buf.drain(..used);
                 let reply = match parse_request(&v) {
                     Ok(req) => {
-                        let out = registry.call(&req.method, &req.params);
+                        // As OVS's `unixctl_command_reply__`: a non-empty body gets a
+                        // final newline if it has none.
+                        let out = match registry.call(&req.method, &req.params) {
+                            Ok(t) => Ok(with_newline(t)),
+                            Err(t) => Err(with_newline(t)),
+                        };
                         match out {
                             Ok(text) => json!({"id": req.id, "result": text, "error": Value::Null}),
                             Err(text) => {
@@ -365,7 +378,8 @@ mod tests {
             let ok = call(&path, "echo/args", &["a".into()]).await.unwrap();
             assert_eq!(ok, Ok("a\n".into()));
             let err = call(&path, "fail", &[]).await.unwrap();
-            assert_eq!(err, Err("it failed".into()));
+            // The server ends a reply with a newline, as OVS's does.
+            assert_eq!(err, Err("it failed\n".into()));
             // Debian's ovs-appctl is the independent peer for this protocol.
             let appctl = tokio::task::spawn_blocking({
                 let path = path.clone();

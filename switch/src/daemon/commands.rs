@@ -105,31 +105,93 @@ fn ct_tuple(s: &str) -> Result<conntrack::ConnKey, String> {
     })
 }
 
-/// `zone=N,limit=L`.
-fn zone_limit(s: &str) -> Result<(Option<u16>, u32), String> {
-    let mut zone = None;
-    let mut limit = None;
-    for kv in s.split(',') {
-        match kv.split_once('=') {
-            Some(("zone", v)) => zone = v.parse::<u16>().ok(),
-            Some(("limit", v)) => limit = v.parse::<u32>().ok(),
-            _ => return Err(format!("invalid zone limit: {s}")),
-        }
-    }
-    match (zone, limit) {
-        (Some(z), Some(l)) => Ok((Some(z), l)),
-        _ => Err(format!("invalid zone limit: {s}")),
+/// An OVS dpctl error with `EINVAL` (`dpctl_error`: "MSG (Invalid argument)").
+fn dpctl_einval(msg: &str) -> String {
+    format!("{msg} (Invalid argument)")
+}
+
+/// The datapath name the zone-limit commands take as an optional first argument (OVS's
+/// `dp_exists`: a datapath that exists; rvs's one is OVS's userspace one by name).
+const LIMITS_DP: &str = "netdev@ovs-netdev";
+
+/// The arguments after an optional datapath name.
+fn limits_dp(args: &[String]) -> &[String] {
+    match args.first() {
+        Some(a) if a == LIMITS_DP => &args[1..],
+        _ => args,
     }
 }
 
-/// `zone=N1[,N2]...`.
-fn zone_list(s: &str) -> Result<Vec<u16>, String> {
+/// As [`limits_dp`] for a command of at most `max` arguments: when all `max` are given, the
+/// first must be the datapath (OVS's `opt_dpif_open`: "datapath not found").
+fn limits_dp_max(args: &[String], max: usize) -> Result<&[String], String> {
+    let rest = limits_dp(args);
+    if args.len() == max && rest.len() == args.len() {
+        return Err(dpctl_einval("datapath not found"));
+    }
+    Ok(rest)
+}
+
+/// An unsigned number as C's `strtoul(s, .., 0)` reads it (decimal, 0x hex, 0 octal), whole.
+fn c_uint(s: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// `zone=N,limit=L` (OVS's `ct_dpif_parse_zone_limit_tuple`), with its messages.
+fn zone_limit_tuple(s: &str) -> Result<(u16, u32), String> {
+    let (mut zone, mut limit) = (None, None);
+    for kv in s.split(',').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv.split_once(['=', ':']).unwrap_or((kv, ""));
+        if v.is_empty() {
+            return Err(format!("field {k} missing value"));
+        }
+        match k {
+            "zone" => {
+                zone = Some(
+                    c_uint(v)
+                        .and_then(|v| u16::try_from(v).ok())
+                        .ok_or_else(|| format!("failed to parse field {k}"))?,
+                )
+            }
+            "limit" => {
+                limit = Some(
+                    c_uint(v)
+                        .and_then(|v| u32::try_from(v).ok())
+                        .ok_or_else(|| format!("failed to parse field {k}"))?,
+                )
+            }
+            _ => return Err(format!("invalid zone limit field: {k}")),
+        }
+    }
+    zone.zip(limit)
+        .ok_or_else(|| "failed to parse zone limit".to_string())
+}
+
+/// `zone=N1[,N2]...` (OVS's `parse_ct_limit_zones`), with its messages. An empty list is
+/// refused (OVS 3.1's ovs-vswitchd crashes on `zone=`).
+fn limit_zones(s: &str) -> Result<Vec<u16>, String> {
     let list = s
         .strip_prefix("zone=")
-        .ok_or_else(|| format!("invalid zone list: {s}"))?;
-    list.split(',')
-        .map(|z| z.parse::<u16>().map_err(|_| format!("invalid zone: {z}")))
-        .collect()
+        .ok_or_else(|| format!("invalid argument {s}"))?;
+    let zones: Vec<u16> = list
+        .split(',')
+        .filter(|z| !z.is_empty())
+        .map(|z| z.parse::<u16>().map_err(|_| "invalid zone".to_string()))
+        .collect::<Result<_, _>>()?;
+    if zones.is_empty() {
+        return Err("invalid zone".into());
+    }
+    Ok(zones)
 }
 
 fn with<F>(d: &Weak<Daemon>, f: F) -> Result<String, String>
@@ -528,6 +590,9 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         }),
     );
 
+    // The zone-limit commands answer as OVS's dpctl (lib/dpctl.c): the same parsing, the
+    // same messages (without OVS's "ovs-vswitchd: " program-name prefix, like rvs's other
+    // dpctl errors), nothing applied when any argument is wrong.
     let d = w.clone();
     r.register(
         "dpctl/ct-set-limits",
@@ -536,31 +601,29 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         usize::MAX,
         Box::new(move |args| {
             with(&d, |d| {
-                let mut sets: Vec<(Option<u16>, u32)> = Vec::new();
-                for (i, a) in args.iter().enumerate() {
-                    if let Some(v) = a.strip_prefix("default=") {
-                        sets.push((
-                            None,
-                            v.parse().map_err(|_| "invalid default limit".to_string())?,
-                        ));
-                    } else if a.starts_with("zone=") {
-                        sets.push(zone_limit(a)?);
-                    } else if !(i == 0 && a.contains('@')) {
-                        return Err(format!("invalid zone limit: {a}"));
-                    }
+                let mut rest = limits_dp(args).iter();
+                let mut default = None;
+                let mut sets: Vec<(u16, u32)> = Vec::new();
+                if let Some(a) = rest.as_slice().first()
+                    && let Some(v) = a.strip_prefix("default=")
+                {
+                    let v = c_uint(v)
+                        .and_then(|v| u32::try_from(v).ok())
+                        .ok_or_else(|| dpctl_einval("invalid default limit"))?;
+                    default = Some(v);
+                    rest.next();
+                }
+                for a in rest {
+                    sets.push(zone_limit_tuple(a).map_err(|m| dpctl_einval(&m))?);
                 }
                 let mut lim = d.ct_limits.lock();
-                for (zone, limit) in sets {
-                    match zone {
-                        None => {
-                            lim.0 = limit;
-                            d.ct.set_default_zone_limit((limit != 0).then_some(limit));
-                        }
-                        Some(z) => {
-                            lim.1.insert(z);
-                            d.ct.set_zone_limit(z, Some(limit));
-                        }
-                    }
+                if let Some(limit) = default {
+                    lim.0 = limit;
+                    d.ct.set_default_zone_limit((limit != 0).then_some(limit));
+                }
+                for (z, limit) in sets {
+                    lim.1.insert(z);
+                    d.ct.set_zone_limit(z, Some(limit));
                 }
                 Ok(String::new())
             })
@@ -575,7 +638,9 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         2,
         Box::new(move |args| {
             with(&d, |d| {
-                let zones = zone_list(args.last().map(String::as_str).unwrap_or(""))?;
+                let rest = limits_dp_max(args, 2)?;
+                let zones = limit_zones(rest.first().map_or("", String::as_str))
+                    .map_err(|m| dpctl_einval(&m))?;
                 let mut lim = d.ct_limits.lock();
                 for z in zones {
                     lim.1.remove(&z);
@@ -594,11 +659,13 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         2,
         Box::new(move |args| {
             with(&d, |d| {
-                let lim = d.ct_limits.lock();
-                let zones: Vec<u16> = match args.iter().find(|a| a.starts_with("zone=")) {
-                    Some(q) => zone_list(q)?,
-                    None => lim.1.iter().copied().collect(),
+                let rest = limits_dp_max(args, 2)?;
+                let query = match rest.first() {
+                    Some(q) => Some(limit_zones(q).map_err(|m| dpctl_einval(&m))?),
+                    None => None,
                 };
+                let lim = d.ct_limits.lock();
+                let zones: Vec<u16> = query.unwrap_or_else(|| lim.1.iter().copied().collect());
                 let mut out = format!("default limit={}", lim.0);
                 for z in zones {
                     let limit = d.ct.zone_limit(z).unwrap_or(lim.0);
