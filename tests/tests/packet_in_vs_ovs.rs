@@ -9,7 +9,8 @@
 //! flows set registers and metadata, commit a connection in a zone with a
 //! ct_mark and a ct_label and send `controller(userdata=...)`, then send the
 //! reply (`est|rpl|trk`, the original tuple, zone, mark, label in the
-//! metadata), a new connection in the zone (`new|trk`), and an IPv6 one.
+//! metadata), a new connection in the zone (`new|trk`), and an IPv6 one
+//! (whose `controller(id=5)` reaches no connection, in both).
 //! Debian's `ovs-ofctl -O OpenFlow13 -mmm monitor SWITCH 65534 -P FORMAT`
 //! records each switch's packet-ins with a hex dump of every message, and
 //! the two records must be equal. Then `rvs ofctl monitor` (item: same text
@@ -52,7 +53,7 @@ table=0,priority=100,in_port=2,ct_state=-trk,udp,nw_dst=10.1.1.1,actions=ct(tabl
 table=1,priority=100,in_port=2,ct_state=+trk+est,udp,actions=set_field:3->reg1,controller(max_len=20)
 table=1,priority=100,in_port=2,ct_state=+trk+new,udp,actions=set_field:0x10->metadata,CONTROLLER:65535
 table=0,priority=100,in_port=1,udp6,ipv6_dst=fc00::2,actions=ct(table=2,zone=3)
-cookie=0x42,table=2,priority=100,ct_state=+trk+new,actions=set_field:9->reg7,controller(reason=no_match,userdata=aa)
+cookie=0x42,table=2,priority=100,ct_state=+trk+new,actions=set_field:9->reg7,controller(id=5),controller(reason=no_match,userdata=aa)
 ";
 
 /// UDP 10.1.1.1:1 -> 10.1.1.2:2, its reply, a new 10.1.1.2:3 -> 10.1.1.1:4,
@@ -185,6 +186,16 @@ impl Pair {
     }
 }
 
+/// The first line where `ours` and `theirs` differ, with its neighbours.
+fn first_difference(ours: &str, theirs: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), theirs.lines().collect());
+    let i = (0..a.len().max(b.len()))
+        .find(|&i| a.get(i) != b.get(i))
+        .unwrap_or(0);
+    let around = |v: &[&str]| v[i.saturating_sub(2)..(i + 3).min(v.len())].join("\n");
+    format!("line {i}\n--- rvs\n{}\n--- ovs\n{}", around(&a), around(&b))
+}
+
 #[test]
 fn packet_ins_are_byte_identical_to_ovs_in_every_format() {
     if !ready("packet_ins_are_byte_identical_to_ovs_in_every_format") {
@@ -213,7 +224,11 @@ fn packet_ins_are_byte_identical_to_ovs_in_every_format() {
             vec![format!("{name} (OF1.3) (xid=0x0)"); 4],
             "OVS's {format} record:\n{o}"
         );
-        assert_eq!(r, o, "-P {format}: rvs (left) vs ovs-vswitchd (right)");
+        assert!(
+            r == o,
+            "-P {format}: rvs vs ovs-vswitchd differ:\n{}",
+            first_difference(&r, &o)
+        );
     }
 }
 
