@@ -169,21 +169,23 @@ fn report(name: &str, calls: &[Call], busy_ms: f64, steal_ms: u64) {
     println!("  cpu:  p50 {c50:.1} us, p99 {c99:.1} us, p99.9 {c999:.1} us, max {cmax:.1} us");
     let slow: Vec<&Call> = calls.iter().filter(|c| c.wall_ns > 1_000_000).collect();
     let blocked = |c: &Call| c.wall_ns.saturating_sub(c.cpu_ns + c.queued_ns);
-    let on_cpu = slow.iter().filter(|c| c.cpu_ns > 1_000_000).count();
-    let queued = slow
+    let own_ns = |c: &Call| c.wall_ns.saturating_sub(c.queued_ns);
+    let queued = slow.iter().filter(|c| own_ns(c) <= 1_000_000).count();
+    let rest: Vec<&&Call> = slow.iter().filter(|c| own_ns(c) > 1_000_000).collect();
+    let on_cpu = rest.iter().filter(|c| c.cpu_ns > 1_000_000).count();
+    let asleep = rest
         .iter()
-        .filter(|c| c.cpu_ns <= 1_000_000 && c.wall_ns - c.wall_ns.min(c.queued_ns) <= 1_000_000)
+        .filter(|c| c.cpu_ns <= 1_000_000 && c.vol > 0)
         .count();
+    let stolen = rest.len() - on_cpu - asleep;
     println!(
-        "  calls over 1 ms: {} (over 1 ms of CPU: {on_cpu}; under 1 ms once the time spent \
-         waiting for a CPU is taken out: {queued}; others: {})",
-        slow.len(),
-        slow.len() - on_cpu - queued
+        "  calls over 1 ms: {}: under 1 ms without their run-queue wait (the OS ran something \
+         else): {queued}; over 1 ms of CPU: {on_cpu}; asleep (a voluntary switch: a lock or a \
+         page-fault wait): {asleep}; off CPU with no switch at all (the hypervisor took the \
+         vCPU): {stolen}",
+        slow.len()
     );
-    println!(
-        "  (waiting for a CPU: preempted by the OS, or woken and not yet run, on this shared \
-         2-core machine; machine steal time during the phase: {steal_ms} ms)"
-    );
+    println!("  (machine steal time during the phase: {steal_ms} ms)");
     let mut own: Vec<u64> = calls
         .iter()
         .map(|c| c.wall_ns.saturating_sub(c.queued_ns))

@@ -205,7 +205,7 @@ impl Conntrack {
     }
 
     #[inline]
-    fn shard_index(&self, hash: u64) -> usize {
+    pub(crate) fn shard_index(&self, hash: u64) -> usize {
         (hash >> 40) as usize & self.shard_mask
     }
 

@@ -79,7 +79,7 @@ impl Conntrack {
 
     /// `victims` is scratch space, empty on entry and on return (reused across shards so that
     /// the list rarely grows while the read lock is held).
-    fn sweep_shard(
+    pub(crate) fn sweep_shard(
         &self,
         i: usize,
         now_ns: u64,

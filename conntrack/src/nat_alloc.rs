@@ -38,6 +38,7 @@ use crate::nat::{NatConfig, NatKind};
 use crate::nat_rewrite::{RW_DST, RW_RELATED, RW_SRC, RewriteOp};
 use crate::parse::Extracted;
 use crate::table::{Conn, Map, NAT_DST, NAT_SRC, NatBinding, Slot};
+use parking_lot::RwLockWriteGuard;
 
 /// Where linking a new entry ended.
 pub(crate) enum Link {
@@ -86,6 +87,25 @@ fn live(
 }
 
 impl Conntrack {
+    /// The write lock of the shard of `hash`, with room for one more slot. A full shard whose
+    /// sampled slots include a dead entry is swept first (after a mass expiry the room is then
+    /// found without a bigger table); otherwise it grows outside the lock
+    /// ([`crate::table::Shard::write_with_room`]).
+    fn write_for_insert(&self, hash: u64, now_ns: u64) -> RwLockWriteGuard<'_, Map> {
+        let i = self.shard_index(hash);
+        let shard = &self.shards[i];
+        let map = shard.map.write();
+        if map.capacity() > map.len() {
+            return map;
+        }
+        let dead = map.iter().take(8).any(|s| s.conn.expired(now_ns));
+        drop(map);
+        if dead {
+            self.sweep_shard(i, now_ns, &mut Vec::new());
+        }
+        shard.write_with_room(1)
+    }
+
     /// Accounts entries unlinked as dead by a creation.
     fn account_stale(&self, stale: Vec<Arc<Conn>>) {
         for old in &stale {
@@ -97,7 +117,7 @@ impl Conntrack {
     /// the same key is unlinked first.
     pub(crate) fn link(&self, conn: &Arc<Conn>, hash: u64, now_ns: u64) -> Link {
         let mut stale = Vec::new();
-        let mut map = self.shard_of(hash).write_with_room(1);
+        let mut map = self.write_for_insert(hash, now_ns);
         if let Some(other) = live(&mut map, hash, &conn.key, now_ns, &mut stale) {
             return Link::Existing(other);
         }
@@ -148,7 +168,7 @@ impl Conntrack {
             }
             if !two_slots {
                 // Both keys in one slot of one shard: check both and insert in one section.
-                let mut map = self.shard_of(hash).write_with_room(1);
+                let mut map = self.write_for_insert(hash, now_ns);
                 if let Some(other) = live(&mut map, hash, &key, now_ns, &mut stale) {
                     drop(map);
                     self.account_stale(stale);
@@ -167,7 +187,7 @@ impl Conntrack {
                 return Link::Linked;
             }
             {
-                let mut map = self.shard_of(reply_hash).write_with_room(1);
+                let mut map = self.write_for_insert(reply_hash, now_ns);
                 if live(&mut map, reply_hash, &cand, now_ns, &mut stale).is_some() {
                     continue;
                 }
@@ -177,7 +197,7 @@ impl Conntrack {
                 };
                 map.insert_unique(reply_hash, slot, |s| s.hash);
             }
-            let mut map = self.shard_of(hash).write_with_room(1);
+            let mut map = self.write_for_insert(hash, now_ns);
             if let Some(other) = live(&mut map, hash, &key, now_ns, &mut stale) {
                 drop(map);
                 let mut m2 = self.shard_of(reply_hash).map.write();
@@ -516,5 +536,71 @@ mod port_search_tests {
             start: 3000,
         };
         assert!(inv.ports(1).all(|p| (1000..=2000).contains(&p)));
+    }
+}
+
+#[cfg(test)]
+mod insert_tests {
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use crate::conntrack::{Config, Conntrack};
+    use crate::key::ConnKey;
+    use crate::proto::{L4State, OtherState};
+    use crate::table::Conn;
+
+    fn link(ct: &Conntrack, i: u32, deadline_ns: u64, now_ns: u64) {
+        let k = ConnKey::ipv4(
+            Ipv4Addr::from(0x0a00_0000 + i),
+            Ipv4Addr::new(10, 2, 2, 2),
+            17,
+            1000,
+            53,
+        );
+        let c = Arc::new(Conn::new(k, L4State::Other(OtherState::First), deadline_ns));
+        ct.n_conns.fetch_add(1, Ordering::Relaxed);
+        ct.zone_counts[0].fetch_add(1, Ordering::Relaxed);
+        assert!(matches!(
+            ct.link(&c, k.sym_hash(ct.seed), now_ns),
+            super::Link::Linked
+        ));
+    }
+
+    #[test]
+    fn a_full_shard_of_dead_entries_is_swept_instead_of_grown() {
+        let ct = Conntrack::new(Config {
+            n_shards: 1,
+            ..Config::default()
+        });
+        let mut n = 0;
+        loop {
+            let (len, cap) = {
+                let m = ct.shards[0].map.read();
+                (m.len(), m.capacity())
+            };
+            if len > 0 && len == cap {
+                break;
+            }
+            link(&ct, n, 100, 10);
+            n += 1;
+        }
+        let cap = ct.shards[0].map.read().capacity();
+        // All dead at 200: the next insertion sweeps them rather than doubling the table.
+        link(&ct, n, 1_000, 200);
+        let m = ct.shards[0].map.read();
+        assert_eq!(m.len(), 1);
+        assert!(m.capacity() <= cap, "{} > {cap}", m.capacity());
+        assert_eq!(ct.stats().expired, u64::from(n));
+        assert_eq!(ct.len(), 1);
+        drop(m);
+        // Live entries: a full table grows (outside the lock).
+        let before = ct.shards[0].map.read().capacity();
+        let mut i = n + 1;
+        while ct.shards[0].map.read().capacity() == before {
+            link(&ct, i, 1_000, 200);
+            i += 1;
+        }
+        assert_eq!(ct.shards[0].map.read().len() as u32, i - n);
     }
 }
