@@ -3,7 +3,8 @@
 //! Talks to `RUNDIR/rvs.ctl` (RUNDIR from `--rundir`, `RVS_RUNDIR`, or
 //! `/var/run/rvs`), or to the socket named by `-t/--target`. Prints the
 //! result on stdout; on a server error prints it on stderr and exits 2, on a
-//! connection failure exits 1 (as `ovs-appctl`).
+//! connection failure exits 1, with ovs-appctl's messages (`rvs ctl:` in
+//! place of `ovs-appctl:`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,16 +57,42 @@ pub fn run(args: &CtlArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Err(text)) => {
+            // As ovs-appctl: the server's text as it is (no newline added),
+            // then the client's line.
             eprint!("{text}");
-            if !text.ends_with('\n') {
-                eprintln!();
-            }
             eprintln!("rvs ctl: {}: server returned an error", path.display());
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("rvs ctl: cannot connect to \"{}\" ({e})", path.display());
+            eprintln!(
+                "rvs ctl: cannot connect to \"{}\" ({})",
+                path.display(),
+                strerror(&e)
+            );
             ExitCode::from(1)
         }
+    }
+}
+
+/// The C library's text for an I/O error (`No such file or directory`),
+/// without Rust's ` (os error N)` suffix.
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => text[..i].to_string(),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_drops_the_os_error_suffix() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(strerror(&e), "No such file or directory");
+        let e = std::io::Error::other("server closed the connection");
+        assert_eq!(strerror(&e), "server closed the connection");
     }
 }
