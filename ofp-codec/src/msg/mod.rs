@@ -15,7 +15,8 @@
 //! Scope: OpenFlow 1.3 (wire version 4) only, plus the ONF bundle messages
 //! (`ovs-ofctl --bundle`), `NXT_SET_PACKET_IN_FORMAT` (`ovs-ofctl
 //! monitor`) and the packet-ins it selects, `NXT_PACKET_IN` and
-//! `NXT_PACKET_IN2`. Other Nicira messages (`NXT_*`, `NXST_*`) are not decoded:
+//! `NXT_PACKET_IN2`, and OVS 3.1's `NXT_CT_FLUSH_ZONE` / `NXT_CT_FLUSH`.
+//! Other Nicira messages (`NXT_*`, `NXST_*`) are not decoded:
 //! they are `OFPBRC_BAD_SUBTYPE` here, while OVS knows many of them. Hello,
 //! error and echo of any version decode (for version negotiation); other
 //! messages of another version are `OFPBRC_BAD_VERSION`.
@@ -27,6 +28,7 @@
 pub mod async_config;
 pub mod bundle;
 pub mod config;
+pub mod ct_flush;
 pub mod echo;
 pub mod error_msg;
 pub mod experimenter;
@@ -58,6 +60,7 @@ use crate::reader::Reader;
 pub use async_config::AsyncConfig;
 pub use bundle::{BundleAdd, BundleControl, BundleCtrlType};
 pub use config::SwitchConfig;
+pub use ct_flush::{CtFlush, CtFlushZone, CtL3, CtMatch, CtTuple};
 pub use echo::Echo;
 pub use error_msg::ErrorMsg;
 pub use experimenter::ExperimenterKind;
@@ -135,6 +138,10 @@ pub enum Message {
     NxPacketIn(NxPacketIn),
     /// `NXT_PACKET_IN2` (Nicira experimenter message).
     PacketIn2(PacketIn2),
+    /// `NXT_CT_FLUSH_ZONE` (Nicira experimenter message, OVS 3.1).
+    CtFlushZone(CtFlushZone),
+    /// `NXT_CT_FLUSH` (Nicira experimenter message, OVS 3.1).
+    CtFlush(CtFlush),
 }
 
 crate::open_enum! {
@@ -188,6 +195,8 @@ fn length_rule(kind: Kind) -> (usize, usize) {
         Kind::Exp(ExperimenterKind::SetPacketInFormat) => (20, 0),
         Kind::Exp(ExperimenterKind::NxPacketIn) => (40, 1),
         Kind::Exp(ExperimenterKind::PacketIn2) => (16, 8),
+        Kind::Exp(ExperimenterKind::CtFlushZone) => (24, 0),
+        Kind::Exp(ExperimenterKind::CtFlush) => (24, 8),
         Kind::Multipart {
             reply: false,
             mp_type,
@@ -377,6 +386,8 @@ impl Message {
                     }
                     ExperimenterKind::NxPacketIn => Message::NxPacketIn(body(&mut r)?),
                     ExperimenterKind::PacketIn2 => Message::PacketIn2(body(&mut r)?),
+                    ExperimenterKind::CtFlushZone => Message::CtFlushZone(body(&mut r)?),
+                    ExperimenterKind::CtFlush => Message::CtFlush(body(&mut r)?),
                 }
             }
         };
@@ -419,6 +430,7 @@ impl Message {
             M::MeterMod(_) => T::METER_MOD,
             M::BundleControl(_) | M::BundleAdd(_) | M::SetPacketInFormat(_) => T::EXPERIMENTER,
             M::NxPacketIn(_) | M::PacketIn2(_) => T::EXPERIMENTER,
+            M::CtFlushZone(_) | M::CtFlush(_) => T::EXPERIMENTER,
         }
     }
 
@@ -454,6 +466,8 @@ impl Message {
                 M::SetPacketInFormat(_) => 12,
                 M::NxPacketIn(b) => 8 + b.encoded_len(),
                 M::PacketIn2(b) => 8 + b.encoded_len(),
+                M::CtFlushZone(b) => 8 + b.encoded_len(),
+                M::CtFlush(b) => 8 + b.encoded_len(),
             }
     }
 
@@ -539,6 +553,14 @@ impl Message {
             }
             M::PacketIn2(b) => {
                 put_exp_header(out, ExperimenterKind::PacketIn2);
+                b.encode(out);
+            }
+            M::CtFlushZone(b) => {
+                put_exp_header(out, ExperimenterKind::CtFlushZone);
+                b.encode(out);
+            }
+            M::CtFlush(b) => {
+                put_exp_header(out, ExperimenterKind::CtFlush);
                 b.encode(out);
             }
         }

@@ -316,5 +316,8 @@ fn body_to_string(s: &mut String, bytes: &[u8], verbosity: u32) -> Result<(), Of
     if let Some(r) = pin::print(s, &msg, verbosity) {
         return r;
     }
+    if let Some(r) = super::ct_flush::print(s, &msg) {
+        return r;
+    }
     flow::print(s, &msg, verbosity)
 }
