@@ -24,6 +24,15 @@
 //! reference on the recirculation ids it uses (`recirc(id)` actions and its
 //! key's `recirc_id`), released when it leaves the datapath; ids are freed a
 //! grace period later by [`Ofproto::run`] (see [`crate::recirc`]).
+//!
+//! Cost: a revalidation pass translates every megaflow (verdicts are computed
+//! outside the datapath's classifier lock, so forwarding does not wait). A
+//! pass after each single flow-mod therefore costs one translation per
+//! megaflow per flow-mod: measured (release build, 2 loaded cores) 0.01 ms
+//! per flow-mod with 1 megaflow, 0.2 ms with 100, 1.15 ms with 1,000, 6.4 ms
+//! with 5,000 (156 flow-mods/s). Callers applying many flow-mods should run
+//! one pass per batch, as OVS's revalidators do; no pass per flow-mod is
+//! needed for correctness beyond promptness.
 
 use std::sync::Arc;
 
