@@ -61,6 +61,7 @@ use ofp_codec::text::flows_file::parse_flows;
 
 use crate::daemon::config::rundir_from;
 
+mod ct_flush;
 mod groups;
 mod names;
 mod session;
@@ -564,6 +565,9 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
     if cmd == "diff-flows" {
         return diff_flows(o);
     }
+    if cmd == "ct-flush" || cmd == "ct-flush-zone" {
+        return ct_flush::run(cmd, o);
+    }
     let target = o
         .args
         .first()
@@ -793,12 +797,20 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             String::new()
         }
         "packet-out" => {
-            let args = o.args[1..]
+            let mut args = o.args[1..]
                 .iter()
                 .map(|a| s.accept(a))
                 .collect::<Result<Vec<_>>>()?;
-            let po = packet_out(&args)?;
-            v.transact_noreply(vec![Message::PacketOut(po)], &mut s.xids)?;
+            // The older form's IN_PORT argument is a port on its own.
+            if args.len() >= 3 {
+                args[0] = match args[0].as_str() {
+                    "controller" | "CONTROLLER" | "none" | "NONE" => args[0].clone(),
+                    p => s.port_arg(p)?.to_string(),
+                };
+            }
+            for po in packet_out(&args)? {
+                v.transact_noreply(vec![Message::PacketOut(po)], &mut s.xids)?;
+            }
             String::new()
         }
         "monitor" => {
@@ -1100,7 +1112,7 @@ impl std::error::Error for Differences {}
 
 /// `packet-out SWITCH "in_port=P packet=HEX actions=A"` (OVS 2.8+ form) or
 /// `packet-out SWITCH IN_PORT ACTIONS PACKET...` (the older form).
-fn packet_out(args: &[String]) -> Result<PacketOut> {
+fn packet_out(args: &[String]) -> Result<Vec<PacketOut>> {
     let (in_port, actions, packets): (&str, &str, Vec<&str>) = match args {
         [one] => {
             let mut in_port = "controller";
@@ -1138,30 +1150,31 @@ fn packet_out(args: &[String]) -> Result<PacketOut> {
     let in_port = match in_port {
         "controller" | "CONTROLLER" => ofp_codec::msg::port::OFPP_CONTROLLER,
         "none" | "NONE" => ofp_codec::msg::port::OFPP_ANY,
-        p => {
-            ofp_codec::text::flow_mod::parse_port(p).with_context(|| format!("{p}: bad in_port"))?
-        }
+        p => ofp_codec::text::flow_mod::parse_port(p)
+            .with_context(|| format!("{p} is not a valid OpenFlow port"))?,
     };
     let actions =
         ofp_codec::action::parse_action_list(actions).map_err(|e| anyhow::anyhow!("{}", e.msg))?;
-    let hex: String = packets
-        .concat()
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect();
-    if !hex.len().is_multiple_of(2) || hex.is_empty() {
-        bail!("packet must be hex bytes");
-    }
-    let data = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<_, _>>()?;
-    Ok(PacketOut {
-        buffer_id: 0xffff_ffff,
-        in_port,
-        actions,
-        data,
-    })
+    // The older form sends one packet-out per PACKET argument.
+    packets
+        .iter()
+        .map(|text| {
+            let hex: String = text.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+            if !hex.len().is_multiple_of(2) || hex.is_empty() {
+                bail!("packet must be hex bytes");
+            }
+            let data = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                .collect::<Result<_, _>>()?;
+            Ok(PacketOut {
+                buffer_id: 0xffff_ffff,
+                in_port,
+                actions: actions.clone(),
+                data,
+            })
+        })
+        .collect()
 }
 
 /// `monitor SWITCH [MISS_LEN]`: sets `miss_send_len` (so the connection
