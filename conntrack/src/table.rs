@@ -143,12 +143,24 @@ pub(crate) const POOL_MAX: usize = 1024;
 /// most [`POOL_MAX`] entries, ~150 KB), so memory still goes back after a mass expiry.
 pub(crate) struct ConnPool {
     stock: Mutex<Vec<Arc<Conn>>>,
+    /// How many entries are stocked (written under the lock, read without it): creations
+    /// skip the lock while the stock is empty, so threads creating connections in steady
+    /// state share no written cache line here.
+    stocked: AtomicU64,
 }
 
 impl ConnPool {
     /// A fresh entry: a stocked one if the stock is not empty and not busy, else a new one.
     pub(crate) fn take(&self, key: ConnKey, l4: L4State, expires_at_ns: u64) -> Arc<Conn> {
-        let stocked = self.stock.try_lock().and_then(|mut s| s.pop());
+        let stocked = if self.stocked.load(Ordering::Relaxed) == 0 {
+            None
+        } else {
+            self.stock.try_lock().and_then(|mut s| {
+                let c = s.pop();
+                self.stocked.store(s.len() as u64, Ordering::Relaxed);
+                c
+            })
+        };
         if let Some(mut c) = stocked
             && let Some(m) = Arc::get_mut(&mut c)
         {
@@ -172,6 +184,7 @@ impl ConnPool {
         let Some(mut stock) = self.stock.try_lock() else {
             return;
         };
+        let before = stock.len();
         while stock.len() < POOL_MAX {
             let Some(mut c) = conns.next() else {
                 break;
@@ -183,12 +196,16 @@ impl ConnPool {
                 stock.push(c);
             }
         }
+        if stock.len() != before {
+            self.stocked.store(stock.len() as u64, Ordering::Relaxed);
+        }
     }
 
     /// An empty stock whose list is sized once (it never grows after).
     pub(crate) fn new() -> Self {
         ConnPool {
             stock: Mutex::new(Vec::with_capacity(POOL_MAX)),
+            stocked: AtomicU64::new(0),
         }
     }
 }
