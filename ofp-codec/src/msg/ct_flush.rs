@@ -306,7 +306,7 @@ pub struct CtMatch {
 
 /// Parses an unsigned number as OVS's `str_to_int` (C `strtol` base 0: decimal, `0x` hex,
 /// leading-`0` octal, optional sign, the whole string) limited to `max`.
-fn c_uint(s: &str, max: u32) -> Option<u32> {
+pub fn str_to_uint(s: &str, max: u32) -> Option<u32> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, d) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -325,6 +325,35 @@ fn c_uint(s: &str, max: u32) -> Option<u32> {
     };
     let v = if neg { -v } else { v };
     (0..=i64::from(max)).contains(&v).then_some(v as u32)
+}
+
+/// Reads the `zone=N` argument of `dpctl/flush-conntrack` and `ovs-ofctl ct-flush` as OVS's
+/// `ovs_scan(arg, "zone=%"SCNu16)` does: white space, an optional sign and decimal digits
+/// after `zone=`, the value wrapped to 16 bits, anything after the digits ignored. `None` when
+/// there is no digit.
+pub fn scan_zone(arg: &str) -> Option<u16> {
+    let rest = arg.strip_prefix("zone=")?;
+    let rest = rest.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, rest) = match rest.as_bytes().first() {
+        Some(b'-') => (true, &rest[1..]),
+        Some(b'+') => (false, &rest[1..]),
+        _ => (false, rest),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit);
+    let mut n = 0usize;
+    let mut v = 0u64;
+    for d in digits {
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    Some(if neg {
+        v.wrapping_neg() as u16
+    } else {
+        v as u16
+    })
 }
 
 impl CtMatch {
@@ -400,9 +429,9 @@ impl CtMatch {
                     if self.ip_proto != 0 {
                         let _ = write!(msgs, "{key} is set multiple times");
                     }
-                    c_uint(value, 255).map(|v| self.ip_proto = v as u8)
+                    str_to_uint(value, 255).map(|v| self.ip_proto = v as u8)
                 }
-                "ct_tp_src" | "ct_tp_dst" => c_uint(value, 65535).map(|v| {
+                "ct_tp_src" | "ct_tp_dst" => str_to_uint(value, 65535).map(|v| {
                     if key == "ct_tp_src" {
                         t.src_port = v as u16;
                     } else {
@@ -415,9 +444,9 @@ impl CtMatch {
                         return false;
                     }
                     match key {
-                        "icmp_type" => c_uint(value, 255).map(|v| t.set_icmp_type(v as u8)),
-                        "icmp_code" => c_uint(value, 255).map(|v| t.set_icmp_code(v as u8)),
-                        _ => c_uint(value, 65535).map(|v| t.src_port = v as u16),
+                        "icmp_type" => str_to_uint(value, 255).map(|v| t.set_icmp_type(v as u8)),
+                        "icmp_code" => str_to_uint(value, 255).map(|v| t.set_icmp_code(v as u8)),
+                        _ => str_to_uint(value, 65535).map(|v| t.src_port = v as u16),
                     }
                 }
                 _ => {
@@ -885,6 +914,23 @@ mod tests {
             s,
             "'ct_ipv6_src=::1.2.3.4,ct_ipv6_dst=fc00::2,ct_tp_src=0,ct_tp_dst=0,ct_nw_proto=6' 'ct_ipv6_src=::,ct_ipv6_dst=::,ct_tp_src=0,ct_tp_dst=0'"
         );
+    }
+
+    #[test]
+    fn zone_argument_scans_as_ovs_scan() {
+        // As ovs-vswitchd 3.1 answers `dpctl/flush-conntrack zone=...`: 70000 and 5x are
+        // accepted, x and an empty value are "failed to parse zone".
+        assert_eq!(scan_zone("zone=5"), Some(5));
+        assert_eq!(scan_zone("zone=70000"), Some(4464));
+        assert_eq!(scan_zone("zone=5x"), Some(5));
+        assert_eq!(scan_zone("zone=-1"), Some(65535));
+        assert_eq!(scan_zone("zone= +7"), Some(7));
+        assert_eq!(scan_zone("zone=0x10"), Some(0));
+        assert_eq!(scan_zone("zone=x"), None);
+        assert_eq!(scan_zone("zone="), None);
+        assert_eq!(str_to_uint("0x1f", 255), Some(31));
+        assert_eq!(str_to_uint("256", 255), None);
+        assert_eq!(str_to_uint("-0", 255), Some(0));
     }
 
     #[test]

@@ -102,4 +102,18 @@ pub trait Bridge: Send + 'static {
 
     /// Periodic work (flow expiry); returns events it produced.
     fn run(&mut self, now_ms: u64) -> Vec<BridgeEvent>;
+
+    /// `NXT_CT_FLUSH` / `NXT_CT_FLUSH_ZONE`: flushes the bridge's connection tracker as
+    /// OVS's `ct_dpif_flush` (`zone` `None`: every zone, or zone 0 for an exact original
+    /// tuple). As OVS, the outcome of the flush itself is not reported. A bridge without a
+    /// connection tracker refuses it (the default).
+    fn ct_flush(
+        &mut self,
+        zone: Option<u16>,
+        m: &ofp_codec::msg::CtMatch,
+        now_ms: u64,
+    ) -> Result<(), OfpError> {
+        let _ = (zone, m, now_ms);
+        Err(OfpError::OFPBRC_BAD_SUBTYPE)
+    }
 }

@@ -502,6 +502,13 @@ impl Conn {
                 shared.bridge.validate_bundle_item(&item)?;
                 self.bundles.add(add.bundle_id, add.flags, item, raw)?;
             }
+            // OVS handles both for any role.
+            Message::CtFlushZone(z) => {
+                z.check()?;
+                let all = ofp_codec::msg::CtMatch::default();
+                shared.bridge.ct_flush(Some(z.zone_id), &all, now_ms)?;
+            }
+            Message::CtFlush(f) => shared.bridge.ct_flush(f.zone, &f.match_, now_ms)?,
             // Messages only a switch sends (replies, PACKET_IN, ...).
             _ => return Err(OfpError::OFPBRC_BAD_TYPE),
         }

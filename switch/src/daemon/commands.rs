@@ -2,7 +2,8 @@
 //! `rvs ctl` and `ovs-appctl -t RUNDIR/rvs.ctl` call), in OVS's formats.
 //!
 //! Registered: `exit`, `dpctl/dump-conntrack [-m] [-s] [DP] [zone=N]`,
-//! `dpctl/flush-conntrack [DP] [zone=N]`, `dpctl/ct-stats-show [DP]
+//! `dpctl/flush-conntrack [zone=N] [ct-orig-tuple [ct-reply-tuple]]`,
+//! `dpctl/ct-stats-show [DP]
 //! [zone=N] [verbose]`, `dpctl/ct-set-maxconns [DP] N`,
 //! `dpctl/ct-get-maxconns [DP]`, `dpctl/dump-flows [DP]`,
 //! `dpctl/del-flows [DP]`, `ofproto/trace BRIDGE FLOW`,
@@ -14,7 +15,8 @@
 //! Also `dpctl/ct-set-limits [default=L] [zone=N,limit=L]...`,
 //! `dpctl/ct-del-limits zone=N[,M]`, `dpctl/ct-get-limits [zone=N[,M]]`.
 //!
-//! `dpctl/flush-conntrack [zone=N] CT-TUPLE` flushes one connection.
+//! `dpctl/flush-conntrack` takes partial tuples in either direction, as OVS 3.1 (see
+//! [`ct_flush`]); like OVS 3.1's, it reads a datapath name as a tuple and refuses it.
 //!
 //! Fragment reassembly (OVS 3.1's texts): `dpctl/ipf-set-enabled [DP] v4|v6`,
 //! `dpctl/ipf-set-disabled [DP] v4|v6`, `dpctl/ipf-set-min-frag [DP] v4|v6 N`,
@@ -24,7 +26,9 @@
 
 use std::sync::{Arc, Weak};
 
-use conntrack::{FlushFilter, format_ct_stats};
+use conntrack::{FlushFilter, FlushMatch, TupleMatch, format_ct_stats};
+use ofp_codec::msg::ct_flush::{mapped_ipv4, scan_zone};
+use ofp_codec::msg::{CtL3, CtMatch, CtTuple};
 
 use super::Daemon;
 use super::config::PortSpec;
@@ -73,36 +77,109 @@ fn check_dp_name(s: &str) -> Result<(), String> {
     }
 }
 
-/// An OVS ct-tuple (`ct_nw_src=..,ct_nw_dst=..,ct_nw_proto=6,ct_tp_src=..,
-/// ct_tp_dst=..`, `ct_ipv6_src`/`ct_ipv6_dst` for IPv6, `icmp_id`/`icmp_type`
-/// for ICMP) as the original-direction key to flush.
-fn ct_tuple(s: &str) -> Result<conntrack::ConnKey, String> {
+/// Flushes what an OVS ct match selects, as OVS 3.1's `ct_dpif_flush`: nothing given means
+/// all (or all of `zone`); a full original five-tuple and nothing in the reply direction is
+/// looked up directly, in `zone` or zone 0 (`Err` when there is no such connection: OVS's
+/// ENOENT); anything else flushes every connection of `zone` (all zones when `None`) whose
+/// tuples have the fields given ([`conntrack::FlushMatch`]). Returns how many were removed.
+/// Used by `dpctl/flush-conntrack` and by the bridge for `NXT_CT_FLUSH(_ZONE)`.
+pub(crate) fn ct_flush(
+    ct: &conntrack::Conntrack,
+    zone: Option<u16>,
+    m: &CtMatch,
+    now_ns: u64,
+) -> Result<usize, ()> {
     use std::net::IpAddr;
-    let bad = || format!("failed to parse ct-tuple: {s}");
-    let (mut src, mut dst): (Option<IpAddr>, Option<IpAddr>) = (None, None);
-    let (mut proto, mut sport, mut dport, mut id, mut itype) = (None, 0u16, 0u16, 0u16, 0u8);
-    for kv in s.split(',') {
-        let (k, v) = kv.split_once('=').ok_or_else(bad)?;
-        match k {
-            "ct_nw_src" | "ct_ipv6_src" => src = Some(v.parse().map_err(|_| bad())?),
-            "ct_nw_dst" | "ct_ipv6_dst" => dst = Some(v.parse().map_err(|_| bad())?),
-            "ct_nw_proto" => proto = Some(v.parse::<u8>().map_err(|_| bad())?),
-            "ct_tp_src" => sport = v.parse().map_err(|_| bad())?,
-            "ct_tp_dst" => dport = v.parse().map_err(|_| bad())?,
-            "icmp_id" => id = v.parse().map_err(|_| bad())?,
-            "icmp_type" => itype = v.parse().map_err(|_| bad())?,
-            "icmp_code" => {}
-            _ => return Err(bad()),
+    if m.is_zero() {
+        return Ok(ct.flush(match zone {
+            Some(z) => FlushFilter::Zone(z),
+            None => FlushFilter::All,
+        }));
+    }
+    let icmp = matches!(m.ip_proto, 1 | 58);
+    if m.is_exact_orig() {
+        let o = &m.orig;
+        let dport = if icmp {
+            u16::from(o.icmp_type())
+        } else {
+            o.dst_port
+        };
+        let key = if m.l3 == CtL3::Ipv4 {
+            conntrack::ConnKey::ipv4(
+                mapped_ipv4(&o.src),
+                mapped_ipv4(&o.dst),
+                m.ip_proto,
+                o.src_port,
+                dport,
+            )
+        } else {
+            conntrack::ConnKey::ipv6(o.src, o.dst, m.ip_proto, o.src_port, dport)
+        };
+        return match ct.flush(FlushFilter::Tuple(key.with_zone(zone.unwrap_or(0)))) {
+            0 => Err(()),
+            n => Ok(n),
+        };
+    }
+    // OVS compares an address only when the family says how.
+    let addr = |a: &std::net::Ipv6Addr| -> Option<IpAddr> {
+        match m.l3 {
+            _ if a.is_unspecified() => None,
+            CtL3::Ipv4 => Some(IpAddr::V4(mapped_ipv4(a))),
+            CtL3::Ipv6 => Some(IpAddr::V6(*a)),
+            CtL3::Unset => None,
+        }
+    };
+    let tuple = |t: &CtTuple| TupleMatch {
+        src: addr(&t.src),
+        dst: addr(&t.dst),
+        src_port: t.src_port,
+        dst_port: t.dst_port,
+    };
+    let fm = FlushMatch {
+        ipv6: match m.l3 {
+            CtL3::Unset => None,
+            CtL3::Ipv4 => Some(false),
+            CtL3::Ipv6 => Some(true),
+        },
+        proto: m.ip_proto,
+        orig: tuple(&m.orig),
+        reply: tuple(&m.reply),
+    };
+    Ok(ct.flush_matching(zone, &fm, now_ns))
+}
+
+/// `dpctl/flush-conntrack [zone=N] [ct-orig-tuple [ct-reply-tuple]]` with OVS 3.1's argument
+/// handling and messages (`dpctl_flush_conntrack`): the first argument may be `zone=N`; the
+/// next one or two are tuples (`''` is an empty one); more than one argument left over is
+/// refused; a datapath name is read as a tuple (and refused), as in OVS 3.1.
+fn flush_conntrack(d: &Daemon, args: &[String]) -> Result<String, String> {
+    let mut rest = args;
+    let mut zone = None;
+    if let Some(a) = rest.first().filter(|a| a.starts_with("zone=")) {
+        zone = Some(scan_zone(a).ok_or_else(|| dpctl_einval("failed to parse zone"))?);
+        rest = &rest[1..];
+    }
+    let mut m = CtMatch::default();
+    let mut msgs = String::new();
+    for (i, a) in rest.iter().take(2).enumerate() {
+        if !a.is_empty() && !m.parse_tuple(i == 1, a, &mut msgs) {
+            return Err(dpctl_einval(&msgs));
         }
     }
-    let proto = proto.ok_or_else(bad)?;
-    Ok(match (src.ok_or_else(bad)?, dst.ok_or_else(bad)?) {
-        (IpAddr::V4(a), IpAddr::V4(b)) if proto == 1 => conntrack::ConnKey::icmp4(a, b, id, itype),
-        (IpAddr::V4(a), IpAddr::V4(b)) => conntrack::ConnKey::ipv4(a, b, proto, sport, dport),
-        (IpAddr::V6(a), IpAddr::V6(b)) if proto == 58 => conntrack::ConnKey::icmp6(a, b, id, itype),
-        (IpAddr::V6(a), IpAddr::V6(b)) => conntrack::ConnKey::ipv6(a, b, proto, sport, dport),
-        _ => return Err(bad()),
-    })
+    if rest.len().saturating_sub(2) > 1 {
+        return Err(dpctl_einval("invalid arguments"));
+    }
+    // OVS's `opt_dpif_open`: with the most arguments the command takes, the first one must
+    // name the datapath, and here it never can (it was read as zone or tuple).
+    if args.len() == 4 {
+        return Err(dpctl_einval("datapath not found"));
+    }
+    match ct_flush(&d.ct, zone, &m, d.dp.now_ns()) {
+        Ok(_) => Ok(String::new()),
+        Err(()) => Err(format!(
+            "{msgs}failed to flush conntrack (No such file or directory)"
+        )),
+    }
 }
 
 /// An OVS dpctl error with `EINVAL` (`dpctl_error`: "MSG (Invalid argument)").
@@ -527,24 +604,10 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         let d = w.clone();
         r.register(
             name,
-            "[dp] [zone=N] [ct-tuple]",
+            "[dp] [zone=N] [ct-orig-tuple [ct-reply-tuple]]",
             0,
-            3,
-            Box::new(move |args| {
-                with(&d, |d| {
-                    let a = dpctl_args(args)?;
-                    if let Some(t) = a.rest.first() {
-                        let key = ct_tuple(t)?.with_zone(a.zone.unwrap_or(0));
-                        d.ct.flush(FlushFilter::Tuple(key));
-                        return Ok(String::new());
-                    }
-                    d.ct.flush(match a.zone {
-                        Some(z) => FlushFilter::Zone(z),
-                        None => FlushFilter::All,
-                    });
-                    Ok(String::new())
-                })
-            }),
+            4,
+            Box::new(move |args| with(&d, |d| flush_conntrack(d, args))),
         );
     }
 

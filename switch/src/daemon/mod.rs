@@ -308,7 +308,8 @@ async fn run_async(settings: Settings) -> Result<()> {
         Arc::clone(&handler),
         Some(Arc::clone(&dp)),
         settings.datapath_id,
-    );
+    )
+    .with_conntrack(Arc::clone(&ct));
     let hub = Hub::new(bridge);
     let daemon = Arc::new(Daemon {
         settings: settings.clone(),

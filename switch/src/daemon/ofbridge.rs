@@ -170,6 +170,8 @@ pub struct OfBridge {
     port_config: BTreeMap<u32, u32>,
     events: Vec<BridgeEvent>,
     start_ms: u64,
+    /// The connection tracker `NXT_CT_FLUSH` flushes ([`OfBridge::with_conntrack`]).
+    ct: Option<Arc<conntrack::Conntrack>>,
 }
 
 fn name16(name: &str) -> Port {
@@ -188,9 +190,16 @@ impl OfBridge {
             port_config: BTreeMap::new(),
             events: Vec::new(),
             start_ms: 0,
+            ct: None,
         };
         b.known = b.port_descs().into_iter().map(|p| (p.port_no, p)).collect();
         b
+    }
+
+    /// The bridge flushes `ct` for `NXT_CT_FLUSH` / `NXT_CT_FLUSH_ZONE`.
+    pub fn with_conntrack(mut self, ct: Arc<conntrack::Conntrack>) -> Self {
+        self.ct = Some(ct);
+        self
     }
 
     fn port_infos(&self) -> Vec<PortInfo> {
@@ -532,6 +541,21 @@ impl Bridge for OfBridge {
 
     fn take_events(&mut self) -> Vec<BridgeEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    fn ct_flush(
+        &mut self,
+        zone: Option<u16>,
+        m: &ofp_codec::msg::CtMatch,
+        _now_ms: u64,
+    ) -> Result<(), OfpError> {
+        let Some(ct) = &self.ct else {
+            return Err(OfpError::OFPBRC_BAD_SUBTYPE);
+        };
+        let now_ns = self.dp.as_ref().map_or(0, |dp| dp.now_ns());
+        // OVS ignores what the flush returns (no such connection included).
+        let _ = super::commands::ct_flush(ct, zone, m, now_ns);
+        Ok(())
     }
 
     fn run(&mut self, now_ms: u64) -> Vec<BridgeEvent> {
