@@ -35,8 +35,7 @@
 //! Not done: sorting by a field (`--sort=FIELD`; priority only); names in
 //! `monitor` output; `--bundle` for group commands; `queue-stats`,
 //! `queue-get-config`, `get-frags`/`set-frags`, `mod-table`, `snoop`,
-//! `probe`, `ping`, `benchmark`, TLV maps; `dump-table-features` prints
-//! each reply message on its own where ovs-ofctl merges them.
+//! `probe`, `ping`, `benchmark`, TLV maps.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -65,6 +64,7 @@ mod ct_flush;
 mod groups;
 mod names;
 mod session;
+mod table_features;
 
 use session::Session;
 
@@ -630,7 +630,9 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
         }
         "dump-desc" => print_all(&v.dump(Q::Desc, &mut s.xids)?),
         "dump-tables" => print_all(&v.dump(Q::Table, &mut s.xids)?),
-        "dump-table-features" => print_all(&v.dump(Q::TableFeatures(Vec::new()), &mut s.xids)?),
+        "dump-table-features" => {
+            table_features::print(&v.dump(Q::TableFeatures(Vec::new()), &mut s.xids)?)?
+        }
         "dump-ports" => {
             let port = match o.args.get(1) {
                 Some(p) => s.port_arg(p)?,
