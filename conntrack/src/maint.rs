@@ -64,7 +64,7 @@ impl Conntrack {
         let mut visited = 0;
         let mut victims = Vec::new();
         while visited < n && res.examined < budget.max(1) {
-            let (examined, expired) = self.sweep_shard(i, now_ns, &mut victims);
+            let (examined, expired) = self.sweep_shard(i, now_ns, &mut victims, true);
             res.examined += examined;
             res.expired += expired;
             visited += 1;
@@ -79,11 +79,14 @@ impl Conntrack {
 
     /// `victims` is scratch space, empty on entry and on return (reused across shards so that
     /// the list rarely grows while the read lock is held).
+    /// `shrink`: give memory back if the shard became mostly empty (not when the caller is
+    /// about to insert into it).
     pub(crate) fn sweep_shard(
         &self,
         i: usize,
         now_ns: u64,
         victims: &mut Vec<(u64, Arc<Conn>)>,
+        shrink: bool,
     ) -> (usize, usize) {
         let shard = &self.shards[i];
         victims.reserve(shard.map.read().len());
@@ -98,38 +101,36 @@ impl Conntrack {
             map.len()
         };
         if victims.is_empty() {
-            shard.maybe_shrink();
+            if shrink {
+                shard.maybe_shrink();
+            }
             return (examined, 0);
         }
         let mut expired = 0;
         for chunk in victims.chunks(REMOVE_BATCH) {
-            let mut freed = Vec::with_capacity(chunk.len());
-            {
-                let mut map = shard.map.write();
-                for (h, v) in chunk {
-                    // Re-check: a packet may have refreshed it since the scan.
-                    if !v.expired(now_ns) {
-                        continue;
-                    }
-                    if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
-                        let slot = e.remove().0;
-                        freed.push((slot.is_primary(), slot.conn));
+            let mut map = shard.map.write();
+            for (h, v) in chunk {
+                // Re-check: a packet may have refreshed it since the scan.
+                if !v.expired(now_ns) {
+                    continue;
+                }
+                if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
+                    // Dropping the slot only decrements the count: `victims` still holds
+                    // the entry. A NAT entry has two slots; it counts once, with its primary.
+                    let slot = e.remove().0;
+                    if slot.is_primary() {
+                        self.account_removed(&slot.conn, true);
+                        expired += 1;
                     }
                 }
             }
-            // A NAT entry has two slots; it is counted once, with its primary slot.
-            for (primary, c) in &freed {
-                if *primary {
-                    self.account_removed(c, true);
-                    expired += 1;
-                }
-            }
-            // `freed` (and the entries) drop here, outside the lock.
         }
         // The entries whose last reference the list holds are stocked for reuse or freed
         // here, unlocked.
         self.pool.give(victims.drain(..).map(|(_, c)| c));
-        shard.maybe_shrink();
+        if shrink {
+            shard.maybe_shrink();
+        }
         (examined, expired)
     }
 

@@ -101,7 +101,7 @@ impl Conntrack {
         let dead = map.iter().take(8).any(|s| s.conn.expired(now_ns));
         drop(map);
         if dead {
-            self.sweep_shard(i, now_ns, &mut Vec::new());
+            self.sweep_shard(i, now_ns, &mut Vec::new(), false);
         }
         shard.write_with_room(1)
     }
