@@ -222,7 +222,6 @@ fn ct_flush_bed(name: &str) -> Option<Bed> {
 }
 
 #[test]
-#[ignore = "rvs gap (packet-out itself works since 7fdd92c): dpctl/flush-conntrack refuses partial ct-tuples (ct_nw_proto=17,ct_tp_src=1) and reply-direction tuples"]
 fn ct_flush_with_dpctl() {
     let Some(b) = ct_flush_bed("conntrack - ct flush (dpctl)") else {
         return;
@@ -231,7 +230,6 @@ fn ct_flush_with_dpctl() {
 }
 
 #[test]
-#[ignore = "rvs gap: ovs-ofctl ct-flush (NXT_CT_FLUSH, OF extension of OVS 3.1) is not answered by rvs"]
 fn ct_flush_with_ofctl() {
     let Some(b) = ct_flush_bed("conntrack - ct flush (ofctl)") else {
         return;
