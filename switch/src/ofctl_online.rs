@@ -14,6 +14,7 @@
 //! `dump-group-stats`, `dump-group-features`, `add-group`, `add-groups
 //! FILE`, `mod-group` (`--may-create`), `del-groups [GROUP]`,
 //! `dump-meters`, `meter-stats`, `meter-features`, `add-meter`,
+//! `queue-stats [PORT [QUEUE]]`,
 //! `mod-meter`, `del-meter(s) [METER]`, `packet-out`, `monitor [MISS_LEN]`
 //! (with `-P`/`--packet-in-format`), and `--bundle` for `add-flow(s)`,
 //! `mod-flows`, `del-flows` and `replace-flows` (errors printed as
@@ -33,7 +34,7 @@
 //! rvs ofctl and ovs-ofctl against both rvs and ovs-vswitchd.
 //!
 //! Not done: sorting by a field (`--sort=FIELD`; priority only); names in
-//! `monitor` output; `--bundle` for group commands; `queue-stats`,
+//! `monitor` output; `--bundle` for group commands;
 //! `queue-get-config`, `get-frags`/`set-frags`, `mod-table`, `snoop`,
 //! `probe`, `ping`, `benchmark`, TLV maps.
 
@@ -311,13 +312,24 @@ impl Vconn {
 
     /// Sends a multipart request and returns every reply message.
     fn dump(&mut self, body: Q, xids: &mut Xids) -> Result<Vec<Vec<u8>>> {
+        let mut out = self.dump_any(body, xids)?;
+        match out.last() {
+            Some(m) if m[1] == 1 => Err(SwitchError(out.pop().unwrap_or_default()).into()),
+            _ => Ok(out),
+        }
+    }
+
+    /// [`Vconn::dump`] for printing, as ovs-ofctl's `dump_transaction`: an
+    /// error from the switch ends the replies and is printed with them.
+    fn dump_any(&mut self, body: Q, xids: &mut Xids) -> Result<Vec<Vec<u8>>> {
         let xid = xids.next();
         self.send(&Message::MultipartRequest(MultipartRequest { flags: 0, body }).encode(xid))?;
         let mut out = Vec::new();
         loop {
             let m = self.recv_reply(xid)?;
             if m[1] == 1 {
-                return Err(SwitchError(m).into());
+                out.push(m);
+                return Ok(out);
             }
             let more = m.len() >= 12 && u16::from_be_bytes([m[10], m[11]]) & OFPMPF_MORE != 0;
             out.push(m);
@@ -619,7 +631,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
     Ok(match cmd {
         "show" => {
             let mut out = ofp_to_string(&v.transact(Message::FeaturesRequest, &mut s.xids)?, 1);
-            out.push_str(&print_all(&v.dump(Q::PortDesc, &mut s.xids)?));
+            out.push_str(&print_all(&v.dump_any(Q::PortDesc, &mut s.xids)?));
             // ovs-ofctl reads the config on a second connection.
             let mut v2 = s.open()?;
             out.push_str(&ofp_to_string(
@@ -628,8 +640,8 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             ));
             out
         }
-        "dump-desc" => print_all(&v.dump(Q::Desc, &mut s.xids)?),
-        "dump-tables" => print_all(&v.dump(Q::Table, &mut s.xids)?),
+        "dump-desc" => print_all(&v.dump_any(Q::Desc, &mut s.xids)?),
+        "dump-tables" => print_all(&v.dump_any(Q::Table, &mut s.xids)?),
         "dump-table-features" => {
             table_features::print(&v.dump(Q::TableFeatures(Vec::new()), &mut s.xids)?)?
         }
@@ -638,7 +650,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
                 Some(p) => s.port_arg(p)?,
                 None => 0xffff_ffff,
             };
-            print_all(&v.dump(Q::PortStats(port), &mut s.xids)?)
+            print_all(&v.dump_any(Q::PortStats(port), &mut s.xids)?)
         }
         "dump-ports-desc" => {
             // OpenFlow 1.3's request has no port: every port is listed (as
@@ -646,26 +658,64 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             if let Some(p) = o.args.get(1) {
                 s.port_arg(p)?;
             }
-            print_all(&v.dump(Q::PortDesc, &mut s.xids)?)
+            print_all(&v.dump_any(Q::PortDesc, &mut s.xids)?)
         }
         "dump-aggregate" => {
-            print_all(&v.dump(Q::Aggregate(flow_request(filter.as_deref())?), &mut s.xids)?)
+            print_all(&v.dump_any(Q::Aggregate(flow_request(filter.as_deref())?), &mut s.xids)?)
         }
-        "dump-group-features" => print_all(&v.dump(Q::GroupFeatures, &mut s.xids)?),
-        "meter-features" => print_all(&v.dump(Q::MeterFeatures, &mut s.xids)?),
-        "meter-stats" => print_all(&v.dump(Q::Meter(id_arg(1)?), &mut s.xids)?),
-        "dump-groups" => print_all(&v.dump(Q::GroupDesc, &mut s.xids)?),
+        "dump-group-features" => print_all(&v.dump_any(Q::GroupFeatures, &mut s.xids)?),
+        "queue-stats" => {
+            // As ovs-ofctl: PORT and QUEUE default to all ("" and "all" too).
+            let given = |i: usize| {
+                o.args
+                    .get(i)
+                    .filter(|a| !a.is_empty() && !a.eq_ignore_ascii_case("all"))
+            };
+            let port_no = match given(1) {
+                Some(p) => s.port_arg(p)?,
+                None => 0xffff_ffff,
+            };
+            // ovs-ofctl reads QUEUE with atoi().
+            let queue_id = match given(2) {
+                Some(q) => q
+                    .trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|d| d.parse::<u32>().ok())
+                    .unwrap_or(0),
+                None => 0xffff_ffff,
+            };
+            print_all(&v.dump_any(Q::Queue { port_no, queue_id }, &mut s.xids)?)
+        }
+        "meter-features" => print_all(&v.dump_any(Q::MeterFeatures, &mut s.xids)?),
+        "meter-stats" => print_all(&v.dump_any(Q::Meter(id_arg(1)?), &mut s.xids)?),
+        "dump-groups" => print_all(&v.dump_any(Q::GroupDesc, &mut s.xids)?),
         "dump-group-stats" => {
             // As ovs-ofctl: the argument is a group spec (`group_id=1`).
             let spec = s.accept(o.args.get(1).map_or("", String::as_str))?;
             let id = groups::parse_group(&spec, ofp_codec::msg::GroupModCommand::DELETE)?.group_id;
-            print_all(&v.dump(Q::Group(id), &mut s.xids)?)
+            print_all(&v.dump_any(Q::Group(id), &mut s.xids)?)
         }
-        "dump-meters" => print_all(&v.dump(Q::MeterConfig(id_arg(1)?), &mut s.xids)?),
+        "dump-meters" => print_all(&v.dump_any(Q::MeterConfig(id_arg(1)?), &mut s.xids)?),
         "dump-flows" => {
-            let replies = v.dump(Q::Flow(flow_request(filter.as_deref())?), &mut s.xids)?;
+            let mut replies = v.dump_any(Q::Flow(flow_request(filter.as_deref())?), &mut s.xids)?;
             let mut out = String::new();
-            if o.sort.is_some() || s.showing() || o.no_stats {
+            let lines_only = o.sort.is_some() || s.showing() || o.no_stats;
+            // An error ends the replies: printed as a reply with the
+            // headers (ovs-ofctl's dump_transaction), fatal without them.
+            let error = replies.pop_if(|m| m[1] == 1);
+            match error {
+                Some(e) if lines_only => return Err(SwitchError(e).into()),
+                Some(e) => {
+                    for m in &replies {
+                        out.push_str(&ofp_to_string(m, 1));
+                    }
+                    out.push_str(&ofp_to_string(&e, 1));
+                    return Ok(out);
+                }
+                None => {}
+            }
+            if lines_only {
                 // As ovs-ofctl: every flow of every reply (sorted with
                 // --sort), without the reply headers.
                 let mut all: Vec<FlowStats> = Vec::new();
@@ -820,7 +870,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             String::new()
         }
         _ => bail!(
-            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, mod-port, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, replace-flows, diff-flows, dump-groups, dump-group-stats, dump-group-features, add-group(s), mod-group, del-groups, dump-meters, meter-stats, meter-features, add-meter, mod-meter, del-meter(s), packet-out, monitor"
+            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, mod-port, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, replace-flows, diff-flows, dump-groups, dump-group-stats, dump-group-features, add-group(s), mod-group, del-groups, dump-meters, meter-stats, meter-features, add-meter, mod-meter, del-meter(s), queue-stats, packet-out, monitor"
         ),
     })
 }
