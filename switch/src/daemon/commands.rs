@@ -310,8 +310,19 @@ type ZoneTps = std::collections::BTreeMap<u16, std::collections::BTreeMap<String
 /// `list-zone-tp DP`. DP is the datapath type; rvs's datapath is userspace, OVS's `netdev`.
 /// A policy is OVS's userspace defaults with the given keys changed; it applies to the zone's
 /// packets at once (OVS keeps it in OVSDB and pushes it to the datapath).
-fn register_zone_tp(r: &mut Registry, w: &Weak<Daemon>) {
-    let given: Arc<parking_lot::Mutex<ZoneTps>> = Arc::default();
+fn register_zone_tp(r: &mut Registry, daemon: &Arc<Daemon>) {
+    // The config file's policies (already checked) are in force from the start.
+    for (zone, keys) in &daemon.settings.zone_timeout_policies {
+        let mut p = conntrack::TimeoutPolicy::default();
+        for (k, v) in keys {
+            p.set_attr(k, *v);
+        }
+        daemon.ct.set_zone_timeout_policy(*zone, Some(p));
+    }
+    let given: Arc<parking_lot::Mutex<ZoneTps>> = Arc::new(parking_lot::Mutex::new(
+        daemon.settings.zone_timeout_policies.clone(),
+    ));
+    let w = &Arc::downgrade(daemon);
 
     let (d, tps) = (w.clone(), given.clone());
     r.register(
@@ -772,7 +783,7 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
     );
 
     register_ipf(&mut r, &w);
-    register_zone_tp(&mut r, &w);
+    register_zone_tp(&mut r, daemon);
 
     for name in ["dpctl/dump-flows", "dpif/dump-flows"] {
         let d = w.clone();

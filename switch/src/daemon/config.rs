@@ -13,6 +13,13 @@
 //! threads = 2
 //! inactivity_probe_s = 5
 //! controller_rate_limit = 1000
+//!
+//! # A zone timeout policy (as `rvs ctl add-zone-tp netdev zone=5 udp_first=1 ...`):
+//! # `zone` and the keys of OVSDB's CT_Timeout_Policy, in seconds.
+//! [[zone_timeout_policy]]
+//! zone = 5
+//! udp_first = 1
+//! icmp_reply = 1
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -88,6 +95,8 @@ struct FileConfig {
     inactivity_probe_s: Option<u64>,
     controller_rate_limit: Option<u32>,
     local_port: Option<bool>,
+    #[serde(default)]
+    zone_timeout_policy: Vec<std::collections::BTreeMap<String, u32>>,
 }
 
 /// OVS `fail_mode`.
@@ -149,6 +158,44 @@ pub struct Settings {
     /// Create the LOCAL port (default true; `--no-local-port`, or
     /// `local_port = false` in the file, turn it off).
     pub local_port: bool,
+    /// Zone timeout policies from the file (`[[zone_timeout_policy]]`): zone → the keys as
+    /// given (OVSDB's `CT_Timeout_Policy` names) → seconds. Applied at start as
+    /// `add-zone-tp` would.
+    pub zone_timeout_policies: ZoneTimeoutPolicies,
+}
+
+/// Zone → timeout-policy keys → seconds.
+pub type ZoneTimeoutPolicies =
+    std::collections::BTreeMap<u16, std::collections::BTreeMap<String, u32>>;
+
+/// Checks the file's `[[zone_timeout_policy]]` tables: a `zone` of 0-65535 each, at most
+/// once, and at least one known timeout key.
+fn zone_timeout_policies(
+    tables: &[std::collections::BTreeMap<String, u32>],
+) -> Result<ZoneTimeoutPolicies> {
+    let mut out = ZoneTimeoutPolicies::new();
+    for t in tables {
+        let Some(&zone) = t.get("zone") else {
+            bail!("zone_timeout_policy: missing zone");
+        };
+        let zone = u16::try_from(zone)
+            .with_context(|| format!("zone_timeout_policy: zone {zone} out of range"))?;
+        let mut keys = t.clone();
+        keys.remove("zone");
+        if keys.is_empty() {
+            bail!("zone_timeout_policy: zone {zone}: no timeout policy");
+        }
+        let mut p = conntrack::TimeoutPolicy::default();
+        for (k, v) in &keys {
+            if !p.set_attr(k, *v) {
+                bail!("zone_timeout_policy: zone {zone}: {k}: unknown timeout policy key");
+            }
+        }
+        if out.insert(zone, keys).is_some() {
+            bail!("zone_timeout_policy: zone {zone} given twice");
+        }
+    }
+    Ok(out)
 }
 
 /// RUNDIR from a flag, else `RVS_RUNDIR`, else [`DEFAULT_RUNDIR`].
@@ -253,6 +300,7 @@ impl SwitchdArgs {
                 .unwrap_or(5),
             controller_rate_limit: self.controller_rate_limit.or(file.controller_rate_limit),
             local_port: !self.no_local_port && file.local_port.unwrap_or(true),
+            zone_timeout_policies: zone_timeout_policies(&file.zone_timeout_policy)?,
         })
     }
 }
@@ -280,6 +328,41 @@ mod tests {
         assert!(PortSpec::parse("veth0:0").is_err());
         assert!(PortSpec::parse("averyveryverylongname").is_err());
         assert!(PortSpec::parse("x:y").is_err());
+    }
+
+    #[test]
+    fn zone_timeout_policies_in_the_toml_file() {
+        let dir = std::env::temp_dir().join(format!("rvs-cfg-tp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("tp.toml");
+        let args = SwitchdArgs {
+            config: Some(f.clone()),
+            ..Default::default()
+        };
+        std::fs::write(
+            &f,
+            "[[zone_timeout_policy]]\nzone = 5\nudp_first = 1\nicmp_reply = 2\n\n\
+             [[zone_timeout_policy]]\nzone = 7\ntcp_established = 60\n",
+        )
+        .unwrap();
+        let s = args.resolve().unwrap();
+        let z5: Vec<(&str, u32)> = s.zone_timeout_policies[&5]
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(z5, vec![("icmp_reply", 2), ("udp_first", 1)]);
+        assert_eq!(s.zone_timeout_policies[&7]["tcp_established"], 60);
+        for bad in [
+            "[[zone_timeout_policy]]\nudp_first = 1\n",
+            "[[zone_timeout_policy]]\nzone = 70000\nudp_first = 1\n",
+            "[[zone_timeout_policy]]\nzone = 1\n",
+            "[[zone_timeout_policy]]\nzone = 1\nudp_firts = 1\n",
+            "[[zone_timeout_policy]]\nzone = 1\nudp_first = 1\n[[zone_timeout_policy]]\nzone = 1\nicmp_first = 1\n",
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            assert!(args.resolve().is_err(), "{bad}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
