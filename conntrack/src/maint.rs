@@ -18,6 +18,8 @@ use crate::table::{Conn, Map, Slot};
 
 /// Most entries unlinked per write-lock hold.
 pub const REMOVE_BATCH: usize = 256;
+// The sweep keeps one bit per entry of a batch in whole `u64`s.
+const _: () = assert!(REMOVE_BATCH % 64 == 0);
 
 /// Result of one [`Conntrack::sweep`] call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,20 +110,29 @@ impl Conntrack {
         }
         let mut expired = 0;
         for chunk in victims.chunks(REMOVE_BATCH) {
-            let mut map = shard.map.write();
-            for (h, v) in chunk {
-                // Re-check: a packet may have refreshed it since the scan.
-                if !v.expired(now_ns) {
-                    continue;
-                }
-                if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
-                    // Dropping the slot only decrements the count: `victims` still holds
-                    // the entry. A NAT entry has two slots; it counts once, with its primary.
-                    let slot = e.remove().0;
-                    if slot.is_primary() {
-                        self.account_removed(&slot.conn, true);
-                        expired += 1;
+            // Which entries of the chunk lost their primary slot (a NAT entry has two slots;
+            // it counts once): accounted after the lock, with no allocation.
+            let mut primary = [0u64; REMOVE_BATCH / 64];
+            {
+                let mut map = shard.map.write();
+                for (j, (h, v)) in chunk.iter().enumerate() {
+                    // Re-check: a packet may have refreshed it since the scan.
+                    if !v.expired(now_ns) {
+                        continue;
                     }
+                    if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
+                        // Dropping the slot only decrements the count: `victims` still
+                        // holds the entry.
+                        if e.remove().0.is_primary() {
+                            primary[j / 64] |= 1 << (j % 64);
+                        }
+                    }
+                }
+            }
+            for (j, (_, c)) in chunk.iter().enumerate() {
+                if primary[j / 64] & (1 << (j % 64)) != 0 {
+                    self.account_removed(c, true);
+                    expired += 1;
                 }
             }
         }
