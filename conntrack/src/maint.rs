@@ -19,7 +19,7 @@ use crate::table::{Conn, Map, Slot};
 /// Most entries unlinked per write-lock hold.
 pub const REMOVE_BATCH: usize = 256;
 // The sweep keeps one bit per entry of a batch in whole `u64`s.
-const _: () = assert!(REMOVE_BATCH % 64 == 0);
+const _: () = assert!(REMOVE_BATCH.is_multiple_of(64));
 
 /// Result of one [`Conntrack::sweep`] call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
