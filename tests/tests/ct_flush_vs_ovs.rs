@@ -32,14 +32,17 @@ const FLOWS: &[&str] = &[
     "priority=100,in_port=2,udp,action=ct(zone=5,commit),1",
     "priority=100,in_port=1,icmp,action=ct(commit),2",
     "priority=100,in_port=2,icmp,action=ct(zone=5,commit),1",
+    "priority=100,in_port=1,ipv6,action=ct(commit),2",
 ];
 
 /// UDP 10.1.1.1:1 -> 10.1.1.2:2 from port 1 (zone 0), the other way round from port 2
-/// (zone 5), and an echo request 10.1.1.2 -> 10.1.1.1 id 7 from port 2 (zone 5).
+/// (zone 5), an echo request 10.1.1.2 -> 10.1.1.1 id 7 from port 2 (zone 5), and UDP
+/// [fc00::1]:1 -> [fc00::2]:2 from port 1 (zone 0).
 const PACKETS: &[&str] = &[
     "in_port=1 packet=50540000000a50540000000908004500001c000000000011a4cd0a0101010a0101020001000200080000 actions=resubmit(,0)",
     "in_port=2 packet=50540000000a50540000000908004500001c000000000011a4cd0a0101020a0101010002000100080000 actions=resubmit(,0)",
     "in_port=2 packet=50540000000a50540000000908004500001c00000000400164dd0a0101020a0101010800f7f700070001 actions=resubmit(,0)",
+    "in_port=1 packet=50540000000a50540000000986dd6000000000081140fc000000000000000000000000000001fc00000000000000000000000000000200010002000807d7 actions=resubmit(,0)",
 ];
 
 struct Side<'a> {
@@ -90,7 +93,12 @@ impl Side<'_> {
         for p in PACKETS {
             ok_stdout(&ovs_ofctl(&["packet-out", &self.target, p]), "packet-out");
         }
-        assert_eq!(self.dump().lines().count(), 3, "{}", self.dump());
+        assert_eq!(
+            self.dump().lines().count(),
+            PACKETS.len(),
+            "{}",
+            self.dump()
+        );
     }
 
     /// Fills the table, runs `cmd` (`dpctl/...` through ovs-appctl, `ct-flush...` through
@@ -208,6 +216,16 @@ fn flush_conntrack_by_tuple_answers_as_ovs_vswitchd() {
             f(&["ct_nw_proto=1,icmp_id=7,icmp_type=8", "icmp_id=7"]),
             f(&["ct_nw_proto=17"]),
             f(&["ct_ipv6_src=fc00::1"]),
+            f(&["ct_ipv6_src=fc00::1,ct_ipv6_dst=fc00::2,ct_nw_proto=17,ct_tp_src=1,ct_tp_dst=2"]),
+            f(&["ct_ipv6_src=fc00::2,ct_ipv6_dst=fc00::1,ct_nw_proto=17,ct_tp_src=2,ct_tp_dst=1"]),
+            f(&[
+                "zone=5",
+                "ct_ipv6_src=fc00::1,ct_ipv6_dst=fc00::2,ct_nw_proto=17,ct_tp_src=1,ct_tp_dst=2",
+            ]),
+            f(&["", "ct_ipv6_src=fc00::2"]),
+            f(&["", "ct_ipv6_dst=fc00::1,ct_nw_proto=17,ct_tp_dst=1"]),
+            f(&["ct_ipv6_dst=fc00::2", "ct_ipv6_src=fc00::1"]),
+            f(&["ct_nw_proto=17,ct_tp_dst=2"]),
             f(&["ct_nw_proto=17,ct_nw_proto=6"]),
             f(&["zone=x"]),
             f(&["zone=5x"]),
@@ -246,14 +264,17 @@ fn flush_conntrack_by_tuple_answers_as_ovs_vswitchd() {
         (
             Some(2),
             "failed to flush conntrack (No such file or directory)",
-            3
+            4
         )
     );
     let (a, table) = sides[0].run(&["dpctl/flush-conntrack", "ct_nw_proto=17,ct_tp_src=2"]);
-    assert_eq!((a.0, table.lines().count()), (Some(0), 2), "{table}");
+    assert_eq!((a.0, table.lines().count()), (Some(0), 3), "{table}");
     let (a, table) = sides[0].run(&["ct-flush", "", "ct_nw_src=10.1.1.2"]);
-    assert_eq!((a.0, table.lines().count()), (Some(0), 2), "{table}");
-    assert!(!table.contains("zone=0") && !table.contains("orig=(src=10.1.1.1,"));
+    assert_eq!((a.0, table.lines().count()), (Some(0), 3), "{table}");
+    assert!(!table.contains("orig=(src=10.1.1.1,"), "{table}");
+    let (a, table) = sides[0].run(&["ct-flush", "", "ct_ipv6_src=fc00::2"]);
+    assert_eq!((a.0, table.lines().count()), (Some(0), 3), "{table}");
+    assert!(!table.contains("fc00"), "{table}");
 
     // rvs ofctl takes the same arguments as ovs-ofctl, with the same messages.
     for cmd in &cmds {
