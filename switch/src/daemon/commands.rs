@@ -615,7 +615,7 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
         let d = w.clone();
         r.register(
             name,
-            "[dp] [zone=N] [ct-orig-tuple [ct-reply-tuple]]",
+            "[dp] [zone=N] [ct-orig-tuple] [ct-reply-tuple]",
             0,
             4,
             Box::new(move |args| with(&d, |d| flush_conntrack(d, args))),
