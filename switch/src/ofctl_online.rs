@@ -17,7 +17,7 @@
 //! `queue-stats [PORT [QUEUE]]`,
 //! `mod-meter`, `del-meter(s) [METER]`, `packet-out`, `monitor [MISS_LEN]`
 //! (with `-P`/`--packet-in-format`), and `--bundle` for `add-flow(s)`,
-//! `mod-flows`, `del-flows` and `replace-flows` (errors printed as
+//! `mod-flows`, `del-flows`, `replace-flows` and the group commands (errors printed as
 //! ovs-ofctl's `Error NAME for: REQUEST`). Options go anywhere, before or
 //! after the command, as ovs-ofctl's.
 //!
@@ -34,7 +34,7 @@
 //! rvs ofctl and ovs-ofctl against both rvs and ovs-vswitchd.
 //!
 //! Not done: sorting by a field (`--sort=FIELD`; priority only); names in
-//! `monitor` output; `--bundle` for group commands;
+//! `monitor` output;
 //! `queue-get-config`, `get-frags`/`set-frags`, `mod-table`, `snoop`,
 //! `probe`, `ping`, `benchmark`, TLV maps.
 
@@ -799,7 +799,14 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
                 .iter()
                 .map(|t| groups::parse_group(t, command).map(Message::GroupMod))
                 .collect::<Result<Vec<_>>>()?;
-            v.transact_noreply(msgs, &mut s.xids)?;
+            if o.bundle {
+                bundle(&mut v, msgs, &mut s.xids, &s.target)?;
+            } else {
+                // One barrier per group mod, as ovs-ofctl.
+                for m in msgs {
+                    v.transact_noreply(vec![m], &mut s.xids)?;
+                }
+            }
             String::new()
         }
         "add-meter" | "mod-meter" | "del-meter" | "del-meters" => {

@@ -931,6 +931,17 @@ fn group_commands_match_ovs_with(client: Client) {
         "group_id=5,type=all,bucket=output:1\ngroup_id=6,type=indirect,bucket=output:2\n",
     );
     p.same(&["add-groups"], &[&gf]);
+    // As one bundle: all or nothing, errors as ovs-ofctl's bundle_transact.
+    let gb = p.file(
+        "b.groups",
+        "group_id=7,type=all,bucket=output:1\ngroup_id=5,type=all,bucket=output:2\n",
+    );
+    p.same(&["--bundle", "add-groups"], &[&gb]);
+    p.same(
+        &["--bundle", "add-group"],
+        &["group_id=8,type=indirect,bucket=output:2"],
+    );
+    p.same(&["add-groups"], &[&gb]);
     p.same_sorted(&["dump-groups"], &["1"]);
     // Deleting a group deletes the flows that use it.
     p.same(&["del-groups"], &["group_id=1"]);
