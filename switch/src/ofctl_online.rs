@@ -8,7 +8,7 @@
 //! Done: `show`, `dump-desc`, `dump-tables`, `dump-table-features`,
 //! `dump-ports [PORT]`, `dump-ports-desc [PORT]`, `mod-port SWITCH PORT
 //! ACTION`, `dump-flows [FLOW]` (with `--no-stats`/`--stats`, `--strict`,
-//! `--sort`/`--rsort` by priority), `dump-aggregate [FLOW]`, `add-flow`,
+//! `--sort[=FIELD]`/`--rsort[=FIELD]`), `dump-aggregate [FLOW]`, `add-flow`,
 //! `add-flows FILE`, `mod-flows`, `del-flows [FLOW]`, `replace-flows SWITCH
 //! FILE` (`--readd`), `diff-flows SOURCE SOURCE`, `dump-groups`,
 //! `dump-group-stats`, `dump-group-features`, `add-group`, `add-groups
@@ -33,8 +33,7 @@
 //! `tests/tests/interop_ovs_compare.rs` runs every command through both
 //! rvs ofctl and ovs-ofctl against both rvs and ovs-vswitchd.
 //!
-//! Not done: sorting by a field (`--sort=FIELD`; priority only); names in
-//! `monitor` output;
+//! Not done: names in `monitor` output;
 //! `queue-get-config`, `get-frags`/`set-frags`, `mod-table`, `snoop`,
 //! `probe`, `ping`, `benchmark`, TLV maps.
 
@@ -83,8 +82,9 @@ struct Opts {
     /// `--names` (Some(true)), `--no-names` (Some(false)), or neither:
     /// names accepted, shown only when stdout is a terminal.
     names: Option<bool>,
-    /// `--sort` (ascending) or `--rsort` (descending), by priority.
-    sort: Option<bool>,
+    /// `--sort[=FIELD]` (ascending) and `--rsort[=FIELD]` (descending), in
+    /// order: the field (None for priority) and whether ascending.
+    sort: Vec<(Option<ofp_codec::field::Field>, bool)>,
     /// `-P FORMAT` / `--packet-in-format=FORMAT` for `monitor`.
     packet_in_format: Option<PacketInFormat>,
     rundir: Option<PathBuf>,
@@ -160,10 +160,17 @@ fn parse_opts(argv: &[String]) -> Result<Opts> {
             "--names" => o.names = Some(true),
             "--no-names" => o.names = Some(false),
             "--read-only" | "--timestamp" | "--more" => {}
-            "--sort" | "--sort=priority" => o.sort = Some(true),
-            "--rsort" | "--rsort=priority" => o.sort = Some(false),
+            s if s == "--sort" || s == "--rsort" => o.sort.push((None, s == "--sort")),
             s if s.starts_with("--sort=") || s.starts_with("--rsort=") => {
-                bail!("{s}: rvs ofctl sorts by priority only")
+                let (opt, name) = s.split_once('=').unwrap_or((s, ""));
+                let field = match name {
+                    "priority" => None,
+                    n => Some(
+                        ofp_codec::field::Field::from_name(n)
+                            .with_context(|| format!("{n}: unknown field name"))?,
+                    ),
+                };
+                o.sort.push((field, opt == "--sort"));
             }
             s if s.starts_with("--hex") => {}
             s if !s.starts_with("--") && s[1..].bytes().all(|b| b == b'm') => {}
@@ -474,6 +481,39 @@ pub fn format_flow_stats(fs: &FlowStats, show_stats: bool) -> String {
 }
 
 /// A flow stats request for the (name-resolved) filter `text`.
+/// ovs-ofctl's `compare_flows` for `--sort`/`--rsort`: by each criterion
+/// in turn; a flow that matches on the field (not wildcarded) comes before
+/// one that does not, in either direction; values compare as bytes.
+fn compare_flows(
+    a: &FlowStats,
+    b: &FlowStats,
+    criteria: &[(Option<ofp_codec::field::Field>, bool)],
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for (field, ascending) in criteria {
+        let ord = match field {
+            None => a.priority.cmp(&b.priority),
+            Some(f) => {
+                let value = |fs: &FlowStats| {
+                    fs.match_
+                        .get(*f)
+                        .filter(|e| e.mask.as_ref().is_none_or(|m| m.iter().any(|b| *b != 0)))
+                        .map(|e| e.value.clone())
+                };
+                match (value(a), value(b)) {
+                    (Some(_), None) => return Ordering::Less,
+                    (None, Some(_)) => return Ordering::Greater,
+                    (x, y) => x.cmp(&y),
+                }
+            }
+        };
+        if ord != Ordering::Equal {
+            return if *ascending { ord } else { ord.reverse() };
+        }
+    }
+    Ordering::Equal
+}
+
 fn flow_request(text: Option<&str>) -> Result<FlowStatsRequest> {
     let Some(text) = text else {
         return Ok(FlowStatsRequest::default());
@@ -700,7 +740,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
         "dump-flows" => {
             let mut replies = v.dump_any(Q::Flow(flow_request(filter.as_deref())?), &mut s.xids)?;
             let mut out = String::new();
-            let lines_only = o.sort.is_some() || s.showing() || o.no_stats;
+            let lines_only = !o.sort.is_empty() || s.showing() || o.no_stats;
             // An error ends the replies: printed as a reply with the
             // headers (ovs-ofctl's dump_transaction), fatal without them.
             let error = replies.pop_if(|m| m[1] == 1);
@@ -726,11 +766,8 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
                         all.extend(flows);
                     }
                 }
-                match o.sort {
-                    Some(true) => all.sort_by_key(|f| f.priority),
-                    Some(false) => all.sort_by_key(|f| std::cmp::Reverse(f.priority)),
-                    None => {}
-                }
+                // Stable: ties keep the switch's order, as ovs-ofctl.
+                all.sort_by(|a, b| compare_flows(a, b, &o.sort));
                 for f in &all {
                     out.push(' ');
                     out.push_str(&format_flow_stats(f, !o.no_stats));

@@ -786,6 +786,55 @@ fn names_are_shown_on_a_terminal_as_ovs_ofctl() {
     }
 }
 
+/// `--sort=FIELD`/`--rsort=FIELD` as ovs-ofctl: flows without the field
+/// last in either direction, several keys in turn. (The flows make every
+/// order total: ovs-ofctl leaves ties in qsort's order.)
+#[test]
+fn sort_by_field_matches_ovs() {
+    if !ready("sort_by_field_matches_ovs") {
+        return;
+    }
+    let p = Pair::start("secure");
+    let f = p.file(
+        "s.flows",
+        "priority=5,ip,nw_src=10.0.0.9,actions=drop\n\
+         priority=6,ip,nw_src=10.0.0.1,actions=drop\n\
+         priority=7,tcp,nw_src=10.0.0.5,tp_dst=80,actions=drop\n\
+         priority=3,tcp,nw_src=10.0.0.3,tp_dst=22,actions=drop\n\
+         priority=9,in_port=2,ip,nw_src=10.0.0.7,actions=drop\n\
+         priority=8,in_port=1,ip,nw_src=10.0.0.0/8,actions=drop\n\
+         priority=1,arp,actions=drop\n",
+    );
+    p.same(&["add-flows"], &[&f]);
+    let d = p.same(&["--sort=nw_src", "--no-stats", "dump-flows"], &[]);
+    assert!(d.ends_with(" priority=1,arp actions=drop\n"), "{d}");
+    p.same(&["--rsort=ip_src", "dump-flows"], &[]);
+    p.same(
+        &["--sort=tp_dst", "--sort=nw_src", "--no-stats", "dump-flows"],
+        &[],
+    );
+    p.same(
+        &[
+            "--rsort=tcp_dst",
+            "--rsort=nw_src",
+            "--no-stats",
+            "dump-flows",
+        ],
+        &[],
+    );
+    p.same(
+        &[
+            "--rsort=in_port",
+            "--sort=nw_src",
+            "--no-stats",
+            "dump-flows",
+        ],
+        &[],
+    );
+    p.same(&["--sort=priority", "--no-stats", "dump-flows"], &["ip"]);
+    p.same(&["--sort=no_such_field", "dump-flows"], &[]);
+}
+
 /// ovs-ofctl's options go before or after the command (GNU getopt).
 #[test]
 fn options_before_and_after_the_command_match_ovs() {
