@@ -2,10 +2,13 @@
 //! layer; the owned `decode`/`encode` types are the second).
 //!
 //! A view `FooView<T: AsRef<[u8]>>` wraps a buffer without copying it. It
-//! has one byte-range const per field (`FooView::<&[u8]>::BUFFER_ID` is
-//! `8..12`), a getter per field, a setter per field when `T: AsMut<[u8]>`,
-//! `tail()` for the variable part after the fixed fields, and
-//! `into_inner()`.
+//! has one byte-range const per field
+//! (`PacketOutView::<&[u8]>::BUFFER_ID` is `8..12`), a getter per field, a
+//! setter per field when `T: AsMut<[u8]>`, `tail()` for the variable part
+//! after the fixed fields, `into_inner()`, and a `Debug` that shows every
+//! field. Each view sits next to its owned type, in that type's file
+//! (`msg::packet_out::PacketOutView`, `flow_match::oxm::OxmView`, ...);
+//! [`WireView`] lets code be generic over them.
 //!
 //! **Contract: once `new_checked` accepted a buffer, no getter of that view
 //! panics.** `new_checked` checks that the buffer holds the fixed part
@@ -18,14 +21,14 @@
 //! made with `new_unchecked` over a short buffer, or after a setter wrote a
 //! nonsense length: a field that is out of bounds reads as zero and its
 //! setter writes nothing; `tail()` is then empty. Those values are garbage,
-//! not a crash.
+//! not a crash. (All of this assumes the buffer's `as_ref()` keeps its
+//! length, as every slice, array and `Vec` does.)
 //!
 //! A view checks layout only, not semantics: a known message type, a valid
 //! port number or a length that is a multiple of 8 are the owned decoder's
 //! business (it returns the exact error Open vSwitch would).
 //!
-//! Views are declared with [`view!`](crate::view!); each declaration is one line per
-//! field:
+//! Views are declared with [`view!`](crate::view!), one line per field:
 //!
 //! ```
 //! ofp_codec::view! {
