@@ -80,7 +80,6 @@ fn tcp_line(src: &str, dst: &str, tail: &str) -> String {
 }
 
 #[test]
-#[ignore = "rvs gap: the packet-in of a packet-out's own `controller` action shows cookie=0x0 where OVS shows none (no rule: OVS sends cookie all-ones; rvs xlate's Pipeline starts with cookie 0, ofproto/src/xlate/mod.rs); the rest of the text matches"]
 fn ct_controller() {
     let Some(b) = Bed::new("conntrack - controller", &two(), &[]) else {
         return;

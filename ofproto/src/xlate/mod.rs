@@ -239,7 +239,12 @@ impl<'a> Xlate<'a> {
                 base: flow.key(),
                 wc,
             },
-            pipe: Pipeline::default(),
+            // No rule yet: a packet-out's own actions report no cookie
+            // (all ones), as OVS's xlate starts with rule_cookie = ~0.
+            pipe: Pipeline {
+                cookie: u64::MAX,
+                ..Pipeline::default()
+            },
             out: Emitted::default(),
             trace,
         }
