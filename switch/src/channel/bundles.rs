@@ -14,8 +14,10 @@ use super::bridge::BundleItem;
 
 /// Most bundles one connection may hold open.
 pub const MAX_BUNDLES: usize = 64;
-/// Most messages one bundle may hold.
-pub const MAX_BUNDLE_MSGS: usize = 65_536;
+/// Most messages one bundle may hold. OVS has no cap; rvs keeps one so a
+/// controller cannot grow memory without bound, set high enough that
+/// million-flow `ovs-ofctl --bundle add-flows` loads commit (2^22 messages).
+pub const MAX_BUNDLE_MSGS: usize = 1 << 22;
 
 #[derive(Debug)]
 struct Bundle {
