@@ -5,8 +5,8 @@
 //! any other id is `OFPBRC_BAD_VENDOR`, an unknown subtype of a known id is
 //! `OFPBRC_BAD_SUBTYPE`. rvs decodes the ONF bundle messages (2300, 2301),
 //! `NXT_SET_PACKET_IN_FORMAT` (16), `NXT_PACKET_IN` (17) and
-//! `NXT_PACKET_IN2` (30), `NXT_CT_FLUSH_ZONE` (29) and `NXT_CT_FLUSH`
-//! (32); the other Nicira messages (`NXT_*`,
+//! `NXT_PACKET_IN2` (30), `NXT_RESUME` (28), `NXT_CT_FLUSH_ZONE` (29) and
+//! `NXT_CT_FLUSH` (32); the other Nicira messages (`NXT_*`,
 //! `NXST_*`), which OVS also accepts on 1.3, are not implemented and report
 //! `OFPBRC_BAD_SUBTYPE`.
 
@@ -14,6 +14,7 @@ use super::bundle::{ONFT_BUNDLE_ADD_MESSAGE, ONFT_BUNDLE_CONTROL};
 use super::ct_flush::{NXT_CT_FLUSH, NXT_CT_FLUSH_ZONE};
 use super::packet_in::NXT_PACKET_IN;
 use super::packet_in2::NXT_PACKET_IN2;
+use super::resume::NXT_RESUME;
 use crate::error::{NX_VENDOR_ID, ONF_VENDOR_ID, OfpError};
 
 /// Nicira `NXT_SET_PACKET_IN_FORMAT` (what `ovs-ofctl monitor` sends first).
@@ -29,6 +30,8 @@ pub enum ExperimenterKind {
     NxPacketIn,
     /// `NXT_PACKET_IN2` (switch to controller).
     PacketIn2,
+    /// `NXT_RESUME` (controller to switch).
+    Resume,
     /// `NXT_CT_FLUSH_ZONE` (controller to switch).
     CtFlushZone,
     /// `NXT_CT_FLUSH` (controller to switch).
@@ -44,6 +47,7 @@ impl ExperimenterKind {
             ExperimenterKind::SetPacketInFormat => (NX_VENDOR_ID, NXT_SET_PACKET_IN_FORMAT),
             ExperimenterKind::NxPacketIn => (NX_VENDOR_ID, NXT_PACKET_IN),
             ExperimenterKind::PacketIn2 => (NX_VENDOR_ID, NXT_PACKET_IN2),
+            ExperimenterKind::Resume => (NX_VENDOR_ID, NXT_RESUME),
             ExperimenterKind::CtFlushZone => (NX_VENDOR_ID, NXT_CT_FLUSH_ZONE),
             ExperimenterKind::CtFlush => (NX_VENDOR_ID, NXT_CT_FLUSH),
         }
@@ -57,6 +61,7 @@ impl ExperimenterKind {
             ExperimenterKind::SetPacketInFormat => "NXT_SET_PACKET_IN_FORMAT",
             ExperimenterKind::NxPacketIn => "NXT_PACKET_IN",
             ExperimenterKind::PacketIn2 => "NXT_PACKET_IN2",
+            ExperimenterKind::Resume => "NXT_RESUME",
             ExperimenterKind::CtFlushZone => "NXT_CT_FLUSH_ZONE",
             ExperimenterKind::CtFlush => "NXT_CT_FLUSH",
         }
@@ -71,6 +76,7 @@ pub fn classify(experimenter: u32, subtype: u32) -> Result<ExperimenterKind, Ofp
         (NX_VENDOR_ID, NXT_SET_PACKET_IN_FORMAT) => Ok(ExperimenterKind::SetPacketInFormat),
         (NX_VENDOR_ID, NXT_PACKET_IN) => Ok(ExperimenterKind::NxPacketIn),
         (NX_VENDOR_ID, NXT_PACKET_IN2) => Ok(ExperimenterKind::PacketIn2),
+        (NX_VENDOR_ID, NXT_RESUME) => Ok(ExperimenterKind::Resume),
         (NX_VENDOR_ID, NXT_CT_FLUSH_ZONE) => Ok(ExperimenterKind::CtFlushZone),
         (NX_VENDOR_ID, NXT_CT_FLUSH) => Ok(ExperimenterKind::CtFlush),
         (ONF_VENDOR_ID | NX_VENDOR_ID, _) => Err(OfpError::OFPBRC_BAD_SUBTYPE),

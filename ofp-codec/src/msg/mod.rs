@@ -49,6 +49,7 @@ pub mod port_mod;
 pub mod port_status;
 pub mod print;
 pub mod queue;
+pub mod resume;
 pub mod role;
 pub mod table_mod;
 
@@ -138,6 +139,9 @@ pub enum Message {
     NxPacketIn(NxPacketIn),
     /// `NXT_PACKET_IN2` (Nicira experimenter message).
     PacketIn2(PacketIn2),
+    /// `NXT_RESUME` (Nicira experimenter message): a paused packet-in sent
+    /// back (see `resume.rs`; decoded loosely here).
+    Resume(PacketIn2),
     /// `NXT_CT_FLUSH_ZONE` (Nicira experimenter message, OVS 3.1).
     CtFlushZone(CtFlushZone),
     /// `NXT_CT_FLUSH` (Nicira experimenter message, OVS 3.1).
@@ -195,6 +199,7 @@ fn length_rule(kind: Kind) -> (usize, usize) {
         Kind::Exp(ExperimenterKind::SetPacketInFormat) => (20, 0),
         Kind::Exp(ExperimenterKind::NxPacketIn) => (40, 1),
         Kind::Exp(ExperimenterKind::PacketIn2) => (16, 8),
+        Kind::Exp(ExperimenterKind::Resume) => (16, 8),
         Kind::Exp(ExperimenterKind::CtFlushZone) => (24, 0),
         Kind::Exp(ExperimenterKind::CtFlush) => (24, 8),
         Kind::Multipart {
@@ -386,6 +391,7 @@ impl Message {
                     }
                     ExperimenterKind::NxPacketIn => Message::NxPacketIn(body(&mut r)?),
                     ExperimenterKind::PacketIn2 => Message::PacketIn2(body(&mut r)?),
+                    ExperimenterKind::Resume => Message::Resume(body(&mut r)?),
                     ExperimenterKind::CtFlushZone => Message::CtFlushZone(body(&mut r)?),
                     ExperimenterKind::CtFlush => Message::CtFlush(body(&mut r)?),
                 }
@@ -429,7 +435,7 @@ impl Message {
             M::SetAsync(_) => T::SET_ASYNC,
             M::MeterMod(_) => T::METER_MOD,
             M::BundleControl(_) | M::BundleAdd(_) | M::SetPacketInFormat(_) => T::EXPERIMENTER,
-            M::NxPacketIn(_) | M::PacketIn2(_) => T::EXPERIMENTER,
+            M::NxPacketIn(_) | M::PacketIn2(_) | M::Resume(_) => T::EXPERIMENTER,
             M::CtFlushZone(_) | M::CtFlush(_) => T::EXPERIMENTER,
         }
     }
@@ -465,7 +471,7 @@ impl Message {
                 M::BundleAdd(b) => 8 + b.encoded_len(),
                 M::SetPacketInFormat(_) => 12,
                 M::NxPacketIn(b) => 8 + b.encoded_len(),
-                M::PacketIn2(b) => 8 + b.encoded_len(),
+                M::PacketIn2(b) | M::Resume(b) => 8 + b.encoded_len(),
                 M::CtFlushZone(b) => 8 + b.encoded_len(),
                 M::CtFlush(b) => 8 + b.encoded_len(),
             }
@@ -553,6 +559,10 @@ impl Message {
             }
             M::PacketIn2(b) => {
                 put_exp_header(out, ExperimenterKind::PacketIn2);
+                b.encode(out);
+            }
+            M::Resume(b) => {
+                put_exp_header(out, ExperimenterKind::Resume);
                 b.encode(out);
             }
             M::CtFlushZone(b) => {

@@ -26,8 +26,8 @@
 //! the same value and re-encode in OVS's order.
 //!
 //! The continuation is kept as the raw bytes of the nested property list;
-//! [`Continuation`] decodes it for printing. rvs never sends one (it does
-//! not implement `controller(pause)` nor `NXT_RESUME`).
+//! [`Continuation`] decodes it for printing, [`super::resume::Paused`]
+//! for resuming (`controller(pause)`, `NXT_RESUME`).
 
 use bytes::{BufMut, BytesMut};
 
@@ -212,13 +212,20 @@ impl PacketIn2 {
     }
 }
 
-impl WireBody for PacketIn2 {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+impl PacketIn2 {
+    /// Decodes the properties loosely (`strict` false: unknown properties
+    /// and metadata fields skipped, as `ovs-ofctl`) or strictly (as a
+    /// switch decodes `NXT_RESUME`: `OFPBPC_BAD_TYPE`, `OFPBPC_BAD_EXP_TYPE`,
+    /// match errors).
+    pub(crate) fn decode_with(r: &mut Reader<'_>, strict: bool) -> Result<Self, OfpError> {
         let mut p = PacketIn2::default();
         let mut full_len = 0u32;
         while !r.is_empty() {
             let prop = pull_prop(r)?;
             let Some(ty) = prop.ty else {
+                if strict {
+                    return Err(super::resume::OFPBPC_BAD_EXP_TYPE);
+                }
                 continue; // loose: unknown experimenter property
             };
             let v = prop.payload;
@@ -229,6 +236,7 @@ impl WireBody for PacketIn2 {
                 PacketIn2Prop::TABLE_ID => p.table_id = prop_u8(v)?,
                 PacketIn2Prop::COOKIE => p.cookie = prop_u64(v)?,
                 PacketIn2Prop::REASON => p.reason = PacketInReason(prop_u8(v)?),
+                PacketIn2Prop::METADATA if strict => p.metadata = Match::decode_oxm_tlvs(v)?,
                 PacketIn2Prop::METADATA => p.metadata = decode_match_tlvs_loose(v)?,
                 PacketIn2Prop::USERDATA => p.userdata = v.to_vec(),
                 PacketIn2Prop::CONTINUATION => {
@@ -238,6 +246,7 @@ impl WireBody for PacketIn2 {
                     }
                     p.continuation = v[4..].to_vec();
                 }
+                _ if strict => return Err(super::resume::OFPBPC_BAD_TYPE),
                 _ => {} // loose: unknown property
             }
         }
@@ -251,6 +260,12 @@ impl WireBody for PacketIn2 {
             n => n,
         };
         Ok(p)
+    }
+}
+
+impl WireBody for PacketIn2 {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+        PacketIn2::decode_with(r, false)
     }
 
     fn encode(&self, out: &mut BytesMut) {

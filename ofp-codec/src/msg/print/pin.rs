@@ -1,4 +1,5 @@
-//! Packet-in text (`OFPT_PACKET_IN`, `NXT_PACKET_IN`, `NXT_PACKET_IN2`), as
+//! Packet-in text (`OFPT_PACKET_IN`, `NXT_PACKET_IN`, `NXT_PACKET_IN2`,
+//! and `NXT_RESUME`, which OVS prints as a packet-in), as
 //! OVS's `ofputil_packet_in_private_format` prints all three: table and
 //! cookie when set, lengths, the metadata match, the reason, userdata and
 //! continuation lines, the frame summary (verbosity > 0) and a hex dump of
@@ -60,7 +61,7 @@ pub(super) fn print(s: &mut String, msg: &Message, verbosity: u32) -> Option<Res
             userdata: &[],
             continuation: &[],
         },
-        Message::PacketIn2(p) => fields2(p),
+        Message::PacketIn2(p) | Message::Resume(p) => fields2(p),
         _ => return None,
     };
     Some(format(s, &f, verbosity))
@@ -83,6 +84,12 @@ fn fields2(p: &PacketIn2) -> Fields<'_> {
 fn format(s: &mut String, f: &Fields<'_>, verbosity: u32) -> Result<(), OfpError> {
     // OVS decodes the continuation before printing anything.
     let cont = Continuation::decode(f.continuation)?;
+    // ... including the frozen actions.
+    for p in &cont.props {
+        if let ContinuationProp::Actions(a) | ContinuationProp::ActionSet(a) = p {
+            decode_actions(&mut Reader::new(a))?;
+        }
+    }
     if f.table_id != 0 {
         let _ = write!(s, " table_id={}", f.table_id);
     }
