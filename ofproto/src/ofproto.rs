@@ -211,6 +211,8 @@ pub struct Ofproto {
     pub(crate) forks: Arc<Mutex<crate::xlate::ForkTable>>,
     pub(crate) mac: Arc<Mutex<MacTable>>,
     pub(crate) pins: Arc<Mutex<PinTable>>,
+    /// Paused translations (`controller(pause)`, `xlate/pause.rs`).
+    pub(crate) pauses: Arc<Mutex<crate::xlate::PauseTable>>,
     /// Bumped by every change that can alter a translation.
     pub(crate) generation: u64,
 }
@@ -234,6 +236,7 @@ impl Ofproto {
             forks: Arc::default(),
             mac: Arc::new(Mutex::new(mac)),
             pins: Arc::new(Mutex::new(PinTable::default())),
+            pauses: Arc::default(),
             generation: 0,
         }
     }

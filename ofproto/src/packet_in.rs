@@ -96,6 +96,9 @@ impl Ofproto {
     /// action that translation emitted (None for unknown cookies), with the
     /// match of [`packet_in_metadata`] and the whole frame.
     pub fn packet_in(&self, up: &UserspacePacket) -> Option<PacketInEvent> {
+        if up.userdata & crate::xlate::PAUSE_COOKIE_BIT != 0 {
+            return self.paused_packet_in(up);
+        }
         let ctx = self.pins.lock().get(up.userdata)?.clone();
         let m = packet_in_metadata(&up.key, ctx.metadata, &ctx.regs);
         Some(PacketInEvent {
@@ -110,6 +113,7 @@ impl Ofproto {
             },
             userdata: ctx.userdata,
             controller_id: ctx.controller_id,
+            continuation: Vec::new(),
         })
     }
 }

@@ -910,7 +910,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             String::new()
         }
         "monitor" => {
-            monitor(&mut v, o.args.get(1), o.packet_in_format, &mut s.xids)?;
+            monitor(&mut v, &o.args[1..], o.packet_in_format, &mut s.xids)?;
             String::new()
         }
         _ => bail!(
@@ -1273,23 +1273,38 @@ fn packet_out(args: &[String]) -> Result<Vec<PacketOut>> {
         .collect()
 }
 
-/// `monitor SWITCH [MISS_LEN]`: sets `miss_send_len` (so the connection
-/// receives asynchronous messages) and prints every message the switch
-/// sends, as ovs-ofctl does, until the connection closes. Packet-ins: with
-/// `-P FORMAT` that format is set (an error from the switch is fatal);
-/// otherwise `nxt_packet_in2` is asked for and a refusal ignored, as
-/// ovs-ofctl does on OpenFlow 1.3.
+/// `monitor SWITCH [MISS_LEN] [resume]`: sets `miss_send_len` (so the
+/// connection receives asynchronous messages) and prints every message the
+/// switch sends, as ovs-ofctl does, until the connection closes.
+/// Packet-ins: with `-P FORMAT` that format is set (an error from the
+/// switch is fatal); otherwise `nxt_packet_in2` is asked for and a refusal
+/// ignored, as ovs-ofctl does on OpenFlow 1.3. `resume` (ovs-ofctl's
+/// undocumented test option) sets `miss_send_len` to 65535 and answers
+/// every packet-in that has a continuation with `NXT_RESUME` (xid 0),
+/// printed on stderr after `send: `.
 fn monitor(
     v: &mut Vconn,
-    miss_len: Option<&String>,
+    args: &[String],
     format: Option<PacketInFormat>,
     xids: &mut Xids,
 ) -> Result<()> {
-    let miss_send_len: u16 = match miss_len {
-        Some(m) => m.parse().with_context(|| format!("{m}: bad miss length"))?,
-        None => 0,
+    let mut miss_len = None;
+    let mut resume = false;
+    for a in args {
+        if a.starts_with(|c: char| c.is_ascii_digit()) {
+            miss_len = Some(a);
+        } else if a == "resume" {
+            resume = true;
+        } else {
+            bail!("{a}: unsupported \"monitor\" argument");
+        }
+    }
+    let miss_send_len: u16 = match (miss_len, resume) {
+        (_, true) => u16::MAX,
+        (Some(m), false) => m.parse().with_context(|| format!("{m}: bad miss length"))?,
+        (None, false) => 0,
     };
-    if miss_len.is_some() {
+    if miss_len.is_some() || resume {
         let reply = v.transact(Message::GetConfigRequest, xids)?;
         let flags = u16::from_be_bytes([reply[8], reply[9]]);
         let cfg = ofp_codec::msg::SwitchConfig {
@@ -1322,6 +1337,15 @@ fn monitor(
         let mut out = stdout.lock();
         write!(out, "{}", ofp_to_string(&m, 2))?;
         out.flush()?;
+        drop(out);
+        if resume
+            && let Ok((_, Message::PacketIn2(p))) = Message::decode(&m)
+            && !p.continuation.is_empty()
+        {
+            let reply = Message::Resume(ofp_codec::msg::resume::resume_for(&p)).encode(0);
+            eprint!("send: {}", ofp_to_string(&reply, 2));
+            v.send(&reply)?;
+        }
     }
 }
 

@@ -214,6 +214,15 @@ pub fn decode_resume(bytes: &[u8]) -> Result<(PacketIn2, Paused), OfpError> {
     Ok((pin, paused))
 }
 
+/// True if `bytes` start with an OpenFlow header and Nicira experimenter
+/// header of subtype `NXT_RESUME` (whatever else is wrong with them).
+pub fn is_resume(bytes: &[u8]) -> bool {
+    bytes.len() >= 16
+        && bytes[1] == super::header::MsgType::EXPERIMENTER.0
+        && bytes[8..12] == NX_VENDOR_ID.to_be_bytes()
+        && bytes[12..16] == NXT_RESUME.to_be_bytes()
+}
+
 /// Encodes the `NXT_RESUME` a controller sends back for `pin` (OVS's
 /// `ofputil_encode_resume`): the packet-in's properties without
 /// `full_len`, `buffer_id` and `userdata`, then the continuation as given.

@@ -40,7 +40,12 @@ impl Xlate<'_> {
     /// Runs an action list. Stops early on `exit`, an error, or a TTL
     /// exception (which ends the current list, as in OVS).
     pub(crate) fn do_actions(&mut self, acts: &[Action]) {
-        for a in acts {
+        for (i, a) in acts.iter().enumerate() {
+            if self.pausing() {
+                // `controller(pause)` ran (here or deeper): freeze the rest.
+                self.freeze_rest(&acts[i..]);
+                return;
+            }
             if self.pipe.exit || self.out.error.is_some() {
                 return;
             }
@@ -95,7 +100,11 @@ impl Xlate<'_> {
             Action::Controller(c) => {
                 let ctx =
                     self.pin_context(c.reason, c.controller_id, c.max_len, c.userdata.clone());
-                self.controller(ctx);
+                if c.pause {
+                    self.pause(ctx);
+                } else {
+                    self.controller(ctx);
+                }
             }
             Action::DecTtl { ids, .. } => return self.dec_ttl(ids),
             Action::SetNwTtl(ttl) if self.pkt.flow.key().is_ip_any() => {

@@ -32,6 +32,7 @@ mod commit;
 mod fork;
 mod group;
 mod normal;
+mod pause;
 
 use datapath::key::FlowKey;
 use datapath::{Actions, DpAction};
@@ -45,6 +46,7 @@ use crate::rule::Rule;
 use crate::trace::{NodeKind, TraceBuilder, TraceNode};
 
 pub use fork::{ForkEntry, ForkTable, fork_marker};
+pub use pause::{PAUSE_COOKIE_BIT, PauseTable};
 
 /// `OFPR_NO_MATCH`.
 pub(crate) const OFPR_NO_MATCH: u8 = 0;
@@ -62,6 +64,9 @@ pub struct PacketInEvent {
     /// `controller(userdata=...)`, for NXT_PACKET_IN2.
     pub userdata: Vec<u8>,
     pub controller_id: u16,
+    /// `controller(pause)`: the raw `NXPINT_CONTINUATION` contents
+    /// (`pause.rs`), empty otherwise.
+    pub continuation: Vec<u8>,
 }
 
 /// Why a translation failed (the packet is dropped, as OVS drops it).
@@ -164,6 +169,8 @@ pub(crate) struct Xlate<'a> {
     pub pipe: Pipeline,
     pub out: Emitted,
     pub trace: Option<TraceBuilder>,
+    /// Set by `controller(pause)` (`pause.rs`).
+    pub paused: Option<pause::Pausing>,
 }
 
 impl Ofproto {
@@ -247,6 +254,7 @@ impl<'a> Xlate<'a> {
             },
             out: Emitted::default(),
             trace,
+            paused: None,
         }
     }
 
@@ -269,6 +277,7 @@ impl<'a> Xlate<'a> {
     }
 
     fn finish(mut self) -> Translation {
+        self.finish_pause();
         let initial_flow = self.pkt.flow;
         self.split_forks();
         if self.out.error.is_some() {
@@ -463,7 +472,11 @@ impl<'a> Xlate<'a> {
     fn do_instructions(&mut self, insts: &[Instruction]) {
         let mut sorted: Vec<&Instruction> = insts.iter().collect();
         sorted.sort_by_key(|i| i.rank());
-        for inst in sorted {
+        for (i, inst) in sorted.iter().enumerate() {
+            if self.pausing() {
+                self.freeze_instructions(&sorted[i..]);
+                return;
+            }
             if self.pipe.exit || self.out.error.is_some() {
                 return;
             }

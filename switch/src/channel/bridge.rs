@@ -44,6 +44,9 @@ pub struct PacketInEvent {
     /// `controller(id=N)`: only connections with that controller id get it
     /// (OVS); rvs's connections all have id 0 (no `NXT_SET_CONTROLLER_ID`).
     pub controller_id: u16,
+    /// `controller(pause)`: the raw continuation, sent in `NXT_PACKET_IN2`
+    /// only (empty: none).
+    pub continuation: Vec<u8>,
 }
 
 /// An asynchronous message to fan out to the connections.
@@ -72,6 +75,19 @@ pub trait Bridge: Send + 'static {
 
     /// Runs `po`'s actions on its packet (`OFPP_TABLE` resubmits to table 0).
     fn packet_out(&mut self, po: &PacketOut, now_ms: u64) -> Result<(), OfpError>;
+
+    /// `NXT_RESUME`: runs the rest of a paused pipeline on `pin`'s packet
+    /// (`NXR_STALE` if this bridge did not make `paused`). Bridges that
+    /// cannot resume answer `NXR_NOT_SUPPORTED`, as OVS's.
+    fn resume(
+        &mut self,
+        pin: &ofp_codec::msg::PacketIn2,
+        paused: &ofp_codec::msg::resume::Paused,
+        now_ms: u64,
+    ) -> Result<(), OfpError> {
+        let _ = (pin, paused, now_ms);
+        Err(ofp_codec::msg::resume::NXR_NOT_SUPPORTED)
+    }
 
     /// Answers a multipart request. The channel splits long bodies across
     /// messages (`OFPMPF_REPLY_MORE`), so a reply may hold any number of

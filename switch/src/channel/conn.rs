@@ -371,6 +371,14 @@ impl Conn {
         let (header, msg) = match Message::decode(frame) {
             Ok(v) => v,
             Err(e) => {
+                // NXT_RESUME is decoded strictly: its first error may differ.
+                let e = if ofp_codec::msg::resume::is_resume(frame) {
+                    ofp_codec::msg::resume::decode_resume(frame)
+                        .err()
+                        .unwrap_or(e)
+                } else {
+                    e
+                };
                 self.send_error(e, frame);
                 return;
             }
@@ -509,6 +517,11 @@ impl Conn {
                 shared.bridge.ct_flush(Some(z.zone_id), &all, now_ms)?;
             }
             Message::CtFlush(f) => shared.bridge.ct_flush(f.zone, &f.match_, now_ms)?,
+            // OVS resumes for any role; the loose decode above is redone strictly.
+            Message::Resume(_) => {
+                let (pin, paused) = ofp_codec::msg::resume::decode_resume(raw)?;
+                shared.bridge.resume(&pin, &paused, now_ms)?;
+            }
             // Messages only a switch sends (replies, PACKET_IN, ...).
             _ => return Err(OfpError::OFPBRC_BAD_TYPE),
         }
@@ -637,6 +650,7 @@ impl Conn {
                     PacketInFormat::NXT_PACKET_IN2 => {
                         let mut p2 = PacketIn2::from_packet_in(&pin);
                         p2.userdata.clone_from(&p.userdata);
+                        p2.continuation.clone_from(&p.continuation);
                         Message::PacketIn2(p2)
                     }
                     _ => Message::PacketIn(pin),

@@ -469,6 +469,7 @@ fn packet_in(reason: PacketInReason, len: usize, max_len: Option<u16>) -> Bridge
         max_len,
         userdata: Vec::new(),
         controller_id: 0,
+        continuation: Vec::new(),
     })
 }
 

@@ -148,6 +148,7 @@ pub fn packet_in_event(ev: ofproto::PacketInEvent) -> BridgeEvent {
         max_len: Some(0xffff),
         userdata: ev.userdata,
         controller_id: ev.controller_id,
+        continuation: ev.continuation,
     })
 }
 
@@ -442,6 +443,27 @@ impl Bridge for OfBridge {
         let actions = self.packet_out_actions(po, now_ms)?;
         if let Some(dp) = &self.dp {
             dp.execute(&po.data, po.in_port, &actions);
+        }
+        Ok(())
+    }
+
+    fn resume(
+        &mut self,
+        pin: &ofp_codec::msg::PacketIn2,
+        paused: &ofp_codec::msg::resume::Paused,
+        now_ms: u64,
+    ) -> Result<(), OfpError> {
+        let of = self.handler.snapshot();
+        let opts = XlateOptions {
+            now_ms,
+            side_effects: true,
+            trace: false,
+        };
+        let t = of.resume_translation(pin, paused, opts)?;
+        of.credit_translation(&t, 1, pin.packet.len() as u64, now_ms);
+        let in_port = pin.metadata.value(ofp_codec::Field::InPort).unwrap_or(0) as u32;
+        if let Some(dp) = &self.dp {
+            dp.execute(&pin.packet, in_port, &t.actions);
         }
         Ok(())
     }

@@ -1,0 +1,334 @@
+//! `controller(pause)` and `NXT_RESUME`: Open vSwitch's continuations.
+//!
+//! A `controller(pause)` action sends the packet to the controllers and
+//! freezes translation: nothing after it runs. What was left is recorded
+//! instead, level by level as the nested lookups unwind (innermost rule
+//! first, each level with the table and cookie of its rule, as OVS's
+//! `unroll_xlate` groups), together with the action set and whether the
+//! packet was conntracked. The datapath gets the actions up to the pause
+//! and a `userspace` action whose cookie names the frozen state here; the
+//! packet-in built from it carries that state as an `NXT_PACKET_IN2`
+//! continuation ([`ofp_codec::msg::resume::Paused`], OVS's `NXCPT_*`
+//! properties, so `ovs-ofctl` prints it as OVS's).
+//!
+//! ```text
+//!  rule A: resubmit(,1), output:3      rule B (table 1): controller(pause), output:2
+//!  ─▶ datapath: userspace(pause id)    continuation: unroll(1,B) output:2 ; unroll(0,A) output:3
+//!  controller ── NXT_RESUME(packet, metadata, continuation) ──▶ resume_translation
+//!  ─▶ output:2 then output:3 on the (possibly modified) packet, executed once
+//! ```
+//!
+//! Resuming ([`Ofproto::resume_translation`]) checks the continuation was
+//! made by this bridge instance (a random id, OVS's bridge UUID; otherwise
+//! `NXR_STALE`), rebuilds the flow from the packet and the packet-in
+//! metadata (in_port, registers, metadata, ct fields when conntracked),
+//! runs the groups in order and then the action set. The result is a
+//! translation whose actions the caller executes on the packet, as a
+//! packet-out's; nothing is installed in the datapath.
+//!
+//! Frozen states are interned (identical ones share an id) and never freed,
+//! like fork entries: the controller may send a continuation back at any
+//! time. Not modelled: pausing inside a group bucket or a `clone` freezes
+//! only the rest of the enclosing rule lists (the rest of the bucket or
+//! clone is dropped); instructions after the paused `apply_actions` are
+//! frozen as actions (`write_metadata` as a masked `set_field`,
+//! `goto_table` as `resubmit`), and `write_actions`/`clear_actions` are
+//! applied to the frozen action set at once; the field stack and mirrors
+//! (rvs has neither) are never set.
+
+use std::hash::{BuildHasher, Hasher};
+
+use datapath::DpAction;
+use datapath::extract::{PacketMeta, extract};
+use hashbrown::HashMap;
+use ofp_codec::action::SetField;
+use ofp_codec::msg::PacketIn2;
+use ofp_codec::msg::packet_in::PacketIn;
+use ofp_codec::msg::resume::{NXR_STALE, Paused, UnrollGroup};
+use ofp_codec::{Action, Field, Instruction, OfpError};
+
+use super::{OfFlow, PacketInEvent, Translation, Xlate, XlateOptions, write_action_set};
+use crate::ofproto::Ofproto;
+use crate::packet_in::packet_in_metadata;
+use crate::recirc::PinContext;
+use crate::trace::NodeKind;
+
+/// Set in a `userspace` cookie that names a paused state (packet-in
+/// context ids of `PinTable` count up from 1 and never reach it).
+pub const PAUSE_COOKIE_BIT: u64 = 1 << 63;
+
+/// `OFP_NO_BUFFER`.
+const NO_BUFFER: u32 = u32::MAX;
+
+/// Translation state while pausing.
+#[derive(Clone, Debug)]
+pub(crate) struct Pausing {
+    pub ctx: PinContext,
+    pub conntracked: bool,
+    /// Frozen groups, innermost first.
+    pub groups: Vec<UnrollGroup>,
+}
+
+/// Interned paused states and this bridge instance's id.
+#[derive(Debug)]
+pub struct PauseTable {
+    by_state: HashMap<(PinContext, Paused), u64>,
+    by_id: HashMap<u64, (PinContext, Paused)>,
+    next: u64,
+    bridge: [u8; 16],
+}
+
+impl Default for PauseTable {
+    fn default() -> Self {
+        PauseTable::new(random_id())
+    }
+}
+
+/// 16 random bytes (std's per-process random hash keys, the clock and the
+/// process id), the bridge instance id continuations carry.
+fn random_id() -> [u8; 16] {
+    let rs = std::collections::hash_map::RandomState::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut out = [0u8; 16];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let mut h = rs.build_hasher();
+        h.write_u128(now);
+        h.write_u32(std::process::id());
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_be_bytes());
+    }
+    out
+}
+
+impl PauseTable {
+    /// An empty table for a bridge instance named `bridge`.
+    pub fn new(bridge: [u8; 16]) -> Self {
+        PauseTable {
+            by_state: HashMap::new(),
+            by_id: HashMap::new(),
+            next: 0,
+            bridge,
+        }
+    }
+
+    /// The bridge instance id continuations must carry.
+    pub fn bridge(&self) -> [u8; 16] {
+        self.bridge
+    }
+
+    /// The `userspace` cookie of a paused state (with [`PAUSE_COOKIE_BIT`]).
+    pub fn intern(&mut self, ctx: PinContext, paused: Paused) -> u64 {
+        let key = (ctx, paused);
+        if let Some(&id) = self.by_state.get(&key) {
+            return id;
+        }
+        self.next += 1;
+        let id = PAUSE_COOKIE_BIT | self.next;
+        self.by_id.insert(id, key.clone());
+        self.by_state.insert(key, id);
+        id
+    }
+
+    pub fn get(&self, cookie: u64) -> Option<&(PinContext, Paused)> {
+        self.by_id.get(&cookie)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+impl Xlate<'_> {
+    /// True once a `controller(pause)` ran: every action list stops and
+    /// freezes what it had left.
+    pub(crate) fn pausing(&self) -> bool {
+        self.paused.is_some()
+    }
+
+    /// `controller(pause)`: commits the headers, starts freezing.
+    pub(crate) fn pause(&mut self, ctx: PinContext) {
+        self.commit();
+        let trk = self.pkt.flow.get(Field::CtState) & u128::from(datapath::key::ct_state::TRK);
+        self.paused = Some(Pausing {
+            ctx,
+            conntracked: trk != 0,
+            groups: Vec::new(),
+        });
+        self.pipe.exit = true;
+        self.report(
+            NodeKind::Action,
+            "pausing: the rest of the pipeline is frozen until the controller resumes it".into(),
+        );
+    }
+
+    /// Records `rest`, the actions a list had left when it paused, for the
+    /// running rule.
+    pub(crate) fn freeze_rest(&mut self, rest: &[Action]) {
+        let (table_id, cookie) = (self.pipe.table_id, self.pipe.cookie);
+        if let Some(p) = &mut self.paused {
+            p.groups.push(UnrollGroup {
+                table_id,
+                cookie,
+                actions: rest.to_vec(),
+            });
+        }
+    }
+
+    /// Records the instructions a rule had left after a paused
+    /// `apply_actions` (module documentation).
+    pub(crate) fn freeze_instructions(&mut self, rest: &[&Instruction]) {
+        let mut acts = Vec::new();
+        for inst in rest {
+            match inst {
+                Instruction::ClearActions => self.pipe.action_set.clear(),
+                Instruction::WriteActions(w) => {
+                    for a in w {
+                        write_action_set(&mut self.pipe.action_set, a);
+                    }
+                }
+                Instruction::WriteMetadata { metadata, mask } => {
+                    acts.push(Action::SetField(SetField {
+                        field: Field::Metadata,
+                        value: metadata.to_be_bytes().to_vec(),
+                        mask: mask.to_be_bytes().to_vec(),
+                        form: Default::default(),
+                    }));
+                }
+                Instruction::GotoTable(t) => {
+                    acts.push(Action::Resubmit(ofp_codec::action::Resubmit {
+                        in_port: ofp_codec::action::port::OFPP_IN_PORT,
+                        table: *t,
+                        with_ct_orig: false,
+                        legacy: false,
+                    }))
+                }
+                Instruction::Meter(_) | Instruction::ApplyActions(_) => {}
+            }
+        }
+        if !acts.is_empty() {
+            self.freeze_rest(&acts);
+        }
+    }
+
+    /// At the end of a paused translation: interns the frozen state and
+    /// emits the `userspace` action that sends the packet-in.
+    pub(crate) fn finish_pause(&mut self) {
+        let Some(p) = self.paused.take() else {
+            return;
+        };
+        if self.out.error.is_some() {
+            return;
+        }
+        let mut pauses = self.of.pauses.lock();
+        let paused = Paused {
+            bridge: pauses.bridge(),
+            conntracked: p.conntracked,
+            groups: p
+                .groups
+                .into_iter()
+                .filter(|g| !g.actions.is_empty())
+                .collect(),
+            action_set: std::mem::take(&mut self.pipe.action_set),
+            ..Paused::default()
+        };
+        let userdata = pauses.intern(p.ctx, paused);
+        drop(pauses);
+        self.emit(DpAction::Userspace { userdata });
+    }
+}
+
+impl Ofproto {
+    /// The packet-in for a packet the datapath sent up from a paused
+    /// translation (None if `up`'s cookie names no paused state), with its
+    /// continuation.
+    pub fn paused_packet_in(&self, up: &datapath::UserspacePacket) -> Option<PacketInEvent> {
+        if up.userdata & PAUSE_COOKIE_BIT == 0 {
+            return None;
+        }
+        let (ctx, paused) = self.pauses.lock().get(up.userdata)?.clone();
+        Some(PacketInEvent {
+            packet_in: PacketIn {
+                buffer_id: NO_BUFFER,
+                total_len: up.packet.len().min(0xffff) as u16,
+                reason: ofp_codec::msg::packet_in::PacketInReason(ctx.reason),
+                table_id: ctx.table_id,
+                cookie: ctx.cookie,
+                match_: packet_in_metadata(&up.key, ctx.metadata, &ctx.regs),
+                data: up.packet.clone(),
+            },
+            userdata: ctx.userdata,
+            controller_id: ctx.controller_id,
+            continuation: paused.encode(),
+        })
+    }
+
+    /// Translates an `NXT_RESUME` (module documentation): the actions to
+    /// execute on `pin.packet`, entering on the metadata's `in_port`.
+    /// `NXR_STALE` if another bridge instance made the continuation.
+    pub fn resume_translation(
+        &self,
+        pin: &PacketIn2,
+        paused: &Paused,
+        opts: XlateOptions,
+    ) -> Result<Translation, OfpError> {
+        if paused.bridge != self.pauses.lock().bridge() {
+            return Err(NXR_STALE);
+        }
+        let in_port = pin.metadata.value(Field::InPort).unwrap_or(0) as u32;
+        let meta = PacketMeta {
+            in_port,
+            ..PacketMeta::default()
+        };
+        let mut flow = OfFlow::from_key(&extract(&meta, &pin.packet));
+        for e in pin.metadata.iter() {
+            let is_ct = matches!(
+                e.field,
+                Field::CtState
+                    | Field::CtZone
+                    | Field::CtMark
+                    | Field::CtLabel
+                    | Field::CtNwSrc
+                    | Field::CtNwDst
+                    | Field::CtIpv6Src
+                    | Field::CtIpv6Dst
+                    | Field::CtNwProto
+                    | Field::CtTpSrc
+                    | Field::CtTpDst
+            );
+            if is_ct && !paused.conntracked {
+                continue;
+            }
+            flow.set_masked(e.field, e.value_u128(), e.mask_u128());
+        }
+        let mut x = Xlate::new(self, &flow, opts);
+        x.pipe.action_set = paused.action_set.clone();
+        for (i, g) in paused.groups.iter().enumerate() {
+            if x.pipe.exit || x.out.error.is_some() {
+                // A pause again: the groups not yet run stay frozen.
+                if x.pausing() {
+                    for rest in &paused.groups[i..] {
+                        if let Some(p) = &mut x.paused {
+                            p.groups.push(rest.clone());
+                        }
+                    }
+                }
+                break;
+            }
+            x.pipe.table_id = g.table_id;
+            x.pipe.cookie = g.cookie;
+            x.do_actions(&g.actions);
+        }
+        if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
+            let set = std::mem::take(&mut x.pipe.action_set);
+            x.execute_action_set(&set);
+        }
+        Ok(x.finish())
+    }
+}
