@@ -69,7 +69,8 @@
 //!   select groups use their own symmetric hash (not OVS's exact bucket
 //!   choice); `learn`'s `limit`/`delete_learned`/`fin_timeout` and
 //!   `importance`-based eviction; the recirc/packet-in id tables are never
-//!   garbage-collected; continuations (`controller(pause)`) are not modelled.
+//!   garbage-collected (nor are paused states: `controller(pause)`
+//!   continuations, `xlate/pause.rs`, whose limits are listed there).
 #![forbid(unsafe_code)]
 
 pub mod classifier;
