@@ -250,3 +250,202 @@ fn plain_controller_action_has_no_continuation() {
         .unwrap();
     assert!(ev.continuation.is_empty());
 }
+
+/// OVS's "continuation after clone": the pause ends at the clone; what
+/// follows the clone runs at once.
+#[test]
+fn pause_inside_clone_ends_at_the_clone() {
+    let mut of = bridge(4);
+    load(
+        &mut of,
+        "
+        table=0,in_port=1,actions=set_field:1->reg1,resubmit(,2),output:4
+        table=1,reg1=0x5,actions=controller(pause),resubmit(,3)
+        table=1,reg1=0x1,actions=output:2
+        table=2,in_port=1,actions=clone(set_field:5->reg1,resubmit(,1))
+        table=3,reg1=0x1,actions=output:3
+        table=3,reg1=0x5,actions=output:2
+        ",
+    );
+    let (t, _) = run(&of, 1);
+    // The packet-in first, then output:4 after the clone.
+    let ud = match t.actions.as_slice() {
+        [DpAction::Userspace { userdata }, DpAction::Output(4)] => *userdata,
+        _ => panic!("{}", text(&t)),
+    };
+    let ev = of
+        .packet_in(&datapath::UserspacePacket {
+            in_port: 1,
+            userdata: ud,
+            key: extract(
+                &PacketMeta {
+                    in_port: 1,
+                    ..PacketMeta::default()
+                },
+                &frame(),
+            ),
+            packet: frame(),
+        })
+        .unwrap();
+    assert_eq!(ev.packet_in.match_.value(Field::Reg(1)), Some(5));
+    let (pin, paused) = resume_of(&ev);
+    assert_eq!(paused.groups.len(), 1);
+    let r = of.resume_translation(&pin, &paused, OPTS).unwrap();
+    // reg1=5 from the metadata: table 3 outputs to 2, and nothing else.
+    assert_eq!(text(&r), "2");
+}
+
+/// A pause in a group bucket ends at the bucket: the other buckets run.
+#[test]
+fn pause_inside_a_group_bucket_ends_at_the_bucket() {
+    let mut of = bridge(4);
+    use ofp_codec::msg::group_mod::{Bucket, GroupMod, GroupModCommand, GroupType};
+    let bucket = |text: &str| Bucket {
+        weight: 0,
+        watch_port: u32::MAX,
+        watch_group: u32::MAX,
+        actions: ofp_codec::action::parse_action_list(text).unwrap(),
+    };
+    of.handle_group_mod(
+        &GroupMod {
+            command: GroupModCommand::ADD,
+            group_type: GroupType::ALL,
+            group_id: 1,
+            buckets: vec![bucket("controller(pause),output:2"), bucket("output:3")],
+        },
+        0,
+    )
+    .unwrap();
+    load(&mut of, "table=0,in_port=1,actions=group:1,output:4");
+    let (t, _) = run(&of, 1);
+    assert!(
+        matches!(
+            t.actions.as_slice(),
+            [
+                DpAction::Userspace { .. },
+                DpAction::Output(3),
+                DpAction::Output(4)
+            ]
+        ),
+        "{}",
+        text(&t)
+    );
+}
+
+/// Runs the frame in at port 1 and resumes every pause (as `ovs-ofctl
+/// monitor br0 resume`) until the pipeline ends; returns the ports output
+/// to, in order, and the number of resumes.
+fn run_resuming(of: &Ofproto) -> (Vec<u32>, usize) {
+    let k = extract(
+        &PacketMeta {
+            in_port: 1,
+            ..PacketMeta::default()
+        },
+        &frame(),
+    );
+    let mut t = of.translate(&k, OPTS);
+    let mut outputs = Vec::new();
+    let mut resumes = 0;
+    loop {
+        assert_eq!(t.error, None);
+        let mut paused = None;
+        for a in t.actions.iter() {
+            match a {
+                DpAction::Output(p) => outputs.push(*p),
+                DpAction::Userspace { userdata } => {
+                    let up = datapath::UserspacePacket {
+                        in_port: 1,
+                        userdata: *userdata,
+                        key: k,
+                        packet: frame(),
+                    };
+                    let ev = of.packet_in(&up).expect("a packet-in");
+                    assert!(!ev.continuation.is_empty(), "{}", text(&t));
+                    assert!(paused.is_none(), "two pauses in one pass");
+                    paused = Some(ev);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let Some(ev) = paused else {
+            return (outputs, resumes);
+        };
+        resumes += 1;
+        let (pin, p) = resume_of(&ev);
+        t = of.resume_translation(&pin, &p, OPTS).unwrap();
+    }
+}
+
+/// OVS's `CHECK_CONTINUATION` scenarios (tests/ofproto-dpif.at): with
+/// every `pause`, then with one fewer each time, one packet reaches each
+/// of ports 2..=N, and there are as many resumes as pauses. ("data stack"
+/// is left out: rvs does not run push/pop; "mirroring" and "patch ports":
+/// rvs has neither.)
+#[test]
+fn ovs_continuation_scenarios() {
+    let scenarios: [(&str, u32, &str); 6] = [
+        ("pause at end of pipeline", 2, "actions=2 pause"),
+        (
+            "actions",
+            7,
+            "in_port=1 actions=pause 2 pause 3 pause 4 pause 5 pause 6 pause 7",
+        ),
+        (
+            "resubmit",
+            10,
+            "table=0 in_port=1  actions=pause 2 pause resubmit(,1) pause 10 pause
+             table=1 in_port=1  actions=pause 3 pause resubmit(,2) pause 9 pause
+             table=2 in_port=1  actions=pause 4 pause resubmit(,3) pause 8 pause
+             table=3 in_port=1  actions=pause 5 pause resubmit:55  pause 7 pause
+             table=3 in_port=55 actions=pause 6 pause",
+        ),
+        (
+            "action set",
+            3,
+            "in_port=1 actions=1 pause resubmit(,1) pause 2
+             table=1 actions=write_actions(3)",
+        ),
+        (
+            "goto_table",
+            6,
+            "table=0 in_port=1 actions=pause 2 pause goto_table:1
+             table=1 in_port=1 actions=pause 3 pause goto_table:2
+             table=2 in_port=1 actions=pause 4 pause goto_table:3
+             table=3 in_port=1 actions=pause 5 pause goto_table:4
+             table=4 in_port=1 actions=pause 6 pause",
+        ),
+        (
+            "write_metadata",
+            6,
+            "table=0 in_port=1             actions=pause 2 pause write_metadata:1/1 goto_table:1
+             table=1 in_port=1 metadata=1  actions=pause 3 pause write_metadata:2/2 goto_table:2
+             table=2 in_port=1 metadata=3  actions=pause 4 pause write_metadata:4/4 goto_table:3
+             table=3 in_port=1 metadata=7  actions=pause 5 pause write_metadata:8/8 goto_table:4
+             table=4 in_port=1 metadata=15 actions=pause 6 pause",
+        ),
+    ];
+    for (name, n_ports, flows) in scenarios {
+        let mut flows = flows.to_string();
+        loop {
+            let mut of = bridge(n_ports.max(55));
+            let text: String = flows
+                .lines()
+                .map(|l| {
+                    let l = l.split_whitespace().collect::<Vec<_>>().join(",");
+                    format!("{}\n", l.replace("pause", "controller(pause)"))
+                })
+                .collect();
+            load(&mut of, &text);
+            let pauses = flows.matches("pause").count();
+            let (mut outputs, resumes) = run_resuming(&of);
+            outputs.sort_unstable();
+            let want: Vec<u32> = (2..=n_ports).collect();
+            assert_eq!(outputs, want, "{name}:\n{text}");
+            assert_eq!(resumes, pauses, "{name}:\n{text}");
+            match flows.find("pause") {
+                Some(i) => flows.replace_range(i..i + "pause".len(), ""),
+                None => break,
+            }
+        }
+    }
+}

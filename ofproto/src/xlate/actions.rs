@@ -305,6 +305,8 @@ impl Xlate<'_> {
         }
         let saved = self.pkt.flow;
         self.do_actions(acts);
+        // A pause inside ends at the clone, as in OVS (`pause.rs`).
+        self.pause_boundary();
         self.pkt.flow = saved;
     }
 

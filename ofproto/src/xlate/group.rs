@@ -119,6 +119,8 @@ impl Xlate<'_> {
         let saved_flow = self.pkt.flow;
         let saved_set = self.pipe.action_set.clone();
         self.do_actions(&acts);
+        // A pause inside ends at the bucket, as in OVS (`pause.rs`).
+        self.pause_boundary();
         self.pkt.flow = saved_flow;
         self.pipe.action_set = saved_set;
         self.node_close();

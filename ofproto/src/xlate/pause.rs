@@ -26,11 +26,14 @@
 //! translation whose actions the caller executes on the packet, as a
 //! packet-out's; nothing is installed in the datapath.
 //!
+//! A pause inside a `clone` or a group bucket ends there, as in OVS (which
+//! finishes freezing at those boundaries): the packet-in is emitted with
+//! what the clone or bucket had left, and the actions after the clone or
+//! group go on at once on the packet as it was before it.
+//!
 //! Frozen states are interned (identical ones share an id) and never freed,
 //! like fork entries: the controller may send a continuation back at any
-//! time. Not modelled: pausing inside a group bucket or a `clone` freezes
-//! only the rest of the enclosing rule lists (the rest of the bucket or
-//! clone is dropped); instructions after the paused `apply_actions` are
+//! time. Not modelled: instructions after the paused `apply_actions` are
 //! frozen as actions (`write_metadata` as a masked `set_field`,
 //! `goto_table` as `resubmit`), and `write_actions`/`clear_actions` are
 //! applied to the frozen action set at once; the field stack and mirrors
@@ -235,12 +238,23 @@ impl Xlate<'_> {
                 .into_iter()
                 .filter(|g| !g.actions.is_empty())
                 .collect(),
-            action_set: std::mem::take(&mut self.pipe.action_set),
+            action_set: self.pipe.action_set.clone(),
             ..Paused::default()
         };
         let userdata = pauses.intern(p.ctx, paused);
         drop(pauses);
         self.emit(DpAction::Userspace { userdata });
+    }
+}
+
+impl Xlate<'_> {
+    /// The end of a `clone` or a group bucket: a pause inside it is
+    /// finished here and the enclosing actions go on.
+    pub(crate) fn pause_boundary(&mut self) {
+        if self.pausing() {
+            self.finish_pause();
+            self.pipe.exit = false;
+        }
     }
 }
 
