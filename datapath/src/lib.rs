@@ -5,7 +5,8 @@
 //! mask and actions to install.
 //!
 //! ```text
-//!  AF_PACKET rx ring / tap reads ──burst (≤32)───▶ forwarding thread (×N, one per core by default)
+//!  AF_PACKET: TPACKET_V2 rx ring ─┐
+//!  tap: read() per frame ─────────┴─burst (≤32)─▶ forwarding thread (×N, one per core by default)
 //!                                                    │ extract ▸ FlowKey (fixed 25 words)
 //!                                                    │ EMC (per thread, exact key) ──hit──┐
 //!                                                    │ megaflow classifier (one hash     │
@@ -14,11 +15,14 @@
 //!                                                    ▼                                   ▼
 //!                          bounded upcall queue ──▶ handler thread          actions per megaflow batch:
 //!                                                    │ UpcallHandler::upcall  output / flood / set / vlan /
-//!                                                    │ → (mask, actions)      ct ─▶ ConnTracker
-//!                                                    │ install megaflow       recirc ─▶ back to extract (≤ 8)
-//!                                                    └ execute the packet     userspace ─▶ bounded channel
+//!                                                    │ → (mask, actions)      meter / trunc /
+//!                                                    │ install megaflow       ct ─▶ (ipf) ─▶ ConnTracker
+//!                                                    └ execute the packet     recirc ─▶ back to extract (≤ 8)
+//!                                                                             userspace ─▶ bounded channel
 //!                                                                               ─▶ owner (packet-in)
-//!  per-port tx queues ◀──sendmmsg once per burst──────────────────────────────────┘
+//!  per-port tx queues, flushed once per burst ◀──────────────────────────────────┘
+//!    AF_PACKET: copied into a TPACKET_V2 tx ring (own socket, qdisc bypass), one send() per port
+//!    tap: one write() per frame
 //! ```
 //!
 //! What the owner (ofproto) uses:
@@ -31,7 +35,8 @@
 //! - megaflows: [`Datapath::flow_dump`], [`Datapath::flow_dump_text`] (OVS
 //!   `dpctl/dump-flows` format), [`Datapath::flow_del`],
 //!   [`Datapath::flow_flush`], [`Datapath::revalidate`], [`Datapath::flow_put`];
-//! - counters: [`Datapath::stats`].
+//! - meters ([`Datapath::meters`]), fragment reassembly in front of `ct()`
+//!   ([`Datapath::ipf`]), counters ([`Datapath::stats`]).
 //!
 //! Contracts worth knowing:
 //! - The handler is called from a handler thread with the misses of one
@@ -46,48 +51,58 @@
 //!   extraction with `recirc_id = id` and the ct fields the tracker set.
 //!   More than [`MAX_RECIRC_DEPTH`] recirculations drop the packet
 //!   (`recirc_depth_drops`).
-//! - Without a [`ConnTracker`], `ct()` marks packets `+trk+inv`.
+//! - Without a [`ConnTracker`], `ct()` marks packets `+trk+inv`. With one,
+//!   the NAT rewrite the tracker decides is applied to the frame.
+//! - AF_PACKET ports transmit through a TPACKET_V2 tx ring on a second,
+//!   transmit-only socket with `PACKET_QDISC_BYPASS` ([`DatapathConfig::af_packet_tx_ring`],
+//!   on by default; `sendmmsg` on the receive socket when off or when the
+//!   kernel refuses the ring): packet taps such as tcpdump on that device do
+//!   not see what rvs sends, and frames longer than the MTU are refused and
+//!   counted in the port's tx counters (as the kernel refuses them on `sendmmsg`).
 //! - Megaflow `used` times and [`Datapath::now_ns`] share one monotonic clock.
 //!
 //! What it does not do (yet): OpenFlow (ofproto's job: the handler returns
 //! plain datapath actions), MPLS, tunnels, registers in the key (ofproto keeps
-//! them with the frozen state of a recirc_id), NAT (the `nat` part of `ct()` is
-//! parsed and printed but the conntrack crate has no NAT yet, so it is not
-//! applied), IPv6 L4 checksum updates when extension headers precede the L4
-//! header, a TPACKET_V3 (block) rx ring or a tx ring (AF_PACKET receives
-//! through a TPACKET_V2 ring, which hands each frame over as it lands;
-//! transmission uses `sendmmsg`), pinning threads to cores.
+//! them with the frozen state of a recirc_id), IPv6 L4 checksum updates when
+//! extension headers precede the L4 header, a TPACKET_V3 (block) rx ring,
+//! batching of tap reads or writes (one system call per frame each way),
+//! pinning threads to cores.
 //! `unsafe` lives only in [`sys`].
 //!
 //! ## Performance (2-core machine shared with other builds)
 //!
-//! Per packet (earlier session, load 8–11; not re-measured in this one):
+//! Per packet (callgrind and criterion, measured in an earlier session at
+//! load 8–11, before the rings):
 //!
 //! - EMC hit (extract + hash + EMC + stats + output copy): ~400 instructions
 //!   per packet (callgrind, `examples/icount.rs`), 37–52 ns of user CPU per
 //!   packet; criterion (`benches/fastpath.rs`, wall time under load): ~124 ns.
 //!   Megaflow hit, matching mask probed last: 1 mask ~120 ns, 10 ~305 ns,
 //!   100 ~2.5 µs per packet (wall, under load).
-//! - `bench/trafgen.sh` (64-byte UDP, one forwarding thread, same run as OVS
-//!   3.1 userspace), before the AF_PACKET rx ring, at load 12–16: veth plain
-//!   rvs 20.5 kpps / 6.60 CPU-s per Mpkt vs OVS 15.3 kpps / 11.37 (×1.33 pps,
-//!   ×0.58 CPU); tap plain rvs 20.2 kpps / 6.59 vs OVS 22.2 kpps / 10.51
-//!   (×0.91, ×0.63). Both switches got only 0.13–0.23 cores, so pps follows
-//!   the scheduler's share more than the switch; CPU per packet is the figure
-//!   to compare.
-//! - Where rvs's CPU goes (`perf record` of `fwd` under trafgen, veth, before
-//!   the ring): ~2 % in rvs's own code; 33 % in `recvmmsg` (skb dequeue, copy,
-//!   free); 62 % in `sendmmsg`, of which 36 % is the receiving namespace's IP
-//!   stack run in the sender's softirq (20 % alone in its ICMP port-unreachable
-//!   route lookups for the trafgen UDP flow) — kernel work any userspace switch
-//!   pays on this topology. Tap is the same shape (`read` 34 %, `write` 62 %,
-//!   of which 44 % is the receiving stack; rvs ~3 %): one syscall per frame
-//!   each way, which tap offers no way to batch.
-//! - The TPACKET_V2 rx ring takes receive off rvs's CPU (the kernel copies into
-//!   the ring in the sender's softirq): `RxRing::recv` is ~1 % of the profile
-//!   instead of 33 %. A/B with the same (debug) build, load 5: 8.5 vs 9.6–9.8
-//!   CPU-s per Mpkt with and without the ring; the release build was not
-//!   re-measured against OVS in this session (see the closing note of issue 5).
+//!
+//! Forwarding (`bench/trafgen.sh`: 64-byte UDP, one forwarding thread, the
+//! same run as OVS 3.1's userspace datapath; ratios rvs / OVS of received
+//! pps and of the switch's CPU-seconds per million packets, quietest run,
+//! rx and tx rings on; fixed flow, then 1000 random source ports):
+//!
+//! | topology   | fixed: pps, CPU/pkt | rand1000: pps, CPU/pkt |
+//! |------------|---------------------|------------------------|
+//! | veth plain | ×2.37, ×0.36        | ×1.84, ×0.41           |
+//! | veth ct    | ×2.57, ×0.40        | ×2.17, ×0.46           |
+//! | tap plain  | ×1.47, ×0.70        | ×1.35, ×0.75           |
+//! | tap ct     | ×1.09, ×0.93        | ×1.36, ×0.74           |
+//!
+//! On this machine the pps of both switches follows the share of a core the
+//! scheduler gives them; CPU per packet is the figure to compare.
+//!
+//! Where the CPU goes (`perf record` of the forwarding thread): rvs's own
+//! code is a few per cent. Most of it is the kernel: the transmit call runs
+//! the receiving namespace's IP stack in its softirq (60–65 %, including
+//! ICMP port-unreachable replies to the generator's UDP). The TPACKET_V2 rx
+//! ring took AF_PACKET receive (33 % with `recvmmsg`) down to ~1 %; the tx
+//! ring (linear copy) measured ~7 % less than `sendmmsg` (see [`sys`] for
+//! the options tried and dropped). Taps pay one `read` and one `write` per
+//! frame.
 #![deny(unsafe_code)]
 
 pub mod actions;

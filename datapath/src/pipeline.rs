@@ -2,10 +2,11 @@
 //! and `Datapath::execute`: extract → EMC → megaflow → (upcall) → actions →
 //! recirculation, on bursts of up to 32 packets held as a bitmask of slots.
 //!
-//! No allocation, lock or syscall per packet on the hit path: the classifier
-//! read lock is taken once per burst (only when the EMC missed), outputs are
+//! No allocation or lock per packet on the hit path: the classifier read lock
+//! is taken once per burst (only when the EMC missed), outputs are
 //! copied into per-port transmit queues flushed once per burst with one
-//! `sendmmsg` per port.
+//! transmit call per AF_PACKET port (tx ring `send()` or `sendmmsg`) and one
+//! `write` per frame on taps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
