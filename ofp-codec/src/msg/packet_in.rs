@@ -105,14 +105,20 @@ pub struct PacketIn {
     pub data: Vec<u8>,
 }
 
-impl WireBody for PacketIn {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+impl PacketIn {
+    /// The layout both packet-in forms share: the fixed fields, a match in
+    /// whatever form `pull_match` reads (padding included), 2 pad bytes and
+    /// the frame.
+    fn decode_with(
+        r: &mut Reader<'_>,
+        pull_match: impl FnOnce(&mut Reader<'_>) -> Result<Match, OfpError>,
+    ) -> Result<Self, OfpError> {
         let buffer_id = r.u32()?;
         let total_len = r.u16()?;
         let reason = PacketInReason(r.u8()?);
         let table_id = r.u8()?;
         let cookie = r.u64()?;
-        let match_ = pull_match_loose(r)?;
+        let match_ = pull_match(r)?;
         r.skip(2)?;
         Ok(PacketIn {
             buffer_id,
@@ -125,15 +131,26 @@ impl WireBody for PacketIn {
         })
     }
 
-    fn encode(&self, out: &mut BytesMut) {
+    /// Writes what [`PacketIn::decode_with`] reads, the match by `put_match`.
+    fn encode_with(&self, out: &mut BytesMut, put_match: impl FnOnce(&Match, &mut BytesMut)) {
         out.put_u32(self.buffer_id);
         out.put_u16(self.total_len);
         out.put_u8(self.reason.0);
         out.put_u8(self.table_id);
         out.put_u64(self.cookie);
-        self.match_.encode(out);
+        put_match(&self.match_, out);
         out.put_u16(0);
         out.put_slice(&self.data);
+    }
+}
+
+impl WireBody for PacketIn {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
+        PacketIn::decode_with(r, pull_match_loose)
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        self.encode_with(out, Match::encode);
     }
 
     fn encoded_len(&self) -> usize {
@@ -165,17 +182,23 @@ pub const NXT_PACKET_IN: u32 = 17;
 const NXM_OF_IN_PORT_HEADER: u32 = 0x0000_0002;
 
 /// `nx_packet_in`: the fields of [`PacketIn`] with the match in NXM form
-/// (`match_len`, the TLVs padded to 8 bytes, then 2 pad bytes, then the
-/// frame).
+/// (`match_len`, 6 pad bytes, the TLVs padded to 8 bytes, then 2 pad bytes,
+/// then the frame). Only the wire form differs, so this wraps a
+/// [`PacketIn`] and derefs to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct NxPacketIn {
-    pub buffer_id: u32,
-    pub total_len: u16,
-    pub reason: PacketInReason,
-    pub table_id: u8,
-    pub cookie: u64,
-    pub match_: Match,
-    pub data: Vec<u8>,
+pub struct NxPacketIn(pub PacketIn);
+
+impl std::ops::Deref for NxPacketIn {
+    type Target = PacketIn;
+    fn deref(&self) -> &PacketIn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for NxPacketIn {
+    fn deref_mut(&mut self) -> &mut PacketIn {
+        &mut self.0
+    }
 }
 
 /// A 32-bit OpenFlow 1.1+ port as OVS's 16-bit OpenFlow 1.0 port
@@ -233,54 +256,35 @@ fn put_nxm(m: &Match, out: &mut BytesMut) {
 
 impl NxPacketIn {
     pub fn from_packet_in(pi: &PacketIn) -> NxPacketIn {
-        NxPacketIn {
-            buffer_id: pi.buffer_id,
-            total_len: pi.total_len,
-            reason: pi.reason,
-            table_id: pi.table_id,
-            cookie: pi.cookie,
-            match_: pi.match_.clone(),
-            data: pi.data.clone(),
-        }
+        NxPacketIn(pi.clone())
     }
+}
+
+/// OVS's `nx_pull_match` (loose): `match_len`, 6 pad bytes, the TLVs and
+/// their padding to 8 bytes.
+fn pull_nxm_loose(r: &mut Reader<'_>) -> Result<Match, OfpError> {
+    let match_len = usize::from(r.u16()?);
+    r.skip(6)?;
+    let all = r.take_or(match_len.div_ceil(8) * 8, OfpError::OFPBMC_BAD_LEN)?;
+    decode_match_tlvs_loose(&all[..match_len])
+}
+
+/// Writes what [`pull_nxm_loose`] reads.
+fn put_nxm_padded(m: &Match, out: &mut BytesMut) {
+    let match_len = nxm_len(m);
+    out.put_u16(match_len as u16);
+    out.put_bytes(0, 6);
+    put_nxm(m, out);
+    out.put_bytes(0, match_len.div_ceil(8) * 8 - match_len);
 }
 
 impl WireBody for NxPacketIn {
     fn decode(r: &mut Reader<'_>) -> Result<Self, OfpError> {
-        let buffer_id = r.u32()?;
-        let total_len = r.u16()?;
-        let reason = PacketInReason(r.u8()?);
-        let table_id = r.u8()?;
-        let cookie = r.u64()?;
-        let match_len = usize::from(r.u16()?);
-        r.skip(6)?;
-        // OVS's nx_pull_match: the TLVs and their padding to 8 bytes.
-        let all = r.take_or(match_len.div_ceil(8) * 8, OfpError::OFPBMC_BAD_LEN)?;
-        let match_ = decode_match_tlvs_loose(&all[..match_len])?;
-        r.skip(2)?;
-        Ok(NxPacketIn {
-            buffer_id,
-            total_len,
-            reason,
-            table_id,
-            cookie,
-            match_,
-            data: r.take(r.remaining())?.to_vec(),
-        })
+        PacketIn::decode_with(r, pull_nxm_loose).map(NxPacketIn)
     }
 
     fn encode(&self, out: &mut BytesMut) {
-        let match_len = nxm_len(&self.match_);
-        out.put_u32(self.buffer_id);
-        out.put_u16(self.total_len);
-        out.put_u8(self.reason.0);
-        out.put_u8(self.table_id);
-        out.put_u64(self.cookie);
-        out.put_u16(match_len as u16);
-        out.put_bytes(0, 6);
-        put_nxm(&self.match_, out);
-        out.put_bytes(0, match_len.div_ceil(8) * 8 - match_len + 2);
-        out.put_slice(&self.data);
+        self.0.encode_with(out, put_nxm_padded);
     }
 
     fn encoded_len(&self) -> usize {
@@ -291,15 +295,8 @@ impl WireBody for NxPacketIn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::tests_util::unhex as hex;
     use crate::msg::Message;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// OVS 3.1 sending the packet-in of `ct(table=1,zone=7)` then
     /// `set_field:3->reg1,controller` in table 1, for a reply of a

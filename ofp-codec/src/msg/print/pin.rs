@@ -16,7 +16,7 @@ use crate::action::{decode_actions, format_actions};
 use crate::error::OfpError;
 use crate::flow_match::Match;
 use crate::msg::Message;
-use crate::msg::packet_in::PacketInReason;
+use crate::msg::packet_in::{NxPacketIn, PacketInReason};
 use crate::msg::packet_in2::{Continuation, ContinuationProp, PacketIn2};
 use crate::reader::Reader;
 
@@ -39,18 +39,7 @@ struct Fields<'a> {
 /// Prints `msg` if it is a packet-in.
 pub(super) fn print(s: &mut String, msg: &Message, verbosity: u32) -> Option<Result<(), OfpError>> {
     let f = match msg {
-        Message::PacketIn(p) => Fields {
-            table_id: p.table_id,
-            cookie: p.cookie,
-            total_len: usize::from(p.total_len),
-            metadata: &p.match_,
-            reason: p.reason,
-            buffer_id: p.buffer_id,
-            packet: &p.data,
-            userdata: &[],
-            continuation: &[],
-        },
-        Message::NxPacketIn(p) => Fields {
+        Message::PacketIn(p) | Message::NxPacketIn(NxPacketIn(p)) => Fields {
             table_id: p.table_id,
             cookie: p.cookie,
             total_len: usize::from(p.total_len),
@@ -248,15 +237,8 @@ fn continuation(s: &mut String, c: &Continuation) -> Result<(), OfpError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::action::tests_util::unhex as hex;
     use crate::msg::print::ofp_to_string;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// OVS 3.1's packet-in for
     /// `set_field:0x5->reg0,push:NXM_NX_REG0[],ct(commit),controller(pause,userdata=0a.0b),output:2`.
