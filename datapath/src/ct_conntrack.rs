@@ -52,17 +52,11 @@ fn meta_to_ct(m: &PacketMeta) -> CtMeta {
 }
 
 fn ct_to_meta(c: &CtMeta, m: &mut PacketMeta) {
+    crate::ct::clear_ct(m);
     m.ct_state = c.state.bits();
     m.ct_zone = c.zone;
     m.ct_mark = c.mark;
     m.ct_label = c.label;
-    m.ct_nw_src = 0;
-    m.ct_nw_dst = 0;
-    m.ct_ipv6_src = 0;
-    m.ct_ipv6_dst = 0;
-    m.ct_nw_proto = 0;
-    m.ct_tp_src = 0;
-    m.ct_tp_dst = 0;
     if let Some(o) = c.orig {
         m.ct_nw_proto = o.proto;
         m.ct_tp_src = o.src_port;

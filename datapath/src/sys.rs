@@ -502,27 +502,33 @@ pub fn if_mtu(name: &str) -> io::Result<u32> {
 /// kernel hands a slot over with `TP_STATUS_USER`, the reader gives it back
 /// with `TP_STATUS_KERNEL`; slots are consumed in ring order.
 pub struct RxRing {
+    ring: Ring,
+    head: usize,
+}
+
+/// A TPACKET_V2 ring (`PACKET_RX_RING` or `PACKET_TX_RING`) mapped from an
+/// AF_PACKET socket: `frame_nr` slots of `frame_size` bytes in blocks of
+/// `block_size`, each slot starting with its `tp_status` word.
+struct Ring {
     map: *mut u8,
     map_len: usize,
     frame_size: usize,
     frames_per_block: usize,
     block_size: usize,
     frame_nr: usize,
-    head: usize,
 }
 
 // SAFETY: the mapping is owned by this value alone and only touched through
-// `&mut self`; the kernel side synchronises through the status words.
-unsafe impl Send for RxRing {}
+// `&mut self` of its owner; the kernel side synchronises through the status
+// words.
+unsafe impl Send for Ring {}
 
-impl RxRing {
-    /// Sets up a ring of about `ring_bytes` on bound AF_PACKET socket `fd`,
-    /// with slots big enough for `max_frame` bytes of frame.
-    pub fn new(fd: RawFd, max_frame: usize, ring_bytes: usize) -> io::Result<RxRing> {
-        // Slot: header + sockaddr_ll + alignment slack in front of the frame.
-        let frame_size = (max_frame + 128).next_power_of_two().max(2048);
+impl Ring {
+    /// Switches socket `fd` to TPACKET_V2, asks for ring `which`
+    /// (`PACKET_RX_RING` or `PACKET_TX_RING`) of `block_nr` blocks of
+    /// slots of `frame_size` bytes (a power of two ≥ 2048), and maps it.
+    fn new(fd: RawFd, which: libc::c_int, frame_size: usize, block_nr: usize) -> io::Result<Ring> {
         let block_size = frame_size.max(1 << 16);
-        let block_nr = (ring_bytes / block_size).max(4);
         let frames_per_block = block_size / frame_size;
         let frame_nr = frames_per_block * block_nr;
         setsockopt_int(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2)?;
@@ -537,7 +543,7 @@ impl RxRing {
             libc::setsockopt(
                 fd,
                 SOL_PACKET,
-                PACKET_RX_RING,
+                which,
                 &req as *const _ as *const libc::c_void,
                 size_of::<TpacketReq>() as u32,
             )
@@ -558,20 +564,14 @@ impl RxRing {
         if map == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(RxRing {
+        Ok(Ring {
             map: map as *mut u8,
             map_len,
             frame_size,
             frames_per_block,
             block_size,
             frame_nr,
-            head: 0,
         })
-    }
-
-    /// Number of slots.
-    pub fn slots(&self) -> usize {
-        self.frame_nr
     }
 
     fn slot(&self, i: usize) -> *mut u8 {
@@ -589,6 +589,39 @@ impl RxRing {
         unsafe { std::sync::atomic::AtomicU32::from_ptr(self.slot(i) as *mut u32) }
     }
 
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.frame_nr { 0 } else { i + 1 }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, which nothing else
+        // references (the owner's socket, if any, closes after).
+        unsafe {
+            libc::munmap(self.map as *mut libc::c_void, self.map_len);
+        }
+    }
+}
+
+impl RxRing {
+    /// Sets up a ring of about `ring_bytes` on bound AF_PACKET socket `fd`,
+    /// with slots big enough for `max_frame` bytes of frame.
+    pub fn new(fd: RawFd, max_frame: usize, ring_bytes: usize) -> io::Result<RxRing> {
+        // Slot: header + sockaddr_ll + alignment slack in front of the frame.
+        let frame_size = (max_frame + 128).next_power_of_two().max(2048);
+        let block_nr = (ring_bytes / frame_size.max(1 << 16)).max(4);
+        Ok(RxRing {
+            ring: Ring::new(fd, PACKET_RX_RING, frame_size, block_nr)?,
+            head: 0,
+        })
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> usize {
+        self.ring.frame_nr
+    }
+
     /// Copies up to `bufs.len()` (≤ 32) waiting frames into `bufs`, fills
     /// `info[..n]` and returns `n`; the slots go back to the kernel.
     pub fn recv(&mut self, bufs: &mut [&mut [u8]], info: &mut [RxInfo]) -> usize {
@@ -596,19 +629,21 @@ impl RxRing {
         let n = bufs.len().min(info.len()).min(MAX_BURST);
         let mut got = 0;
         while got < n {
-            let st = self.status(self.head).load(Ordering::Acquire);
+            let st = self.ring.status(self.head).load(Ordering::Acquire);
             if st & TP_STATUS_USER == 0 {
                 break;
             }
-            let slot = self.slot(self.head);
+            let slot = self.ring.slot(self.head);
             // SAFETY: the kernel handed this slot over (TP_STATUS_USER, acquire
             // ordered); it starts with a tpacket2_hdr and is frame_size long.
             let h = unsafe { std::ptr::read_unaligned(slot as *const Tpacket2Hdr) };
             let mac = h.tp_mac as usize;
             let snap = h.tp_snaplen as usize;
             let buf = &mut bufs[got];
-            let ok =
-                mac.checked_add(snap).is_some_and(|e| e <= self.frame_size) && snap <= buf.len();
+            let ok = mac
+                .checked_add(snap)
+                .is_some_and(|e| e <= self.ring.frame_size)
+                && snap <= buf.len();
             let len = if ok {
                 // SAFETY: [mac, mac + snap) lies inside this slot (checked above)
                 // and does not overlap `buf`, which is ordinary process memory.
@@ -632,25 +667,13 @@ impl RxRing {
                 truncated: !ok || (h.tp_len as usize) > snap,
                 vlan,
             };
-            self.status(self.head)
+            self.ring
+                .status(self.head)
                 .store(TP_STATUS_KERNEL, Ordering::Release);
-            self.head = if self.head + 1 == self.frame_nr {
-                0
-            } else {
-                self.head + 1
-            };
+            self.head = self.ring.next(self.head);
             got += 1;
         }
         got
-    }
-}
-
-impl Drop for RxRing {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`, which nothing else references.
-        unsafe {
-            libc::munmap(self.map as *mut libc::c_void, self.map_len);
-        }
     }
 }
 
@@ -677,23 +700,14 @@ const VNET_HDR_LEN: usize = 10;
 /// `sendmsg` does) instead of pointing page fragments at the ring; the
 /// kernel then skips its MTU check, so [`TxRing::send`] makes it.
 pub struct TxRing {
+    // Declared before `fd`: the mapping goes before the socket closes.
+    ring: Ring,
     fd: OwnedFd,
-    map: *mut u8,
-    map_len: usize,
-    frame_size: usize,
-    frames_per_block: usize,
-    block_size: usize,
-    frame_nr: usize,
     head: usize,
     linear: bool,
     /// Longest frame accepted (untagged); 4 more for an 802.1Q tag.
     max_len: usize,
 }
-
-// SAFETY: the mapping and the socket are owned by this value alone and only
-// touched through `&mut self`; the kernel side synchronises through the
-// status words.
-unsafe impl Send for TxRing {}
 
 impl TxRing {
     /// Opens the TX socket on interface `ifindex` with a ring of about
@@ -716,7 +730,6 @@ impl TxRing {
         })?;
         // SAFETY: `raw` is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setsockopt_int(raw, SOL_PACKET, PACKET_VERSION, TPACKET_V2)?;
         if linear {
             setsockopt_int(raw, SOL_PACKET, PACKET_VNET_HDR, 1)?;
         }
@@ -728,50 +741,10 @@ impl TxRing {
         let frame_size = (max_len + 4 + VNET_HDR_LEN + TX_DATA_OFF)
             .next_power_of_two()
             .max(2048);
-        let block_size = frame_size.max(1 << 16);
-        let block_nr = (ring_bytes / block_size).max(2);
-        let frames_per_block = block_size / frame_size;
-        let frame_nr = frames_per_block * block_nr;
-        let req = TpacketReq {
-            tp_block_size: block_size as u32,
-            tp_block_nr: block_nr as u32,
-            tp_frame_size: frame_size as u32,
-            tp_frame_nr: frame_nr as u32,
-        };
-        // SAFETY: passes a pointer to a live tpacket_req and its exact size.
-        cvt(unsafe {
-            libc::setsockopt(
-                raw,
-                SOL_PACKET,
-                PACKET_TX_RING,
-                &req as *const _ as *const libc::c_void,
-                size_of::<TpacketReq>() as u32,
-            )
-        })?;
-        let map_len = block_size * block_nr;
-        // SAFETY: maps the ring the kernel just allocated for `raw`; the result
-        // is checked against MAP_FAILED and owned by the returned value.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
-                raw,
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
+        let block_nr = (ring_bytes / frame_size.max(1 << 16)).max(2);
         let ring = TxRing {
+            ring: Ring::new(raw, PACKET_TX_RING, frame_size, block_nr)?,
             fd,
-            map: map as *mut u8,
-            map_len,
-            frame_size,
-            frames_per_block,
-            block_size,
-            frame_nr,
             head: 0,
             linear,
             max_len,
@@ -794,25 +767,7 @@ impl TxRing {
 
     /// Number of slots.
     pub fn slots(&self) -> usize {
-        self.frame_nr
-    }
-
-    fn slot(&self, i: usize) -> *mut u8 {
-        let off = (i / self.frames_per_block) * self.block_size
-            + (i % self.frames_per_block) * self.frame_size;
-        debug_assert!(off + self.frame_size <= self.map_len);
-        // SAFETY: `off + frame_size` is within the mapping (i < frame_nr).
-        unsafe { self.map.add(off) }
-    }
-
-    fn status(&self, i: usize) -> &std::sync::atomic::AtomicU32 {
-        // SAFETY: every slot starts with the u32 tp_status, 4-byte aligned;
-        // the kernel accesses it concurrently, so only atomically.
-        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.slot(i) as *mut u32) }
-    }
-
-    fn next(&self, i: usize) -> usize {
-        if i + 1 == self.frame_nr { 0 } else { i + 1 }
+        self.ring.frame_nr
     }
 
     fn fits(&self, f: &[u8]) -> bool {
@@ -837,10 +792,10 @@ impl TxRing {
                 }
                 break;
             }
-            if self.status(h).load(Ordering::Acquire) != TP_STATUS_AVAILABLE {
+            if self.ring.status(h).load(Ordering::Acquire) != TP_STATUS_AVAILABLE {
                 break; // still in flight: the ring is full
             }
-            let slot = self.slot(h);
+            let slot = self.ring.slot(h);
             let mut off = TX_DATA_OFF;
             // SAFETY: the slot is ours (TP_STATUS_AVAILABLE, acquire ordered);
             // the header, the optional vnet header and the frame fit in
@@ -857,9 +812,10 @@ impl TxRing {
                 let tp_len = (off - TX_DATA_OFF + f.len()) as u32;
                 std::ptr::write_unaligned(slot.add(4) as *mut u32, tp_len);
             }
-            self.status(h)
+            self.ring
+                .status(h)
                 .store(TP_STATUS_SEND_REQUEST, Ordering::Release);
-            h = self.next(h);
+            h = self.ring.next(h);
             queued += 1;
         }
         if queued == 0 {
@@ -875,18 +831,20 @@ impl TxRing {
         let mut sent = 0;
         let mut i = start;
         while sent < queued {
-            let st = self.status(i).load(Ordering::Acquire);
+            let st = self.ring.status(i).load(Ordering::Acquire);
             if st == TP_STATUS_SEND_REQUEST || st == TP_STATUS_WRONG_FORMAT {
                 break;
             }
             sent += 1;
-            i = self.next(i);
+            i = self.ring.next(i);
         }
         // Take back what it did not send; its head stays at `i`, and so does ours.
         let mut j = i;
         for _ in sent..queued {
-            self.status(j).store(TP_STATUS_AVAILABLE, Ordering::Release);
-            j = self.next(j);
+            self.ring
+                .status(j)
+                .store(TP_STATUS_AVAILABLE, Ordering::Release);
+            j = self.ring.next(j);
         }
         self.head = i;
         match err {
@@ -898,16 +856,6 @@ impl TxRing {
                 Err(e)
             }
             _ => Ok(sent),
-        }
-    }
-}
-
-impl Drop for TxRing {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`, which nothing else
-        // references (the socket closes after, with the OwnedFd).
-        unsafe {
-            libc::munmap(self.map as *mut libc::c_void, self.map_len);
         }
     }
 }
