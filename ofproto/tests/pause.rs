@@ -126,8 +126,9 @@ fn pause_inside_resubmit_freezes_every_level_in_order() {
     );
     let r = of.resume_translation(&pin, &paused, OPTS).unwrap();
     assert_eq!(text(&r), "2,3");
-    // The packet-in says where the pause happened.
-    assert_eq!(ev.packet_in.table_id, 1);
+    // The packet-in has the cookie of the rule that paused, and table 0
+    // (OVS reports the table a pause resumes at, always 0).
+    assert_eq!(ev.packet_in.table_id, 0);
     assert_eq!(ev.packet_in.cookie, 2);
 }
 
@@ -448,4 +449,42 @@ fn ovs_continuation_scenarios() {
             }
         }
     }
+}
+
+/// OVS puts `unroll_xlate` only before actions that need the table or
+/// cookie (outputs, controller, resubmit to the current table, ...):
+/// leading table-independent actions form a group of table 0, cookie 0.
+#[test]
+fn unroll_groups_are_cut_as_ovs() {
+    let mut of = bridge(4);
+    load(
+        &mut of,
+        "
+        table=0,in_port=1,cookie=0x5,actions=resubmit(,1),output:3
+        table=1,cookie=0x7,actions=controller(pause),set_field:1->reg1,resubmit(,2),output:2,resubmit(,3),output:4
+        table=2,actions=drop
+        table=3,actions=drop
+        ",
+    );
+    let (_, ev) = run(&of, 1);
+    let (_, paused) = resume_of(&ev.unwrap());
+    let groups: Vec<(u8, u64, String)> = paused
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.table_id,
+                g.cookie,
+                ofp_codec::action::format_actions(&g.actions),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (0, 0, "set_field:0x1->reg1,resubmit(,2)".into()),
+            (1, 7, "output:2,resubmit(,3),output:4".into()),
+            (0, 5, "output:3".into()),
+        ]
+    );
 }

@@ -7,9 +7,12 @@
 //! if a controller sends each paused packet back. Without one, pings fail;
 //! with Debian's `ovs-ofctl monitor SWITCH resume` (which answers each
 //! packet-in that has a continuation with `NXT_RESUME`), they pass on both
-//! switches, and the packet-ins both print carry the same frozen actions
-//! (`continuation.actions=unroll_xlate(table=0, cookie=0),output:2`). The
-//! same with `rvs ofctl monitor SWITCH resume` against rvs.
+//! switches, and the packet-ins and resumes both print are the same
+//! (headers, metadata, frozen actions such as
+//! `continuation.actions=unroll_xlate(table=0, cookie=0),output:2`). The
+//! same with `rvs ofctl monitor SWITCH resume` against rvs. With a pause
+//! after `ct(table=1)`, the continuation is conntracked, the resumed
+//! pipeline matches `ct_state=+trk+new` and the flow counters are OVS's.
 //!
 //! Then malformed or foreign `NXT_RESUME`s are sent raw to both switches:
 //! the error replies must be byte-identical (`NXR_STALE` for a continuation
@@ -154,14 +157,17 @@ fn ping_with_monitor(side: &Side, cmd: &[&str], log: &Path) -> (u32, String) {
 }
 
 /// The monitor lines that must match between the switches: packet-in and
-/// resume headers with lengths, and the frozen actions.
+/// resume headers (reason, table, cookie, lengths, metadata) and the
+/// continuation, but its bridge id and datapath port.
 fn comparable(log: &str) -> Vec<String> {
     let mut v: Vec<String> = log
         .lines()
         .filter(|l| {
-            l.contains("continuation.actions=")
-                || l.contains("continuation.action_set=")
-                || l.contains("continuation.conntracked")
+            l.starts_with("NXT_PACKET_IN2")
+                || l.starts_with("send: NXT_RESUME")
+                || (l.starts_with(" continuation.")
+                    && !l.starts_with(" continuation.bridge=")
+                    && !l.starts_with(" continuation.odp_port="))
         })
         .map(str::to_string)
         .collect();
@@ -206,6 +212,66 @@ fn paused_pings_pass_once_a_controller_resumes_them() {
     assert_eq!(n, 3, "rvs ofctl monitor:\n{log}");
     assert!(log.contains("send: NXT_RESUME"), "{log}");
     assert_eq!(comparable(&log), comparable(&log_ovs));
+}
+
+/// OVS's "continuation with conntrack" and "continuation flow stats":
+/// the pause comes after `ct(table=1)`, the resumed pipeline matches the
+/// conntrack state (`+trk+new`) restored from the packet-in metadata, and
+/// the resumed rules count the packets, on both switches alike.
+const CT_FLOWS: &str = "\
+table=0,in_port=1,icmp,actions=ct(table=1)
+table=1,in_port=1,icmp,actions=set_field:1->reg1,controller(pause),resubmit(,2)
+table=2,in_port=1,icmp,reg1=0x1,ct_state=+trk+new,actions=output:2
+table=0,in_port=2,actions=output:1
+";
+
+/// `dump-flows` lines of `target` reduced to table, counters and match.
+fn counters(target: &str) -> Vec<String> {
+    let o = ovs_ofctl(&["dump-flows", target]);
+    assert!(o.status.success(), "dump-flows {target}: {o:?}");
+    let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains("n_packets"))
+        .map(|l| {
+            l.split(", ")
+                .filter(|f| !f.starts_with(" cookie") && !f.starts_with("duration"))
+                .filter(|f| !f.starts_with("idle_age") && !f.starts_with("hard_age"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn resumed_pipeline_sees_conntrack_state_and_counts_as_ovs() {
+    let test = "resumed_pipeline_sees_conntrack_state_and_counts_as_ovs";
+    if !ready(test) {
+        return;
+    }
+    let p = Pair::start();
+    let flows = p.dir.0.join("ct-flows");
+    std::fs::write(&flows, CT_FLOWS).unwrap();
+    for side in [&p.rvs, &p.ovs] {
+        let o = ovs_ofctl(&["del-flows", &side.target]);
+        assert!(o.status.success(), "{o:?}");
+        let o = ovs_ofctl(&["add-flows", &side.target, &flows.display().to_string()]);
+        assert!(o.status.success(), "{o:?}");
+    }
+    let cmd = ["ovs-ofctl", "-O", "OpenFlow13", "monitor"];
+    let (n_rvs, log_rvs) = ping_with_monitor(&p.rvs, &cmd, &p.dir.0.join("rvs-ct.log"));
+    let (n_ovs, log_ovs) = ping_with_monitor(&p.ovs, &cmd, &p.dir.0.join("ovs-ct.log"));
+    assert_eq!(n_ovs, 3, "OVS:\n{log_ovs}");
+    assert_eq!(n_rvs, 3, "rvs:\n{log_rvs}");
+    for log in [&log_rvs, &log_ovs] {
+        assert!(log.contains(" continuation.conntracked=true\n"), "{log}");
+    }
+    assert_eq!(comparable(&log_rvs), comparable(&log_ovs));
+    // Counters settle once the datapath flows are revalidated.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (c_rvs, c_ovs) = (counters(&p.rvs.target), counters(&p.ovs.target));
+    assert_eq!(c_rvs, c_ovs, "\nrvs:\n{log_rvs}\novs:\n{log_ovs}");
 }
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -68,8 +68,29 @@ const NO_BUFFER: u32 = u32::MAX;
 pub(crate) struct Pausing {
     pub ctx: PinContext,
     pub conntracked: bool,
-    /// Frozen groups, innermost first.
+    /// Frozen actions, innermost level first, cut where OVS puts an
+    /// `unroll_xlate` (see [`Xlate::freeze_rest`]).
     pub groups: Vec<UnrollGroup>,
+    /// An `unroll_xlate` was put (the last group is not the leading
+    /// group of actions that need none).
+    pub unrolled: bool,
+}
+
+/// Actions that may send a message naming the table and cookie, or that
+/// depend on the current table: OVS puts an `unroll_xlate` before them
+/// (`freeze_unroll_actions`).
+fn needs_unroll(a: &Action) -> bool {
+    match a {
+        Action::Output { .. }
+        | Action::OutputReg { .. }
+        | Action::OutputTrunc { .. }
+        | Action::Group(_)
+        | Action::Controller(_)
+        | Action::DecTtl { .. }
+        | Action::DecMplsTtl => true,
+        Action::Resubmit(r) => r.table == 0xff,
+        _ => false,
+    }
 }
 
 /// Interned paused states and this bridge instance's id.
@@ -155,14 +176,21 @@ impl Xlate<'_> {
         self.paused.is_some()
     }
 
-    /// `controller(pause)`: commits the headers, starts freezing.
-    pub(crate) fn pause(&mut self, ctx: PinContext) {
+    /// `controller(pause)`: commits the headers, starts freezing. The
+    /// packet-in says table 0 wherever the pause ran, as OVS's (it reports
+    /// the table of the frozen state, which a pause resumes at 0).
+    pub(crate) fn pause(&mut self, mut ctx: PinContext) {
+        ctx.table_id = 0;
         self.commit();
+        // The continuation says whether the packet was tracked; the
+        // megaflow must not mix tracked and untracked packets.
+        self.pkt.wc.unwildcard(Field::CtState);
         let trk = self.pkt.flow.get(Field::CtState) & u128::from(datapath::key::ct_state::TRK);
         self.paused = Some(Pausing {
             ctx,
             conntracked: trk != 0,
             groups: Vec::new(),
+            unrolled: false,
         });
         self.pipe.exit = true;
         self.report(
@@ -171,16 +199,42 @@ impl Xlate<'_> {
         );
     }
 
-    /// Records `rest`, the actions a list had left when it paused, for the
-    /// running rule.
+    /// Records `rest`, the actions a list had left when it paused, as
+    /// OVS's `freeze_unroll_actions`: one flat list in which an
+    /// `unroll_xlate(table, cookie)` of the running rule comes before each
+    /// action that needs it, unless the last one already says the same;
+    /// each `unroll_xlate` starts a group. Notes and conjunctions are
+    /// dropped.
     pub(crate) fn freeze_rest(&mut self, rest: &[Action]) {
         let (table_id, cookie) = (self.pipe.table_id, self.pipe.cookie);
-        if let Some(p) = &mut self.paused {
-            p.groups.push(UnrollGroup {
-                table_id,
-                cookie,
-                actions: rest.to_vec(),
-            });
+        let Some(p) = &mut self.paused else {
+            return;
+        };
+        for a in rest {
+            if matches!(a, Action::Note(_) | Action::Conjunction { .. }) {
+                continue;
+            }
+            let same = p
+                .groups
+                .last()
+                .is_some_and(|g| g.table_id == table_id && g.cookie == cookie);
+            if needs_unroll(a) && !(p.unrolled && same) {
+                p.groups.push(UnrollGroup {
+                    table_id,
+                    cookie,
+                    actions: Vec::new(),
+                });
+                p.unrolled = true;
+            }
+            match p.groups.last_mut() {
+                Some(g) => g.actions.push(a.clone()),
+                // The leading actions, before any unroll_xlate.
+                None => p.groups.push(UnrollGroup {
+                    table_id: 0,
+                    cookie: 0,
+                    actions: vec![a.clone()],
+                }),
+            }
         }
     }
 
@@ -215,8 +269,17 @@ impl Xlate<'_> {
                 Instruction::Meter(_) | Instruction::ApplyActions(_) => {}
             }
         }
-        if !acts.is_empty() {
-            self.freeze_rest(&acts);
+        // Copied as they are (they name their table), as in OVS.
+        if let Some(p) = &mut self.paused {
+            match p.groups.last_mut() {
+                Some(g) => g.actions.extend(acts),
+                None if acts.is_empty() => {}
+                None => p.groups.push(UnrollGroup {
+                    table_id: 0,
+                    cookie: 0,
+                    actions: acts,
+                }),
+            }
         }
     }
 
@@ -326,12 +389,9 @@ impl Ofproto {
         for (i, g) in paused.groups.iter().enumerate() {
             if x.pipe.exit || x.out.error.is_some() {
                 // A pause again: the groups not yet run stay frozen.
-                if x.pausing() {
-                    for rest in &paused.groups[i..] {
-                        if let Some(p) = &mut x.paused {
-                            p.groups.push(rest.clone());
-                        }
-                    }
+                if let Some(p) = &mut x.paused {
+                    p.groups.extend(paused.groups[i..].iter().cloned());
+                    p.unrolled = true;
                 }
                 break;
             }
