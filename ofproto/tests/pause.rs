@@ -488,3 +488,33 @@ fn unroll_groups_are_cut_as_ovs() {
         ]
     );
 }
+
+/// `ofproto/trace` of a pause, as OVS 3.1's: the pause is listed, nothing
+/// after it, no datapath action and no ct_state in the megaflow.
+#[test]
+fn trace_of_a_pause_is_ovs() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "
+        table=0,in_port=1,actions=set_field:1->reg1,resubmit(,1),output:3
+        table=1,actions=controller(pause),output:2
+        ",
+    );
+    let out = of.trace("in_port=1,icmp", &[], 0).unwrap();
+    let expected = "Flow: icmp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,icmp_type=0,icmp_code=0
+
+bridge(\"br0\")
+-------------
+ 0. in_port=1, priority 32768
+    set_field:0x1->reg1
+    resubmit(,1)
+ 1. priority 32768
+    controller(pause)
+
+Final flow: icmp,reg1=0x1,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,icmp_type=0,icmp_code=0
+Megaflow: recirc_id=0,eth,ip,in_port=1,nw_frag=no
+Datapath actions: drop
+";
+    assert_eq!(out, expected, "\n{out}");
+}

@@ -54,7 +54,6 @@ use super::{OfFlow, PacketInEvent, Translation, Xlate, XlateOptions, write_actio
 use crate::ofproto::Ofproto;
 use crate::packet_in::packet_in_metadata;
 use crate::recirc::PinContext;
-use crate::trace::NodeKind;
 
 /// Set in a `userspace` cookie that names a paused state (packet-in
 /// context ids of `PinTable` count up from 1 and never reach it).
@@ -183,8 +182,11 @@ impl Xlate<'_> {
         ctx.table_id = 0;
         self.commit();
         // The continuation says whether the packet was tracked; the
-        // megaflow must not mix tracked and untracked packets.
-        self.pkt.wc.unwildcard(Field::CtState);
+        // megaflow must not mix tracked and untracked packets. (Not in
+        // traces, which emit nothing for a pause, as OVS's.)
+        if !self.opts.trace {
+            self.pkt.wc.unwildcard(Field::CtState);
+        }
         let trk = self.pkt.flow.get(Field::CtState) & u128::from(datapath::key::ct_state::TRK);
         self.paused = Some(Pausing {
             ctx,
@@ -193,10 +195,6 @@ impl Xlate<'_> {
             unrolled: false,
         });
         self.pipe.exit = true;
-        self.report(
-            NodeKind::Action,
-            "pausing: the rest of the pipeline is frozen until the controller resumes it".into(),
-        );
     }
 
     /// Records `rest`, the actions a list had left when it paused, as
@@ -289,7 +287,8 @@ impl Xlate<'_> {
         let Some(p) = self.paused.take() else {
             return;
         };
-        if self.out.error.is_some() {
+        // OVS's trace (no side effects, no cache) freezes but emits nothing.
+        if self.out.error.is_some() || self.opts.trace {
             return;
         }
         let mut pauses = self.of.pauses.lock();
