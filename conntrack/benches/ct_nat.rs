@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use conntrack::{Config, Conntrack, CtOpts, CtPacket, FlushFilter, NatConfig, NatKind};
-use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, black_box, criterion_group};
 
 const NOW_NS: u64 = 1_000_000_000_000;
 /// Connections per pool fill (74 % of the 64,512 ports).
@@ -197,4 +197,287 @@ fn existing(c: &mut Criterion) {
 }
 
 criterion_group!(benches, existing, setup);
-criterion_main!(benches);
+
+// ---------------------------------------------------------------------------------------------
+// `ct_nat scaling [ROUNDS]`: CPU-time figures that hold on a loaded machine.
+// ---------------------------------------------------------------------------------------------
+
+/// This thread's CPU time in ns.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// This thread's (voluntary, involuntary) context switches so far.
+fn ctx_switches() -> (u64, u64) {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD is supported since Linux 2.6.26.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD)");
+    (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
+}
+
+/// This thread's time spent runnable but waiting for a CPU, in ns (0 without schedstats).
+fn runq_wait_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What one thread spent on its share of a round.
+#[derive(Clone, Copy, Default)]
+struct Spent {
+    cpu_ns: u64,
+    /// Voluntary context switches: the thread slept (a parked lock waiter, a page fault on
+    /// the address-space lock).
+    vcsw: u64,
+    /// Involuntary ones: preempted by another task (the machine's load).
+    ivcsw: u64,
+    /// Shard write locks found held ([`Conntrack::thread_insert_lock_waits`]).
+    lock_waits: u64,
+    runq_ns: u64,
+}
+
+impl Spent {
+    fn now() -> Self {
+        let (vcsw, ivcsw) = ctx_switches();
+        Spent {
+            cpu_ns: thread_cpu_ns(),
+            vcsw,
+            ivcsw,
+            lock_waits: Conntrack::thread_insert_lock_waits(),
+            runq_ns: runq_wait_ns(),
+        }
+    }
+
+    fn since(self, t0: Spent) -> Spent {
+        Spent {
+            cpu_ns: self.cpu_ns - t0.cpu_ns,
+            vcsw: self.vcsw - t0.vcsw,
+            ivcsw: self.ivcsw - t0.ivcsw,
+            lock_waits: self.lock_waits - t0.lock_waits,
+            runq_ns: self.runq_ns.saturating_sub(t0.runq_ns),
+        }
+    }
+
+    fn add(self, o: Spent) -> Spent {
+        Spent {
+            cpu_ns: self.cpu_ns + o.cpu_ns,
+            vcsw: self.vcsw + o.vcsw,
+            ivcsw: self.ivcsw + o.ivcsw,
+            lock_waits: self.lock_waits + o.lock_waits,
+            runq_ns: self.runq_ns + o.runq_ns,
+        }
+    }
+}
+
+/// The frames of each thread of a round.
+type Sets = Arc<Vec<Vec<Vec<u8>>>>;
+
+/// One round: the tracker empty, `sets.len()` threads each set up every connection of its set
+/// (batches of 32, commit, rewrite applied); returns the wall time from a common start to the
+/// last thread's end and what the threads spent (summed).
+fn setup_round(ct: &Arc<Conntrack>, sets: &Sets, opts: &CtOpts) -> (u64, Spent) {
+    ct.flush(FlushFilter::All);
+    let n = sets.len();
+    let barrier = Arc::new(Barrier::new(n + 1));
+    let hs: Vec<_> = (0..n)
+        .map(|t| {
+            let (ct, barrier, sets, opts) = (ct.clone(), barrier.clone(), sets.clone(), *opts);
+            std::thread::spawn(move || {
+                let mut scratch = (0..32)
+                    .map(|_| Vec::with_capacity(128))
+                    .collect::<Vec<Vec<u8>>>();
+                barrier.wait();
+                let t0 = Spent::now();
+                run_batches(&ct, &sets[t], &opts, &mut scratch);
+                let spent = Spent::now().since(t0);
+                barrier.wait();
+                spent
+            })
+        })
+        .collect();
+    barrier.wait();
+    let t = Instant::now();
+    barrier.wait();
+    let wall_ns = t.elapsed().as_nanos() as u64;
+    let spent = hs
+        .into_iter()
+        .map(|h| h.join().expect("bench thread"))
+        .fold(Spent::default(), Spent::add);
+    (wall_ns, spent)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Per-packet CPU time of established traffic (batch 32, rewrite applied): median over
+/// `rounds` runs of `iters` batches.
+fn existing_cpu_ns(opts: &CtOpts, conns: usize, rounds: usize, iters: usize) -> f64 {
+    let pristine: Vec<Vec<u8>> = (0..32)
+        .map(|i| udp4([10, 1, 1, 1], [10, 1, 1, 2], 1000 + (i % conns) as u16, 53))
+        .collect();
+    let ct = Conntrack::new(Config::default());
+    let mut frames = pristine.clone();
+    let mut batch: Vec<CtPacket<'_>> = frames.iter().map(|f| given_v4(f, 17)).collect();
+    ct.execute(&mut batch, opts, NOW_NS);
+    drop(batch);
+    let per = (0..rounds)
+        .map(|_| {
+            let t0 = thread_cpu_ns();
+            for _ in 0..iters {
+                for (f, p) in frames.iter_mut().zip(&pristine) {
+                    f.copy_from_slice(p);
+                }
+                let mut batch: Vec<CtPacket<'_>> = frames.iter().map(|f| given_v4(f, 17)).collect();
+                ct.execute(black_box(&mut batch), opts, NOW_NS);
+                let rw: Vec<_> = batch.iter().map(|p| p.rewrite).collect();
+                drop(batch);
+                for (f, r) in frames.iter_mut().zip(&rw) {
+                    black_box(r.apply(f));
+                }
+            }
+            (thread_cpu_ns() - t0) as f64 / (iters * 32) as f64
+        })
+        .collect();
+    median(per)
+}
+
+/// `ct_nat scaling [ROUNDS]`: connection setup, plain and SNAT, 1 and 2 threads, rounds
+/// interleaved (so that the machine's load falls on every case alike); then established
+/// traffic, plain and SNAT. Prints medians over the rounds.
+fn scaling(rounds: usize) {
+    let one = Arc::new(vec![clients(0, FILL)]);
+    let two = Arc::new(vec![clients(0, FILL / 2), clients(1 << 20, FILL / 2)]);
+    let cases: [(&str, CtOpts, &Sets); 4] = [
+        ("plain", plain(), &one),
+        ("plain", plain(), &two),
+        ("snat", snat(), &one),
+        ("snat", snat(), &two),
+    ];
+    let cts: Vec<Arc<Conntrack>> = (0..4)
+        .map(|_| Arc::new(Conntrack::new(Config::default())))
+        .collect();
+    let load0 = loadavg();
+    let mut figs: Vec<Vec<(u64, Spent)>> = vec![Vec::new(); 4];
+    // One untimed round each first (tables grown, allocator warmed).
+    for (i, (_, opts, sets)) in cases.iter().enumerate() {
+        setup_round(&cts[i], sets, opts);
+    }
+    for _ in 0..rounds {
+        for (i, (_, opts, sets)) in cases.iter().enumerate() {
+            figs[i].push(setup_round(&cts[i], sets, opts));
+        }
+    }
+    let ncpu = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "nat setup: {FILL} new UDP connections per round (SNAT: 1 address, ports 1024-65535, \
+         filled to 74 %), batch 32, {rounds} rounds, medians; {ncpu} CPUs, load {load0}"
+    );
+    println!(
+        "{:<16} {:>10} {:>12} {:>9} {:>13} {:>9} {:>9} {:>9}",
+        "case",
+        "wall Mc/s",
+        "CPU ns/conn",
+        "parallel",
+        "waits/1k conn",
+        "vcsw/rnd",
+        "ivcsw/rnd",
+        "runq %"
+    );
+    let mut cpu = [0f64; 4];
+    for (i, (name, _, sets)) in cases.iter().enumerate() {
+        let f = &figs[i];
+        let conns = FILL as f64;
+        let med = |g: &dyn Fn(&(u64, Spent)) -> f64| median(f.iter().map(g).collect());
+        let rate = med(&|(w, _)| conns / *w as f64 * 1e3);
+        cpu[i] = med(&|(_, s)| s.cpu_ns as f64 / conns);
+        let par = med(&|(w, s)| s.cpu_ns as f64 / *w as f64);
+        let waits = med(&|(_, s)| s.lock_waits as f64 * 1e3 / conns);
+        let vcsw = med(&|(_, s)| s.vcsw as f64);
+        let ivcsw = med(&|(_, s)| s.ivcsw as f64);
+        let runq = med(&|(w, s)| s.runq_ns as f64 * 100.0 / (*w as f64 * sets.len() as f64));
+        println!(
+            "{:<16} {rate:>10.2} {:>12.0} {par:>9.2} {waits:>13.3} {vcsw:>9.0} {ivcsw:>9.0} {runq:>8.0}%",
+            format!("{name}, {} thr", sets.len()),
+            cpu[i],
+        );
+    }
+    println!(
+        "CPU per conn, 2 threads / 1 thread: plain {:.2}x, snat {:.2}x; snat / plain: 1 thread {:.2}x, 2 threads {:.2}x",
+        cpu[1] / cpu[0],
+        cpu[3] / cpu[2],
+        cpu[2] / cpu[0],
+        cpu[3] / cpu[1],
+    );
+    for conns in [1usize, 32] {
+        let p = existing_cpu_ns(&plain(), conns, rounds.max(5), 20_000);
+        let n = existing_cpu_ns(&snat(), conns, rounds.max(5), 20_000);
+        println!(
+            "nat existing, {conns} conn(s), batch 32: plain {p:.1} CPU ns/pkt, snat {n:.1} CPU ns/pkt, snat/plain {:.2}x",
+            n / p
+        );
+    }
+    println!("load at end {}", loadavg());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("scaling") {
+        let rounds = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(21);
+        scaling(rounds);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("setup") {
+        // `ct_nat setup plain|snat THREADS ROUNDS`: one case, for profiling and instruction
+        // counts (ROUNDS rounds of FILL connections after one untimed round).
+        let opts = if args.get(1).map(String::as_str) == Some("snat") {
+            snat()
+        } else {
+            plain()
+        };
+        let threads = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1usize);
+        let rounds = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(10usize);
+        let sets = Arc::new(
+            (0..threads.max(1))
+                .map(|t| clients((t as u32) << 20, FILL / threads.max(1)))
+                .collect::<Vec<_>>(),
+        );
+        let ct = Arc::new(Conntrack::new(Config::default()));
+        let cpu: Vec<f64> = (0..=rounds)
+            .map(|_| setup_round(&ct, &sets, &opts).1.cpu_ns as f64 / FILL as f64)
+            .collect();
+        println!("{:.0} CPU ns/conn", median(cpu[1..].to_vec()));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("existing") {
+        // `ct_nat existing plain|snat CONNS`: one figure, for profiling.
+        let opts = if args.get(1).map(String::as_str) == Some("snat") {
+            snat()
+        } else {
+            plain()
+        };
+        let conns = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(32);
+        let iters = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(200_000);
+        println!("{:.1} CPU ns/pkt", existing_cpu_ns(&opts, conns, 5, iters));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

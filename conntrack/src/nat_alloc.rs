@@ -27,6 +27,7 @@
 //! When no candidate is free the connection is not created and the packet stays `+trk+new`
 //! untranslated, as OVS 3.1 does; [`crate::CtStats::nat_exhausted`] counts it.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -86,7 +87,22 @@ fn live(
         .map(|s| s.conn.clone())
 }
 
+thread_local! {
+    /// See [`Conntrack::thread_insert_lock_waits`]. Touched only when the lock was taken.
+    static INSERT_LOCK_WAITS: Cell<u64> = const { Cell::new(0) };
+}
+
 impl Conntrack {
+    /// How many times the calling thread, inserting a new connection (with or without NAT;
+    /// for NAT also each claimed reply key), found the shard's lock held by another thread
+    /// (reading or writing) and had to wait for it, since the thread started. The count is kept per thread
+    /// (a thread-local touched only on a failed `try_write`), so counting adds no shared
+    /// write to the insertion path. Lookups (read locks) are not counted. A diagnostic for
+    /// the NAT scaling benchmark (`benches/ct_nat.rs scaling`).
+    pub fn thread_insert_lock_waits() -> u64 {
+        INSERT_LOCK_WAITS.with(Cell::get)
+    }
+
     /// The write lock of the shard of `hash`, with room for one more slot. A full shard whose
     /// sampled slots include a dead entry is swept first (after a mass expiry the room is then
     /// found without a bigger table); otherwise it grows outside the lock
@@ -94,7 +110,13 @@ impl Conntrack {
     fn write_for_insert(&self, hash: u64, now_ns: u64) -> RwLockWriteGuard<'_, Map> {
         let i = self.shard_index(hash);
         let shard = &self.shards[i];
-        let map = shard.map.write();
+        let map = match shard.map.try_write() {
+            Some(m) => m,
+            None => {
+                INSERT_LOCK_WAITS.with(|w| w.set(w.get() + 1));
+                shard.map.write()
+            }
+        };
         if map.capacity() > map.len() {
             return map;
         }
