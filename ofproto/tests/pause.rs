@@ -518,3 +518,19 @@ Datapath actions: drop
 ";
     assert_eq!(out, expected, "\n{out}");
 }
+
+/// A pause in a table-miss flow reports reason `action`, as OVS's (a plain
+/// `controller` there reports a table miss).
+#[test]
+fn pause_in_a_table_miss_flow_keeps_reason_action() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,priority=0,actions=controller(pause),output:2",
+    );
+    let (_, ev) = run(&of, 1);
+    assert_eq!(
+        ev.unwrap().packet_in.reason,
+        ofp_codec::msg::packet_in::PacketInReason::ACTION
+    );
+}

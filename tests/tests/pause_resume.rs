@@ -2,7 +2,7 @@
 //! `ovs-vswitchd` (userspace datapath) side by side.
 //!
 //! Each switch has two hosts (`10.0.0.1` on port 1, `10.0.0.2` on port 2,
-//! static ARP) and the flows `in_port=1,actions=controller(pause),output:2`
+//! static ARP) and the flows `priority=0,actions=controller(pause),output:2`
 //! and `in_port=2,actions=output:1`: a ping from host 1 reaches host 2 only
 //! if a controller sends each paused packet back. Without one, pings fail;
 //! with Debian's `ovs-ofctl monitor SWITCH resume` (which answers each
@@ -51,8 +51,10 @@ use rvs::{Switchd, TempDir, ovs_ofctl, root_available, rvs_bin, tool_available};
 
 const DPID: &str = "00000000000000ab";
 
+/// The paused flow is the table-miss flow: its packet-ins say `action`
+/// (OVS reports a table miss only for plain `controller` actions).
 const FLOWS: &str = "\
-table=0,in_port=1,actions=controller(pause),output:2
+table=0,priority=0,actions=controller(pause),output:2
 table=0,in_port=2,actions=output:1
 ";
 

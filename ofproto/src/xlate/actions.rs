@@ -101,7 +101,7 @@ impl Xlate<'_> {
                 let ctx =
                     self.pin_context(c.reason, c.controller_id, c.max_len, c.userdata.clone());
                 if c.pause {
-                    self.pause(ctx);
+                    self.pause(ctx, c.reason);
                 } else {
                     self.controller(ctx);
                 }

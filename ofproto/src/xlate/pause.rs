@@ -177,9 +177,12 @@ impl Xlate<'_> {
 
     /// `controller(pause)`: commits the headers, starts freezing. The
     /// packet-in says table 0 wherever the pause ran, as OVS's (it reports
-    /// the table of the frozen state, which a pause resumes at 0).
-    pub(crate) fn pause(&mut self, mut ctx: PinContext) {
+    /// the table of the frozen state, which a pause resumes at 0), and the
+    /// action's own `reason` even in a table-miss flow (OVS turns `action`
+    /// into a table miss only for plain `controller` actions).
+    pub(crate) fn pause(&mut self, mut ctx: PinContext, reason: u8) {
         ctx.table_id = 0;
+        ctx.reason = reason;
         self.commit();
         // The continuation says whether the packet was tracked; the
         // megaflow must not mix tracked and untracked packets. (Not in
