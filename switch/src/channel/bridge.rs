@@ -116,6 +116,14 @@ pub trait Bridge: Send + 'static {
     /// flows), drained after each message.
     fn take_events(&mut self) -> Vec<BridgeEvent>;
 
+    /// Makes every change applied so far show in forwarding (a bridge that
+    /// revalidates lazily does it now if anything changed). The channel
+    /// calls it before a BARRIER reply and after each batch of messages
+    /// read from a connection. Default: nothing (changes are immediate).
+    fn sync(&mut self, now_ms: u64) {
+        let _ = now_ms;
+    }
+
     /// Periodic work (flow expiry); returns events it produced.
     fn run(&mut self, now_ms: u64) -> Vec<BridgeEvent>;
 

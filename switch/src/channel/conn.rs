@@ -479,8 +479,12 @@ impl Conn {
                     self.send(Message::MultipartReply(MultipartReply { flags, body }), xid);
                 }
             }
-            // Every earlier message was applied before this one was read.
-            Message::BarrierRequest => self.send(Message::BarrierReply, xid),
+            // Every earlier message was applied before this one was read;
+            // `sync` makes them show in forwarding too.
+            Message::BarrierRequest => {
+                shared.bridge.sync(now_ms);
+                self.send(Message::BarrierReply, xid);
+            }
             Message::QueueGetConfigRequest(q) => self.send(
                 Message::QueueGetConfigReply(QueueGetConfigReply {
                     port: q.port,

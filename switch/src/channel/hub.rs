@@ -216,6 +216,8 @@ impl<B: Bridge> Hub<B> {
                 }
                 Ok(Frame::Incomplete(need)) => {
                     buf.reserve(need.saturating_sub(buf.len()));
+                    // End of the batch: the changes it made take effect.
+                    self.with_bridge(|b, now| b.sync(now));
                     return Ok(());
                 }
                 Err(_) => {

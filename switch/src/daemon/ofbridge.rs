@@ -2,9 +2,14 @@
 //!
 //! Flow, group and meter changes go to `Ofproto` through ofproto's upcall
 //! `Handler`, which publishes snapshots (bundles are applied aside and
-//! published at once); after each change, and on every periodic `run`, the
-//! datapath's installed megaflows are revalidated, which also credits their
-//! traffic to the rules. Port
+//! published at once). Revalidation is coalesced (see
+//! `ofproto::upcall`): a change only marks the datapath's megaflows for
+//! revalidation, and one pass runs, if anything changed, where the tables
+//! must show in forwarding: before a BARRIER reply and after each batch of
+//! messages (the channel calls [`Bridge::sync`]), before a packet-out is
+//! executed, before flow, aggregate, table and port statistics, and after a
+//! bundle commit. Every periodic `run` makes a full pass, which also
+//! credits megaflow traffic to the rules. Port
 //! descriptions and counters come from the datapath's ports. With no
 //! datapath (tests, or a switch with no ports yet) the tables still work.
 //!
@@ -269,11 +274,18 @@ impl OfBridge {
         self.known = now;
     }
 
-    /// Fixes the datapath's megaflows after a table change.
+    /// One revalidation pass over the datapath's megaflows, whether or not
+    /// the tables changed (fixes them and credits their traffic).
     pub fn revalidate(&self) {
         if let Some(dp) = &self.dp {
-            let h = &self.handler;
-            dp.revalidate(|m| h.revalidate_and_account(m));
+            self.handler.revalidate_datapath(dp);
+        }
+    }
+
+    /// A revalidation pass if the tables changed since the last one began.
+    fn sync_datapath(&self) {
+        if let Some(dp) = &self.dp {
+            self.handler.sync_datapath(dp);
         }
     }
 
@@ -373,14 +385,12 @@ impl Bridge for OfBridge {
     fn flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<(), OfpError> {
         self.handler.modify(|of| of.handle_flow_mod(fm, now_ms))?;
         self.drain_ofproto_events();
-        self.revalidate();
         Ok(())
     }
 
     fn group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<(), OfpError> {
         self.handler.modify(|of| of.handle_group_mod(gm, now_ms))?;
         self.drain_ofproto_events();
-        self.revalidate();
         Ok(())
     }
 
@@ -392,7 +402,6 @@ impl Bridge for OfBridge {
         self.apply_meter_changes(&changes.1);
         changes.0?;
         self.drain_ofproto_events();
-        self.revalidate();
         Ok(())
     }
 
@@ -427,7 +436,6 @@ impl Bridge for OfBridge {
                 .get(&pm.port_no)
                 .is_some_and(|p| p.state & OFPPS_LIVE != 0 && p.config & OFPPC_PORT_DOWN == 0);
             self.handler.modify(|of| of.port_set_live(pm.port_no, live));
-            self.revalidate();
         }
         Ok(())
     }
@@ -440,6 +448,8 @@ impl Bridge for OfBridge {
     }
 
     fn packet_out(&mut self, po: &PacketOut, now_ms: u64) -> Result<(), OfpError> {
+        // Its recirculations meet the datapath's megaflows: they must be current.
+        self.sync_datapath();
         let actions = self.packet_out_actions(po, now_ms)?;
         if let Some(dp) = &self.dp {
             dp.execute(&po.data, po.in_port, &actions);
@@ -453,6 +463,8 @@ impl Bridge for OfBridge {
         paused: &ofp_codec::msg::resume::Paused,
         now_ms: u64,
     ) -> Result<(), OfpError> {
+        // As a packet-out: its recirculations meet the datapath's megaflows.
+        self.sync_datapath();
         let of = self.handler.snapshot();
         let opts = XlateOptions {
             now_ms,
@@ -469,6 +481,12 @@ impl Bridge for OfBridge {
     }
 
     fn multipart(&mut self, req: &Q, now_ms: u64) -> Result<R, OfpError> {
+        if matches!(
+            req,
+            Q::Flow(_) | Q::Aggregate(_) | Q::Table | Q::PortStats(_)
+        ) {
+            self.sync_datapath();
+        }
         let of = self.handler.snapshot();
         Ok(match req {
             Q::Desc => R::Desc(Desc {
@@ -557,12 +575,16 @@ impl Bridge for OfBridge {
         }
         self.handler.bundle_commit(&msgs, now_ms)?;
         self.drain_ofproto_events();
-        self.revalidate();
+        self.sync_datapath();
         Ok(())
     }
 
     fn take_events(&mut self) -> Vec<BridgeEvent> {
         std::mem::take(&mut self.events)
+    }
+
+    fn sync(&mut self, _now_ms: u64) {
+        self.sync_datapath();
     }
 
     fn ct_flush(
