@@ -172,7 +172,7 @@ fn masks_are_ranked_by_hits() {
 }
 
 #[test]
-fn emc_ignores_dead_megaflows() {
+fn emc_hits_only_live_megaflows_that_match() {
     let mut cls = Classifier::new();
     let k = key_from((0, 0, 0, 0, 0));
     let f = cls.insert(&k, &mask_from_bits(1), acts(1)).unwrap();
@@ -183,6 +183,87 @@ fn emc_ignores_dead_megaflows() {
     let mut other = k;
     other.set_tp_src(99);
     assert!(emc.lookup(&other, other.hash64()).is_none());
+    // A forged equal hash never hits a megaflow whose mask the key fails (in_port)...
+    let mut other_port = k;
+    other_port.set_in_port(2);
+    assert!(emc.lookup(&other_port, h).is_none());
+    // ...and hits one it matches (tp_src is outside the mask): a correct answer.
+    assert!(Arc::ptr_eq(emc.lookup(&other, h).unwrap(), &f));
     cls.delete(f.id);
     assert!(emc.lookup(&k, h).is_none());
+}
+
+#[test]
+fn emc_set_holds_four_ways_and_evicts_beyond() {
+    let mut cls = Classifier::new();
+    let mut emc = Emc::new();
+    // Five megaflows (exact in_port), all forced into one set by one hash.
+    let flows: Vec<_> = (0..5u32)
+        .map(|p| {
+            let mut k = FlowKey::default();
+            k.set_in_port(p);
+            (k, cls.insert(&k, &mask_from_bits(1), acts(p)).unwrap())
+        })
+        .collect();
+    let h = 0x1234_5678_0000_0040u64;
+    for (k, f) in &flows[..4] {
+        emc.insert(k, h, f);
+    }
+    for (k, f) in &flows[..4] {
+        assert!(Arc::ptr_eq(emc.lookup(k, h).unwrap(), f));
+    }
+    emc.insert(&flows[4].0, h, &flows[4].1);
+    assert!(Arc::ptr_eq(
+        emc.lookup(&flows[4].0, h).unwrap(),
+        &flows[4].1
+    ));
+    let kept = flows[..4]
+        .iter()
+        .filter(|(k, f)| emc.lookup(k, h).is_some_and(|g| Arc::ptr_eq(g, f)))
+        .count();
+    assert_eq!(kept, 3, "one way evicted");
+    // A dead way is reused before any live one.
+    cls.delete(flows[4].1.id);
+    let mut k5 = FlowKey::default();
+    k5.set_in_port(5);
+    let f5 = cls.insert(&k5, &mask_from_bits(1), acts(5)).unwrap();
+    emc.insert(&k5, h, &f5);
+    let kept_after = flows[..4]
+        .iter()
+        .filter(|(k, f)| emc.lookup(k, h).is_some_and(|g| Arc::ptr_eq(g, f)))
+        .count();
+    assert_eq!(kept_after, 3);
+    emc.clear();
+    assert!(emc.lookup(&k5, h).is_none());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+    /// With hashes squeezed into 3 bits (constant collisions), every EMC hit is a live
+    /// megaflow that matches the key, as a classifier lookup would be.
+    #[test]
+    fn emc_hits_always_match_under_collisions(
+        ops in proptest::collection::vec((0u8..64, any::<(u8, u8, u8, u8, u8)>(), 0u8..4), 1..200)
+    ) {
+        let mut cls = Classifier::new();
+        let mut emc = Emc::new();
+        for (bits, kv, what) in ops {
+            let key = key_from(kv);
+            let h = key.hash64() & 7;
+            match what {
+                0 => { let _ = cls.insert(&key, &mask_from_bits(bits), acts(1)); }
+                1 => {
+                    if let Some(f) = cls.lookup(&key).cloned() {
+                        if bits & 1 == 0 { cls.delete(f.id); } else { emc.insert(&key, h, &f); }
+                    }
+                }
+                _ => {
+                    if let Some(f) = emc.lookup(&key, h) {
+                        prop_assert!(!f.is_dead());
+                        prop_assert!(key.matches(&f.key, &f.mask));
+                    }
+                }
+            }
+        }
+    }
 }
