@@ -812,3 +812,41 @@ async fn hub_serves_a_duplex_stream_and_fans_out_events() {
     assert!(end.reason.contains("below 8"), "{}", end.reason);
     assert_eq!(hub.conns_open(), 0);
 }
+
+#[test]
+fn paused_packet_ins_carry_their_continuation_and_resume_reaches_the_bridge() {
+    use ofp_codec::msg::PacketInFormat;
+    use ofp_codec::msg::resume::{NXR_NOT_SUPPORTED, OFPBPC_BAD_TYPE, Paused, resume_for};
+    let mut h = Harness::open(ConnKind::Primary);
+    h.send(
+        Message::SetPacketInFormat(PacketInFormat::NXT_PACKET_IN2),
+        2,
+    );
+    let cont = Paused {
+        bridge: [9; 16],
+        conntracked: true,
+        ..Paused::default()
+    }
+    .encode();
+    let mut ev = packet_in(PacketInReason::ACTION, 20, Some(0xffff));
+    if let BridgeEvent::PacketIn(p) = &mut ev {
+        p.continuation = cont.clone();
+    }
+    assert!(h.conn.deliver_event(&ev, &h.shared, 0));
+    let Message::PacketIn2(p2) = decode(&h.conn.poll_transmit().unwrap()).1 else {
+        panic!()
+    };
+    assert_eq!(p2.continuation, cont);
+    // Sent back: this bridge cannot resume (the default), OVS's error.
+    let out = h.send(Message::Resume(resume_for(&p2)), 7);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0, error_of(&out[0].1)), (7, NXR_NOT_SUPPORTED));
+    // Decoded strictly: an unknown property is refused before the bridge
+    // is asked, although the loose decode accepts it.
+    let mut bytes = Message::Resume(resume_for(&p2)).encode(8).to_vec();
+    bytes.extend_from_slice(&[0, 99, 0, 4, 0, 0, 0, 0]);
+    let n = bytes.len() as u16;
+    bytes[2..4].copy_from_slice(&n.to_be_bytes());
+    let out = h.feed(&bytes);
+    assert_eq!(error_of(&out[0].1), OFPBPC_BAD_TYPE);
+}
