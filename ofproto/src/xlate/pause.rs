@@ -35,8 +35,9 @@
 //! like fork entries: the controller may send a continuation back at any
 //! time. Not modelled: instructions after the paused `apply_actions` are
 //! frozen as actions (`write_metadata` as a masked `set_field`,
-//! `goto_table` as `resubmit`), and `write_actions`/`clear_actions` are
-//! applied to the frozen action set at once; the field stack and mirrors
+//! `goto_table` as `resubmit`, as OVS), and `write_actions`/`clear_actions`
+//! are applied to the frozen action set at once (OVS copies them into the
+//! frozen action list, where they do not decode back as actions); the field stack and mirrors
 //! (rvs has neither) are never set.
 
 use std::hash::{BuildHasher, Hasher};
