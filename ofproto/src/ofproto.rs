@@ -350,7 +350,7 @@ impl Ofproto {
             }
         }
         self.mac.lock().expire(now_ms);
-        self.recirc.lock().sweep(now_ms);
+        self.sweep_ids(now_ms);
         (self.take_events(), next)
     }
 

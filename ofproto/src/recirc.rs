@@ -10,6 +10,10 @@
 //!
 //! ## Lifetime of an id (OVS's `ofproto-dpif-rid.c`, in rvs's terms)
 //!
+//! The same lifetime governs the packet-in contexts behind `userspace`
+//! cookies ([`PinTable`]), and a fork entry (`xlate/fork.rs`) goes with the
+//! recirculation id that names it.
+//!
 //! ```text
 //!  intern(state) ──▶ live, touched ──acquire (megaflow installed)──▶ refs > 0
 //!        ▲                │ sweep: untouched, refs == 0                │ release (megaflow removed)
@@ -45,8 +49,13 @@
 //!   matching a freed id fail translation (`No recirculation context`) and
 //!   are deleted.
 
+use std::hash::Hash;
+
 use hashbrown::HashMap;
 use ofp_codec::Action;
+
+use crate::ofproto::Ofproto;
+use crate::xlate::fork_marker;
 
 /// Default grace period between an id's last reference and its release (ms).
 pub const RECIRC_GRACE_MS: u64 = 1_000;
@@ -65,8 +74,8 @@ pub struct FrozenState {
 }
 
 #[derive(Debug)]
-struct Node {
-    state: FrozenState,
+struct Node<S> {
+    state: S,
     /// Megaflow references (see the module documentation).
     refs: u32,
     /// Interned since the last sweep: a translation may be about to install
@@ -76,7 +85,7 @@ struct Node {
     idle_since_ms: Option<u64>,
 }
 
-/// Counters of a [`RecircTable`], for tests and `ofproto` status.
+/// Counters of a [`RecircTable`] or [`PinTable`], for tests and status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RecircStats {
     /// Ids allocated (states) so far.
@@ -87,49 +96,34 @@ pub struct RecircStats {
     pub idle: usize,
 }
 
-/// Interned frozen states, ids from 1 (0 means "not recirculated"),
-/// reference-counted and freed after a grace period (module documentation).
+/// Interned states, ids from 1 to `max_id`, with the lifetime of the module
+/// documentation: the one engine behind [`RecircTable`] and [`PinTable`].
 #[derive(Debug)]
-pub struct RecircTable {
-    by_state: HashMap<FrozenState, u32>,
-    by_id: HashMap<u32, Node>,
+struct IdTable<S> {
+    by_state: HashMap<S, u64>,
+    by_id: HashMap<u64, Node<S>>,
     /// The last id handed out.
-    next: u32,
+    next: u64,
+    max_id: u64,
     grace_ms: u64,
     allocated: u64,
     freed: u64,
 }
 
-impl Default for RecircTable {
-    fn default() -> Self {
-        RecircTable::new(RECIRC_GRACE_MS)
-    }
-}
-
-impl RecircTable {
-    /// An empty table whose ids are freed `grace_ms` after their last use.
-    pub fn new(grace_ms: u64) -> Self {
-        RecircTable {
+impl<S: Clone + Eq + Hash> IdTable<S> {
+    fn new(max_id: u64, grace_ms: u64) -> Self {
+        IdTable {
             by_state: HashMap::new(),
             by_id: HashMap::new(),
             next: 0,
+            max_id,
             grace_ms,
             allocated: 0,
             freed: 0,
         }
     }
 
-    pub fn grace_ms(&self) -> u64 {
-        self.grace_ms
-    }
-
-    pub fn set_grace_ms(&mut self, grace_ms: u64) {
-        self.grace_ms = grace_ms;
-    }
-
-    /// The id of `state`, allocating one if it is new. Marks the id touched
-    /// (it survives the next sweep even without references).
-    pub fn intern(&mut self, state: FrozenState) -> u32 {
+    fn intern(&mut self, state: S) -> u64 {
         if let Some(&id) = self.by_state.get(&state) {
             if let Some(n) = self.by_id.get_mut(&id) {
                 n.touched = true;
@@ -153,24 +147,26 @@ impl RecircTable {
     }
 
     /// The next id after the last one that is not allocated, wrapping from
-    /// `u32::MAX` to 1. Terminates: fewer than `u32::MAX` ids can be
-    /// allocated at once (each holds a state of well over 4 bytes).
-    fn alloc_id(&mut self) -> u32 {
+    /// `max_id` to 1. Terminates: fewer than `max_id` ids can be allocated
+    /// at once (each holds a state of well over 4 bytes).
+    fn alloc_id(&mut self) -> u64 {
         loop {
-            self.next = self.next.wrapping_add(1).max(1);
+            self.next = if self.next >= self.max_id {
+                1
+            } else {
+                self.next + 1
+            };
             if !self.by_id.contains_key(&self.next) {
                 return self.next;
             }
         }
     }
 
-    pub fn get(&self, id: u32) -> Option<&FrozenState> {
+    fn get(&self, id: u64) -> Option<&S> {
         self.by_id.get(&id).map(|n| &n.state)
     }
 
-    /// A megaflow started using `id`. Returns false (and counts nothing) if
-    /// `id` is not allocated.
-    pub fn acquire(&mut self, id: u32) -> bool {
+    fn acquire(&mut self, id: u64) -> bool {
         match self.by_id.get_mut(&id) {
             Some(n) => {
                 n.refs = n.refs.saturating_add(1);
@@ -181,23 +177,19 @@ impl RecircTable {
         }
     }
 
-    /// A megaflow that used `id` is gone. Unknown ids and extra releases
-    /// are ignored.
-    pub fn release(&mut self, id: u32) {
+    fn release(&mut self, id: u64) {
         if let Some(n) = self.by_id.get_mut(&id) {
             n.refs = n.refs.saturating_sub(1);
         }
     }
 
-    /// References `id` holds, if allocated.
-    pub fn refs(&self, id: u32) -> Option<u32> {
+    fn refs(&self, id: u64) -> Option<u32> {
         self.by_id.get(&id).map(|n| n.refs)
     }
 
-    /// Frees the ids that have been unreferenced and untouched for the
-    /// grace period; starts the grace period of newly idle ones. Cost is
-    /// linear in the number of allocated ids. Returns the number freed.
-    pub fn sweep(&mut self, now_ms: u64) -> usize {
+    /// Frees what has been unreferenced and untouched for the grace period
+    /// (linear in the allocated ids); returns the freed states.
+    fn sweep(&mut self, now_ms: u64) -> Vec<S> {
         let grace = self.grace_ms;
         let mut dead = Vec::new();
         for (&id, n) in self.by_id.iter_mut() {
@@ -213,30 +205,101 @@ impl RecircTable {
                 }
             }
         }
+        let mut states = Vec::with_capacity(dead.len());
         for id in &dead {
             if let Some(n) = self.by_id.remove(id) {
                 self.by_state.remove(&n.state);
+                states.push(n.state);
             }
         }
-        self.freed += dead.len() as u64;
-        dead.len()
+        self.freed += states.len() as u64;
+        states
     }
 
-    pub fn stats(&self) -> RecircStats {
+    fn stats(&self) -> RecircStats {
         RecircStats {
             allocated: self.allocated,
             freed: self.freed,
             idle: self.by_id.values().filter(|n| n.refs == 0).count(),
         }
     }
+}
+
+/// Interned frozen states, ids from 1 (0 means "not recirculated"),
+/// reference-counted and freed after a grace period (module documentation).
+#[derive(Debug)]
+pub struct RecircTable {
+    ids: IdTable<FrozenState>,
+}
+
+impl Default for RecircTable {
+    fn default() -> Self {
+        RecircTable::new(RECIRC_GRACE_MS)
+    }
+}
+
+impl RecircTable {
+    /// An empty table whose ids are freed `grace_ms` after their last use.
+    pub fn new(grace_ms: u64) -> Self {
+        RecircTable {
+            ids: IdTable::new(u64::from(u32::MAX), grace_ms),
+        }
+    }
+
+    pub fn grace_ms(&self) -> u64 {
+        self.ids.grace_ms
+    }
+
+    pub fn set_grace_ms(&mut self, grace_ms: u64) {
+        self.ids.grace_ms = grace_ms;
+    }
+
+    /// The id of `state`, allocating one if it is new. Marks the id touched
+    /// (it survives the next sweep even without references).
+    pub fn intern(&mut self, state: FrozenState) -> u32 {
+        // Ids never exceed `u32::MAX` (the table's `max_id`).
+        self.ids.intern(state) as u32
+    }
+
+    pub fn get(&self, id: u32) -> Option<&FrozenState> {
+        self.ids.get(u64::from(id))
+    }
+
+    /// A megaflow started using `id`. Returns false (and counts nothing) if
+    /// `id` is not allocated.
+    pub fn acquire(&mut self, id: u32) -> bool {
+        self.ids.acquire(u64::from(id))
+    }
+
+    /// A megaflow that used `id` is gone. Unknown ids and extra releases
+    /// are ignored.
+    pub fn release(&mut self, id: u32) {
+        self.ids.release(u64::from(id))
+    }
+
+    /// References `id` holds, if allocated.
+    pub fn refs(&self, id: u32) -> Option<u32> {
+        self.ids.refs(u64::from(id))
+    }
+
+    /// Frees the ids that have been unreferenced and untouched for the
+    /// grace period; starts the grace period of newly idle ones. Cost is
+    /// linear in the number of allocated ids. Returns the number freed.
+    pub fn sweep(&mut self, now_ms: u64) -> usize {
+        self.ids.sweep(now_ms).len()
+    }
+
+    pub fn stats(&self) -> RecircStats {
+        self.ids.stats()
+    }
 
     /// Allocated ids (live or in their grace period).
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.ids.by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.ids.by_id.is_empty()
     }
 }
 
@@ -256,29 +319,114 @@ pub struct PinContext {
     pub metadata: u64,
 }
 
-/// Interned packet-in contexts; the id is the datapath `userspace` cookie.
-/// Not garbage-collected (one entry per distinct context: bounded by the
-/// flow table's `controller` actions times the register values they see).
-#[derive(Debug, Default)]
+/// Interned packet-in contexts; the id is the datapath `userspace` cookie
+/// (below `PAUSE_COOKIE_BIT`, which paused translations' cookies carry).
+/// Same lifetime as recirculation ids: megaflows whose actions send to
+/// userspace hold a reference on the cookie, an intern marks it touched,
+/// and it is freed a grace period after both stopped, so a packet already
+/// on its way to userspace still finds its context (a packet that waits
+/// longer than the grace gets no packet-in).
+#[derive(Debug)]
 pub struct PinTable {
-    by_ctx: HashMap<PinContext, u64>,
-    by_id: HashMap<u64, PinContext>,
-    next: u64,
+    ids: IdTable<PinContext>,
+}
+
+impl Default for PinTable {
+    fn default() -> Self {
+        PinTable::new(RECIRC_GRACE_MS)
+    }
 }
 
 impl PinTable {
-    pub fn intern(&mut self, ctx: PinContext) -> u64 {
-        if let Some(&id) = self.by_ctx.get(&ctx) {
-            return id;
+    pub fn new(grace_ms: u64) -> Self {
+        PinTable {
+            ids: IdTable::new(crate::xlate::PAUSE_COOKIE_BIT - 1, grace_ms),
         }
-        self.next += 1;
-        self.by_id.insert(self.next, ctx.clone());
-        self.by_ctx.insert(ctx, self.next);
-        self.next
+    }
+
+    pub fn set_grace_ms(&mut self, grace_ms: u64) {
+        self.ids.grace_ms = grace_ms;
+    }
+
+    /// The cookie of `ctx`, allocating one if it is new; marks it touched.
+    pub fn intern(&mut self, ctx: PinContext) -> u64 {
+        self.ids.intern(ctx)
     }
 
     pub fn get(&self, id: u64) -> Option<&PinContext> {
-        self.by_id.get(&id)
+        self.ids.get(id)
+    }
+
+    /// A megaflow started sending to userspace with cookie `id`.
+    pub fn acquire(&mut self, id: u64) -> bool {
+        self.ids.acquire(id)
+    }
+
+    /// A megaflow that used cookie `id` is gone.
+    pub fn release(&mut self, id: u64) {
+        self.ids.release(id)
+    }
+
+    pub fn refs(&self, id: u64) -> Option<u32> {
+        self.ids.refs(id)
+    }
+
+    /// As [`RecircTable::sweep`].
+    pub fn sweep(&mut self, now_ms: u64) -> usize {
+        self.ids.sweep(now_ms).len()
+    }
+
+    pub fn stats(&self) -> RecircStats {
+        self.ids.stats()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.by_id.is_empty()
+    }
+}
+
+impl Ofproto {
+    /// Frees what no megaflow has used for the grace period: recirculation
+    /// ids, the fork entries behind freed fork ids (`xlate/fork.rs`), and
+    /// packet-in contexts (which follow the recirculation grace). Called by
+    /// [`Ofproto::run`].
+    pub(crate) fn sweep_ids(&self, now_ms: u64) {
+        let mut rt = self.recirc.lock();
+        let grace = rt.grace_ms();
+        let freed = rt.ids.sweep(now_ms);
+        // Still under the recirculation lock, which a translation holds
+        // while it interns a fork and its id: no fork entry is removed
+        // while one is handed out again.
+        let mut forks = freed.iter().filter_map(fork_marker).peekable();
+        if forks.peek().is_some() {
+            let mut table = self.forks.lock();
+            for fid in forks {
+                table.remove(fid);
+            }
+        }
+        drop(rt);
+        let mut pins = self.pins.lock();
+        pins.set_grace_ms(grace);
+        pins.sweep(now_ms);
+    }
+
+    /// Fork entries allocated (`xlate/fork.rs`).
+    pub fn n_fork_entries(&self) -> usize {
+        self.forks.lock().len()
+    }
+
+    /// Megaflow references on packet-in cookie `id`, if allocated.
+    pub fn packet_in_context_refs(&self, id: u64) -> Option<u32> {
+        self.pins.lock().refs(id)
+    }
+
+    /// Packet-in contexts allocated (live or in their grace period).
+    pub fn n_pin_contexts(&self) -> usize {
+        self.pins.lock().len()
     }
 }
 
@@ -382,12 +530,12 @@ mod tests {
         t.release(a);
         t.sweep(0);
         // Pretend the 32-bit counter wrapped: the next candidate is `a`.
-        t.next = u32::MAX;
+        t.ids.next = u64::from(u32::MAX);
         let b = t.intern(state(2));
         assert_ne!(b, a, "an id in its grace period is skipped");
         assert_eq!(t.get(a), Some(&state(1)));
         assert_eq!(t.sweep(1_000), 1);
-        t.next = u32::MAX;
+        t.ids.next = u64::from(u32::MAX);
         let c = t.intern(state(3));
         assert_eq!(c, a, "reused once the grace has passed");
         assert_eq!(t.get(c), Some(&state(3)));

@@ -22,8 +22,10 @@
 //! [`MAX_IDLE_MS`]) is deleted by the next revalidation. The handler also
 //! implements the datapath's megaflow hooks: each installed megaflow holds a
 //! reference on the recirculation ids it uses (`recirc(id)` actions and its
-//! key's `recirc_id`), released when it leaves the datapath; ids are freed a
-//! grace period later by [`Ofproto::run`] (see [`crate::recirc`]).
+//! key's `recirc_id`) and on the packet-in contexts of its `userspace`
+//! actions, released when it leaves the datapath; ids are freed a grace
+//! period later by [`Ofproto::run`] (see [`crate::recirc`]), fork entries
+//! with their ids.
 //!
 //! Coalesced revalidation, as OVS's revalidators: every change
 //! ([`Handler::modify`], [`Handler::bundle_commit`], a learned flow) bumps
@@ -61,8 +63,8 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::flow_mod::BundleMsg;
 use crate::ofproto::Ofproto;
-use crate::recirc::RecircTable;
-use crate::xlate::{Translation, XlateOptions};
+use crate::recirc::{PinTable, RecircTable};
+use crate::xlate::{PAUSE_COOKIE_BIT, Translation, XlateOptions};
 
 /// Milliseconds on the owner's clock; the handler is sans-IO too.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -107,6 +109,8 @@ pub struct Handler {
     seen: Mutex<HashMap<u64, Seen>>,
     /// Shared with every snapshot: megaflows hold references on its ids.
     recirc: Arc<parking_lot::Mutex<RecircTable>>,
+    /// Shared likewise: megaflows hold references on packet-in cookies.
+    pins: Arc<parking_lot::Mutex<PinTable>>,
     max_idle_ms: AtomicU64,
     /// Bumped after every change to the published `Ofproto`.
     table_gen: AtomicU64,
@@ -123,12 +127,14 @@ pub struct Handler {
 impl Handler {
     pub fn new(ofproto: Ofproto, clock: Clock) -> Self {
         let recirc = ofproto.recirc.clone();
+        let pins = ofproto.pins.clone();
         Handler {
             slot: RwLock::new(Arc::new(ofproto)),
             writer: Mutex::new(()),
             clock,
             seen: Mutex::new(HashMap::new()),
             recirc,
+            pins,
             max_idle_ms: AtomicU64::new(MAX_IDLE_MS),
             table_gen: AtomicU64::new(0),
             stale_installs: AtomicU64::new(0),
@@ -204,6 +210,27 @@ impl Handler {
 
     pub fn set_max_idle_ms(&self, ms: u64) {
         self.max_idle_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Takes or drops the references `m` holds on recirculation ids and
+    /// packet-in contexts.
+    fn hold_ids(&self, m: &Megaflow, acquire: bool) {
+        self.hold_recirc_ids(m, acquire);
+        let mut cookies = m.actions.iter().filter_map(|a| match a {
+            DpAction::Userspace { userdata } if userdata & PAUSE_COOKIE_BIT == 0 => Some(*userdata),
+            _ => None,
+        });
+        let Some(first) = cookies.next() else {
+            return;
+        };
+        let mut t = self.pins.lock();
+        for id in std::iter::once(first).chain(cookies) {
+            if acquire {
+                t.acquire(id);
+            } else {
+                t.release(id);
+            }
+        }
     }
 
     /// Takes or drops the references `m` holds on recirculation ids.
@@ -365,7 +392,7 @@ fn verdict_for(m: &Megaflow, t: Translation) -> Revalidate {
 
 impl UpcallHandler for Handler {
     fn megaflow_installed(&self, flow: &Megaflow) {
-        self.hold_recirc_ids(flow, true);
+        self.hold_ids(flow, true);
         // The second half of a modify: the same megaflow, same counters.
         if let Some((id, seen)) = self.modified.lock().take()
             && id == flow.id
@@ -381,7 +408,7 @@ impl UpcallHandler for Handler {
     }
 
     fn megaflow_removed(&self, flow: &Megaflow) {
-        self.hold_recirc_ids(flow, false);
+        self.hold_ids(flow, false);
         // Its revalidator entry goes with it (kept aside in case this is
         // the first half of a modify).
         let entry = self.seen.lock().remove(&flow.id);

@@ -36,8 +36,9 @@
 //! Differences from OVS that remain: `dpctl/dump-flows` shows the chain
 //! (`recirc_id(F)` megaflows) instead of one list with several `recirc`s;
 //! traces (`ofproto/trace`) print OVS's list and follow the forks
-//! themselves. Fork entries are never freed (one per distinct pass and
-//! tail); the recirculation ids in a tail are kept as their frozen states
+//! themselves. A fork entry is freed with its fork id (reference-counted
+//! by megaflows, see [`crate::recirc`]); the recirculation ids in a tail are
+//! kept as their frozen states
 //! and interned again whenever the tail is used, so an id freed meanwhile
 //! is re-allocated rather than dangling.
 
@@ -66,7 +67,17 @@ pub struct ForkEntry {
 /// `Debug` text is an exact stand-in).
 type ForkKey = (FrozenState, String, Vec<(usize, FrozenState)>);
 
-/// Interned fork entries, ids from 1 (see the module documentation).
+fn fork_key(e: &ForkEntry) -> ForkKey {
+    (
+        e.pass.clone(),
+        format!("{:?}", e.tail),
+        e.tail_states.clone(),
+    )
+}
+
+/// Interned fork entries, ids from 1 (see the module documentation). An
+/// entry lives as long as the recirculation id whose frozen state names it
+/// (one id per entry): [`crate::recirc`]'s sweep removes it with that id.
 #[derive(Debug, Default)]
 pub struct ForkTable {
     by_key: HashMap<ForkKey, u64>,
@@ -77,11 +88,7 @@ pub struct ForkTable {
 impl ForkTable {
     /// The id of `e`, allocating one if it is new.
     pub fn intern(&mut self, e: ForkEntry) -> u64 {
-        let key: ForkKey = (
-            e.pass.clone(),
-            format!("{:?}", e.tail),
-            e.tail_states.clone(),
-        );
+        let key = fork_key(&e);
         if let Some(&id) = self.by_key.get(&key) {
             return id;
         }
@@ -93,6 +100,16 @@ impl ForkTable {
 
     pub fn get(&self, id: u64) -> Option<&ForkEntry> {
         self.by_id.get(&id)
+    }
+
+    /// Forgets entry `id` (its fork recirculation id was freed). Returns
+    /// whether it existed.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let Some(e) = self.by_id.remove(&id) else {
+            return false;
+        };
+        self.by_key.remove(&fork_key(&e));
+        true
     }
 
     pub fn len(&self) -> usize {
