@@ -20,7 +20,8 @@
 # Usage: bench/trafgen.sh [CONFIG...]
 #   CONFIGs: rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct, each optionally with a
 #            suffix for an A/B in the same run: +mmsg (fwd --no-tx-ring: sendmmsg),
-#            +norxring (fwd --no-rx-ring: recvmmsg), +mmsg+norxring
+#            +norxring (fwd --no-rx-ring: recvmmsg), +mmsg+norxring, +alt (the binary in
+#            FWD_ALT instead of FWD: an A/B of two builds in one run)
 #            ovs (runs the kit for ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct)
 #            ovs:KITCONFIG (the kit for that one configuration, e.g. ovs:ovs-tap-ct, so that
 #            rvs and OVS configurations can alternate and load drift hits both alike)
@@ -43,12 +44,8 @@ OUT=${OUT:-/tmp/${PFX}/results}
 FWD_PIN=${FWD_PIN:-}
 CONFIGS=${*:-"rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct ovs"}
 OVS_CONFIGS=${OVS_CONFIGS:-"ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct"}
-SW=$PFX-sw; NS1=$PFX-ns1; NS2=$PFX-ns2
-IP1=10.0.0.1; IP2=10.0.0.2
 HZ=$(getconf CLK_TCK)
-
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+. "$HERE/lib/netns.sh"
 command -v trafgen >/dev/null || { echo "trafgen missing: apt-get install -y netsniff-ng" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 2; }
 
@@ -68,35 +65,14 @@ teardown() {
     TGPID=
     if [ -n "$FWDPID" ]; then kill "$FWDPID" 2>/dev/null; wait "$FWDPID" 2>/dev/null; fi
     FWDPID=
-    local ns pid
-    for ns in "$NS1" "$NS2" "$SW"; do
-        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-        ip netns del "$ns"
-    done
+    ns_destroy
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-mk_ns() {
-    local ns
-    for ns in "$NS1" "$NS2" "$SW"; do
-        ip netns add "$ns"
-        in_ns "$ns" ip link set lo up
-        in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    done
-}
-
-host_if() {  # host_if NS IFNAME(in ns) IP
-    in_ns "$1" ip link set "$2" name eth0
-    in_ns "$1" ip addr add "$3/24" dev eth0
-    in_ns "$1" ip link set eth0 up
-    in_ns "$1" ethtool -K eth0 tx off >/dev/null 2>&1 || true
-}
-
 start_fwd() {  # start_fwd ARGS...
     # `ip netns exec` execs fwd, so $! is fwd's own pid (its /proc stat is the switch CPU).
-    ip netns exec "$SW" "$FWD" --threads 1 "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
+    ip netns exec "$SW" "$BIN" --threads 1 "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
     FWDPID=$!
     local i
     for i in $(seq 100); do grep -q ready "$OUT/fwd.out" 2>/dev/null && break; sleep 0.05; done
@@ -107,29 +83,25 @@ start_fwd() {  # start_fwd ARGS...
 
 setup() {  # setup CONFIG
     teardown
-    mk_ns
+    ns_create
     local ct=""
     case $1 in *-ct|*-ct+*) ct=--ct;; esac
     case $1 in *+mmsg*) ct="$ct --no-tx-ring";; esac
     case $1 in *+norxring*) ct="$ct --no-rx-ring";; esac
+    BIN=$FWD
+    case $1 in *+alt*) BIN=${FWD_ALT:?+alt needs FWD_ALT};; esac
     case $1 in
     rvs-veth-*)
-        ip link add "$PFX-v1" netns "$NS1" type veth peer name "$PFX-p1" netns "$SW"
-        ip link add "$PFX-v2" netns "$NS2" type veth peer name "$PFX-p2" netns "$SW"
-        host_if "$NS1" "$PFX-v1" "$IP1"
-        host_if "$NS2" "$PFX-v2" "$IP2"
-        for p in p1 p2; do
-            in_ns "$SW" ip link set "$PFX-$p" up
-            in_ns "$SW" ethtool -K "$PFX-$p" tx off >/dev/null 2>&1 || true
-        done
+        ns_veth 1
+        ns_veth 2
         start_fwd $ct "$PFX-p1" "$PFX-p2"
         ;;
     rvs-tap-*)
         start_fwd $ct "tap:$PFX-t1" "tap:$PFX-t2" || return 1
         in_ns "$SW" ip link set "$PFX-t1" netns "$NS1"
         in_ns "$SW" ip link set "$PFX-t2" netns "$NS2"
-        host_if "$NS1" "$PFX-t1" "$IP1"
-        host_if "$NS2" "$PFX-t2" "$IP2"
+        ns_host_if "$NS1" "$PFX-t1" "$IP1"
+        ns_host_if "$NS2" "$PFX-t2" "$IP2"
         ;;
     esac
 }

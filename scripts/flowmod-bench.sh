@@ -53,12 +53,8 @@ PROBE_US=${PROBE_US:-1000}
 OUT=${OUT:-/tmp/${PFX}/results}
 THREADS=${THREADS:-}
 WHICH=${*:-"rvs ovs"}
-SW=$PFX-sw; NS1=$PFX-ns1; NS2=$PFX-ns2
-IP1=10.0.0.1; IP2=10.0.0.2
 PY=/usr/bin/python3
-
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+. "$ROOT/bench/lib/netns.sh"
 now() { date +%s.%N; }
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 2; }
 command -v ovs-ofctl >/dev/null || { echo "ovs-ofctl missing (openvswitch-common)" >&2; exit 2; }
@@ -192,34 +188,17 @@ rvs_down() {
     probe_stop
     if [ -n "$RVSPID" ]; then kill "$RVSPID" 2>/dev/null; wait "$RVSPID" 2>/dev/null; fi
     RVSPID=
-    local ns pid
-    for ns in "$NS1" "$NS2" "$SW"; do
-        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-        ip netns del "$ns"
-    done
+    ns_destroy
 }
 
 run_rvs() {
     log "rvs: $RVS"
     rvs_down
-    local ns i rd=/tmp/$PFX/run
+    local i rd=/tmp/$PFX/run
     rm -rf "$rd"; mkdir -p "$rd"
-    for ns in "$NS1" "$NS2" "$SW"; do
-        ip netns add "$ns"
-        in_ns "$ns" ip link set lo up
-        in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    done
-    for i in 1 2; do
-        ns=$([ $i = 1 ] && echo "$NS1" || echo "$NS2")
-        ip link add "$PFX-v$i" netns "$ns" type veth peer name "$PFX-p$i" netns "$SW"
-        in_ns "$ns" ip link set "$PFX-v$i" name eth0
-        in_ns "$ns" ip addr add "10.0.0.$i/24" dev eth0
-        in_ns "$ns" ip link set eth0 up
-        in_ns "$ns" ethtool -K eth0 tx off >/dev/null 2>&1
-        in_ns "$SW" ip link set "$PFX-p$i" up
-        in_ns "$SW" ethtool -K "$PFX-p$i" tx off >/dev/null 2>&1
-    done
+    ns_create
+    ns_veth 1
+    ns_veth 2
     local targs=(); [ -n "$THREADS" ] && targs=(--threads "$THREADS")
     in_ns "$SW" "$RVS" switchd --rundir "$rd" --bridge br0 --port "$PFX-p1:1" --port "$PFX-p2:2" \
         --no-local-port "${targs[@]}" > "$OUT/rvs.log" 2>&1 &
