@@ -3,28 +3,35 @@
 //! A `controller(pause)` action sends the packet to the controllers and
 //! freezes translation: nothing after it runs. What was left is recorded
 //! instead, level by level as the nested lookups unwind (innermost rule
-//! first, each level with the table and cookie of its rule, as OVS's
-//! `unroll_xlate` groups), together with the action set and whether the
-//! packet was conntracked. The datapath gets the actions up to the pause
-//! and a `userspace` action whose cookie names the frozen state here; the
-//! packet-in built from it carries that state as an `NXT_PACKET_IN2`
-//! continuation ([`ofp_codec::msg::resume::Paused`], OVS's `NXCPT_*`
-//! properties, so `ovs-ofctl` prints it as OVS's).
+//! first), as OVS's `freeze_unroll_actions` records it: one list in which
+//! an `unroll_xlate(table, cookie)` of the running rule precedes each
+//! action that needs it (outputs, controller, group, dec_ttl, resubmit to
+//! the current table) unless the last one says the same; leading actions
+//! that need none form a group of table 0, cookie 0. The action set and
+//! whether the packet was conntracked are recorded too. The datapath gets
+//! the actions up to the pause and a `userspace` action whose cookie names
+//! the frozen state here; the packet-in built from it carries that state
+//! as an `NXT_PACKET_IN2` continuation
+//! ([`ofp_codec::msg::resume::Paused`], OVS's `NXCPT_*` properties, so
+//! `ovs-ofctl` prints it as OVS's). As OVS's, that packet-in reports
+//! table 0 and the action's own reason; traces emit nothing for a pause.
 //!
 //! ```text
-//!  rule A: resubmit(,1), output:3      rule B (table 1): controller(pause), output:2
-//!  ─▶ datapath: userspace(pause id)    continuation: unroll(1,B) output:2 ; unroll(0,A) output:3
+//!  rule A (cookie 5): resubmit(,1), output:3
+//!  rule B (table 1, cookie 7): controller(pause), set_field:1->reg1, output:2
+//!  ─▶ datapath: userspace(pause id)
+//!     continuation: unroll(0,0) set_field ; unroll(1,7) output:2 ; unroll(0,5) output:3
 //!  controller ── NXT_RESUME(packet, metadata, continuation) ──▶ resume_translation
-//!  ─▶ output:2 then output:3 on the (possibly modified) packet, executed once
+//!  ─▶ set_field, output:2, output:3 on the (possibly modified) packet, once
 //! ```
 //!
 //! Resuming ([`Ofproto::resume_translation`]) checks the continuation was
-//! made by this bridge instance (a random id, OVS's bridge UUID; otherwise
-//! `NXR_STALE`), rebuilds the flow from the packet and the packet-in
-//! metadata (in_port, registers, metadata, ct fields when conntracked),
-//! runs the groups in order and then the action set. The result is a
-//! translation whose actions the caller executes on the packet, as a
-//! packet-out's; nothing is installed in the datapath.
+//! made by this bridge instance (a random id, as OVS's bridge UUID;
+//! otherwise `NXR_STALE`), rebuilds the flow from the packet and the
+//! packet-in metadata (in_port, registers, metadata, ct fields when
+//! conntracked), runs the groups in order and then the action set. The
+//! result is a translation whose actions the caller executes on the
+//! packet, as a packet-out's; nothing is installed in the datapath.
 //!
 //! A pause inside a `clone` or a group bucket ends there, as in OVS (which
 //! finishes freezing at those boundaries): the packet-in is emitted with
@@ -33,12 +40,13 @@
 //!
 //! Frozen states are interned (identical ones share an id) and never freed,
 //! like fork entries: the controller may send a continuation back at any
-//! time. Not modelled: instructions after the paused `apply_actions` are
-//! frozen as actions (`write_metadata` as a masked `set_field`,
-//! `goto_table` as `resubmit`, as OVS), and `write_actions`/`clear_actions`
-//! are applied to the frozen action set at once (OVS copies them into the
-//! frozen action list, where they do not decode back as actions); the field stack and mirrors
-//! (rvs has neither) are never set.
+//! time. Instructions after the paused `apply_actions` are frozen as
+//! actions (`write_metadata` as a masked `set_field`, `goto_table` as
+//! `resubmit`, as OVS); `write_actions`/`clear_actions` are applied to the
+//! frozen action set at once (OVS copies them into the frozen action list,
+//! where they do not decode back as actions). Not modelled: the field
+//! stack and mirrors (rvs has neither) and `odp_port` (rvs resumes on the
+//! metadata's `in_port`) are never written.
 
 use std::hash::{BuildHasher, Hasher};
 
