@@ -10,8 +10,8 @@
 //!
 //! What it does not: no sockets, threads or clocks (sans-IO: every entry
 //! point takes `now_ms`); no OpenFlow wire encoding (ofp-codec's job); no
-//! packet forwarding (datapath's). Meters are validated and stored but do
-//! not rate-limit (the datapath has no meter action).
+//! packet forwarding (datapath's; meters are translated into the
+//! datapath's `meter(N)` action, which rate-limits).
 //!
 //! ```text
 //!  switch ──FlowMod/GroupMod/MeterMod/bundle──▶ Ofproto ──Event::FlowRemoved──▶ switch
@@ -33,9 +33,10 @@
 //! - [`Ofproto::flow_stats`], [`Ofproto::aggregate_stats`] (codec
 //!   `FlowStatsRequest`), [`Ofproto::table_stats`].
 //! - [`Ofproto::run`]`(now_ms) -> (Vec<`[`Event`]`>, next_deadline_ms)`:
-//!   expires idle/hard timeouts (FLOW_REMOVED events), ages MACs, and drains
-//!   pending events (FLOW_REMOVED from deletes too). Call it when the
-//!   deadline passes and after flow-mods.
+//!   expires idle/hard timeouts (FLOW_REMOVED events), ages MACs, frees
+//!   unused recirculation ids, fork entries and packet-in contexts, and
+//!   drains pending events (FLOW_REMOVED from deletes too). Call it when
+//!   the deadline passes, after flow-mods, and periodically.
 //! - PACKET_OUT: [`Ofproto::translate_actions`]`(key, actions, opts)`
 //!   (`output:TABLE` runs the pipeline); table-miss config:
 //!   [`Ofproto::set_table_miss`].
@@ -45,8 +46,11 @@
 //!   (translations never wait for table changes); change it with
 //!   `handler.modify(|of| of.handle_flow_mod(..))` and
 //!   `handler.bundle_commit(msgs, now)` (built aside, published with one
-//!   pointer swap). After changes and periodically (statistics, idle
-//!   timeouts) call `dp.revalidate(|m| handler.revalidate_and_account(m))`.
+//!   pointer swap). Revalidation is coalesced: changes bump the handler's
+//!   generation; call `handler.sync_datapath(&dp)` where the datapath must
+//!   reflect them (it passes over the megaflows only if something changed)
+//!   and `handler.revalidate_datapath(&dp)` periodically (statistics, idle
+//!   megaflows); `handler.reval_stats()` counts passes.
 //!   Packets from `userspace` actions become packet-ins via
 //!   [`Ofproto::packet_in`].
 //! - Statistics: upcalls credit their packet; the revalidator pushes
@@ -65,12 +69,19 @@
 //!   bundle/bundle_load, push/pop, check_pkt_larger; `sample` does nothing
 //!   (no IPFIX); a `clone` holding ct/nat/output_trunc is skipped, as on an
 //!   OVS datapath without a clone action.
-//! - Not done: MPLS and tunnel actions;
+//! - Recirculation ids, fork entries and packet-in contexts are
+//!   reference-counted by megaflows and freed a grace period after their
+//!   last use ([`recirc`]); paused states (`controller(pause)`
+//!   continuations, `xlate/pause.rs`, whose limits are listed there) are
+//!   never freed.
+//! - A megaflow that an upcall translated before a table change and
+//!   installed after the revalidation pass for it is caught and fixed at
+//!   the next sync point (the switch's next batch, barrier or tick), not at
+//!   once ([`upcall`]).
+//! - Not done: MPLS actions (skipped with a trace warning) and tunnels;
 //!   select groups use their own symmetric hash (not OVS's exact bucket
 //!   choice); `learn`'s `limit`/`delete_learned`/`fin_timeout` and
-//!   `importance`-based eviction; the recirc/packet-in id tables are never
-//!   garbage-collected (nor are paused states: `controller(pause)`
-//!   continuations, `xlate/pause.rs`, whose limits are listed there).
+//!   `importance`-based eviction.
 #![forbid(unsafe_code)]
 
 pub mod classifier;
