@@ -428,6 +428,19 @@ impl Ofproto {
         }
     }
 
+    /// Checks a PACKET_OUT's actions against this switch as OVS's
+    /// `ofproto_check_ofpacts` does when it starts one (nested `ct`/`clone`
+    /// actions included): a `group` action naming a group that does not exist
+    /// is `OFPBAC_BAD_OUT_GROUP`; an output to a port number beyond the
+    /// switch's range is `OFPBAC_BAD_OUT_PORT`; a Nicira action translation
+    /// does not implement is `OFPBAC_BAD_VENDOR_TYPE` (the checks flow-mods get).
+    pub fn check_packet_out_actions(
+        &self,
+        actions: &[ofp_codec::action::Action],
+    ) -> Result<(), ofp_codec::OfpError> {
+        self.check_actions(actions)
+    }
+
     pub(crate) fn table_ids(&self, table_id: u8) -> std::ops::Range<usize> {
         if table_id == OFPTT_ALL {
             0..self.tables.len()

@@ -424,15 +424,19 @@ fn dump_table_features_match_ovs() {
 /// A queue that the port does not have: OVS answers OFPQOFC_BAD_QUEUE
 /// (which ovs-ofctl prints on stdout, as a reply).
 #[test]
-#[ignore = "rvs switchd answers a queue-stats request for a queue the port lacks with \
-            an empty reply where ovs-vswitchd answers OFPQOFC_BAD_QUEUE (switch side; \
-            rvs ofctl prints such an error as ovs-ofctl does) (issue 7)"]
 fn queue_stats_for_a_missing_queue_fail_as_in_ovs() {
     if !ready("queue_stats_for_a_missing_queue_fail_as_in_ovs") {
         return;
     }
     let p = Pair::start("secure");
     p.same(&["queue-stats"], &["2", "0"]);
+    // Every queue of a port, of every port: empty replies; a port the
+    // switch lacks: OFPQOFC_BAD_PORT; a queue on every port: BAD_QUEUE.
+    p.same(&["queue-stats"], &[]);
+    p.same(&["queue-stats"], &["2"]);
+    p.same(&["queue-stats"], &["LOCAL", "all"]);
+    p.same(&["queue-stats"], &["9"]);
+    p.same(&["queue-stats"], &["all", "1"]);
 }
 
 /// `rvs ofctl dump-table-features` prints what ovs-ofctl prints, against
@@ -744,9 +748,6 @@ fn packet_out_matches_ovs_with(client: Client) {
 /// A packet-out to a group that does not exist: OVS refuses it with
 /// OFPBAC_BAD_OUT_GROUP.
 #[test]
-#[ignore = "rvs switchd accepts a PACKET_OUT whose actions name a missing group (and \
-            drops the packet) where ovs-vswitchd answers OFPBAC_BAD_OUT_GROUP: the \
-            packet-out action check lives in the switch, not in rvs ofctl (issue 7)"]
 fn packet_out_to_a_missing_group_is_refused_as_in_ovs() {
     if !ready("packet_out_to_a_missing_group_is_refused_as_in_ovs") {
         return;
@@ -756,6 +757,21 @@ fn packet_out_to_a_missing_group_is_refused_as_in_ovs() {
         &["packet-out"],
         &[&format!("in_port=p1 packet={ARP} actions=group:9")],
     );
+    // Nested in clone(), and after an output that must not happen either.
+    p.same(
+        &["packet-out"],
+        &[&format!(
+            "in_port=p1 packet={ARP} actions=output:p2,clone(group:9)"
+        )],
+    );
+    p.same(&["add-group"], &["group_id=9,type=all,bucket=output:p2"]);
+    p.same(
+        &["packet-out"],
+        &[&format!("in_port=p1 packet={ARP} actions=group:9")],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let s = p.same_with(&["dump-ports"], &["p2"], norm_ports);
+    assert!(s.contains("tx pkts=1,"), "{s}");
 }
 
 /// On a terminal ovs-ofctl shows port names without `--names`; rvs ofctl

@@ -33,6 +33,7 @@ use ofp_codec::msg::{
     AsyncConfig, BundleControl, ControllerRole, Echo, ErrorMsg, Hello, Message, OFP13_VERSION,
     PacketIn, PacketInReason, QueueGetConfigReply, RoleMsg, SwitchConfig, negotiate,
 };
+use ofp_codec::msg::{MultipartReplyBody, MultipartRequestBody};
 use ofp_codec::msg::{NxPacketIn, PacketIn2, PacketInFormat};
 
 use super::bridge::{Bridge, BridgeEvent, BundleItem};
@@ -445,7 +446,17 @@ impl Conn {
                 self.send(Message::FeaturesReply(f), xid);
             }
             Message::GetConfigRequest => self.send(Message::GetConfigReply(self.switch_cfg), xid),
-            Message::SetConfig(c) => self.switch_cfg = c,
+            // The fragment handling mode belongs to the switch, and rvs's
+            // pipeline has one: "normal". As OVS with a mode its datapath
+            // lacks (reassemble), another mode is ignored, so GET_CONFIG
+            // keeps saying "normal" (ovs-ofctl set-frags then reports the
+            // failure).
+            Message::SetConfig(c) => {
+                self.switch_cfg = SwitchConfig {
+                    flags: ofp_codec::msg::config::OFPC_FRAG_NORMAL,
+                    ..c
+                }
+            }
             Message::PacketOut(po) => {
                 self.reject_secondary(shared)?;
                 shared.bridge.packet_out(&po, now_ms)?;
@@ -471,6 +482,9 @@ impl Conn {
                 shared.bridge.table_mod(&tm)?;
             }
             Message::MultipartRequest(req) => {
+                if let MultipartRequestBody::Queue { port_no, queue_id } = req.body {
+                    check_queues(&mut shared.bridge, port_no, queue_id, now_ms)?;
+                }
                 let body = shared.bridge.multipart(&req.body, now_ms)?;
                 let pieces = split_reply(body, MAX_BODY_LEN);
                 let n = pieces.len();
@@ -485,13 +499,17 @@ impl Conn {
                 shared.bridge.sync(now_ms);
                 self.send(Message::BarrierReply, xid);
             }
-            Message::QueueGetConfigRequest(q) => self.send(
-                Message::QueueGetConfigReply(QueueGetConfigReply {
-                    port: q.port,
-                    queues: Vec::new(),
-                }),
-                xid,
-            ),
+            Message::QueueGetConfigRequest(q) => {
+                // OpenFlow 1.3's request names no queue: all of them.
+                check_queues(&mut shared.bridge, q.port, OFPQ_ALL, now_ms)?;
+                self.send(
+                    Message::QueueGetConfigReply(QueueGetConfigReply {
+                        port: q.port,
+                        queues: Vec::new(),
+                    }),
+                    xid,
+                )
+            }
             Message::RoleRequest(r) => self.handle_role(r, xid, shared)?,
             Message::GetAsyncRequest => self.send(Message::GetAsyncReply(self.async_cfg), xid),
             Message::SetAsync(a) => self.async_cfg = a,
@@ -676,4 +694,34 @@ impl Conn {
         }
         true
     }
+}
+
+/// `OFPQ_ALL`: every queue of a port.
+const OFPQ_ALL: u32 = 0xffff_ffff;
+
+/// rvs configures no queues (no QoS), so a queue request gets what OVS
+/// answers for ports whose netdev has none (`handle_queue_stats_request`,
+/// `handle_queue_get_config_request`): a port the bridge lacks is
+/// `OFPQOFC_BAD_PORT`; a given queue is `OFPQOFC_BAD_QUEUE`; all queues of
+/// one port, or of every port (`OFPP_ANY`, when the bridge has any), is an
+/// empty answer.
+fn check_queues<B: Bridge>(
+    bridge: &mut B,
+    port_no: u32,
+    queue_id: u32,
+    now_ms: u64,
+) -> Result<(), OfpError> {
+    const OFPP_ANY: u32 = 0xffff_ffff;
+    let ports = match bridge.multipart(&MultipartRequestBody::PortDesc, now_ms)? {
+        MultipartReplyBody::PortDesc(ports) => ports,
+        _ => Vec::new(),
+    };
+    let any = port_no == OFPP_ANY;
+    if !any && !ports.iter().any(|p| p.port_no == port_no) {
+        return Err(OfpError::OFPQOFC_BAD_PORT);
+    }
+    if queue_id != OFPQ_ALL || ports.is_empty() {
+        return Err(OfpError::OFPQOFC_BAD_QUEUE);
+    }
+    Ok(())
 }

@@ -350,6 +350,8 @@ impl OfBridge {
             FlowContext::default(),
         )?;
         let of = self.handler.snapshot();
+        // Then the groups they name must exist (OVS: OFPBAC_BAD_OUT_GROUP).
+        of.check_packet_out_actions(&po.actions)?;
         let t = of.translate_actions(
             &key,
             &po.actions,
