@@ -787,12 +787,26 @@ pub fn registry(daemon: &Arc<Daemon>) -> Registry {
 
     for name in ["dpctl/dump-flows", "dpif/dump-flows"] {
         let d = w.clone();
+        // OVS's dpctl/dump-flows heads each forwarding thread's flows with
+        // the thread; its userspace datapath handles non-PMD ports (tap,
+        // AF_PACKET: rvs's kinds) in the main thread, so every flow is
+        // listed under that one heading. dpif/dump-flows has none.
+        let heading = name == "dpctl/dump-flows";
         r.register(
             name,
             "[dp]",
             0,
             3,
-            Box::new(move |_| with(&d, |d| Ok(d.dp.flow_dump_text()))),
+            Box::new(move |_| {
+                with(&d, |d| {
+                    let flows = d.dp.flow_dump_text();
+                    Ok(if heading && !flows.is_empty() {
+                        format!("flow-dump from the main thread:\n{flows}")
+                    } else {
+                        flows
+                    })
+                })
+            }),
         );
     }
 
