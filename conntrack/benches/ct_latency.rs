@@ -128,6 +128,10 @@ struct Call {
     /// Allocations and frees made by the call, and the time they took.
     allocs: u32,
     alloc_ns: u64,
+    /// Page faults taken during the call.
+    faults: u32,
+    /// For a sweep step: entries examined and unlinked.
+    touched: (usize, usize),
 }
 
 /// This thread's CPU time in ns.
@@ -142,14 +146,19 @@ fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// This thread's (voluntary, involuntary) context switches so far.
-fn ctx_switches() -> (u64, u64) {
+/// This thread's (voluntary, involuntary) context switches and (minor + major) page faults
+/// so far.
+fn ctx_switches() -> (u64, u64, u64) {
     // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD is supported since Linux 2.6.26.
     let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
     assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD)");
-    (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
+    (
+        ru.ru_nvcsw as u64,
+        ru.ru_nivcsw as u64,
+        (ru.ru_minflt + ru.ru_majflt) as u64,
+    )
 }
 
 fn quantiles(mut v: Vec<u64>) -> [f64; 4] {
@@ -212,18 +221,33 @@ fn report(name: &str, calls: &[Call], busy_ms: f64, steal_ms: u64) {
     );
     let mut worst: Vec<(usize, &Call)> = calls.iter().enumerate().collect();
     worst.sort_unstable_by_key(|(_, c)| std::cmp::Reverse(c.wall_ns.saturating_sub(c.queued_ns)));
-    for (i, c) in worst.iter().take(3) {
+    let mut by_cpu: Vec<(usize, &Call)> = calls.iter().enumerate().collect();
+    by_cpu.sort_unstable_by_key(|(_, c)| std::cmp::Reverse(c.cpu_ns));
+    let top_cpu = by_cpu
+        .first()
+        .filter(|(i, _)| worst.iter().take(3).all(|(j, _)| j != i));
+    for (i, c) in worst.iter().take(3).chain(top_cpu) {
         println!(
             "    call #{i}: wall {:.1} us = cpu {:.1} + waiting for a CPU {:.1} + asleep {:.1}; \
-             switches {} voluntary, {} involuntary; {} allocations/frees taking {:.1} us",
+             switches {} voluntary, {} involuntary; {} page faults; {} allocations/frees taking \
+             {:.1} us{}",
             c.wall_ns as f64 / 1e3,
             c.cpu_ns as f64 / 1e3,
             c.queued_ns.min(c.wall_ns) as f64 / 1e3,
             blocked(c) as f64 / 1e3,
             c.vol,
             c.invol,
+            c.faults,
             c.allocs,
-            c.alloc_ns as f64 / 1e3
+            c.alloc_ns as f64 / 1e3,
+            if c.touched == (0, 0) {
+                String::new()
+            } else {
+                format!(
+                    "; {} entries examined, {} unlinked",
+                    c.touched.0, c.touched.1
+                )
+            }
         );
     }
 }
@@ -264,8 +288,16 @@ fn steal_ms() -> u64 {
         .map_or(0, |t| t * 10)
 }
 
-/// Runs `execute` on 32 live connections in a loop until `done`, recording every call.
-fn forward(ct: &Conntrack, done: &AtomicBool, now: u64) -> Vec<Call> {
+/// Runs `execute` on 32 live connections in a loop until `done`, recording every call. With
+/// `sweep_budget > 0` the thread also sweeps (`sweep(now, sweep_budget)` after each call, the
+/// OVS-style placement: no other thread takes a shard write lock for expiry), records each
+/// step in the second list, and stops once only its own 32 connections are left.
+fn forward(
+    ct: &Conntrack,
+    done: &AtomicBool,
+    now: u64,
+    sweep_budget: usize,
+) -> (Vec<Call>, Vec<Call>) {
     let frames: Vec<Vec<u8>> = (0..32)
         .map(|i| udp4([192, 168, 0, 1], [192, 168, 0, 2], 5000 + i, 80))
         .collect();
@@ -284,6 +316,7 @@ fn forward(ct: &Conntrack, done: &AtomicBool, now: u64) -> Vec<Call> {
         commit: true,
         ..CtOpts::default()
     };
+    let mut steps = Vec::with_capacity(if sweep_budget > 0 { 1 << 20 } else { 0 });
     let mut sw = ctx_switches();
     let mut rd = RunDelay::open();
     let mut queued = rd.ns();
@@ -305,13 +338,59 @@ fn forward(ct: &Conntrack, done: &AtomicBool, now: u64) -> Vec<Call> {
             cpu_ns: c1 - c0,
             vol: (s.0 - sw.0) as u32,
             invol: (s.1 - sw.1) as u32,
+            faults: (s.2 - sw.2) as u32,
             allocs: ALLOCS.with(|c| c.get()) as u32,
             alloc_ns: ALLOC_NS.with(|c| c.get()),
+            touched: (0, 0),
         });
         sw = s;
         queued = q;
+        if sweep_budget > 0 {
+            ALLOCS.with(|c| c.set(0));
+            ALLOC_NS.with(|c| c.set(0));
+            let t = Instant::now();
+            let c0 = thread_cpu_ns();
+            COUNT.with(|c| c.set(true));
+            let r = ct.sweep(now, sweep_budget);
+            COUNT.with(|c| c.set(false));
+            let c1 = thread_cpu_ns();
+            let wall_ns = t.elapsed().as_nanos() as u64;
+            let s = ctx_switches();
+            let q = rd.ns();
+            steps.push(Call {
+                queued_ns: q - queued,
+                wall_ns,
+                cpu_ns: c1 - c0,
+                vol: (s.0 - sw.0) as u32,
+                invol: (s.1 - sw.1) as u32,
+                faults: (s.2 - sw.2) as u32,
+                allocs: ALLOCS.with(|c| c.get()) as u32,
+                alloc_ns: ALLOC_NS.with(|c| c.get()),
+                touched: (r.examined, r.expired),
+            });
+            sw = s;
+            queued = q;
+            if ct.len() <= 32 {
+                break;
+            }
+        }
     }
-    calls
+    (calls, steps)
+}
+
+/// The 1-minute load average (other engineers' builds share this machine).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Entries examined per sweep step on the forwarding thread (`CT_LAT_SWEEP_STEP`).
+fn sweep_step() -> usize {
+    std::env::var("CT_LAT_SWEEP_STEP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 fn main() {
@@ -329,26 +408,75 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e3
     );
 
-    // Phase 1: all N expire at t0 + 60 s; sweep them while forwarding.
+    // Phase 1: all N expire at t0 + 60 s. By default the forwarding thread sweeps them
+    // itself between its batches; with CT_LAT_BG_SWEEP=1 a housekeeping thread sweeps
+    // (`sweep(now, 4096)` in a loop) while the forwarding thread only forwards.
     let now = t0 + 61 * NS_PER_S;
+    let bg = std::env::var_os("CT_LAT_BG_SWEEP").is_some_and(|v| v == "1");
     let done = Arc::new(AtomicBool::new(false));
-    let sweeper = {
-        let (ct, done) = (ct.clone(), done.clone());
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut expired = 0;
-            while expired < n as usize {
-                expired += ct.sweep(now, 4096).expired;
-            }
-            done.store(true, Ordering::Relaxed);
-            start.elapsed().as_secs_f64() * 1e3
-        })
-    };
+    println!("load average before the expiry phase: {}", loadavg());
     let st = steal_ms();
-    let calls = forward(&ct, &done, now);
-    let ms = sweeper.join().unwrap();
-    report(&format!("mass expiry of {n}"), &calls, ms, steal_ms() - st);
+    let start = Instant::now();
+    let (calls, steps) = if bg {
+        let sweeper = {
+            let (ct, done) = (ct.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut expired = 0;
+                while expired < n as usize {
+                    expired += ct.sweep(now, 4096).expired;
+                }
+                done.store(true, Ordering::Relaxed);
+            })
+        };
+        let r = forward(&ct, &done, now, 0);
+        sweeper.join().unwrap();
+        r
+    } else {
+        // A housekeeping thread frees what the sweep steps unlink.
+        let reaper = {
+            let (ct, done) = (ct.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut freed = 0;
+                while !done.load(Ordering::Relaxed) {
+                    freed += ct.free_unlinked();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                freed + ct.free_unlinked()
+            })
+        };
+        let r = forward(&ct, &done, now, sweep_step());
+        done.store(true, Ordering::Relaxed);
+        println!(
+            "housekeeping thread freed {} entries",
+            reaper.join().unwrap()
+        );
+        r
+    };
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let who = if bg {
+        "a housekeeping thread sweeping"
+    } else {
+        "the forwarding thread sweeping between batches"
+    };
+    report(
+        &format!("mass expiry of {n}, {who}"),
+        &calls,
+        ms,
+        steal_ms() - st,
+    );
+    if !steps.is_empty() {
+        report(
+            &format!("  its sweep steps (sweep(now, {}))", sweep_step()),
+            &steps,
+            ms,
+            0,
+        );
+    }
+    println!("load average after: {}", loadavg());
 
+    if std::env::var_os("CT_LAT_ONLY_EXPIRY").is_some() {
+        return;
+    }
     // Phase 2: N live connections dumped while forwarding.
     fill(&ct, n, 0, now);
     let done = Arc::new(AtomicBool::new(false));
@@ -371,8 +499,9 @@ fn main() {
             (start.elapsed().as_secs_f64() * 1e3, lines, bytes)
         })
     };
+    println!("load average before the dump phase: {}", loadavg());
     let st = steal_ms();
-    let calls = forward(&ct, &done, now);
+    let (calls, _) = forward(&ct, &done, now, 0);
     let (ms, lines, bytes) = dumper.join().unwrap();
     report(
         &format!(
@@ -396,8 +525,9 @@ fn main() {
             (start.elapsed().as_secs_f64() * 1e3, k)
         })
     };
+    println!("load average before the flush phase: {}", loadavg());
     let st = steal_ms();
-    let calls = forward(&ct, &done, now);
+    let (calls, _) = forward(&ct, &done, now, 0);
     let (ms, k) = flusher.join().unwrap();
     report(
         &format!("flush of {k} entries"),

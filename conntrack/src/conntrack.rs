@@ -136,6 +136,9 @@ pub struct Conntrack {
     pub(crate) expectations: crate::alg::Expectations,
     /// Unlinked entries kept for reuse (no `malloc` on the packet path during a mass free).
     pub(crate) pool: crate::table::ConnPool,
+    /// Unlinked entries whose memory a housekeeping thread frees
+    /// ([`Conntrack::free_unlinked`]), so that a sweep on a forwarding thread does not.
+    pub(crate) graveyard: crate::maint::Graveyard,
 }
 
 const NO_LIMIT: u64 = u64::MAX;
@@ -195,6 +198,7 @@ impl Conntrack {
             default_limit: AtomicU64::new(NO_LIMIT),
             expectations: Default::default(),
             pool: crate::table::ConnPool::new(),
+            graveyard: crate::maint::Graveyard::new(),
         }
     }
 

@@ -16,10 +16,62 @@ use crate::dump::CtEntry;
 use crate::key::ConnKey;
 use crate::table::{Conn, Map, Slot};
 
-/// Most entries unlinked per write-lock hold.
-pub const REMOVE_BATCH: usize = 256;
+/// Most entries unlinked per write-lock hold (and scanned per read-lock hold by a sweep).
+pub const REMOVE_BATCH: usize = 64;
 // The sweep keeps one bit per entry of a batch in whole `u64`s.
 const _: () = assert!(REMOVE_BATCH.is_multiple_of(64));
+
+/// Most entries waiting in the graveyard: 1 MB of pointers, allocated once per free.
+pub(crate) const GRAVEYARD_MAX: usize = 1 << 17;
+
+/// Entries unlinked by a sweep that nobody else references, waiting for a housekeeping
+/// thread to free them ([`Conntrack::free_unlinked`]). After a mass expiry, freeing millions
+/// of entries makes glibc's `free` consolidate its free lists now and then, milliseconds of
+/// CPU in one call; with the graveyard that happens on the housekeeping thread, not in a
+/// sweep step on a forwarding thread. Bounded: when it is full (nobody frees it) or busy, the
+/// sweep frees the entries itself.
+pub(crate) struct Graveyard {
+    list: parking_lot::Mutex<Vec<Arc<Conn>>>,
+    /// Set by the first [`Conntrack::free_unlinked`].
+    pub(crate) enabled: std::sync::atomic::AtomicBool,
+}
+
+impl Graveyard {
+    pub(crate) fn new() -> Self {
+        Graveyard {
+            list: parking_lot::Mutex::new(Vec::new()),
+            enabled: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Keeps the entries of `conns` (which must be unlinked) for [`Conntrack::free_unlinked`];
+    /// frees the ones that do not fit. Never allocates under the lock: the list grows only
+    /// in [`Graveyard::take_all`].
+    fn bury(&self, conns: impl Iterator<Item = Arc<Conn>>) {
+        // Held only for a swap or a few pushes: a few tries, never a wait.
+        let Some(mut list) = (0..64).find_map(|_| {
+            std::hint::spin_loop();
+            self.list.try_lock()
+        }) else {
+            return;
+        };
+        for c in conns {
+            if list.len() == list.capacity() {
+                break;
+            }
+            list.push(c);
+        }
+        // The rest of `conns` is dropped by the caller's iterator, after the lock.
+    }
+
+    /// Takes the waiting entries, leaving an empty list with room for [`GRAVEYARD_MAX`].
+    fn take_all(&self) -> Vec<Arc<Conn>> {
+        let mut fresh = Vec::with_capacity(GRAVEYARD_MAX);
+        std::mem::swap(&mut *self.list.lock(), &mut fresh);
+        self.enabled.store(true, Ordering::Relaxed);
+        fresh
+    }
+}
 
 /// Result of one [`Conntrack::sweep`] call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,101 +106,182 @@ pub enum FlushFilter {
 }
 
 impl Conntrack {
-    /// Unlinks expired entries, one shard at a time starting where the previous call stopped,
-    /// until at least `budget` entries have been examined or one full pass is done. The work
-    /// per call is bounded by `budget` plus one shard; call it regularly (e.g. every few ms
-    /// from a housekeeping thread, or between batches) with the current time.
+    /// Unlinks expired entries, starting where the previous call stopped (a shard and a
+    /// position in it), until `budget` entries have been examined or one full pass is done.
+    /// The work per call is bounded by `budget` (plus one lock acquisition per shard passed):
+    /// the entries are scanned under the shard's read lock in steps of at most
+    /// [`REMOVE_BATCH`], and each step's dead entries are unlinked under one write lock hold.
+    ///
+    /// A sweep never waits for a shard lock: the write lock is only *tried*, and the dead
+    /// entries of a shard that is busy at that instant stay for the next pass (lookups treat
+    /// them as absent meanwhile). So a sweep can run on the forwarding threads themselves,
+    /// a small budget between batches (the way OVS's datapath threads do their own work):
+    /// then no other thread ever holds a shard write lock for expiry, and a forwarding thread
+    /// can never be left waiting on a sweeper that the OS descheduled while holding one.
+    /// It may equally run from a housekeeping thread; see the crate documentation.
     pub fn sweep(&self, now_ns: u64, budget: usize) -> SweepResult {
         let mut res = SweepResult::default();
         let n = self.shards.len();
-        let start = self.sweep_cursor.load(Ordering::Relaxed) % n;
-        let mut i = start;
-        let mut visited = 0;
-        let mut victims = Vec::new();
-        while visited < n && res.examined < budget.max(1) {
-            let (examined, expired) = self.sweep_shard(i, now_ns, &mut victims, true);
-            res.examined += examined;
-            res.expired += expired;
-            visited += 1;
-            i = (i + 1) % n;
-            if i == 0 {
-                res.wrapped = true;
+        let budget = budget.max(1);
+        let cur = self.sweep_cursor.load(Ordering::Relaxed);
+        let (mut shard, mut pos) = ((cur >> 32) % n, cur & 0xffff_ffff);
+        let start_pos = pos;
+        // Shard ends reached during this call.
+        let mut finished = 0;
+        let mut victims: [Option<(u64, Arc<Conn>)>; REMOVE_BATCH] = std::array::from_fn(|_| None);
+        while res.examined < budget {
+            let sh = &self.shards[shard];
+            let want = (budget - res.examined).min(REMOVE_BATCH);
+            let (took, nv, at_end) = {
+                let map = sh.map.read();
+                let (mut took, mut nv) = (0, 0);
+                for s in map.iter().skip(pos).take(want) {
+                    took += 1;
+                    if s.conn.expired(now_ns) {
+                        victims[nv] = Some((s.hash, s.conn.clone()));
+                        nv += 1;
+                    }
+                }
+                (took, nv, pos + took >= map.len())
+            };
+            res.examined += took;
+            let (slots, primaries) = self.unlink_dead(shard, &mut victims[..nv], now_ns);
+            res.expired += primaries;
+            // The unlinked slots were before the next position: later entries moved up.
+            pos = (pos + took).saturating_sub(slots);
+            if at_end {
+                // With a housekeeping thread freeing the graveyard, it shrinks the tables too
+                // (no allocation or free of a table in a sweep step).
+                if !self.graveyard.enabled.load(Ordering::Relaxed) {
+                    sh.maybe_shrink();
+                }
+                shard = (shard + 1) % n;
+                pos = 0;
+                finished += 1;
+                if shard == 0 {
+                    res.wrapped = true;
+                }
+                // One full pass: every shard's end once, and the start shard's head again
+                // when the pass began in its middle.
+                if finished > n || (finished == n && start_pos == 0) {
+                    break;
+                }
             }
         }
-        self.sweep_cursor.store(i, Ordering::Relaxed);
+        self.sweep_cursor
+            .store((shard << 32) | pos.min(0xffff_ffff), Ordering::Relaxed);
         res
     }
 
-    /// `victims` is scratch space, empty on entry and on return (reused across shards so that
-    /// the list rarely grows while the read lock is held).
-    /// `shrink`: give memory back if the shard became mostly empty (not when the caller is
-    /// about to insert into it).
+    /// Frees the entries sweeps have unlinked and left in the graveyard, and shrinks the
+    /// tables they emptied; returns how many entries were freed. Call it from a housekeeping
+    /// thread (e.g. every few ms) when sweeps run on the forwarding threads: the first call
+    /// enables the graveyard (until then a sweep frees what it unlinks and shrinks emptied
+    /// tables itself).
+    pub fn free_unlinked(&self) -> usize {
+        let dead = self.graveyard.take_all();
+        let n = dead.len();
+        drop(dead);
+        // Tables the sweeps emptied are shrunk here: each only if at most a batch of entries
+        // is left (a short move under its write lock; the allocation and the free of the
+        // old memory happen outside it, on this thread).
+        for sh in self.shards.iter() {
+            drop(sh.shrink_if(REMOVE_BATCH));
+        }
+        n
+    }
+
+    /// Unlinks the entries of `victims` (slots of shard `i`, with their hashes) that are still
+    /// dead, under one write lock hold if the lock is free right now (nothing otherwise).
+    /// Returns the slots unlinked and how many entries lost their primary slot (accounted
+    /// here, after the hold). Empties `victims`; the entries nobody else holds are stocked
+    /// for reuse or freed after the lock is released.
+    fn unlink_dead(
+        &self,
+        i: usize,
+        victims: &mut [Option<(u64, Arc<Conn>)>],
+        now_ns: u64,
+    ) -> (usize, usize) {
+        if victims.is_empty() {
+            return (0, 0);
+        }
+        let mut primary = [0u64; REMOVE_BATCH / 64];
+        let mut slots = 0;
+        if let Some(mut map) = self.shards[i].map.try_write() {
+            for (j, v) in victims.iter().enumerate() {
+                let Some((h, v)) = v else {
+                    continue;
+                };
+                // Re-check: a packet may have refreshed it since the scan.
+                if !v.expired(now_ns) {
+                    continue;
+                }
+                if let Ok(e) = map.find_entry(*h, |s| s.hash == *h && Arc::ptr_eq(&s.conn, v)) {
+                    slots += 1;
+                    // Dropping the slot only decrements the count: `victims` still holds
+                    // the entry.
+                    if e.remove().0.is_primary() {
+                        primary[j / 64] |= 1 << (j % 64);
+                    }
+                }
+            }
+        }
+        let mut primaries = 0;
+        for (j, v) in victims.iter().enumerate() {
+            if primary[j / 64] & (1 << (j % 64)) != 0
+                && let Some((_, c)) = v
+            {
+                self.account_removed(c, true);
+                primaries += 1;
+            }
+        }
+        self.pool
+            .give(victims.iter_mut().filter_map(Option::take).map(|(_, c)| c));
+        // What the stock did not take goes to the graveyard (or, when it is full or busy, is
+        // freed here), unlocked.
+        self.graveyard
+            .bury(victims.iter_mut().filter_map(Option::take).map(|(_, c)| c));
+        victims.iter_mut().for_each(|v| *v = None);
+        (slots, primaries)
+    }
+
+    /// Makes room in shard `i` for an insertion (a forwarding thread about to link a new
+    /// connection into a full shard): unlinks at most [`REMOVE_BATCH`] dead entries, found by
+    /// a scan that stops as soon as it has that many. Bounded work, whatever the shard's size
+    /// (after a mass expiry every entry of a full shard may be dead). `_victims` and `_shrink`
+    /// are unused (kept for the callers' signature).
     pub(crate) fn sweep_shard(
         &self,
         i: usize,
         now_ns: u64,
-        victims: &mut Vec<(u64, Arc<Conn>)>,
-        shrink: bool,
+        _victims: &mut Vec<(u64, Arc<Conn>)>,
+        _shrink: bool,
     ) -> (usize, usize) {
-        let shard = &self.shards[i];
-        victims.reserve(shard.map.read().len());
-        // Find victims under the read lock: lookups proceed meanwhile.
-        let examined = {
-            let map = shard.map.read();
-            victims.extend(
-                map.iter()
-                    .filter(|s| s.conn.expired(now_ns))
-                    .map(|s| (s.hash, s.conn.clone())),
-            );
-            map.len()
+        let mut victims: [Option<(u64, Arc<Conn>)>; REMOVE_BATCH] = std::array::from_fn(|_| None);
+        let (examined, nv) = {
+            let map = self.shards[i].map.read();
+            let (mut examined, mut nv) = (0, 0);
+            for s in map.iter() {
+                if nv == REMOVE_BATCH || examined == 4 * REMOVE_BATCH {
+                    break;
+                }
+                examined += 1;
+                if s.conn.expired(now_ns) {
+                    victims[nv] = Some((s.hash, s.conn.clone()));
+                    nv += 1;
+                }
+            }
+            (examined, nv)
         };
-        if victims.is_empty() {
-            if shrink {
-                shard.maybe_shrink();
-            }
-            return (examined, 0);
-        }
-        let mut expired = 0;
-        for chunk in victims.chunks(REMOVE_BATCH) {
-            // Which entries of the chunk lost their primary slot (a NAT entry has two slots;
-            // it counts once): accounted after the lock, with no allocation.
-            let mut primary = [0u64; REMOVE_BATCH / 64];
-            {
-                let mut map = shard.map.write();
-                for (j, (h, v)) in chunk.iter().enumerate() {
-                    // Re-check: a packet may have refreshed it since the scan.
-                    if !v.expired(now_ns) {
-                        continue;
-                    }
-                    if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
-                        // Dropping the slot only decrements the count: `victims` still
-                        // holds the entry.
-                        if e.remove().0.is_primary() {
-                            primary[j / 64] |= 1 << (j % 64);
-                        }
-                    }
-                }
-            }
-            for (j, (_, c)) in chunk.iter().enumerate() {
-                if primary[j / 64] & (1 << (j % 64)) != 0 {
-                    self.account_removed(c, true);
-                    expired += 1;
-                }
-            }
-        }
-        // The entries whose last reference the list holds are stocked for reuse or freed
-        // here, unlocked.
-        self.pool.give(victims.drain(..).map(|(_, c)| c));
-        if shrink {
-            shard.maybe_shrink();
-        }
+        let (_, expired) = self.unlink_dead(i, &mut victims[..nv], now_ns);
         (examined, expired)
     }
 
     /// One chunk of a dump of `zone` (or all zones): entries of whole shards, starting at
     /// `cursor`, until at least `max` entries are collected. Returns the entries and the cursor
-    /// of the next chunk (`None` at the end). Entries past their deadline are skipped. Each
-    /// shard is copied under its read lock only, so a dump never stops packet processing.
+    /// of the next chunk (`None` at the end). Entries past their deadline are skipped. A
+    /// shard's entries are only referenced under its read lock (lookups proceed meanwhile);
+    /// they are read and formatted after it is released.
     pub fn dump(
         &self,
         zone: Option<u16>,
@@ -157,13 +290,29 @@ impl Conntrack {
         now_ns: u64,
     ) -> (Vec<CtEntry>, Option<DumpCursor>) {
         let mut out = Vec::new();
+        let mut conns: Vec<Arc<Conn>> = Vec::new();
         let mut i = cursor.0;
         while i < self.shards.len() && out.len() < max.max(1) {
             // Room first, so that the list does not grow while the lock is held.
-            out.reserve(self.shards[i].map.read().len());
-            let map = self.shards[i].map.read();
-            collect(&map, zone, now_ns, &mut out);
-            drop(map);
+            let room = self.shards[i].map.read().len() + 16;
+            conns.reserve(room);
+            {
+                // Under the read lock the entries are only referenced (no entry lock, no
+                // formatting, no allocation unless the shard grew meanwhile).
+                let map = self.shards[i].map.read();
+                conns.extend(
+                    map.iter()
+                        .filter(|s| s.is_primary())
+                        .map(|s| s.conn.clone()),
+                );
+            }
+            out.reserve(conns.len());
+            for c in conns.drain(..) {
+                if zone.is_some_and(|z| z != c.key.zone()) || c.expired(now_ns) {
+                    continue;
+                }
+                out.push(CtEntry::from_conn(&c, now_ns));
+            }
             i += 1;
         }
         let next = (i < self.shards.len()).then_some(DumpCursor(i));
@@ -249,15 +398,85 @@ impl Conntrack {
     }
 }
 
-fn collect(map: &Map, zone: Option<u16>, now_ns: u64, out: &mut Vec<CtEntry>) {
-    for s in map.iter() {
-        let c = &s.conn;
-        if !s.is_primary() {
-            continue;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conntrack::Config;
+    use crate::proto::{L4State, OtherState};
+    use std::net::Ipv4Addr;
+
+    /// One shard holding `n` entries with deadline 100 (dead from then on), counted.
+    fn tracker(n: u32) -> Conntrack {
+        let ct = Conntrack::new(Config {
+            n_shards: 1,
+            ..Config::default()
+        });
+        {
+            let mut map = ct.shards[0].map.write();
+            for i in 0..n {
+                let k = ConnKey::ipv4(
+                    Ipv4Addr::from(0x0a00_0000 + i),
+                    Ipv4Addr::new(10, 2, 2, 2),
+                    17,
+                    1000,
+                    53,
+                );
+                let h = k.sym_hash(ct.seed);
+                let conn = Arc::new(Conn::new(k, L4State::Other(OtherState::First), 100));
+                map.insert_unique(h, Slot { hash: h, conn }, |s| s.hash);
+            }
         }
-        if zone.is_some_and(|z| z != c.key.zone()) || c.expired(now_ns) {
-            continue;
+        ct.n_conns.store(n as usize, Ordering::Relaxed);
+        ct.zone_counts[0].store(n, Ordering::Relaxed);
+        ct
+    }
+
+    #[test]
+    fn a_sweep_never_waits_for_a_busy_shard_and_a_later_pass_unlinks_what_it_left() {
+        let ct = tracker(300);
+        let reader = ct.shards[0].map.read();
+        // Another holder of the lock: the sweep neither blocks nor unlinks anything.
+        let r = ct.sweep(200, usize::MAX);
+        assert_eq!((r.examined, r.expired, r.wrapped), (300, 0, true));
+        drop(reader);
+        let r = ct.sweep(200, usize::MAX);
+        assert_eq!((r.expired, ct.len()), (300, 0));
+        assert_eq!(ct.zone_count(0), 0);
+    }
+
+    #[test]
+    fn a_sweep_examines_at_most_its_budget_and_resumes_inside_a_shard() {
+        let ct = tracker(1000);
+        let mut total = 0;
+        let mut calls = 0;
+        loop {
+            let r = ct.sweep(200, 100);
+            assert!(r.examined <= 100, "{r:?}");
+            total += r.expired;
+            calls += 1;
+            if r.wrapped {
+                break;
+            }
         }
-        out.push(CtEntry::from_conn(c, now_ns));
+        assert_eq!((total, ct.len(), calls), (1000, 0, 10));
+    }
+
+    #[test]
+    fn making_room_for_an_insertion_unlinks_a_bounded_batch() {
+        let ct = tracker(5000);
+        let (examined, expired) = ct.sweep_shard(0, 200, &mut Vec::new(), false);
+        assert_eq!((examined, expired), (REMOVE_BATCH, REMOVE_BATCH));
+        assert_eq!(ct.len(), 5000 - REMOVE_BATCH);
+    }
+
+    #[test]
+    fn the_graveyard_keeps_unlinked_entries_for_the_housekeeping_thread_once_enabled() {
+        let ct = tracker(2000);
+        // Not enabled yet: the sweep frees what the stock does not take.
+        assert_eq!(ct.free_unlinked(), 0);
+        let r = ct.sweep(200, usize::MAX);
+        assert_eq!(r.expired, 2000);
+        assert_eq!(ct.free_unlinked(), 2000 - crate::table::POOL_MAX);
+        assert_eq!(ct.free_unlinked(), 0);
     }
 }

@@ -135,6 +135,10 @@ impl Conn {
 
 /// Most unlinked entries kept for reuse by [`ConnPool`].
 pub(crate) const POOL_MAX: usize = 1024;
+/// Entries pushed into the stock per lock hold.
+const GIVE_STEP: usize = 16;
+/// Attempts at the stock's lock before a creation allocates instead.
+const TAKE_TRIES: usize = 64;
 
 /// A small stock of unlinked entries, reused for new connections. A thread that frees millions
 /// of entries (a mass expiry, a flush) fills glibc's arena with free chunks; a `malloc` in that
@@ -150,16 +154,23 @@ pub(crate) struct ConnPool {
 }
 
 impl ConnPool {
-    /// A fresh entry: a stocked one if the stock is not empty and not busy, else a new one.
+    /// A fresh entry: a stocked one if the stock is not empty, else a new one. The stock's
+    /// lock is only tried (a few times: its holders push or pop a handful of pointers), so a
+    /// forwarding thread never waits for a thread that is giving entries back.
     pub(crate) fn take(&self, key: ConnKey, l4: L4State, expires_at_ns: u64) -> Arc<Conn> {
         let stocked = if self.stocked.load(Ordering::Relaxed) == 0 {
             None
         } else {
-            self.stock.try_lock().and_then(|mut s| {
-                let c = s.pop();
-                self.stocked.store(s.len() as u64, Ordering::Relaxed);
-                c
-            })
+            let mut got = None;
+            for _ in 0..TAKE_TRIES {
+                if let Some(mut s) = self.stock.try_lock() {
+                    got = s.pop();
+                    self.stocked.store(s.len() as u64, Ordering::Relaxed);
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+            got
         };
         if let Some(mut c) = stocked
             && let Some(m) = Arc::get_mut(&mut c)
@@ -180,24 +191,48 @@ impl ConnPool {
 
     /// Stocks the entries of `conns` nobody else references, until the stock is full; the
     /// rest stay in the iterator for the caller to drop. Call it outside every shard lock.
+    /// The entries are checked (and their NAT and helper parts freed) before the stock's lock
+    /// is taken, and at most [`GIVE_STEP`] are pushed per hold, so the lock is only ever held
+    /// for a few pointer moves.
     pub(crate) fn give(&self, mut conns: impl Iterator<Item = Arc<Conn>>) {
-        let Some(mut stock) = self.stock.try_lock() else {
-            return;
-        };
-        let before = stock.len();
-        while stock.len() < POOL_MAX {
-            let Some(mut c) = conns.next() else {
-                break;
-            };
-            if let Some(m) = Arc::get_mut(&mut c) {
-                // The NAT and helper parts are freed here, not on the packet path.
-                m.nat = None;
-                m.inner.get_mut().alg = None;
-                stock.push(c);
+        loop {
+            if self.stocked.load(Ordering::Relaxed) as usize >= POOL_MAX {
+                return;
             }
-        }
-        if stock.len() != before {
+            let mut step: [Option<Arc<Conn>>; GIVE_STEP] = std::array::from_fn(|_| None);
+            let mut n = 0;
+            while n < GIVE_STEP {
+                let Some(mut c) = conns.next() else {
+                    break;
+                };
+                if let Some(m) = Arc::get_mut(&mut c) {
+                    // The NAT and helper parts are freed here, not on the packet path.
+                    m.nat = None;
+                    m.inner.get_mut().alg = None;
+                    step[n] = Some(c);
+                    n += 1;
+                }
+            }
+            if n == 0 {
+                return;
+            }
+            let Some(mut stock) = self.stock.try_lock() else {
+                return;
+            };
+            for c in step.iter_mut().take(n) {
+                if stock.len() == POOL_MAX {
+                    break;
+                }
+                if let Some(c) = c.take() {
+                    stock.push(c);
+                }
+            }
             self.stocked.store(stock.len() as u64, Ordering::Relaxed);
+            drop(stock);
+            // Entries of `step` the full stock did not take are freed here, unlocked.
+            if n < GIVE_STEP {
+                return;
+            }
         }
     }
 
@@ -278,10 +313,17 @@ impl Shard {
     /// as [`Shard::grow`]: allocation and free outside the lock, a move of the (few) remaining
     /// slots under it.
     pub(crate) fn maybe_shrink(&self) {
+        drop(self.shrink_if(usize::MAX));
+    }
+
+    /// [`Shard::maybe_shrink`] for a table of at most `max_len` entries (so that the move
+    /// under the lock is short); returns the old table's memory (an empty table) for the
+    /// caller to free where it likes, or `None` when nothing was done.
+    pub(crate) fn shrink_if(&self, max_len: usize) -> Option<Map> {
         let len = {
             let map = self.map.read();
-            if map.capacity() <= 64 || map.len() * 4 >= map.capacity() {
-                return;
+            if map.capacity() <= 64 || map.len() * 4 >= map.capacity() || map.len() > max_len {
+                return None;
             }
             map.len()
         };
@@ -292,6 +334,7 @@ impl Shard {
             move_slots(&mut map, &mut fresh);
         }
         drop(map);
+        Some(fresh)
     }
 }
 
