@@ -55,8 +55,8 @@ use ofp_codec::msg::{
     BundleAdd, BundleControl, FlowStats, FlowStatsRequest, Frame, Hello, Message,
     MultipartReplyBody, MultipartRequestBody as Q, OFP13_VERSION, frame_len,
 };
-use ofp_codec::text::flow_mod::{Command as FlowCmd, FlowSpec, parse_flow_mod};
-use ofp_codec::text::flows_file::parse_flows;
+use ofp_codec::text::flow_mod::{Command as FlowCmd, FlowSpec, parse_flow_mod_with};
+use ofp_codec::text::flows_file::{parse_flows, parse_flows_with};
 
 use crate::daemon::config::rundir_from;
 
@@ -514,11 +514,12 @@ fn compare_flows(
     Ordering::Equal
 }
 
-fn flow_request(text: Option<&str>) -> Result<FlowStatsRequest> {
-    let Some(text) = text else {
+fn flow_request(filter: Option<&(String, names::Accepted)>) -> Result<FlowStatsRequest> {
+    let Some((text, accepted)) = filter else {
         return Ok(FlowStatsRequest::default());
     };
-    let spec = parse_flow_mod(text, FlowCmd::Delete).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let spec = parse_flow_mod_with(text, FlowCmd::Delete, accepted.names())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(FlowStatsRequest {
         table_id: spec.wire_table_id(),
         out_port: spec.out_port,
@@ -555,16 +556,18 @@ fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
     // from stdin.
     if cmd == "add-flows" || text == Some("-") {
         let file = text.with_context(|| format!("{cmd} needs a FILE"))?;
-        let content = s.accept(&read_source(file)?)?;
-        let parsed =
-            parse_flows(&content, Some(command)).map_err(|e| anyhow::anyhow!("{file}: {e:?}"))?;
+        let content = read_source(file)?;
+        let accepted = names::Accepted::fetch(s)?;
+        let parsed = parse_flows_with(&content, Some(command), accepted.names())
+            .map_err(|e| anyhow::anyhow!("{file}: {e:?}"))?;
         return Ok(parsed.flows.into_iter().map(|f| f.spec).collect());
     }
     if text.is_none() && cmd != "del-flows" {
         bail!("{cmd} needs a flow");
     }
-    let text = s.accept(text.unwrap_or(""))?;
-    let spec = parse_flow_mod(&text, command).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let accepted = names::Accepted::fetch(s)?;
+    let spec = parse_flow_mod_with(text.unwrap_or(""), command, accepted.names())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(vec![spec])
 }
 
@@ -656,7 +659,9 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
     }
     let mut v = s.open()?;
     let filter = match o.args.get(1).filter(|f| !f.is_empty()) {
-        Some(f) if matches!(cmd, "dump-flows" | "dump-aggregate") => Some(s.accept(f)?),
+        Some(f) if matches!(cmd, "dump-flows" | "dump-aggregate") => {
+            Some((f.clone(), names::Accepted::fetch(s)?))
+        }
         _ => None,
     };
     let id_arg = |i: usize| -> Result<u32> {
@@ -701,7 +706,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             print_all(&v.dump_any(Q::PortDesc, &mut s.xids)?)
         }
         "dump-aggregate" => {
-            print_all(&v.dump_any(Q::Aggregate(flow_request(filter.as_deref())?), &mut s.xids)?)
+            print_all(&v.dump_any(Q::Aggregate(flow_request(filter.as_ref())?), &mut s.xids)?)
         }
         "dump-group-features" => print_all(&v.dump_any(Q::GroupFeatures, &mut s.xids)?),
         "queue-stats" => {
@@ -738,7 +743,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
         }
         "dump-meters" => print_all(&v.dump_any(Q::MeterConfig(id_arg(1)?), &mut s.xids)?),
         "dump-flows" => {
-            let mut replies = v.dump_any(Q::Flow(flow_request(filter.as_deref())?), &mut s.xids)?;
+            let mut replies = v.dump_any(Q::Flow(flow_request(filter.as_ref())?), &mut s.xids)?;
             let mut out = String::new();
             let lines_only = !o.sort.is_empty() || s.showing() || o.no_stats;
             // An error ends the replies: printed as a reply with the
@@ -893,10 +898,8 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             String::new()
         }
         "packet-out" => {
-            let mut args = o.args[1..]
-                .iter()
-                .map(|a| s.accept(a))
-                .collect::<Result<Vec<_>>>()?;
+            let accepted = names::Accepted::fetch(s)?;
+            let mut args = o.args[1..].to_vec();
             // The older form's IN_PORT argument is a port on its own.
             if args.len() >= 3 {
                 args[0] = match args[0].as_str() {
@@ -904,7 +907,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
                     p => s.port_arg(p)?.to_string(),
                 };
             }
-            for po in packet_out(&args)? {
+            for po in packet_out(&args, accepted.names())? {
                 v.transact_noreply(vec![Message::PacketOut(po)], &mut s.xids)?;
             }
             String::new()
@@ -1208,7 +1211,7 @@ impl std::error::Error for Differences {}
 
 /// `packet-out SWITCH "in_port=P packet=HEX actions=A"` (OVS 2.8+ form) or
 /// `packet-out SWITCH IN_PORT ACTIONS PACKET...` (the older form).
-fn packet_out(args: &[String]) -> Result<Vec<PacketOut>> {
+fn packet_out(args: &[String], names: ofp_codec::text::Names<'_>) -> Result<Vec<PacketOut>> {
     let (in_port, actions, packets): (&str, &str, Vec<&str>) = match args {
         [one] => {
             let mut in_port = "controller";
@@ -1246,11 +1249,12 @@ fn packet_out(args: &[String]) -> Result<Vec<PacketOut>> {
     let in_port = match in_port {
         "controller" | "CONTROLLER" => ofp_codec::msg::port::OFPP_CONTROLLER,
         "none" | "NONE" => ofp_codec::msg::port::OFPP_ANY,
-        p => ofp_codec::text::flow_mod::parse_port(p)
+        p => names
+            .port(p)
             .with_context(|| format!("{p} is not a valid OpenFlow port"))?,
     };
-    let actions =
-        ofp_codec::action::parse_action_list(actions).map_err(|e| anyhow::anyhow!("{}", e.msg))?;
+    let actions = ofp_codec::action::parse_action_list_with(actions, names)
+        .map_err(|e| anyhow::anyhow!("{}", e.msg))?;
     // The older form sends one packet-out per PACKET argument.
     packets
         .iter()

@@ -416,7 +416,7 @@ pub fn parse_value(f: Field, text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     };
     let fmt = f.info().format;
     let (value, mask) = match fmt {
-        _ if f == Field::InPort || fmt == ValueFormat::Port => {
+        _ if is_port_field(f) => {
             let p = super::text_parse::parse_port(text)
                 .ok_or_else(|| format!("{text}: invalid or unknown port for {}", f.name()))?;
             let v = if f == Field::InPort {
@@ -538,4 +538,10 @@ pub fn int_bytes(s: &str, w: usize) -> Result<Vec<u8>, String> {
     int_value(s, w)
         .map(|v| to_be(v, w))
         .ok_or_else(|| format!("{s}: bad value"))
+}
+
+/// True for the fields whose text value is a port (`in_port`,
+/// `in_port_oxm`, `actset_output`), which take port names.
+pub(crate) fn is_port_field(f: Field) -> bool {
+    f == Field::InPort || f.info().format == ValueFormat::Port
 }

@@ -5,9 +5,10 @@
 //! them). Printing the result gives what `ovs-ofctl` prints after the
 //! OpenFlow 1.3 round trip (`set_field:...->eth_src`).
 
-use super::text_parse::{KvIter, parse_port, u8_arg, u16_arg, u32_arg};
+use super::text_parse::{KvIter, u8_arg, u16_arg, u32_arg};
 use super::{Action, SetField, SetFieldForm};
 use crate::field::Field;
+use crate::text::Names;
 
 fn set(field: Field, v: u128) -> Action {
     let w = field.width_bytes();
@@ -48,6 +49,7 @@ pub(crate) fn parse(
     out: &mut Vec<Action>,
     has_vlan: bool,
     ip_proto: Option<u8>,
+    names: Names<'_>,
 ) -> Result<bool, String> {
     match lower {
         "mod_dl_src" => out.push(set(Field::EthSrc, mac(value)?)),
@@ -151,8 +153,9 @@ pub(crate) fn parse(
             let t = value.trim_start_matches([':', 'q', ',']);
             let cut = t.find([':', 'q', ',']).ok_or_else(syntax)?;
             let (port_s, queue_s) = (&t[..cut], &t[cut + 1..]);
-            let port =
-                parse_port(port_s).ok_or_else(|| format!("{port_s}: enqueue to unknown port"))?;
+            let port = names
+                .port(port_s)
+                .ok_or_else(|| format!("{port_s}: enqueue to unknown port"))?;
             let queue = u32_arg(queue_s)?;
             out.push(Action::SetQueue(queue));
             out.push(Action::Output {

@@ -77,7 +77,10 @@ pub use nx_more::{
 };
 pub use text_format::{format_actions, format_instructions, format_port};
 pub use text_parse::parse_port;
-pub use text_parse::{parse_action_list, parse_actions, parse_actions_for_match};
+pub use text_parse::{
+    parse_action_list, parse_action_list_with, parse_actions, parse_actions_for_match,
+    parse_actions_for_match_with,
+};
 pub use validate::{FlowContext, flow_reencoding_is_lossy, validate_actions, validate_flow};
 pub use wire::{MAX_NESTING, actions_encoded_len, decode_actions, encode_actions};
 

@@ -20,11 +20,12 @@
 use bytes::{BufMut, BytesMut};
 
 use super::fieldref::{self as fr, Subfield};
-use super::text_parse::{KvIter, parse_port, u16_arg, u32_arg};
+use super::text_parse::{KvIter, u16_arg, u32_arg};
 use super::wire::{all_zero, finish, start_nx};
 use super::{Action, nx_error, port};
 use crate::error::OfpError;
 use crate::reader::Reader;
+use crate::text::Names;
 
 pub(crate) const NXAST_MULTIPATH: u16 = 10;
 pub(crate) const NXAST_BUNDLE: u16 = 12;
@@ -523,13 +524,15 @@ fn atoi(s: &str) -> i64 {
 }
 
 /// Parses `output(port=N,max_len=M)` (the caller saw both keys).
-pub(crate) fn parse_output_trunc(value: &str) -> Result<Action, String> {
+pub(crate) fn parse_output_trunc(value: &str, names: Names<'_>) -> Result<Action, String> {
     let mut p = 0u32;
     let mut max_len = 0u32;
     for (k, v) in KvIter::new(value) {
         match k {
             "port" => {
-                p = parse_port(v).ok_or_else(|| format!("output to unknown truncate port: {v}"))?;
+                p = names
+                    .port(v)
+                    .ok_or_else(|| format!("output to unknown truncate port: {v}"))?;
                 let p16 = port::to_u16(p);
                 if p16 > 0xff00 && p != port::OFPP_LOCAL && p != port::OFPP_IN_PORT {
                     return Err(format!("output to unsupported truncate port: {v}"));
@@ -582,7 +585,7 @@ pub(crate) fn parse_stack(value: &str, push: bool) -> Result<Action, String> {
 }
 
 /// Parses the arguments of `sample(...)`.
-pub(crate) fn parse_sample(value: &str) -> Result<Action, String> {
+pub(crate) fn parse_sample(value: &str, names: Names<'_>) -> Result<Action, String> {
     let mut s = Sample {
         probability: 0,
         collector_set_id: 0,
@@ -604,7 +607,7 @@ pub(crate) fn parse_sample(value: &str) -> Result<Action, String> {
             "obs_domain_id" => s.obs_domain_id = u32_arg(v)?,
             "obs_point_id" => s.obs_point_id = u32_arg(v)?,
             "sampling_port" => {
-                s.sampling_port = parse_port(v).ok_or_else(|| format!("{v}: unknown port"))?
+                s.sampling_port = names.port(v).ok_or_else(|| format!("{v}: unknown port"))?
             }
             "ingress" => s.direction = SAMPLE_INGRESS,
             "egress" => s.direction = SAMPLE_EGRESS,
@@ -620,7 +623,7 @@ pub(crate) fn parse_sample(value: &str) -> Result<Action, String> {
 /// Parses `bundle(fields,basis,algorithm,ofport,members:P,...)` and
 /// `bundle_load(fields,basis,algorithm,ofport,DST,members:P,...)`, as OVS's
 /// `bundle_parse__` (strtok-style tokens, its checks in its order).
-pub(crate) fn parse_bundle(value: &str, load: bool) -> Result<Action, String> {
+pub(crate) fn parse_bundle(value: &str, load: bool, names: Names<'_>) -> Result<Action, String> {
     let mut rest = value;
     // strtok_r: skip leading delimiters, take up to the next one.
     let mut tok = |delims: &[char]| -> Option<String> {
@@ -659,7 +662,11 @@ pub(crate) fn parse_bundle(value: &str, load: bool) -> Result<Action, String> {
         let Some(m) = tok(&[',', ' ', '[', ']']) else {
             break;
         };
-        members.push(parse_port(&m).ok_or_else(|| format!("{m}: bad port number"))?);
+        members.push(
+            names
+                .port(&m)
+                .ok_or_else(|| format!("{m}: bad port number"))?,
+        );
     }
     let find = |table: &[&str], t: &str| table.iter().position(|n| n.eq_ignore_ascii_case(t));
     let basis = atoi(&basis) as u16;

@@ -14,7 +14,7 @@ use super::{NX_NAT_F_PROTO_HASH, NX_NAT_F_PROTO_RANDOM, NX_NAT_F_SRC, Nat, NatAd
 use super::{OFPR_ACTION, Resubmit, SetField, SetFieldForm};
 use super::{learn, legacy, nx_more};
 use crate::flow_match::Match;
-use crate::text::ParseError;
+use crate::text::{Names, ParseError};
 
 /// Iterator over `key[:=(]value` items, as OVS's `ofputil_parse_key_value`.
 pub(crate) struct KvIter<'a> {
@@ -197,18 +197,34 @@ pub(crate) fn parse_table(s: &str) -> Option<u8> {
 /// catch-all match; use [`parse_actions_for_match`] to resolve them as OVS
 /// does for a flow.
 pub fn parse_actions(s: &str) -> Result<Vec<Instruction>, ParseError> {
-    parse_with(s, true, &Match::new()).map_err(ParseError::new)
+    parse_actions_for_match(s, &Match::new())
 }
 
 /// [`parse_actions`] for a flow with match `m` (see there).
 pub fn parse_actions_for_match(s: &str, m: &Match) -> Result<Vec<Instruction>, ParseError> {
-    parse_with(s, true, m).map_err(ParseError::new)
+    parse_actions_for_match_with(s, m, Names::NONE)
+}
+
+/// [`parse_actions_for_match`] accepting the port and table names of
+/// `names`.
+pub fn parse_actions_for_match_with(
+    s: &str,
+    m: &Match,
+    names: Names<'_>,
+) -> Result<Vec<Instruction>, ParseError> {
+    parse_with(s, true, Cx { m, names }).map_err(ParseError::new)
 }
 
 /// Parses a plain action list (no instructions), as in group buckets and
 /// packet-out.
 pub fn parse_action_list(s: &str) -> Result<Vec<Action>, ParseError> {
-    let insts = parse_with(s, false, &Match::new()).map_err(ParseError::new)?;
+    parse_action_list_with(s, Names::NONE)
+}
+
+/// [`parse_action_list`] accepting the port and table names of `names`.
+pub fn parse_action_list_with(s: &str, names: Names<'_>) -> Result<Vec<Action>, ParseError> {
+    let m = Match::new();
+    let insts = parse_with(s, false, Cx { m: &m, names }).map_err(ParseError::new)?;
     Ok(insts
         .into_iter()
         .find_map(|i| match i {
@@ -218,7 +234,16 @@ pub fn parse_action_list(s: &str) -> Result<Vec<Action>, ParseError> {
         .unwrap_or_default())
 }
 
-fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instruction>, String> {
+/// What an action's text is read against: the flow's match and the name
+/// maps.
+#[derive(Clone, Copy)]
+pub(crate) struct Cx<'a> {
+    pub m: &'a Match,
+    pub names: Names<'a>,
+}
+
+fn parse_with(s: &str, allow_instructions: bool, cx: Cx<'_>) -> Result<Vec<Instruction>, String> {
+    let m = cx.m;
     // Bound the recursion of nested ct/clone/write_actions on any input.
     let mut level = 0usize;
     for c in s.bytes() {
@@ -249,7 +274,7 @@ fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instru
             "meter" => Some(Instruction::Meter(u32_arg(value)?)),
             "clear_actions" => Some(Instruction::ClearActions),
             "write_actions" => {
-                let acts = parse_plain(value, Outer::WriteActions, m)?;
+                let acts = parse_plain(value, Outer::WriteActions, cx)?;
                 Some(Instruction::WriteActions(acts))
             }
             "write_metadata" => {
@@ -267,7 +292,9 @@ fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instru
                 })
             }
             "goto_table" => Some(Instruction::GotoTable(
-                parse_table(value).ok_or_else(|| format!("unknown table \"{value}\""))?,
+                cx.names
+                    .table(value)
+                    .ok_or_else(|| format!("unknown table \"{value}\""))?,
             )),
             _ => None,
         };
@@ -304,7 +331,7 @@ fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instru
         last_rank = Some(rank);
         match inst {
             Some(i) => insts.push(i),
-            None => parse_one(key, &lower, value, &mut apply, m, &mut vlan)?,
+            None => parse_one(key, &lower, value, &mut apply, cx, &mut vlan)?,
         }
     }
     if drop && any {
@@ -320,9 +347,9 @@ fn parse_with(s: &str, allow_instructions: bool, m: &Match) -> Result<Vec<Instru
 }
 
 /// Parses a nested plain list (`write_actions(...)`, `ct(exec(...))`).
-fn parse_plain(s: &str, outer: Outer, m: &Match) -> Result<Vec<Action>, String> {
+fn parse_plain(s: &str, outer: Outer, cx: Cx<'_>) -> Result<Vec<Action>, String> {
     let mut acts = Vec::new();
-    let mut vlan = m.prereq_ok(crate::field::Prereq::VlanVid);
+    let mut vlan = cx.m.prereq_ok(crate::field::Prereq::VlanVid);
     let mut drop = false;
     for (key, value) in KvIter::new(s) {
         let lower = key.to_ascii_lowercase();
@@ -339,7 +366,7 @@ fn parse_plain(s: &str, outer: Outer, m: &Match) -> Result<Vec<Action>, String> 
                 ));
             }
             "apply_actions" => return Err("apply_actions is the default instruction".into()),
-            _ => parse_one(key, &lower, value, &mut acts, m, &mut vlan)?,
+            _ => parse_one(key, &lower, value, &mut acts, cx, &mut vlan)?,
         }
     }
     if drop && !acts.is_empty() {
@@ -356,11 +383,11 @@ fn parse_one(
     lower: &str,
     value: &str,
     out: &mut Vec<Action>,
-    m: &Match,
+    cx: Cx<'_>,
     vlan: &mut bool,
 ) -> Result<(), String> {
     let start = out.len();
-    parse_one_inner(key, lower, value, out, m, vlan)?;
+    parse_one_inner(key, lower, value, out, cx, vlan)?;
     // Track whether the packet has a VLAN header at this point, as OVS's
     // check does, for mod_vlan_vid/pcp's "push a header if none".
     for a in &out[start..] {
@@ -381,14 +408,15 @@ fn parse_one_inner(
     lower: &str,
     value: &str,
     out: &mut Vec<Action>,
-    m: &Match,
+    cx: Cx<'_>,
     vlan: &mut bool,
 ) -> Result<(), String> {
-    if legacy::parse(lower, value, out, *vlan, m.ip_proto())? {
+    let (m, names) = (cx.m, cx.names);
+    if legacy::parse(lower, value, out, *vlan, m.ip_proto(), names)? {
         return Ok(());
     }
     let a = match lower {
-        "output" => parse_output(value)?,
+        "output" => parse_output(value, names)?,
         "group" => Action::Group(u32_arg(value)?),
         "controller" => parse_controller(value)?,
         "set_queue" => Action::SetQueue(u32_arg(value)?),
@@ -425,27 +453,27 @@ fn parse_one_inner(
                 Action::DecTtl { ids, cnt_ids: true }
             }
         }
-        "set_field" => parse_set_field(value)?,
+        "set_field" => parse_set_field(value, names)?,
         "load" => parse_load(value)?,
         "move" => parse_move(value)?,
-        "resubmit" => parse_resubmit(value)?,
+        "resubmit" => parse_resubmit(value, names)?,
         "note" => Action::Note(parse_note(value)?),
         "exit" => Action::Exit,
-        "ct" => parse_ct(value, m)?,
+        "ct" => parse_ct(value, cx)?,
         "ct_clear" => Action::CtClear,
         "nat" => Action::Nat(parse_nat(value)?),
         "learn" => learn::parse(value)?,
-        "clone" => Action::Clone(parse_plain(value, Outer::None, m)?),
+        "clone" => Action::Clone(parse_plain(value, Outer::None, cx)?),
         "conjunction" => parse_conjunction(value)?,
         "check_pkt_larger" => nx_more::parse_check_pkt_larger(value)?,
         "push" => nx_more::parse_stack(value, true)?,
         "pop" => nx_more::parse_stack(value, false)?,
-        "sample" => nx_more::parse_sample(value)?,
+        "sample" => nx_more::parse_sample(value, names)?,
         "multipath" => nx_more::parse_multipath(value)?,
-        "bundle" => nx_more::parse_bundle(value, false)?,
-        "bundle_load" => nx_more::parse_bundle(value, true)?,
+        "bundle" => nx_more::parse_bundle(value, false, names)?,
+        "bundle_load" => nx_more::parse_bundle(value, true, names)?,
         _ => {
-            if let Some(port) = parse_port(key) {
+            if let Some(port) = names.port(key) {
                 Action::Output { port, max_len: 0 }
             } else if KNOWN_UNSUPPORTED.contains(&lower) {
                 return Err(format!("action {key} is not supported by rvs"));
@@ -487,11 +515,11 @@ fn learn_atoi(s: &str) -> i64 {
     d.parse().unwrap_or(0)
 }
 
-fn parse_output(value: &str) -> Result<Action, String> {
+fn parse_output(value: &str, names: Names<'_>) -> Result<Action, String> {
     if value.contains("port") && value.contains("max_len") {
-        return nx_more::parse_output_trunc(value);
+        return nx_more::parse_output_trunc(value, names);
     }
-    if let Some(port) = parse_port(value) {
+    if let Some(port) = names.port(value) {
         let max_len = if port == OFPP_CONTROLLER { u16::MAX } else { 0 };
         return Ok(Action::Output { port, max_len });
     }
@@ -603,13 +631,18 @@ fn split_arrow(value: &str) -> Result<(&str, &str), String> {
     Ok((v, k))
 }
 
-fn parse_set_field(value: &str) -> Result<Action, String> {
+fn parse_set_field(value: &str, names: Names<'_>) -> Result<Action, String> {
     let (v, key) = split_arrow(value)?;
     let field = fr::from_name(key).ok_or_else(|| format!("{key} is not a valid OXM field name"))?;
     if !fr::writable(field) {
         return Err(format!("{key} is read-only"));
     }
-    let (value_b, mask) = fr::parse_value(field, v)?;
+    let v_named = if fr::is_port_field(field) {
+        names.port_text(v)
+    } else {
+        v.into()
+    };
+    let (value_b, mask) = fr::parse_value(field, &v_named)?;
     if !fr::value_valid(field, &value_b) {
         return Err(format!("{v} is not a valid value for field {key}"));
     }
@@ -672,7 +705,7 @@ fn parse_move(value: &str) -> Result<Action, String> {
     Ok(Action::Move { src, dst })
 }
 
-fn parse_resubmit(value: &str) -> Result<Action, String> {
+fn parse_resubmit(value: &str, names: Names<'_>) -> Result<Action, String> {
     let mut parts = value.splitn(3, ',');
     let port_s = parts.next().unwrap_or("");
     let table_s = parts.next().unwrap_or("");
@@ -680,12 +713,16 @@ fn parse_resubmit(value: &str) -> Result<Action, String> {
     let in_port = if port_s.is_empty() {
         OFPP_IN_PORT
     } else {
-        parse_port(port_s).ok_or_else(|| format!("{port_s}: resubmit to unknown port"))?
+        names
+            .port(port_s)
+            .ok_or_else(|| format!("{port_s}: resubmit to unknown port"))?
     };
     let table = if table_s.is_empty() {
         255
     } else {
-        parse_table(table_s).ok_or_else(|| format!("{table_s}: resubmit to unknown table"))?
+        names
+            .table(table_s)
+            .ok_or_else(|| format!("{table_s}: resubmit to unknown table"))?
     };
     let with_ct_orig = if ct_s.is_empty() {
         false
@@ -730,7 +767,7 @@ fn parse_conjunction(value: &str) -> Result<Action, String> {
     })
 }
 
-fn parse_ct(value: &str, m: &Match) -> Result<Action, String> {
+fn parse_ct(value: &str, cx: Cx<'_>) -> Result<Action, String> {
     let mut c = Ct {
         flags: 0,
         zone: CtZone::Imm(0),
@@ -743,7 +780,10 @@ fn parse_ct(value: &str, m: &Match) -> Result<Action, String> {
             "commit" => c.flags |= NX_CT_F_COMMIT,
             "force" => c.flags |= NX_CT_F_FORCE,
             "table" => {
-                c.recirc_table = parse_table(v).ok_or_else(|| format!("unknown table {v}"))?;
+                c.recirc_table = cx
+                    .names
+                    .table(v)
+                    .ok_or_else(|| format!("unknown table {v}"))?;
                 if c.recirc_table == NX_CT_RECIRC_NONE {
                     return Err(format!("invalid table {:#x}", c.recirc_table));
                 }
@@ -763,7 +803,7 @@ fn parse_ct(value: &str, m: &Match) -> Result<Action, String> {
             }
             "nat" => c.actions.push(Action::Nat(parse_nat(v)?)),
             "exec" => {
-                let acts = parse_plain(v, Outer::Ct, m)?;
+                let acts = parse_plain(v, Outer::Ct, cx)?;
                 c.actions.extend(acts);
             }
             _ => return Err(format!("invalid argument to \"ct\" action: `{k}'")),

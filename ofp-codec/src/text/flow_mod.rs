@@ -16,16 +16,19 @@
 //! `n_bytes`, `idle_age`, `hard_age`, `no_readonly_table` and
 //! `allow_hidden_fields` are ignored as OVS ignores them, so `dump-flows`
 //! output can be fed back. Subfield match items (`reg0[0..7]=5`) are
-//! supported for integer fields. Table and port names (OVS name maps) are not.
+//! supported for integer fields. Port and table names are accepted where OVS
+//! accepts them when a [`Names`] is given ([`parse_flow_line_with`]).
 
 use core::fmt;
 
 use super::ParseError;
 use super::kv::KeyValues;
+use super::names::Names;
 use super::protocols::Protocols;
 use super::usable;
 use crate::action::{
-    FlowContext, Instruction, Subfield, format_instructions, parse_actions_for_match, validate_flow,
+    FlowContext, Instruction, Subfield, format_instructions, parse_actions_for_match,
+    parse_actions_for_match_with, validate_flow,
 };
 use crate::error::OfpError;
 use crate::field::{Field, ValueFormat};
@@ -275,7 +278,16 @@ fn syntax(msg: impl Into<String>, pos: usize) -> FlowTextError {
 
 /// Parses `line` as a flow-mod with `command` (see the module doc).
 pub fn parse_flow_mod(line: &str, command: Command) -> Result<FlowSpec, FlowTextError> {
-    parse_flow_line(line, Some(command)).map(|p| p.spec)
+    parse_flow_mod_with(line, command, Names::NONE)
+}
+
+/// [`parse_flow_mod`] accepting the port and table names of `names`.
+pub fn parse_flow_mod_with(
+    line: &str,
+    command: Command,
+    names: Names<'_>,
+) -> Result<FlowSpec, FlowTextError> {
+    parse_flow_line_with(line, Some(command), names).map(|p| p.spec)
 }
 
 /// Parses one flow line. With `command == None` the line may start with a
@@ -283,6 +295,16 @@ pub fn parse_flow_mod(line: &str, command: Command) -> Result<FlowSpec, FlowText
 /// `delete_strict`, or any prefix of one), as `ovs-ofctl add-flows` files
 /// allow; without one it is an add.
 pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlow, FlowTextError> {
+    parse_flow_line_with(line, command, Names::NONE)
+}
+
+/// [`parse_flow_line`] accepting the port and table names of `names`
+/// (see [`super::names`]).
+pub fn parse_flow_line_with(
+    line: &str,
+    command: Option<Command>,
+    names: Names<'_>,
+) -> Result<ParsedFlow, FlowTextError> {
     let (command, body, body_pos) = match command {
         Some(c) => (c, line, 0),
         None => split_command(line),
@@ -330,7 +352,17 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
     // with earlier items on the same field as in OVS.
     let mut partial: Vec<(Field, u128, u128)> = Vec::new();
     for kv in KeyValues::with_base(match_text, body_pos) {
-        let (key, value) = (kv.key, kv.value);
+        let key = kv.key;
+        // A port name in a port-valued match field becomes its number;
+        // the match parser refuses what is neither.
+        let port_valued =
+            Field::from_ovs_name(key).is_some_and(|f| f.info().format == ValueFormat::Port);
+        let value = if port_valued {
+            names.port_text(kv.value)
+        } else {
+            kv.value.into()
+        };
+        let value: &str = &value;
         let is_flag = takes_actions
             && match key {
                 "send_flow_rem" => {
@@ -401,7 +433,8 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
         if value.is_empty() {
             return Err(syntax(format!("field {key} missing value"), kv.key_pos));
         }
-        keyword(&mut spec, &mut usable, key, value).map_err(|msg| syntax(msg, kv.key_pos))?;
+        keyword(&mut spec, &mut usable, key, value, names)
+            .map_err(|msg| syntax(msg, kv.key_pos))?;
     }
     if spec.cookie_mask == 0
         && spec.new_cookie.is_none()
@@ -418,7 +451,7 @@ pub fn parse_flow_line(line: &str, command: Option<Command>) -> Result<ParsedFlo
     if let Some((text, pos)) = actions {
         // The match decides what OF1.0-era spellings mean (mod_tp_src on udp
         // is udp_src), as in OVS.
-        let instructions = parse_actions_for_match(text, &spec.flow_match)
+        let instructions = parse_actions_for_match_with(text, &spec.flow_match, names)
             .map_err(|e| FlowTextError::Syntax(e.at(pos)))?;
         usable.restrict(usable::for_actions_text(text));
         match check_actions(&spec.flow_match, &instructions, text, spec.table_id)? {
@@ -557,6 +590,7 @@ fn keyword(
     usable: &mut Protocols,
     key: &str,
     value: &str,
+    names: Names<'_>,
 ) -> Result<(), String> {
     let cmd = spec.command;
     let out_port_ok = matches!(cmd, Command::Delete | Command::DeleteStrict);
@@ -564,15 +598,17 @@ fn keyword(
     let timeouts_ok = cmd.takes_actions();
     match key {
         "table" => {
-            spec.table_id =
-                parse_table(value).ok_or_else(|| format!("unknown table \"{value}\""))?;
+            spec.table_id = names
+                .table(value)
+                .ok_or_else(|| format!("unknown table \"{value}\""))?;
             if spec.table_id != OFPTT_ALL {
                 usable.restrict(Protocols::TID);
             }
         }
         "out_port" if out_port_ok => {
-            spec.out_port =
-                parse_port(value).ok_or_else(|| format!("{value} is not a valid OpenFlow port"))?;
+            spec.out_port = parse_port(value)
+                .or_else(|| names.port_name(value))
+                .ok_or_else(|| format!("{value} is not a valid OpenFlow port"))?;
         }
         "out_group" if out_port_ok => {
             usable.restrict(Protocols::OF11_UP);
@@ -657,10 +693,6 @@ fn parse_decimal_u32(s: &str) -> Option<u32> {
     (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
-}
-
-fn parse_table(s: &str) -> Option<u8> {
-    parse_decimal_u32(s).and_then(|t| u8::try_from(t).ok())
 }
 
 /// An OpenFlow port given as a number (16-bit OpenFlow 1.0 numbering or a

@@ -4,7 +4,8 @@
 
 use core::fmt;
 
-use super::flow_mod::{Command, FlowTextError, ParsedFlow, parse_flow_line};
+use super::flow_mod::{Command, FlowTextError, ParsedFlow, parse_flow_line_with};
+use super::names::Names;
 use super::protocols::Protocols;
 
 /// A flows file, parsed.
@@ -44,13 +45,22 @@ pub fn flow_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// `c` (what `parse-flows` does, with `Add`); `None` lets each line start
 /// with a command keyword (what `add-flows` does).
 pub fn parse_flows(text: &str, command: Option<Command>) -> Result<ParsedFlows, FlowsFileError> {
+    parse_flows_with(text, command, Names::NONE)
+}
+
+/// [`parse_flows`] accepting the port and table names of `names`.
+pub fn parse_flows_with(
+    text: &str,
+    command: Option<Command>,
+    names: Names<'_>,
+) -> Result<ParsedFlows, FlowsFileError> {
     let mut out = ParsedFlows {
         flows: Vec::new(),
         usable: Protocols::ANY,
     };
     for (line, flow) in flow_lines(text) {
-        let parsed =
-            parse_flow_line(flow, command).map_err(|error| FlowsFileError { line, error })?;
+        let parsed = parse_flow_line_with(flow, command, names)
+            .map_err(|error| FlowsFileError { line, error })?;
         out.usable.restrict(parsed.usable);
         out.flows.push(parsed);
     }

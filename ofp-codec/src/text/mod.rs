@@ -40,9 +40,14 @@ impl std::error::Error for ParseError {}
 pub mod flow_mod;
 pub mod flows_file;
 pub mod kv;
+pub mod names;
 pub mod protocols;
 pub mod usable;
 
-pub use flow_mod::{Command, FlowSpec, FlowTextError, ParsedFlow, parse_flow_line, parse_flow_mod};
-pub use flows_file::{FlowsFileError, ParsedFlows, parse_flows};
+pub use flow_mod::{
+    Command, FlowSpec, FlowTextError, ParsedFlow, parse_flow_line, parse_flow_line_with,
+    parse_flow_mod, parse_flow_mod_with,
+};
+pub use flows_file::{FlowsFileError, ParsedFlows, parse_flows, parse_flows_with};
+pub use names::{NameMap, Names};
 pub use protocols::Protocols;

@@ -5,10 +5,12 @@
 //! `--names` (or by default when stdout is a terminal). The names come from
 //! the switch's PORT_DESC reply (and table names from TABLE_FEATURES).
 //!
-//! rvs's parsers and printers (ofp-codec) work with numbers only, so here
-//! names are swapped for numbers in the text before parsing
-//! ([`NameMap::accept`]) and numbers for names in the printed text
-//! ([`NameMap::show`]). Only the port-valued places OVS formats through its
+//! Flows, filters and packet-outs are parsed by ofp-codec with the names
+//! ([`Accepted`], `ofp_codec::text::Names`). Elsewhere (groups, flow files
+//! of replace-flows and diff-flows, PORT arguments) names are still swapped
+//! for numbers in the text before parsing ([`NameMap::accept`]); printed
+//! text has numbers swapped for names ([`NameMap::show`]). Only the
+//! port-valued places OVS formats through its
 //! port map are touched: the `in_port`, `out_port` and `actset_output`
 //! fields, `output:`, `output(port=`, `enqueue:`, `resubmit:`,
 //! `resubmit(`, `watch_port:`, `set_field:…->in_port`, and the `port  N:`
@@ -17,10 +19,44 @@
 //! (table) has it and the name is unique, as OVS's namemap; a name that
 //! needs it is quoted as a JSON string, as OVS does.
 
-/// Numbers and names of one switch's ports or tables.
+use anyhow::Result;
+use ofp_codec::text::Names;
+
+use super::session::Session;
+
+/// Numbers and names of one switch's ports or tables (ofp-codec's map,
+/// which resolves them as OVS's namemap does).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NameMap {
-    entries: Vec<(u32, String)>,
+    map: ofp_codec::text::NameMap,
+}
+
+/// The name maps a parse accepts: the switch's port and table names, or
+/// none with `--no-names`.
+pub(super) struct Accepted {
+    ports: ofp_codec::text::NameMap,
+    tables: ofp_codec::text::NameMap,
+}
+
+impl Accepted {
+    /// Fetches the maps as ovs-ofctl's `ports_to_accept` then
+    /// `tables_to_accept` do (nothing with `--no-names`).
+    pub fn fetch(s: &mut Session) -> Result<Accepted> {
+        if !s.accepting() {
+            return Ok(Accepted {
+                ports: Default::default(),
+                tables: Default::default(),
+            });
+        }
+        let ports = s.ports()?.map.clone();
+        let tables = s.tables()?.map.clone();
+        Ok(Accepted { ports, tables })
+    }
+
+    /// The maps for ofp-codec's `*_with` parsers.
+    pub fn names(&self) -> Names<'_> {
+        Names::new(&self.ports, &self.tables)
+    }
 }
 
 /// Where a port or table value starts (the text just before it).
@@ -153,28 +189,18 @@ impl NameMap {
     /// A map from (number, name) pairs.
     pub fn new(entries: impl IntoIterator<Item = (u32, String)>) -> NameMap {
         NameMap {
-            entries: entries.into_iter().filter(|(_, n)| !n.is_empty()).collect(),
+            map: ofp_codec::text::NameMap::new(entries),
         }
     }
 
     /// The unique name of `number`, if it has one and the name is unique.
     fn name_of(&self, number: u32) -> Option<&str> {
-        let mut it = self.entries.iter().filter(|(n, _)| *n == number);
-        let (_, name) = it.next()?;
-        if it.next().is_some() || self.entries.iter().filter(|(_, m)| m == name).count() > 1 {
-            return None;
-        }
-        Some(name)
+        self.map.name(number)
     }
 
     /// The unique number named `name`.
     fn number_of(&self, name: &str) -> Option<u32> {
-        let mut it = self.entries.iter().filter(|(_, m)| m == name);
-        let (n, _) = it.next()?;
-        if it.next().is_some() {
-            return None;
-        }
-        Some(*n)
+        self.map.number(name)
     }
 
     /// `text` with each name in a port place replaced by its number
@@ -207,7 +233,7 @@ impl NameMap {
     /// Applies `f` to each value in a place (port places, or table places
     /// when `tables`), replacing it when `f` returns a new text.
     fn rewrite(&self, text: &str, tables: bool, f: impl Fn(&str) -> Option<String>) -> String {
-        if self.entries.is_empty() {
+        if self.map.is_empty() {
             return text.to_string();
         }
         let places = if tables { TABLE_PLACES } else { PORT_PLACES };
