@@ -81,19 +81,21 @@
 //!   100 ~2.5 µs per packet (wall, under load).
 //!
 //! Forwarding (`bench/trafgen.sh`: 64-byte UDP, one forwarding thread, the
-//! same run as OVS 3.1's userspace datapath; ratios rvs / OVS of received
-//! pps and of the switch's CPU-seconds per million packets, quietest run,
-//! rx and tx rings on; fixed flow, then 1000 random source ports):
+//! same run as OVS 3.1's userspace datapath; ratios rvs / OVS of median
+//! received pps and of median switch CPU-seconds per million packets over 3
+//! runs; fixed flow, then 1000 random source ports). Earlier session (its
+//! quietest run), then this one (load 12-14, 4-way EMC):
 //!
-//! | topology   | fixed: pps, CPU/pkt | rand1000: pps, CPU/pkt |
-//! |------------|---------------------|------------------------|
-//! | veth plain | ×2.37, ×0.36        | ×1.84, ×0.41           |
-//! | veth ct    | ×2.57, ×0.40        | ×2.17, ×0.46           |
-//! | tap plain  | ×1.47, ×0.70        | ×1.35, ×0.75           |
-//! | tap ct     | ×1.09, ×0.93        | ×1.36, ×0.74           |
+//! | topology   | fixed: pps, CPU/pkt    | rand1000: pps, CPU/pkt  |
+//! |------------|------------------------|-------------------------|
+//! | veth plain | ×2.37, ×0.36; ×1.50, ×0.37 | ×1.84, ×0.41; ×2.27, ×0.48 |
+//! | veth ct    | ×2.57, ×0.40; ×1.67, ×0.41 | ×2.17, ×0.46; ×1.79, ×0.42 |
+//! | tap plain  | ×1.47, ×0.70; ×0.93, ×0.72 | ×1.35, ×0.75; ×0.90, ×0.66 |
+//! | tap ct     | ×1.09, ×0.93; ×0.77, ×0.63 | ×1.36, ×0.74; ×0.81, ×0.76 |
 //!
 //! On this machine the pps of both switches follows the share of a core the
-//! scheduler gives them; CPU per packet is the figure to compare.
+//! scheduler gives them (at load 13, rvs's one busy thread got 0.13-0.18 of
+//! a core, OVS 0.17-0.25); CPU per packet is the figure to compare.
 //!
 //! Where the CPU goes (`perf record` of the forwarding thread): rvs's own
 //! code is a few per cent. Most of it is the kernel: the transmit call runs
@@ -102,7 +104,21 @@
 //! ring took AF_PACKET receive (33 % with `recvmmsg`) down to ~1 %; the tx
 //! ring (linear copy) measured ~7 % less than `sendmmsg` (see [`sys`] for
 //! the options tried and dropped). Taps pay one `read` and one `write` per
-//! frame.
+//! frame, ~94 % of the switch's CPU (see [`sys`]): at ~6 CPU-s per Mpkt of
+//! kernel work alone, half of OVS's CPU per packet is out of reach there.
+//!
+//! 1000 flows cost more than one (veth plain +6-14 % CPU per packet, tap
+//! ct +20-30 %). Part of it was the EMC: it kept a 200-byte key per slot
+//! (1.7 MiB, beyond the 512 KiB L2), so each lookup missed the CPU caches,
+//! twice when the entry sat in its second way (hash quality was not the
+//! issue: 1000-2000 keys in 8192 slots). The 4-way EMC of one cache line
+//! per set (128 KiB, see [`emc`]) took `Pipeline::process` from 10.4 % to
+//! 4.4 % of the CPU on tap ct rand1000; same-run A/B (load 10-12, medians
+//! of 3): tap ct rand1000 9.69 → 8.05 CPU-s per Mpkt, tap plain rand1000
+//! 7.76 → 7.25, veth plain rand1000 4.95 → 4.66. On tap ct the rest of the
+//! premium is the tracker (`Conntrack::execute` ~5 %, its periodic sweep
+//! ~2 %); on veth, rand1000 measured 3 % under fixed in one run and 18 %
+//! over in the next, within this machine's run-to-run spread.
 #![deny(unsafe_code)]
 
 pub mod actions;

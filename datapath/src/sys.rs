@@ -18,6 +18,18 @@
 //! the saving at the 5-10 frames per burst seen), so taps keep one
 //! `read`/`write` per frame. 60-65 % of the switch's CPU is the receiving
 //! namespace's IP stack, run in the softirq of our transmit call.
+//!
+//! Taps, profiled (`perf record` of `fwd`, 64-byte UDP, one flow, ~30 kpps,
+//! load ~6): 94 % of the switch's CPU is kernel. `write` 61 %: the receiving
+//! namespace's stack runs inside it (`netif_receive_skb` 42 %, of which the
+//! ICMP port-unreachable replies to the generator's UDP 23 %); `read` 35 %
+//! (the copy to user 17 %, hardened-usercopy checks included); system-call
+//! entry and fd lookup ~4 %; rvs's own code ~5 %. System calls per frame
+//! (`perf stat`, 5 s): 1.03 `read`, 1.0 `write`, no `poll` (the thread stays
+//! busy; the extra 3 % are the idle port's EAGAIN read once per 32-frame
+//! burst). The per-frame kernel work alone is ~6 CPU-s per Mpkt here, so
+//! tap forwarding cannot reach half of OVS's CPU per packet (~8.4) with one
+//! `read` and one `write` per frame, whatever userspace does.
 #![allow(unsafe_code)]
 // Parallel arrays (headers, iovecs, control buffers, caller buffers) are indexed together.
 #![allow(clippy::needless_range_loop)]
