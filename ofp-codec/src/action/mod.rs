@@ -68,7 +68,9 @@ mod validate;
 mod wire;
 
 pub use fieldref::Subfield;
-pub use instruction::{decode_instructions, encode_instructions, instructions_encoded_len};
+pub use instruction::{
+    InstructionView, decode_instructions, encode_instructions, instructions_encoded_len,
+};
 pub use learn::{Learn, LearnDst, LearnSpec, LearnSrc};
 pub use legacy::LegacySet;
 pub use nx_more::{
@@ -82,7 +84,7 @@ pub use text_parse::{
     parse_actions_for_match_with,
 };
 pub use validate::{FlowContext, flow_reencoding_is_lossy, validate_actions, validate_flow};
-pub use wire::{MAX_NESTING, actions_encoded_len, decode_actions, encode_actions};
+pub use wire::{ActionView, MAX_NESTING, actions_encoded_len, decode_actions, encode_actions};
 
 /// Reserved OpenFlow 1.3 port numbers (32-bit, as on the wire).
 pub mod port {
