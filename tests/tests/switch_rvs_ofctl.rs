@@ -375,3 +375,87 @@ fn sorted_dump_flows_match_ovs_ofctl() {
     let o = rvs_ofctl(&["dump-flows", &target, "--sort=no_such_field"]);
     assert!(!o.status.success());
 }
+
+/// `rvs ctl -t NAME` as `ovs-appctl -t NAME`: a name (no `/`) is looked up
+/// in the rundir, through `NAME.pid` to `NAME.PID.ctl` (OVS's layout; here a
+/// link to rvs's socket, the pidfile written and fcntl-locked by a python
+/// process as an OVS daemon locks its own, since ovs-appctl takes the pid of
+/// the lock's holder) or as rvs's own `NAME.ctl`; an unknown name is
+/// ovs-appctl's pidfile error.
+#[test]
+fn ctl_target_names_resolve_as_ovs_appctl() {
+    let t = "ctl_target_names_resolve_as_ovs_appctl";
+    if !root_available(t) || !tool_available(t, "ovs-appctl") || !tool_available(t, "python3") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let rundir = sw.rundir.clone();
+    let pidfile = rundir.join("fake.pid");
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, os, sys, time\n\
+             f = open(sys.argv[1], 'w')\n\
+             fcntl.lockf(f, fcntl.LOCK_EX)\n\
+             f.write('%d\\n' % os.getpid()); f.flush()\n\
+             time.sleep(60)\n",
+        ])
+        .arg(&pidfile)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&pidfile).map_or(true, |s| !s.ends_with('\n')) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "python3 wrote no pidfile"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let link = rundir.join(format!("fake.{}.ctl", holder.id()));
+    std::os::unix::fs::symlink(sw.ctl(), link).unwrap();
+    let run = |prog: &str, args: &[&str]| {
+        let mut c = if prog == "rvs" {
+            let mut c = Command::new(rvs_bin());
+            c.arg("ctl").arg("--rundir").arg(&rundir);
+            c
+        } else {
+            let mut c = Command::new("ovs-appctl");
+            c.env("OVS_RUNDIR", &rundir);
+            c
+        };
+        let o = c.args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            // ovs-appctl's log line (`...|daemon_unix|WARN|...: open: ...`)
+            // before its error is OVS's logging, not the answer.
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| !l.contains("|daemon_unix|"))
+                .map(|l| format!("{}\n", l.replace("rvs ctl: ", "ovs-appctl: ")))
+                .collect::<String>(),
+        )
+    };
+    let direct = run("rvs", &["version"]);
+    assert_eq!(direct.0, Some(0), "{direct:?}");
+    for args in [
+        &["-t", "fake", "version"][..],
+        &["-t", "fake", "list-commands"][..],
+        &["-t", "nosuch", "version"][..],
+    ] {
+        let ours = run("rvs", args);
+        let theirs = run("ovs-appctl", args);
+        assert_eq!(
+            ours, theirs,
+            "{args:?}: rvs ctl (left) vs ovs-appctl (right)"
+        );
+    }
+    assert_eq!(run("rvs", &["-t", "fake", "version"]), direct);
+    let missing = run("rvs", &["-t", "nosuch", "version"]);
+    assert_eq!(missing.0, Some(1));
+    assert!(missing.2.contains("cannot read pidfile"), "{missing:?}");
+    // rvs's own layout: -t rvs is RUNDIR/rvs.ctl.
+    assert_eq!(run("rvs", &["-t", "rvs", "version"]), direct);
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
