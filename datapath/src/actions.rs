@@ -1,6 +1,6 @@
 //! Datapath actions and their text form (Open vSwitch's `dpctl/dump-flows` syntax).
 
-use std::fmt::{self, Write};
+use std::fmt;
 
 use smallvec::SmallVec;
 
@@ -122,12 +122,37 @@ pub enum DpAction {
 /// An action list as carried by a megaflow.
 pub type Actions = SmallVec<[DpAction; 4]>;
 
-fn is_full<T: PartialEq>(m: T, full: T) -> bool {
-    m == full
+/// Appends `name=value` (full mask) or `name=value/mask` to `parts`, nothing
+/// when the mask is `empty`; `fv` and `fm` print the value and the mask.
+fn push_masked<T: PartialEq>(
+    parts: &mut Vec<String>,
+    name: &str,
+    (v, m): (T, T),
+    (empty, full): (T, T),
+    fv: impl Fn(&T) -> String,
+    fm: impl Fn(&T) -> String,
+) {
+    if m == empty {
+        return;
+    }
+    parts.push(if m == full {
+        format!("{name}={}", fv(&v))
+    } else {
+        format!("{name}={}/{}", fv(&v), fm(&m))
+    });
 }
 
 impl fmt::Display for SetAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mac = |m: &[u8; 6]| fmt_mac(*m);
+        let ip4 = |a: &u32| fmt_ip4(*a);
+        let ip6 = |a: &u128| fmt_ip6(*a);
+        fn dec<T: fmt::Display>(v: &T) -> String {
+            v.to_string()
+        }
+        fn hex<T: fmt::LowerHex>(v: &T) -> String {
+            format!("{v:#x}")
+        }
         let mut parts: Vec<String> = Vec::new();
         match *self {
             SetAction::Eth {
@@ -137,13 +162,7 @@ impl fmt::Display for SetAction {
                 dst_mask,
             } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
-                    if m != [0; 6] {
-                        let mut s = format!("{n}={}", fmt_mac(v));
-                        if m != [0xff; 6] {
-                            write!(s, "/{}", fmt_mac(m))?;
-                        }
-                        parts.push(s);
-                    }
+                    push_masked(&mut parts, n, (v, m), ([0; 6], [0xff; 6]), mac, mac);
                 }
                 write!(f, "set(eth({}))", parts.join(","))
             }
@@ -167,28 +186,10 @@ impl fmt::Display for SetAction {
                 ttl_mask,
             } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
-                    if m != 0 {
-                        let mut s = format!("{n}={}", fmt_ip4(v));
-                        if !is_full(m, u32::MAX) {
-                            write!(s, "/{}", fmt_ip4(m))?;
-                        }
-                        parts.push(s);
-                    }
+                    push_masked(&mut parts, n, (v, m), (0, u32::MAX), ip4, ip4);
                 }
-                if tos_mask != 0 {
-                    parts.push(if tos_mask == 0xff {
-                        format!("tos={tos:#x}")
-                    } else {
-                        format!("tos={tos:#x}/{tos_mask:#x}")
-                    });
-                }
-                if ttl_mask != 0 {
-                    parts.push(if ttl_mask == 0xff {
-                        format!("ttl={ttl}")
-                    } else {
-                        format!("ttl={ttl}/{ttl_mask:#x}")
-                    });
-                }
+                push_masked(&mut parts, "tos", (tos, tos_mask), (0, 0xff), hex, hex);
+                push_masked(&mut parts, "ttl", (ttl, ttl_mask), (0, 0xff), dec, hex);
                 write!(f, "set(ipv4({}))", parts.join(","))
             }
             SetAction::Ipv6 {
@@ -200,13 +201,7 @@ impl fmt::Display for SetAction {
                 hlimit_mask,
             } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
-                    if m != 0 {
-                        let mut s = format!("{n}={}", fmt_ip6(v));
-                        if m != u128::MAX {
-                            write!(s, "/{}", fmt_ip6(m))?;
-                        }
-                        parts.push(s);
-                    }
+                    push_masked(&mut parts, n, (v, m), (0, u128::MAX), ip6, ip6);
                 }
                 if hlimit_mask != 0 {
                     parts.push(format!("hlimit={hlimit}"));
@@ -227,29 +222,11 @@ impl fmt::Display for SetAction {
             } => {
                 // OVS's order: sip, tip, op, sha, tha.
                 for (n, v, m) in [("sip", sip, sip_mask), ("tip", tip, tip_mask)] {
-                    if m != 0 {
-                        let mut s = format!("{n}={}", fmt_ip4(v));
-                        if m != u32::MAX {
-                            write!(s, "/{}", fmt_ip4(m))?;
-                        }
-                        parts.push(s);
-                    }
+                    push_masked(&mut parts, n, (v, m), (0, u32::MAX), ip4, ip4);
                 }
-                if op_mask != 0 {
-                    parts.push(if op_mask == 0xffff {
-                        format!("op={op}")
-                    } else {
-                        format!("op={op}/{op_mask:#x}")
-                    });
-                }
+                push_masked(&mut parts, "op", (op, op_mask), (0, 0xffff), dec, hex);
                 for (n, v, m) in [("sha", sha, sha_mask), ("tha", tha, tha_mask)] {
-                    if m != [0; 6] {
-                        let mut s = format!("{n}={}", fmt_mac(v));
-                        if m != [0xff; 6] {
-                            write!(s, "/{}", fmt_mac(m))?;
-                        }
-                        parts.push(s);
-                    }
+                    push_masked(&mut parts, n, (v, m), ([0; 6], [0xff; 6]), mac, mac);
                 }
                 write!(f, "set(arp({}))", parts.join(","))
             }
@@ -261,13 +238,7 @@ impl fmt::Display for SetAction {
                 dst_mask,
             } => {
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
-                    if m != 0 {
-                        parts.push(if m == 0xffff {
-                            format!("{n}={v}")
-                        } else {
-                            format!("{n}={v}/{m:#x}")
-                        });
-                    }
+                    push_masked(&mut parts, n, (v, m), (0, 0xffff), dec, hex);
                 }
                 let name = match proto {
                     6 => "tcp",

@@ -274,3 +274,109 @@ fn set_arp_rewrites_opcode_addresses_under_masks() {
     let mut t = Packet::from_bytes(&arp_request(M1, [10, 1, 1, 1], [10, 1, 1, 240])[..30]);
     assert!(!apply_set(&mut t, &s));
 }
+
+/// Every masked field of a set action prints absent with an empty mask,
+/// `name=value` with a full one and `name=value/mask` otherwise (pins the
+/// printed form of each field kind).
+#[test]
+fn set_action_masks_print_as_ovs() {
+    let mac = |b: u8| [0x02, 0, 0, 0, 0, b];
+    let cases: Vec<SetAction> = vec![
+        SetAction::Eth {
+            src: mac(1),
+            src_mask: [0xff; 6],
+            dst: mac(2),
+            dst_mask: [0xff, 0xff, 0xff, 0, 0, 0],
+        },
+        SetAction::Eth {
+            src: mac(1),
+            src_mask: [0; 6],
+            dst: mac(2),
+            dst_mask: [0xff; 6],
+        },
+        SetAction::VlanTci {
+            tci: 0x6005,
+            mask: 0xffff,
+        },
+        SetAction::Ipv4 {
+            src: 0x0a00_0001,
+            src_mask: u32::MAX,
+            dst: 0x0a00_0002,
+            dst_mask: 0xffff_ff00,
+            tos: 0x10,
+            tos_mask: 0xfc,
+            ttl: 9,
+            ttl_mask: 0xff,
+        },
+        SetAction::Ipv4 {
+            src: 1,
+            src_mask: 0,
+            dst: 2,
+            dst_mask: 0,
+            tos: 0x10,
+            tos_mask: 0xff,
+            ttl: 9,
+            ttl_mask: 0x0f,
+        },
+        SetAction::Ipv6 {
+            src: 1,
+            src_mask: u128::MAX,
+            dst: 2,
+            dst_mask: u128::MAX << 64,
+            hlimit: 7,
+            hlimit_mask: 0xff,
+        },
+        SetAction::Arp {
+            op: 2,
+            op_mask: 0xffff,
+            sip: 0x0a01_01f0,
+            sip_mask: 0xffff_0000,
+            tip: 0x0a01_0101,
+            tip_mask: u32::MAX,
+            sha: mac(2),
+            sha_mask: [0xff; 6],
+            tha: mac(1),
+            tha_mask: [0xff, 0, 0, 0, 0, 0],
+        },
+        SetAction::Arp {
+            op: 1,
+            op_mask: 0x00ff,
+            sip: 0,
+            sip_mask: 0,
+            tip: 0,
+            tip_mask: 0,
+            sha: mac(2),
+            sha_mask: [0; 6],
+            tha: mac(1),
+            tha_mask: [0; 6],
+        },
+        SetAction::L4 {
+            proto: 6,
+            src: 80,
+            src_mask: 0xffff,
+            dst: 443,
+            dst_mask: 0xff00,
+        },
+        SetAction::L4 {
+            proto: 17,
+            src: 80,
+            src_mask: 0,
+            dst: 53,
+            dst_mask: 0xffff,
+        },
+    ];
+    let got: Vec<String> = cases.iter().map(|c| c.to_string()).collect();
+    let want = [
+        "set(eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02/ff:ff:ff:00:00:00))",
+        "set(eth(dst=02:00:00:00:00:02))",
+        "set(vlan(vid=5,pcp=3))",
+        "set(ipv4(src=10.0.0.1,dst=10.0.0.2/255.255.255.0,tos=0x10/0xfc,ttl=9))",
+        "set(ipv4(tos=0x10,ttl=9/0xf))",
+        "set(ipv6(src=::1,dst=::2/ffff:ffff:ffff:ffff::,hlimit=7))",
+        "set(arp(sip=10.1.1.240/255.255.0.0,tip=10.1.1.1,op=2,sha=02:00:00:00:00:02,tha=02:00:00:00:00:01/ff:00:00:00:00:00))",
+        "set(arp(op=1/0xff))",
+        "set(tcp(src=80,dst=443/0xff00))",
+        "set(udp(dst=53))",
+    ];
+    assert_eq!(got, want);
+}
