@@ -152,40 +152,53 @@ pub fn if_set_up(name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Opens a non-blocking AF_PACKET socket bound to `name`: all protocols,
-/// promiscuous, own transmissions ignored, VLAN aux data on.
-pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
-    let ifindex = if_index(name)?;
-    let proto = (libc::ETH_P_ALL as u16).to_be();
+/// A non-blocking AF_PACKET raw socket for `proto` (network byte order;
+/// 0 receives nothing).
+fn packet_socket(proto_be: u16) -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call; the result is checked before wrapping.
     let raw = cvt(unsafe {
         libc::socket(
             libc::AF_PACKET,
             libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            proto as libc::c_int,
+            proto_be as libc::c_int,
         )
     })?;
     // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Binds AF_PACKET socket `fd` to interface `ifindex` for `proto` (network byte order).
+fn packet_bind(fd: RawFd, proto_be: u16, ifindex: u32) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is a plain C struct for which all-zero bytes are valid.
+    let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto_be;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
+    cvt(unsafe {
+        libc::bind(
+            fd,
+            &sll as *const _ as *const libc::sockaddr,
+            size_of::<libc::sockaddr_ll>() as u32,
+        )
+    })
+    .map(|_| ())
+}
+
+/// Opens a non-blocking AF_PACKET socket bound to `name`: all protocols,
+/// promiscuous, own transmissions ignored, VLAN aux data on.
+pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
+    let ifindex = if_index(name)?;
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    let fd = packet_socket(proto)?;
+    let raw = fd.as_raw_fd();
     setsockopt_int(raw, SOL_PACKET, PACKET_AUXDATA, 1)?;
     setsockopt_int(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
     // Best effort: skipping the qdisc only speeds transmission up.
     let _ = setsockopt_int(raw, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
     let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20);
     let _ = setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20);
-    // SAFETY: sockaddr_ll is a plain C struct for which all-zero bytes are valid.
-    let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = proto;
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
-    cvt(unsafe {
-        libc::bind(
-            raw,
-            &sll as *const _ as *const libc::sockaddr,
-            size_of::<libc::sockaddr_ll>() as u32,
-        )
-    })?;
+    packet_bind(raw, proto, ifindex)?;
     // SAFETY: packet_mreq is a plain C struct for which all-zero bytes are valid.
     let mut mr: libc::packet_mreq = unsafe { zeroed() };
     mr.mr_ifindex = ifindex as i32;
@@ -732,16 +745,8 @@ impl TxRing {
         qdisc_bypass: bool,
         linear: bool,
     ) -> io::Result<TxRing> {
-        // SAFETY: plain socket(2) call; the result is checked before wrapping.
-        let raw = cvt(unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        })?;
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = packet_socket(0)?;
+        let raw = fd.as_raw_fd();
         if linear {
             setsockopt_int(raw, SOL_PACKET, PACKET_VNET_HDR, 1)?;
         }
@@ -761,19 +766,7 @@ impl TxRing {
             linear,
             max_len,
         };
-        // SAFETY: sockaddr_ll is a plain C struct for which all-zero bytes are valid.
-        let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = 0;
-        sll.sll_ifindex = ifindex as i32;
-        // SAFETY: passes a pointer to a live sockaddr_ll and its exact size.
-        cvt(unsafe {
-            libc::bind(
-                raw,
-                &sll as *const _ as *const libc::sockaddr,
-                size_of::<libc::sockaddr_ll>() as u32,
-            )
-        })?;
+        packet_bind(raw, 0, ifindex)?;
         Ok(ring)
     }
 
