@@ -11,8 +11,9 @@
 //! ## Lifetime of an id (OVS's `ofproto-dpif-rid.c`, in rvs's terms)
 //!
 //! The same lifetime governs the packet-in contexts behind `userspace`
-//! cookies ([`PinTable`]), and a fork entry (`xlate/fork.rs`) goes with the
-//! recirculation id that names it.
+//! cookies ([`PinTable`]) and the paused translations behind cookies with
+//! `PAUSE_COOKIE_BIT` (`xlate/pause.rs`), and a fork entry
+//! (`xlate/fork.rs`) goes with the recirculation id that names it.
 //!
 //! ```text
 //!  intern(state) ──▶ live, touched ──acquire (megaflow installed)──▶ refs > 0
@@ -99,7 +100,7 @@ pub struct RecircStats {
 /// Interned states, ids from 1 to `max_id`, with the lifetime of the module
 /// documentation: the one engine behind [`RecircTable`] and [`PinTable`].
 #[derive(Debug)]
-struct IdTable<S> {
+pub(crate) struct IdTable<S> {
     by_state: HashMap<S, u64>,
     by_id: HashMap<u64, Node<S>>,
     /// The last id handed out.
@@ -111,7 +112,7 @@ struct IdTable<S> {
 }
 
 impl<S: Clone + Eq + Hash> IdTable<S> {
-    fn new(max_id: u64, grace_ms: u64) -> Self {
+    pub(crate) fn new(max_id: u64, grace_ms: u64) -> Self {
         IdTable {
             by_state: HashMap::new(),
             by_id: HashMap::new(),
@@ -123,7 +124,7 @@ impl<S: Clone + Eq + Hash> IdTable<S> {
         }
     }
 
-    fn intern(&mut self, state: S) -> u64 {
+    pub(crate) fn intern(&mut self, state: S) -> u64 {
         if let Some(&id) = self.by_state.get(&state) {
             if let Some(n) = self.by_id.get_mut(&id) {
                 n.touched = true;
@@ -162,11 +163,11 @@ impl<S: Clone + Eq + Hash> IdTable<S> {
         }
     }
 
-    fn get(&self, id: u64) -> Option<&S> {
+    pub(crate) fn get(&self, id: u64) -> Option<&S> {
         self.by_id.get(&id).map(|n| &n.state)
     }
 
-    fn acquire(&mut self, id: u64) -> bool {
+    pub(crate) fn acquire(&mut self, id: u64) -> bool {
         match self.by_id.get_mut(&id) {
             Some(n) => {
                 n.refs = n.refs.saturating_add(1);
@@ -177,19 +178,19 @@ impl<S: Clone + Eq + Hash> IdTable<S> {
         }
     }
 
-    fn release(&mut self, id: u64) {
+    pub(crate) fn release(&mut self, id: u64) {
         if let Some(n) = self.by_id.get_mut(&id) {
             n.refs = n.refs.saturating_sub(1);
         }
     }
 
-    fn refs(&self, id: u64) -> Option<u32> {
+    pub(crate) fn refs(&self, id: u64) -> Option<u32> {
         self.by_id.get(&id).map(|n| n.refs)
     }
 
     /// Frees what has been unreferenced and untouched for the grace period
     /// (linear in the allocated ids); returns the freed states.
-    fn sweep(&mut self, now_ms: u64) -> Vec<S> {
+    pub(crate) fn sweep(&mut self, now_ms: u64) -> Vec<S> {
         let grace = self.grace_ms;
         let mut dead = Vec::new();
         for (&id, n) in self.by_id.iter_mut() {
@@ -216,12 +217,21 @@ impl<S: Clone + Eq + Hash> IdTable<S> {
         states
     }
 
-    fn stats(&self) -> RecircStats {
+    pub(crate) fn stats(&self) -> RecircStats {
         RecircStats {
             allocated: self.allocated,
             freed: self.freed,
             idle: self.by_id.values().filter(|n| n.refs == 0).count(),
         }
+    }
+
+    /// Allocated ids (live or in their grace period).
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub(crate) fn set_grace_ms(&mut self, grace_ms: u64) {
+        self.grace_ms = grace_ms;
     }
 }
 
@@ -391,8 +401,9 @@ impl PinTable {
 
 impl Ofproto {
     /// Frees what no megaflow has used for the grace period: recirculation
-    /// ids, the fork entries behind freed fork ids (`xlate/fork.rs`), and
-    /// packet-in contexts (which follow the recirculation grace). Called by
+    /// ids, the fork entries behind freed fork ids (`xlate/fork.rs`),
+    /// packet-in contexts and paused states (which follow the recirculation
+    /// grace). Called by
     /// [`Ofproto::run`].
     pub(crate) fn sweep_ids(&self, now_ms: u64) {
         let mut rt = self.recirc.lock();
@@ -412,6 +423,10 @@ impl Ofproto {
         let mut pins = self.pins.lock();
         pins.set_grace_ms(grace);
         pins.sweep(now_ms);
+        drop(pins);
+        let mut pauses = self.pauses.lock();
+        pauses.set_grace_ms(grace);
+        pauses.sweep(now_ms);
     }
 
     /// Fork entries allocated (`xlate/fork.rs`).

@@ -64,7 +64,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::flow_mod::BundleMsg;
 use crate::ofproto::Ofproto;
 use crate::recirc::{PinTable, RecircTable};
-use crate::xlate::{PAUSE_COOKIE_BIT, Translation, XlateOptions};
+use crate::xlate::{PAUSE_COOKIE_BIT, PauseTable, Translation, XlateOptions};
 
 /// Milliseconds on the owner's clock; the handler is sans-IO too.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -111,6 +111,8 @@ pub struct Handler {
     recirc: Arc<parking_lot::Mutex<RecircTable>>,
     /// Shared likewise: megaflows hold references on packet-in cookies.
     pins: Arc<parking_lot::Mutex<PinTable>>,
+    /// And on the cookies of paused translations.
+    pauses: Arc<parking_lot::Mutex<PauseTable>>,
     max_idle_ms: AtomicU64,
     /// Bumped after every change to the published `Ofproto`.
     table_gen: AtomicU64,
@@ -128,6 +130,7 @@ impl Handler {
     pub fn new(ofproto: Ofproto, clock: Clock) -> Self {
         let recirc = ofproto.recirc.clone();
         let pins = ofproto.pins.clone();
+        let pauses = ofproto.pauses.clone();
         Handler {
             slot: RwLock::new(Arc::new(ofproto)),
             writer: Mutex::new(()),
@@ -135,6 +138,7 @@ impl Handler {
             seen: Mutex::new(HashMap::new()),
             recirc,
             pins,
+            pauses,
             max_idle_ms: AtomicU64::new(MAX_IDLE_MS),
             table_gen: AtomicU64::new(0),
             stale_installs: AtomicU64::new(0),
@@ -212,10 +216,24 @@ impl Handler {
         self.max_idle_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// Takes or drops the references `m` holds on recirculation ids and
-    /// packet-in contexts.
+    /// Takes or drops the references `m` holds on recirculation ids,
+    /// packet-in contexts and paused translations.
     fn hold_ids(&self, m: &Megaflow, acquire: bool) {
         self.hold_recirc_ids(m, acquire);
+        let mut paused = m.actions.iter().filter_map(|a| match a {
+            DpAction::Userspace { userdata } if userdata & PAUSE_COOKIE_BIT != 0 => Some(*userdata),
+            _ => None,
+        });
+        if let Some(first) = paused.next() {
+            let mut t = self.pauses.lock();
+            for id in std::iter::once(first).chain(paused) {
+                if acquire {
+                    t.acquire(id);
+                } else {
+                    t.release(id);
+                }
+            }
+        }
         let mut cookies = m.actions.iter().filter_map(|a| match a {
             DpAction::Userspace { userdata } if userdata & PAUSE_COOKIE_BIT == 0 => Some(*userdata),
             _ => None,

@@ -313,17 +313,20 @@ pub fn str_to_uint(s: &str, max: u32) -> Option<u32> {
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    if d.is_empty() || d.starts_with(['+', '-']) {
+    // Only one sign, before the base prefix: `from_str_radix` would take another one after
+    // `0x` or the octal `0` ("0x+5", "0-7"), which `strtol` stops at (and then the tail fails).
+    let (radix, digits) = if let Some(h) = d.strip_prefix("0x").or_else(|| d.strip_prefix("0X")) {
+        (16, h)
+    } else if d.len() > 1 && d.starts_with('0') {
+        (8, &d[1..])
+    } else {
+        (10, d)
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
         return None;
     }
-    let v = if let Some(h) = d.strip_prefix("0x").or_else(|| d.strip_prefix("0X")) {
-        i64::from_str_radix(h, 16).ok()?
-    } else if d.len() > 1 && d.starts_with('0') {
-        i64::from_str_radix(&d[1..], 8).ok()?
-    } else {
-        d.parse::<i64>().ok()?
-    };
-    let v = if neg { -v } else { v };
+    let v = i64::from_str_radix(digits, radix).ok()?;
+    let v = if neg { v.checked_neg()? } else { v };
     (0..=i64::from(max)).contains(&v).then_some(v as u32)
 }
 
@@ -931,6 +934,47 @@ mod tests {
         assert_eq!(str_to_uint("0x1f", 255), Some(31));
         assert_eq!(str_to_uint("256", 255), None);
         assert_eq!(str_to_uint("-0", 255), Some(0));
+    }
+
+    /// One sign only, before the base prefix, as C `strtol` (checked against `ovs-ofctl
+    /// ct-flush`, which parses before it connects): a sign after `0x` or the octal `0` ends
+    /// the number and the tail is refused; a negated huge hex value must not overflow.
+    #[test]
+    fn str_to_uint_takes_one_sign_like_strtol() {
+        for bad in [
+            "0x+5",
+            "0x-5",
+            "0X+5",
+            "0-7",
+            "0+7",
+            "+-5",
+            "-+5",
+            "--5",
+            "-0x-8000000000000000",
+            "-0x8000000000000000",
+            "-0-7",
+            "0x",
+            "08",
+            "-",
+            "",
+            "5 ",
+        ] {
+            assert_eq!(str_to_uint(bad, 65535), None, "{bad:?}");
+        }
+        for (good, v) in [
+            ("+0x5", 5),
+            ("-0", 0),
+            ("-0x0", 0),
+            ("010", 8),
+            (" +17", 17),
+            ("0", 0),
+        ] {
+            assert_eq!(str_to_uint(good, 65535), Some(v), "{good:?}");
+        }
+        let mut m = CtMatch::default();
+        let mut msgs = String::new();
+        assert!(!m.parse_tuple(false, "ct_nw_proto=6,ct_tp_src=0x+5", &mut msgs));
+        assert_eq!(msgs, "failed to parse field ct_tp_src");
     }
 
     #[test]

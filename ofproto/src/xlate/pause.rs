@@ -38,9 +38,10 @@
 //! what the clone or bucket had left, and the actions after the clone or
 //! group go on at once on the packet as it was before it.
 //!
-//! Frozen states are interned (identical ones share an id) and never freed,
-//! like fork entries: the controller may send a continuation back at any
-//! time. Instructions after the paused `apply_actions` are frozen as
+//! Frozen states are interned (identical ones share an id) and freed as
+//! recirculation ids are ([`PauseTable`]): a grace period after no megaflow
+//! uses them. The controller may still send a continuation back at any
+//! time: resuming needs only the continuation. Instructions after the paused `apply_actions` are frozen as
 //! actions (`write_metadata` as a masked `set_field`, `goto_table` as
 //! `resubmit`, as OVS); `write_actions`/`clear_actions` are applied to the
 //! frozen action set at once (OVS copies them into the frozen action list,
@@ -52,7 +53,6 @@ use std::hash::{BuildHasher, Hasher};
 
 use datapath::DpAction;
 use datapath::extract::{PacketMeta, extract};
-use hashbrown::HashMap;
 use ofp_codec::action::SetField;
 use ofp_codec::msg::PacketIn2;
 use ofp_codec::msg::packet_in::PacketIn;
@@ -62,7 +62,7 @@ use ofp_codec::{Action, Field, Instruction, OfpError};
 use super::{OfFlow, PacketInEvent, Translation, Xlate, XlateOptions, write_action_set};
 use crate::ofproto::Ofproto;
 use crate::packet_in::packet_in_metadata;
-use crate::recirc::PinContext;
+use crate::recirc::{IdTable, PinContext, RECIRC_GRACE_MS, RecircStats};
 
 /// Set in a `userspace` cookie that names a paused state (packet-in
 /// context ids of `PinTable` count up from 1 and never reach it).
@@ -102,11 +102,20 @@ fn needs_unroll(a: &Action) -> bool {
 }
 
 /// Interned paused states and this bridge instance's id.
+///
+/// Same lifetime as recirculation ids and packet-in contexts (one
+/// [`IdTable`] engine, `crate::recirc`): a megaflow whose actions end in
+/// the pause's `userspace` action holds a reference on its cookie, an
+/// intern marks it touched, and a state is freed a grace period after both
+/// stopped (so a packet already on its way to userspace still finds it).
+/// Freeing never breaks an `NXT_RESUME`: the packet-in carries the whole
+/// frozen state in its continuation and resuming reads only that and the
+/// bridge id, never this table (as OVS, whose continuations are
+/// self-contained too).
 #[derive(Debug)]
 pub struct PauseTable {
-    by_state: HashMap<(PinContext, Paused), u64>,
-    by_id: HashMap<u64, (PinContext, Paused)>,
-    next: u64,
+    /// Ids below [`PAUSE_COOKIE_BIT`]; the cookie is the id with the bit.
+    ids: IdTable<(PinContext, Paused)>,
     bridge: [u8; 16],
 }
 
@@ -139,9 +148,7 @@ impl PauseTable {
     /// An empty table for a bridge instance named `bridge`.
     pub fn new(bridge: [u8; 16]) -> Self {
         PauseTable {
-            by_state: HashMap::new(),
-            by_id: HashMap::new(),
-            next: 0,
+            ids: IdTable::new(PAUSE_COOKIE_BIT - 1, RECIRC_GRACE_MS),
             bridge,
         }
     }
@@ -151,29 +158,62 @@ impl PauseTable {
         self.bridge
     }
 
-    /// The `userspace` cookie of a paused state (with [`PAUSE_COOKIE_BIT`]).
+    pub fn set_grace_ms(&mut self, grace_ms: u64) {
+        self.ids.set_grace_ms(grace_ms);
+    }
+
+    /// The `userspace` cookie of a paused state (with [`PAUSE_COOKIE_BIT`]),
+    /// allocating one if it is new; marks it touched.
     pub fn intern(&mut self, ctx: PinContext, paused: Paused) -> u64 {
-        let key = (ctx, paused);
-        if let Some(&id) = self.by_state.get(&key) {
-            return id;
-        }
-        self.next += 1;
-        let id = PAUSE_COOKIE_BIT | self.next;
-        self.by_id.insert(id, key.clone());
-        self.by_state.insert(key, id);
-        id
+        PAUSE_COOKIE_BIT | self.ids.intern((ctx, paused))
     }
 
+    /// The state behind `cookie`, if allocated.
     pub fn get(&self, cookie: u64) -> Option<&(PinContext, Paused)> {
-        self.by_id.get(&cookie)
+        let id = Self::id(cookie)?;
+        self.ids.get(id)
     }
 
+    /// A megaflow started sending to userspace with `cookie`. False (and
+    /// nothing counted) if `cookie` names no allocated state.
+    pub fn acquire(&mut self, cookie: u64) -> bool {
+        Self::id(cookie).is_some_and(|id| self.ids.acquire(id))
+    }
+
+    /// A megaflow that used `cookie` is gone. Unknown cookies and extra
+    /// releases are ignored.
+    pub fn release(&mut self, cookie: u64) {
+        if let Some(id) = Self::id(cookie) {
+            self.ids.release(id);
+        }
+    }
+
+    /// Megaflow references on `cookie`, if allocated.
+    pub fn refs(&self, cookie: u64) -> Option<u32> {
+        self.ids.refs(Self::id(cookie)?)
+    }
+
+    /// Frees the states unreferenced and untouched for the grace period
+    /// (linear in the allocated states); returns how many.
+    pub fn sweep(&mut self, now_ms: u64) -> usize {
+        self.ids.sweep(now_ms).len()
+    }
+
+    pub fn stats(&self) -> RecircStats {
+        self.ids.stats()
+    }
+
+    /// Allocated states (live or in their grace period).
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.ids.len() == 0
+    }
+
+    fn id(cookie: u64) -> Option<u64> {
+        (cookie & PAUSE_COOKIE_BIT != 0).then_some(cookie & !PAUSE_COOKIE_BIT)
     }
 }
 
@@ -333,6 +373,16 @@ impl Xlate<'_> {
 }
 
 impl Ofproto {
+    /// Paused states allocated (live or in their grace period).
+    pub fn n_paused_states(&self) -> usize {
+        self.pauses.lock().len()
+    }
+
+    /// Megaflow references on the paused state behind `cookie`, if allocated.
+    pub fn paused_state_refs(&self, cookie: u64) -> Option<u32> {
+        self.pauses.lock().refs(cookie)
+    }
+
     /// The packet-in for a packet the datapath sent up from a paused
     /// translation (None if `up`'s cookie names no paused state), with its
     /// continuation.
