@@ -44,6 +44,14 @@ impl Graveyard {
         }
     }
 
+    /// Room for a whole batch of [`REMOVE_BATCH`] entries right now (false if the list is
+    /// busy).
+    fn has_room(&self) -> bool {
+        self.list
+            .try_lock()
+            .is_some_and(|l| l.capacity() - l.len() >= REMOVE_BATCH)
+    }
+
     /// Keeps the entries of `conns` (which must be unlinked) for [`Conntrack::free_unlinked`];
     /// frees the ones that do not fit. Never allocates under the lock: the list grows only
     /// in [`Graveyard::take_all`].
@@ -130,6 +138,12 @@ impl Conntrack {
         let mut finished = 0;
         let mut victims: [Option<(u64, Arc<Conn>)>; REMOVE_BATCH] = std::array::from_fn(|_| None);
         while res.examined < budget {
+            // Back-pressure: with a housekeeping thread freeing (see `free_unlinked`), a step
+            // whose unlinked entries would not fit in the graveyard waits for the next call
+            // rather than freeing them here.
+            if self.graveyard.enabled.load(Ordering::Relaxed) && !self.graveyard.has_room() {
+                break;
+            }
             let sh = &self.shards[shard];
             let want = (budget - res.examined).min(REMOVE_BATCH);
             let (took, nv, at_end) = {
