@@ -33,7 +33,7 @@ impl UpcallHandler for Fwd {
                 mask.set_in_port(u32::MAX);
                 mask.set_eth_type(u16::MAX);
                 let ip = matches!(k.eth_type(), 0x0800 | 0x86dd);
-                let actions = if self.ct && ip && k.recirc_id() == 0 {
+                let actions: datapath::Actions = if self.ct && ip && k.recirc_id() == 0 {
                     mask.set_nw_proto(0xff);
                     mask.set_nw_frag(0xff);
                     [
@@ -58,12 +58,7 @@ impl UpcallHandler for Fwd {
                 } else {
                     std::iter::once(DpAction::Output(other)).collect()
                 };
-                UpcallReply {
-                    mask,
-                    actions,
-                    install: true,
-                    events: Vec::new(),
-                }
+                UpcallReply::install(mask, actions)
             })
             .collect()
     }

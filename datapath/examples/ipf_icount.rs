@@ -7,22 +7,13 @@
 use std::sync::Arc;
 
 use datapath::actions::{CtAction, DpAction};
-use datapath::key::FlowKey;
 use datapath::{Datapath, DatapathConfig, Upcall, UpcallHandler, UpcallReply};
 
 struct Never;
 
 impl UpcallHandler for Never {
     fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
-        batch
-            .iter()
-            .map(|_| UpcallReply {
-                mask: FlowKey::default(),
-                actions: Default::default(),
-                install: false,
-                events: Vec::new(),
-            })
-            .collect()
+        batch.iter().map(|_| UpcallReply::once([])).collect()
     }
 }
 

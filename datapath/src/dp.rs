@@ -47,6 +47,29 @@ pub struct UpcallReply {
     pub events: Vec<UserspacePacket>,
 }
 
+impl UpcallReply {
+    /// Installs the megaflow `key & mask` with `actions` (and runs them on
+    /// the packet); no extra events.
+    pub fn install(mask: FlowKey, actions: impl IntoIterator<Item = DpAction>) -> Self {
+        UpcallReply {
+            mask,
+            actions: actions.into_iter().collect(),
+            install: true,
+            events: Vec::new(),
+        }
+    }
+
+    /// Runs `actions` on this packet only; installs nothing.
+    pub fn once(actions: impl IntoIterator<Item = DpAction>) -> Self {
+        UpcallReply {
+            mask: FlowKey::default(),
+            actions: actions.into_iter().collect(),
+            install: false,
+            events: Vec::new(),
+        }
+    }
+}
+
 /// The slow path (ofproto). Called from handler threads with the misses of
 /// one burst; must return one reply per upcall, in order (missing replies
 /// drop their packets and count as lost). It must not call

@@ -68,12 +68,7 @@ impl UpcallHandler for NatFlows {
                         }]
                     }
                 };
-                UpcallReply {
-                    mask,
-                    actions: actions.into_iter().collect(),
-                    install: true,
-                    events: Vec::new(),
-                }
+                UpcallReply::install(mask, actions)
             })
             .collect()
     }

@@ -110,7 +110,7 @@ impl UpcallHandler for Firewall {
                 mask.set_nw_proto(0xff);
                 mask.set_nw_frag(0xff);
                 mask.set_ct_state(0xff);
-                let actions = if u.key.recirc_id() == 0 {
+                let actions: datapath::Actions = if u.key.recirc_id() == 0 {
                     [
                         DpAction::Ct(CtAction {
                             zone: 9,
@@ -125,12 +125,7 @@ impl UpcallHandler for Firewall {
                 } else {
                     std::iter::once(DpAction::Userspace { userdata: 2 }).collect()
                 };
-                UpcallReply {
-                    mask,
-                    actions,
-                    install: true,
-                    events: Vec::new(),
-                }
+                UpcallReply::install(mask, actions)
             })
             .collect()
     }
@@ -397,7 +392,7 @@ impl UpcallHandler for TwoZones {
                 mask.set_nw_frag(0xff);
                 mask.set_ct_state(0xff);
                 mask.set_ct_zone(0xffff);
-                let actions = if u.key.recirc_id() == 0 {
+                let actions: datapath::Actions = if u.key.recirc_id() == 0 {
                     [
                         DpAction::Ct(CtAction {
                             zone: 1,
@@ -419,12 +414,7 @@ impl UpcallHandler for TwoZones {
                     .into_iter()
                     .collect()
                 };
-                UpcallReply {
-                    mask,
-                    actions,
-                    install: true,
-                    events: Vec::new(),
-                }
+                UpcallReply::install(mask, actions)
             })
             .collect()
     }
@@ -480,7 +470,7 @@ impl UpcallHandler for SnatFlows {
                 } else {
                     NatSpec::REVERSE
                 };
-                let actions = if u.key.recirc_id() == 0 {
+                let actions: datapath::Actions = if u.key.recirc_id() == 0 {
                     [
                         DpAction::Ct(CtAction {
                             zone: 1,
@@ -495,12 +485,7 @@ impl UpcallHandler for SnatFlows {
                 } else {
                     std::iter::once(DpAction::Userspace { userdata: 2 }).collect()
                 };
-                UpcallReply {
-                    mask,
-                    actions,
-                    install: true,
-                    events: Vec::new(),
-                }
+                UpcallReply::install(mask, actions)
             })
             .collect()
     }

@@ -52,7 +52,7 @@ impl UpcallHandler for CtThenUserspace {
                 mask.set_eth_type(u16::MAX);
                 mask.set_nw_proto(0xff);
                 mask.set_nw_frag(0xff);
-                let actions = if u.key.recirc_id() == 0 {
+                let actions: datapath::Actions = if u.key.recirc_id() == 0 {
                     [
                         DpAction::Ct(CtAction {
                             zone: 1,
@@ -70,12 +70,7 @@ impl UpcallHandler for CtThenUserspace {
                     })
                     .collect()
                 };
-                UpcallReply {
-                    mask,
-                    actions,
-                    install: true,
-                    events: Vec::new(),
-                }
+                UpcallReply::install(mask, actions)
             })
             .collect()
     }
@@ -164,12 +159,10 @@ impl UpcallHandler for Loop {
             .map(|u| {
                 let mut mask = FlowKey::default();
                 mask.set_recirc_id(u32::MAX);
-                UpcallReply {
+                UpcallReply::install(
                     mask,
-                    actions: std::iter::once(DpAction::Recirc(u.key.recirc_id() + 1)).collect(),
-                    install: true,
-                    events: Vec::new(),
-                }
+                    std::iter::once(DpAction::Recirc(u.key.recirc_id() + 1)),
+                )
             })
             .collect()
     }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datapath::actions::DpAction;
-use datapath::key::FlowKey;
 use datapath::sys;
 use datapath::{Datapath, DatapathConfig, Upcall, UpcallHandler, UpcallReply};
 
@@ -15,15 +14,7 @@ struct DropAll;
 
 impl UpcallHandler for DropAll {
     fn upcall(&self, batch: &[Upcall]) -> Vec<UpcallReply> {
-        batch
-            .iter()
-            .map(|_| UpcallReply {
-                mask: FlowKey::default(),
-                actions: Default::default(),
-                install: false,
-                events: Vec::new(),
-            })
-            .collect()
+        batch.iter().map(|_| UpcallReply::once([])).collect()
     }
 }
 
