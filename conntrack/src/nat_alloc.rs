@@ -26,6 +26,15 @@
 //!
 //! When no candidate is free the connection is not created and the packet stays `+trk+new`
 //! untranslated, as OVS 3.1 does; [`crate::CtStats::nat_exhausted`] counts it.
+//!
+//! **Measured** (`benches/ct_nat.rs`, `bench/natbench.sh`; 2-CPU VM under load, threads run
+//! together with `chrt -f 1`): SNAT to one address and 64,512 ports, 2 threads against 1: CPU
+//! per new connection 1.04–1.41× (plain 1.25–1.46×), wall rate up 1.06–1.73×, 3–5 shard-lock
+//! waits per 1,000 connections; OVS 3.1, whose NAT allocation runs under its global `ct_lock`:
+//! 3.0× the CPU per connection, wall rate down from 0.37 to 0.20 Mconn/s, 8,522 sleeps on the
+//! lock per 48,000 connections. A new SNAT connection costs 3.0–3.5× a plain one in CPU
+//! (~2 candidates probed, two slots); established SNAT packets 1.10–1.26× plain (target 1.3×),
+//! 1.22× in instructions. [`Conntrack::thread_insert_lock_waits`] counts the waits.
 
 use std::cell::Cell;
 use std::net::IpAddr;
