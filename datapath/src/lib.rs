@@ -8,7 +8,7 @@
 //!  AF_PACKET: TPACKET_V2 rx ring ─┐
 //!  tap: read() per frame ─────────┴─burst (≤32)─▶ forwarding thread (×N, one per core by default)
 //!                                                    │ extract ▸ FlowKey (fixed 25 words)
-//!                                                    │ EMC (per thread, exact key) ──hit──┐
+//!                                                    │ EMC (per thread, key hash) ───hit──┐
 //!                                                    │ megaflow classifier (one hash     │
 //!                                                    │   table per mask, most-hit first)─┤
 //!                                                    │ miss: one batch per burst         │
