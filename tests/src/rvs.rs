@@ -21,8 +21,12 @@ pub fn rvs_bin() -> PathBuf {
     if !bin.exists() {
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.args(["build", "-p", "switch", "--bin", "rvs"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
+        // The profile the tests were built with (`debug` is cargo's `dev`).
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some(p) => {
+                cmd.args(["--profile", p]);
+            }
         }
         if let Some(target) = profile_dir.parent() {
             cmd.env("CARGO_TARGET_DIR", target);

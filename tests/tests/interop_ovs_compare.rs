@@ -36,19 +36,19 @@ mod ovs_ref;
 #[path = "../src/rvs.rs"]
 #[allow(dead_code)]
 mod rvs;
+#[path = "../src/twins.rs"]
+#[allow(dead_code)]
+mod twins;
 
 use controllers::Lan;
-use ovs_ref::{OvsConfig, OvsRef};
-use rvs::{Switchd, TempDir, ovs_ofctl, root_available, rvs_bin, tool_available};
+use ovs_ref::OvsRef;
+use rvs::{Switchd, TempDir, ovs_ofctl, rvs_bin, tool_available};
+use twins::Twins;
 
 const DPID: &str = "00000000000000ab";
 
 fn ready(test: &str) -> bool {
-    root_available(test)
-        && netns::namespaces_available(test)
-        && tool_available(test, "ovs-ofctl")
-        && controllers::on_path(test, "ping")
-        && OvsRef::available(test)
+    twins::available(test) && controllers::on_path(test, "ping")
 }
 
 /// Which ofctl runs the commands that change a switch (see [`Pair::same_with`]).
@@ -127,29 +127,20 @@ impl Pair {
     }
 
     fn start_with(fail_mode: &str, client: Client) -> Pair {
-        let lan_rvs = Lan::new(2);
-        let lan_ovs = Lan::new(2);
-        let tmp = TempDir::new("cmp");
-        let ports = lan_rvs.rvs_port_args();
-        let mut args: Vec<&str> = ports.iter().map(String::as_str).collect();
-        args.extend(["--datapath-id", DPID, "--fail-mode", fail_mode]);
-        let rvs = Switchd::start_in(&tmp.0.join("run"), "br0", &args, Some(&lan_rvs.sw.name));
-        let ovs = OvsRef::start(
-            &lan_ovs.sw,
-            &OvsConfig {
-                dpid: DPID.into(),
-                fail_mode: fail_mode.into(),
-                ports: lan_ovs.ovs_ports(),
-                ..OvsConfig::default()
-            },
-        );
+        let Twins {
+            rvs,
+            ovs,
+            lan_rvs,
+            lan_ovs,
+            run,
+        } = Twins::start("cmp", DPID, fail_mode);
         Pair {
             rvs,
             ovs,
             lan_rvs,
             lan_ovs,
             dir: TempDir::new("cmpf"),
-            _rvs_tmp: tmp,
+            _rvs_tmp: run,
             client,
             compared: std::cell::Cell::new(0),
         }

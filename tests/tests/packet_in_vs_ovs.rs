@@ -4,8 +4,9 @@
 //! `NXT_SET_PACKET_IN_FORMAT` (`standard` = `OFPT_PACKET_IN`,
 //! `nxt_packet_in`, `nxt_packet_in2`).
 //!
-//! Both switches are built as in `interop_ovs_compare.rs` (same datapath id,
-//! ports `p1`/`p2` numbered 1 and 2, each switch in its own namespace). The
+//! Both switches are built by `tests/src/twins.rs`, as in
+//! `interop_ovs_compare.rs` (same datapath id, ports `p1`/`p2` numbered 1
+//! and 2, each switch in its own namespace). The
 //! flows set registers and metadata, commit a connection in a zone with a
 //! ct_mark and a ct_label and send `controller(userdata=...)`, then send the
 //! reply (`est|rpl|trk`, the original tuple, zone, mark, label in the
@@ -17,9 +18,9 @@
 //! as ovs-ofctl) records ovs-vswitchd's packet-ins and must print what
 //! `ovs-ofctl monitor` prints.
 //!
-//! Not covered: a packet-out's own `controller` action (rvs reports cookie
-//! 0 where OVS reports none; see the ignored `ct_controller` scenario), and
-//! `controller(pause)` continuations (rvs does not implement them).
+//! Not covered here: a packet-out's own `controller` action (the
+//! `ct_controller` scenario of `ct_traffic_basic.rs` checks it) and
+//! `controller(pause)` continuations (`pause_resume.rs`).
 //!
 //! Needs root, namespaces, ovs-ofctl and the OVS daemons; under `CI=true` a
 //! missing one fails.
@@ -36,13 +37,17 @@ mod ovs_ref;
 #[path = "../src/rvs.rs"]
 #[allow(dead_code)]
 mod rvs;
+#[path = "../src/twins.rs"]
+#[allow(dead_code)]
+mod twins;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use controllers::Lan;
-use ovs_ref::{OvsConfig, OvsRef};
-use rvs::{Switchd, TempDir, ovs_ofctl, root_available, rvs_bin, tool_available};
+use ovs_ref::OvsRef;
+use rvs::{Switchd, TempDir, ovs_ofctl, rvs_bin, tool_available};
+use twins::Twins;
 
 const DPID: &str = "00000000000000ab";
 
@@ -78,11 +83,7 @@ const PACKETS: [(u32, &str); 4] = [
 ];
 
 fn ready(test: &str) -> bool {
-    root_available(test)
-        && netns::namespaces_available(test)
-        && tool_available(test, "ovs-ofctl")
-        && tool_available(test, "ovs-appctl")
-        && OvsRef::available(test)
+    twins::available(test) && tool_available(test, "ovs-appctl")
 }
 
 /// rvs and OVS side by side, each on its own two-host LAN.
@@ -97,28 +98,19 @@ struct Pair {
 
 impl Pair {
     fn start() -> Pair {
-        let lan_rvs = Lan::new(2);
-        let lan_ovs = Lan::new(2);
-        let dir = TempDir::new("pin");
-        let ports = lan_rvs.rvs_port_args();
-        let mut args: Vec<&str> = ports.iter().map(String::as_str).collect();
-        args.extend(["--datapath-id", DPID, "--fail-mode", "secure"]);
-        let rvs = Switchd::start_in(&dir.0.join("run"), "br0", &args, Some(&lan_rvs.sw.name));
-        let ovs = OvsRef::start(
-            &lan_ovs.sw,
-            &OvsConfig {
-                dpid: DPID.into(),
-                fail_mode: "secure".into(),
-                ports: lan_ovs.ovs_ports(),
-                ..OvsConfig::default()
-            },
-        );
+        let Twins {
+            rvs,
+            ovs,
+            lan_rvs,
+            lan_ovs,
+            run,
+        } = Twins::start("pin", DPID, "secure");
         let p = Pair {
             rvs,
             ovs,
             _lan_rvs: lan_rvs,
             _lan_ovs: lan_ovs,
-            dir,
+            dir: run,
         };
         let flows = p.dir.0.join("flows");
         std::fs::write(&flows, FLOWS).unwrap();
