@@ -11,19 +11,15 @@
 //! asleep). On a machine with fewer free cores than threads, preemption shows up in the wall
 //! tail: a call with little CPU time and an involuntary context switch was preempted.
 //!
-//! Last runs (2026-11-26, 3,000,000 connections, machine load 5-6 from other builds, so the
-//! raw wall tail is the OS's; µs): before the fixes of that day (allocation-free write locks,
-//! O(1) flush, entry stock, sweep before growth):
-//! expiry wall p50/p99/p99.9/max 4.7/8.5/38.6/3811, CPU 3.9/7.3/35.5/3733 (one call spent
-//! 3.6 ms in 4 mallocs/frees: growing a table while the sweeper freed into the same glibc
-//! arena); flush CPU max 217 but 16.7 ms asleep on a lock once. After: expiry wall
-//! 6.4/22.7/5471/64916, CPU 5.5/15.0/76.0/450; dump wall 5.7/16.7/3535/9629, CPU
-//! 4.4/8.6/41.6/281; flush wall 6.0/24.2/3273/6633, CPU 4.7/13.4/40.9/258. No allocation on
-//! the forwarding thread; no call over 1 ms of CPU; wall minus run-queue wait: flush max
-//! 262, dump p99.9 43 (max 9.6 ms: vCPU stolen, no context switch), expiry p99.9 85 with
-//! 7 calls asleep ~4 ms each on a shard lock whose holder (the sweeper, ~25 µs per hold) was
-//! itself descheduled. That last case is what is left of "never over 1 ms" on a shared
-//! machine: a lock holder preempted by the OS.
+//! Phase 1 by default has the forwarding thread sweep between its calls (`sweep(now, 64)`,
+//! `CT_LAT_SWEEP_STEP` to change) while another thread frees what it unlinks
+//! (`free_unlinked` every 5 ms); `CT_LAT_BG_SWEEP=1` sweeps from a housekeeping thread
+//! instead (the earlier arrangement). `CT_LAT_ONLY_EXPIRY=1` stops after phase 1.
+//!
+//! Figures: see the crate documentation (Performance). Before the changes of 2026-11-26
+//! evening (housekeeping thread sweeping, whole-shard sweeps on insertion), runs at load 5–6
+//! showed 0–7 calls per run asleep ~4 ms on a shard lock whose holder (sweeper, dumper or
+//! flusher) was descheduled, and one expiry call of 3.5 ms of CPU.
 
 mod common;
 
