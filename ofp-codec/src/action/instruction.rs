@@ -16,7 +16,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::wire::{self, Outer};
 use super::{Action, Instruction, nx_error};
-use crate::error::OfpError;
+use crate::error::{NX_VENDOR_ID, OfpError};
 use crate::reader::Reader;
 
 const OFPIT_GOTO_TABLE: u16 = 1;
@@ -26,6 +26,9 @@ const OFPIT_APPLY_ACTIONS: u16 = 4;
 const OFPIT_CLEAR_ACTIONS: u16 = 5;
 const OFPIT_METER: u16 = 6;
 const OFPIT_EXPERIMENTER: u16 = 0xffff;
+const OFPAT_VENDOR: u16 = 0xffff;
+/// Nicira's write_metadata action, which OVS turns into the instruction.
+const NXAST_WRITE_METADATA: u16 = 22;
 
 crate::view! {
     /// `ofp_instruction` header: the first 4 bytes of every instruction;
@@ -77,9 +80,31 @@ pub fn decode_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, OfpEr
         b.skip(4)?;
         out.push(Instruction::Meter(b.u32()?));
     }
+    let mut nx_write_metadata = None;
     if let Some(mut b) = slots[usize::from(OFPIT_APPLY_ACTIONS)] {
         b.skip(8)?;
-        out.push(Instruction::ApplyActions(wire::decode_list(&mut b, 0)?));
+        match find_nx_write_metadata(b.rest()) {
+            None => out.push(Instruction::ApplyActions(wire::decode_list(&mut b, 0)?)),
+            Some(at) => {
+                let mut before = b.sub(at)?;
+                out.push(Instruction::ApplyActions(wire::decode_list(
+                    &mut before,
+                    0,
+                )?));
+                let mut wm = b.sub(32)?;
+                wm.skip(10)?;
+                if wm.take(6)?.iter().any(|&z| z != 0) {
+                    return Err(nx_error::NXBRC_MUST_BE_ZERO);
+                }
+                let (metadata, mask) = (wm.u64()?, wm.u64()?);
+                // OVS makes it the write_metadata instruction, which comes
+                // after every apply action and only once.
+                if !b.is_empty() || slots[usize::from(OFPIT_WRITE_METADATA)].is_some() {
+                    return Err(OfpError::OFPBAC_UNSUPPORTED_ORDER);
+                }
+                nx_write_metadata = Some(Instruction::WriteMetadata { metadata, mask });
+            }
+        }
     }
     if slots[usize::from(OFPIT_CLEAR_ACTIONS)].is_some() {
         out.push(Instruction::ClearActions);
@@ -98,12 +123,37 @@ pub fn decode_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, OfpEr
         let mask = b.u64()?;
         out.push(Instruction::WriteMetadata { metadata, mask });
     }
+    out.extend(nx_write_metadata);
     if let Some(mut b) = slots[usize::from(OFPIT_GOTO_TABLE)] {
         b.skip(4)?;
         out.push(Instruction::GotoTable(b.u8()?));
     }
     verify_instructions(&out).map_err(|e| e.0)?;
     Ok(out)
+}
+
+/// Offset of the first well-framed `NXAST_WRITE_METADATA` (Nicira action
+/// 22, 32 bytes) among the top-level actions of `list`, if any. Framing
+/// errors are left to the action decoder.
+fn find_nx_write_metadata(list: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(rest) = list.get(at..) {
+        let v = wire::ActionView::new_checked(rest).ok()?;
+        let len = usize::from(v.length());
+        if len < 8 || len % 8 != 0 {
+            return None;
+        }
+        let sub = rest.get(8..10).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        if v.action_type() == OFPAT_VENDOR
+            && v.experimenter() == NX_VENDOR_ID
+            && sub == Some(NXAST_WRITE_METADATA)
+            && len == 32
+        {
+            return Some(at);
+        }
+        at += len;
+    }
+    None
 }
 
 /// OVS's `ofpacts_verify` over a whole instruction list.
@@ -199,6 +249,44 @@ mod tests {
 
     fn dec(hex: &str) -> Result<Vec<Instruction>, OfpError> {
         decode_instructions(&mut Reader::new(&unhex(hex)))
+    }
+
+    /// NXAST_WRITE_METADATA inside apply-actions, as OVS 3.1's
+    /// `ovs-ofctl ofp-print` decodes it: the write_metadata instruction,
+    /// last among the apply actions and not next to a real one.
+    #[test]
+    fn nx_write_metadata_becomes_the_instruction_as_in_ovs() {
+        let wm = "ffff002000002320 0016000000000000 0000000000000005 00000000000000ff";
+        let out = "0000001000000001 ffe5000000000000";
+        let meta = Instruction::WriteMetadata {
+            metadata: 5,
+            mask: 0xff,
+        };
+        assert_eq!(
+            dec(&format!("0004002800000000 {wm}")),
+            Ok(vec![Instruction::ApplyActions(vec![]), meta.clone()])
+        );
+        let ins = dec(&format!("0004003800000000 {out} {wm}")).unwrap();
+        assert_eq!(ins[1], meta);
+        assert_eq!(
+            super::super::format_instructions(&ins),
+            "output:1,write_metadata:0x5/0xff"
+        );
+        assert_eq!(
+            dec(&format!("0004003800000000 {wm} {out}")),
+            Err(OfpError::OFPBAC_UNSUPPORTED_ORDER)
+        );
+        assert_eq!(
+            dec(&format!(
+                "0004002800000000 {wm} 0002001800000000 0000000000000001 00000000000000ff"
+            )),
+            Err(OfpError::OFPBAC_UNSUPPORTED_ORDER)
+        );
+        let nonzero = wm.replacen("0016000000000000", "0016000000000001", 1);
+        assert_eq!(
+            dec(&format!("0004002800000000 {nonzero}")),
+            Err(nx_error::NXBRC_MUST_BE_ZERO)
+        );
     }
 
     fn enc(i: &[Instruction]) -> String {

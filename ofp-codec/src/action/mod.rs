@@ -33,7 +33,11 @@
 //! - `push_pbb`, `pop_pbb`, `copy_ttl_in`, `copy_ttl_out`: Open vSwitch 3.1
 //!   rejects them (`OFPBAC_BAD_TYPE` on the wire, "unknown action" in text);
 //!   so does rvs.
-//! - Nicira actions rvs does not implement (the NXAST_WRITE_METADATA action, encap, decap, dec_nsh_ttl, delete_field)
+//! - NXAST_WRITE_METADATA in apply-actions decodes, as in OVS, to the
+//!   write_metadata instruction (same ordering errors); inside
+//!   write-actions rvs answers `OFPBAC_BAD_VENDOR_TYPE` where OVS says
+//!   `OFPBAC_BAD_TYPE`.
+//! - Nicira actions rvs does not implement (encap, decap, dec_nsh_ttl, delete_field)
 //!   are framed with OVS's length rules and then refused with
 //!   `OFPBAC_BAD_VENDOR_TYPE`; OVS accepts them. In text they are "not
 //!   supported by rvs" (encap/decap/dec_nsh_ttl: "unknown action").
