@@ -113,9 +113,10 @@
 //! twice when the entry sat in its second way (hash quality was not the
 //! issue: 1000-2000 keys in 8192 slots). The 4-way EMC of one cache line
 //! per set (128 KiB, see [`emc`]) took `Pipeline::process` from 10.4 % to
-//! 4.4 % of the CPU on tap ct rand1000; same-run A/B (load 10-12, medians
-//! of 3): tap ct rand1000 9.69 → 8.05 CPU-s per Mpkt, tap plain rand1000
-//! 7.76 → 7.25, veth plain rand1000 4.95 → 4.66. On tap ct the rest of the
+//! 4.4 % of the CPU on tap ct rand1000; same-run A/B (medians of 3): at
+//! load 10-12 tap ct rand1000 9.69 → 8.05 CPU-s per Mpkt, tap plain
+//! rand1000 7.76 → 7.25, veth plain rand1000 4.95 → 4.66; at load 14 tap ct
+//! rand1000 8.84 → 8.73 (within the spread). On tap ct the rest of the
 //! premium is the tracker (`Conntrack::execute` ~5 %, its periodic sweep
 //! ~2 %); on veth, rand1000 measured 3 % under fixed in one run and 18 %
 //! over in the next, within this machine's run-to-run spread.
