@@ -171,34 +171,37 @@
 //! during mass expiry and during a dump), `--bench ovs_shape` (the OVS benchmark's shape),
 //! `--bench ct_nat` (NAT set-up and established NATed packets beside their plain twins).
 //!
-//! Last run, 2026-11-26 (2 cores shared with other engineers' builds, load average 8–12, so
-//! wall-clock figures are noisy: compare only within one run; instruction counts are not
-//! affected). `bench/ctbench.sh 3`, medians of 3, OVS 3.1.0 built from Debian's source:
+//! Last run, 2026-11-26 23:20 UTC (2 cores shared with other engineers' builds, load average
+//! 12–15, so wall-clock figures are scaled down and noisy: compare only within one run;
+//! instruction counts are not affected). `bench/ctbench.sh 3`, medians of 3, OVS 3.1.0 built
+//! from Debian's source:
 //!
 //! | case | OVS 3.1 | rvs | rvs/OVS |
 //! | --- | --- | --- | --- |
-//! | existing conn, 1 thread, batch 32 (OVS `benchmark 1 10000000 32`) | 2.92 Mpps | 6.52 Mpps | 2.24× |
-//! | existing conn, 2 threads, batch 32 | 3.38 Mpps | 7.60 Mpps | 2.25× |
-//! | existing, 1 thread, batch 32, 32 conns | 3.05 Mpps | 3.99 Mpps | 1.31× |
-//! | existing, 1 thread, batch 1 | 2.68 Mpps | 3.26 Mpps | 1.21× |
-//! | setup, ns per new connection (1M distinct UDP, batch 32, commit) | 4208 ns | 2025 ns | 2.08× |
-//! | memory, bytes per connection (RSS growth at 1M) | 354 B | 164 B (180 B now¹) | 2.16× less (1.97×) |
-//! | instructions per packet, existing (cachegrind) | 1106 | 627 | 1.76× fewer |
-//! | instructions per new connection (cachegrind) | 3086 | 1768 | 1.75× fewer |
+//! | existing conn, 1 thread, batch 32 (OVS `benchmark 1 10000000 32`) | 0.83 Mpps | 1.22 Mpps | 1.46× |
+//! | existing conn, 2 threads, batch 32 | 1.10 Mpps | 2.39 Mpps | 2.18× |
+//! | existing, 1 thread, batch 32, 32 conns | 0.88 Mpps | 1.37 Mpps | 1.55× |
+//! | existing, 1 thread, batch 1 | 1.75 Mpps | 2.47 Mpps | 1.41× |
+//! | setup, ns per new connection (1M distinct UDP, batch 32, commit) | 6418 ns | 2699 ns | 2.38× |
+//! | memory, bytes per connection (RSS growth at 1M) | 354 B | 180 B | 1.97× less |
+//! | instructions per packet, existing (cachegrind) | 1106 | 652 | 1.70× fewer |
+//! | instructions per new connection (cachegrind) | 3088 | 1919 | 1.61× fewer |
 //!
+//! (An earlier run the same day at load 8–12: 2.24×, 2.25×, 1.31×, 1.21×, setup 2.08×,
+//! 627 and 1768 instructions; NAT and the ALGs have since added to the set-up path.)
 //! (OVS's figures on a quiet machine, from the reference kit: 13.9 Mpps at 1 thread, 29.2 Mpps
 //! at 2; the load here scales both down.)
 //!
-//! Other figures (same session):
+//! Other figures (earlier runs on 2026-11-26, at load 8–12):
 //! * criterion `lookup_1m`: batches of 32 random connections out of 1,000,000 live ones,
 //!   44 µs per batch (1.4 µs per packet; memory-latency bound on this VM — the batched lookup
 //!   overlaps the cache misses of a batch, which took it from ~5 µs per packet).
 //! * criterion `existing`: 6.5 Melem/s (1 connection), 3.8 Melem/s (32 connections),
 //!   5.7 Melem/s with 2 threads.
-//! * ¹ NAT and the ALGs added one pointer each to every entry (the NAT binding and the helper
-//!   state live behind them, allocated only for connections that have them): `ct_mem` measured
-//!   180 bytes per connection at 1M afterwards (2026-11-26, same machine).
-//! * `ct_mem`: 164 bytes per connection at 1M (RSS); after all expire and a sweep, the entries
+//! * NAT and the ALGs added one pointer each to every entry (the NAT binding and the helper
+//!   state live behind them, allocated only for connections that have them): 180 bytes per
+//!   connection at 1M (164 before them).
+//! * `ct_mem`: after all expire and a sweep, the entries
 //!   and table memory are freed to the allocator (glibc keeps most of its heap until a large
 //!   free lets it trim), and refilling 1M connections reuses it (RSS unchanged).
 //! * `ct_latency`, `execute()` of 32 packets on a forwarding thread, 3,000,000 connections,
