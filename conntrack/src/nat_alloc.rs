@@ -33,8 +33,8 @@
 //! waits per 1,000 connections; OVS 3.1, whose NAT allocation runs under its global `ct_lock`:
 //! 3.0× the CPU per connection, wall rate down from 0.37 to 0.20 Mconn/s, 8,522 sleeps on the
 //! lock per 48,000 connections. A new SNAT connection costs 3.0–3.5× a plain one in CPU
-//! (~2 candidates probed, two slots); established SNAT packets 1.10–1.26× plain (target 1.3×),
-//! 1.22× in instructions. [`Conntrack::thread_insert_lock_waits`] counts the waits.
+//! (~2 candidates probed, two slots); established SNAT packets 1.12–1.16× plain (target 1.3×),
+//! 1.18–1.22× in instructions. [`Conntrack::thread_insert_lock_waits`] counts the waits.
 
 use std::cell::Cell;
 use std::net::IpAddr;
