@@ -111,6 +111,11 @@ pub fn decode_instructions(r: &mut Reader<'_>) -> Result<Vec<Instruction>, OfpEr
     }
     if let Some(mut b) = slots[usize::from(OFPIT_WRITE_ACTIONS)] {
         b.skip(8)?;
+        if let Some(at) = find_nx_write_metadata(b.rest()) {
+            // OVS decodes it, then refuses it in an action set.
+            wire::decode_list(&mut b.sub(at)?, 0)?;
+            return Err(OfpError::OFPBAC_BAD_TYPE);
+        }
         let acts = wire::decode_list(&mut b, 0)?;
         if acts.iter().any(|a| !a.allowed_in_action_set()) {
             return Err(OfpError::OFPBAC_BAD_TYPE);
@@ -281,6 +286,21 @@ mod tests {
                 "0004002800000000 {wm} 0002001800000000 0000000000000001 00000000000000ff"
             )),
             Err(OfpError::OFPBAC_UNSUPPORTED_ORDER)
+        );
+        assert_eq!(
+            dec(&format!("0003002800000000 {wm}")),
+            Err(OfpError::OFPBAC_BAD_TYPE)
+        );
+        // Nested (clone) or in a plain list (packet-out, bucket).
+        assert_eq!(
+            dec(&format!(
+                "0004003800000000 ffff003000002320 002a000000000000 {wm}"
+            )),
+            Err(OfpError::OFPBIC_UNSUP_INST)
+        );
+        assert_eq!(
+            crate::action::decode_actions(&mut Reader::new(&unhex(wm))),
+            Err(OfpError::OFPBIC_UNSUP_INST)
         );
         let nonzero = wm.replacen("0016000000000000", "0016000000000001", 1);
         assert_eq!(

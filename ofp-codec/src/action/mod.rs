@@ -34,9 +34,9 @@
 //!   rejects them (`OFPBAC_BAD_TYPE` on the wire, "unknown action" in text);
 //!   so does rvs.
 //! - NXAST_WRITE_METADATA in apply-actions decodes, as in OVS, to the
-//!   write_metadata instruction (same ordering errors); inside
-//!   write-actions rvs answers `OFPBAC_BAD_VENDOR_TYPE` where OVS says
-//!   `OFPBAC_BAD_TYPE`.
+//!   write_metadata instruction (same ordering errors); in write-actions
+//!   it is `OFPBAC_BAD_TYPE`, nested in `clone` `OFPBIC_UNSUP_INST`, as in
+//!   OVS (which reports errors of later actions in the list first).
 //! - Nicira actions rvs does not implement (encap, decap, dec_nsh_ttl, delete_field)
 //!   are framed with OVS's length rules and then refused with
 //!   `OFPBAC_BAD_VENDOR_TYPE`; OVS accepts them. In text they are "not

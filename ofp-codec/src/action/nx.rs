@@ -62,7 +62,8 @@ pub(crate) fn bounds(subtype: u16) -> Option<(usize, usize)> {
         12 | 13 => (32, VAR),     // bundle, bundle_load
         // Nicira actions OVS knows on OpenFlow 1.3 but rvs does not
         // implement: framed with OVS's length rules, then refused with
-        // OFPBAC_BAD_VENDOR_TYPE (see `decode`).
+        // OFPBAC_BAD_VENDOR_TYPE (see `decode`); write_metadata is the
+        // instruction, only at the end of apply-actions (`instruction.rs`).
         22 => (32, 32),                  // write_metadata
         50 => (24, 24),                  // delete_field
         47 | 48 | 254 | 255 => (16, 16), // decap, dec_nsh_ttl, debug
@@ -212,6 +213,15 @@ pub(crate) fn decode(sub: u16, raw: Raw<'_>, out: &mut Vec<Action>) -> Result<()
         }
         NXAST_LEARN | NXAST_LEARN2 => learn::decode(sub, &mut r)?,
         s if super::nx_more::handles(s) => super::nx_more::decode(s, &mut r)?,
+        // write_metadata where no instruction may stand (nested in clone
+        // or ct, a packet-out, a group bucket): apply-actions turns it into
+        // the instruction before this (`instruction.rs`).
+        22 => {
+            if r.take(6)?.iter().any(|&z| z != 0) {
+                return Err(nx_error::NXBRC_MUST_BE_ZERO);
+            }
+            return Err(OfpError::OFPBIC_UNSUP_INST);
+        }
         _ => return Err(OfpError::OFPBAC_BAD_VENDOR_TYPE),
     };
     out.push(a);
