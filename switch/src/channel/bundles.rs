@@ -14,10 +14,27 @@ use super::bridge::BundleItem;
 
 /// Most bundles one connection may hold open.
 pub const MAX_BUNDLES: usize = 64;
-/// Most messages one bundle may hold. OVS has no cap; rvs keeps one so a
-/// controller cannot grow memory without bound, set high enough that
-/// million-flow `ovs-ofctl --bundle add-flows` loads commit (2^22 messages).
+/// Most messages one bundle may hold. OVS has no cap; rvs keeps one, set
+/// high enough that million-flow `ovs-ofctl --bundle add-flows` loads commit
+/// (2^22 messages).
 pub const MAX_BUNDLE_MSGS: usize = 1 << 22;
+/// Most bytes of BUNDLE_ADD messages the open bundles of one connection may
+/// hold together (1 GiB; a million-flow load is ~100-200 MiB). With
+/// [`MAX_BUNDLES`] and [`MAX_BUNDLE_MSGS`] alone a controller could make a
+/// connection hold terabytes; this is what bounds its memory (the decoded
+/// items cost a small multiple of their bytes). An add past it fails with
+/// `OFPBFC_MSG_TOO_MANY` and discards its bundle, as the message cap does.
+///
+/// OVS 3.1 caps neither messages nor bytes (`ofp_bundle_add_message` only
+/// appends), so there is no OVS reply to match; a load OVS would take until
+/// memory ran out is refused here instead. Of the bundle errors the spec
+/// defines, `OFPBFC_MSG_TOO_MANY` ("can't handle this many messages in
+/// bundle", ONF 2312 for OpenFlow 1.3) is the one that says the switch ran
+/// out of room for the messages being added; `OFPBFC_OUT_OF_BUNDLES` is about
+/// the number of bundles and `OFPBFC_MSG_BAD_LEN` about one malformed
+/// message, neither of which is the case. OVS declares the code but never
+/// sends it.
+pub const MAX_BUNDLE_BYTES: usize = 1 << 30;
 
 #[derive(Debug)]
 struct Bundle {
@@ -26,12 +43,30 @@ struct Bundle {
     /// Each item with the raw BUNDLE_ADD message that carried it (error
     /// replies on commit refer to that message).
     items: Vec<(BundleItem, Vec<u8>)>,
+    /// Sum of the raw messages' lengths.
+    bytes: usize,
 }
 
 /// The bundles of one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Bundles {
     map: BTreeMap<u32, Bundle>,
+    /// [`MAX_BUNDLE_BYTES`], lower in tests.
+    max_bytes: usize,
+}
+
+impl Default for Bundles {
+    fn default() -> Self {
+        Bundles {
+            map: BTreeMap::new(),
+            max_bytes: MAX_BUNDLE_BYTES,
+        }
+    }
+}
+
+/// `OFPBFC_MSG_TOO_MANY` (ONF experimenter error 2312).
+fn msg_too_many() -> OfpError {
+    OfpError::vendor(ofp_codec::error::ONF_VENDOR_ID, 2312)
 }
 
 fn check_flags(flags: u16) -> Result<(), OfpError> {
@@ -65,6 +100,7 @@ impl Bundles {
                 flags,
                 closed: false,
                 items: Vec::new(),
+                bytes: 0,
             },
         );
         Ok(())
@@ -106,10 +142,12 @@ impl Bundles {
         if !self.map.contains_key(&id) && self.map.len() >= MAX_BUNDLES {
             return Err(OfpError::OFPBFC_OUT_OF_BUNDLES);
         }
+        let held: usize = self.map.values().map(|b| b.bytes).sum();
         let b = self.map.entry(id).or_insert(Bundle {
             flags,
             closed: false,
             items: Vec::new(),
+            bytes: 0,
         });
         if b.closed {
             self.map.remove(&id);
@@ -119,10 +157,11 @@ impl Bundles {
             self.map.remove(&id);
             return Err(OfpError::OFPBFC_BAD_FLAGS);
         }
-        if b.items.len() >= MAX_BUNDLE_MSGS {
+        if b.items.len() >= MAX_BUNDLE_MSGS || held.saturating_add(raw.len()) > self.max_bytes {
             self.map.remove(&id);
-            return Err(OfpError::vendor(ofp_codec::error::ONF_VENDOR_ID, 2312)); // OFPBFC_MSG_TOO_MANY
+            return Err(msg_too_many());
         }
+        b.bytes += raw.len();
         b.items.push((item, raw.to_vec()));
         Ok(())
     }
@@ -187,6 +226,26 @@ mod tests {
         assert_eq!(items[0].1, vec![9]);
         assert_eq!(b.take_for_commit(3, 0), Err(OfpError::OFPBFC_BAD_ID));
         assert_eq!(b.discard(3), Err(OfpError::OFPBFC_BAD_ID));
+    }
+
+    #[test]
+    fn the_bytes_held_by_a_connections_bundles_are_capped() {
+        let mut b = Bundles {
+            max_bytes: 100,
+            ..Bundles::default()
+        };
+        b.add(1, 0, item(), &[0; 60]).unwrap();
+        b.add(2, 0, item(), &[0; 40]).unwrap();
+        // Over the cap across bundles: bundle 2 is discarded, 1 stays.
+        assert_eq!(b.add(2, 0, item(), &[0; 1]), Err(msg_too_many()));
+        assert_eq!(b.len(), 1);
+        b.add(3, 0, item(), &[0; 40]).unwrap();
+        assert_eq!(b.add(1, 0, item(), &[0; 1]), Err(msg_too_many()));
+        // Bundles gone (discarded, committed) no longer count.
+        b.add(4, 0, item(), &[0; 60]).unwrap();
+        assert_eq!(b.take_for_commit(4, 0).map(|i| i.len()), Ok(1));
+        b.discard(3).unwrap();
+        b.add(5, 0, item(), &[0; 100]).unwrap();
     }
 
     #[test]
