@@ -56,7 +56,7 @@ use ofp_codec::msg::{
     MultipartReplyBody, MultipartRequestBody as Q, OFP13_VERSION, frame_len,
 };
 use ofp_codec::text::flow_mod::{Command as FlowCmd, FlowSpec, parse_flow_mod_with};
-use ofp_codec::text::flows_file::{parse_flows, parse_flows_with};
+use ofp_codec::text::flows_file::parse_flows_with;
 
 use crate::daemon::config::rundir_from;
 
@@ -559,7 +559,7 @@ fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
         let content = read_source(file)?;
         let accepted = names::Accepted::fetch(s)?;
         let parsed = parse_flows_with(&content, Some(command), accepted.names())
-            .map_err(|e| anyhow::anyhow!("{file}: {e:?}"))?;
+            .map_err(|e| anyhow::anyhow!("{file}:{e}"))?;
         return Ok(parsed.flows.into_iter().map(|f| f.spec).collect());
     }
     if text.is_none() && cmd != "del-flows" {
@@ -865,7 +865,9 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
         }
         "replace-flows" => {
             let file = o.args.get(1).context("replace-flows needs a FILE")?;
-            let wanted = flows_from_text(file, &s.accept(&read_source(file)?)?)?;
+            let text = read_source(file)?;
+            let accepted = names::Accepted::fetch(s)?;
+            let wanted = flows_from_text(file, &text, accepted.names())?;
             let current = flows_from_switch(&mut v, &mut s.xids)?;
             // Table by table, as ovs-ofctl: the switch's flows missing from
             // the file are deleted, then the file's new or changed flows added.
@@ -1013,9 +1015,9 @@ fn fte_key(table_id: u8, m: &ofp_codec::Match, priority: u16) -> FteKey {
 }
 
 /// The flows of a flows file's `text` (`path` names it in errors).
-fn flows_from_text(path: &str, text: &str) -> Result<Fte> {
-    let parsed =
-        parse_flows(text, Some(FlowCmd::Add)).map_err(|e| anyhow::anyhow!("{path}: {e:?}"))?;
+fn flows_from_text(path: &str, text: &str, names: ofp_codec::text::Names<'_>) -> Result<Fte> {
+    let parsed = parse_flows_with(text, Some(FlowCmd::Add), names)
+        .map_err(|e| anyhow::anyhow!("{path}:{e}"))?;
     let mut out = Fte::new();
     for (seq, f) in parsed.flows.into_iter().enumerate() {
         let fm = f.spec.to_flow_mod();
@@ -1154,11 +1156,10 @@ fn diff_flows(o: &Opts) -> Result<String> {
             || (!src.contains(':') && std::path::Path::new(src).is_file());
         if is_file {
             let text = read_source(src)?;
-            let text = match shown.as_mut() {
-                Some(sess) => sess.accept(&text)?,
-                None => text,
-            };
-            flows_from_text(src, &text)
+            match shown.as_mut() {
+                Some(sess) => flows_from_text(src, &text, names::Accepted::fetch(sess)?.names()),
+                None => flows_from_text(src, &text, ofp_codec::text::Names::NONE),
+            }
         } else {
             let mut sess = Session::new(src, o.rundir.clone(), o.names);
             let mut v = sess.open()?;

@@ -195,5 +195,26 @@ fn named_flows_from_rvs_ofctl_and_ovs_ofctl_install_the_same_rules() {
     );
     assert_eq!(named, named_ovs);
     assert!(named.contains("in_port=\"p-3\""), "{named}");
+    // replace-flows and diff-flows read flow files with the names too.
+    let mut after = Vec::new();
+    let mut diffs = Vec::new();
+    for client in [Client::Ovs, Client::Rvs] {
+        ok(client, &["del-flows", &target]);
+        ok(client, &["replace-flows", &target, flows]);
+        // ovs-ofctl reads a file after a switch without names (unless
+        // they are shown), so this one is refused; rvs ofctl likewise.
+        let diff = run(client, &["diff-flows", &target, flows]);
+        let err = String::from_utf8_lossy(&diff.stderr).into_owned();
+        let err = err.split_once(": ").map_or("", |(_, e)| e).to_string();
+        diffs.push((diff.status.code(), err));
+        after.push(ok(Client::Ovs, &["dump-flows", "--no-stats", &target]));
+    }
+    assert_eq!(after[0], after[1]);
+    assert_eq!(diffs[0], diffs[1]);
+    assert!(
+        after[0].contains("priority=9,ip,in_port=2 actions=output:3"),
+        "{}",
+        after[0]
+    );
     drop(sw);
 }

@@ -5,10 +5,10 @@
 //! `--names` (or by default when stdout is a terminal). The names come from
 //! the switch's PORT_DESC reply (and table names from TABLE_FEATURES).
 //!
-//! Flows, filters and packet-outs are parsed by ofp-codec with the names
-//! ([`Accepted`], `ofp_codec::text::Names`). Elsewhere (groups, flow files
-//! of replace-flows and diff-flows, PORT arguments) names are still swapped
-//! for numbers in the text before parsing ([`NameMap::accept`]); printed
+//! Flows, flow files, filters and packet-outs are parsed by ofp-codec with
+//! the names ([`Accepted`], `ofp_codec::text::Names`). Elsewhere (groups,
+//! PORT arguments) names are still swapped for numbers in the text before
+//! parsing ([`NameMap::accept`]); printed
 //! text has numbers swapped for names ([`NameMap::show`]). Only the
 //! port-valued places OVS formats through its
 //! port map are touched: the `in_port`, `out_port` and `actset_output`
