@@ -396,3 +396,98 @@ fn a_batch_without_barrier_is_revalidated_before_its_replies_are_sent() {
         );
     }
 }
+
+/// Writes `msgs` through a hub connection and waits for the reply with
+/// `xid`; returns the time from the first byte written to that reply.
+async fn transact(hub: &Arc<Hub<OfBridge>>, msgs: BytesMut, xid: u32) -> std::time::Duration {
+    let (client, server) = tokio::io::duplex(1 << 16);
+    tokio::spawn(
+        hub.clone()
+            .serve(server, ConnConfig::new(ConnKind::Service)),
+    );
+    let (mut rd, mut wr) = tokio::io::split(client);
+    let t0 = Instant::now();
+    tokio::spawn(async move { wr.write_all(&msgs).await.unwrap() });
+    let mut buf = BytesMut::with_capacity(1 << 16);
+    loop {
+        assert!(rd.read_buf(&mut buf).await.unwrap() > 0, "stream closed");
+        for (x, m) in decode_all(&mut buf) {
+            assert!(!matches!(m, Message::Error(_)), "{m:?}");
+            if x == xid && !matches!(m, Message::Hello(_)) {
+                return t0.elapsed();
+            }
+        }
+    }
+}
+
+/// `n` flow-mods of `cmd` for the bench's flows in one ONF bundle (as
+/// `ovs-ofctl --bundle` sends them: open, adds, commit).
+fn bundle_of(cmd: Command, n: u32, commit_xid: u32) -> BytesMut {
+    use ofp_codec::msg::bundle::{BundleCtrlType, OFPBF_ATOMIC};
+    use ofp_codec::msg::{BundleAdd, BundleControl};
+    let mut msgs = BytesMut::new();
+    Message::Hello(Hello::with_versions(1 << OFP13_VERSION)).encode_into(1, &mut msgs);
+    let ctrl = |t| {
+        Message::BundleControl(BundleControl {
+            bundle_id: 7,
+            ctrl_type: t,
+            flags: OFPBF_ATOMIC,
+            properties: Vec::new(),
+        })
+    };
+    ctrl(BundleCtrlType::OPEN_REQUEST).encode_into(2, &mut msgs);
+    for i in 0..n {
+        let mut line = format!(
+            "priority=10,ip,nw_src=10.{}.{}.{}",
+            1 + (i >> 16),
+            (i >> 8) & 0xff,
+            i & 0xff
+        );
+        if matches!(cmd, Command::Add) {
+            line.push_str(",actions=output:2");
+        }
+        let inner = flow_mod(cmd, &line).encode(3 + i);
+        Message::BundleAdd(BundleAdd {
+            bundle_id: 7,
+            flags: OFPBF_ATOMIC,
+            message: inner.to_vec(),
+            properties: Vec::new(),
+        })
+        .encode_into(3 + i, &mut msgs);
+    }
+    ctrl(BundleCtrlType::COMMIT_REQUEST).encode_into(commit_xid, &mut msgs);
+    msgs
+}
+
+/// Bundled ADD then bundled DELETE_STRICT of `RVS_BUNDLE_FLOWS` (100,000)
+/// flows through the hub, switch side only (no ovs-ofctl). Run with
+/// `cargo test --release -p switch --test reval_coalesce -- --ignored --nocapture bundled`.
+#[test]
+#[ignore = "timing; run in release"]
+fn bundled_add_and_delete_rate() {
+    let n: u32 = std::env::var("RVS_BUNDLE_FLOWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let bed = Bed::new();
+    let hub = Hub::new(bed.bridge());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let commit = 0xc0_0000;
+    let add = bundle_of(Command::Add, n, commit);
+    let del = bundle_of(Command::DeleteStrict, n, commit);
+    let t_add = rt.block_on(transact(&hub, add, commit));
+    assert_eq!(bed.h.snapshot().n_flows(), n as usize);
+    let t_del = rt.block_on(transact(&hub, del, commit));
+    assert_eq!(bed.h.snapshot().n_flows(), 0);
+    let rate = |t: std::time::Duration| f64::from(n) / t.as_secs_f64();
+    eprintln!(
+        "bundle of {n}: add {:.0} ms ({:.0} flows/s), delete_strict {:.0} ms ({:.0} flows/s)",
+        t_add.as_secs_f64() * 1e3,
+        rate(t_add),
+        t_del.as_secs_f64() * 1e3,
+        rate(t_del)
+    );
+}
