@@ -15,7 +15,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::fieldref::{self as fr, Subfield};
 use super::nx::{NXAST_LEARN, NXAST_LEARN2};
-use super::text_parse::{KvIter, parse_table, u16_arg};
+use super::text_parse::{KvIter, u16_arg};
 use super::wire::{all_zero, finish, start_nx};
 use super::{Action, nx_error};
 use crate::error::OfpError;
@@ -346,13 +346,14 @@ pub(crate) fn format(l: &Learn, s: &mut String) {
 }
 
 /// Parses the inside of `learn(...)`.
-pub(crate) fn parse(arg: &str) -> Result<Action, String> {
+pub(crate) fn parse(arg: &str, names: crate::text::Names<'_>) -> Result<Action, String> {
     let mut l = Learn::default();
     for (key, value) in KvIter::new(arg) {
         match key {
             "table" => {
-                l.table_id =
-                    parse_table(value).ok_or_else(|| format!("unknown table \"{value}\""))?;
+                l.table_id = names
+                    .table(value)
+                    .ok_or_else(|| format!("unknown table \"{value}\""))?;
                 if l.table_id == 255 {
                     return Err(format!("{arg}: table id 255 not valid for `learn' action"));
                 }

@@ -178,14 +178,6 @@ pub fn parse_port(s: &str) -> Option<u32> {
         .map(|(_, p)| *p)
 }
 
-/// Parses a table number 0..=255.
-pub(crate) fn parse_table(s: &str) -> Option<u8> {
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<u32>().ok().and_then(|v| u8::try_from(v).ok())
-}
-
 /// Parses an action list that may contain instructions (`goto_table:N`,
 /// `write_actions(...)`, `clear_actions`, `write_metadata:V[/M]`,
 /// `meter:N`), as in the `actions=` part of a flow. `drop` or an empty
@@ -462,7 +454,7 @@ fn parse_one_inner(
         "ct" => parse_ct(value, cx)?,
         "ct_clear" => Action::CtClear,
         "nat" => Action::Nat(parse_nat(value)?),
-        "learn" => learn::parse(value)?,
+        "learn" => learn::parse(value, names)?,
         "clone" => Action::Clone(parse_plain(value, Outer::None, cx)?),
         "conjunction" => parse_conjunction(value)?,
         "check_pkt_larger" => nx_more::parse_check_pkt_larger(value)?,

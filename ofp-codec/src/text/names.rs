@@ -255,6 +255,10 @@ mod tests {
                 "actions=output(port=1,max_len=100),clone(output:2)",
             ),
             (
+                "actions=learn(table=acl,NXM_OF_VLAN_TCI[0..11])",
+                "actions=learn(table=3,NXM_OF_VLAN_TCI[0..11])",
+            ),
+            (
                 "actions=bundle(eth_src,0,hrw,ofport,members:p1,p-2)",
                 "actions=bundle(eth_src,0,hrw,ofport,members:1,2)",
             ),
