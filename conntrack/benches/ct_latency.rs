@@ -205,6 +205,15 @@ fn report(name: &str, calls: &[Call], busy_ms: f64, steal_ms: u64) {
         slow.len()
     );
     println!("  (machine steal time during the phase: {steal_ms} ms)");
+    let slept: Vec<&Call> = calls.iter().filter(|c| c.vol > 0).collect();
+    println!(
+        "  calls of any length that slept (a voluntary switch): {}, longest {:.1} us; calls that \
+         allocated or freed: {}; calls with a page fault: {}",
+        slept.len(),
+        slept.iter().map(|c| c.wall_ns).max().unwrap_or(0) as f64 / 1e3,
+        calls.iter().filter(|c| c.allocs > 0).count(),
+        calls.iter().filter(|c| c.faults > 0).count()
+    );
     let mut own: Vec<u64> = calls
         .iter()
         .map(|c| c.wall_ns.saturating_sub(c.queued_ns))

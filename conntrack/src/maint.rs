@@ -369,7 +369,7 @@ impl Conntrack {
                 // hold whatever the size, and the next insertion needs no allocation either.
                 FlushFilter::All => {
                     let mut old = Map::with_capacity(16);
-                    std::mem::swap(&mut old, &mut *shard.map.write());
+                    std::mem::swap(&mut old, &mut *shard.write_when_free());
                     old.into_iter().collect()
                 }
                 // Victims are found under the read lock, then unlinked in bounded batches.
@@ -386,7 +386,7 @@ impl Conntrack {
                     }
                     let mut freed = Vec::with_capacity(victims.len());
                     for chunk in victims.chunks(REMOVE_BATCH) {
-                        let mut map = shard.map.write();
+                        let mut map = shard.write_when_free();
                         for (h, v) in chunk {
                             if let Ok(e) = map.find_entry(*h, |s| Arc::ptr_eq(&s.conn, v)) {
                                 freed.push(e.remove().0);

@@ -311,7 +311,7 @@ impl Shard {
 
     /// Gives memory back when the table has become mostly empty, with the same discipline
     /// as [`Shard::grow`]: allocation and free outside the lock, a move of the (few) remaining
-    /// slots under it.
+    /// slots under it; skipped when the write lock is busy at that instant.
     pub(crate) fn maybe_shrink(&self) {
         drop(self.shrink_if(usize::MAX));
     }
@@ -329,12 +329,26 @@ impl Shard {
         };
         // Never below a few slots: the next insertions then need no allocation.
         let mut fresh = Map::with_capacity((len * 2).max(16));
-        let mut map = self.map.write();
+        // Only tried: a waiting writer would make the shard's next readers queue behind it.
+        let mut map = self.map.try_write()?;
         if map.len() * 4 < map.capacity() && map.len() <= fresh.capacity() {
             move_slots(&mut map, &mut fresh);
         }
         drop(map);
         Some(fresh)
+    }
+
+    /// The write lock for background work (flushes): taken only when it is free at that
+    /// instant, yielding the CPU between tries. The thread never queues as a waiting writer,
+    /// so readers of the shard (forwarding threads) never wait behind it for it to be woken
+    /// and scheduled; they only wait while it actually holds the lock.
+    pub(crate) fn write_when_free(&self) -> RwLockWriteGuard<'_, Map> {
+        loop {
+            if let Some(g) = self.map.try_write() {
+                return g;
+            }
+            std::thread::yield_now();
+        }
     }
 }
 
