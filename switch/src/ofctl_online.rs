@@ -33,9 +33,11 @@
 //! `tests/tests/interop_ovs_compare.rs` runs every command through both
 //! rvs ofctl and ovs-ofctl against both rvs and ovs-vswitchd.
 //!
-//! Not done: names in `monitor` output;
-//! `queue-get-config`, `get-frags`/`set-frags`, `mod-table`, `snoop`,
-//! `probe`, `ping`, `benchmark`, TLV maps.
+//! `queue-get-config`, `get-frags`, `set-frags`, `mod-table` (see
+//! `config_cmds`).
+//!
+//! Not done: names in `monitor` output; `snoop` (rvs serves no
+//! `BRIDGE.snoop` socket), `probe`, `ping`, `benchmark`, TLV maps.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -60,6 +62,7 @@ use ofp_codec::text::flows_file::parse_flows_with;
 
 use crate::daemon::config::rundir_from;
 
+mod config_cmds;
 mod ct_flush;
 mod groups;
 mod names;
@@ -656,6 +659,9 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
     }
     if cmd == "mod-port" {
         return mod_port(o, s);
+    }
+    if let Some(out) = config_cmds::run(cmd, o, s) {
+        return out;
     }
     let mut v = s.open()?;
     let filter = match o.args.get(1).filter(|f| !f.is_empty()) {

@@ -138,7 +138,7 @@ impl Session {
 }
 
 /// The body of a multipart reply message.
-fn reply_body(m: &[u8]) -> Result<MultipartReplyBody> {
+pub(super) fn reply_body(m: &[u8]) -> Result<MultipartReplyBody> {
     match Message::decode(m) {
         Ok((_, Message::MultipartReply(r))) => Ok(r.body),
         Ok(_) => Err(anyhow!("unexpected reply")),
