@@ -123,16 +123,21 @@
 //!     35 µs of CPU).
 //!   - *Dumps* hold a shard's read lock only while taking references to its entries (no entry
 //!     lock, no formatting, no allocation): lookups proceed; an insertion into that shard
-//!     waits for the copy (tens of µs for ~3,000 entries).
+//!     waits for the copy (tens of µs for ~3,000 entries). Each entry is then copied under its
+//!     own mutex (~100 ns).
 //!   - *Flushes*: a whole-table flush swaps each shard's table for an empty one (O(1) under the
 //!     write lock); a zone flush unlinks at most 64 entries per hold; entries are freed after.
+//!     Flushes and table shrinking take a write lock only when it is free at that instant
+//!     (`try_write`, yielding between tries): they never queue as a waiting writer, which
+//!     would make the shard's next readers wait until the writer is woken and scheduled.
 //!   - *Correctness*: entries are `Arc`s, so a dump's or a sweep's reference keeps an unlinked
 //!     entry alive (no use-after-free); slots are unlinked by (hash, pointer), so only that
 //!     entry goes; an entry is accounted once, by whoever unlinks its primary slot. Insertions
 //!     are never deferred, so no commit is lost or duplicated.
 //!   - *What is left*: a housekeeping thread that calls `sweep` or `flush` itself does hold
 //!     shard write locks (64 removals, or a swap); if the OS deschedules it during a hold,
-//!     forwarding threads needing that shard wait. Forwarding threads' own holds (an
+//!     forwarding threads needing that shard wait; the same holds for a dump descheduled
+//!     while holding an entry's mutex (seen once, below). Forwarding threads' own holds (an
 //!     insertion, their own sweep step) can delay each other the same way.
 //! * **ALGs** (`ct(commit, alg=ftp|tftp)`, [`CtOpts::alg`]; see [`alg`]): the helper reads
 //!   the control connection's payload (FTP `PORT`, `EPRT`, `227`, `229`, IPv4 and IPv6; every
@@ -205,26 +210,29 @@
 //!   and table memory are freed to the allocator (glibc keeps most of its heap until a large
 //!   free lets it trim), and refilling 1M connections reuses it (RSS unchanged).
 //! * `ct_latency`, `execute()` of 32 packets on a forwarding thread, 3,000,000 connections,
-//!   2026-11-26 ~23:15 UTC, load average 14–17 on the 2 cores (other engineers' builds), so
-//!   every figure is split: the thread's own CPU time (`CLOCK_THREAD_CPUTIME_ID`), its
-//!   run-queue wait (`/proc/thread-self/schedstat`), context switches and page faults per call.
+//!   2026-11-26 23:38 UTC, load average 15 on the 2 cores (other engineers' builds), so every
+//!   figure is split: the thread's own CPU time (`CLOCK_THREAD_CPUTIME_ID`), its run-queue
+//!   wait (`/proc/thread-self/schedstat`), context switches, page faults and allocations per
+//!   call.
 //!   - *All 3M expire at once*, swept by the forwarding thread itself (`sweep(now, 64)` after
-//!     each call, `free_unlinked` every 5 ms on another thread): 101,524 calls in 15.3 s.
-//!     CPU per call p50 5.7 µs, p99 47 µs, p99.9 91 µs, max 233 µs. Wall p99.9 14.6 ms, max
-//!     72 ms: all 597 calls over 1 ms are under 1 ms once their run-queue wait is taken out;
-//!     wall minus run-queue wait p99.9 94.5 µs, max 689 µs. None of them slept (no voluntary
-//!     switch: no lock wait). The sweep steps: CPU p99.9 61 µs, max 251 µs, no allocation,
-//!     none asleep; the first call (32 insertions into shards of dead entries) 35 µs.
-//!   - *Dumped* (343 MB of text, another thread): 485,812 calls in 42.6 s; CPU p99.9 97 µs,
-//!     max 669 µs; wall minus run-queue wait p99.9 102 µs.
-//!   - *Flushed* (another thread): 227,442 calls in 20.7 s; CPU p99.9 109 µs, max 227 µs; wall
-//!     minus run-queue wait p99.9 114 µs.
-//!   - No call over 1 ms in any phase slept on a lock, allocated or faulted. But the target "no call over 1 ms"
-//!     is met in CPU time only: raw wall p99.9 is 14–23 ms (the OS running other work), and a
-//!     few calls lost 3–21 ms with no context switch and no page fault at all (the hypervisor
-//!     took the vCPU: steal time 0.3–1.2 s per phase), e.g. dump max 6.7 ms, flush max
-//!     20.8 ms of wall minus run-queue wait. That needs a machine with a core for the
-//!     forwarding thread to measure.
+//!     each call, `free_unlinked` every 5 ms on another thread): 98,895 calls in 15.1 s. CPU
+//!     per call p50 5.6 µs, p99 41 µs, p99.9 85 µs, max 1.12 ms (one call: one page fault's
+//!     kernel time, no lock, no allocation; not explained further). Wall p99.9 15 ms, max
+//!     71 ms, all run-queue wait: wall minus it p99.9 88 µs, max 1.13 ms. No call slept (no
+//!     voluntary switch: no lock wait) and none allocated. The sweep steps: CPU p99.9 62 µs,
+//!     max 0.71 ms, none slept or allocated; the first call (32 insertions into shards of dead
+//!     entries) 35 µs.
+//!   - *Dumped* (343 MB of text, another thread): 490,521 calls in 28 s; CPU p99.9 85 µs, max
+//!     0.67 ms; wall minus run-queue wait p99.9 88 µs, but one call slept 27.9 ms (a voluntary
+//!     switch): most likely on the mutex of one of its own connections, which the dumper holds
+//!     for the ~100 ns of copying that entry and was descheduled in (the only lock both threads
+//!     take in that phase). Not fixed.
+//!   - *Flushed* (another thread): 269,561 calls in 16 s; CPU p99.9 103 µs, max 0.96 ms; wall
+//!     minus run-queue wait p99.9 108 µs, max 4.6 ms (no switch, no fault: the hypervisor took
+//!     the vCPU); no call slept.
+//!   - So the target "no call over 1 ms" is met in CPU time but for one call (1.12 ms, a page
+//!     fault), and not in wall time on this machine: raw wall p99.9 is 15 ms (the OS running
+//!     other work on 2 cores at load 15), plus the one lock sleep in the dump.
 //!   - Before these changes (same bench, load 5–6): with a housekeeping thread sweeping,
 //!     0–7 calls per run slept ~4 ms on a shard lock whose holder (sweeper, dumper or flusher)
 //!     was descheduled, and one expiry call took 3.5 ms of CPU (the insertion path above).
