@@ -681,3 +681,77 @@ pub fn ofctl_strip(text: &str) -> String {
 pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("writing a file");
 }
+
+/// `FORMAT_PING` of three answered pings.
+pub const PING3_OK: &str = "3 packets transmitted, 3 received, 0% packet loss, time 0ms\n";
+/// `FORMAT_PING` of one answered ping.
+pub const PING1_OK: &str = "1 packets transmitted, 1 received, 0% packet loss, time 0ms\n";
+/// A TCP entry's `protoinfo` after `FORMAT_CT`.
+pub const ST: &str = ",protoinfo=(state=<cleared>)";
+
+/// The two-namespace addresses most scenarios use (10.1.1.1-2/24).
+pub fn two() -> [&'static str; 2] {
+    ["10.1.1.1/24", "10.1.1.2/24"]
+}
+
+/// Four namespaces, 10.1.1.1-4/24.
+pub fn four() -> [&'static str; 4] {
+    ["10.1.1.1/24", "10.1.1.2/24", "10.1.1.3/24", "10.1.1.4/24"]
+}
+
+/// A `FORMAT_CT` TCP line: original direction `src`→`dst`, reply
+/// `rsrc`→`rdst` (ports cleared), then `tail` (zone, mark, protoinfo...).
+pub fn tcp_ct(src: &str, dst: &str, rsrc: &str, rdst: &str, tail: &str) -> String {
+    format!(
+        "tcp,orig=(src={src},dst={dst},sport=<cleared>,dport=<cleared>),reply=(src={rsrc},dst={rdst},sport=<cleared>,dport=<cleared>){tail}\n"
+    )
+}
+
+/// Checks that a `FORMAT_PING` line reports total loss (OVS expects 7
+/// packets in its 2 s deadline; how many go out depends on the machine's
+/// load, so only the loss is compared) and returns the packet count.
+pub fn ping_fails(got: &str) -> u32 {
+    let (n, rest) = got.split_once(' ').unwrap_or(("", got));
+    assert_eq!(
+        rest, "packets transmitted, 0 received, 100% packet loss, time 0ms\n",
+        "{got}"
+    );
+    n.parse().expect("a packet count")
+}
+
+impl Bed {
+    /// `ip [-6] neigh VERB IP lladdr MAC dev p<i>` in `at_ns<i>` (`-6` for an
+    /// IPv6 address; `verb` is `add` or `replace`).
+    pub fn neigh(&self, i: usize, verb: &str, ip: &str, mac: &str) {
+        let dev = format!("p{i}");
+        let mut a = vec!["ip"];
+        if ip.contains(':') {
+            a.push("-6");
+        }
+        a.extend_from_slice(&["neigh", verb, ip, "lladdr", mac, "dev", &dev]);
+        self.ns(i).exec_ok(&a);
+    }
+
+    /// `ping -c 1 [ARGS] DST` from `at_ns<i>`, checked to be answered
+    /// (`FORMAT_PING` equal to [`PING1_OK`]).
+    pub fn ping_once(&self, i: usize, dst: &str, extra: &[&str]) {
+        let mut a = vec!["ping", "-c", "1", dst];
+        a.extend_from_slice(extra);
+        let p = self.ns(i).exec(&a);
+        assert_eq!(
+            format_ping(&String::from_utf8_lossy(&p.stdout)),
+            PING1_OK,
+            "{}: ping {dst}",
+            self.test
+        );
+    }
+
+    /// The sorted flow dump without the lines that mention `drop`.
+    pub fn dump_flows_no_drop(&self) -> String {
+        self.dump_flows(None, true)
+            .lines()
+            .filter(|l| !l.contains("drop"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+}

@@ -12,6 +12,9 @@
 //!   (by pidfile), then the directory goes. The namespace (and the ports in
 //!   it) stays with its owner.
 //!
+//! - [`OvsSwitch`]: an [`OvsRef`] with no ports in a namespace of its own,
+//!   for tests that only talk OpenFlow and unixctl to it.
+//!
 //! Include next to `netns.rs` and `rvs.rs`:
 //! `#[path = "../src/ovs_ref.rs"] mod ovs_ref;`.
 
@@ -295,5 +298,48 @@ impl Drop for OvsRef {
                 let _ = Command::new("kill").args(["-9", &pid]).status();
             }
         }
+    }
+}
+
+/// An [`OvsRef`] with bridge `br0` and no ports in a namespace of its own
+/// (dereferences to the [`OvsRef`]). The daemons stop before the namespace
+/// goes.
+pub struct OvsSwitch {
+    ovs: OvsRef,
+    ns: Netns,
+}
+
+impl OvsSwitch {
+    /// [`OvsRef::available`].
+    pub fn available(test: &str) -> bool {
+        OvsRef::available(test)
+    }
+
+    /// Starts OVS with bridge br0 (`datapath_type=netdev`, `fail_mode`,
+    /// datapath id `dpid`, no controller) in a fresh namespace.
+    pub fn start(fail_mode: &str, dpid: &str) -> OvsSwitch {
+        let ns = Netns::new();
+        let ovs = OvsRef::start(
+            &ns,
+            &OvsConfig {
+                dpid: dpid.into(),
+                fail_mode: fail_mode.into(),
+                ..OvsConfig::default()
+            },
+        );
+        OvsSwitch { ovs, ns }
+    }
+
+    /// The namespace OVS runs in.
+    pub fn netns(&self) -> &Netns {
+        &self.ns
+    }
+}
+
+impl std::ops::Deref for OvsSwitch {
+    type Target = OvsRef;
+
+    fn deref(&self) -> &OvsRef {
+        &self.ovs
     }
 }

@@ -10,9 +10,9 @@
 #[path = "../src/netns.rs"]
 #[allow(dead_code)]
 mod netns;
-#[path = "../src/ovs.rs"]
+#[path = "../src/ovs_ref.rs"]
 #[allow(dead_code)]
-mod ovs;
+mod ovs_ref;
 #[path = "../src/rvs.rs"]
 #[allow(dead_code)]
 mod rvs;
@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use ovs::OvsSwitch;
+use ovs_ref::OvsSwitch;
 use rvs::{Switchd, ok_stdout, ovs_ofctl, root_available, rvs_bin, tool_available};
 
 const FLOWS: &[&str] = &[

@@ -40,7 +40,7 @@ mod rvs;
 
 use std::time::Duration;
 
-use ct_traffic::{Bed, format_ct, sort_lines};
+use ct_traffic::{Bed, PING3_OK, ST, format_ct, four, ping_fails, sort_lines, tcp_ct, two};
 
 /// UDP 10.1.1.1:1 -> 10.1.1.2:2 (OVS's test packet).
 const UDP_1_2: &str =
@@ -53,30 +53,8 @@ fn out(port: u16, pkt: &str) -> String {
     format!("in_port={port} packet={pkt} actions=resubmit(,0)")
 }
 
-const PING3_OK: &str = "3 packets transmitted, 3 received, 0% packet loss, time 0ms\n";
-/// OVS expects `7 packets transmitted, 0 received, 100% packet loss` (pings
-/// every 0.3 s for the 2 s deadline); how many go out in 2 s depends on the
-/// machine's load, so only the loss is compared.
-fn ping_fails(got: &str) {
-    let rest = got.split_once(' ').map(|(_, r)| r);
-    assert_eq!(
-        rest,
-        Some("packets transmitted, 0 received, 100% packet loss, time 0ms\n"),
-        "{got}"
-    );
-}
-
-fn two() -> [&'static str; 2] {
-    ["10.1.1.1/24", "10.1.1.2/24"]
-}
-fn four() -> [&'static str; 4] {
-    ["10.1.1.1/24", "10.1.1.2/24", "10.1.1.3/24", "10.1.1.4/24"]
-}
-
 fn tcp_line(src: &str, dst: &str, tail: &str) -> String {
-    format!(
-        "tcp,orig=(src={src},dst={dst},sport=<cleared>,dport=<cleared>),reply=(src={dst},dst={src},sport=<cleared>,dport=<cleared>){tail},protoinfo=(state=<cleared>)\n"
-    )
+    tcp_ct(src, dst, dst, src, &format!("{tail}{ST}"))
 }
 
 #[test]
@@ -807,12 +785,7 @@ fn ct_icmp_related() {
     // A UDP packet to a closed port solicits "port unreachable".
     b.sh(0, "echo a | nc -q 1 -u 10.1.1.2 10000");
     std::thread::sleep(Duration::from_millis(300));
-    let flows: String = b
-        .dump_flows(None, true)
-        .lines()
-        .filter(|l| !l.contains("drop"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let flows = b.dump_flows_no_drop();
     // OVS's test dumps with OpenFlow 1.0, where set_field travels as a
     // Nicira reg_load and prints `exec(load:0x1->NXM_NX_CT_MARK[])`; under
     // OpenFlow 1.3 Debian's OVS 3.1 prints `exec(set_field:0x1->ct_mark)`
@@ -867,12 +840,7 @@ fn ct_icmp_related_to_original_direction() {
     // megaflows, so packet 4's passes in tables 1 and 2 are megaflow hits
     // that the revalidator pushes to the rules (every 250 ms): wait for it.
     std::thread::sleep(Duration::from_millis(1000));
-    let flows: String = b
-        .dump_flows(None, true)
-        .lines()
-        .filter(|l| !l.contains("drop"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let flows = b.dump_flows_no_drop();
     assert_eq!(
         flows,
         " n_packets=4, n_bytes=224, priority=100,ip actions=ct(table=1)

@@ -20,9 +20,7 @@ mod netns;
 #[allow(dead_code)]
 mod rvs;
 
-use ct_traffic::Bed;
-
-const PING3_OK: &str = "3 packets transmitted, 3 received, 0% packet loss, time 0ms\n";
+use ct_traffic::{Bed, PING3_OK, ping_fails};
 
 /// `dpctl/ipf-get-status` text (OVS's userspace format) for the given
 /// counters: (max frags, num frag, min v4, v4 accepted/completed/expired,
@@ -67,17 +65,6 @@ fn ipf_status(
         s.push_str(lists);
     }
     s
-}
-
-/// Checks a FORMAT_PING line reports total loss (OVS expects 7 packets in
-/// its 2 s deadline; the count varies with load) and returns the count.
-fn ping_fails(got: &str) -> u32 {
-    let (n, rest) = got.split_once(' ').unwrap_or(("", got));
-    assert_eq!(
-        rest, "packets transmitted, 0 received, 100% packet loss, time 0ms\n",
-        "{got}"
-    );
-    n.parse().expect("a packet count")
 }
 
 /// OVS's `DPCTL_MODIFY_FRAGMENTATION`: min v4 fragment 1000, at most 500
@@ -572,11 +559,5 @@ fn ct_ipv4_fragmentation_nat() {
          table=1,ct_state=+trk+est,ip,in_port=1, actions=2
          table=1,ct_state=+trk+est,ip,in_port=2, actions=1",
     );
-    let p = b
-        .ns(0)
-        .exec(&["ping", "-c", "1", "10.1.1.2", "-M", "dont", "-s", "4500"]);
-    assert_eq!(
-        ct_traffic::format_ping(&String::from_utf8_lossy(&p.stdout)),
-        "1 packets transmitted, 1 received, 0% packet loss, time 0ms\n"
-    );
+    b.ping_once(0, "10.1.1.2", &["-M", "dont", "-s", "4500"]);
 }

@@ -16,16 +16,10 @@ mod netns;
 #[allow(dead_code)]
 mod rvs;
 
-use ct_traffic::{Bed, sort_lines};
-
-fn two() -> [&'static str; 2] {
-    ["10.1.1.1/24", "10.1.1.2/24"]
-}
+use ct_traffic::{Bed, sort_lines, tcp_ct, two};
 
 fn tcp_line(src: &str, dst: &str, tail: &str) -> String {
-    format!(
-        "tcp,orig=(src={src},dst={dst},sport=<cleared>,dport=<cleared>),reply=(src={dst},dst={src},sport=<cleared>,dport=<cleared>){tail}\n"
-    )
+    tcp_ct(src, dst, dst, src, tail)
 }
 
 #[test]
@@ -353,28 +347,8 @@ fn ct_ipv6_ftp_passive() {
     ) else {
         return;
     };
-    b.ns(0).exec_ok(&[
-        "ip",
-        "-6",
-        "neigh",
-        "add",
-        "fc00::2",
-        "lladdr",
-        "80:88:88:88:88:99",
-        "dev",
-        "p0",
-    ]);
-    b.ns(1).exec_ok(&[
-        "ip",
-        "-6",
-        "neigh",
-        "add",
-        "fc00::1",
-        "lladdr",
-        "80:88:88:88:88:88",
-        "dev",
-        "p1",
-    ]);
+    b.neigh(0, "add", "fc00::2", "80:88:88:88:88:99");
+    b.neigh(1, "add", "fc00::1", "80:88:88:88:88:88");
     b.flows(&FTP6_FLOWS.replace(
         "RELATED",
         "table=1 in_port=1 ct_state=+new+rel, tcp6, action=ct(commit),2",

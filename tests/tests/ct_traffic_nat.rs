@@ -18,7 +18,7 @@ mod rvs;
 
 use std::time::Duration;
 
-use ct_traffic::{Bed, format_ping, sort_lines};
+use ct_traffic::{Bed, ST, sort_lines, tcp_ct};
 
 /// OVS's ARP responder for NATed addresses: ARP requests for an address
 /// matched by `table8` (a `reg2=` match) are answered with 80:88:88:88:88:88.
@@ -57,14 +57,6 @@ fn pool_xx(text: &str) -> String {
     out
 }
 
-fn tcp_line(src: &str, dst: &str, rsrc: &str, rdst: &str, tail: &str) -> String {
-    format!(
-        "tcp,orig=(src={src},dst={dst},sport=<cleared>,dport=<cleared>),reply=(src={rsrc},dst={rdst},sport=<cleared>,dport=<cleared>){tail}\n"
-    )
-}
-
-const ST: &str = ",protoinfo=(state=<cleared>)";
-
 /// ns0 (80:88:88:88:88:88) SNATed to the .240 pool towards ns1's HTTP server.
 fn snat_http(name: &str, nat_flows: &str, tries: u32) -> Option<Bed> {
     let mut b = Bed::with_macs(
@@ -91,7 +83,7 @@ fn ct_simple_snat() {
     };
     assert_eq!(
         pool_xx(&b.ct("10.1.1.2")),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "10.1.1.2",
             "10.1.1.2",
@@ -113,26 +105,8 @@ fn ct_snat_with_ct_mark_change_on_reply() {
     ) else {
         return;
     };
-    b.ns(0).exec_ok(&[
-        "ip",
-        "neigh",
-        "replace",
-        "10.1.1.2",
-        "lladdr",
-        "e6:66:c1:22:22:22",
-        "dev",
-        "p0",
-    ]);
-    b.ns(1).exec_ok(&[
-        "ip",
-        "neigh",
-        "replace",
-        "10.1.1.240",
-        "lladdr",
-        "e6:66:c1:11:11:11",
-        "dev",
-        "p1",
-    ]);
+    b.neigh(0, "replace", "10.1.1.2", "e6:66:c1:22:22:22");
+    b.neigh(1, "replace", "10.1.1.240", "e6:66:c1:11:11:11");
     b.flows(
         "in_port=1,ip,action=ct(commit,zone=1,nat(src=10.1.1.240)),2
          in_port=2,ct_state=-trk,ip,action=ct(table=0,zone=1,nat)
@@ -140,11 +114,7 @@ fn ct_snat_with_ct_mark_change_on_reply() {
          table=1,in_port=2,ct_mark=1,ct_state=+rpl,ct_zone=1,ip,action=1
          priority=0,action=drop",
     );
-    let p = b.ns(0).exec(&["ping", "-c", "1", "10.1.1.2"]);
-    assert_eq!(
-        format_ping(&String::from_utf8_lossy(&p.stdout)),
-        "1 packets transmitted, 1 received, 0% packet loss, time 0ms\n"
-    );
+    b.ping_once(0, "10.1.1.2", &[]);
     assert_eq!(
         pool_xx(&b.ct("10.1.1.2")),
         "icmp,orig=(src=10.1.1.1,dst=10.1.1.2,id=<cleared>,type=8,code=0),reply=(src=10.1.1.2,dst=10.1.1.2XX,id=<cleared>,type=0,code=0),zone=1,mark=1\n"
@@ -165,7 +135,7 @@ fn ct_snat_with_port_range() {
     };
     assert_eq!(
         pool_xx(&b.ct("10.1.1.2")),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "10.1.1.2",
             "10.1.1.2",
@@ -191,11 +161,7 @@ fn ct_snat_with_port_range_using_icmp() {
          {}",
         arp_responder(POOL_240)
     ));
-    let p = b.ns(0).exec(&["ping", "-c", "1", "10.1.1.2"]);
-    assert_eq!(
-        format_ping(&String::from_utf8_lossy(&p.stdout)),
-        "1 packets transmitted, 1 received, 0% packet loss, time 0ms\n"
-    );
+    b.ping_once(0, "10.1.1.2", &[]);
     assert_eq!(
         pool_xx(&b.ct("10.1.1.2")),
         "icmp,orig=(src=10.1.1.1,dst=10.1.1.2,id=<cleared>,type=8,code=0),reply=(src=10.1.1.2,dst=10.1.1.2XX,id=<cleared>,type=0,code=0),zone=1\n"
@@ -218,7 +184,7 @@ fn ct_snat_with_port_range_with_exhaustion() {
     assert_eq!(b.wget(0, "10.1.1.2", 1, true), 4);
     assert_eq!(
         pool_xx(&b.ct("10.1.1.2")),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "10.1.1.2",
             "10.1.1.2",
@@ -256,7 +222,7 @@ fn ct_more_complex_snat() {
     assert_eq!(b.wget(0, "10.1.1.2", 5, true), 0);
     assert_eq!(
         pool_xx(&b.ct("10.1.1.2")),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "10.1.1.2",
             "10.1.1.2",
@@ -353,7 +319,7 @@ fn dnat_http(name: &str, flows: &str) {
     assert_eq!(b.wget(0, "10.1.1.64", 5, true), 0);
     assert_eq!(
         b.ct("10.1.1.64"),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "10.1.1.64",
             "10.1.1.2",
@@ -364,7 +330,7 @@ fn dnat_http(name: &str, flows: &str) {
     assert_eq!(b.wget(0, "10.1.1.2", 3, true), 0);
     assert_eq!(
         b.ct("10.1.1.2"),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "10.1.1.2",
             "10.1.1.2",
@@ -434,7 +400,7 @@ fn ct_dnat_with_additional_snat() {
     assert_eq!(b.ct("10.1.1.240"), "");
     assert_eq!(
         b.ct("10.1.1.1"),
-        tcp_line(
+        tcp_ct(
             "10.1.1.1",
             "172.1.1.2",
             "10.1.1.2",
@@ -470,12 +436,7 @@ fn ct_icmp_related_with_nat() {
     std::thread::sleep(Duration::from_secs(1));
     b.sh(0, "echo a | nc -q 1 -u 10.1.1.2 10000");
     std::thread::sleep(Duration::from_millis(300));
-    let flows: String = b
-        .dump_flows(None, true)
-        .lines()
-        .filter(|l| !l.contains("drop"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let flows = b.dump_flows_no_drop();
     // OVS's test dumps with OpenFlow 1.5 and prints `set_field:2->arp_op`
     // and `set_field:0->xreg0`; under OpenFlow 1.3 Debian's OVS 3.1 keeps
     // the `load:` form the flows were written in (`load:0x2->NXM_OF_ARP_OP[]`,
@@ -521,17 +482,7 @@ fn ct_ipv6_http_with_snat() {
         return;
     };
     for a in ["fc00::240", "fc00::241"] {
-        b.ns(1).exec_ok(&[
-            "ip",
-            "-6",
-            "neigh",
-            "add",
-            a,
-            "lladdr",
-            "80:88:88:88:88:88",
-            "dev",
-            "p1",
-        ]);
+        b.neigh(1, "add", a, "80:88:88:88:88:88");
     }
     b.flows(
         "priority=1,action=drop
@@ -561,28 +512,8 @@ fn ct_ipv6_http_with_dnat() {
     ) else {
         return;
     };
-    b.ns(0).exec_ok(&[
-        "ip",
-        "-6",
-        "neigh",
-        "add",
-        "fc00::240",
-        "lladdr",
-        "80:88:88:88:88:88",
-        "dev",
-        "p0",
-    ]);
-    b.ns(1).exec_ok(&[
-        "ip",
-        "-6",
-        "neigh",
-        "add",
-        "fc00::1",
-        "lladdr",
-        "80:88:88:88:88:77",
-        "dev",
-        "p1",
-    ]);
+    b.neigh(0, "add", "fc00::240", "80:88:88:88:88:88");
+    b.neigh(1, "add", "fc00::1", "80:88:88:88:88:77");
     b.flows(
         "priority=100 in_port=1,ip6,ipv6_dst=fc00::240,action=ct(zone=1,nat(dst=fc00::2),commit),2
          priority=100 in_port=2,ct_state=-trk,ip6,action=ct(table=0,nat,zone=1)
@@ -599,7 +530,7 @@ fn ct_ipv6_http_with_dnat() {
         b.ct("fc00::1"),
         format!(
             "icmpv6,orig=(src=fc00::1,dst=fc00::240,id=<cleared>,type=128,code=0),reply=(src=fc00::2,dst=fc00::1,id=<cleared>,type=129,code=0),zone=1\n{}",
-            tcp_line(
+            tcp_ct(
                 "fc00::1",
                 "fc00::240",
                 "fc00::2",
@@ -623,30 +554,10 @@ fn ct_ipv6_icmp6_related_with_snat() {
         return;
     };
     for a in ["fc00::2", "fc00::3"] {
-        b.ns(0).exec_ok(&[
-            "ip",
-            "-6",
-            "neigh",
-            "add",
-            a,
-            "lladdr",
-            "80:88:88:88:88:88",
-            "dev",
-            "p0",
-        ]);
+        b.neigh(0, "add", a, "80:88:88:88:88:88");
     }
     for a in ["fc00::240", "fc00::1"] {
-        b.ns(1).exec_ok(&[
-            "ip",
-            "-6",
-            "neigh",
-            "add",
-            a,
-            "lladdr",
-            "80:88:88:88:88:77",
-            "dev",
-            "p1",
-        ]);
+        b.neigh(1, "add", a, "80:88:88:88:88:77");
     }
     b.ns(0)
         .exec_ok(&["ip", "-6", "route", "add", "default", "via", "fc00::2"]);
@@ -722,9 +633,9 @@ fn ct_dnat_load_balancing() {
     assert_eq!(
         b.ct("10.1.1.64"),
         [
-            tcp_line("10.1.1.1", "10.1.1.64", "10.1.1.2", "10.1.1.1", ST),
-            tcp_line("10.1.1.1", "10.1.1.64", "10.1.1.3", "10.1.1.1", ST),
-            tcp_line("10.1.1.1", "10.1.1.64", "10.1.1.4", "10.1.1.1", ST),
+            tcp_ct("10.1.1.1", "10.1.1.64", "10.1.1.2", "10.1.1.1", ST),
+            tcp_ct("10.1.1.1", "10.1.1.64", "10.1.1.3", "10.1.1.1", ST),
+            tcp_ct("10.1.1.1", "10.1.1.64", "10.1.1.4", "10.1.1.1", ST),
         ]
         .concat()
     );
@@ -742,38 +653,10 @@ fn fip_bed(name: &str) -> Option<Bed> {
         ],
         &["nc"],
     )?;
-    b.ns(0).exec_ok(&[
-        "ip",
-        "neigh",
-        "add",
-        "10.1.1.2",
-        "lladdr",
-        "f0:00:00:01:01:02",
-        "dev",
-        "p0",
-    ]);
-    b.ns(1).exec_ok(&[
-        "ip",
-        "neigh",
-        "add",
-        "10.1.1.1",
-        "lladdr",
-        "f0:00:00:01:01:01",
-        "dev",
-        "p1",
-    ]);
+    b.neigh(0, "add", "10.1.1.2", "f0:00:00:01:01:02");
+    b.neigh(1, "add", "10.1.1.1", "f0:00:00:01:01:01");
     for i in 0..2 {
-        let dev = format!("p{i}");
-        b.ns(i).exec_ok(&[
-            "ip",
-            "neigh",
-            "add",
-            "10.1.1.254",
-            "lladdr",
-            "f0:00:00:01:01:FE",
-            "dev",
-            &dev,
-        ]);
+        b.neigh(i, "add", "10.1.1.254", "f0:00:00:01:01:FE");
         b.ns(i).exec_ok(&[
             "ip",
             "route",

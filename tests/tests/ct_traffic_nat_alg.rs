@@ -16,7 +16,7 @@ mod netns;
 #[allow(dead_code)]
 mod rvs;
 
-use ct_traffic::Bed;
+use ct_traffic::{Bed, ST, tcp_ct};
 
 /// OVS's ARP responder tables 8 and 10 answering for `reg2=MATCH` with
 /// 80:88:88:88:88:88 (table 0's ARP flows are given by each scenario).
@@ -36,13 +36,6 @@ table=0 priority=10 arp action=normal
 table=0 priority=0 action=drop
 ";
 
-fn tcp_line(src: &str, dst: &str, rsrc: &str, rdst: &str, tail: &str) -> String {
-    format!(
-        "tcp,orig=(src={src},dst={dst},sport=<cleared>,dport=<cleared>),reply=(src={rsrc},dst={rdst},sport=<cleared>,dport=<cleared>){tail}\n"
-    )
-}
-
-const ST: &str = ",protoinfo=(state=<cleared>)";
 const FTP: &str = ",protoinfo=(state=<cleared>),helper=ftp";
 
 /// The lftp script of OVS's `CHECK_FTP_NAT` (active mode, four listings).
@@ -149,13 +142,13 @@ table=6 in_port=2 action=1
 }
 
 fn want_snat(ip: &str, tail: &str) -> String {
-    tcp_line(
+    tcp_ct(
         "10.1.1.1",
         "10.1.1.2",
         "10.1.1.2",
         ip,
         &format!("{tail}{FTP}"),
-    ) + &tcp_line(
+    ) + &tcp_ct(
         "10.1.1.2",
         ip,
         "10.1.1.1",
@@ -240,9 +233,7 @@ fn run_wget_ftp(s: WgetFtp) {
         return;
     };
     for (i, ip, mac) in s.neigh {
-        let dev = format!("p{i}");
-        b.ns(*i)
-            .exec_ok(&["ip", "neigh", "replace", ip, "lladdr", mac, "dev", &dev]);
+        b.neigh(*i, "replace", ip, mac);
     }
     b.flows(s.flows);
     b.wait_ping(0, s.wait_ping);
@@ -305,8 +296,8 @@ fn ct_ipv4_ftp_passive_with_snat() {
         url: "ftp://10.1.1.2",
         active: false,
         ct_ip: "10.1.1.2",
-        want: tcp_line("10.1.1.1", "10.1.1.2", "10.1.1.2", "10.1.1.240", ST)
-            + &tcp_line("10.1.1.1", "10.1.1.2", "10.1.1.2", "10.1.1.240", FTP),
+        want: tcp_ct("10.1.1.1", "10.1.1.2", "10.1.1.2", "10.1.1.240", ST)
+            + &tcp_ct("10.1.1.1", "10.1.1.2", "10.1.1.2", "10.1.1.240", FTP),
     });
 }
 
@@ -329,8 +320,8 @@ fn ct_ipv4_ftp_passive_with_dnat() {
         url: "ftp://10.1.1.2",
         active: false,
         ct_ip: "10.1.1.2",
-        want: tcp_line("10.1.1.1", "10.1.1.2", "10.1.1.240", "10.1.1.1", ST)
-            + &tcp_line("10.1.1.1", "10.1.1.2", "10.1.1.240", "10.1.1.1", FTP),
+        want: tcp_ct("10.1.1.1", "10.1.1.2", "10.1.1.240", "10.1.1.1", ST)
+            + &tcp_ct("10.1.1.1", "10.1.1.2", "10.1.1.240", "10.1.1.1", FTP),
     });
 }
 
@@ -353,8 +344,8 @@ fn ct_ipv4_ftp_passive_with_dnat_2() {
         url: "ftp://10.1.1.200",
         active: false,
         ct_ip: "10.1.1.200",
-        want: tcp_line("10.1.1.1", "10.1.1.200", "10.1.100.1", "10.1.1.1", ST)
-            + &tcp_line("10.1.1.1", "10.1.1.200", "10.1.100.1", "10.1.1.1", FTP),
+        want: tcp_ct("10.1.1.1", "10.1.1.200", "10.1.100.1", "10.1.1.1", ST)
+            + &tcp_ct("10.1.1.1", "10.1.1.200", "10.1.100.1", "10.1.1.1", FTP),
     });
 }
 
@@ -377,8 +368,8 @@ fn ct_ipv4_ftp_active_with_dnat() {
         url: "ftp://10.1.1.2",
         active: true,
         ct_ip: "10.1.1.2",
-        want: tcp_line("10.1.1.1", "10.1.1.2", "10.1.1.240", "10.1.1.1", FTP)
-            + &tcp_line("10.1.1.240", "10.1.1.1", "10.1.1.1", "10.1.1.2", ST),
+        want: tcp_ct("10.1.1.1", "10.1.1.2", "10.1.1.240", "10.1.1.1", FTP)
+            + &tcp_ct("10.1.1.240", "10.1.1.1", "10.1.1.1", "10.1.1.2", ST),
     });
 }
 
@@ -401,8 +392,8 @@ fn ct_ipv4_ftp_active_with_dnat_with_reverse_skew() {
         url: "ftp://10.1.120.240",
         active: true,
         ct_ip: "10.1.120.240",
-        want: tcp_line("10.1.1.1", "10.1.120.240", "10.1.1.2", "10.1.1.1", FTP)
-            + &tcp_line("10.1.1.2", "10.1.1.1", "10.1.1.1", "10.1.120.240", ST),
+        want: tcp_ct("10.1.1.1", "10.1.120.240", "10.1.1.2", "10.1.1.1", FTP)
+            + &tcp_ct("10.1.1.2", "10.1.1.1", "10.1.1.1", "10.1.120.240", ST),
     });
 }
 
@@ -427,8 +418,8 @@ fn ct_ipv6_ftp_with_snat() {
         url: "ftp://[fc00::2]",
         active: true,
         ct_ip: "fc00::2",
-        want: tcp_line("fc00::1", "fc00::2", "fc00::2", "fc00::240", FTP)
-            + &tcp_line("fc00::2", "fc00::240", "fc00::1", "fc00::2", ST),
+        want: tcp_ct("fc00::1", "fc00::2", "fc00::2", "fc00::240", FTP)
+            + &tcp_ct("fc00::2", "fc00::240", "fc00::1", "fc00::2", ST),
     });
 }
 
@@ -451,8 +442,8 @@ fn ct_ipv6_ftp_passive_with_snat() {
         url: "ftp://[fc00::2]",
         active: false,
         ct_ip: "fc00::2",
-        want: tcp_line("fc00::1", "fc00::2", "fc00::2", "fc00::240", ST)
-            + &tcp_line("fc00::1", "fc00::2", "fc00::2", "fc00::240", FTP),
+        want: tcp_ct("fc00::1", "fc00::2", "fc00::2", "fc00::240", ST)
+            + &tcp_ct("fc00::1", "fc00::2", "fc00::2", "fc00::240", FTP),
     });
 }
 
@@ -475,8 +466,8 @@ fn ct_ipv6_ftp_with_snat_orig_tuple() {
         url: "ftp://[fc00::2]",
         active: true,
         ct_ip: "fc00::2",
-        want: tcp_line("fc00::1", "fc00::2", "fc00::2", "fc00::240", FTP)
-            + &tcp_line("fc00::2", "fc00::240", "fc00::1", "fc00::2", ST),
+        want: tcp_ct("fc00::1", "fc00::2", "fc00::2", "fc00::240", FTP)
+            + &tcp_ct("fc00::2", "fc00::240", "fc00::1", "fc00::2", ST),
     });
 }
 
@@ -494,9 +485,7 @@ fn ct_ipv4_tftp_with_snat() {
         (1, "10.1.1.1", E11),
         (1, "10.1.1.240", E11),
     ] {
-        let dev = format!("p{i}");
-        b.ns(i)
-            .exec_ok(&["ip", "neigh", "replace", ip, "lladdr", mac, "dev", &dev]);
+        b.neigh(i, "replace", ip, mac);
     }
     b.flows(
         "table=0 priority=10 ip, action=ct(table=1)

@@ -9,14 +9,14 @@
 #[path = "../src/netns.rs"]
 #[allow(dead_code)]
 mod netns;
-#[path = "../src/ovs.rs"]
+#[path = "../src/ovs_ref.rs"]
 #[allow(dead_code)]
-mod ovs;
+mod ovs_ref;
 #[path = "../src/rvs.rs"]
 #[allow(dead_code)]
 mod rvs;
 
-use ovs::OvsSwitch;
+use ovs_ref::OvsSwitch;
 use rvs::{Switchd, TempDir, ovs_ofctl, root_available, tool_available};
 
 fn ready(test: &str) -> bool {
