@@ -481,6 +481,12 @@ impl Conn {
                 self.reject_secondary(shared)?;
                 shared.bridge.table_mod(&tm)?;
             }
+            // A request in several messages (OFPMPF_REQ_MORE: a TABLE_FEATURES
+            // change) is answered once, after its last message, as OVS
+            // assembles it first; answering each part would echo each one
+            // back while the client is still sending. rvs refuses any table
+            // features change, so the last part decides the answer.
+            Message::MultipartRequest(req) if req.flags & OFPMPF_MORE != 0 => {}
             Message::MultipartRequest(req) => {
                 if let MultipartRequestBody::Queue { port_no, queue_id } = req.body {
                     check_queues(&mut shared.bridge, port_no, queue_id, now_ms)?;
