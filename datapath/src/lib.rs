@@ -57,8 +57,14 @@
 //!   transmit-only socket with `PACKET_QDISC_BYPASS` ([`DatapathConfig::af_packet_tx_ring`],
 //!   on by default; `sendmmsg` on the receive socket when off or when the
 //!   kernel refuses the ring): packet taps such as tcpdump on that device do
-//!   not see what rvs sends, and frames longer than the MTU are refused and
-//!   counted in the port's tx counters (as the kernel refuses them on `sendmmsg`).
+//!   not see what rvs sends. Ring slots are sized for the MTU at open; longer
+//!   frames (after the MTU was raised) go through `sendmmsg`, where the kernel
+//!   checks the current MTU (refused frames count as tx errors). The ring's
+//!   lock is only tried: a thread that finds another one transmitting on the
+//!   port sends its burst with `sendmmsg` instead of waiting. The rx ring's
+//!   slots are also sized at open (MTU + 22): a longer frame received after
+//!   the MTU was raised is truncated by the kernel and counted as an rx error
+//!   (not handled yet; ports opened after the change are not affected).
 //! - Megaflow `used` times and [`Datapath::now_ns`] share one monotonic clock.
 //!
 //! What it does not do (yet): OpenFlow (ofproto's job: the handler returns

@@ -71,6 +71,19 @@ pub struct PortInfo {
     pub stats: PortStats,
 }
 
+/// A port's tx ring and its frame limit (copied out so that checking a
+/// frame against it needs no lock).
+struct TxPath {
+    ring: Mutex<sys::TxRing>,
+    max_len: usize,
+}
+
+impl TxPath {
+    fn fits(&self, f: &[u8]) -> bool {
+        sys::TxRing::fits_len(self.max_len, f)
+    }
+}
+
 /// An open port. Shared by the forwarding threads (any thread may transmit).
 pub struct Port {
     pub port_no: u32,
@@ -82,7 +95,7 @@ pub struct Port {
     rx_ring: Option<Mutex<sys::RxRing>>,
     /// The AF_PACKET transmit ring (its own socket), when one could be set
     /// up (else `sendmmsg` on `fd`).
-    tx_ring: Option<Mutex<sys::TxRing>>,
+    tx_ring: Option<TxPath>,
     pub(crate) c: Counters,
 }
 
@@ -97,10 +110,11 @@ impl Port {
     /// frames are received through a TPACKET_V2 ring sized for the
     /// interface's MTU (falling back to `recvmmsg` if the kernel refuses it).
     /// With `tx_ring`, frames are sent through a TPACKET_V2 ring on a second
-    /// socket, one `send()` per burst (falling back to `sendmmsg`); frames
-    /// longer than the MTU (as read now) plus the Ethernet header (and one
-    /// 802.1Q tag) are refused and counted, as the kernel refuses them on
-    /// `sendmmsg`.
+    /// socket, one `send()` per burst (falling back to `sendmmsg`), with
+    /// slots for the MTU read now plus the Ethernet header (and one 802.1Q
+    /// tag). Longer frames (the MTU may have been raised since) go out with
+    /// `sendmmsg` on the receive socket, where the kernel checks the current
+    /// MTU; see [`Port::send_burst`].
     pub fn open_system(port_no: u32, name: &str, rx_ring: bool, tx_ring: bool) -> io::Result<Port> {
         let (fd, ifindex) = sys::open_packet_socket(name)?;
         let mac = sys::if_hwaddr(name).unwrap_or([0; 6]);
@@ -110,7 +124,10 @@ impl Port {
             // fragments pointing into the ring the receiving stack pulls the
             // headers out again, which measured ~8 % more CPU than sendmmsg.
             match sys::TxRing::new(ifindex, mtu, TX_RING_BYTES, true, true) {
-                Ok(r) => Some(Mutex::new(r)),
+                Ok(r) => Some(TxPath {
+                    max_len: r.max_len(),
+                    ring: Mutex::new(r),
+                }),
                 Err(e) => {
                     tracing::debug!("{name}: no AF_PACKET tx ring ({e}); using sendmmsg");
                     None
@@ -293,6 +310,15 @@ impl Port {
     }
 
     /// Transmits `frames`; counts sent, dropped and errors.
+    ///
+    /// With a tx ring, each maximal run of frames that fit its slots goes
+    /// through the ring, and each run of longer frames through `sendmmsg`
+    /// on the receive socket (the kernel checks those against the device's
+    /// current MTU). The ring's lock is only tried: when another thread is
+    /// transmitting on this port, the run goes through `sendmmsg` with this
+    /// thread's `burst` instead of waiting for that thread's `send()`. A run
+    /// the kernel took only a prefix of counts the rest as dropped; a run it
+    /// refused outright counts as errors.
     pub fn send_burst(&self, burst: &mut sys::Burst, frames: &[&[u8]]) {
         if frames.is_empty() {
             return;
@@ -301,21 +327,35 @@ impl Port {
         let mut errs = 0u64;
         let mut bytes = 0u64;
         match self.kind {
-            PortKind::System => match match &self.tx_ring {
-                Some(ring) => ring.lock().send(frames),
-                None => burst.send(self.raw_fd(), frames),
-            } {
-                Ok(s) => {
-                    sent = s.min(frames.len());
-                    bytes = frames[..sent].iter().map(|f| f.len() as u64).sum();
+            PortKind::System => {
+                let in_ring = |f: &[u8]| self.tx_ring.as_ref().is_some_and(|t| t.fits(f));
+                let mut i = 0;
+                while i < frames.len() {
+                    let ring = in_ring(frames[i]);
+                    let mut j = i + 1;
+                    while j < frames.len() && in_ring(frames[j]) == ring {
+                        j += 1;
+                    }
+                    let run = &frames[i..j];
+                    let guard = match &self.tx_ring {
+                        Some(t) if ring => t.ring.try_lock(),
+                        _ => None,
+                    };
+                    let r = match guard {
+                        Some(mut g) => g.send(run),
+                        None => burst.send(self.raw_fd(), run),
+                    };
+                    match r {
+                        Ok(s) => {
+                            let s = s.min(run.len());
+                            sent += s;
+                            bytes += run[..s].iter().map(|f| f.len() as u64).sum::<u64>();
+                        }
+                        Err(_) => errs += run.len() as u64,
+                    }
+                    i = j;
                 }
-                Err(_) => {
-                    self.c
-                        .tx_errors
-                        .fetch_add(frames.len() as u64, Ordering::Relaxed);
-                    return;
-                }
-            },
+            }
             PortKind::Tap => {
                 for f in frames {
                     match sys::write_frame(self.raw_fd(), f) {

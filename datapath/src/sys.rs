@@ -775,15 +775,29 @@ impl TxRing {
         self.ring.frame_nr
     }
 
-    fn fits(&self, f: &[u8]) -> bool {
+    /// Longest untagged frame a slot takes (the MTU at open plus the
+    /// Ethernet header); see [`TxRing::fits_len`].
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Whether frame `f` goes into a ring whose [`TxRing::max_len`] is
+    /// `max_len`: at least an Ethernet header, at most `max_len` bytes (4
+    /// more with an 802.1Q tag). Callers send the other frames another way
+    /// (`sendmmsg`, where the kernel checks the device's current MTU).
+    pub fn fits_len(max_len: usize, f: &[u8]) -> bool {
         let tagged = f.len() >= 14 && f[12..14] == [0x81, 0x00];
-        f.len() >= 14 && f.len() <= self.max_len + if tagged { 4 } else { 0 }
+        f.len() >= 14 && f.len() <= max_len + if tagged { 4 } else { 0 }
+    }
+
+    fn fits(&self, f: &[u8]) -> bool {
+        Self::fits_len(self.max_len, f)
     }
 
     /// Transmits `frames` without blocking; returns how many the kernel
     /// took, a prefix of `frames` as with `sendmmsg` (a full ring, a full
-    /// socket buffer, a frame longer than the MTU or a device error ends the
-    /// burst: the rest are the caller's drops). `Err` only when not one frame
+    /// socket buffer, a frame that does not [`fit`](TxRing::fits_len) or a
+    /// device error ends the burst: the rest are the caller's drops). `Err` only when not one frame
     /// went out and the reason was not congestion.
     pub fn send(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
         use std::sync::atomic::Ordering;
