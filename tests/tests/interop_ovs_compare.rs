@@ -403,7 +403,8 @@ fn dump_tables_match_ovs() {
 }
 
 #[test]
-#[ignore = "rvs's table features leave out the fields rvs cannot match or set and OVS \
+#[ignore = "deliberate deviation: rvs's table features leave out the fields rvs cannot \
+            match or set and OVS \
             lists: NXM in_port (16-bit), tun_metadata0..63, erspan_*, gtpu_*, nsh_* \
             (advertising them would be false; the rest is identical; rvs ofctl prints \
             what ovs-ofctl prints for either switch: see \
