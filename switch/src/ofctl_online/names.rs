@@ -243,7 +243,7 @@ impl NameMap {
         let mut copied = 0;
         while i < bytes.len() {
             let hit = places.iter().find_map(|p| {
-                if !text[i..].starts_with(p.prefix) || !at_boundary(bytes, i) {
+                if !bytes[i..].starts_with(p.prefix.as_bytes()) || !at_boundary(bytes, i) {
                     return None;
                 }
                 let start = i + p.prefix.len();
@@ -337,6 +337,32 @@ mod tests {
             "in_port=p9 actions=output:7"
         );
         assert_eq!(m.accept("out_port=p2", false), "out_port=2");
+    }
+
+    /// Review finding R5: the scan steps one byte at a time, so a
+    /// multi-byte character anywhere in the text must not be sliced into.
+    #[test]
+    fn non_ascii_text_is_scanned_without_panicking() {
+        let m = ports();
+        assert_eq!(
+            m.accept("in_port=p1,actions=drop,ü", false),
+            "in_port=1,actions=drop,ü"
+        );
+        assert_eq!(
+            m.accept("in_port=é,actions=output:p2", false),
+            "in_port=é,actions=output:2"
+        );
+        // A non-ASCII name is printed quoted, as OVS's port_name_needs_quotes
+        // (C locale) decides.
+        let names = NameMap::new([(4, "pé".to_string())]);
+        assert_eq!(
+            names.show(" in_port=4 actions=output:4", false),
+            " in_port=\"pé\" actions=output:\"pé\""
+        );
+        assert_eq!(
+            names.accept("in_port=pé,actions=output:pé", false),
+            "in_port=4,actions=output:4"
+        );
     }
 
     #[test]
