@@ -69,11 +69,11 @@
 //!   bundle/bundle_load, push/pop, check_pkt_larger; `sample` does nothing
 //!   (no IPFIX); a `clone` holding ct/nat/output_trunc is skipped, as on an
 //!   OVS datapath without a clone action.
-//! - Recirculation ids, fork entries and packet-in contexts are
-//!   reference-counted by megaflows and freed a grace period after their
-//!   last use ([`recirc`]); paused states (`controller(pause)`
-//!   continuations, `xlate/pause.rs`, whose limits are listed there) are
-//!   never freed.
+//! - Recirculation ids, fork entries, packet-in contexts and paused states
+//!   (`controller(pause)`, `xlate/pause.rs`, whose limits are listed there)
+//!   are reference-counted by megaflows and freed a grace period after
+//!   their last use ([`recirc`]); an NXT_RESUME needs only its
+//!   continuation, so it still resumes after its paused state was freed.
 //! - A megaflow that an upcall translated before a table change and
 //!   installed after the revalidation pass for it is caught and fixed at
 //!   the next sync point (the switch's next batch, barrier or tick), not at
