@@ -6,9 +6,9 @@ mod common;
 use common::*;
 use datapath::DpAction;
 use datapath::extract::{PacketMeta, extract};
+use datapath::key::FlowKey;
 use ofp_codec::Field;
-use ofp_codec::msg::PacketIn2;
-use ofp_codec::msg::resume::{NXR_STALE, Paused, resume_for};
+use ofp_codec::msg::resume::{NXR_STALE, Paused};
 use ofproto::{Ofproto, PacketInEvent, Translation, XlateOptions};
 
 const OPTS: XlateOptions = XlateOptions {
@@ -29,40 +29,56 @@ fn frame() -> Vec<u8> {
     f
 }
 
-/// Translates the frame entering on `in_port`; returns the translation
-/// and, if it paused, the packet-in the datapath's upcall gives.
-fn run(of: &Ofproto, in_port: u32) -> (Translation, Option<PacketInEvent>) {
-    let k = extract(
+/// The datapath key of the frame entering on `in_port`.
+fn frame_key(in_port: u32) -> FlowKey {
+    extract(
         &PacketMeta {
             in_port,
             ..PacketMeta::default()
         },
         &frame(),
-    );
-    let t = of.translate(&k, OPTS);
+    )
+}
+
+/// The packet-in of the frame, entering on `in_port`, sent up by the
+/// userspace action with `userdata`.
+fn packet_in(of: &Ofproto, in_port: u32, userdata: u64) -> Option<PacketInEvent> {
+    of.packet_in(&datapath::UserspacePacket {
+        in_port,
+        userdata,
+        key: frame_key(in_port),
+        packet: frame(),
+    })
+}
+
+/// Translates the frame entering on `in_port`; returns the translation
+/// and, if it paused, the packet-in the datapath's upcall gives.
+fn run(of: &Ofproto, in_port: u32) -> (Translation, Option<PacketInEvent>) {
+    let t = of.translate(&frame_key(in_port), OPTS);
     let pin = match t.actions.last() {
-        Some(DpAction::Userspace { userdata }) => of.packet_in(&datapath::UserspacePacket {
-            in_port,
-            userdata: *userdata,
-            key: k,
-            packet: frame(),
-        }),
+        Some(DpAction::Userspace { userdata }) => packet_in(of, in_port, *userdata),
         _ => None,
     };
     (t, pin)
 }
 
-/// What a controller echoing the packet-in sends back, decoded as the
-/// switch decodes it.
-fn resume_of(ev: &PacketInEvent) -> (PacketIn2, Paused) {
-    let mut p2 = PacketIn2::from_packet_in(&ev.packet_in);
-    p2.continuation.clone_from(&ev.continuation);
-    let bytes = ofp_codec::Message::Resume(resume_for(&p2)).encode(1);
-    ofp_codec::msg::resume::decode_resume(&bytes).unwrap()
-}
-
 fn text(t: &Translation) -> String {
     datapath::actions::format_actions(&t.actions)
+}
+
+/// The frozen levels of `paused`: (table, cookie, actions as text).
+fn groups(paused: &Paused) -> Vec<(u8, u64, String)> {
+    paused
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.table_id,
+                g.cookie,
+                ofp_codec::action::format_actions(&g.actions),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -109,19 +125,8 @@ fn pause_inside_resubmit_freezes_every_level_in_order() {
     let (_, ev) = run(&of, 1);
     let ev = ev.unwrap();
     let (pin, paused) = resume_of(&ev);
-    let groups: Vec<(u8, u64, String)> = paused
-        .groups
-        .iter()
-        .map(|g| {
-            (
-                g.table_id,
-                g.cookie,
-                ofp_codec::action::format_actions(&g.actions),
-            )
-        })
-        .collect();
     assert_eq!(
-        groups,
+        groups(&paused),
         vec![(1, 2, "output:2".into()), (0, 1, "output:3".into())]
     );
     let r = of.resume_translation(&pin, &paused, OPTS).unwrap();
@@ -235,20 +240,7 @@ fn plain_controller_action_has_no_continuation() {
         Some(DpAction::Userspace { userdata }) => *userdata,
         _ => panic!("{}", text(&t)),
     };
-    let ev = of
-        .packet_in(&datapath::UserspacePacket {
-            in_port: 1,
-            userdata: up,
-            key: extract(
-                &PacketMeta {
-                    in_port: 1,
-                    ..PacketMeta::default()
-                },
-                &frame(),
-            ),
-            packet: frame(),
-        })
-        .unwrap();
+    let ev = packet_in(&of, 1, up).unwrap();
     assert!(ev.continuation.is_empty());
 }
 
@@ -274,20 +266,7 @@ fn pause_inside_clone_ends_at_the_clone() {
         [DpAction::Userspace { userdata }, DpAction::Output(4)] => *userdata,
         _ => panic!("{}", text(&t)),
     };
-    let ev = of
-        .packet_in(&datapath::UserspacePacket {
-            in_port: 1,
-            userdata: ud,
-            key: extract(
-                &PacketMeta {
-                    in_port: 1,
-                    ..PacketMeta::default()
-                },
-                &frame(),
-            ),
-            packet: frame(),
-        })
-        .unwrap();
+    let ev = packet_in(&of, 1, ud).unwrap();
     assert_eq!(ev.packet_in.match_.value(Field::Reg(1)), Some(5));
     let (pin, paused) = resume_of(&ev);
     assert_eq!(paused.groups.len(), 1);
@@ -337,14 +316,7 @@ fn pause_inside_a_group_bucket_ends_at_the_bucket() {
 /// monitor br0 resume`) until the pipeline ends; returns the ports output
 /// to, in order, and the number of resumes.
 fn run_resuming(of: &Ofproto) -> (Vec<u32>, usize) {
-    let k = extract(
-        &PacketMeta {
-            in_port: 1,
-            ..PacketMeta::default()
-        },
-        &frame(),
-    );
-    let mut t = of.translate(&k, OPTS);
+    let mut t = of.translate(&frame_key(1), OPTS);
     let mut outputs = Vec::new();
     let mut resumes = 0;
     loop {
@@ -354,13 +326,7 @@ fn run_resuming(of: &Ofproto) -> (Vec<u32>, usize) {
             match a {
                 DpAction::Output(p) => outputs.push(*p),
                 DpAction::Userspace { userdata } => {
-                    let up = datapath::UserspacePacket {
-                        in_port: 1,
-                        userdata: *userdata,
-                        key: k,
-                        packet: frame(),
-                    };
-                    let ev = of.packet_in(&up).expect("a packet-in");
+                    let ev = packet_in(of, 1, *userdata).expect("a packet-in");
                     assert!(!ev.continuation.is_empty(), "{}", text(&t));
                     assert!(paused.is_none(), "two pauses in one pass");
                     paused = Some(ev);
@@ -468,19 +434,8 @@ fn unroll_groups_are_cut_as_ovs() {
     );
     let (_, ev) = run(&of, 1);
     let (_, paused) = resume_of(&ev.unwrap());
-    let groups: Vec<(u8, u64, String)> = paused
-        .groups
-        .iter()
-        .map(|g| {
-            (
-                g.table_id,
-                g.cookie,
-                ofp_codec::action::format_actions(&g.actions),
-            )
-        })
-        .collect();
     assert_eq!(
-        groups,
+        groups(&paused),
         vec![
             (0, 0, "set_field:0x1->reg1,resubmit(,2)".into()),
             (1, 7, "output:2,resubmit(,3),output:4".into()),

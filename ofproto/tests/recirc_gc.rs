@@ -5,84 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use common::*;
-use datapath::{Datapath, DatapathConfig, DpAction};
-use ofproto::upcall::Handler;
+use datapath::DpAction;
 
-/// Ethernet + IPv4 + TCP SYN from 10.0.0.1:`sport` to 10.0.0.2:80.
-fn tcp_frame(sport: u16) -> Vec<u8> {
-    let mut f = Vec::with_capacity(54);
-    f.extend_from_slice(&[0x50, 0x54, 0, 0, 0, 2]);
-    f.extend_from_slice(&[0x50, 0x54, 0, 0, 0, 1]);
-    f.extend_from_slice(&[0x08, 0x00]);
-    let mut ip = [
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-    ];
-    let mut sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&80u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
-    f
-}
-
-struct Bed {
-    dp: Datapath,
-    h: Arc<Handler>,
-    now_ms: Arc<AtomicU64>,
-}
+/// A pipeline whose continuation depends on the TCP source port.
+const CT_FLOWS: &str =
+    "table=0,priority=10,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],ct(table=1)
+             table=1,priority=10,ct_state=+trk,tcp,actions=output:2";
 
 impl Bed {
-    /// A datapath (no ports: packets come in through `execute`) on a
-    /// pipeline whose continuation depends on the TCP source port.
-    fn new(max_idle_ms: u64, grace_ms: u64) -> Bed {
-        let mut of = bridge(3);
-        load(
-            &mut of,
-            "table=0,priority=10,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],ct(table=1)
-             table=1,priority=10,ct_state=+trk,tcp,actions=output:2",
-        );
-        of.set_recirc_grace_ms(grace_ms);
-        let now_ms = Arc::new(AtomicU64::new(0));
-        let n = now_ms.clone();
-        let h = Arc::new(Handler::new(
-            of,
-            Arc::new(move || n.load(Ordering::Relaxed)),
-        ));
-        h.set_max_idle_ms(max_idle_ms);
-        let cfg = DatapathConfig {
-            n_threads: 1,
-            ..DatapathConfig::default()
-        };
-        let (dp, _rx) = Datapath::new(cfg, h.clone(), None);
-        Bed { dp, h, now_ms }
-    }
-
-    /// One packet of connection `sport`, through table 0 (a `recirc(0)`
-    /// PACKET_OUT, as `output:TABLE` is executed).
-    fn send(&self, sport: u16) {
-        self.dp
-            .execute(&tcp_frame(sport), 1, &[DpAction::Recirc(0)]);
-    }
-
-    /// What the switch does every tick: timeouts and id sweep, then revalidation.
-    fn tick(&self, now_ms: u64) {
-        self.now_ms.store(now_ms, Ordering::Relaxed);
-        self.h.modify(|of| of.run(now_ms));
-        let h = &self.h;
-        self.dp.revalidate(|m| h.revalidate_and_account(m));
-    }
-
     fn n_ids(&self) -> usize {
         self.h.snapshot().n_recirc_ids()
     }
@@ -90,7 +21,7 @@ impl Bed {
 
 #[test]
 fn each_connections_megaflows_hold_its_id_and_release_it_when_deleted() {
-    let bed = Bed::new(10_000, 1_000);
+    let bed = Bed::with_timeouts(CT_FLOWS, 10_000, 1_000);
     bed.send(1000);
     bed.send(1001);
     let flows = bed.dp.flow_dump();
@@ -153,13 +84,13 @@ fn the_id_table_stays_bounded_while_connections_churn() {
     // One new connection every 10 ms, one packet each; megaflows idle out
     // after 500 ms, ids go 1 s after their last megaflow; ticks every 250 ms.
     let (max_idle, grace, tick, step) = (500u64, 1_000u64, 250u64, 10u64);
-    let bed = Bed::new(max_idle, grace);
+    let bed = Bed::with_timeouts(CT_FLOWS, max_idle, grace);
     let n_conns = 3_000u16;
     let mut peak_ids = 0;
     let mut peak_flows = 0;
     for i in 0..n_conns {
         let now = u64::from(i) * step;
-        bed.now_ms.store(now, Ordering::Relaxed);
+        bed.set_now(now);
         bed.send(10_000 + i);
         if now % tick == 0 {
             bed.tick(now);
@@ -193,7 +124,7 @@ fn the_id_table_stays_bounded_while_connections_churn() {
 
 #[test]
 fn a_flow_table_change_never_resumes_into_a_deleted_rule() {
-    let bed = Bed::new(10_000, 1_000);
+    let bed = Bed::with_timeouts(CT_FLOWS, 10_000, 1_000);
     bed.send(2000);
     let post = |bed: &Bed| -> Vec<String> {
         bed.dp

@@ -5,73 +5,10 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use common::*;
-use datapath::{Datapath, DatapathConfig, DpAction};
-use ofproto::upcall::Handler;
-
-/// Ethernet + IPv4 + TCP SYN from 10.0.0.1:`sport` to 10.0.0.2:80.
-fn tcp_frame(sport: u16) -> Vec<u8> {
-    let mut f = Vec::with_capacity(54);
-    f.extend_from_slice(&[0x50, 0x54, 0, 0, 0, 2, 0x50, 0x54, 0, 0, 0, 1, 0x08, 0x00]);
-    let mut ip = [
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-    ];
-    let mut sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&80u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
-    f
-}
-
-struct Bed {
-    dp: Datapath,
-    h: Arc<Handler>,
-    now_ms: Arc<AtomicU64>,
-}
+use datapath::DpAction;
 
 impl Bed {
-    fn new(flows: &str, max_idle_ms: u64, grace_ms: u64) -> Bed {
-        let mut of = bridge(3);
-        load(&mut of, flows);
-        of.set_recirc_grace_ms(grace_ms);
-        let now_ms = Arc::new(AtomicU64::new(0));
-        let n = now_ms.clone();
-        let h = Arc::new(Handler::new(
-            of,
-            Arc::new(move || n.load(Ordering::Relaxed)),
-        ));
-        h.set_max_idle_ms(max_idle_ms);
-        let cfg = DatapathConfig {
-            n_threads: 1,
-            ..DatapathConfig::default()
-        };
-        let (dp, _rx) = Datapath::new(cfg, h.clone(), None);
-        Bed { dp, h, now_ms }
-    }
-
-    fn send(&self, sport: u16) {
-        self.dp
-            .execute(&tcp_frame(sport), 1, &[DpAction::Recirc(0)]);
-    }
-
-    /// What the switch does every tick: timeouts and id sweeps, then a pass.
-    fn tick(&self, now_ms: u64) {
-        self.now_ms.store(now_ms, Ordering::Relaxed);
-        self.h.modify(|of| of.run(now_ms));
-        self.h.revalidate_datapath(&self.dp);
-    }
-
     /// Connections come and go (one every 10 ms, one packet each, ticks
     /// every 250 ms); returns the peak of `count` and checks it against
     /// megaflows idling out after 500 ms and entries freed 1 s after.
@@ -81,7 +18,7 @@ impl Bed {
         let mut peak = 0;
         for i in 0..n_conns {
             let now = u64::from(i) * step;
-            self.now_ms.store(now, Ordering::Relaxed);
+            self.set_now(now);
             self.send(10_000 + i);
             if now % tick == 0 {
                 self.tick(now);
@@ -117,7 +54,7 @@ const PINS: &str =
 
 #[test]
 fn a_fork_entry_lives_with_its_megaflows_then_goes_with_its_id() {
-    let bed = Bed::new(FORKS, 10_000, 1_000);
+    let bed = Bed::with_timeouts(FORKS, 10_000, 1_000);
     bed.send(1000);
     bed.send(1001);
     assert_eq!(bed.h.snapshot().n_fork_entries(), 2);
@@ -147,14 +84,14 @@ fn a_fork_entry_lives_with_its_megaflows_then_goes_with_its_id() {
 
 #[test]
 fn the_fork_table_stays_bounded_while_connections_churn() {
-    let bed = Bed::new(FORKS, 500, 1_000);
+    let bed = Bed::with_timeouts(FORKS, 500, 1_000);
     let peak = bed.churn(|b| b.h.snapshot().n_fork_entries());
     eprintln!("2000 connections: peak {peak} fork entries");
 }
 
 #[test]
 fn the_packet_in_context_table_stays_bounded_while_connections_churn() {
-    let bed = Bed::new(PINS, 500, 1_000);
+    let bed = Bed::with_timeouts(PINS, 500, 1_000);
     bed.send(1);
     let flows = bed.dp.flow_dump();
     let cookie = flows[0]

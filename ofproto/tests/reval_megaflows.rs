@@ -5,62 +5,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
-use datapath::{Datapath, DatapathConfig, DpAction, PacketMeta, Upcall, UpcallHandler, extract};
+use datapath::{DpAction, PacketMeta, Upcall, UpcallHandler, extract};
 use ofp_codec::msg::flow_stats::FlowStatsRequest;
-use ofproto::upcall::Handler;
 
-/// Ethernet + IPv4 + TCP SYN from 10.0.0.1:`sport` to 10.0.0.2:80.
-fn tcp_frame(sport: u16) -> Vec<u8> {
-    let mut f = Vec::with_capacity(54);
-    f.extend_from_slice(&[0x50, 0x54, 0, 0, 0, 2, 0x50, 0x54, 0, 0, 0, 1, 0x08, 0x00]);
-    let mut ip = [
-        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-    ];
-    let mut sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&80u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
-    f
-}
-
-struct Bed {
-    dp: Datapath,
-    h: Arc<Handler>,
-}
+/// Every TCP packet to port 2, one megaflow per source port.
+const FLOWS: &str = "priority=10,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],output:2";
 
 impl Bed {
-    /// Every TCP packet to port 2, one megaflow per source port.
-    fn new() -> Bed {
-        let mut of = bridge(3);
-        load(
-            &mut of,
-            "priority=10,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],output:2",
-        );
-        let h = Arc::new(Handler::new(of, Arc::new(|| 0)));
-        let cfg = DatapathConfig {
-            n_threads: 1,
-            ..DatapathConfig::default()
-        };
-        let (dp, _rx) = Datapath::new(cfg, h.clone(), None);
-        Bed { dp, h }
-    }
-
-    fn send(&self, sport: u16) {
-        self.dp
-            .execute(&tcp_frame(sport), 1, &[DpAction::Recirc(0)]);
-    }
-
     fn actions(&self, sport: u16) -> Option<Vec<DpAction>> {
         self.dp
             .flow_dump()
@@ -85,7 +37,7 @@ impl Bed {
 
 #[test]
 fn a_megaflow_translated_before_a_change_and_installed_after_its_pass_is_caught() {
-    let bed = Bed::new();
+    let bed = Bed::new(FLOWS);
     let frame = tcp_frame(5);
     let meta = PacketMeta {
         in_port: 1,
@@ -125,7 +77,7 @@ fn a_megaflow_translated_before_a_change_and_installed_after_its_pass_is_caught(
 
 #[test]
 fn megaflow_counters_leave_with_their_megaflow() {
-    let bed = Bed::new();
+    let bed = Bed::new(FLOWS);
     for sport in 1..=10 {
         bed.send(sport);
     }
@@ -151,7 +103,7 @@ fn megaflow_counters_leave_with_their_megaflow() {
 
 #[test]
 fn a_modified_megaflow_keeps_its_counters_and_credits_nothing_twice() {
-    let bed = Bed::new();
+    let bed = Bed::new(FLOWS);
     for _ in 0..3 {
         bed.send(1);
     }

@@ -1,6 +1,11 @@
 //! In-memory harness: flow text in, translations and traces out.
 #![allow(dead_code)]
 
+mod bed;
+// Only the tests that run a datapath use these.
+#[allow(unused_imports)]
+pub use bed::*;
+
 use datapath::key::FlowKey;
 use ofp_codec::msg::flow_mod::FlowMod;
 use ofp_codec::text::{Command, parse_flow_mod};
