@@ -81,44 +81,22 @@ fn each_connections_megaflows_hold_its_id_and_release_it_when_deleted() {
 
 #[test]
 fn the_id_table_stays_bounded_while_connections_churn() {
-    // One new connection every 10 ms, one packet each; megaflows idle out
-    // after 500 ms, ids go 1 s after their last megaflow; ticks every 250 ms.
-    let (max_idle, grace, tick, step) = (500u64, 1_000u64, 250u64, 10u64);
-    let bed = Bed::with_timeouts(CT_FLOWS, max_idle, grace);
+    let bed = Bed::for_churn(CT_FLOWS);
     let n_conns = 3_000u16;
-    let mut peak_ids = 0;
     let mut peak_flows = 0;
-    for i in 0..n_conns {
-        let now = u64::from(i) * step;
-        bed.set_now(now);
-        bed.send(10_000 + i);
-        if now % tick == 0 {
-            bed.tick(now);
-        }
-        peak_ids = peak_ids.max(bed.n_ids());
+    // Every id is freed when traffic stops.
+    let peak_ids = bed.churn(n_conns, Bed::n_ids, |bed, _| {
         peak_flows = peak_flows.max(bed.dp.flow_dump().len());
-    }
-    // Connections seen within max_idle + a tick keep megaflows; then a tick
-    // to release, grace, and a tick to free.
-    let bound = ((max_idle + grace + 3 * tick) / step) as usize + 1;
-    eprintln!(
-        "{n_conns} connections: peak {peak_ids} recirc ids (bound {bound}), peak {peak_flows} megaflows"
-    );
-    assert!(peak_ids <= bound, "peak {peak_ids} ids > {bound}");
-    assert!(
-        peak_ids >= (max_idle / step) as usize,
-        "peak {peak_ids}: ids freed too early?"
-    );
+    });
+    eprintln!("{n_conns} connections: peak {peak_ids} recirc ids, peak {peak_flows} megaflows");
+    // Per live connection, at most a megaflow before and one after the
+    // recirculation.
+    let (max_idle, tick, step) = (CHURN_MAX_IDLE_MS, CHURN_TICK_MS, CHURN_STEP_MS);
     assert!(peak_flows <= 2 * ((max_idle + 2 * tick) / step) as usize + 2);
-    let st = bed.h.snapshot().recirc_stats();
-    assert_eq!(st.allocated, u64::from(n_conns));
-    // Quiet: everything idles out and every id is freed.
-    let end = u64::from(n_conns) * step;
-    for t in 1..=12 {
-        bed.tick(end + t * tick);
-    }
-    assert_eq!(bed.dp.flow_dump().len(), 0);
-    assert_eq!(bed.n_ids(), 0);
+    assert_eq!(
+        bed.h.snapshot().recirc_stats().allocated,
+        u64::from(n_conns)
+    );
     assert_eq!(bed.h.snapshot().recirc_stats().freed, u64::from(n_conns));
 }
 

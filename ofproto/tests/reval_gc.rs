@@ -8,40 +8,6 @@ mod common;
 use common::*;
 use datapath::DpAction;
 
-impl Bed {
-    /// Connections come and go (one every 10 ms, one packet each, ticks
-    /// every 250 ms); returns the peak of `count` and checks it against
-    /// megaflows idling out after 500 ms and entries freed 1 s after.
-    fn churn(&self, count: impl Fn(&Bed) -> usize) -> usize {
-        let (max_idle, grace, tick, step) = (500u64, 1_000u64, 250u64, 10u64);
-        let n_conns = 2_000u16;
-        let mut peak = 0;
-        for i in 0..n_conns {
-            let now = u64::from(i) * step;
-            self.set_now(now);
-            self.send(10_000 + i);
-            if now % tick == 0 {
-                self.tick(now);
-            }
-            peak = peak.max(count(self));
-        }
-        let bound = ((max_idle + grace + 3 * tick) / step) as usize + 1;
-        assert!(peak <= bound, "peak {peak} > {bound}");
-        assert!(
-            peak >= (max_idle / step) as usize,
-            "peak {peak}: freed too early?"
-        );
-        // Quiet: everything idles out and is freed.
-        let end = u64::from(n_conns) * step;
-        for t in 1..=12 {
-            self.tick(end + t * tick);
-        }
-        assert_eq!(self.dp.flow_dump().len(), 0);
-        assert_eq!(count(self), 0);
-        peak
-    }
-}
-
 /// `ct(table=1)` followed by an output: a fork per connection (the pass's
 /// frozen state holds the connection's source port in reg0).
 const FORKS: &str = "
@@ -84,14 +50,14 @@ fn a_fork_entry_lives_with_its_megaflows_then_goes_with_its_id() {
 
 #[test]
 fn the_fork_table_stays_bounded_while_connections_churn() {
-    let bed = Bed::with_timeouts(FORKS, 500, 1_000);
-    let peak = bed.churn(|b| b.h.snapshot().n_fork_entries());
+    let bed = Bed::for_churn(FORKS);
+    let peak = bed.churn(2_000, |b| b.h.snapshot().n_fork_entries(), |_, _| ());
     eprintln!("2000 connections: peak {peak} fork entries");
 }
 
 #[test]
 fn the_packet_in_context_table_stays_bounded_while_connections_churn() {
-    let bed = Bed::with_timeouts(PINS, 500, 1_000);
+    let bed = Bed::for_churn(PINS);
     bed.send(1);
     let flows = bed.dp.flow_dump();
     let cookie = flows[0]
@@ -105,6 +71,6 @@ fn the_packet_in_context_table_stays_bounded_while_connections_churn() {
     assert!(bed.h.snapshot().packet_in_context_refs(cookie) == Some(1));
     bed.dp.flow_flush();
     assert!(bed.h.snapshot().packet_in_context_refs(cookie) == Some(0));
-    let peak = bed.churn(|b| b.h.snapshot().n_pin_contexts());
+    let peak = bed.churn(2_000, |b| b.h.snapshot().n_pin_contexts(), |_, _| ());
     eprintln!("2000 connections: peak {peak} packet-in contexts");
 }

@@ -44,6 +44,15 @@ pub fn resume_of(ev: &PacketInEvent) -> (PacketIn2, Paused) {
     ofp_codec::msg::resume::decode_resume(&bytes).unwrap()
 }
 
+/// The schedule of [`Bed::churn`]: one new connection every
+/// `CHURN_STEP_MS`, one packet each, a tick every `CHURN_TICK_MS`;
+/// megaflows idle out after `CHURN_MAX_IDLE_MS` and entries are freed
+/// `CHURN_GRACE_MS` after their last megaflow.
+pub const CHURN_MAX_IDLE_MS: u64 = 500;
+pub const CHURN_GRACE_MS: u64 = 1_000;
+pub const CHURN_TICK_MS: u64 = 250;
+pub const CHURN_STEP_MS: u64 = 10;
+
 /// A one-thread datapath (no ports) whose upcalls a [`Handler`] on
 /// `bridge(3)` answers; the handler's clock is `now_ms`, starting at 0.
 pub struct Bed {
@@ -88,6 +97,54 @@ impl Bed {
         };
         let (dp, rx) = Datapath::new(cfg, h.clone(), None);
         Bed { dp, rx, h, now_ms }
+    }
+
+    /// `flows` installed, with the timeouts of [`Bed::churn`].
+    pub fn for_churn(flows: &str) -> Bed {
+        Bed::with_timeouts(flows, CHURN_MAX_IDLE_MS, CHURN_GRACE_MS)
+    }
+
+    /// Connections from source ports 10 000 on come and go as the churn
+    /// schedule says; `each(bed, ticked)` runs after every connection's
+    /// packet (and the tick, if there was one). Returns the peak of
+    /// `count`, checked against the schedule: at least the connections of
+    /// an idle period, at most those of an idle period, the grace and
+    /// three ticks (to release, to free, and rounding). Then traffic stops:
+    /// every megaflow idles out and `count` drops to 0.
+    pub fn churn(
+        &self,
+        n_conns: u16,
+        count: impl Fn(&Bed) -> usize,
+        mut each: impl FnMut(&Bed, bool),
+    ) -> usize {
+        let (max_idle, grace) = (CHURN_MAX_IDLE_MS, CHURN_GRACE_MS);
+        let (tick, step) = (CHURN_TICK_MS, CHURN_STEP_MS);
+        let mut peak = 0;
+        for i in 0..n_conns {
+            let now = u64::from(i) * step;
+            self.set_now(now);
+            self.send(10_000 + i);
+            let ticked = now % tick == 0;
+            if ticked {
+                self.tick(now);
+            }
+            each(self, ticked);
+            peak = peak.max(count(self));
+        }
+        let bound = ((max_idle + grace + 3 * tick) / step) as usize + 1;
+        assert!(peak <= bound, "peak {peak} > {bound}");
+        assert!(
+            peak >= (max_idle / step) as usize,
+            "peak {peak}: freed too early?"
+        );
+        // Quiet: everything idles out and is freed.
+        let end = u64::from(n_conns) * step;
+        for t in 1..=12 {
+            self.tick(end + t * tick);
+        }
+        assert_eq!(self.dp.flow_dump().len(), 0);
+        assert_eq!(count(self), 0);
+        peak
     }
 
     /// Sets the virtual clock.
