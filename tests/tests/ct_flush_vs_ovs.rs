@@ -17,14 +17,13 @@ mod ovs_ref;
 #[allow(dead_code)]
 mod rvs;
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use ovs_ref::OvsSwitch;
-use rvs::{Switchd, ok_stdout, ovs_ofctl, root_available, rvs_bin, tool_available};
+use rvs::{
+    Switchd, ok_stdout, ovs_ofctl, raw_exchange, root_available, rvs_bin, tool_available, unhex,
+};
 
 const FLOWS: &[&str] = &[
     "priority=1,action=drop",
@@ -113,44 +112,6 @@ impl Side<'_> {
             answer(&ovs_ofctl(&v), &["ovs-ofctl: "])
         };
         (a, self.dump())
-    }
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn read_msg(c: &mut UnixStream) -> Vec<u8> {
-    let mut h = [0u8; 8];
-    c.read_exact(&mut h).expect("reading a message header");
-    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    let mut m = h.to_vec();
-    m.resize(len.max(8), 0);
-    c.read_exact(&mut m[8..]).expect("reading a message body");
-    m
-}
-
-/// Sends `msg` (an OpenFlow 1.3 message) on a fresh connection to `mgmt`, then a barrier;
-/// returns every message the switch sent before the barrier reply (echo requests skipped).
-fn raw_exchange(mgmt: &Path, msg: &[u8]) -> Vec<Vec<u8>> {
-    let mut c = UnixStream::connect(mgmt).expect("connecting");
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    c.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]).unwrap();
-    let hello = read_msg(&mut c);
-    assert_eq!(hello[1], 0, "expected HELLO");
-    c.write_all(msg).unwrap();
-    c.write_all(&[4, 20, 0, 8, 0, 0, 0, 0x63]).unwrap();
-    let mut got = Vec::new();
-    loop {
-        let m = read_msg(&mut c);
-        match m[1] {
-            21 => return got,
-            2 => {}
-            _ => got.push(m),
-        }
     }
 }
 

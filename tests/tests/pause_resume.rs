@@ -38,16 +38,18 @@ mod ovs_ref;
 #[path = "../src/rvs.rs"]
 #[allow(dead_code)]
 mod rvs;
+#[path = "../src/twins.rs"]
+#[allow(dead_code)]
+mod twins;
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use controllers::Lan;
-use ovs_ref::{OvsConfig, OvsRef};
-use rvs::{Switchd, TempDir, ovs_ofctl, root_available, rvs_bin, tool_available};
+use ovs_ref::OvsRef;
+use rvs::{Switchd, TempDir, ovs_ofctl, raw_exchange, rvs_bin, unhex};
+use twins::Twins;
 
 const DPID: &str = "00000000000000ab";
 
@@ -57,13 +59,6 @@ const FLOWS: &str = "\
 table=0,priority=0,actions=controller(pause),output:2
 table=0,in_port=2,actions=output:1
 ";
-
-fn ready(test: &str) -> bool {
-    root_available(test)
-        && netns::namespaces_available(test)
-        && tool_available(test, "ovs-ofctl")
-        && OvsRef::available(test)
-}
 
 /// One switch (rvs or OVS) with its LAN.
 struct Side {
@@ -84,24 +79,15 @@ struct Pair {
 
 impl Pair {
     fn start() -> Pair {
-        let lan_rvs = Lan::new(2);
-        let lan_ovs = Lan::new(2);
+        let Twins {
+            rvs,
+            ovs,
+            lan_rvs,
+            lan_ovs,
+            run: dir,
+        } = Twins::start("pause", DPID, "secure");
         lan_rvs.static_arp();
         lan_ovs.static_arp();
-        let dir = TempDir::new("pause");
-        let ports = lan_rvs.rvs_port_args();
-        let mut args: Vec<&str> = ports.iter().map(String::as_str).collect();
-        args.extend(["--datapath-id", DPID, "--fail-mode", "secure"]);
-        let rvs = Switchd::start_in(&dir.0.join("run"), "br0", &args, Some(&lan_rvs.sw.name));
-        let ovs = OvsRef::start(
-            &lan_ovs.sw,
-            &OvsConfig {
-                dpid: DPID.into(),
-                fail_mode: "secure".into(),
-                ports: lan_ovs.ovs_ports(),
-                ..OvsConfig::default()
-            },
-        );
         let flows = dir.0.join("flows");
         std::fs::write(&flows, FLOWS).unwrap();
         for t in [rvs.target(), ovs.target()] {
@@ -181,7 +167,7 @@ fn comparable(log: &str) -> Vec<String> {
 #[test]
 fn paused_pings_pass_once_a_controller_resumes_them() {
     let test = "paused_pings_pass_once_a_controller_resumes_them";
-    if !ready(test) {
+    if !twins::available(test) {
         return;
     }
     let p = Pair::start();
@@ -249,7 +235,7 @@ fn counters(target: &str) -> Vec<String> {
 #[test]
 fn resumed_pipeline_sees_conntrack_state_and_counts_as_ovs() {
     let test = "resumed_pipeline_sees_conntrack_state_and_counts_as_ovs";
-    if !ready(test) {
+    if !twins::available(test) {
         return;
     }
     let p = Pair::start();
@@ -274,45 +260,6 @@ fn resumed_pipeline_sees_conntrack_state_and_counts_as_ovs() {
     std::thread::sleep(Duration::from_millis(1500));
     let (c_rvs, c_ovs) = (counters(&p.rvs.target), counters(&p.ovs.target));
     assert_eq!(c_rvs, c_ovs, "\nrvs:\n{log_rvs}\novs:\n{log_ovs}");
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn read_msg(c: &mut UnixStream) -> Vec<u8> {
-    let mut h = [0u8; 8];
-    c.read_exact(&mut h).expect("reading a message header");
-    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    let mut m = h.to_vec();
-    m.resize(len.max(8), 0);
-    c.read_exact(&mut m[8..]).expect("reading a message body");
-    m
-}
-
-/// Sends `msg` on a fresh connection to `mgmt`, then a barrier; returns
-/// every message the switch sent before the barrier reply (echo requests
-/// skipped).
-fn raw_exchange(mgmt: &Path, msg: &[u8]) -> Vec<Vec<u8>> {
-    let mut c = UnixStream::connect(mgmt).expect("connecting");
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    c.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]).unwrap();
-    let hello = read_msg(&mut c);
-    assert_eq!(hello[1], 0, "expected HELLO");
-    c.write_all(msg).unwrap();
-    c.write_all(&[4, 20, 0, 8, 0, 0, 0, 0x63]).unwrap();
-    let mut got = Vec::new();
-    loop {
-        let m = read_msg(&mut c);
-        match m[1] {
-            21 => return got,
-            2 => {}
-            _ => got.push(m),
-        }
-    }
 }
 
 /// An `NXT_RESUME` as `ovs-ofctl monitor br0 resume` made it from an OVS
@@ -362,7 +309,7 @@ const RESUMES: [(&str, &str); 9] = [
 #[test]
 fn foreign_and_malformed_resumes_get_ovs_errors() {
     let test = "foreign_and_malformed_resumes_get_ovs_errors";
-    if !ready(test) {
+    if !twins::available(test) {
         return;
     }
     let p = Pair::start();
