@@ -186,3 +186,19 @@ fn ports_trie_narrows_a_port_miss() {
         "ports_trie_miss.txt",
     );
 }
+
+/// A rule with no actions (`actions=drop`) gets a `drop` line under it, as
+/// OVS's trace prints for an empty action list (checked against
+/// ovs-vswitchd by `interop_ovs_compare`'s trace comparison).
+#[test]
+fn rule_without_actions_reports_drop() {
+    let mut of = bridge(4);
+    load(&mut of, &read("resubmit.flows"));
+    let got = of.trace("in_port=1,arp", &[], 0).unwrap();
+    let lines: Vec<&str> = got.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "1. priority 0")
+        .unwrap_or_else(|| panic!("no table 1 rule in\n{got}"));
+    assert_eq!(lines.get(at + 1), Some(&"drop"), "{got}");
+}

@@ -1633,13 +1633,13 @@ fn rvs_ctl_prints_what_ovs_appctl_prints() {
 /// ofproto/trace through both switches for the same flows: rvs's trace
 /// text against ovs-vswitchd's.
 #[test]
-#[ignore = "ofproto/trace text differs from OVS's in three places, two of them gaps in \
-            ofproto (src/trace.rs, xlate; rvs ctl prints what ovs-appctl prints): a rule \
-            whose actions are empty gets no `    drop` line under it; the Megaflow line \
-            un-wildcards more (`nw_proto=0` for ip, `vlan_tci=0x0000` after NORMAL for \
-            arp); and, by design, `Datapath actions:` name OpenFlow port numbers (p2 = 2, \
-            LOCAL = 4294967294) where OVS's netdev datapath numbers its own (p2 = 3, \
-            LOCAL = 1) (issue 7)"]
+#[ignore = "ofproto/trace text differs from OVS's in three places: by design, a ct() \
+            un-wildcards nw_proto (DESIGN.md), so the Megaflow line shows `tcp` or \
+            `nw_proto=0` where OVS's shows `ip`; by design, `Datapath actions:` name OpenFlow \
+            port numbers (p2 = 2, LOCAL = 4294967294) where OVS's netdev datapath numbers its \
+            own (p2 = 3, LOCAL = 1); and a gap in NORMAL: its megaflow for arp keeps \
+            `vlan_tci=0x0000`, which OVS's omits (issue 7). The `drop` line under a rule with \
+            no actions now matches"]
 fn ofproto_trace_matches_ovs() {
     if !ready("ofproto_trace_matches_ovs")
         || !tool_available("ofproto_trace_matches_ovs", "ovs-appctl")

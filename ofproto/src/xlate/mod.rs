@@ -470,6 +470,15 @@ impl<'a> Xlate<'a> {
     }
 
     fn do_instructions(&mut self, insts: &[Instruction]) {
+        // OVS flattens a rule's instructions into one action list; when that
+        // list is empty (no instructions, or only empty apply_actions) its
+        // trace reports `drop` under the rule.
+        if insts
+            .iter()
+            .all(|i| matches!(i, Instruction::ApplyActions(a) if a.is_empty()))
+        {
+            self.report(NodeKind::Action, "drop".into());
+        }
         let mut sorted: Vec<&Instruction> = insts.iter().collect();
         sorted.sort_by_key(|i| i.rank());
         for (i, inst) in sorted.iter().enumerate() {
@@ -489,9 +498,6 @@ impl<'a> Xlate<'a> {
                     }
                 }
                 Instruction::ApplyActions(acts) => {
-                    if acts.is_empty() {
-                        self.report(NodeKind::Action, "drop".into());
-                    }
                     self.do_actions(acts);
                 }
                 Instruction::ClearActions => {
