@@ -150,6 +150,10 @@ impl Conntrack {
         let mut stale = Vec::new();
         let mut map = self.write_for_insert(hash, now_ns);
         if let Some(other) = live(&mut map, hash, &conn.key, now_ns, &mut stale) {
+            // Dead entries unlinked on the way are accounted here too, as in
+            // `nat_link`; otherwise the connection counts would never drop.
+            drop(map);
+            self.account_stale(stale);
             return Link::Existing(other);
         }
         map.insert_unique(
