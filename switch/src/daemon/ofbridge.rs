@@ -335,6 +335,20 @@ impl OfBridge {
             .collect()
     }
 
+    /// Installs the flows a translation's `learn()` actions produced, as an
+    /// upcall does (OVS installs them from packet-outs and resumes too); a
+    /// learned flow OVS would refuse is dropped, as OVS drops it.
+    fn install_learned(&self, learned: &[FlowMod], now_ms: u64) {
+        if learned.is_empty() {
+            return;
+        }
+        self.handler.modify(|of| {
+            for fm in learned {
+                let _ = of.handle_flow_mod(fm, now_ms);
+            }
+        });
+    }
+
     fn packet_out_actions(&self, po: &PacketOut, now_ms: u64) -> Result<Vec<DpAction>, OfpError> {
         let meta = PacketMeta {
             in_port: po.in_port,
@@ -364,6 +378,8 @@ impl OfBridge {
         // As OVS, the packet counts on the rules and tables it went through
         // (output:TABLE, resubmit).
         of.credit_translation(&t, 1, po.data.len() as u64, now_ms);
+        drop(of);
+        self.install_learned(&t.learned, now_ms);
         Ok(t.actions.to_vec())
     }
 }
@@ -475,6 +491,8 @@ impl Bridge for OfBridge {
         };
         let t = of.resume_translation(pin, paused, opts)?;
         of.credit_translation(&t, 1, pin.packet.len() as u64, now_ms);
+        drop(of);
+        self.install_learned(&t.learned, now_ms);
         let in_port = pin.metadata.value(ofp_codec::Field::InPort).unwrap_or(0) as u32;
         if let Some(dp) = &self.dp {
             dp.execute(&pin.packet, in_port, &t.actions);
