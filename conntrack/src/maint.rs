@@ -89,6 +89,9 @@ impl Graveyard {
 pub struct SweepResult {
     /// Entries looked at.
     pub examined: usize,
+    /// Table slots (hash buckets, occupied or not) visited: the call's work, at most its
+    /// budget.
+    pub slots: usize,
     /// Entries unlinked because their deadline had passed.
     pub expired: usize,
     /// The sweep wrapped around to the first shard during this call (a full pass completed).
@@ -117,11 +120,19 @@ pub enum FlushFilter {
 }
 
 impl Conntrack {
-    /// Unlinks expired entries, starting where the previous call stopped (a shard and a
-    /// position in it), until `budget` entries have been examined or one full pass is done.
-    /// The work per call is bounded by `budget` (plus one lock acquisition per shard passed):
-    /// the entries are scanned under the shard's read lock in steps of at most
+    /// Unlinks expired entries, starting where the previous call stopped (a shard and a bucket
+    /// of its hash table), until `budget` table slots have been visited or one full pass is
+    /// done. A slot visit is a look at one bucket's control byte and, when it holds an entry,
+    /// at the entry's deadline, so the work per call is O(`budget`) (plus one lock acquisition
+    /// per shard passed), whatever the table's size: resuming inside a shard costs nothing.
+    /// The buckets are scanned under the shard's read lock in steps of at most
     /// [`REMOVE_BATCH`], and each step's dead entries are unlinked under one write lock hold.
+    ///
+    /// The cursor is shared: concurrent sweeps (several forwarding threads) claim disjoint
+    /// steps. Removals never move other entries of a hashbrown table, so a pass sees every
+    /// entry that stays put; an entry inserted behind the cursor, or a shard whose table is
+    /// replaced (grown or shrunk) meanwhile, is seen by a later pass (lookups treat dead
+    /// entries as absent until then).
     ///
     /// A sweep never waits for a shard lock: the write lock is only *tried*, and the dead
     /// entries of a shard that is busy at that instant stay for the next pass (lookups treat
@@ -134,59 +145,77 @@ impl Conntrack {
         let mut res = SweepResult::default();
         let n = self.shards.len();
         let budget = budget.max(1);
-        let cur = self.sweep_cursor.load(Ordering::Relaxed);
-        let (mut shard, mut pos) = ((cur >> 32) % n, cur & 0xffff_ffff);
-        let start_pos = pos;
-        // Shard ends reached during this call.
+        // Shard ends this call stepped over, and whether it began at a shard's head.
         let mut finished = 0;
+        let mut began_at_head = None;
+        // Budget spent: slots visited, plus one per step that visited none (a shard end, a
+        // step lost to a concurrent sweep), so that every call ends.
+        let mut spent = 0;
         let mut victims: [Option<(u64, Arc<Conn>)>; REMOVE_BATCH] = std::array::from_fn(|_| None);
-        while res.examined < budget {
+        while spent < budget {
             // Back-pressure: with a housekeeping thread freeing (see `free_unlinked`), a step
             // whose unlinked entries would not fit in the graveyard waits for the next call
             // rather than freeing them here.
             if self.graveyard.enabled.load(Ordering::Relaxed) && !self.graveyard.has_room() {
                 break;
             }
+            let want = (budget - spent).min(REMOVE_BATCH);
+            let cur = self.sweep_cursor.load(Ordering::Relaxed);
+            let (shard, pos) = ((cur >> 32) % n, cur & 0xffff_ffff);
+            began_at_head.get_or_insert(pos == 0);
             let sh = &self.shards[shard];
-            let want = (budget - res.examined).min(REMOVE_BATCH);
-            let (took, nv, at_end) = {
+            let (visited, nv, at_end) = {
                 let map = sh.map.read();
-                let (mut took, mut nv) = (0, 0);
-                for s in map.iter().skip(pos).take(want) {
-                    took += 1;
-                    if s.conn.expired(now_ns) {
-                        victims[nv] = Some((s.hash, s.conn.clone()));
-                        nv += 1;
+                let nb = map.num_buckets();
+                let end = (pos + want).min(nb.max(pos));
+                let at_end = end >= nb;
+                let next = if at_end {
+                    ((shard + 1) % n) << 32
+                } else {
+                    (shard << 32) | end
+                };
+                // Claim the buckets [pos, end) (another sweep may have moved the cursor).
+                if self
+                    .sweep_cursor
+                    .compare_exchange(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+                {
+                    spent += 1;
+                    continue;
+                }
+                let mut nv = 0;
+                for b in pos..end {
+                    if let Some(s) = map.get_bucket(b) {
+                        res.examined += 1;
+                        if s.conn.expired(now_ns) {
+                            victims[nv] = Some((s.hash, s.conn.clone()));
+                            nv += 1;
+                        }
                     }
                 }
-                (took, nv, pos + took >= map.len())
+                (end - pos, nv, at_end)
             };
-            res.examined += took;
-            let (slots, primaries) = self.unlink_dead(shard, &mut victims[..nv], now_ns);
+            res.slots += visited;
+            spent += visited.max(1);
+            let (_, primaries) = self.unlink_dead(shard, &mut victims[..nv], now_ns);
             res.expired += primaries;
-            // The unlinked slots were before the next position: later entries moved up.
-            pos = (pos + took).saturating_sub(slots);
             if at_end {
                 // With a housekeeping thread freeing the graveyard, it shrinks the tables too
                 // (no allocation or free of a table in a sweep step).
                 if !self.graveyard.enabled.load(Ordering::Relaxed) {
                     sh.maybe_shrink();
                 }
-                shard = (shard + 1) % n;
-                pos = 0;
                 finished += 1;
-                if shard == 0 {
+                if shard + 1 == n {
                     res.wrapped = true;
                 }
                 // One full pass: every shard's end once, and the start shard's head again
                 // when the pass began in its middle.
-                if finished > n || (finished == n && start_pos == 0) {
+                if finished > n || (finished == n && began_at_head == Some(true)) {
                     break;
                 }
             }
         }
-        self.sweep_cursor
-            .store((shard << 32) | pos.min(0xffff_ffff), Ordering::Relaxed);
         res
     }
 
@@ -464,18 +493,100 @@ mod tests {
     #[test]
     fn a_sweep_examines_at_most_its_budget_and_resumes_inside_a_shard() {
         let ct = tracker(1000);
-        let mut total = 0;
-        let mut calls = 0;
+        let nb = ct.shards[0].map.read().num_buckets();
+        let (mut total, mut slots, mut calls) = (0, 0, 0);
         loop {
             let r = ct.sweep(200, 100);
-            assert!(r.examined <= 100, "{r:?}");
+            assert!(r.examined <= r.slots && r.slots <= 100, "{r:?}");
             total += r.expired;
+            slots += r.slots;
             calls += 1;
             if r.wrapped {
                 break;
             }
         }
-        assert_eq!((total, ct.len(), calls), (1000, 0, 10));
+        // The wrapping call goes on into the next pass with what is left of its budget.
+        assert_eq!((total, ct.len(), calls), (1000, 0, nb.div_ceil(100)));
+        assert!((nb..nb + 100).contains(&slots), "{slots} vs {nb}");
+    }
+
+    #[test]
+    fn a_full_pass_in_small_steps_over_a_large_shard_does_linear_work() {
+        // Nothing is due: every step resumes in the middle of the same big table.
+        let n = 200_000;
+        let ct = tracker(n);
+        let nb = ct.shards[0].map.read().num_buckets();
+        let (mut examined, mut slots, mut calls) = (0, 0, 0);
+        let t = std::time::Instant::now();
+        loop {
+            let r = ct.sweep(50, 64);
+            assert!(r.slots <= 64, "{r:?}");
+            examined += r.examined;
+            slots += r.slots;
+            calls += 1;
+            if r.wrapped {
+                break;
+            }
+        }
+        // Each entry examined once, each bucket visited once: O(N) for the pass (skipping to
+        // the resume position entry by entry would have been ~N^2/128 = 3e8 steps).
+        assert_eq!((examined, slots, calls), (n as usize, nb, nb.div_ceil(64)));
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
+        );
+        // The next pass expires them all, still step by step.
+        let mut expired = 0;
+        loop {
+            let r = ct.sweep(200, 64);
+            expired += r.expired;
+            if r.wrapped {
+                break;
+            }
+        }
+        assert_eq!((expired, ct.len()), (n as usize, 0));
+    }
+
+    #[test]
+    fn concurrent_sweeps_claim_disjoint_steps_and_together_expire_everything() {
+        let ct = tracker(50_000);
+        let nb = ct.shards[0].map.read().num_buckets();
+        // Nothing due: three threads make one pass between them.
+        let wrapped = std::sync::atomic::AtomicBool::new(false);
+        let sum = |per_thread: &(dyn Fn() -> (usize, usize) + Sync)| {
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..3).map(|_| s.spawn(per_thread)).collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap())
+                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            })
+        };
+        let (slots, examined) = sum(&|| {
+            let (mut slots, mut examined) = (0, 0);
+            while !wrapped.load(Ordering::Relaxed) {
+                let r = ct.sweep(50, 64);
+                (slots, examined) = (slots + r.slots, examined + r.examined);
+                if r.wrapped {
+                    wrapped.store(true, Ordering::Relaxed);
+                }
+            }
+            (slots, examined)
+        });
+        // Each step's buckets claimed by one thread only: about one pass in all (plus, per
+        // thread, the call that saw the wrap go on into the next pass).
+        assert!((nb..=nb + 3 * 128).contains(&slots), "{slots} vs {nb}");
+        assert!((50_000..50_000 + 3 * 128).contains(&examined), "{examined}");
+        // Due: together they unlink everything (a step whose write lock was busy leaves its
+        // dead entries for a later pass).
+        let (_, expired) = sum(&|| {
+            let mut expired = 0;
+            while !ct.is_empty() {
+                expired += ct.sweep(200, 64).expired;
+            }
+            (0, expired)
+        });
+        assert_eq!((expired, ct.len()), (50_000, 0));
     }
 
     #[test]
@@ -493,7 +604,11 @@ mod tests {
         assert_eq!(ct.free_unlinked(), 0);
         let r = ct.sweep(200, usize::MAX);
         assert_eq!(r.expired, 2000);
-        assert_eq!(ct.free_unlinked(), 2000 - crate::table::POOL_MAX);
+        // The stock takes POOL_MAX entries (and frees the rest of the step of 16 that filled
+        // it); the graveyard holds the others.
+        let freed = ct.free_unlinked();
+        let rest = 2000 - crate::table::POOL_MAX;
+        assert!((rest - 15..=rest).contains(&freed), "{freed}");
         assert_eq!(ct.free_unlinked(), 0);
     }
 }

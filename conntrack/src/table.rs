@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hashbrown::HashTable;
+use hashbrown17::HashTable;
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use crate::key::ConnKey;
