@@ -450,6 +450,7 @@ mod tests {
     use crate::conntrack::Config;
     use crate::proto::{L4State, OtherState};
     use std::net::Ipv4Addr;
+    use std::sync::atomic::AtomicBool;
 
     /// One shard holding `n` entries with deadline 100 (dead from then on), counted.
     fn tracker(n: u32) -> Conntrack {
@@ -587,6 +588,71 @@ mod tests {
             (0, expired)
         });
         assert_eq!((expired, ct.len()), (50_000, 0));
+    }
+
+    /// Two threads that read shard 0 in turns with overlapping holds: each releases its
+    /// guard only once the other holds one (or after 20 ms, when the other is queued behind
+    /// a waiting writer), so the lock is never free between them. They give up after 30 s
+    /// (so that a `body` starved of the lock still returns): then this panics.
+    fn overlapping_readers<T>(ct: &Conntrack, body: impl FnOnce() -> T + Send) -> T
+    where
+        T: Send,
+    {
+        use std::sync::atomic::AtomicUsize;
+        let done = AtomicBool::new(false);
+        let gave_up = AtomicBool::new(false);
+        let turn = AtomicUsize::new(0);
+        let start = std::time::Instant::now();
+        let out = std::thread::scope(|s| {
+            for me in 0..2usize {
+                let (done, turn, gave_up) = (&done, &turn, &gave_up);
+                s.spawn(move || {
+                    while !done.load(Ordering::Relaxed) {
+                        if start.elapsed() > std::time::Duration::from_secs(30) {
+                            gave_up.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        if turn.load(Ordering::Acquire) % 2 != me {
+                            std::hint::spin_loop();
+                            continue;
+                        }
+                        let g = ct.shards[0].map.read();
+                        let mine = turn.fetch_add(1, Ordering::AcqRel) + 1;
+                        // Hold until the other thread took its guard (turn moved on).
+                        let t = std::time::Instant::now();
+                        while turn.load(Ordering::Acquire) == mine
+                            && t.elapsed() < std::time::Duration::from_millis(20)
+                            && !done.load(Ordering::Relaxed)
+                        {
+                            std::hint::spin_loop();
+                        }
+                        drop(g);
+                    }
+                });
+            }
+            while turn.load(Ordering::Acquire) < 4 {
+                std::hint::spin_loop();
+            }
+            let out = body();
+            done.store(true, Ordering::Relaxed);
+            out
+        });
+        assert!(
+            !gave_up.load(Ordering::Relaxed),
+            "starved of the write lock"
+        );
+        out
+    }
+
+    #[test]
+    fn a_flush_completes_while_readers_never_leave_the_shard_free() {
+        let ct = tracker(1000);
+        // By zone: 16 batches, each needing the write lock.
+        let n = overlapping_readers(&ct, || ct.flush(FlushFilter::Zone(0)));
+        assert_eq!((n, ct.len(), ct.zone_count(0)), (1000, 0, 0));
+        let ct = tracker(1000);
+        let n = overlapping_readers(&ct, || ct.flush(FlushFilter::All));
+        assert_eq!((n, ct.len()), (1000, 0));
     }
 
     #[test]

@@ -338,19 +338,28 @@ impl Shard {
         Some(fresh)
     }
 
-    /// The write lock for background work (flushes): taken only when it is free at that
-    /// instant, yielding the CPU between tries. The thread never queues as a waiting writer,
-    /// so readers of the shard (forwarding threads) never wait behind it for it to be woken
-    /// and scheduled; they only wait while it actually holds the lock.
+    /// The write lock for background work (flushes), for a hold of bounded length (an O(1)
+    /// swap or a batch of at most [`crate::maint::REMOVE_BATCH`] removals). First taken only
+    /// when it is free at that instant, yielding the CPU between [`WRITE_TRIES`] tries: the
+    /// thread does not queue as a waiting writer, so readers of the shard (forwarding threads)
+    /// never wait behind it for it to be woken and scheduled, only while it holds the lock.
+    /// A shard that is never free (readers overlapping without a gap, e.g. several forwarding
+    /// threads on a hot shard) would starve that forever, so after the tries it queues like
+    /// any writer (`write()`): new readers then wait until it has done its short batch. A
+    /// flush therefore always completes.
     pub(crate) fn write_when_free(&self) -> RwLockWriteGuard<'_, Map> {
-        loop {
+        for _ in 0..WRITE_TRIES {
             if let Some(g) = self.map.try_write() {
                 return g;
             }
             std::thread::yield_now();
         }
+        self.map.write()
     }
 }
+
+/// Tries of [`Shard::write_when_free`] before it queues for the lock.
+pub(crate) const WRITE_TRIES: usize = 32;
 
 /// Moves every slot of `map` into the empty table `fresh` (which has room for all of them),
 /// then swaps the two: `map` holds the slots in the new memory, `fresh` the old memory.
