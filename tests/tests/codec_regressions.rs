@@ -312,6 +312,29 @@ const CASES: &[Case] = &[
             )),
         },
     },
+    Case {
+        name: "FLOW_MOD with write_actions(OF1.1 SET_VLAN_VID) and no VLAN in the match (msg_decode, 2026-11-27)",
+        hex: "040e0058 00000101 00000000 00000000 00000000 00000000 00000000 00008000 \
+              ffffffff ffffffff ffffffff 00000000 00010004 00000000 00030020 00000000 \
+              00190010 00010004 00000001 00000000 00010008 00000002",
+        check: msg_round_trip,
+        flow_mod: "040e0058 00000101 00000000 00000000 00000000 00000000 00000000 00008000 \
+                   ffffffff ffffffff ffffffff 00000000 00010004 00000000 00030020 00000000 \
+                   00190010 00010004 00000001 00000000 00010008 00000002",
+        ovs: Ovs {
+            // set_vlan_vid from OpenFlow 1.1 pushes no tag; OVS accepts it in an
+            // action set and re-encodes it as set_field:0x1000->vlan_vid, which
+            // its decoder refuses without a VLAN (as `ovs-ofctl parse-flows`
+            // of the printed flow shows too).
+            printed: "OFPT_FLOW_MOD (OF1.3) (xid=0x101): ADD actions=write_actions(set_field:0x1->reg0,set_vlan_vid:0)",
+            reencoded: Some((
+                "040e0060 00000101 00000000 00000000 00000000 00000000 00000000 00008000 \
+                 ffffffff ffffffff ffffffff 00000000 00010004 00000000 00030028 00000000 \
+                 00190010 00010004 00000001 00000000 00190010 80000c02 10000000 00000000",
+                "OFPT_FLOW_MOD (OF1.3) (xid=0x101): ***decode error: OFPBAC_MATCH_INCONSISTENT***",
+            )),
+        },
+    },
 ];
 
 fn first_line(s: &str) -> String {
@@ -361,6 +384,23 @@ fn lossy_predicates_name_exactly_the_ovs_lossy_inputs() {
     assert!(!ofp_codec::action::flow_reencoding_is_lossy(
         &Match::parse("ip").unwrap(),
         &insts
+    ));
+    // set_vlan_vid in write_actions: lossy unless a VLAN is matched or
+    // pushed before it.
+    let set_vid = |h: &str| decode_instructions(&mut Reader::new(&unhex(h))).unwrap();
+    let bare = set_vid("00030010 00000000 00010008 00050000");
+    assert!(ofp_codec::action::flow_reencoding_is_lossy(
+        &Match::parse("ip").unwrap(),
+        &bare
+    ));
+    assert!(!ofp_codec::action::flow_reencoding_is_lossy(
+        &Match::parse("vlan_tci=0x1000/0x1000").unwrap(),
+        &bare
+    ));
+    let pushed = set_vid("00030018 00000000 00110008 81000000 00010008 00050000");
+    assert!(!ofp_codec::action::flow_reencoding_is_lossy(
+        &Match::parse("ip").unwrap(),
+        &pushed
     ));
     // In range: label 0xfffff and TC 7 re-encode faithfully.
     assert!(!lossy(&acts("000d0008 000fffff")));

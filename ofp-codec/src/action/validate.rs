@@ -87,19 +87,36 @@ fn check_dst(sf: &Subfield, m: &Match) -> Result<(), OfpError> {
 /// survive decode → encode → decode in OVS 3.1 either:
 /// - a list holds an action with [`Action::reencoding_is_lossy`];
 /// - `write_actions` holds a deprecated OpenFlow 1.1 set action
-///   (`mod_nw_src`, `set_vlan_vid`, ...) whose field's prerequisites the
-///   match does not meet: OVS checks an action set only softly and accepts
-///   it, but re-encodes it as a `set_field`, which its decoder refuses with
+///   (`mod_nw_src`, `set_vlan_vid`, ...) that the packet, as the match and
+///   the actions before it describe it, cannot carry (an IPv4 address
+///   without an IPv4 match, a VLAN id without a VLAN): OVS checks an action
+///   set only softly and accepts it, but re-encodes it as a `set_field`
+///   (`set_vlan_vid` without pushing a tag), which its decoder refuses with
 ///   `OFPBAC_MATCH_INCONSISTENT` (as rvs's does).
 pub fn flow_reencoding_is_lossy(m: &Match, insts: &[Instruction]) -> bool {
     insts.iter().any(|i| match i {
         Instruction::ApplyActions(a) => a.iter().any(Action::reencoding_is_lossy),
-        Instruction::WriteActions(a) => a.iter().any(|x| {
-            x.reencoding_is_lossy()
-                || matches!(x, Action::LegacySet(l) if !m.prereq_ok(l.as_set_field().field.prereq()))
-        }),
+        Instruction::WriteActions(a) => {
+            a.iter().any(Action::reencoding_is_lossy) || reencoded_set_is_refused(m, a)
+        }
         _ => false,
     })
+}
+
+/// Whether the action set `a`, with each OpenFlow 1.1 set action replaced by
+/// the `set_field` it is re-encoded as, fails the check it passed before.
+fn reencoded_set_is_refused(m: &Match, a: &[Action]) -> bool {
+    if !a.iter().any(|x| matches!(x, Action::LegacySet(_))) {
+        return false;
+    }
+    let re: Vec<Action> = a
+        .iter()
+        .map(|x| match x {
+            Action::LegacySet(l) => Action::SetField(l.as_set_field()),
+            other => other.clone(),
+        })
+        .collect();
+    check_list(&re, &mut m.clone(), &mut false).is_err()
 }
 
 /// Checks a flow's instructions against its match, as OVS does when the flow
