@@ -94,6 +94,9 @@ pub struct SweepResult {
     pub slots: usize,
     /// Entries unlinked because their deadline had passed.
     pub expired: usize,
+    /// Entries found past their deadline: unlinked, or left for a later pass because their
+    /// shard's write lock was busy.
+    pub dead: usize,
     /// The sweep wrapped around to the first shard during this call (a full pass completed).
     pub wrapped: bool,
 }
@@ -196,6 +199,7 @@ impl Conntrack {
                 (end - pos, nv, at_end)
             };
             res.slots += visited;
+            res.dead += nv;
             spent += visited.max(1);
             let (_, primaries) = self.unlink_dead(shard, &mut victims[..nv], now_ns);
             res.expired += primaries;

@@ -40,6 +40,16 @@ pub trait ConnTracker: Send + Sync {
     /// Tracks every item of `batch` under `act` (zone, commit, mark, label, nat).
     fn execute(&self, batch: &mut [CtItem<'_>], act: &CtAction, now_ns: u64);
 
-    /// Housekeeping (expiry), called about every 100 ms by a handler thread.
+    /// A small bounded slice of expiry work, called by the forwarding threads between
+    /// batches (see `forward_loop`): it must never block, and its work must be bounded (tens
+    /// of microseconds at most). Returns true when it found work due (expired entries), so
+    /// that the caller comes back soon; false when it may wait. Default: nothing to do.
+    fn sweep_step(&self, _now_ns: u64) -> bool {
+        false
+    }
+
+    /// Housekeeping behind the forwarding threads' [`Self::sweep_step`]s (e.g. freeing what
+    /// they unlinked, giving memory back), called every few milliseconds by the datapath's
+    /// housekeeping thread, and once before the forwarding threads start.
     fn maintain(&self, _now_ns: u64) {}
 }

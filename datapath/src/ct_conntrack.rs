@@ -16,8 +16,9 @@ use crate::ct::{ConnTracker, CtItem};
 use crate::extract::PacketMeta;
 use crate::packet::{BURST, Packet};
 
-/// Expiry work done per [`ConnTracker::maintain`] call.
-const SWEEP_BUDGET: usize = 1024;
+/// Table slots a forwarding thread's [`ConnTracker::sweep_step`] visits (~64 slot checks and
+/// at most [`conntrack::REMOVE_BATCH`] unlinks under one write-lock try: a few microseconds).
+const SWEEP_STEP_SLOTS: usize = 64;
 
 fn meta_to_ct(m: &PacketMeta) -> CtMeta {
     let orig = if m.ct_state & crate::key::ct_state::TRK != 0 && m.ct_nw_proto != 0 {
@@ -106,8 +107,17 @@ impl ConnTracker for Conntrack {
         }
     }
 
-    fn maintain(&self, now_ns: u64) {
-        self.sweep(now_ns, SWEEP_BUDGET);
+    fn sweep_step(&self, now_ns: u64) -> bool {
+        let r = self.sweep(now_ns, SWEEP_STEP_SLOTS);
+        // Dead entries that could not be unlinked (shard busy) count as due too: the step
+        // found something to do either way.
+        r.expired > 0 || r.dead > 0
+    }
+
+    fn maintain(&self, _now_ns: u64) {
+        // Frees what the steps unlinked (and shrinks emptied tables) off the forwarding
+        // threads; the first call makes the steps leave that work here.
+        self.free_unlinked();
     }
 }
 

@@ -261,6 +261,18 @@ impl Datapath {
                     .expect("spawning a thread"),
             );
         }
+        if let Some(ct) = &sh.ct {
+            // Before the forwarding threads sweep: from now on their steps leave the freeing
+            // of what they unlink to the housekeeping thread.
+            ct.maintain(sh.now_ns());
+            let sh = sh.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("rvs-ct-house".into())
+                    .spawn(move || ct_housekeeping(&sh))
+                    .expect("spawning a thread"),
+            );
+        }
         for t in 0..n_threads {
             let sh = sh.clone();
             threads.push(
@@ -511,11 +523,10 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
     let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
     let mut last_maint = Instant::now();
     while !sh.stop.load(Ordering::Acquire) {
-        if let Some(ct) = &sh.ct
-            && last_maint.elapsed() >= Duration::from_millis(100)
-        {
+        // (Conntrack expiry is done by the forwarding threads' sweep steps and the
+        // housekeeping thread, see `ct_housekeeping`.)
+        if sh.ct.is_some() && last_maint.elapsed() >= Duration::from_millis(100) {
             last_maint = Instant::now();
-            ct.maintain(sh.now_ns());
             sh.ipf.expire(sh.now_ns(), crate::ipf_stage::EXPIRE_BUDGET);
         }
         let msg = {
@@ -542,6 +553,45 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
     }
 }
 
+/// How long a forwarding thread waits between conntrack sweep steps while its last step found
+/// nothing due.
+const SWEEP_IDLE_NS: u64 = 1_000_000;
+/// Period of the conntrack housekeeping thread ([`ConnTracker::maintain`]).
+const CT_HOUSEKEEPING_MS: u64 = 5;
+
+/// Paces a forwarding thread's conntrack sweep steps ([`ConnTracker::sweep_step`]): one step
+/// per pass over its ports while steps find expired entries (a mass expiry is unlinked at the
+/// rate the thread forwards bursts, and idle threads help at full speed), else one per
+/// [`SWEEP_IDLE_NS`].
+#[derive(Default)]
+struct SweepPacer {
+    next_ns: u64,
+}
+
+impl SweepPacer {
+    /// Runs a step if one is due at `now_ns`; true while steps find work due.
+    fn tick(&mut self, ct: &dyn ConnTracker, now_ns: u64) -> bool {
+        if now_ns < self.next_ns {
+            return false;
+        }
+        let due = ct.sweep_step(now_ns);
+        self.next_ns = if due { now_ns } else { now_ns + SWEEP_IDLE_NS };
+        due
+    }
+}
+
+/// The conntrack housekeeping thread: every [`CT_HOUSEKEEPING_MS`], frees what the forwarding
+/// threads' sweep steps unlinked ([`ConnTracker::maintain`]).
+fn ct_housekeeping(sh: &Shared) {
+    let Some(ct) = sh.ct.as_deref() else {
+        return;
+    };
+    while !sh.stop.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(CT_HOUSEKEEPING_MS));
+        ct.maintain(sh.now_ns());
+    }
+}
+
 fn forward_loop(sh: &Shared, me: usize) {
     let mut seen_gen = 0;
     let mut mine: Vec<Arc<Port>> = Vec::new();
@@ -553,7 +603,15 @@ fn forward_loop(sh: &Shared, me: usize) {
     let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
     let mut busy = false;
     let mut last_rerank = Instant::now();
+    let mut pacer = SweepPacer::default();
     while !sh.stop.load(Ordering::Acquire) {
+        // Conntrack expiry, a bounded step between bursts (never per packet).
+        let sweep_due = sh
+            .ct
+            .as_deref()
+            .is_some_and(|ct| pacer.tick(ct, sh.now_ns()));
+        // With expiry work due, an idle thread polls without sleeping and sweeps on.
+        let poll_timeout_ms = if sweep_due { 0 } else { sh.poll_timeout_ms };
         let g = sh.port_gen.load(Ordering::Acquire);
         if g != seen_gen {
             seen_gen = g;
@@ -571,11 +629,11 @@ fn forward_loop(sh: &Shared, me: usize) {
             pl.set_ports(map);
         }
         if mine.is_empty() {
-            std::thread::sleep(Duration::from_millis(sh.poll_timeout_ms as u64));
+            std::thread::sleep(Duration::from_millis(poll_timeout_ms as u64));
             continue;
         }
         if !busy {
-            match sys::poll_readable(&fds, &mut ready, &mut scratch, sh.poll_timeout_ms) {
+            match sys::poll_readable(&fds, &mut ready, &mut scratch, poll_timeout_ms) {
                 Ok(0) => continue,
                 Ok(_) => {}
                 Err(_) => {

@@ -396,15 +396,9 @@ async fn setup(
     if s.fail_mode == FailMode::Standalone && !s.controllers.is_empty() {
         tokio::spawn(fail_open(Arc::clone(daemon)));
     }
-    // Conntrack expiry: small bounded sweeps.
-    let d = Arc::clone(daemon);
-    tokio::spawn(async move {
-        let mut iv = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            iv.tick().await;
-            d.ct.sweep(d.dp.now_ns(), 4096);
-        }
-    });
+    // Conntrack expiry needs no task here: the datapath's forwarding threads sweep in small
+    // steps between bursts and its housekeeping thread frees what they unlink
+    // (`datapath::ConnTracker::sweep_step` / `maintain`).
     // Wait until the control socket exists so that callers can rely on it
     // once the pidfile is written.
     for _ in 0..200 {
