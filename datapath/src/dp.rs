@@ -82,6 +82,16 @@ pub trait UpcallHandler: Send + Sync {
     /// datapath). Default: nothing.
     fn megaflow_installed(&self, _flow: &Megaflow) {}
 
+    /// Asked before the megaflow of `reply` (an answer of [`Self::upcall`]
+    /// for `key`) is installed, under the classifier's write lock and from
+    /// the thread that called `upcall`: false refuses the install (the
+    /// packet still runs `reply.actions`; the next one upcalls again), e.g.
+    /// when the translation is older than a revalidation pass that already
+    /// started. Keep it short. Default: true.
+    fn may_install(&self, _key: &FlowKey, _reply: &UpcallReply) -> bool {
+        true
+    }
+
     /// A megaflow left the classifier (deleted, flushed, revalidated away,
     /// or replaced by a modify, which then reports the new one installed).
     /// Forwarding threads may still be executing it. Default: nothing.

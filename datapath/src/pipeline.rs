@@ -322,18 +322,28 @@ impl Pipeline {
                 sh.stats.upcall_lost.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            let flow = if r.install {
-                let res = sh
-                    .classifier
-                    .write()
-                    .insert(&keys[i], &r.mask, r.actions.clone());
-                match res {
-                    Ok(f) => f,
-                    Err(InsertError::Exists(f)) => f,
+            // The handler's verdict and the insert under one write lock: a
+            // revalidation pass dumps the megaflows under this lock, so
+            // whatever `may_install` allows is either seen by a pass or
+            // newer than it (see `UpcallHandler::may_install`).
+            let installed = if r.install {
+                let mut cls = sh.classifier.write();
+                match cls.lookup(&keys[i]) {
+                    Some(f) => Some(f.clone()),
+                    None if sh.handler.may_install(&keys[i], r) => {
+                        match cls.insert(&keys[i], &r.mask, r.actions.clone()) {
+                            Ok(f) => Some(f),
+                            Err(InsertError::Exists(f)) => Some(f),
+                        }
+                    }
+                    None => None,
                 }
             } else {
-                Arc::new(Megaflow::new(0, &keys[i], &r.mask, r.actions.clone()))
+                None
             };
+            let flow = installed.unwrap_or_else(|| {
+                Arc::new(Megaflow::new(0, &keys[i], &r.mask, r.actions.clone()))
+            });
             groups.push((flow, 1 << i));
             for ev in &r.events {
                 if sh.userspace_tx.try_send(ev.clone()).is_err() {

@@ -38,14 +38,27 @@
 //! runs a pass unconditionally (the periodic pass that also credits
 //! megaflow traffic to the rules).
 //!
-//! An upcall translated on an older snapshot may install its megaflow after
-//! a pass already ran for the change that made it stale. The handler tells:
-//! the thread that translates is the one that installs (the datapath calls
-//! [`UpcallHandler::megaflow_installed`] from it, right after
+//! An upcall translated on an older snapshot could install its megaflow
+//! after a pass already ran for the change that made it stale: the pass
+//! would not see it, and it would forward by the old tables until the next
+//! pass. The handler refuses such installs. The thread that translates is
+//! the one that installs (the datapath asks
+//! [`UpcallHandler::may_install`] from it, right after
 //! [`UpcallHandler::upcall`] returns), so the generation the translation
-//! used is kept per thread and compared at install; a stale install marks
-//! the datapath for the next pass ([`Handler::needs_revalidation`]). Such a
-//! megaflow can forward until that next sync point (at most one tick).
+//! read (before its snapshot) is kept per thread. A pass records the
+//! generation it starts at ([`Handler::revalidate_datapath`]) before it
+//! dumps the megaflows under the classifier lock, and `may_install`, asked
+//! under that same lock (write side) just before the insert, refuses a
+//! translation older than the last recorded pass. So either the insert
+//! comes before the dump (the pass judges the megaflow against tables at
+//! least as new as its start), or it comes after and sees the pass's
+//! generation (and is refused if older). The packet itself still runs the
+//! actions it was given (as OVS executes an upcall's packet whatever becomes
+//! of its flow); the next packet upcalls again on the current tables. An
+//! install that no pass has overtaken yet may still be older than the tables
+//! (the change came after its translation, and no sync point since); it is
+//! counted in [`RevalStats::stale_installs`] and the generation has moved,
+//! so the next sync point's pass judges it.
 //!
 //! Cost: a pass translates every megaflow (verdicts are computed outside the
 //! datapath's classifier lock, so forwarding does not wait): measured
@@ -56,6 +69,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use datapath::key::FlowKey;
 use datapath::{Datapath, DpAction, Megaflow, Revalidate, Upcall, UpcallHandler, UpcallReply};
 use hashbrown::HashMap;
 use ofp_codec::OfpError;
@@ -93,8 +107,12 @@ thread_local! {
 pub struct RevalStats {
     /// Table generation: bumped by every change.
     pub table_gen: u64,
-    /// Megaflows installed from a translation older than the tables.
+    /// Megaflows installed from a translation older than the tables, left
+    /// for the next pass.
     pub stale_installs: u64,
+    /// Installs refused ([`UpcallHandler::may_install`]): translated before
+    /// a pass that had already started.
+    pub refused_installs: u64,
     /// Revalidation passes run so far.
     pub passes: u64,
 }
@@ -120,6 +138,11 @@ pub struct Handler {
     passes: AtomicU64,
     /// (table_gen, stale_installs) read when the last pass began.
     reval_done: Mutex<(u64, u64)>,
+    /// The highest table generation a pass started at (recorded before the
+    /// pass dumps the megaflows): translations older than this are not
+    /// installed.
+    reval_gen: AtomicU64,
+    refused_installs: AtomicU64,
     /// The revalidator entry of the megaflow a modify just removed, put back
     /// when the same id is installed again (both halves of a datapath modify
     /// run under its classifier lock, one after the other).
@@ -144,6 +167,8 @@ impl Handler {
             stale_installs: AtomicU64::new(0),
             passes: AtomicU64::new(0),
             reval_done: Mutex::new((0, 0)),
+            reval_gen: AtomicU64::new(0),
+            refused_installs: AtomicU64::new(0),
             modified: Mutex::new(None),
         }
     }
@@ -153,6 +178,7 @@ impl Handler {
         RevalStats {
             table_gen: self.table_gen.load(Ordering::Acquire),
             stale_installs: self.stale_installs.load(Ordering::Acquire),
+            refused_installs: self.refused_installs.load(Ordering::Relaxed),
             passes: self.passes.load(Ordering::Relaxed),
         }
     }
@@ -179,6 +205,10 @@ impl Handler {
         // This thread is revalidating, not installing an upcall's megaflows
         // (a modify reinstalls under the pass's fresh translation).
         UPCALL_GEN.with(|c| c.set((0, 0)));
+        // Recorded before `dp.revalidate` dumps the megaflows under the
+        // classifier lock: an upcall that installs after the dump sees it
+        // (`may_install`, under the same lock) and is refused if older.
+        self.reval_gen.fetch_max(start.0, Ordering::SeqCst);
         let r = dp.revalidate(|m| self.revalidate_and_account(m));
         self.passes.fetch_add(1, Ordering::Relaxed);
         let mut done = self.reval_done.lock();
@@ -409,6 +439,19 @@ fn verdict_for(m: &Megaflow, t: Translation) -> Revalidate {
 }
 
 impl UpcallHandler for Handler {
+    fn may_install(&self, _key: &FlowKey, _reply: &UpcallReply) -> bool {
+        let (owner, xlate_gen) = UPCALL_GEN.with(Cell::get);
+        // Under the classifier's write lock, which the pass's dump also
+        // takes (module documentation).
+        let overtaken = owner == self as *const Handler as usize
+            && xlate_gen < self.reval_gen.load(Ordering::SeqCst);
+        if overtaken {
+            self.refused_installs.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
     fn megaflow_installed(&self, flow: &Megaflow) {
         self.hold_ids(flow, true);
         // The second half of a modify: the same megaflow, same counters.
