@@ -178,6 +178,9 @@ impl<S: Clone + Eq + Hash> IdTable<S> {
         }
     }
 
+    /// Drops one reference. Only for an id whose [`IdTable::acquire`]
+    /// succeeded: a freed id may be handed out again, and releasing it then
+    /// would take a reference its new megaflows hold.
     pub(crate) fn release(&mut self, id: u64) {
         if let Some(n) = self.by_id.get_mut(&id) {
             n.refs = n.refs.saturating_sub(1);
@@ -281,10 +284,19 @@ impl RecircTable {
         self.ids.acquire(u64::from(id))
     }
 
-    /// A megaflow that used `id` is gone. Unknown ids and extra releases
-    /// are ignored.
+    /// A megaflow that used `id` is gone. Call it only for an id whose
+    /// [`RecircTable::acquire`] returned true (the id may have been freed
+    /// and handed out again since a failed acquire; the upcall handler keeps
+    /// track). Unknown ids and extra releases are ignored.
     pub fn release(&mut self, id: u32) {
         self.ids.release(u64::from(id))
+    }
+
+    /// Makes `last` the last id handed out, so the next new state gets
+    /// `last + 1` (tests: an id reused after the counter wraps).
+    #[cfg(test)]
+    pub(crate) fn set_last_id(&mut self, last: u32) {
+        self.ids.next = u64::from(last);
     }
 
     /// References `id` holds, if allocated.
