@@ -74,10 +74,11 @@
 //!   are reference-counted by megaflows and freed a grace period after
 //!   their last use ([`recirc`]); an NXT_RESUME needs only its
 //!   continuation, so it still resumes after its paused state was freed.
-//! - A megaflow that an upcall translated before a table change and
-//!   installed after the revalidation pass for it is caught and fixed at
-//!   the next sync point (the switch's next batch, barrier or tick), not at
-//!   once ([`upcall`]).
+//! - A megaflow that an upcall translated before a table change is refused
+//!   at install (under the classifier lock) once a revalidation pass for a
+//!   newer generation has started; the packet still runs the actions it got,
+//!   as OVS's does. Installed before any such pass has started, it is counted
+//!   stale and fixed by that pass ([`upcall`]).
 //! - Not done: MPLS actions (skipped with a trace warning) and tunnels;
 //!   select groups use their own symmetric hash (not OVS's exact bucket
 //!   choice); `learn`'s `limit`/`delete_learned`/`fin_timeout` and
