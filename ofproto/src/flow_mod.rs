@@ -244,11 +244,9 @@ impl Ofproto {
                 Action::Clone(nested) => self.check_actions(nested)?,
                 // Nicira actions the codec knows but translation does not
                 // implement: refused as OVS refuses a Nicira action it lacks.
-                Action::Multipath(_)
-                | Action::Bundle(_)
-                | Action::StackPush(_)
-                | Action::StackPop(_)
-                | Action::CheckPktLarger { .. } => return Err(OfpError::OFPBAC_BAD_VENDOR_TYPE),
+                Action::Multipath(_) | Action::Bundle(_) | Action::CheckPktLarger { .. } => {
+                    return Err(OfpError::OFPBAC_BAD_VENDOR_TYPE);
+                }
                 _ => {}
             }
         }

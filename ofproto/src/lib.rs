@@ -66,7 +66,9 @@
 //!   3.1's userspace datapath); `ct_clear` emits the datapath `ct_clear` when
 //!   the packet is tracked, as OVS.
 //! - Refused at install (OFPBAC_BAD_VENDOR_TYPE), not translated: multipath,
-//!   bundle/bundle_load, push/pop, check_pkt_larger; `sample` does nothing
+//!   bundle/bundle_load, check_pkt_larger. The `push:`/`pop:` field stack
+//!   is translated as OVS's and frozen into `ct(table=N)` recirculations and
+//!   `controller(pause)` continuations (`xlate/stack.rs`); `sample` does nothing
 //!   (no IPFIX); a `clone` holding ct/nat/output_trunc is skipped, as on an
 //!   OVS datapath without a clone action.
 //! - Recirculation ids, fork entries, packet-in contexts and paused states

@@ -56,7 +56,7 @@ use hashbrown::HashMap;
 use ofp_codec::Action;
 
 use crate::ofproto::Ofproto;
-use crate::xlate::fork_marker;
+use crate::xlate::{FieldStack, fork_marker};
 
 /// Default grace period between an id's last reference and its release (ms).
 pub const RECIRC_GRACE_MS: u64 = 1_000;
@@ -72,6 +72,9 @@ pub struct FrozenState {
     pub actions: Vec<Action>,
     /// The OpenFlow action set at the time of freezing.
     pub action_set: Vec<Action>,
+    /// The `push:`/`pop:` field stack at the time of freezing (part of the
+    /// interning key: different stacks get different ids).
+    pub stack: FieldStack,
 }
 
 #[derive(Debug)]
@@ -471,6 +474,7 @@ mod tests {
             metadata: 0,
             actions: vec![],
             action_set: vec![],
+            stack: FieldStack::default(),
         }
     }
 

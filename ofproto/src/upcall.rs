@@ -643,6 +643,7 @@ mod tests {
             metadata: 0,
             actions: Vec::new(),
             action_set: Vec::new(),
+            stack: Default::default(),
         }
     }
 

@@ -142,9 +142,11 @@ impl Xlate<'_> {
             }
             Action::OutputTrunc { port, max_len } => self.output_trunc(*port, *max_len),
             Action::Clone(nested) => self.clone_actions(nested),
+            Action::StackPush(src) => self.stack_push(src),
+            Action::StackPop(dst) => self.stack_pop(dst),
             // Actions without a datapath effect here (pop_queue, fin_timeout, ...,
             // and sample: rvs has no IPFIX collector sets, and OVS samples
-            // nothing without one). Flows with multipath, bundle, push/pop or
+            // nothing without one). Flows with multipath, bundle or
             // check_pkt_larger are refused at install time (flow_mod.rs).
             _ => {}
         }
@@ -189,7 +191,7 @@ impl Xlate<'_> {
         (self.pkt.flow.get(sf.field) >> sf.ofs) & ones128(sf.n_bits)
     }
 
-    fn write_subfield(&mut self, sf: &Subfield, v: u128) {
+    pub(crate) fn write_subfield(&mut self, sf: &Subfield, v: u128) {
         let m = ones128(sf.n_bits) << sf.ofs;
         self.set_field(sf.field, v << sf.ofs, m);
     }
@@ -304,10 +306,14 @@ impl Xlate<'_> {
             return;
         }
         let saved = self.pkt.flow;
+        // The clone works on a copy of the field stack too (OVS's
+        // `clone_xlate_actions`); a pause inside freezes the copy.
+        let saved_stack = self.pipe.stack.clone();
         self.do_actions(acts);
         // A pause inside ends at the clone, as in OVS (`pause.rs`).
         self.pause_boundary();
         self.pkt.flow = saved;
+        self.pipe.stack = saved_stack;
     }
 
     // ---- controller ----

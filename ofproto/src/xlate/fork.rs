@@ -222,6 +222,7 @@ impl Xlate<'_> {
             metadata: pass.metadata,
             actions: vec![Action::Note(note)],
             action_set: Vec::new(),
+            stack: pass.stack.clone(),
         }))
     }
 

@@ -33,6 +33,7 @@ mod fork;
 mod group;
 mod normal;
 mod pause;
+mod stack;
 
 use datapath::key::FlowKey;
 use datapath::{Actions, DpAction};
@@ -47,6 +48,7 @@ use crate::trace::{NodeKind, TraceBuilder, TraceNode};
 
 pub use fork::{ForkEntry, ForkTable, fork_marker};
 pub use pause::{PAUSE_COOKIE_BIT, PauseTable};
+pub use stack::{FieldStack, MAX_STACK_BYTES};
 
 /// `OFPR_NO_MATCH`.
 pub(crate) const OFPR_NO_MATCH: u8 = 0;
@@ -78,6 +80,8 @@ pub enum XlateError {
     TooManyResubmits,
     /// The key's recirc_id names no frozen state.
     NoRecirculationContext,
+    /// A table lookup with [`MAX_STACK_BYTES`] or more of field stack.
+    StackTooDeep,
 }
 
 impl XlateError {
@@ -87,6 +91,7 @@ impl XlateError {
             XlateError::RecursionTooDeep => "Recursion too deep",
             XlateError::TooManyResubmits => "Too many resubmits",
             XlateError::NoRecirculationContext => "No recirculation context",
+            XlateError::StackTooDeep => "Stack too deep",
         }
     }
 }
@@ -148,6 +153,8 @@ pub(crate) struct Pipeline {
     /// The running rule is a table-miss flow (priority 0, matches all): its
     /// packet-ins say `no_match`, as OVS reports them on OpenFlow 1.3.
     pub in_miss_rule: bool,
+    /// `push:`/`pop:`'s field stack (`stack.rs`).
+    pub stack: FieldStack,
 }
 
 /// What has been produced.
@@ -171,6 +178,8 @@ pub(crate) struct Xlate<'a> {
     pub trace: Option<TraceBuilder>,
     /// Set by `controller(pause)` (`pause.rs`).
     pub paused: Option<pause::Pausing>,
+    /// The VLAN TCIs the packet arrived with (for `finish`).
+    pub upcall_tcis: [u16; 2],
 }
 
 impl Ofproto {
@@ -196,7 +205,7 @@ impl Ofproto {
                 _ => x.out.error = Some(XlateError::NoRecirculationContext),
             }
         } else {
-            x.xlate_table(0, false);
+            x.first_lookup(0);
         }
         if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
             let set = std::mem::take(&mut x.pipe.action_set);
@@ -255,6 +264,7 @@ impl<'a> Xlate<'a> {
             out: Emitted::default(),
             trace,
             paused: None,
+            upcall_tcis: [flow.key().vlan0_tci(), flow.key().vlan1_tci()],
         }
     }
 
@@ -262,6 +272,7 @@ impl<'a> Xlate<'a> {
         self.pkt.flow.set_regs(&st.regs);
         self.pkt.flow.set(Field::Metadata, u128::from(st.metadata));
         self.pipe.action_set = st.action_set.clone();
+        self.pipe.stack = st.stack.clone();
         self.node_open(NodeKind::Thaw, "thaw".into());
         self.report(
             NodeKind::Thaw,
@@ -272,7 +283,7 @@ impl<'a> Xlate<'a> {
         if !st.actions.is_empty() {
             self.do_actions(&st.actions);
         } else {
-            self.xlate_table(st.table_id, false);
+            self.first_lookup(st.table_id);
         }
     }
 
@@ -291,6 +302,17 @@ impl<'a> Xlate<'a> {
         if key.is_ip_any() && (proto == 1 || proto == 58) {
             mask.set_tp_src(mask.tp_src() & 0xff);
             mask.set_tp_dst(mask.tp_dst() & 0xff);
+        }
+        // A VLAN header the packet arrived without is not matched on, as
+        // OVS's xlate_wc_finish; its datapath then matches the header's
+        // absence implicitly (a missing VLAN mask), rvs's by the TPID.
+        if self.upcall_tcis[1] & datapath::key::VLAN_CFI == 0 && mask.vlan1_tci() != 0 {
+            mask.set_vlan1_tci(0);
+            mask.set_vlan1_tpid(u16::MAX);
+        }
+        if self.upcall_tcis[0] & datapath::key::VLAN_CFI == 0 && mask.vlan0_tci() != 0 {
+            mask.set_vlan0_tci(0);
+            mask.set_vlan0_tpid(u16::MAX);
         }
         if mask.vlan0_tci() != 0 {
             mask.set_vlan0_tci(mask.vlan0_tci() | datapath::key::VLAN_CFI);
@@ -342,8 +364,21 @@ impl<'a> Xlate<'a> {
     // ---- tables ----
 
     /// Looks `table_id` up (with the conntrack original tuple if
-    /// `with_ct_orig`) and runs the matching rule or the table-miss behaviour.
+    /// `with_ct_orig`) and runs the matching rule or the table-miss behaviour:
+    /// a resubmit, `goto_table` or `output:TABLE`.
     pub(crate) fn xlate_table(&mut self, table_id: u8, with_ct_orig: bool) {
+        self.lookup_table(table_id, with_ct_orig, true);
+    }
+
+    /// The first lookup of a translation (table 0, or a thawed state's
+    /// table), which OVS makes without its resubmit check of the stack.
+    fn first_lookup(&mut self, table_id: u8) {
+        self.lookup_table(table_id, false, false);
+    }
+
+    /// [`Xlate::xlate_table`]; `resubmit` says whether the field stack is
+    /// checked against [`MAX_STACK_BYTES`] first.
+    fn lookup_table(&mut self, table_id: u8, with_ct_orig: bool, resubmit: bool) {
         if self.pipe.depth >= MAX_DEPTH {
             self.out.error = Some(XlateError::RecursionTooDeep);
             self.report(
@@ -357,6 +392,14 @@ impl<'a> Xlate<'a> {
             self.report(
                 NodeKind::Error,
                 format!("over {MAX_RESUBMITS} resubmit actions"),
+            );
+            return;
+        }
+        if resubmit && self.stack_too_deep() {
+            self.out.error = Some(XlateError::StackTooDeep);
+            self.report(
+                NodeKind::Error,
+                "resubmits yielded over 64 kB of stack".into(),
             );
             return;
         }
@@ -413,7 +456,7 @@ impl<'a> Xlate<'a> {
                         self.pipe.table_id = old_table;
                         self.pipe.cookie = old_cookie;
                         self.pipe.in_miss_rule = old_miss;
-                        self.xlate_table(next, false);
+                        self.lookup_table(next, false, resubmit);
                         return;
                     }
                 }
@@ -566,6 +609,7 @@ impl<'a> Xlate<'a> {
             metadata: self.pkt.flow.get(Field::Metadata) as u64,
             actions: Vec::new(),
             action_set: self.pipe.action_set.clone(),
+            stack: self.pipe.stack.clone(),
         };
         let id = self.of.recirc.lock().intern(state);
         self.out.forks.push((id, table_id, self.pkt.flow, zone));

@@ -45,8 +45,11 @@
 //! actions (`write_metadata` as a masked `set_field`, `goto_table` as
 //! `resubmit`, as OVS); `write_actions`/`clear_actions` are applied to the
 //! frozen action set at once (OVS copies them into the frozen action list,
-//! where they do not decode back as actions). Not modelled: the field
-//! stack and mirrors (rvs has neither) and `odp_port` (rvs resumes on the
+//! where they do not decode back as actions). The `push:`/`pop:` field
+//! stack is frozen as it is at the pause (inside a `clone`, the clone's
+//! copy) into `NXCPT_STACK` properties, top first, as OVS writes them, and
+//! an `NXT_RESUME` restores it before the frozen actions run. Not
+//! modelled: mirrors (rvs has none) and `odp_port` (rvs resumes on the
 //! metadata's `in_port`) are never written.
 
 use std::hash::{BuildHasher, Hasher};
@@ -59,7 +62,9 @@ use ofp_codec::msg::packet_in::PacketIn;
 use ofp_codec::msg::resume::{NXR_STALE, Paused, UnrollGroup};
 use ofp_codec::{Action, Field, Instruction, OfpError};
 
-use super::{OfFlow, PacketInEvent, Translation, Xlate, XlateOptions, write_action_set};
+use super::{
+    FieldStack, OfFlow, PacketInEvent, Translation, Xlate, XlateOptions, write_action_set,
+};
 use crate::ofproto::Ofproto;
 use crate::packet_in::packet_in_metadata;
 use crate::recirc::{IdTable, PinContext, RECIRC_GRACE_MS, RecircStats};
@@ -353,6 +358,7 @@ impl Xlate<'_> {
                 .filter(|g| !g.actions.is_empty())
                 .collect(),
             action_set: self.pipe.action_set.clone(),
+            stack: self.pipe.stack.top_first(),
             ..Paused::default()
         };
         let userdata = pauses.intern(p.ctx, paused);
@@ -447,6 +453,7 @@ impl Ofproto {
         }
         let mut x = Xlate::new(self, &flow, opts);
         x.pipe.action_set = paused.action_set.clone();
+        x.pipe.stack = FieldStack::from_top_first(&paused.stack);
         for (i, g) in paused.groups.iter().enumerate() {
             if x.pipe.exit || x.out.error.is_some() {
                 // A pause again: the groups not yet run stay frozen.

@@ -1,0 +1,354 @@
+//! The `push:`/`pop:` field stack (`src/xlate/stack.rs`): values, megaflow
+//! masks, and the stack carried through `ct(table=N)` recirculations, forks
+//! and `controller(pause)` continuations.
+
+mod common;
+
+use common::*;
+use datapath::DpAction;
+use datapath::extract::{PacketMeta, extract};
+use datapath::key::FlowKey;
+use ofp_codec::Field;
+use ofproto::{Translation, XlateError, XlateOptions};
+
+const OPTS: XlateOptions = XlateOptions {
+    now_ms: 0,
+    side_effects: true,
+    trace: false,
+};
+
+fn text(t: &Translation) -> String {
+    datapath::actions::format_actions(&t.actions)
+}
+
+/// `desc` coming back from a `ct` with `recirc_id` and `+trk+new`.
+fn recirculated(desc: &str, recirc_id: u32) -> FlowKey {
+    let mut k = key(&format!("{desc},ct_state=+trk+new"));
+    k.set_recirc_id(recirc_id);
+    k
+}
+
+fn recirc_id_of(t: &Translation) -> u32 {
+    match t.actions.last() {
+        Some(DpAction::Recirc(id)) => *id,
+        _ => panic!("no recirc at the end: {}", text(t)),
+    }
+}
+
+#[test]
+fn push_installs_and_pop_writes_back_the_pushed_bits() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,tcp,actions=push:NXM_OF_TCP_SRC[0..7],pop:NXM_NX_REG1[8..15],resubmit(,1)
+         table=1,priority=10,reg1=0x3400/0xff00,actions=output:2
+         table=1,priority=1,actions=output:3",
+    );
+    let t = xlate(&of, "in_port=1,tcp,tp_src=0x1234,tp_dst=80");
+    assert_eq!(t.error, None);
+    assert_eq!(text(&t), "2");
+    assert_eq!(t.final_flow.get(Field::Reg(1)), 0x3400);
+    // Only the pushed bits of tcp_src matter (OVS's un-wildcarding of
+    // push's source); tcp_dst was never read.
+    assert_eq!(t.mask.tp_src(), 0x00ff);
+    assert_eq!(t.mask.tp_dst(), 0);
+    assert_eq!(t.wc.get(Field::Reg(1)), 0xff00, "pop's destination bits");
+    let other = xlate(&of, "in_port=1,tcp,tp_src=0x1299,tp_dst=80");
+    assert_eq!(text(&other), "3");
+}
+
+#[test]
+fn the_stack_is_last_in_first_out_and_pop_zero_extends_or_truncates() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,ip,actions=load:0x11223344->NXM_NX_REG0[],load:0xabcd->NXM_NX_REG1[],\
+         push:NXM_NX_REG0[],push:NXM_NX_REG1[0..11],push:NXM_NX_REG0[],\
+         pop:NXM_NX_REG2[0..7],pop:NXM_NX_REG3[],pop:NXM_NX_REG4[4..19],output:2",
+    );
+    let t = xlate(&of, "in_port=1,udp");
+    assert_eq!(t.error, None);
+    assert_eq!(text(&t), "2");
+    let f = t.final_flow;
+    // A 4-byte value into 8 bits: its low byte.
+    assert_eq!(f.get(Field::Reg(2)), 0x44);
+    // A 12-bit push (2 bytes on the stack) into 32 bits: zero-extended.
+    assert_eq!(f.get(Field::Reg(3)), 0xbcd);
+    // The bottom value into a 16-bit window at bit 4.
+    assert_eq!(f.get(Field::Reg(4)), 0x3344 << 4);
+}
+
+#[test]
+fn pop_into_a_packet_field_rewrites_the_packet_and_its_mask() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,tcp,actions=push:NXM_OF_TCP_SRC[],pop:NXM_OF_TCP_DST[],output:2",
+    );
+    let t = xlate(&of, "in_port=1,tcp,tp_src=1000,tp_dst=80");
+    assert_eq!(t.final_flow.key().tp_dst(), 1000);
+    assert_eq!(t.mask.tp_src(), 0xffff);
+    assert_eq!(t.mask.tp_dst(), 0xffff);
+    assert!(
+        matches!(
+            t.actions.as_slice(),
+            [DpAction::Set(_), DpAction::Output(2)]
+        ),
+        "{}",
+        text(&t)
+    );
+}
+
+#[test]
+fn pop_from_an_empty_stack_leaves_the_field_and_goes_on() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,ip,actions=load:7->NXM_NX_REG2[],pop:NXM_NX_REG2[],resubmit(,1)
+         table=1,priority=10,reg2=7,actions=output:2
+         table=1,priority=1,actions=output:3",
+    );
+    let t = xlate(&of, "in_port=1,udp");
+    assert_eq!(t.error, None);
+    assert_eq!(text(&t), "2");
+    let trace = of.trace("in_port=1,udp", &[], 0).unwrap();
+    assert!(
+        trace.contains("    pop:NXM_NX_REG2[]\n     >>>> stack underflow <<<<\n"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn a_pop_is_traced_with_the_new_value_as_ovs() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,tcp,actions=push:NXM_OF_TCP_SRC[],pop:NXM_NX_REG1[],push:NXM_OF_TCP_SRC[],\
+         pop:NXM_NX_REG2[4..19],output:2",
+    );
+    let trace = of.trace("in_port=1,tcp,tp_src=0x1234", &[], 0).unwrap();
+    assert!(
+        trace.contains("    pop:NXM_NX_REG1[]\n     -> NXM_NX_REG1[] is now 0x1234\n"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("    pop:NXM_NX_REG2[4..19]\n     -> NXM_NX_REG2[4..19] is now 0x1234\n"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn a_clone_works_on_a_copy_of_the_stack() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,ip,actions=load:5->NXM_NX_REG0[],push:NXM_NX_REG0[],\
+         clone(pop:NXM_NX_REG1[],push:NXM_NX_REG0[],push:NXM_NX_REG0[]),\
+         pop:NXM_NX_REG2[],pop:NXM_NX_REG3[],load:9->NXM_NX_REG3[],pop:NXM_NX_REG3[],\
+         resubmit(,1)
+         table=1,priority=10,reg2=5,reg3=9,actions=output:2
+         table=1,priority=1,actions=output:3",
+    );
+    // Inside the clone the pushed 5 was there; after it, the stack is as
+    // before the clone (one value): reg2 gets it, then two underflows
+    // leave reg3 alone.
+    let t = xlate(&of, "in_port=1,udp");
+    assert_eq!(t.error, None);
+    assert_eq!(text(&t), "2");
+}
+
+#[test]
+fn the_stack_survives_a_ct_recirculation() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,ip,actions=load:0x2a->NXM_NX_REG0[],push:NXM_NX_REG0[],load:0->NXM_NX_REG0[],ct(table=1)
+         table=1,ip,ct_state=+trk,actions=pop:NXM_NX_REG1[],resubmit(,2)
+         table=2,priority=10,reg1=0x2a,reg0=0,actions=output:2
+         table=2,priority=1,actions=output:3",
+    );
+    let t = xlate(&of, "in_port=1,udp");
+    assert_eq!(text(&t), "ct,recirc(0x1)");
+    let t2 = of.translate(&recirculated("in_port=1,udp", 1), OPTS);
+    assert_eq!(t2.error, None);
+    assert_eq!(text(&t2), "2");
+    // The state behind the id carries the stack.
+    assert_eq!(t2.final_flow.get(Field::Reg(1)), 0x2a);
+}
+
+#[test]
+fn different_stacks_freeze_into_different_recirculation_ids() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,tcp,actions=push:NXM_OF_TCP_SRC[],ct(table=1)
+         table=1,tcp,ct_state=+trk,actions=pop:NXM_NX_REG5[0..15],resubmit(,2)
+         table=2,priority=10,reg5=1000,actions=output:2
+         table=2,priority=1,actions=output:3",
+    );
+    let a = xlate(&of, "in_port=1,tcp,tp_src=1000");
+    let b = xlate(&of, "in_port=1,tcp,tp_src=2000");
+    let a2 = xlate(&of, "in_port=1,tcp,tp_src=1000");
+    let (ia, ib) = (recirc_id_of(&a), recirc_id_of(&b));
+    assert_ne!(ia, ib, "the stack is part of the frozen state's key");
+    assert_eq!(recirc_id_of(&a2), ia, "same stack, same id");
+    // The recirculation id is a function of the pushed bits: matched.
+    assert_eq!(a.mask.tp_src(), 0xffff);
+    // After recirculation each id resumes with its own stack (the packet
+    // itself no longer decides).
+    let desc = "in_port=1,tcp,tp_src=2000";
+    assert_eq!(text(&of.translate(&recirculated(desc, ia), OPTS)), "2");
+    assert_eq!(text(&of.translate(&recirculated(desc, ib), OPTS)), "3");
+}
+
+#[test]
+fn a_forked_pass_resumes_with_the_stack_of_its_fork() {
+    let mut of = bridge(4);
+    load(
+        &mut of,
+        "table=0,ip,actions=load:0x2a->NXM_NX_REG0[],push:NXM_NX_REG0[],ct(table=1),\
+         pop:NXM_NX_REG2[],resubmit(,2)
+         table=1,ip,ct_state=+trk,actions=pop:NXM_NX_REG1[],resubmit(,3)
+         table=2,priority=10,reg2=0x2a,actions=output:4
+         table=3,priority=10,reg1=0x2a,actions=output:2
+         table=3,priority=1,actions=output:3",
+    );
+    // The original pops its own copy after the fork (output:4); the pass
+    // pops the frozen one (output:2), then the tail runs.
+    let t = xlate(&of, "in_port=1,udp");
+    assert_eq!(t.error, None);
+    let f = recirc_id_of(&t);
+    let t2 = of.translate(&recirculated("in_port=1,udp", f), OPTS);
+    assert_eq!(t2.error, None);
+    assert_eq!(text(&t2), "2,4");
+}
+
+#[test]
+fn over_64_kb_of_stack_at_a_resubmit_fails_the_translation_as_ovs() {
+    let mut of = bridge(3);
+    // 120 IPv6 addresses (17 bytes each on OVS's stack) per pass through
+    // table 0, which resubmits to itself: the stack reaches 64 kB before
+    // the depth limit (64) does.
+    let pushes = "push:NXM_NX_IPV6_SRC[],".repeat(120);
+    load(
+        &mut of,
+        &format!("table=0,ipv6,actions={pushes}resubmit(,0)"),
+    );
+    let t = xlate(&of, "in_port=1,ipv6");
+    // 120 values (2040 bytes) per level: level 33 has 67,320 bytes.
+    assert_eq!(t.error, Some(XlateError::StackTooDeep));
+    assert_eq!(XlateError::StackTooDeep.as_str(), "Stack too deep");
+    let trace = of.trace("in_port=1,ipv6", &[], 0).unwrap();
+    assert!(
+        trace.contains(">>>> resubmits yielded over 64 kB of stack <<<<"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn push_and_pop_install_and_keep_ovs_validation_errors() {
+    let mut of = bridge(2);
+    try_add(&mut of, "actions=push:NXM_NX_REG0[],pop:NXM_NX_REG1[]").unwrap();
+    try_add(
+        &mut of,
+        "tcp,actions=push:NXM_OF_TCP_SRC[0..7],pop:NXM_NX_REG2[8..15]",
+    )
+    .unwrap();
+    // A source whose prerequisites the match lacks: as ovs-ofctl/OVS.
+    let mut f = add("tcp,actions=push:NXM_OF_TCP_SRC[]");
+    f.match_ = ofp_codec::Match::parse("ip").unwrap();
+    assert_eq!(
+        of.handle_flow_mod(&f, 0),
+        Err(ofp_codec::OfpError::OFPBAC_MATCH_INCONSISTENT)
+    );
+}
+
+/// A UDP frame 10.1.1.1:1 -> 10.1.1.2:2.
+fn frame() -> Vec<u8> {
+    let mut f = vec![
+        0x50, 0x54, 0, 0, 0, 0x0a, 0x50, 0x54, 0, 0, 0, 0x09, 0x08, 0x00,
+    ];
+    f.extend_from_slice(&[
+        0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 1, 1, 10, 1, 1, 2,
+    ]);
+    f.extend_from_slice(&[0, 1, 0, 2, 0, 8, 0, 0]);
+    f
+}
+
+fn pause_packet_in(of: &ofproto::Ofproto) -> ofproto::PacketInEvent {
+    let meta = PacketMeta {
+        in_port: 1,
+        ..PacketMeta::default()
+    };
+    let k = extract(&meta, &frame());
+    let t = of.translate(&k, OPTS);
+    let Some(userdata) = t.actions.iter().find_map(|a| match a {
+        DpAction::Userspace { userdata } => Some(userdata),
+        _ => None,
+    }) else {
+        panic!("no userspace action: {}", text(&t));
+    };
+    of.packet_in(&datapath::UserspacePacket {
+        in_port: 1,
+        userdata: *userdata,
+        key: k,
+        packet: frame(),
+    })
+    .expect("a packet-in")
+}
+
+#[test]
+fn a_pause_carries_the_stack_as_ovs_and_resume_restores_it() {
+    let mut of = bridge(3);
+    // The pipeline of the OVS 3.1 NXT_RESUME in ofp-codec's resume tests
+    // (`push:NXM_NX_REG0[],controller(pause),...` with reg0 = 5), popped
+    // after the resume.
+    load(
+        &mut of,
+        "table=0,in_port=1,actions=load:5->NXM_NX_REG0[],push:NXM_NX_REG0[],\
+         load:0x77->NXM_NX_REG0[0..7],push:NXM_NX_REG0[0..7],controller(pause),\
+         pop:NXM_NX_REG1[],pop:NXM_NX_REG2[],resubmit(,1)
+         table=1,priority=10,reg1=0x77,reg2=5,actions=output:2
+         table=1,priority=1,actions=output:3",
+    );
+    let ev = pause_packet_in(&of);
+    // OVS writes one NXCPT_STACK property per value, top first: the 1-byte
+    // 0x77 (padded to 8), then the 4-byte 0x00000005 (as in OVS's message).
+    let stack_props = [
+        0x80, 0x01, 0x00, 0x05, 0x77, 0, 0, 0, 0x80, 0x01, 0x00, 0x08, 0, 0, 0, 5,
+    ];
+    assert!(
+        ev.continuation
+            .windows(stack_props.len())
+            .any(|w| w == stack_props),
+        "{:02x?}",
+        ev.continuation
+    );
+    let (pin, paused) = resume_of(&ev);
+    assert_eq!(paused.stack, vec![vec![0x77], vec![0, 0, 0, 5]]);
+    let r = of.resume_translation(&pin, &paused, OPTS).unwrap();
+    assert_eq!(r.error, None);
+    assert_eq!(text(&r), "2");
+    // A controller that edits the continuation's stack changes the outcome.
+    let mut edited = paused.clone();
+    edited.stack[1] = vec![0x78];
+    let r = of.resume_translation(&pin, &edited, OPTS).unwrap();
+    assert_eq!(text(&r), "3");
+}
+
+#[test]
+fn a_pause_inside_a_clone_freezes_the_clones_stack() {
+    let mut of = bridge(3);
+    load(
+        &mut of,
+        "table=0,in_port=1,actions=load:1->NXM_NX_REG0[],push:NXM_NX_REG0[],\
+         clone(load:2->NXM_NX_REG0[],push:NXM_NX_REG0[],controller(pause),pop:NXM_NX_REG1[],resubmit(,1)),\
+         output:3
+         table=1,priority=10,reg1=2,actions=output:2",
+    );
+    let ev = pause_packet_in(&of);
+    let (pin, paused) = resume_of(&ev);
+    assert_eq!(paused.stack, vec![vec![0, 0, 0, 2], vec![0, 0, 0, 1]]);
+    let r = of.resume_translation(&pin, &paused, OPTS).unwrap();
+    assert_eq!(text(&r), "2");
+}
