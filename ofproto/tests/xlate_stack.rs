@@ -352,3 +352,127 @@ fn a_pause_inside_a_clone_freezes_the_clones_stack() {
     let r = of.resume_translation(&pin, &paused, OPTS).unwrap();
     assert_eq!(text(&r), "2");
 }
+
+/// `ovs-appctl ofproto/trace` of OVS 3.1 (userspace datapath) for the
+/// same flows, with its datapath port of `p2` (3) written as rvs's (2).
+const OVS_TRACE_POP: &str = r#"Flow: tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:05,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=4660,tp_dst=80,tcp_flags=0
+
+bridge("br0")
+-------------
+ 0. tcp, priority 32768
+    push:NXM_OF_TCP_SRC[0..7]
+    pop:NXM_NX_REG1[8..15]
+     -> NXM_NX_REG1[8..15] is now 0x34
+    push:NXM_OF_ETH_DST[]
+    pop:NXM_OF_ETH_SRC[]
+     -> NXM_OF_ETH_SRC[] is now 00:00:00:00:00:05
+    resubmit(,1)
+ 1. reg1=0x3400/0xff00, priority 10
+    output:2
+
+Final flow: tcp,reg1=0x3400,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:05,dl_dst=00:00:00:00:00:05,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=4660,tp_dst=80,tcp_flags=0
+Megaflow: recirc_id=0,eth,tcp,in_port=1,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:05,nw_frag=no,tp_src=0x34/0xff
+Datapath actions: set(eth(src=00:00:00:00:00:05)),2
+"#;
+
+const OVS_TRACE_CT: &str = r#"Flow: tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=1000,tp_dst=0,tcp_flags=0
+
+bridge("br0")
+-------------
+ 0. tcp, priority 32768
+    load:0x2a->NXM_NX_REG0[]
+    push:NXM_NX_REG0[]
+    push:NXM_OF_TCP_SRC[]
+    load:0->NXM_NX_REG0[]
+    ct(table=1)
+    drop
+     -> A clone of the packet is forked to recirculate. The forked pipeline will be resumed at table 1.
+     -> Sets the packet to an untracked state, and clears all the conntrack fields.
+
+Final flow: unchanged
+Megaflow: recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_src=1000
+Datapath actions: ct,recirc(0x1)
+
+===============================================================================
+recirc(0x1) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)
+===============================================================================
+
+Flow: recirc_id=0x1,ct_state=new|trk,eth,tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=1000,tp_dst=0,tcp_flags=0
+
+bridge("br0")
+-------------
+    thaw
+        Resuming from table 1
+ 1. ct_state=+trk,ip, priority 32768
+    pop:NXM_NX_REG3[0..15]
+     -> NXM_NX_REG3[0..15] is now 0x3e8
+    pop:NXM_NX_REG1[]
+     -> NXM_NX_REG1[] is now 0x2a
+    resubmit(,2)
+ 2. reg0=0,reg1=0x2a, priority 10
+    output:2
+
+Final flow: recirc_id=0x1,ct_state=new|trk,eth,tcp,reg1=0x2a,reg3=0x3e8,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=1000,tp_dst=0,tcp_flags=0
+Megaflow: recirc_id=0x1,ct_state=+trk,eth,ip,in_port=1,nw_frag=no
+Datapath actions: 2
+"#;
+
+#[test]
+fn traces_match_ovs_for_push_pop_and_a_ct_recirculation() {
+    for (flows, pkt, expected) in [
+        (
+            r#"table=0,tcp,actions=push:NXM_OF_TCP_SRC[0..7],pop:NXM_NX_REG1[8..15],push:NXM_OF_ETH_DST[],pop:NXM_OF_ETH_SRC[],resubmit(,1)
+table=1,priority=10,reg1=0x3400/0xff00,actions=output:2
+table=1,priority=1,actions=output:3"#,
+            r#"in_port=1,tcp,tp_src=0x1234,tp_dst=80,dl_dst=00:00:00:00:00:05"#,
+            OVS_TRACE_POP,
+        ),
+        (
+            r#"table=0,tcp,actions=load:0x2a->NXM_NX_REG0[],push:NXM_NX_REG0[],push:NXM_OF_TCP_SRC[],load:0->NXM_NX_REG0[],ct(table=1)
+table=1,ip,ct_state=+trk,actions=pop:NXM_NX_REG3[0..15],pop:NXM_NX_REG1[],resubmit(,2)
+table=2,priority=10,reg1=0x2a,reg0=0,actions=output:2
+table=2,priority=1,actions=output:3"#,
+            r#"in_port=1,tcp,tp_src=1000"#,
+            OVS_TRACE_CT,
+        ),
+    ] {
+        let mut of = bridge(3);
+        load(&mut of, flows);
+        let out = of.trace(pkt, &[], 0).unwrap();
+        assert_eq!(out, expected, "\n{out}");
+    }
+}
+
+/// The `NXT_PACKET_IN2` OVS 3.1 sends for [`PAUSE_FLOWS`] (frame from port
+/// 1, packet-out to the table; captured from ovs-vswitchd).
+const OVS_PAUSE_PIN2: &str = "040400e800000000000023200000001e0000002e50540000000a50540000000908004500001c000000004011a4cd0a0101010a0101020001000200080000000000030005000000000005000501000000000600148000000400000001000100040000007700000000000800800000000080000014ddde738de24d3a7e07625a96c289c8bb00000000800100057700000080010008000000058006004800000000ffff001800002320001c0000000102040020000000000000ffff001800002320001c0000000104040020000000000000ffff001000002320000efff8010000008008000800000002";
+
+const PAUSE_FLOWS: &str = r#"table=0,in_port=1,actions=load:5->NXM_NX_REG0[],push:NXM_NX_REG0[],load:0x77->NXM_NX_REG0[0..7],push:NXM_NX_REG0[0..7],controller(pause),pop:NXM_NX_REG1[],pop:NXM_NX_REG2[],resubmit(,1)
+table=1,priority=10,reg1=0x77,reg2=5,actions=output:2
+table=1,priority=1,actions=output:3"#;
+
+#[test]
+fn the_continuation_is_byte_for_byte_ovss_but_for_the_bridge_id_and_odp_port() {
+    let mut of = bridge(3);
+    load(&mut of, PAUSE_FLOWS);
+    let ev = pause_packet_in(&of);
+    assert_eq!(ev.packet_in.match_.value(Field::Reg(0)), Some(0x77));
+    let bytes = hex(OVS_PAUSE_PIN2);
+    let Ok((_, ofp_codec::Message::PacketIn2(ovs))) = ofp_codec::Message::decode(&bytes) else {
+        panic!("not a packet-in2");
+    };
+    // Both start with the 16-byte bridge property (24 bytes); OVS's ends
+    // with odp_port (8 bytes), which rvs does not write.
+    let ours = &ev.continuation;
+    let theirs = &ovs.continuation;
+    assert_eq!(ours[..4], theirs[..4]);
+    assert_eq!(ours[24..], theirs[24..theirs.len() - 8]);
+    assert_eq!(theirs[theirs.len() - 8..theirs.len() - 6], [0x80, 0x08]);
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
