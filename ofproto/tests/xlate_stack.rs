@@ -375,6 +375,27 @@ Megaflow: recirc_id=0,eth,tcp,in_port=1,dl_src=00:00:00:00:00:00,dl_dst=00:00:00
 Datapath actions: set(eth(src=00:00:00:00:00:05)),2
 "#;
 
+/// `move` reports its destination the same way.
+const OVS_TRACE_MOVE: &str = r#"Flow: tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:07,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=4660,tp_dst=0,tcp_flags=0
+
+bridge("br0")
+-------------
+ 0. tcp, priority 32768
+    move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15]
+     -> NXM_NX_REG0[0..15] is now 0x1234
+    move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]
+     -> NXM_OF_ETH_DST[] is now 00:00:00:00:00:07
+    move:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15]
+     -> NXM_NX_REG1[0..15] is now 0x1
+    move:NXM_NX_REG0[0..7]->NXM_NX_REG2[8..15]
+     -> NXM_NX_REG2[8..15] is now 0x34
+    output:2
+
+Final flow: tcp,reg0=0x1234,reg1=0x1,reg2=0x3400,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:07,dl_dst=00:00:00:00:00:07,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=4660,tp_dst=0,tcp_flags=0
+Megaflow: recirc_id=0,eth,tcp,in_port=1,dl_src=00:00:00:00:00:07,dl_dst=00:00:00:00:00:00,nw_frag=no,tp_src=4660
+Datapath actions: set(eth(dst=00:00:00:00:00:07)),2
+"#;
+
 const OVS_TRACE_CT: &str = r#"Flow: tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=1000,tp_dst=0,tcp_flags=0
 
 bridge("br0")
@@ -418,7 +439,7 @@ Datapath actions: 2
 "#;
 
 #[test]
-fn traces_match_ovs_for_push_pop_and_a_ct_recirculation() {
+fn traces_match_ovs_for_push_pop_move_and_a_ct_recirculation() {
     for (flows, pkt, expected) in [
         (
             r#"table=0,tcp,actions=push:NXM_OF_TCP_SRC[0..7],pop:NXM_NX_REG1[8..15],push:NXM_OF_ETH_DST[],pop:NXM_OF_ETH_SRC[],resubmit(,1)
@@ -434,6 +455,11 @@ table=2,priority=10,reg1=0x2a,reg0=0,actions=output:2
 table=2,priority=1,actions=output:3"#,
             r#"in_port=1,tcp,tp_src=1000"#,
             OVS_TRACE_CT,
+        ),
+        (
+            r#"table=0,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],move:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15],move:NXM_NX_REG0[0..7]->NXM_NX_REG2[8..15],output:2"#,
+            r#"in_port=1,tcp,tp_src=0x1234,dl_src=00:00:00:00:00:07"#,
+            OVS_TRACE_MOVE,
         ),
     ] {
         let mut of = bridge(3);

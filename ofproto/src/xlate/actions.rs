@@ -79,6 +79,7 @@ impl Xlate<'_> {
             {
                 let v = self.read_subfield(src);
                 self.write_subfield(dst, v);
+                self.report_subfield(dst);
             }
             Action::Resubmit(r) => {
                 let old_in = self.pkt.flow.get(Field::InPort);

@@ -104,8 +104,13 @@ impl Xlate<'_> {
         };
         let v = value_of(&bytes) & ones128(dst.n_bits);
         self.write_subfield(dst, v);
+        self.report_subfield(dst);
+    }
+
+    /// OVS's `xlate_report_subfield` after a `pop` or `move` wrote `sf`.
+    pub(crate) fn report_subfield(&mut self, sf: &Subfield) {
         if self.tracing() {
-            let text = subfield_is_now(dst, self.pkt.flow.get(dst.field));
+            let text = subfield_is_now(sf, self.pkt.flow.get(sf.field));
             self.report(NodeKind::Detail, text);
         }
     }
