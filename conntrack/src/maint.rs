@@ -37,14 +37,73 @@ pub(crate) struct Graveyard {
     list: parking_lot::Mutex<Vec<Arc<Conn>>>,
     /// Set by the first [`Conntrack::free_unlinked`].
     pub(crate) enabled: std::sync::atomic::AtomicBool,
+    /// Small empty tables allocated by the housekeeping thread, into which sweep steps shrink
+    /// the shards they emptied ([`SPARE_TABLES`] at most, each for [`SPARE_CAPACITY`]).
+    spares: parking_lot::Mutex<Vec<Map>>,
+    /// The large tables those shrinks took out, for the housekeeping thread to free.
+    retired: parking_lot::Mutex<Vec<Map>>,
 }
+
+/// Most spare (and retired) tables kept between two [`Conntrack::free_unlinked`] calls.
+const SPARE_TABLES: usize = 32;
+/// Entries a spare table holds without growing.
+const SPARE_CAPACITY: usize = 2 * REMOVE_BATCH;
 
 impl Graveyard {
     pub(crate) fn new() -> Self {
         Graveyard {
             list: parking_lot::Mutex::new(Vec::new()),
             enabled: std::sync::atomic::AtomicBool::new(false),
+            spares: parking_lot::Mutex::new(Vec::with_capacity(SPARE_TABLES)),
+            retired: parking_lot::Mutex::new(Vec::with_capacity(SPARE_TABLES)),
         }
+    }
+
+    /// Shrinks shard `sh` (if it is mostly empty) into a spare table, on a thread that must
+    /// neither allocate nor free nor wait: every lock is only tried, and the step is skipped
+    /// when there is no spare or no room to retire the old table.
+    fn shrink(&self, sh: &crate::table::Shard) {
+        let room = self
+            .retired
+            .try_lock()
+            .is_some_and(|r| r.len() < r.capacity());
+        if !room || !sh.mostly_empty(REMOVE_BATCH) {
+            return;
+        }
+        let Some(mut table) = self.spares.try_lock().and_then(|mut s| s.pop()) else {
+            return;
+        };
+        // `table` is then the old one, or still the unused spare.
+        let shrunk = sh.shrink_into(&mut table, REMOVE_BATCH);
+        let list = if shrunk { &self.retired } else { &self.spares };
+        let Some(mut l) = (0..64).find_map(|_| {
+            std::hint::spin_loop();
+            list.try_lock()
+        }) else {
+            return; // (`table` freed here: rare, the lists are held for a push or a swap)
+        };
+        if l.len() < l.capacity() {
+            l.push(table);
+        }
+    }
+
+    /// Frees the retired tables and tops the spares up (allocations outside the locks).
+    fn recycle_tables(&self) {
+        let mut old = Vec::with_capacity(SPARE_TABLES);
+        std::mem::swap(&mut *self.retired.lock(), &mut old);
+        drop(old);
+        let have = self.spares.lock().len();
+        let mut fresh: Vec<Map> = (have..SPARE_TABLES)
+            .map(|_| Map::with_capacity(SPARE_CAPACITY))
+            .collect();
+        let mut spares = self.spares.lock();
+        while spares.len() < spares.capacity()
+            && let Some(t) = fresh.pop()
+        {
+            spares.push(t);
+        }
+        drop(spares);
+        // What did not fit (a sweep gave spares back meanwhile) is freed here, unlocked.
     }
 
     /// Room for a whole batch of [`REMOVE_BATCH`] entries right now (false if the list is
@@ -204,9 +263,12 @@ impl Conntrack {
             let (_, primaries) = self.unlink_dead(shard, &mut victims[..nv], now_ns);
             res.expired += primaries;
             if at_end {
-                // With a housekeeping thread freeing the graveyard, it shrinks the tables too
-                // (no allocation or free of a table in a sweep step).
-                if !self.graveyard.enabled.load(Ordering::Relaxed) {
+                // With a housekeeping thread freeing the graveyard, an emptied table is
+                // shrunk into a spare it allocated, and it frees the old one: no allocation
+                // or free here, and no other thread takes the write lock to shrink.
+                if self.graveyard.enabled.load(Ordering::Relaxed) {
+                    self.graveyard.shrink(sh);
+                } else {
                     sh.maybe_shrink();
                 }
                 finished += 1;
@@ -223,21 +285,18 @@ impl Conntrack {
         res
     }
 
-    /// Frees the entries sweeps have unlinked and left in the graveyard, and shrinks the
-    /// tables they emptied; returns how many entries were freed. Call it from a housekeeping
-    /// thread (e.g. every few ms) when sweeps run on the forwarding threads: the first call
-    /// enables the graveyard (until then a sweep frees what it unlinks and shrinks emptied
-    /// tables itself).
+    /// Frees the entries sweeps have unlinked and left in the graveyard, and the large tables
+    /// they replaced when they shrank emptied shards; allocates the small tables they shrink
+    /// into. Returns how many entries were freed. Call it from a housekeeping thread (e.g.
+    /// every few ms) when sweeps run on the forwarding threads: the first call enables the
+    /// graveyard (until then a sweep frees what it unlinks and shrinks emptied tables itself,
+    /// allocating). It takes no shard lock: a housekeeping thread that the OS deschedules
+    /// never holds up a forwarding thread.
     pub fn free_unlinked(&self) -> usize {
         let dead = self.graveyard.take_all();
         let n = dead.len();
         drop(dead);
-        // Tables the sweeps emptied are shrunk here: each only if at most a batch of entries
-        // is left (a short move under its write lock; the allocation and the free of the
-        // old memory happen outside it, on this thread).
-        for sh in self.shards.iter() {
-            drop(sh.shrink_if(REMOVE_BATCH));
-        }
+        self.graveyard.recycle_tables();
         n
     }
 
@@ -679,6 +738,10 @@ mod tests {
         let freed = ct.free_unlinked();
         let rest = 2000 - crate::table::POOL_MAX;
         assert!((rest - 15..=rest).contains(&freed), "{freed}");
+        // The emptied table was shrunk into a spare by the sweep step, and the old one freed
+        // by the housekeeping call.
+        assert!(ct.shards[0].map.read().capacity() < 4 * SPARE_CAPACITY);
+        assert!(ct.graveyard.retired.lock().is_empty());
         assert_eq!(ct.free_unlinked(), 0);
     }
 }

@@ -338,6 +338,39 @@ impl Shard {
         Some(fresh)
     }
 
+    /// The table is mostly empty (a quarter full at most) and holds at most `max_len`
+    /// entries: worth shrinking (checked under the read lock).
+    pub(crate) fn mostly_empty(&self, max_len: usize) -> bool {
+        let map = self.map.read();
+        map.capacity() > 64 && map.len() * 4 < map.capacity() && map.len() <= max_len
+    }
+
+    /// [`Shard::shrink_if`] into a table the caller allocated earlier (`spare`, empty): for a
+    /// thread that must not allocate or free (a forwarding thread's sweep step). If the shard
+    /// is mostly empty, has at most `max_len` entries and its write lock is free right now,
+    /// its slots move into `spare` and the two tables are swapped: `spare` then holds the old
+    /// (large, empty) table for the caller to hand to whoever frees it. Returns whether it did.
+    pub(crate) fn shrink_into(&self, spare: &mut Map, max_len: usize) -> bool {
+        let fits = |map: &Map| {
+            map.capacity() > 64
+                && map.len() * 4 < map.capacity()
+                && map.len() <= max_len
+                && map.len() <= spare.capacity()
+                && spare.capacity() < map.capacity()
+        };
+        if !spare.is_empty() || !fits(&self.map.read()) {
+            return false;
+        }
+        let Some(mut map) = self.map.try_write() else {
+            return false;
+        };
+        if !fits(&map) {
+            return false;
+        }
+        move_slots(&mut map, spare);
+        true
+    }
+
     /// The write lock for background work (flushes), for a hold of bounded length (an O(1)
     /// swap or a batch of at most [`crate::maint::REMOVE_BATCH`] removals). First taken only
     /// when it is free at that instant, yielding the CPU between [`WRITE_TRIES`] tries: the

@@ -35,17 +35,27 @@ pub fn clear_ct(m: &mut PacketMeta) {
     m.ct_tp_dst = 0;
 }
 
+/// What one [`ConnTracker::sweep_step`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepStep {
+    /// Entries looked at.
+    pub examined: usize,
+    /// Entries found past their deadline (unlinked, or left for a later step).
+    pub dead: usize,
+}
+
 /// A connection tracker. Must not panic on any frame.
 pub trait ConnTracker: Send + Sync {
     /// Tracks every item of `batch` under `act` (zone, commit, mark, label, nat).
     fn execute(&self, batch: &mut [CtItem<'_>], act: &CtAction, now_ns: u64);
 
     /// A small bounded slice of expiry work, called by the forwarding threads between
-    /// batches (see `forward_loop`): it must never block, and its work must be bounded (tens
-    /// of microseconds at most). Returns true when it found work due (expired entries), so
-    /// that the caller comes back soon; false when it may wait. Default: nothing to do.
-    fn sweep_step(&self, _now_ns: u64) -> bool {
-        false
+    /// batches (see `forward_loop`): it must never block, and its work must be bounded (a
+    /// few microseconds). What it found paces the next call: right away while it finds dead
+    /// entries, every few hundred microseconds while it finds live ones, less often when it
+    /// finds none. Default: nothing to do.
+    fn sweep_step(&self, _now_ns: u64) -> SweepStep {
+        SweepStep::default()
     }
 
     /// Housekeeping behind the forwarding threads' [`Self::sweep_step`]s (e.g. freeing what

@@ -12,7 +12,7 @@ use conntrack::{Conntrack, CtMeta, CtOpts, CtPacket, CtState, OrigTuple};
 use smallvec::SmallVec;
 
 use crate::actions::CtAction;
-use crate::ct::{ConnTracker, CtItem};
+use crate::ct::{ConnTracker, CtItem, SweepStep};
 use crate::extract::PacketMeta;
 use crate::packet::{BURST, Packet};
 
@@ -107,11 +107,12 @@ impl ConnTracker for Conntrack {
         }
     }
 
-    fn sweep_step(&self, now_ns: u64) -> bool {
+    fn sweep_step(&self, now_ns: u64) -> SweepStep {
         let r = self.sweep(now_ns, SWEEP_STEP_SLOTS);
-        // Dead entries that could not be unlinked (shard busy) count as due too: the step
-        // found something to do either way.
-        r.expired > 0 || r.dead > 0
+        SweepStep {
+            examined: r.examined,
+            dead: r.dead,
+        }
     }
 
     fn maintain(&self, _now_ns: u64) {
