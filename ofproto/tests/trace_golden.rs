@@ -145,11 +145,12 @@ fn pop_vlan_prints_dl_vlan_as_ovs() {
     check("vlan.flows", "in_port=2,dl_vlan=10,ip", "vlan_pop.txt");
 }
 
-/// One intended difference, edited into the golden text: rvs's megaflow
-/// keeps `vlan_tci=0x0000` for an untagged packet whose translation pushes
-/// a tag. OVS drops it because its datapath key tells tagged from untagged
-/// by the outer Ethernet type; rvs's key carries the inner type, so the tag
-/// presence bit must stay in the mask.
+/// An untagged packet whose translation pushes a tag: the megaflow names
+/// no VLAN, as OVS's (its xlate_wc_finish drops the VLAN bits of a packet
+/// that arrived untagged). OVS's datapath still tells tagged from untagged
+/// by the outer Ethernet type; rvs's key carries the inner type, so its
+/// mask keeps the absent tag's TPID instead, which the Megaflow line does
+/// not print (see `untagged_megaflow_matches_only_untagged_packets`).
 #[test]
 fn push_vlan_megaflow_keeps_the_tag_presence_bit() {
     check("vlan.flows", "in_port=1,ip", "vlan_push.txt");

@@ -16,6 +16,9 @@ use super::Xlate;
 use crate::ofproto::VlanMode;
 use crate::trace::NodeKind;
 
+/// The VID and tag-present (CFI) bits of a VLAN TCI.
+const VLAN_VID_CFI: u16 = 0x1fff;
+
 fn carries(mode: &VlanMode, vlan: u16) -> bool {
     match mode {
         VlanMode::Access(tag) => *tag == vlan,
@@ -27,7 +30,12 @@ fn carries(mode: &VlanMode, vlan: u16) -> bool {
 impl Xlate<'_> {
     pub(crate) fn normal(&mut self) {
         let in_port = self.pkt.flow.get(Field::InPort) as u32;
-        self.pkt.wc.unwildcard(Field::VlanTci);
+        // As OVS's xlate_normal: both MACs and the outer tag's VID and
+        // presence bit, not its PCP (`finish` drops the VLAN bits again
+        // when the packet arrived untagged, as OVS's xlate_wc_finish).
+        self.pkt
+            .wc
+            .or_field(Field::VlanTci, u128::from(VLAN_VID_CFI));
         self.pkt.wc.unwildcard(Field::EthSrc);
         self.pkt.wc.unwildcard(Field::EthDst);
         let Some(port) = self.of.ports.get(&in_port) else {
@@ -58,6 +66,7 @@ impl Xlate<'_> {
                 tag
             }
         };
+        self.gratuitous_arp_unwildcard();
         let src = self.pkt.flow.get(Field::EthSrc) as u64;
         let dst = self.pkt.flow.get(Field::EthDst) as u64;
         let now = self.opts.now_ms;
@@ -92,12 +101,12 @@ impl Xlate<'_> {
                 self.normal_output(p, vlan);
             }
             None => {
-                let msg = if dst & (1 << 40) != 0 {
-                    "multicast traffic, flooding"
-                } else {
-                    "no learned MAC for destination, flooding"
-                };
-                self.report(NodeKind::Detail, msg.into());
+                // Multicast and broadcast too: OVS says "multicast traffic"
+                // only under multicast snooping, which rvs does not do.
+                self.report(
+                    NodeKind::Detail,
+                    "no learned MAC for destination, flooding".into(),
+                );
                 let ports: Vec<u32> = self
                     .of
                     .ports
@@ -109,6 +118,27 @@ impl Xlate<'_> {
                     self.normal_output(p, vlan);
                 }
             }
+        }
+    }
+
+    /// Un-wildcards what OVS's `is_gratuitous_arp` looks at, which its
+    /// xlate_normal asks for every admitted packet: for ARP, the
+    /// destination MAC; if that is broadcast, the opcode; for a request,
+    /// also the sender and target protocol addresses. (OVS uses the answer
+    /// only to lock learning against bond reflections; rvs has no bonds,
+    /// but the megaflow must depend on the same fields as OVS's.)
+    fn gratuitous_arp_unwildcard(&mut self) {
+        if self.pkt.flow.get(Field::EthType) != 0x0806 {
+            return;
+        }
+        self.pkt.wc.unwildcard(Field::EthDst);
+        if self.pkt.flow.get(Field::EthDst) != 0xffff_ffff_ffff {
+            return;
+        }
+        self.pkt.wc.unwildcard(Field::ArpOp);
+        if self.pkt.flow.get(Field::ArpOp) == 1 {
+            self.pkt.wc.unwildcard(Field::ArpSpa);
+            self.pkt.wc.unwildcard(Field::ArpTpa);
         }
     }
 
