@@ -439,4 +439,43 @@ udp,vlan_tci=0x0000,dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:0a,nw_src=10.
             assert_eq!(decode_resume(&bytes).map(|_| ()), Err(strict), "{h}");
         }
     }
+
+    /// An `NXT_PACKET_IN2` from ovs-vswitchd 3.1 whose continuation holds a
+    /// two-value stack (`push:NXM_NX_REG0[]` with reg0 = 5, then
+    /// `push:NXM_NX_REG0[0..7]` with 0x77, then `controller(pause)`), and
+    /// `ovs-ofctl ofp-print HEX 2`'s text.
+    const OVS_PIN2_STACK: &str = "\
+        040400e800000000000023200000001e0000002e50540000000a505400000009\
+        08004500001c000000004011a4cd0a0101010a01010200010002000800000000\
+        0003000500000000000500050100000000060014800000040000000100010004\
+        0000007700000000000800800000000080000014ddde738de24d3a7e07625a96\
+        c289c8bb00000000800100057700000080010008000000058006004800000000\
+        ffff001800002320001c0000000102040020000000000000ffff001800002320\
+        001c0000000104040020000000000000ffff001000002320000efff801000000\
+        8008000800000002\
+    ";
+
+    const OVS_PIN2_STACK_TEXT: &str = "\
+NXT_PACKET_IN2 (OF1.3) (xid=0x0): total_len=42 reg0=0x77,in_port=1 (via action) data_len=42 (unbuffered)
+ continuation.bridge=8d73dedd-7e3a-4de2-965a-6207bbc889c2
+ continuation.stack=(top) 0x77 0x5 (bottom)
+ continuation.actions=unroll_xlate(table=0, cookie=0),pop:NXM_NX_REG1[],pop:NXM_NX_REG2[],resubmit(,1)
+ continuation.odp_port=2
+udp,vlan_tci=0x0000,dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:0a,nw_src=10.1.1.1,nw_dst=10.1.1.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1,tp_dst=2 udp_csum:0
+";
+
+    #[test]
+    fn a_two_value_stack_prints_decodes_and_encodes_as_ovs() {
+        let bytes = hex(OVS_PIN2_STACK);
+        assert_eq!(ofp_to_string(&bytes, 2), OVS_PIN2_STACK_TEXT);
+        let (h, m) = Message::decode(&bytes).unwrap();
+        assert_eq!(m.encode(h.xid)[..], bytes[..]);
+        let Message::PacketIn2(pin) = m else {
+            panic!("not a packet-in2: {m:?}");
+        };
+        let paused = Paused::decode(&pin.continuation).unwrap();
+        // Top first: the 1-byte value pushed last, then the 4-byte one.
+        assert_eq!(paused.stack, vec![vec![0x77], vec![0, 0, 0, 5]]);
+        assert_eq!(paused.encode(), pin.continuation);
+    }
 }
