@@ -502,3 +502,83 @@ fn hex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+mod megaflow_property {
+    use super::*;
+    use ofproto::Ofproto;
+    use proptest::prelude::*;
+
+    /// Pushes and pops of packet fields, into registers and back into the
+    /// packet, and a stack carried across `ct(table=2)`.
+    const PIPELINE: &str = "
+        table=0,priority=10,tcp,actions=push:NXM_OF_TCP_SRC[0..7],push:NXM_OF_TCP_DST[],pop:NXM_NX_REG1[],pop:NXM_NX_REG2[0..3],resubmit(,1)
+        table=0,priority=5,udp,actions=push:NXM_OF_UDP_SRC[],ct(table=2)
+        table=1,priority=10,reg1=80,reg2=2,actions=output:2
+        table=1,priority=5,reg2=3,actions=push:NXM_OF_ETH_SRC[],pop:NXM_OF_ETH_DST[],output:3
+        table=1,priority=1,actions=output:1
+        table=2,priority=10,ct_state=+trk,actions=pop:NXM_NX_REG3[0..7],resubmit(,3)
+        table=3,priority=10,reg3=53,actions=output:2
+        table=3,priority=1,actions=output:3
+    ";
+
+    const PORTS: [u16; 5] = [2, 3, 0x102, 53, 0x135];
+
+    fn pipeline() -> Ofproto {
+        let mut of = bridge(3);
+        load(&mut of, PIPELINE);
+        // Recirculation ids 1..=5: the UDP source ports' frozen stacks.
+        for p in PORTS {
+            let mut k = FlowKey::default();
+            k.set_in_port(1);
+            k.set_eth_type(0x0800);
+            k.set_nw_proto(17);
+            k.set_tp_src(p);
+            let _ = of.translate(&k, OPTS);
+        }
+        of
+    }
+
+    prop_compose! {
+        fn arb_key()(
+            proto in prop::sample::select(vec![6u8, 17]),
+            tp_src in prop::sample::select(PORTS.to_vec()),
+            tp_dst in prop::sample::select(vec![80u16, 53, 81]),
+            dl_src in 1u64..4,
+            dl_dst in 1u64..4,
+            recirc in 0u32..=6,
+            ct_state in prop::sample::select(vec![0u8, 0x21]),
+        ) -> FlowKey {
+            let mut k = FlowKey::default();
+            k.set_in_port(1);
+            k.set_eth_type(0x0800);
+            k.set_eth_src_u48(dl_src);
+            k.set_eth_dst_u48(dl_dst);
+            k.set_nw_proto(proto);
+            k.set_tp_src(tp_src);
+            k.set_tp_dst(tp_dst);
+            k.set_recirc_id(recirc);
+            k.set_ct_state(ct_state);
+            k
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        /// A megaflow of a push/pop translation, applied to any key it
+        /// matches, gives the actions of translating that key.
+        #[test]
+        fn push_pop_megaflows_hold_for_every_key_they_match(a in arb_key(), b in arb_key()) {
+            let of = pipeline();
+            let ta = of.translate(&a, OPTS);
+            let mut merged = FlowKey::default();
+            for i in 0..merged.w.len() {
+                merged.w[i] = (a.w[i] & ta.mask.w[i]) | (b.w[i] & !ta.mask.w[i]);
+            }
+            prop_assume!(merged.matches(&a, &ta.mask));
+            let tb = of.translate(&merged, OPTS);
+            prop_assert_eq!(&ta.actions, &tb.actions, "mask {:?}\na {:?}\nb {:?}", ta.mask, a, merged);
+            prop_assert_eq!(ta.error, tb.error);
+        }
+    }
+}
