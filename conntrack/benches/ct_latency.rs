@@ -355,6 +355,13 @@ fn forward(
         ..CtOpts::default()
     };
     let mut steps = Vec::with_capacity(if sweep_budget > 0 { 1 << 20 } else { 0 });
+    // As the datapath's forwarding threads do: parking_lot allocates a thread's parking state
+    // on its first wait, which must not happen inside a measured call.
+    {
+        let m = parking_lot::Mutex::new(());
+        let _held = m.lock();
+        let _ = m.try_lock_for(std::time::Duration::from_micros(1));
+    }
     let rt = rt_wanted();
     if rt {
         set_realtime(true);

@@ -614,6 +614,16 @@ impl SweepPacer {
     }
 }
 
+/// Makes parking_lot allocate this thread's parking state now: it does so on a thread's first
+/// wait for a lock, and an allocation in the middle of a burst can take milliseconds while
+/// another thread frees millions of conntrack entries into the same malloc arena.
+fn warm_up_parking() {
+    let m = parking_lot::Mutex::new(());
+    let _held = m.lock();
+    // Held by this thread: the timed attempt parks (for 1 us) and gives up.
+    let _ = m.try_lock_for(Duration::from_micros(1));
+}
+
 /// The conntrack housekeeping thread: every [`CT_HOUSEKEEPING_MS`], frees what the forwarding
 /// threads' sweep steps unlinked ([`ConnTracker::maintain`]).
 fn ct_housekeeping(sh: &Shared) {
@@ -638,6 +648,7 @@ fn forward_loop(sh: &Shared, me: usize) {
     let mut busy = false;
     let mut last_rerank = Instant::now();
     let mut pacer = SweepPacer::default();
+    warm_up_parking();
     while !sh.stop.load(Ordering::Acquire) {
         // Conntrack expiry, bounded steps between bursts (never per packet). An idle thread
         // sleeps in `poll` only until its next step (not at all while steps find dead
