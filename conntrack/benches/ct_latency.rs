@@ -360,7 +360,8 @@ fn forward(
     {
         let m = parking_lot::Mutex::new(());
         let _held = m.lock();
-        let _ = m.try_lock_for(std::time::Duration::from_micros(1));
+        let again = m.try_lock_for(std::time::Duration::from_micros(1));
+        assert!(again.is_none());
     }
     let rt = rt_wanted();
     if rt {

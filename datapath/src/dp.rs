@@ -621,7 +621,8 @@ fn warm_up_parking() {
     let m = parking_lot::Mutex::new(());
     let _held = m.lock();
     // Held by this thread: the timed attempt parks (for 1 us) and gives up.
-    let _ = m.try_lock_for(Duration::from_micros(1));
+    let again = m.try_lock_for(Duration::from_micros(1));
+    debug_assert!(again.is_none());
 }
 
 /// The conntrack housekeeping thread: every [`CT_HOUSEKEEPING_MS`], frees what the forwarding
