@@ -12,7 +12,8 @@
 //! ```
 //!
 //! State is split in small structs: `Packet` (flow, committed base, mask),
-//! `Pipeline` (table, action set, depth), `Emitted` (datapath actions,
+//! `Pipeline` (table, action set, `push:`/`pop:` field stack of
+//! `stack.rs`, depth), `Emitted` (datapath actions,
 //! rules, learned flows), and an optional trace builder.
 //!
 //! Wildcarding follows OVS: `recirc_id`, `in_port` and `eth_type` are always

@@ -6,7 +6,8 @@
 //! value, keeps its low `n_bits` (a shorter value is zero-extended), writes
 //! them into the destination subfield and un-wildcards it. A `pop` on an
 //! empty stack changes nothing and is reported as `stack underflow` (an
-//! error line in traces; OVS also logs it, rate-limited, for real packets).
+//! error line in traces; OVS also logs it, rate-limited, for real packets,
+//! where rvs's sans-IO ofproto reports nothing).
 //!
 //! The stack belongs to the translation, not to a rule: it survives
 //! `resubmit`/`goto_table` and group buckets, is copied into a `clone` (and
