@@ -104,7 +104,41 @@ const VALUE_OPTS: &[(&str, &str)] = &[
     ("-F", "--flow-format"),
     ("", "--rundir"),
     ("", "--unixctl"),
+    ("", "--syslog-method"),
+    ("", "--syslog-target"),
 ];
+
+/// ovs-ofctl's logging options (its `VLOG_LONG_OPTIONS`), which change
+/// only what it logs on stderr and are accepted and ignored here:
+/// `-v`/`-vSPEC`/`--verbose[=SPEC]`, `--log-file[=FILE]`, and (in
+/// [`VALUE_OPTS`]) `--syslog-method`/`--syslog-target`.
+pub fn is_logging_option(a: &str) -> bool {
+    (a.starts_with("-v") && !a.starts_with("--"))
+        || a == "--verbose"
+        || a.starts_with("--verbose=")
+        || a == "--log-file"
+        || a.starts_with("--log-file=")
+}
+
+/// `--color[=WHEN]`: rvs ofctl never colours its output, which is what
+/// ovs-ofctl does with `never`, and with `auto` when stdout is not a
+/// terminal; `always` (or a bare `--color` on a terminal) is refused
+/// rather than ignored.
+pub fn check_color_option(a: &str) -> Option<Result<(), String>> {
+    use std::io::IsTerminal;
+    let when = match a {
+        "--color" => "always",
+        a => a.strip_prefix("--color=")?,
+    };
+    Some(match when {
+        "never" | "no" | "none" => Ok(()),
+        "auto" | "tty" | "if-tty" if !std::io::stdout().is_terminal() => Ok(()),
+        "always" | "yes" | "force" | "auto" | "tty" | "if-tty" => {
+            Err(format!("{a}: rvs ofctl does not colour its output"))
+        }
+        w => Err(format!("{w}: unknown color argument")),
+    })
+}
 
 /// Splits `argv` (everything after `rvs ofctl`) into options and the
 /// command with its arguments.
@@ -149,8 +183,17 @@ fn parse_opts(argv: &[String]) -> Result<Opts> {
                 "--rundir" => o.rundir = Some(v.into()),
                 "--flow-format" if v.eq_ignore_ascii_case("oxm") => {}
                 "--flow-format" => bail!("{v}: rvs ofctl uses the OXM flow format only"),
-                _ => {} // --timeout (rvs ofctl waits 10 s per reply), --unixctl
+                // --timeout (rvs ofctl waits 10 s per reply), --unixctl,
+                // --syslog-method, --syslog-target (logging).
+                _ => {}
             }
+            continue;
+        }
+        if is_logging_option(a) {
+            continue;
+        }
+        if let Some(c) = check_color_option(a) {
+            c.map_err(anyhow::Error::msg)?;
             continue;
         }
         match a {

@@ -459,3 +459,111 @@ fn ctl_target_names_resolve_as_ovs_appctl() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+/// ovs-ofctl takes its global options anywhere, before the command too
+/// (GNU getopt): `rvs ofctl` prints what ovs-ofctl prints with `--no-stats`,
+/// `--names`/`--no-names`, `--strict`, `--sort`/`--rsort`, `-O`, `-m`,
+/// `--bundle` and ovs-ofctl's logging options (`-v`, `--verbose=...`,
+/// `--log-file`, `--color=never`) in front of the command, and
+/// `-P nxt_packet_in monitor SWITCH` chooses the packet-in format as
+/// `monitor SWITCH -P nxt_packet_in` does.
+#[test]
+fn global_options_before_the_command_as_ovs_ofctl() {
+    let t = "global_options_before_the_command_as_ovs_ofctl";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    for f in [
+        "priority=100,ip,nw_src=10.0.0.1,actions=output:2",
+        "priority=90,in_port=7,actions=output:2",
+        "priority=0,actions=CONTROLLER:65535",
+    ] {
+        ok_stdout(
+            &rvs_ofctl(&["--bundle", "-O", "OpenFlow13", "add-flow", &target, f]),
+            "rvs ofctl --bundle add-flow",
+        );
+    }
+    let mut same = 0;
+    for opts in [
+        vec!["--no-stats"],
+        vec!["--no-stats", "--names"],
+        vec!["--no-names", "--no-stats", "--rsort"],
+        vec!["--no-stats", "--sort=priority"],
+        vec!["-m", "--no-stats"],
+        vec![
+            "-O",
+            "OpenFlow13",
+            "--no-stats",
+            "-v",
+            "--verbose=ofctl:off",
+        ],
+        vec!["--log-file=/dev/null", "--color=never", "--no-stats"],
+        vec!["--strict", "--no-stats"],
+    ] {
+        let mut args = opts.clone();
+        args.extend(["dump-flows", target.as_str()]);
+        if opts.contains(&"--strict") {
+            args.push("in_port=7");
+        }
+        let ours = ok_stdout(&rvs_ofctl(&args), "rvs ofctl");
+        let theirs = ok_stdout(&ovs_ofctl(&args), "ovs-ofctl");
+        assert_eq!(ours, theirs, "rvs ofctl {args:?}");
+        assert!(!ours.is_empty(), "{args:?}");
+        same += 1;
+    }
+    // Refused, not ignored: a colour rvs ofctl would not print.
+    let o = rvs_ofctl(&["--color=always", "show", &target]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    // monitor with -P before the command gets NXT_PACKET_IN, not the
+    // NXT_PACKET_IN2 it asks for by default, as ovs-ofctl's does.
+    let _ = std::fs::create_dir_all("/var/run/openvswitch");
+    let spawn = |cmd: &mut Command| {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let ours = spawn(Command::new(rvs_bin()).args([
+        "ofctl",
+        "-P",
+        "nxt_packet_in",
+        "monitor",
+        &target,
+        "65535",
+    ]));
+    let theirs = spawn(Command::new("ovs-ofctl").args([
+        "-P",
+        "nxt_packet_in",
+        "-O",
+        "OpenFlow13",
+        "monitor",
+        &target,
+        "65535",
+    ]));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let po = format!("in_port=1 packet={ARP} actions=TABLE");
+    ok_stdout(&rvs_ofctl(&["packet-out", &target, &po]), "packet-out");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let stop = |c: std::process::Child| {
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let o = c.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let messages: String = err
+            .lines()
+            .filter(|l| !l.contains("|fatal_signal|"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        format!("{}{messages}", String::from_utf8_lossy(&o.stdout))
+    };
+    let (ours, theirs) = (stop(ours), stop(theirs));
+    assert!(
+        ours.starts_with("NXT_PACKET_IN (OF1.3) (xid=0x0): "),
+        "{ours}"
+    );
+    assert_eq!(ours, theirs, "rvs ofctl -P ... monitor vs ovs-ofctl");
+    eprintln!("{same} option orders printed what ovs-ofctl printed, and monitor");
+}

@@ -11,7 +11,8 @@
 //!   `ovs-ofctl ofp-print` does.
 //!
 //! Options, anywhere on the command line as with ovs-ofctl (before or
-//! after the command): `-O OpenFlow13` (the only version rvs speaks), `-m`
+//! after the command; its logging options `-v`, `--log-file`, `--syslog-*`
+//! are accepted and ignored): `-O OpenFlow13` (the only version rvs speaks), `-m`
 //! (repeatable: more verbose printing, as in ovs-ofctl; at 5 the printer
 //! adds a hexdump), `--hex` (after each message, print its bytes in the
 //! hexdump layout of `ovs-ofctl -mmmmm`; `--hex=plain` prints one line of
@@ -92,6 +93,10 @@ Options:
   --readd                     replace-flows re-adds unchanged flows
   -P, --packet-in-format=FMT  monitor: standard, nxt_packet_in or nxt_packet_in2
   --rundir=DIR                where BRIDGE.mgmt is (default $RVS_RUNDIR or /var/run/rvs)
+  -v, --verbose[=SPEC], --log-file[=FILE], --syslog-method=M, --syslog-target=T
+                              ovs-ofctl's logging options: accepted, ignored
+  --color=never|auto          rvs ofctl prints no colours
+  -V, --version               print the version
 ";
 
 /// Options of `rvs ofctl` that take a value as the next argument.
@@ -106,6 +111,8 @@ const VALUE_OPTS: &[&str] = &[
     "--flow-format",
     "--rundir",
     "--unixctl",
+    "--syslog-method",
+    "--syslog-target",
 ];
 
 /// The command: the first argument that is neither an option nor an
@@ -171,6 +178,12 @@ fn parse_offline(args: &[String], at: usize) -> Result<Offline, OfctlError> {
             o.hex = Some(HexStyle::Dump);
         } else if a == "--hex=plain" {
             o.hex = Some(HexStyle::Plain);
+        } else if switch::ofctl_online::is_logging_option(a) {
+        } else if a == "--syslog-method" || a == "--syslog-target" {
+            it.next()
+                .ok_or_else(|| OfctlError::new(format!("option '{a}' requires an argument")))?;
+        } else if let Some(c) = switch::ofctl_online::check_color_option(a) {
+            c.map_err(OfctlError::new)?;
         } else {
             return Err(OfctlError::new(format!("unrecognized option '{a}'")));
         }
@@ -183,6 +196,15 @@ pub fn run(args: &OfctlArgs) -> ExitCode {
     let argv = &args.args;
     if argv.iter().any(|a| a == "--help" || a == "-h") {
         print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if argv.iter().any(|a| a == "--version" || a == "-V") {
+        // ovs-ofctl's shape: program and version, then the range of
+        // OpenFlow versions it speaks (0x4: OpenFlow 1.3 only).
+        println!(
+            "rvs ofctl (rvs) {}\nOpenFlow versions 0x4:0x4",
+            env!("CARGO_PKG_VERSION")
+        );
         return ExitCode::SUCCESS;
     }
     let at = find_command(argv);
