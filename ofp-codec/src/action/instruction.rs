@@ -214,6 +214,12 @@ pub fn encode_instructions(insts: &[Instruction], out: &mut BytesMut) {
                 out.put_u16(0);
                 out.put_u32(0);
                 wire::encode_actions(a, out);
+                if out.len() == start + 8 {
+                    // Actions that encode to nothing (a set_field that sets
+                    // no bit) leave no instruction, as in OVS's encoder.
+                    out.truncate(start);
+                    continue;
+                }
                 let len = ((out.len() - start) as u16).to_be_bytes();
                 out[start + 2] = len[0];
                 out[start + 3] = len[1];

@@ -634,7 +634,13 @@ fn parse_set_field(value: &str, names: Names<'_>) -> Result<Action, String> {
     } else {
         v.into()
     };
-    let (value_b, mask) = fr::parse_value(field, &v_named)?;
+    // "*" sets no bit (value and mask all zero), as OVS's mf_parse takes it;
+    // such a set_field prints as "ANY" (mf_format) and encodes to nothing.
+    let (value_b, mask) = if v == "*" {
+        (vec![0; fr::n_bytes(field)], vec![0; fr::n_bytes(field)])
+    } else {
+        fr::parse_value(field, &v_named)?
+    };
     if !fr::value_valid(field, &value_b) {
         return Err(format!("{v} is not a valid value for field {key}"));
     }
