@@ -132,6 +132,20 @@ struct Call {
     faults: u32,
     /// For a sweep step: entries examined and unlinked.
     touched: (usize, usize),
+    /// `CLOCK_MONOTONIC` at the call's start (to find it in `perf record -k CLOCK_MONOTONIC`).
+    start_ns: u64,
+}
+
+/// `CLOCK_MONOTONIC` in ns.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_MONOTONIC)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// This thread's CPU time in ns.
@@ -268,7 +282,7 @@ fn report(name: &str, calls: &[Call], busy_ms: f64, steal_ms: u64) {
         println!(
             "    call #{i}: wall {:.1} us = cpu {:.1} + waiting for a CPU {:.1} + asleep {:.1}; \
              switches {} voluntary, {} involuntary; {} page faults; {} allocations/frees taking \
-             {:.1} us{}",
+             {:.1} us{}; started at {:.6} s (CLOCK_MONOTONIC)",
             c.wall_ns as f64 / 1e3,
             c.cpu_ns as f64 / 1e3,
             c.queued_ns.min(c.wall_ns) as f64 / 1e3,
@@ -285,7 +299,8 @@ fn report(name: &str, calls: &[Call], busy_ms: f64, steal_ms: u64) {
                     "; {} entries examined, {} unlinked",
                     c.touched.0, c.touched.1
                 )
-            }
+            },
+            c.start_ns as f64 / 1e9,
         );
     }
 }
@@ -373,6 +388,7 @@ fn forward(
     while !done.load(Ordering::Relaxed) {
         ALLOCS.with(|c| c.set(0));
         ALLOC_NS.with(|c| c.set(0));
+        let start_ns = monotonic_ns();
         let t = Instant::now();
         let c0 = thread_cpu_ns();
         COUNT.with(|c| c.set(true));
@@ -392,12 +408,14 @@ fn forward(
             allocs: ALLOCS.with(|c| c.get()) as u32,
             alloc_ns: ALLOC_NS.with(|c| c.get()),
             touched: (0, 0),
+            start_ns,
         });
         sw = s;
         queued = q;
         if sweep_budget > 0 {
             ALLOCS.with(|c| c.set(0));
             ALLOC_NS.with(|c| c.set(0));
+            let start_ns = monotonic_ns();
             let t = Instant::now();
             let c0 = thread_cpu_ns();
             COUNT.with(|c| c.set(true));
@@ -417,6 +435,7 @@ fn forward(
                 allocs: ALLOCS.with(|c| c.get()) as u32,
                 alloc_ns: ALLOC_NS.with(|c| c.get()),
                 touched: (r.examined, r.expired),
+                start_ns,
             });
             sw = s;
             queued = q;
