@@ -77,19 +77,63 @@ impl ZoneCfg {
     }
 }
 
-/// Counters (`dpctl/ct-stats-show` prints per-protocol counts from a dump; these are totals
-/// since creation).
+/// Counters of refusals (`dpctl/ct-stats-show` prints per-protocol counts from a dump; these
+/// are totals since creation). Only refused creations write them; the counts every creation
+/// and removal updates are kept per [`Stripe`].
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub created: AtomicU64,
-    pub removed: AtomicU64,
-    pub expired: AtomicU64,
     pub full: AtomicU64,
     pub zone_full: AtomicU64,
     /// New NAT connections not committed: no free address/port in the range.
     pub nat_exhausted: AtomicU64,
-    /// State of the `random` NAT port choice.
-    pub nat_rng: AtomicU64,
+}
+
+/// Number of counter stripes (a power of two). A thread updates the stripe picked for it
+/// when it first counts something (round robin over the threads), so two threads share a
+/// stripe only when more than `STRIPES` threads count.
+const STRIPES: usize = 8;
+/// Most connection slots a stripe takes from the global count at once (fewer near the limit).
+const CREDIT_CHUNK: usize = 64;
+
+/// A value on cache lines of its own (128 bytes: adjacent-line prefetch pairs lines), so that
+/// writing it does not evict what other threads read next to it.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Padded<T>(pub T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The counts one group of threads updates on every connection set-up and removal, on cache
+/// lines of their own: creating connections from several threads writes no shared line (the
+/// statistics are summed when read).
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Stripe {
+    /// Connection slots taken from [`Conntrack::n_conns`] and not used yet: a creation takes
+    /// one from here, a removal gives one back here.
+    credit: AtomicUsize,
+    created: AtomicU64,
+    removed: AtomicU64,
+    expired: AtomicU64,
+    /// Sequence of the `random` NAT port choice.
+    nat_rng: AtomicU64,
+}
+
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static MY_STRIPE: usize = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) & (STRIPES - 1);
+}
+
+/// The calling thread's stripe.
+#[inline]
+fn my_stripe() -> usize {
+    MY_STRIPE.with(|s| *s)
 }
 
 /// Snapshot of the tracker's statistics.
@@ -120,13 +164,25 @@ pub struct Conntrack {
     pub(crate) shards: Box<[Shard]>,
     pub(crate) shard_mask: usize,
     pub(crate) seed: u64,
-    pub(crate) n_conns: AtomicUsize,
+    /// Connection slots handed out: the connections (and creations in flight) plus the
+    /// stripes' unused credit; never above `max_conns` by a creation. [`Conntrack::len`]
+    /// subtracts the credit. Written once per [`CREDIT_CHUNK`] creations or removals.
+    pub(crate) n_conns: Padded<AtomicUsize>,
     pub(crate) max_conns: AtomicUsize,
+    /// Per zone, the part of its connection count kept here: creations in a zone with a limit
+    /// count here (one atomic add, so the limit is exact); the rest is in `zone_deltas`.
     pub(crate) zone_counts: Box<[AtomicU32]>,
+    /// `STRIPES` arrays of 65,536 per-zone deltas (wrapping): a creation in a zone without a
+    /// limit adds 1 to its thread's stripe, every removal subtracts 1 there. A zone's count
+    /// is its `zone_counts` entry plus its deltas.
+    pub(crate) zone_deltas: Box<[AtomicU32]>,
+    pub(crate) stripes: Box<[Stripe]>,
     pub(crate) zones: RwLock<ZoneCfg>,
     pub(crate) tcp_seq_check: AtomicBool,
-    pub(crate) sweep_cursor: AtomicUsize,
-    pub(crate) counters: Counters,
+    /// Padded (as `counters`, `pool`, `graveyard`): written by other threads than the ones
+    /// reading the fields every `execute` reads.
+    pub(crate) sweep_cursor: Padded<AtomicUsize>,
+    pub(crate) counters: Padded<Counters>,
     /// True while some zone has its own policy or limit (then `execute` reads `zones`).
     pub(crate) zone_overrides: AtomicBool,
     /// Lock-free copies of `zones`' defaults for the common case.
@@ -135,10 +191,10 @@ pub struct Conntrack {
     /// ALG expectations (data connections announced by FTP/TFTP helpers).
     pub(crate) expectations: crate::alg::Expectations,
     /// Unlinked entries kept for reuse (no `malloc` on the packet path during a mass free).
-    pub(crate) pool: crate::table::ConnPool,
+    pub(crate) pool: Padded<crate::table::ConnPool>,
     /// Unlinked entries whose memory a housekeeping thread frees
     /// ([`Conntrack::free_unlinked`]), so that a sweep on a forwarding thread does not.
-    pub(crate) graveyard: crate::maint::Graveyard,
+    pub(crate) graveyard: Padded<crate::maint::Graveyard>,
 }
 
 const NO_LIMIT: u64 = u64::MAX;
@@ -183,22 +239,24 @@ impl Conntrack {
             shards: (0..n).map(|_| Shard::new()).collect(),
             shard_mask: n - 1,
             seed: cfg.hash_seed,
-            n_conns: AtomicUsize::new(0),
+            n_conns: Padded(AtomicUsize::new(0)),
             max_conns: AtomicUsize::new(cfg.max_conns),
             zone_counts: (0..=u16::MAX as usize).map(|_| AtomicU32::new(0)).collect(),
+            zone_deltas: (0..STRIPES << 16).map(|_| AtomicU32::new(0)).collect(),
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             zones: RwLock::new(ZoneCfg {
                 default_policy: cfg.default_policy,
                 ..ZoneCfg::default()
             }),
             tcp_seq_check: AtomicBool::new(cfg.tcp_seq_check),
-            sweep_cursor: AtomicUsize::new(0),
-            counters: Counters::default(),
+            sweep_cursor: Padded(AtomicUsize::new(0)),
+            counters: Padded(Counters::default()),
             zone_overrides: AtomicBool::new(false),
             default_policy: AtomicPolicy::new(cfg.default_policy),
             default_limit: AtomicU64::new(NO_LIMIT),
             expectations: Default::default(),
-            pool: crate::table::ConnPool::new(),
-            graveyard: crate::maint::Graveyard::new(),
+            pool: Padded(crate::table::ConnPool::new()),
+            graveyard: Padded(crate::maint::Graveyard::new()),
         }
     }
 
@@ -595,7 +653,9 @@ impl Conntrack {
                 return;
             }
         }
-        self.counters.created.fetch_add(1, Ordering::Relaxed);
+        self.stripes[my_stripe()]
+            .created
+            .fetch_add(1, Ordering::Relaxed);
         if let Some((wk, e)) = &exp {
             self.alg_consume(wk, e);
         }
@@ -610,19 +670,30 @@ impl Conntrack {
     }
 
     /// Takes one slot of the global and zone limits; false (nothing taken) if either is full.
+    /// A zone with a limit is counted in `zone_counts` (one atomic add decides, as before
+    /// striping); a zone without one in the thread's stripe. The global slot comes from the
+    /// stripe's credit, refilled from `n_conns` in chunks.
     fn reserve(&self, zone: u16, limit: Option<u32>) -> bool {
-        let zc = &self.zone_counts[usize::from(zone)];
-        if let Some(l) = limit {
-            if zc.fetch_add(1, Ordering::Relaxed) >= l {
-                zc.fetch_sub(1, Ordering::Relaxed);
-                self.counters.zone_full.fetch_add(1, Ordering::Relaxed);
-                return false;
+        let s = my_stripe();
+        let z = usize::from(zone);
+        let zc = match limit {
+            Some(l) => {
+                let base = &self.zone_counts[z];
+                let before = base.fetch_add(1, Ordering::Relaxed);
+                if self.zone_sum(zone, before) >= l {
+                    base.fetch_sub(1, Ordering::Relaxed);
+                    self.counters.zone_full.fetch_add(1, Ordering::Relaxed);
+                    return false;
+                }
+                base
             }
-        } else {
-            zc.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.n_conns.fetch_add(1, Ordering::Relaxed) >= self.max_conns.load(Ordering::Relaxed) {
-            self.n_conns.fetch_sub(1, Ordering::Relaxed);
+            None => {
+                let d = &self.zone_deltas[s << 16 | z];
+                d.fetch_add(1, Ordering::Relaxed);
+                d
+            }
+        };
+        if !self.take_slot(s) {
             zc.fetch_sub(1, Ordering::Relaxed);
             self.counters.full.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -630,18 +701,119 @@ impl Conntrack {
         true
     }
 
+    /// `base` (zone `zone`'s `zone_counts` entry) plus the zone's deltas. Reads racing with
+    /// updates can see a removal's decrement before the creation's increment: a sum that
+    /// wrapped below zero is read as 0 (true counts are far below 2^31).
+    fn zone_sum(&self, zone: u16, base: u32) -> u32 {
+        let z = usize::from(zone);
+        let sum = (0..STRIPES).fold(base, |a, s| {
+            a.wrapping_add(self.zone_deltas[s << 16 | z].load(Ordering::Relaxed))
+        });
+        if sum > i32::MAX as u32 { 0 } else { sum }
+    }
+
+    /// One global connection slot for stripe `s`: from its credit, else a new chunk from
+    /// `n_conns`, else (at the limit) after taking back every stripe's unused credit. So a
+    /// creation is refused only when the connections (and creations in flight) fill the limit.
+    fn take_slot(&self, s: usize) -> bool {
+        let st = &self.stripes[s];
+        if st
+            .credit
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1))
+            .is_ok()
+        {
+            return true;
+        }
+        if self.refill(st) {
+            return true;
+        }
+        self.reclaim_credit();
+        self.refill(st)
+    }
+
+    /// Takes a chunk of slots from `n_conns` (one used at once, the rest credited to `st`):
+    /// at most [`CREDIT_CHUNK`], and a 32nd of the room left, so that credit never strands
+    /// a significant part of the limit (within 32 slots of it, one at a time).
+    fn refill(&self, st: &Stripe) -> bool {
+        let max = self.max_conns.load(Ordering::Relaxed);
+        let mut r = self.n_conns.load(Ordering::Relaxed);
+        loop {
+            if r >= max {
+                return false;
+            }
+            let k = ((max - r) / (4 * STRIPES)).clamp(1, CREDIT_CHUNK);
+            match self
+                .n_conns
+                .compare_exchange_weak(r, r + k, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    if k > 1 {
+                        st.credit.fetch_add(k - 1, Ordering::Relaxed);
+                    }
+                    return true;
+                }
+                Err(now) => r = now,
+            }
+        }
+    }
+
+    /// Returns every stripe's unused credit to `n_conns`.
+    fn reclaim_credit(&self) {
+        for st in self.stripes.iter() {
+            let c = st.credit.swap(0, Ordering::Relaxed);
+            if c != 0 {
+                self.n_conns.fetch_sub(c, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Gives back one global slot (a connection removed or not created): to the thread's
+    /// stripe as credit, which returns a chunk to `n_conns` when it holds more than two; straight to
+    /// `n_conns` while that is above the limit (lowered by `set_max_conns`), so that no credit
+    /// lets the table grow past a lowered limit.
+    fn give_slot(&self, s: usize) {
+        if self.n_conns.load(Ordering::Relaxed) > self.max_conns.load(Ordering::Relaxed) {
+            self.n_conns.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let st = &self.stripes[s];
+        let c = st.credit.fetch_add(1, Ordering::Relaxed) + 1;
+        if c > 2 * CREDIT_CHUNK
+            && st
+                .credit
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                    c.checked_sub(CREDIT_CHUNK)
+                })
+                .is_ok()
+        {
+            self.n_conns.fetch_sub(CREDIT_CHUNK, Ordering::Relaxed);
+        }
+    }
+
+    /// Undoes a successful [`Conntrack::reserve`] (or accounts a removal) of a connection in
+    /// `zone`: the zone delta and the slot go to the calling thread's stripe.
     fn release(&self, zone: u16) {
-        self.zone_counts[usize::from(zone)].fetch_sub(1, Ordering::Relaxed);
-        self.n_conns.fetch_sub(1, Ordering::Relaxed);
+        let s = my_stripe();
+        self.zone_deltas[s << 16 | usize::from(zone)].fetch_sub(1, Ordering::Relaxed);
+        self.give_slot(s);
     }
 
     /// Bookkeeping for an entry that has just been unlinked from the table.
     pub(crate) fn account_removed(&self, conn: &Conn, expired: bool) {
         self.release(conn.key.zone());
-        self.counters.removed.fetch_add(1, Ordering::Relaxed);
+        let st = &self.stripes[my_stripe()];
+        st.removed.fetch_add(1, Ordering::Relaxed);
         if expired {
-            self.counters.expired.fetch_add(1, Ordering::Relaxed);
+            st.expired.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// The next value of the `random` NAT port choice's sequence: distinct across calls
+    /// (each stripe numbers its own, interleaved), without a shared write.
+    pub(crate) fn nat_random_seq(&self) -> u64 {
+        let s = my_stripe();
+        let n = self.stripes[s].nat_rng.fetch_add(1, Ordering::Relaxed);
+        n.wrapping_mul(STRIPES as u64) | s as u64
     }
 
     /// Unlinks exactly `conn` (if still linked): its slot and, for a NAT entry, its second
@@ -673,6 +845,8 @@ impl Conntrack {
     /// Sets the global connection limit (`dpctl/ct-set-maxconns`). Existing connections stay.
     pub fn set_max_conns(&self, n: usize) {
         self.max_conns.store(n, Ordering::Relaxed);
+        // Credit taken under the old limit must not outlive it.
+        self.reclaim_credit();
     }
 
     /// The global connection limit.
@@ -710,7 +884,10 @@ impl Conntrack {
 
     /// Number of connections in `zone` (including ones past their deadline not yet swept).
     pub fn zone_count(&self, zone: u16) -> u32 {
-        self.zone_counts[usize::from(zone)].load(Ordering::Relaxed)
+        self.zone_sum(
+            zone,
+            self.zone_counts[usize::from(zone)].load(Ordering::Relaxed),
+        )
     }
 
     /// Sets or clears `zone`'s timeout policy. It applies to every packet tracked in the zone from
@@ -748,7 +925,12 @@ impl Conntrack {
 
     /// Number of connections in the table.
     pub fn len(&self) -> usize {
-        self.n_conns.load(Ordering::Relaxed)
+        let credit: usize = self
+            .stripes
+            .iter()
+            .map(|s| s.credit.load(Ordering::Relaxed))
+            .sum();
+        self.n_conns.load(Ordering::Relaxed).saturating_sub(credit)
     }
 
     /// True if the table is empty.
@@ -759,12 +941,18 @@ impl Conntrack {
     /// Statistics snapshot.
     pub fn stats(&self) -> CtStats {
         let c = &self.counters;
+        let sum = |f: fn(&Stripe) -> &AtomicU64| -> u64 {
+            self.stripes
+                .iter()
+                .map(|s| f(s).load(Ordering::Relaxed))
+                .sum()
+        };
         CtStats {
             n_conns: self.len(),
             max_conns: self.max_conns(),
-            created: c.created.load(Ordering::Relaxed),
-            removed: c.removed.load(Ordering::Relaxed),
-            expired: c.expired.load(Ordering::Relaxed),
+            created: sum(|s| &s.created),
+            removed: sum(|s| &s.removed),
+            expired: sum(|s| &s.expired),
             full: c.full.load(Ordering::Relaxed),
             zone_full: c.zone_full.load(Ordering::Relaxed),
             nat_exhausted: c.nat_exhausted.load(Ordering::Relaxed),
@@ -810,5 +998,116 @@ fn write_md(
             md.label = 0;
             md.orig = key.map(ConnKey::orig_tuple);
         }
+    }
+}
+
+#[cfg(test)]
+mod striped_count_tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use super::{CREDIT_CHUNK, Config, Conntrack};
+
+    fn tracker(max_conns: usize) -> Arc<Conntrack> {
+        Arc::new(Conntrack::new(Config {
+            max_conns,
+            ..Config::default()
+        }))
+    }
+
+    /// `threads` threads each try `tries` reservations in `zone`; returns how many succeeded.
+    fn reserve_from(ct: &Arc<Conntrack>, threads: usize, tries: usize, zone: u16) -> usize {
+        let hs: Vec<_> = (0..threads)
+            .map(|_| {
+                let ct = ct.clone();
+                std::thread::spawn(move || {
+                    let limit = ct.zone_limit(zone);
+                    (0..tries).filter(|_| ct.reserve(zone, limit)).count()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("thread")).sum()
+    }
+
+    #[test]
+    fn the_global_limit_is_exact_with_credit_spread_over_threads() {
+        let ct = tracker(1000);
+        assert_eq!(reserve_from(&ct, 4, 600, 0), 1000);
+        assert_eq!((ct.len(), ct.zone_count(0)), (1000, 1000));
+        assert_eq!(ct.stats().full, 1400);
+        // Removals on another thread (the credit lands in its stripe) make room for exactly
+        // as many new connections, whichever thread creates them.
+        for _ in 0..1000 {
+            ct.release(0);
+        }
+        assert_eq!((ct.len(), ct.zone_count(0)), (0, 0));
+        assert_eq!(reserve_from(&ct, 2, 700, 0), 1000);
+        assert_eq!(ct.len(), 1000);
+        assert!(!ct.reserve(0, None));
+    }
+
+    #[test]
+    fn lowering_the_limit_voids_credit_already_taken() {
+        let ct = tracker(1_000_000);
+        for _ in 0..10 {
+            assert!(ct.reserve(0, None));
+        }
+        // This thread's stripe holds unused credit now.
+        assert!(ct.n_conns.load(std::sync::atomic::Ordering::Relaxed) > 10);
+        assert_eq!(ct.len(), 10);
+        ct.set_max_conns(5);
+        assert!(!ct.reserve(0, None));
+        assert_eq!(ct.len(), 10);
+        for _ in 0..10 {
+            ct.release(0);
+        }
+        assert_eq!(ct.len(), 0);
+        assert_eq!((0..8).filter(|_| ct.reserve(0, None)).count(), 5);
+        // Removals beyond the chunk size return credit to the global count.
+        ct.set_max_conns(1_000_000);
+        for _ in 0..5 {
+            ct.release(0);
+        }
+        for _ in 0..(3 * CREDIT_CHUNK) {
+            assert!(ct.reserve(0, None));
+        }
+        for _ in 0..(3 * CREDIT_CHUNK) {
+            ct.release(0);
+        }
+        assert_eq!(ct.len(), 0);
+    }
+
+    #[test]
+    fn a_zone_limit_counts_connections_made_before_it_and_on_other_threads() {
+        let ct = tracker(1_000_000);
+        assert_eq!(reserve_from(&ct, 2, 3, 3), 6);
+        ct.release(3);
+        assert_eq!(ct.zone_count(3), 5);
+        assert_eq!(ct.zone_count(0), 0);
+        ct.set_zone_limit(3, Some(7));
+        assert_eq!(reserve_from(&ct, 3, 4, 3), 2);
+        assert_eq!(ct.zone_count(3), 7);
+        assert_eq!(ct.stats().zone_full, 10);
+        for _ in 0..7 {
+            ct.release(3);
+        }
+        assert_eq!((ct.zone_count(3), ct.len()), (0, 0));
+    }
+
+    #[test]
+    fn the_nat_random_sequence_never_repeats_across_threads() {
+        let ct = tracker(10);
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                let ct = ct.clone();
+                std::thread::spawn(move || (0..1000).map(|_| ct.nat_random_seq()).collect())
+            })
+            .collect();
+        let mut all = HashSet::new();
+        for h in hs {
+            let v: Vec<u64> = h.join().expect("thread");
+            all.extend(v);
+        }
+        assert_eq!(all.len(), 3000);
     }
 }

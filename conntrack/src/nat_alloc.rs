@@ -39,7 +39,6 @@
 use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crate::conntrack::Conntrack;
 use crate::key::{ConnKey, addr4, addr6};
@@ -275,8 +274,7 @@ impl Conntrack {
         };
         let random = if cfg.proto_random {
             // Not security-grade: a keyed sequence, enough to spread start points.
-            let n = self.counters.nat_rng.fetch_add(1, Ordering::Relaxed);
-            mix(n ^ self.seed, NAT_SEED)
+            mix(self.nat_random_seq() ^ self.seed, NAT_SEED)
         } else {
             0
         };
