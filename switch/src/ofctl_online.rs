@@ -36,8 +36,10 @@
 //! `queue-get-config`, `get-frags`, `set-frags`, `mod-table` (see
 //! `config_cmds`).
 //!
-//! Not done: names in `monitor` output; `snoop` (rvs serves no
-//! `BRIDGE.snoop` socket), `probe`, `ping`, `benchmark`, TLV maps.
+//! `snoop SWITCH` (see `snoop`; the switch side is
+//! `channel::snoop`).
+//!
+//! Not done: names in `monitor` output; `probe`, `ping`, `benchmark`, TLV maps.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -67,6 +69,7 @@ mod ct_flush;
 mod groups;
 mod names;
 mod session;
+mod snoop;
 mod table_features;
 
 use session::Session;
@@ -669,6 +672,9 @@ fn run_cmd(cmd: &str, o: &Opts) -> Result<String> {
     if cmd == "ct-flush" || cmd == "ct-flush-zone" {
         return ct_flush::run(cmd, o);
     }
+    if cmd == "snoop" {
+        return snoop::run(o);
+    }
     let target = o
         .args
         .first()
@@ -968,7 +974,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             String::new()
         }
         _ => bail!(
-            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, mod-port, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, replace-flows, diff-flows, dump-groups, dump-group-stats, dump-group-features, add-group(s), mod-group, del-groups, dump-meters, meter-stats, meter-features, add-meter, mod-meter, del-meter(s), queue-stats, packet-out, monitor"
+            "{cmd}: unknown command; rvs ofctl online commands are show, dump-desc, dump-tables, dump-table-features, dump-ports, dump-ports-desc, mod-port, dump-flows, dump-aggregate, add-flow, add-flows, mod-flows, del-flows, replace-flows, diff-flows, dump-groups, dump-group-stats, dump-group-features, add-group(s), mod-group, del-groups, dump-meters, meter-stats, meter-features, add-meter, mod-meter, del-meter(s), queue-stats, packet-out, monitor, snoop"
         ),
     })
 }

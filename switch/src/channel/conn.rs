@@ -24,6 +24,7 @@
 //! caller under its lock.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use ofp_codec::OfpError;
@@ -38,6 +39,7 @@ use ofp_codec::msg::{NxPacketIn, PacketIn2, PacketInFormat};
 
 use super::bridge::{Bridge, BridgeEvent, BundleItem};
 use super::bundles::Bundles;
+use super::snoop::SnoopTaps;
 use super::split::{MAX_BODY_LEN, split_reply};
 
 /// `OFP_NO_BUFFER`: rvs never buffers packets (like OVS since 2.7).
@@ -96,6 +98,8 @@ pub struct Shared<B> {
     pub bridge: B,
     pub roles: RoleState,
     next_conn_id: u64,
+    /// Copies of controller traffic for `BRIDGE.snoop` clients.
+    pub snoop: Arc<SnoopTaps>,
 }
 
 impl<B: Bridge> Shared<B> {
@@ -104,6 +108,7 @@ impl<B: Bridge> Shared<B> {
             bridge,
             roles: RoleState::default(),
             next_conn_id: 1,
+            snoop: Arc::default(),
         }
     }
 
@@ -183,6 +188,8 @@ pub struct Conn {
     probe_sent_ms: Option<u64>,
     next_xid: u32,
     out: VecDeque<BytesMut>,
+    /// Where copies of this connection's messages go (`snoop.rs`).
+    snoop: Arc<SnoopTaps>,
     pins: Option<TokenBucket>,
     stats: ConnStats,
     close_reason: Option<String>,
@@ -241,6 +248,7 @@ impl Conn {
             probe_sent_ms: None,
             next_xid: 1,
             out: VecDeque::new(),
+            snoop: Arc::clone(&shared.snoop),
             pins: cfg
                 .rate_limit_pps
                 .map(|r| TokenBucket::new(r, cfg.burst_limit, now_ms)),
@@ -329,6 +337,7 @@ impl Conn {
         if shared.roles.primary == Some(self.id) {
             shared.roles.primary = None;
         }
+        self.snoop.conn_closed(self.id);
         self.state = State::Closed;
     }
 
@@ -340,6 +349,9 @@ impl Conn {
 
     fn push(&mut self, msg: BytesMut) {
         self.stats.tx_msgs += 1;
+        if self.state == State::Open {
+            self.snoop.copy(self.id, &msg);
+        }
         self.out.push_back(msg);
     }
 
@@ -367,8 +379,12 @@ impl Conn {
         self.probe_sent_ms = None;
         if self.state == State::AwaitHello {
             self.handle_hello(frame);
+            if self.state == State::Open && self.cfg.kind == ConnKind::Primary {
+                self.snoop.controller_open(self.id);
+            }
             return;
         }
+        self.snoop.copy(self.id, frame);
         let (header, msg) = match Message::decode(frame) {
             Ok(v) => v,
             Err(e) => {

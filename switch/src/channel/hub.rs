@@ -55,6 +55,11 @@ impl<B: Bridge> Hub<B> {
         })
     }
 
+    /// The copies of controller traffic its `BRIDGE.snoop` clients read.
+    pub fn snoop_taps(&self) -> Arc<super::snoop::SnoopTaps> {
+        Arc::clone(&self.lock().snoop)
+    }
+
     /// Milliseconds since the hub started: the `now_ms` of every call.
     pub fn now_ms(&self) -> u64 {
         self.start.elapsed().as_millis() as u64

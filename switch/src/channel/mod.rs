@@ -13,6 +13,8 @@
 //!   bridge events out through a bounded queue.
 //! - [`targets`]: `tcp:`/`ptcp:`/`unix:`/`punix:` targets, listeners and the
 //!   reconnecting active connector.
+//! - [`snoop`]: `BRIDGE.snoop`, copies of a controller connection's
+//!   messages for `ovs-ofctl snoop`.
 //! - [`bridge`]: the trait the channel calls; the daemon implements it on
 //!   ofproto.
 
@@ -20,6 +22,7 @@ pub mod bridge;
 pub mod bundles;
 pub mod conn;
 pub mod hub;
+pub mod snoop;
 pub mod split;
 pub mod targets;
 

@@ -359,6 +359,8 @@ async fn setup(
         ..ConnConfig::new(ConnKind::Service)
     };
     tokio::spawn(targets::serve_unix(Arc::clone(&daemon.hub), mgmt, mgmt_cfg));
+    let snoop = targets::bind_unix(&socket_path(&s.rundir, &format!("{}.snoop", s.bridge)))?;
+    tokio::spawn(crate::channel::snoop::serve(daemon.hub.snoop_taps(), snoop));
     for c in &s.controllers {
         let t = Target::parse(c)?;
         let cfg = ConnConfig {
@@ -437,6 +439,7 @@ fn cleanup(daemon: &Daemon) {
         ofbridge::delete_local_port(&name);
     }
     let _ = std::fs::remove_file(socket_path(&s.rundir, &format!("{}.mgmt", s.bridge)));
+    let _ = std::fs::remove_file(socket_path(&s.rundir, &format!("{}.snoop", s.bridge)));
     let _ = std::fs::remove_file(socket_path(&s.rundir, "rvs.ctl"));
     if let Some(p) = &s.pidfile {
         let _ = std::fs::remove_file(p);

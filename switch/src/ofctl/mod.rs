@@ -78,7 +78,7 @@ Commands for a SWITCH (BRIDGE in RUNDIR, unix:PATH or tcp:IP[:PORT]):
   add-group GROUP, add-groups FILE, mod-group GROUP, del-groups [GROUP],
   dump-meters [METER], meter-stats [METER], meter-features, add-meter METER,
   mod-meter METER, del-meters [METER], queue-stats [PORT [QUEUE]],
-  packet-out PACKET_OUT, monitor [MISS_LEN]
+  packet-out PACKET_OUT, monitor [MISS_LEN], snoop
 
 Options:
   -O, --protocols=OpenFlow13  the OpenFlow version (rvs speaks 1.3 only)
