@@ -1,15 +1,20 @@
 //! Maintenance that walks the table: incremental expiry (`sweep`), chunked dumps and flushes.
 //!
 //! All of them work one shard at a time and never hold more than one shard lock, so packets
-//! of every other shard keep flowing. A sweep examines at most its budget per call (it resumes
-//! inside a shard), unlinks at most [`REMOVE_BATCH`] entries per write-lock hold and only tries
-//! that lock, so it never waits and may run on forwarding threads; what it unlinks is freed by
-//! a housekeeping thread ([`Conntrack::free_unlinked`]) once one calls it. A dump only takes
-//! references under a shard's read lock. No write lock is held across a memory allocation or
-//! free: glibc's `malloc`/`free` of a large block can take milliseconds while another thread
-//! frees millions of entries into the same arena, so tables are allocated and freed outside
-//! the lock (see [`crate::table::Shard::grow`]) and flushing a whole shard swaps its table for
-//! an empty one. The crate documentation (**Concurrency**) has the whole design.
+//! of every other shard keep flowing. A sweep visits at most its budget of table slots per
+//! call and resumes at a bucket index inside a shard (no skipping: a pass costs O(slots)),
+//! unlinks at most [`REMOVE_BATCH`] entries per write-lock hold and only tries that lock, so
+//! it never waits and may run on forwarding threads. Once a housekeeping thread calls
+//! [`Conntrack::free_unlinked`], what sweeps unlink is freed there, and a sweep shrinks a
+//! table it emptied into a small spare table that thread allocated (which then frees the old
+//! one): a sweep step neither allocates nor frees, and the housekeeping thread takes no shard
+//! lock. A dump only takes references under a shard's read lock. No write lock is held across
+//! a memory allocation or free: glibc's `malloc`/`free` of a large block can take milliseconds
+//! while another thread frees millions of entries into the same arena, so tables are allocated
+//! and freed outside the lock (see [`crate::table::Shard::grow`]) and flushing a whole shard
+//! swaps its table for an empty one. A flush only tries a shard's write lock at first, then
+//! queues for it (so it always completes), holding it for a bounded batch. The crate
+//! documentation (**Concurrency**) has the whole design.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
