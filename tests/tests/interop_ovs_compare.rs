@@ -1668,6 +1668,27 @@ fn ofproto_trace_matches_ovs() {
             ));
         }
     }
+    // Fragment handling "normal": a first fragment meets the tables with
+    // ports 0 (tp_dst=53 misses, tp_dst=0 matches).
+    for f in [
+        "priority=300,udp,tp_dst=0,actions=output:2",
+        "priority=301,udp,tp_dst=53,actions=drop",
+    ] {
+        p.same(&["add-flow"], &[f]);
+    }
+    for flow in [
+        "in_port=1,udp,nw_frag=first,udp_src=9,udp_dst=53",
+        "in_port=1,udp,nw_frag=no,udp_src=9,udp_dst=53",
+    ] {
+        let [r, o] = p.ctl_clients_agree(&["ofproto/trace", "br0", flow]);
+        let rvs = trace_as_ovs(&r.1, &ports);
+        if (r.0, &rvs, &r.2) != (o.0, &o.1, &o.2) {
+            differ.push(format!(
+                "{flow}:\n--- rvs (normalised)\n{rvs}{}\n--- ovs-vswitchd\n{}{}",
+                r.2, o.1, o.2
+            ));
+        }
+    }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
     // The normalisation is no blanket: NORMAL's megaflow names the MACs and
     // no VLAN on both sides, and floods to both other ports.

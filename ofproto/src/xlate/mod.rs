@@ -411,7 +411,12 @@ impl<'a> Xlate<'a> {
         if with_ct_orig {
             self.tuple_swap();
         }
+        let ports = self.hide_fragment_ports();
         let rule = self.lookup(table_id);
+        if let Some((src, dst)) = ports {
+            self.pkt.flow.set(Field::TcpSrc, src);
+            self.pkt.flow.set(Field::TcpDst, dst);
+        }
         if with_ct_orig {
             self.tuple_swap();
         }
@@ -471,6 +476,27 @@ impl<'a> Xlate<'a> {
     }
 
     /// Classifier lookup with conjunctive matches (OVS's `conjunction`).
+    /// The fragment handling mode `normal` (OVS's default, and the only one
+    /// rvs has): an IP fragment, the first one too, meets the flow tables
+    /// with L4 ports (ICMP type and code) 0, as OVS's rule lookup presents
+    /// it; the actions still see the packet's own. Zeroes them in the flow
+    /// for one lookup and returns what to restore, `None` for a
+    /// non-fragment. (Later fragments carry no ports: the datapath key has
+    /// 0 there already.)
+    fn hide_fragment_ports(&mut self) -> Option<(u128, u128)> {
+        let ip = matches!(self.pkt.flow.get(Field::EthType), 0x0800 | 0x86dd);
+        if !ip || self.pkt.flow.get(Field::IpFrag) & u128::from(datapath::key::FRAG_ANY) == 0 {
+            return None;
+        }
+        let saved = (
+            self.pkt.flow.get(Field::TcpSrc),
+            self.pkt.flow.get(Field::TcpDst),
+        );
+        self.pkt.flow.set(Field::TcpSrc, 0);
+        self.pkt.flow.set(Field::TcpDst, 0);
+        Some(saved)
+    }
+
     fn lookup(&mut self, table_id: u8) -> Option<&'a Rule> {
         let table = &self.of.tables[usize::from(table_id)];
         let found = table.cls.lookup(&self.pkt.flow, &mut self.pkt.wc, true);
