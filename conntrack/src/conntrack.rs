@@ -615,7 +615,8 @@ impl Conntrack {
         if exp.is_some() {
             md.state |= CtState::RELATED;
         }
-        if !opts.commit || !self.reserve(zone, limit) {
+        let stripe = my_stripe();
+        if !opts.commit || !self.reserve(stripe, zone, limit) {
             write_md(md, zone, None, Some(&ex.key), opts);
             if let Some((_, e)) = &exp {
                 crate::alg::expected_md(md, e);
@@ -653,9 +654,7 @@ impl Conntrack {
                 return;
             }
         }
-        self.stripes[my_stripe()]
-            .created
-            .fetch_add(1, Ordering::Relaxed);
+        self.stripes[stripe].created.fetch_add(1, Ordering::Relaxed);
         if let Some((wk, e)) = &exp {
             self.alg_consume(wk, e);
         }
@@ -673,8 +672,7 @@ impl Conntrack {
     /// A zone with a limit is counted in `zone_counts` (one atomic add decides, as before
     /// striping); a zone without one in the thread's stripe. The global slot comes from the
     /// stripe's credit, refilled from `n_conns` in chunks.
-    fn reserve(&self, zone: u16, limit: Option<u32>) -> bool {
-        let s = my_stripe();
+    fn reserve(&self, s: usize, zone: u16, limit: Option<u32>) -> bool {
         let z = usize::from(zone);
         let zc = match limit {
             Some(l) => {
@@ -1022,7 +1020,9 @@ mod striped_count_tests {
                 let ct = ct.clone();
                 std::thread::spawn(move || {
                     let limit = ct.zone_limit(zone);
-                    (0..tries).filter(|_| ct.reserve(zone, limit)).count()
+                    (0..tries)
+                        .filter(|_| ct.reserve(super::my_stripe(), zone, limit))
+                        .count()
                 })
             })
             .collect();
@@ -1043,33 +1043,38 @@ mod striped_count_tests {
         assert_eq!((ct.len(), ct.zone_count(0)), (0, 0));
         assert_eq!(reserve_from(&ct, 2, 700, 0), 1000);
         assert_eq!(ct.len(), 1000);
-        assert!(!ct.reserve(0, None));
+        assert!(!ct.reserve(super::my_stripe(), 0, None));
     }
 
     #[test]
     fn lowering_the_limit_voids_credit_already_taken() {
         let ct = tracker(1_000_000);
         for _ in 0..10 {
-            assert!(ct.reserve(0, None));
+            assert!(ct.reserve(super::my_stripe(), 0, None));
         }
         // This thread's stripe holds unused credit now.
         assert!(ct.n_conns.load(std::sync::atomic::Ordering::Relaxed) > 10);
         assert_eq!(ct.len(), 10);
         ct.set_max_conns(5);
-        assert!(!ct.reserve(0, None));
+        assert!(!ct.reserve(super::my_stripe(), 0, None));
         assert_eq!(ct.len(), 10);
         for _ in 0..10 {
             ct.release(0);
         }
         assert_eq!(ct.len(), 0);
-        assert_eq!((0..8).filter(|_| ct.reserve(0, None)).count(), 5);
+        assert_eq!(
+            (0..8)
+                .filter(|_| ct.reserve(super::my_stripe(), 0, None))
+                .count(),
+            5
+        );
         // Removals beyond the chunk size return credit to the global count.
         ct.set_max_conns(1_000_000);
         for _ in 0..5 {
             ct.release(0);
         }
         for _ in 0..(3 * CREDIT_CHUNK) {
-            assert!(ct.reserve(0, None));
+            assert!(ct.reserve(super::my_stripe(), 0, None));
         }
         for _ in 0..(3 * CREDIT_CHUNK) {
             ct.release(0);

@@ -79,7 +79,12 @@
 //!   packet has a connection (`value | (old & !mask)`).
 //! * **Limits**: global (default 3,000,000) and per zone. When full, the packet is still
 //!   reported `+trk+new` (this is what OVS does: `conn_not_found` sets `CS_NEW` before checking
-//!   the limits) but nothing is committed; established connections keep working.
+//!   the limits) but nothing is committed; established connections keep working. The counts
+//!   are kept so that setting up a connection writes no cache line another thread writes
+//!   (per-thread-stripe credit taken from the global count in chunks, per-stripe zone deltas,
+//!   statistics summed when read); the global limit is still exact (a creation is refused
+//!   only after every stripe's unused credit was taken back), and a zone with a limit decides
+//!   with one atomic add on its shared count, as before.
 //! * **Timeouts**: one [`TimeoutPolicy`] with OVS's defaults and unit-suffixed names; per zone
 //!   policies override it.
 //! * **NAT** (`CtOpts::nat`, [`NatConfig`]): `ct(commit, nat(src|dst=A[-B][:P[-Q]],
