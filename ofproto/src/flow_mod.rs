@@ -55,6 +55,21 @@ pub(crate) struct Txn {
     events: Vec<Event>,
 }
 
+impl Txn {
+    /// The `delete_learned` pairs of the rules this transaction removed
+    /// (see [`crate::learned`]).
+    pub(crate) fn delete_learned_pairs(&self) -> Vec<(u64, u8)> {
+        self.undo
+            .iter()
+            .filter_map(|u| match u {
+                Undo::Removed(r) => Some(r),
+                _ => None,
+            })
+            .flat_map(|r| crate::learned::delete_learned_pairs(r))
+            .collect()
+    }
+}
+
 /// One element of a bundle.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BundleMsg {
@@ -78,6 +93,8 @@ impl Ofproto {
         let mut txn = Txn::default();
         match self.flow_mod_txn(fm, importance, now_ms, &mut txn) {
             Ok(()) => {
+                let pairs = txn.delete_learned_pairs();
+                self.flush_learned(&mut txn, pairs, now_ms);
                 self.commit(txn);
                 Ok(())
             }
@@ -107,6 +124,8 @@ impl Ofproto {
                 return Err((i, e));
             }
         }
+        let pairs = txn.delete_learned_pairs();
+        self.flush_learned(&mut txn, pairs, now_ms);
         self.commit(txn);
         Ok(())
     }

@@ -83,14 +83,19 @@
 //!   stale and fixed by that pass ([`upcall`]).
 //! - Not done: MPLS actions (skipped with a trace warning) and tunnels;
 //!   select groups use their own symmetric hash (not OVS's exact bucket
-//!   choice); `learn`'s `limit`/`delete_learned`/`fin_timeout` and
-//!   `importance`-based eviction.
+//!   choice); `learn`'s `limit`/`fin_timeout` and `importance`-based
+//!   eviction.
+//! - `learn(..., delete_learned)` as OVS ([`learned`]): when the last rule
+//!   holding such a learn goes (delete, replace, modify, expiry, group
+//!   delete), its table's flows with its cookie are deleted (reason DELETE).
+//!   A meter delete that removes such a rule does not flush them.
 #![forbid(unsafe_code)]
 
 pub mod classifier;
 pub mod flow;
 pub mod flow_mod;
 pub mod group;
+pub mod learned;
 pub mod meter;
 pub mod normal;
 pub mod ofproto;

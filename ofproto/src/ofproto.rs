@@ -343,12 +343,15 @@ impl Ofproto {
                 }
             }
         }
+        let mut learned = Vec::new();
         for (t, id, reason) in expired {
             if let Some(rule) = Arc::make_mut(&mut self.tables[usize::from(t)]).remove(id) {
                 self.generation += 1;
                 self.note_removed(&rule, reason, now_ms);
+                learned.extend(crate::learned::delete_learned_pairs(&rule));
             }
         }
+        self.flush_learned_now(learned, now_ms);
         self.mac.lock().expire(now_ms);
         self.sweep_ids(now_ms);
         (self.take_events(), next)
