@@ -190,6 +190,9 @@ pub struct Conn {
     out: VecDeque<BytesMut>,
     /// Where copies of this connection's messages go (`snoop.rs`).
     snoop: Arc<SnoopTaps>,
+    /// The tables of a TABLE_FEATURES request whose last message
+    /// (without `OFPMPF_REQ_MORE`) has not come yet.
+    pending_table_features: Vec<ofp_codec::msg::multipart::TableFeatures>,
     pins: Option<TokenBucket>,
     stats: ConnStats,
     close_reason: Option<String>,
@@ -249,6 +252,7 @@ impl Conn {
             next_xid: 1,
             out: VecDeque::new(),
             snoop: Arc::clone(&shared.snoop),
+            pending_table_features: Vec::new(),
             pins: cfg
                 .rate_limit_pps
                 .map(|r| TokenBucket::new(r, cfg.burst_limit, now_ms)),
@@ -500,10 +504,25 @@ impl Conn {
             // A request in several messages (OFPMPF_REQ_MORE: a TABLE_FEATURES
             // change) is answered once, after its last message, as OVS
             // assembles it first; answering each part would echo each one
-            // back while the client is still sending. rvs refuses any table
-            // features change, so the last part decides the answer.
-            Message::MultipartRequest(req) if req.flags & OFPMPF_MORE != 0 => {}
-            Message::MultipartRequest(req) => {
+            // back while the client is still sending. TABLE_FEATURES tables
+            // are gathered (at most 256) and handed over with the last part.
+            Message::MultipartRequest(req) if req.flags & OFPMPF_MORE != 0 => {
+                if let MultipartRequestBody::TableFeatures(v) = req.body {
+                    if self.pending_table_features.len() + v.len() > 256 {
+                        self.pending_table_features.clear();
+                        return Err(OfpError::OFPBRC_MULTIPART_BUFFER_OVERFLOW);
+                    }
+                    self.pending_table_features.extend(v);
+                }
+            }
+            Message::MultipartRequest(mut req) => {
+                if let MultipartRequestBody::TableFeatures(v) = &mut req.body
+                    && !self.pending_table_features.is_empty()
+                {
+                    let mut all = std::mem::take(&mut self.pending_table_features);
+                    all.append(v);
+                    *v = all;
+                }
                 if let MultipartRequestBody::Queue { port_no, queue_id } = req.body {
                     check_queues(&mut shared.bridge, port_no, queue_id, now_ms)?;
                 }

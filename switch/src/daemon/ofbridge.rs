@@ -139,6 +139,45 @@ fn table_features() -> Vec<TableFeatures> {
         .collect()
 }
 
+/// The checks of [`OfBridge::change_table_features`].
+fn check_table_features_change(new: &[TableFeatures]) -> Result<(), OfpError> {
+    let mut seen = [false; 256];
+    for t in new {
+        if std::mem::replace(&mut seen[usize::from(t.table_id)], true) {
+            return Err(OfpError::vendor(ofp_codec::error::NX_VENDOR_ID, 44));
+        }
+    }
+    let n = usize::from(N_TABLES);
+    if seen[..n].iter().any(|s| !s) || seen[n..].iter().any(|s| *s) {
+        return Err(OfpError::OFPTFFC_EPERM);
+    }
+    let old = table_features();
+    for t in new {
+        let o = &old[usize::from(t.table_id)];
+        let props_ok = t.properties.iter().all(|p| {
+            let unit = match p.prop_type {
+                TableFeaturePropType::NEXT_TABLES | TableFeaturePropType::NEXT_TABLES_MISS => 1,
+                _ => 4,
+            };
+            o.properties.iter().any(|op| {
+                op.prop_type == p.prop_type
+                    && p.data.len() % unit == 0
+                    && p.data
+                        .chunks(unit)
+                        .all(|id| op.data.chunks(unit).any(|x| x == id))
+            })
+        });
+        if t.max_entries != o.max_entries
+            || t.metadata_match & !o.metadata_match != 0
+            || t.metadata_write & !o.metadata_write != 0
+            || !props_ok
+        {
+            return Err(OfpError::OFPTFFC_EPERM);
+        }
+    }
+    Ok(())
+}
+
 /// Converts an ofproto packet-in to the channel's event.
 pub fn packet_in_event(ev: ofproto::PacketInEvent) -> BridgeEvent {
     let p = ev.packet_in;
@@ -178,6 +217,8 @@ pub struct OfBridge {
     start_ms: u64,
     /// The connection tracker `NXT_CT_FLUSH` flushes ([`OfBridge::with_conntrack`]).
     ct: Option<Arc<conntrack::Conntrack>>,
+    /// Table names set by TABLE_FEATURES requests ("" = none), per table.
+    table_names: Vec<String>,
 }
 
 fn name16(name: &str) -> Port {
@@ -197,9 +238,28 @@ impl OfBridge {
             events: Vec::new(),
             start_ms: 0,
             ct: None,
+            table_names: vec![String::new(); usize::from(N_TABLES)],
         };
         b.known = b.port_descs().into_iter().map(|p| (p.port_no, p)).collect();
         b
+    }
+
+    /// A TABLE_FEATURES request with a body, as OVS's
+    /// `handle_table_features_change` takes an OpenFlow 1.3 one (command
+    /// REPLACE): it must list every table once (a table twice:
+    /// `NXTFFC_DUP_TABLE`; one missing, or one beyond the last:
+    /// `OFPTFFC_EPERM`), each with the same `max_entries` and no capability
+    /// the table lacks (metadata bits, and every id of every property among
+    /// the table's own: else `OFPTFFC_EPERM`, as OVS refuses to increase
+    /// features). Then only the names change: what `ovs-ofctl mod-table
+    /// SWITCH TABLE name:NAME` asks for, resending all tables as they were
+    /// with one name changed. Nothing changes on a refusal.
+    fn change_table_features(&mut self, new: &[TableFeatures]) -> Result<(), OfpError> {
+        check_table_features_change(new)?;
+        for t in new {
+            self.table_names[usize::from(t.table_id)].clone_from(&t.name);
+        }
+        Ok(())
     }
 
     /// The bridge flushes `ct` for `NXT_CT_FLUSH` / `NXT_CT_FLUSH_ZONE`.
@@ -533,9 +593,16 @@ impl Bridge for OfBridge {
                 R::PortDesc(self.port_descs())
             }
             Q::Queue { .. } => R::Queue(Vec::new()),
-            Q::TableFeatures(v) if v.is_empty() => R::TableFeatures(table_features()),
-            // Changing table features is not supported.
-            Q::TableFeatures(_) => return Err(OfpError::OFPTFFC_EPERM),
+            Q::TableFeatures(v) => {
+                if !v.is_empty() {
+                    self.change_table_features(v)?;
+                }
+                let mut all = table_features();
+                for (t, name) in all.iter_mut().zip(&self.table_names) {
+                    t.name.clone_from(name);
+                }
+                R::TableFeatures(all)
+            }
             Q::GroupDesc => R::GroupDesc(
                 of.groups()
                     .map(|g| GroupDesc {
@@ -751,4 +818,49 @@ fn packet_match(key: &datapath::key::FlowKey) -> ofp_codec::Match {
         let _ = m.set_exact(Field::IpProto, u128::from(key.nw_proto()));
     }
     m
+}
+
+#[cfg(test)]
+mod table_features_change_tests {
+    use super::*;
+
+    #[test]
+    fn only_renames_pass_as_in_ovs() {
+        let mut all = table_features();
+        all[3].name = "three".into();
+        assert_eq!(check_table_features_change(&all), Ok(()));
+        // Fewer properties, or fewer ids in one, are no increase.
+        let mut fewer = all.clone();
+        fewer[0].properties.truncate(2);
+        fewer[1].properties[0].data.truncate(4);
+        assert_eq!(check_table_features_change(&fewer), Ok(()));
+        let eperm = Err(OfpError::OFPTFFC_EPERM);
+        let mut missing = all.clone();
+        missing.remove(7);
+        assert_eq!(check_table_features_change(&missing), eperm);
+        let mut beyond = all.clone();
+        beyond.push(TableFeatures {
+            table_id: 254,
+            ..all[253].clone()
+        });
+        assert_eq!(check_table_features_change(&beyond), eperm);
+        let mut dup = all.clone();
+        dup.push(all[5].clone());
+        assert_eq!(
+            check_table_features_change(&dup),
+            Err(OfpError::vendor(ofp_codec::error::NX_VENDOR_ID, 44))
+        );
+        let mut bigger = all.clone();
+        bigger[0].max_entries += 1;
+        assert_eq!(check_table_features_change(&bigger), eperm);
+        let mut more = all.clone();
+        more[253].properties[0]
+            .data
+            .extend_from_slice(&[0, 1, 0, 4]);
+        assert_eq!(
+            check_table_features_change(&more),
+            eperm,
+            "goto_table on the last table"
+        );
+    }
 }

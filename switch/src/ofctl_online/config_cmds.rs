@@ -5,7 +5,8 @@
 //!
 //! On OpenFlow 1.3, `mod-table` can only rename a table (`name:NAME`, sent
 //! as a TABLE_FEATURES request that repeats every table with the new name,
-//! as ovs-ofctl does); the other settings are OpenFlow 1.1/1.2 (`drop`,
+//! as ovs-ofctl does; rvs switchd, like OVS, accepts it when only names
+//! change); the other settings are OpenFlow 1.1/1.2 (`drop`,
 //! `continue`, `controller`) or 1.4+ (`evict`, `noevict`, `vacancy...`,
 //! `novacancy`) and fail with ovs-ofctl's message before anything is sent.
 
