@@ -447,7 +447,10 @@ fn mod_table_name_matches_ovs() {
     let h = headings(&p.rvs.target());
     assert_eq!(h, headings(&p.ovs.target()));
     assert!(h.contains(&"  table 0 (\"foo\"):".to_string()), "{h:?}");
-    assert!(h.contains(&"  table 3 (\"bar\"): ditto".to_string()), "{h:?}");
+    assert!(
+        h.contains(&"  table 3 (\"bar\"): ditto".to_string()),
+        "{h:?}"
+    );
     p.same(&["mod-table"], &["0", "name:"]);
     let h = headings(&p.rvs.target());
     assert_eq!(h, headings(&p.ovs.target()));
