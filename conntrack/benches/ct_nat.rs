@@ -19,14 +19,16 @@
 //! `bench/natbench.sh` runs `scaling` beside the same cases on Open vSwitch 3.1 (a C harness
 //! over its conntrack API) and OVS's own NAT-less `test-conntrack benchmark`.
 //!
-//! Figures (26 Nov 2026, AMD EPYC VM, 2 CPUs, load average 13–15 from other builds):
+//! Figures (AMD EPYC VM, 2 CPUs; 26 Nov load average 13–15, 27 Nov 7–9, from other builds):
 //!
 //! | setup, CPU ns/conn (wall Mconn/s)  | plain 1 thr | plain 2 thr | SNAT 1 thr  | SNAT 2 thr  |
 //! |------------------------------------|-------------|-------------|-------------|-------------|
-//! | rvs, SCHED_FIFO (parallel 1.7–1.9) | 455 (2.18)  | 664 (2.62)  | 1463 (0.68) | 2061 (0.72) |
-//! | OVS 3.1, SCHED_FIFO (parallel 1.6) | 937 (1.07)  | 1881 (0.87) | 2659 (0.37) | 7873 (0.20) |
-//! | rvs, normal priority (par. ~0.25)  | 640         | 656         | 2270        | 2267        |
-//! | OVS 3.1, normal priority           | 881         | 771         | 3143        | 2874        |
+//! | rvs 27 Nov, per-thread counts, FIFO| 538 (1.85)  | 714 (2.70)  | 1740 (0.57) | 2165 (0.85) |
+//! | OVS 3.1 27 Nov, SCHED_FIFO         | 479 (2.08)  | 1314 (1.16) | 1647 (0.60) | 5774 (0.28) |
+//! | rvs 26 Nov, shared counters, FIFO  | 455 (2.18)  | 664 (2.62)  | 1463 (0.68) | 2061 (0.72) |
+//! | OVS 3.1 26 Nov, FIFO (par. 1.6)    | 937 (1.07)  | 1881 (0.87) | 2659 (0.37) | 7873 (0.20) |
+//! | rvs 26 Nov, normal prio (par. .25) | 640         | 656         | 2270        | 2267        |
+//! | OVS 3.1 26 Nov, normal priority    | 881         | 771         | 3143        | 2874        |
 //!
 //! * At normal priority on this load the two threads ran together a quarter of the time, so
 //!   the 2-thread CPU per connection (1.00–1.11× the 1-thread one, two runs) shows little.
@@ -34,9 +36,16 @@
 //!   runs; noisy even so), its wall rate rose 1.06–1.73×, with 3–5 shard-lock waits per 1,000
 //!   connections and 1–2 voluntary context switches per round; OVS's rose 2.0× (plain) and
 //!   3.0× (SNAT), its wall rate *fell* (SNAT 0.37 → 0.20 Mconn/s) and its threads slept on
-//!   `ct_lock` 781 (plain) and 8,522 (SNAT) times per round. A copy of rvs without the three
-//!   shared counter updates per new connection (`n_conns`, the zone count, `created`) did not
-//!   measure differently beyond the noise (1.17–1.25×): the rest is the table's own lines.
+//!   `ct_lock` 781 (plain) and 8,522 (SNAT) times per round. The three shared counter
+//!   updates per new connection (`n_conns`, the zone count, `created`) are now per-thread
+//!   stripes (27 Nov): in paired runs of `ct_nat setup` against the shared-atomic build (30
+//!   pairs, three times, SCHED_FIFO) the 2-thread CPU per connection fell to 0.83–0.91×
+//!   (plain) and 0.84–0.98× (SNAT), 1 thread 1.00–1.08×; `scaling` (three runs each,
+//!   interleaved): 2 threads / 1 thread plain 1.12–1.33× (was 1.35–1.48×), SNAT 1.14–1.27×
+//!   (was 1.30–1.60×), SNAT wall rate 1 → 2 threads ×1.33–1.51 (was ×1.10–1.24). The rest
+//!   is the table's own lines (shard locks and buckets the other thread wrote last).
+//!   The 1-thread figures of OVS and rvs vary ±40 % from day to day on this VM (OVS 937 on
+//!   26 Nov, 479 on 27 Nov): compare within a run.
 //! * SNAT costs 3.0–3.5× plain per new connection in CPU (2.0× in instructions: 3,881 vs
 //!   1,971; OVS 6,802 vs 3,909): ~2 candidate reply keys probed per connection (own port
 //!   first, then a linear search, at 0–74 % fill), each a shard lock and a table probe, then

@@ -28,13 +28,19 @@
 //! untranslated, as OVS 3.1 does; [`crate::CtStats::nat_exhausted`] counts it.
 //!
 //! **Measured** (`benches/ct_nat.rs`, `bench/natbench.sh`; 2-CPU VM under load, threads run
-//! together with `chrt -f 1`): SNAT to one address and 64,512 ports, 2 threads against 1: CPU
-//! per new connection 1.04–1.41× (plain 1.25–1.46×), wall rate up 1.06–1.73×, 3–5 shard-lock
-//! waits per 1,000 connections; OVS 3.1, whose NAT allocation runs under its global `ct_lock`:
-//! 3.0× the CPU per connection, wall rate down from 0.37 to 0.20 Mconn/s, 8,522 sleeps on the
-//! lock per 48,000 connections. A new SNAT connection costs 3.0–3.5× a plain one in CPU
-//! (~2 candidates probed, two slots); established SNAT packets 1.12–1.16× plain (target 1.3×),
-//! 1.18–1.22× in instructions. [`Conntrack::thread_insert_lock_waits`] counts the waits.
+//! together with `chrt -f 1`): SNAT to one address and 64,512 ports. Setting up a connection
+//! writes no counter line shared with another thread (see `Conntrack::reserve`: per-stripe
+//! credit, zone deltas and statistics); what two threads still share are the table's own
+//! lines (shard locks, buckets), 4–6 shard-lock waits per 1,000 connections. 27 Nov, load
+//! 6–16, against the shared-atomic version in the same runs: 2-thread CPU per connection
+//! 0.83–0.91× (plain) and 0.84–0.98× (SNAT) of it in paired runs, 1 thread 1.00–1.08× (+38
+//! instructions per connection, 2 %); 2 threads against 1: CPU per connection plain
+//! 1.12–1.33× (was 1.35–1.48×), SNAT 1.14–1.27× (was 1.30–1.60×), SNAT wall rate up
+//! 1.33–1.51× (was 1.10–1.24×). OVS 3.1, whose NAT allocation runs under its global
+//! `ct_lock`: 3.0× the CPU per connection, wall rate down from 0.37 to 0.20 Mconn/s (26 Nov).
+//! A new SNAT connection costs 3.0–3.5× a plain one in CPU (~2 candidates probed, two
+//! slots); established SNAT packets 1.12–1.16× plain (target 1.3×), 1.18–1.22× in
+//! instructions. [`Conntrack::thread_insert_lock_waits`] counts the waits.
 
 use std::cell::Cell;
 use std::net::IpAddr;
