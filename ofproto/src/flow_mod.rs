@@ -42,8 +42,8 @@ pub const TBL_INTERNAL: u8 = 254;
 pub(crate) enum Undo {
     /// A rule was inserted: remove it.
     Inserted { table_id: u8, id: RuleId },
-    /// A rule was removed: put it back.
-    Removed(Box<Rule>),
+    /// A rule was removed: put it back (the same shared rule).
+    Removed(Arc<Rule>),
     /// The group table was replaced: put the old one back.
     Groups(std::collections::BTreeMap<u32, crate::group::Group>),
 }
@@ -149,16 +149,21 @@ impl Ofproto {
                 }
                 Undo::Removed(rule) => {
                     let t = usize::from(rule.table_id);
-                    Arc::make_mut(&mut self.tables[t]).insert(*rule);
+                    Arc::make_mut(&mut self.tables[t]).insert(rule);
                 }
                 Undo::Groups(g) => self.groups = g,
             }
         }
     }
 
-    pub(crate) fn txn_remove(&mut self, txn: &mut Txn, table_id: u8, id: RuleId) -> Option<Rule> {
+    pub(crate) fn txn_remove(
+        &mut self,
+        txn: &mut Txn,
+        table_id: u8,
+        id: RuleId,
+    ) -> Option<Arc<Rule>> {
         let rule = Arc::make_mut(&mut self.tables[usize::from(table_id)]).remove(id)?;
-        txn.undo.push(Undo::Removed(Box::new(rule.clone())));
+        txn.undo.push(Undo::Removed(rule.clone()));
         Some(rule)
     }
 
@@ -167,7 +172,7 @@ impl Ofproto {
             table_id: rule.table_id,
             id: rule.id,
         });
-        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)]).insert(rule);
+        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)]).insert(Arc::new(rule));
     }
 
     pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {
@@ -300,7 +305,7 @@ impl Ofproto {
             match_: fm.match_.clone(),
             cls,
             cookie: fm.cookie,
-            instructions: Arc::from(fm.instructions.clone()),
+            instructions: Arc::from(fm.instructions.as_slice()),
             idle_timeout: fm.idle_timeout,
             hard_timeout: fm.hard_timeout,
             importance,
@@ -337,12 +342,13 @@ impl Ofproto {
         self.check_instructions(fm)?;
         let ids = self.select(fm, strict, false);
         for (t, id) in ids {
-            let Some(mut rule) = self.txn_remove(txn, t, id) else {
+            let Some(old) = self.txn_remove(txn, t, id) else {
                 continue;
             };
+            let mut rule = Rule::clone(&old);
             rule.id = self.next_rule_id;
             self.next_rule_id += 1;
-            rule.instructions = Arc::from(fm.instructions.clone());
+            rule.instructions = Arc::from(fm.instructions.as_slice());
             rule.conj = conjunctions(&fm.instructions);
             rule.modified_ms = now_ms;
             let c = &rule.counters;

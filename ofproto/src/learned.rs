@@ -13,18 +13,28 @@
 //!   already holds N or more rules with the learn's cookie; a flow identical
 //!   to one already present (same match, priority, timeouts, flags, cookie,
 //!   actions) is only refreshed and never refused.
+//! - `fin_timeout(idle_timeout=I,hard_timeout=H)`: traffic with TCP FIN or
+//!   RST lowers its rule's timeouts to the nonzero values given (never
+//!   raises them), kept in the rule's shared counters
+//!   ([`Rule::timeouts_s`]).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use ofp_codec::msg::flow_mod::FlowMod;
 use ofp_codec::msg::flow_removed::FlowRemovedReason;
 use ofp_codec::{Action, Instruction};
 
 use crate::flow_mod::Txn;
-use crate::ofproto::{Event, Ofproto, flow_removed};
-use crate::rule::Rule;
+use crate::ofproto::{Event, Ofproto, RuleRef, flow_removed};
+use crate::rule::{Counters, Rule};
 
 /// `NX_LEARN_F_DELETE_LEARNED` (not re-exported by the codec).
 pub(crate) const NX_LEARN_F_DELETE_LEARNED: u16 = 1 << 1;
+
+/// `NX_LEARN_F_WRITE_RESULT`.
+pub(crate) const NX_LEARN_F_WRITE_RESULT: u16 = 1 << 2;
 
 /// The `(cookie, table_id)` of each `delete_learned` learn in `rule`'s
 /// apply-actions (where OVS looks).
@@ -95,5 +105,103 @@ impl Ofproto {
         let mut txn = Txn::default();
         self.flush_learned(&mut txn, pairs, now_ms);
         self.commit_txn(txn);
+    }
+}
+
+/// TCP FIN and RST flags (what triggers `fin_timeout`).
+const TCP_FIN_OR_RST: u16 = 0x01 | 0x04;
+
+impl Ofproto {
+    /// Whether the flow `fm` (from a `learn`) is already in its table as
+    /// is: same match and priority, timeouts, flags, cookie and actions
+    /// (OVS's `ofproto_flow_mod_init_for_learn`), so learning it again
+    /// only refreshes it.
+    pub(crate) fn learned_flow_exists(&self, fm: &FlowMod) -> bool {
+        let Some(table) = self.tables.get(usize::from(fm.table_id)) else {
+            return false;
+        };
+        table
+            .find_strict(fm.priority, &fm.match_)
+            .and_then(|id| table.rules.get(&id))
+            .is_some_and(|r| {
+                r.idle_timeout == fm.idle_timeout
+                    && r.hard_timeout == fm.hard_timeout
+                    && r.flags == fm.flags
+                    && r.cookie == fm.cookie
+                    && *r.instructions == *fm.instructions
+            })
+    }
+
+    /// Rules of table `table_id` with exactly `cookie` (what `limit=` counts).
+    pub(crate) fn n_flows_with_cookie(&self, table_id: u8, cookie: u64) -> usize {
+        self.tables.get(usize::from(table_id)).map_or(0, |t| {
+            t.rules.values().filter(|r| r.cookie == cookie).count()
+        })
+    }
+
+    /// Applies a translation's `fin_timeout` actions for traffic whose TCP
+    /// flags (accumulated, as the datapath's megaflow statistics keep them)
+    /// are `tcp_flags`: with FIN or RST, each rule's idle and hard timeouts
+    /// are lowered to the action's nonzero values (OVS's
+    /// `ofproto_rule_reduce_timeouts`; never raised). Takes `&self`: the
+    /// reduction lives in the rule's shared counters; [`Ofproto::run`]
+    /// starts watching such a rule's deadlines.
+    pub fn fin_timeouts(&self, list: &[(RuleRef, u16, u16)], tcp_flags: u16) {
+        if tcp_flags & TCP_FIN_OR_RST == 0 {
+            return;
+        }
+        for &(r, idle_s, hard_s) in list {
+            if idle_s == 0 && hard_s == 0 {
+                continue;
+            }
+            if let Some(rule) = self.rule(r) {
+                rule.counters.reduce_timeouts(idle_s, hard_s);
+                self.fin_reduced.lock().push(r);
+            }
+        }
+    }
+
+    /// Makes [`Ofproto::run`] watch the rules `fin_timeout` gave a timeout.
+    pub(crate) fn watch_fin_reduced(&mut self) {
+        let reduced = std::mem::take(&mut *self.fin_reduced.lock());
+        for r in reduced {
+            let Some(t) = self.tables.get_mut(usize::from(r.table_id)) else {
+                continue;
+            };
+            if t.rules.get(&r.id).is_some() && !t.timed.contains(&r.id) {
+                Arc::make_mut(t).timed.insert(r.id);
+            }
+        }
+    }
+}
+
+/// OVS's `reduce_timeout`: a nonzero `max` lowers `t` (0 is "never").
+fn reduce(max: u16, t: u16) -> u16 {
+    if max != 0 && (t == 0 || t > max) {
+        max
+    } else {
+        t
+    }
+}
+
+impl Counters {
+    /// Lowers the rule's timeouts (seconds, 0: leave) as `fin_timeout` does.
+    pub(crate) fn reduce_timeouts(&self, idle_s: u16, hard_s: u16) {
+        let _ = self
+            .fin_s
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                let (i, h) = ((v >> 16) as u16, v as u16);
+                Some(u32::from(reduce(idle_s, i)) << 16 | u32::from(reduce(hard_s, h)))
+            });
+    }
+}
+
+impl Rule {
+    /// The rule's (idle, hard) timeouts in seconds, as lowered by
+    /// `fin_timeout` (0: none).
+    pub fn timeouts_s(&self) -> (u16, u16) {
+        let v = self.counters.fin_s.load(Ordering::Acquire);
+        let (i, h) = ((v >> 16) as u16, v as u16);
+        (reduce(i, self.idle_timeout), reduce(h, self.hard_timeout))
     }
 }

@@ -83,12 +83,23 @@
 //!   stale and fixed by that pass ([`upcall`]).
 //! - Not done: MPLS actions (skipped with a trace warning) and tunnels;
 //!   select groups use their own symmetric hash (not OVS's exact bucket
-//!   choice); `learn`'s `limit`/`fin_timeout` and `importance`-based
-//!   eviction.
-//! - `learn(..., delete_learned)` as OVS ([`learned`]): when the last rule
-//!   holding such a learn goes (delete, replace, modify, expiry, group
-//!   delete), its table's flows with its cookie are deleted (reason DELETE).
-//!   A meter delete that removes such a rule does not flush them.
+//!   choice); `importance`-based eviction.
+//! - `learn` options as OVS ([`learned`]): `delete_learned` (when the last
+//!   rule holding such a learn goes — delete, replace, modify, expiry, group
+//!   delete — its table's flows with its cookie are deleted, reason DELETE;
+//!   a meter delete that removes such a rule does not flush them);
+//!   `limit=`/`result_dst=` (checked when translating with side effects,
+//!   against the snapshot plus the flows the same translation learned: two
+//!   upcalls translated on the same snapshot, or in one batch, may together
+//!   learn past the limit; a limited learn whose flow is absent makes the
+//!   translation uncacheable, `Translation::avoid_caching`, and the
+//!   revalidator deletes its megaflow); `fin_idle_timeout`/`fin_hard_timeout`
+//!   (a `fin_timeout` action first in the learned flow).
+//! - `fin_timeout` un-wildcards nw_proto only (as OVS): an upcall whose key
+//!   has TCP FIN or RST lowers the rule's timeouts at once; the revalidator
+//!   lowers them when the megaflow got new packets and its accumulated
+//!   tcp_flags hold FIN or RST (`Ofproto::fin_timeouts`). FLOW_REMOVED
+//!   shows the lowered timeouts; flow stats still show the configured ones.
 #![forbid(unsafe_code)]
 
 pub mod classifier;

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hashbrown::HashMap;
 use ofp_codec::Match;
 use ofp_codec::msg::flow_removed::{FlowRemoved, FlowRemovedReason};
 use parking_lot::Mutex;
@@ -14,7 +13,7 @@ use crate::group::Group;
 use crate::meter::Meter;
 use crate::normal::MacTable;
 use crate::recirc::{PinTable, RecircTable};
-use crate::rule::{OFPTT_ALL, Rule};
+use crate::rule::{OFPTT_ALL, Rule, RuleMap, StrictIndex};
 use crate::xlate::PacketInEvent;
 
 /// Number of OpenFlow tables (Open vSwitch's count: 0..=254).
@@ -104,8 +103,8 @@ pub enum Event {
 #[derive(Debug, Default)]
 pub struct OfTable {
     pub(crate) cls: Classifier,
-    pub(crate) rules: HashMap<RuleId, Rule>,
-    pub(crate) strict: HashMap<(u16, Match), RuleId>,
+    pub(crate) rules: RuleMap,
+    pub(crate) strict: StrictIndex,
     pub(crate) lookup_count: AtomicU64,
     pub(crate) matched_count: AtomicU64,
     pub(crate) miss: TableMiss,
@@ -140,7 +139,7 @@ impl OfTable {
         self.rules.values()
     }
 
-    pub(crate) fn insert(&mut self, rule: Rule) {
+    pub(crate) fn insert(&mut self, rule: Arc<Rule>) {
         if !rule.cls.impossible {
             let e = Entry {
                 id: rule.id,
@@ -149,37 +148,33 @@ impl OfTable {
             };
             self.cls.insert(e, &rule.cls.value, &rule.cls.mask);
         }
-        self.strict
-            .insert((rule.priority, rule.match_.clone()), rule.id);
+        let h = self.strict.hash(rule.priority, &rule.match_);
+        self.strict.insert(h, rule.id);
         if rule.idle_timeout != 0 || rule.hard_timeout != 0 {
             self.timed.insert(rule.id);
         }
-        self.rules.insert(rule.id, rule);
+        self.rules.insert(rule);
     }
 
-    pub(crate) fn remove(&mut self, id: RuleId) -> Option<Rule> {
+    pub(crate) fn remove(&mut self, id: RuleId) -> Option<Arc<Rule>> {
         let rule = self.rules.remove(&id)?;
         if !rule.cls.impossible {
             self.cls.remove(id, &rule.cls.value, &rule.cls.mask);
         }
-        self.strict.remove(&StrictKey(rule.priority, &rule.match_));
+        let h = self.strict.hash(rule.priority, &rule.match_);
+        self.strict.remove(h, id);
         self.timed.remove(&id);
         Some(rule)
     }
 
+    /// The rule with exactly this priority and match (O(1)).
     pub(crate) fn find_strict(&self, priority: u16, m: &Match) -> Option<RuleId> {
-        self.strict.get(&StrictKey(priority, m)).copied()
-    }
-}
-
-/// A borrowed `(priority, match)` key: hashes and compares like the owned
-/// tuple, so strict lookups need not clone the match.
-#[derive(Hash)]
-struct StrictKey<'a>(u16, &'a Match);
-
-impl hashbrown::Equivalent<(u16, Match)> for StrictKey<'_> {
-    fn equivalent(&self, key: &(u16, Match)) -> bool {
-        self.0 == key.0 && *self.1 == key.1
+        let h = self.strict.hash(priority, m);
+        self.strict.find(h, |id| {
+            self.rules
+                .get(&id)
+                .is_some_and(|r| r.priority == priority && r.match_ == *m)
+        })
     }
 }
 
@@ -215,6 +210,8 @@ pub struct Ofproto {
     pub(crate) pauses: Arc<Mutex<crate::xlate::PauseTable>>,
     /// Bumped by every change that can alter a translation.
     pub(crate) generation: u64,
+    /// Rules `fin_timeout` gave timeouts, for `run` to watch (`learned.rs`).
+    pub(crate) fin_reduced: Arc<Mutex<Vec<RuleRef>>>,
 }
 
 impl Ofproto {
@@ -238,6 +235,7 @@ impl Ofproto {
             pins: Arc::new(Mutex::new(PinTable::default())),
             pauses: Arc::default(),
             generation: 0,
+            fin_reduced: Arc::default(),
         }
     }
 
@@ -320,12 +318,14 @@ impl Ofproto {
     pub fn run(&mut self, now_ms: u64) -> (Vec<Event>, Option<u64>) {
         let mut expired = Vec::new();
         let mut next: Option<u64> = None;
+        self.watch_fin_reduced();
         for (t, table) in self.tables.iter().enumerate() {
             for rule in table.timed.iter().filter_map(|id| table.rules.get(id)) {
-                let hard_at = (rule.hard_timeout != 0)
-                    .then(|| rule.modified_ms + 1000 * u64::from(rule.hard_timeout));
-                let idle_at = (rule.idle_timeout != 0)
-                    .then(|| rule.counters.used_ms() + 1000 * u64::from(rule.idle_timeout));
+                let (idle_s, hard_s) = rule.timeouts_s();
+                let hard_at =
+                    (hard_s != 0).then(|| rule.modified_ms + 1000 * u64::from(hard_s));
+                let idle_at =
+                    (idle_s != 0).then(|| rule.counters.used_ms() + 1000 * u64::from(idle_s));
                 let reason = if hard_at.is_some_and(|h| now_ms > h) {
                     Some(FlowRemovedReason::HARD_TIMEOUT)
                 } else if idle_at.is_some_and(|i| now_ms > i) {
@@ -471,8 +471,8 @@ pub(crate) fn flow_removed(
         table_id: rule.table_id,
         duration_sec: (age_ms / 1000) as u32,
         duration_nsec: ((age_ms % 1000) * 1_000_000) as u32,
-        idle_timeout: rule.idle_timeout,
-        hard_timeout: rule.hard_timeout,
+        idle_timeout: rule.timeouts_s().0,
+        hard_timeout: rule.timeouts_s().1,
         packet_count: rule.counters.packets(),
         byte_count: rule.counters.bytes(),
         match_: rule.match_.clone(),

@@ -1,8 +1,10 @@
 //! Rules (flow entries) and the flow-mod request that creates them.
 
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use ofp_codec::{Action, Field, Instruction, Match};
 use smallvec::SmallVec;
 
@@ -95,6 +97,9 @@ pub struct Counters {
     packets: AtomicU64,
     bytes: AtomicU64,
     used_ms: AtomicU64,
+    /// Timeouts lowered by `fin_timeout`, `idle << 16 | hard` seconds, 0:
+    /// none (see `learned.rs`).
+    pub(crate) fin_s: std::sync::atomic::AtomicU32,
 }
 
 impl Counters {
@@ -103,6 +108,7 @@ impl Counters {
             packets: AtomicU64::new(packets),
             bytes: AtomicU64::new(bytes),
             used_ms: AtomicU64::new(used_ms),
+            fin_s: Default::default(),
         }
     }
 
@@ -206,6 +212,87 @@ impl Rule {
             Instruction::Meter(m) => Some(*m),
             _ => None,
         })
+    }
+}
+
+/// A table's rules by id. Each rule is shared (`Arc`) by every snapshot
+/// that holds it: copying a table for a new snapshot copies pointers, an
+/// undo log keeps a pointer, and a rule's match and instructions are freed
+/// once, by whoever drops the last reference.
+#[derive(Clone, Debug, Default)]
+pub struct RuleMap(HashMap<RuleId, Arc<Rule>>);
+
+impl RuleMap {
+    pub fn get(&self, id: &RuleId) -> Option<&Rule> {
+        self.0.get(id).map(|r| &**r)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Rule> {
+        self.0.values().map(|r| &**r)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn insert(&mut self, rule: Arc<Rule>) {
+        self.0.insert(rule.id, rule);
+    }
+
+    pub(crate) fn remove(&mut self, id: &RuleId) -> Option<Arc<Rule>> {
+        self.0.remove(id)
+    }
+}
+
+/// The `(priority, match)` → rule index of a table (strict selection and
+/// ADD's replacement of an identical rule), in O(1): a hash table of
+/// (hash of priority and match, rule id). The match itself is not copied;
+/// a candidate is confirmed against the rule it names, so two rules whose
+/// keys collide on the hash are still told apart exactly.
+#[derive(Clone, Debug, Default)]
+pub struct StrictIndex {
+    table: HashTable<(u64, RuleId)>,
+    hasher: DefaultHashBuilder,
+}
+
+impl StrictIndex {
+    /// The hash `priority` and `m` are filed under.
+    pub fn hash(&self, priority: u16, m: &Match) -> u64 {
+        self.hasher.hash_one((priority, m))
+    }
+
+    /// The rule filed under `hash` for which `is_it` holds.
+    pub fn find(&self, hash: u64, mut is_it: impl FnMut(RuleId) -> bool) -> Option<RuleId> {
+        self.table
+            .find(hash, |&(h, id)| h == hash && is_it(id))
+            .map(|&(_, id)| id)
+    }
+
+    pub fn insert(&mut self, hash: u64, id: RuleId) {
+        self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
+    }
+
+    /// Removes rule `id` filed under `hash`; returns whether it was there.
+    pub fn remove(&mut self, hash: u64, id: RuleId) -> bool {
+        match self.table.find_entry(hash, |&(h, i)| h == hash && i == id) {
+            Ok(e) => {
+                e.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
     }
 }
 

@@ -403,6 +403,8 @@ impl Handler {
         );
         if dp > 0 {
             of.credit_translation(&t, dp, db, now_ms);
+            // OVS's xlate_push_stats: the megaflow's accumulated TCP flags.
+            of.fin_timeouts(&t.fin_timeouts, st.tcp_flags);
         }
         let verdict = verdict_for(m, t);
         if matches!(verdict, Revalidate::Delete) {
@@ -428,7 +430,7 @@ pub fn revalidate(of: &Ofproto, m: &Megaflow, now_ms: u64) -> Revalidate {
 }
 
 fn verdict_for(m: &Megaflow, t: Translation) -> Revalidate {
-    if t.error.is_some() {
+    if t.error.is_some() || t.avoid_caching {
         return Revalidate::Delete;
     }
     // The new translation must not depend on bits the megaflow ignores.

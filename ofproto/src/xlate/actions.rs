@@ -126,6 +126,10 @@ impl Xlate<'_> {
                     );
                 }
             }
+            Action::FinTimeout {
+                idle_timeout_s,
+                hard_timeout_s,
+            } => self.fin_timeout(*idle_timeout_s, *hard_timeout_s),
             Action::Exit => {
                 self.pipe.exit = true;
                 return false;
@@ -561,6 +565,13 @@ impl Xlate<'_> {
         use ofp_codec::msg::flow_mod::{FlowMod, FlowModCommand, OFPFF_SEND_FLOW_REM};
         let mut m = ofp_codec::Match::new();
         let mut acts = Vec::new();
+        if l.fin_idle_timeout != 0 || l.fin_hard_timeout != 0 {
+            // The learned flow shortens itself on FIN/RST, as OVS's.
+            acts.push(Action::FinTimeout {
+                idle_timeout_s: l.fin_idle_timeout,
+                hard_timeout_s: l.fin_hard_timeout,
+            });
+        }
         for spec in &l.specs {
             let v = match &spec.src {
                 LearnSrc::Field(sf) => self.read_subfield(sf),
@@ -620,7 +631,62 @@ impl Xlate<'_> {
             instructions: vec![ofp_codec::Instruction::ApplyActions(acts)],
             ..Default::default()
         };
-        self.out.learned.push(fm);
+        self.learn_install(l, fm);
+    }
+
+    /// `limit=` and `result_dst=` as OVS's `xlate_learn_action`: with side
+    /// effects, a flow not already present is refused once its table holds
+    /// `limit` rules with the learn's cookie (flows this translation
+    /// learned count too); without, nothing is refused, but a limited learn
+    /// whose flow is absent makes the translation uncacheable.
+    fn learn_install(
+        &mut self,
+        l: &ofp_codec::action::Learn,
+        fm: ofp_codec::msg::flow_mod::FlowMod,
+    ) {
+        let exists = self.of.learned_flow_exists(&fm);
+        let limited = l.limit != 0 && !exists;
+        let mut success = true;
+        if limited && self.opts.side_effects {
+            let pending = self
+                .out
+                .learned
+                .iter()
+                .filter(|f| f.table_id == fm.table_id && f.cookie == fm.cookie)
+                .count();
+            let n = self.of.n_flows_with_cookie(fm.table_id, fm.cookie) + pending;
+            success = n < l.limit as usize;
+        } else if limited {
+            self.out.avoid_caching = true;
+        }
+        if l.flags & crate::learned::NX_LEARN_F_WRITE_RESULT != 0
+            && let Some(dst) = &l.result_dst
+        {
+            self.write_subfield(dst, u128::from(success));
+            self.report_subfield(dst);
+        }
+        if success {
+            self.out.learned.push(fm);
+        } else {
+            self.report(NodeKind::Detail, "Limit exceeded, learn failed".into());
+        }
+    }
+
+    // ---- fin_timeout ----
+
+    /// `fin_timeout`: un-wildcards nw_proto (as OVS) and records the rule
+    /// for whoever pushes statistics; with side effects, a packet carrying
+    /// TCP FIN or RST shortens the rule's timeouts now.
+    fn fin_timeout(&mut self, idle_s: u16, hard_s: u16) {
+        self.pkt.wc.unwildcard(Field::IpProto);
+        let Some(rule) = self.pipe.rule else {
+            return;
+        };
+        self.out.fin_timeouts.push((rule, idle_s, hard_s));
+        if self.opts.side_effects {
+            let flags = self.pkt.flow.get(Field::TcpFlags) as u16;
+            self.of.fin_timeouts(&[(rule, idle_s, hard_s)], flags);
+        }
     }
 }
 

@@ -116,6 +116,14 @@ pub struct Translation {
     pub final_flow: OfFlow,
     /// Flows to install, from `learn` actions.
     pub learned: Vec<FlowMod>,
+    /// A `learn` with `limit=` ran without side effects and its flow is not
+    /// in its table: the result depends on learning, so a megaflow must not
+    /// keep it (OVS's `avoid_caching`; the revalidator deletes it).
+    pub avoid_caching: bool,
+    /// `fin_timeout` actions run, as (rule, idle s, hard s): whoever pushes
+    /// statistics with TCP FIN or RST applies them
+    /// ([`Ofproto::fin_timeouts`]), as OVS's xlate cache does.
+    pub fin_timeouts: Vec<(RuleRef, u16, u16)>,
     /// Recirculations started: (recirc_id, resume table, flow at the fork,
     /// ct zone), for traces.
     pub forks: Vec<(u32, u8, OfFlow, u16)>,
@@ -156,6 +164,8 @@ pub(crate) struct Pipeline {
     pub in_miss_rule: bool,
     /// `push:`/`pop:`'s field stack (`stack.rs`).
     pub stack: FieldStack,
+    /// The rule whose actions run (for `fin_timeout`).
+    pub rule: Option<RuleRef>,
 }
 
 /// What has been produced.
@@ -166,6 +176,8 @@ pub(crate) struct Emitted {
     pub buckets: Vec<(u32, usize)>,
     pub lookups: Vec<(u8, bool)>,
     pub learned: Vec<FlowMod>,
+    pub avoid_caching: bool,
+    pub fin_timeouts: Vec<(RuleRef, u16, u16)>,
     pub forks: Vec<(u32, u8, OfFlow, u16)>,
     pub error: Option<XlateError>,
 }
@@ -332,6 +344,8 @@ impl<'a> Xlate<'a> {
             initial_flow,
             final_flow: self.pkt.flow,
             learned: self.out.learned,
+            avoid_caching: self.out.avoid_caching,
+            fin_timeouts: self.out.fin_timeouts,
             forks: self.out.forks,
             error: self.out.error,
             trace: self.trace.map(TraceBuilder::finish).unwrap_or_default(),
@@ -423,6 +437,7 @@ impl<'a> Xlate<'a> {
         self.out.lookups.push((table_id, rule.is_some()));
         let (old_table, old_cookie, old_miss) =
             (self.pipe.table_id, self.pipe.cookie, self.pipe.in_miss_rule);
+        let old_rule = self.pipe.rule;
         self.pipe.table_id = table_id;
         self.pipe.depth += 1;
         match rule {
@@ -431,6 +446,10 @@ impl<'a> Xlate<'a> {
                     self.node_open(NodeKind::Table, table_line(table_id, rule));
                 }
                 self.out.rules.push(RuleRef {
+                    table_id,
+                    id: rule.id,
+                });
+                self.pipe.rule = Some(RuleRef {
                     table_id,
                     id: rule.id,
                 });
@@ -473,6 +492,7 @@ impl<'a> Xlate<'a> {
         self.pipe.table_id = old_table;
         self.pipe.cookie = old_cookie;
         self.pipe.in_miss_rule = old_miss;
+        self.pipe.rule = old_rule;
     }
 
     /// Classifier lookup with conjunctive matches (OVS's `conjunction`).

@@ -644,10 +644,10 @@ impl Conn {
             }
             BundleCtrlType::COMMIT_REQUEST => {
                 let entries = self.bundles.take_for_commit(bc.bundle_id, bc.flags)?;
-                let items: Vec<BundleItem> = entries.iter().map(|(i, _)| i.clone()).collect();
+                let (items, raws): (Vec<BundleItem>, Vec<Vec<u8>>) = entries.into_iter().unzip();
                 let atomic = bc.flags & OFPBF_ATOMIC != 0;
                 if let Err((idx, e)) = shared.bridge.bundle_commit(&items, atomic, now_ms) {
-                    if let Some((_, raw)) = entries.get(idx) {
+                    if let Some(raw) = raws.get(idx) {
                         self.send_error(e, raw);
                     }
                     return Err(OfpError::OFPBFC_MSG_FAILED);
