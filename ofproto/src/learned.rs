@@ -132,6 +132,25 @@ impl Ofproto {
             })
     }
 
+    /// Installs a flow a `learn` with `limit` (0: none) produced, checking
+    /// the limit again against the current tables (translations run on
+    /// snapshots: others may have learned since). `Ok(false)`: refused by
+    /// the limit.
+    pub fn install_learned(
+        &mut self,
+        fm: &FlowMod,
+        limit: u32,
+        now_ms: u64,
+    ) -> Result<bool, ofp_codec::OfpError> {
+        if limit != 0
+            && !self.learned_flow_exists(fm)
+            && self.n_flows_with_cookie(fm.table_id, fm.cookie) >= limit as usize
+        {
+            return Ok(false);
+        }
+        self.handle_flow_mod(fm, now_ms).map(|()| true)
+    }
+
     /// Rules of table `table_id` with exactly `cookie` (what `limit=` counts).
     pub(crate) fn n_flows_with_cookie(&self, table_id: u8, cookie: u64) -> usize {
         self.tables.get(usize::from(table_id)).map_or(0, |t| {

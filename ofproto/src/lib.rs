@@ -89,12 +89,15 @@
 //!   delete — its table's flows with its cookie are deleted, reason DELETE;
 //!   a meter delete that removes such a rule does not flush them);
 //!   `limit=`/`result_dst=` (checked when translating with side effects,
-//!   against the snapshot plus the flows the same translation learned: two
-//!   upcalls translated on the same snapshot, or in one batch, may together
-//!   learn past the limit; a limited learn whose flow is absent makes the
-//!   translation uncacheable, `Translation::avoid_caching`, and the
-//!   revalidator deletes its megaflow); `fin_idle_timeout`/`fin_hard_timeout`
-//!   (a `fin_timeout` action first in the learned flow).
+//!   against the snapshot plus the flows the same translation learned, and
+//!   again at install, [`Ofproto::install_learned`]: the table never goes
+//!   past the limit, but a packet translated on the same snapshot as
+//!   another may see `result_dst` 1 for a flow then refused at install,
+//!   where OVS serializes learning; a limited learn whose flow is absent
+//!   makes the translation uncacheable, `Translation::avoid_caching`, and
+//!   the revalidator deletes its megaflow); `fin_idle_timeout` and
+//!   `fin_hard_timeout` (a `fin_timeout` action first in the learned flow;
+//!   rvs's install checks refuse it unless the learned match says TCP).
 //! - `fin_timeout` un-wildcards nw_proto only (as OVS): an upcall whose key
 //!   has TCP FIN or RST lowers the rule's timeouts at once; the revalidator
 //!   lowers them when the megaflow got new packets and its accumulated

@@ -602,6 +602,7 @@ impl UpcallHandler for Handler {
         UPCALL_GEN.with(|c| c.set((self as *const Handler as usize, table_gen)));
         let of = self.snapshot();
         let mut learned = Vec::new();
+        let mut limits = Vec::new();
         let replies = batch
             .iter()
             .map(|u| {
@@ -609,6 +610,7 @@ impl UpcallHandler for Handler {
                 of.credit_translation(&t, 1, u.packet.len() as u64, now_ms);
                 let install = t.error.is_none() && t.learned.is_empty();
                 learned.extend(t.learned);
+                limits.extend(t.learn_limits);
                 UpcallReply {
                     mask: t.mask,
                     actions: t.actions,
@@ -620,9 +622,9 @@ impl UpcallHandler for Handler {
         drop(of);
         if !learned.is_empty() {
             self.modify(|of| {
-                for fm in &learned {
+                for (fm, &limit) in learned.iter().zip(&limits) {
                     // A learned flow OVS would refuse is dropped, as OVS drops it.
-                    let _ = of.handle_flow_mod(fm, now_ms);
+                    let _ = of.install_learned(fm, limit, now_ms);
                 }
             });
         }

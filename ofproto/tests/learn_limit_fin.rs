@@ -191,3 +191,23 @@ fn learn_fin_timeouts_go_into_the_learned_flow() {
     let (ev, _) = of.run(7_001);
     assert_eq!(of.table(1).unwrap().len(), 0, "{ev:?}");
 }
+
+#[test]
+fn upcalls_translated_on_one_snapshot_never_learn_past_the_limit() {
+    use datapath::{PacketMeta, Upcall, UpcallHandler};
+    let mut of = bridge(3);
+    load(&mut of, LIMITED);
+    let h = Handler::new(of, Arc::new(|| 0));
+    let ups: Vec<Upcall> = ["11", "22", "33"]
+        .iter()
+        .map(|m| Upcall {
+            key: key(&pkt(1, &format!("00:00:00:00:00:{m}"))),
+            meta: PacketMeta::default(),
+            packet: vec![0; 60],
+        })
+        .collect();
+    // All three translate on the same snapshot (each learns there)...
+    h.upcall(&ups);
+    // ...but only two are installed.
+    assert_eq!(h.snapshot().table(1).unwrap().len(), 2);
+}

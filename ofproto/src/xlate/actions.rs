@@ -667,6 +667,7 @@ impl Xlate<'_> {
         }
         if success {
             self.out.learned.push(fm);
+            self.out.learn_limits.push(l.limit);
         } else {
             self.report(NodeKind::Detail, "Limit exceeded, learn failed".into());
         }

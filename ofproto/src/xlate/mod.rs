@@ -116,6 +116,9 @@ pub struct Translation {
     pub final_flow: OfFlow,
     /// Flows to install, from `learn` actions.
     pub learned: Vec<FlowMod>,
+    /// The `limit=` of the learn behind each of `learned` (0: none), for
+    /// [`Ofproto::install_learned`].
+    pub learn_limits: Vec<u32>,
     /// A `learn` with `limit=` ran without side effects and its flow is not
     /// in its table: the result depends on learning, so a megaflow must not
     /// keep it (OVS's `avoid_caching`; the revalidator deletes it).
@@ -176,6 +179,7 @@ pub(crate) struct Emitted {
     pub buckets: Vec<(u32, usize)>,
     pub lookups: Vec<(u8, bool)>,
     pub learned: Vec<FlowMod>,
+    pub learn_limits: Vec<u32>,
     pub avoid_caching: bool,
     pub fin_timeouts: Vec<(RuleRef, u16, u16)>,
     pub forks: Vec<(u32, u8, OfFlow, u16)>,
@@ -344,6 +348,7 @@ impl<'a> Xlate<'a> {
             initial_flow,
             final_flow: self.pkt.flow,
             learned: self.out.learned,
+            learn_limits: self.out.learn_limits,
             avoid_caching: self.out.avoid_caching,
             fin_timeouts: self.out.fin_timeouts,
             forks: self.out.forks,
