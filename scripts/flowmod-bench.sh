@@ -30,19 +30,26 @@
 #      THREADS (rvs forwarding threads, default rvs's own default).
 # Results: $OUT/summary.txt (one line per switch and phase), $OUT/*.log, probe data.
 #
-# Figures (2026-11-26, 2 cores at load 6-9 from other builds; rvs release build of
-# e1e93b3 with switch's MAX_BUNDLE_MSGS raised to 2^20 locally, because the committed
-# 65,536 refuses a 100k-flow bundle with OFPBFC_MSG_TOO_MANY where OVS accepts it),
-# two runs, "max_delay" = longest one-way probe delay while the command ran:
-#                 rvs flows/s     OVS flows/s     rvs max_delay    OVS max_delay
-#   plain add     25.1k / 18.0k   13.3k / 5.8k    3.0 / 6.7 ms     41 / 117 ms
-#   plain del     20.9k / 26.8k    5.2k / 7.7k    6.5 / 8.1 ms     43 / 19 ms
-#   bundle add    70.9k / 47.8k   29.4k / 26.9k   2.5 / 2.9 ms    727 / 505 ms (192-381 lost)
-#   bundle del    51.6k / 35.6k   38.4k / 42.0k   3.8 / 7.7 ms    768 / 841 ms (228-289 lost)
-#   quiet         -               -               5.1 / 13.8 ms    11 / 8.8 ms (noise floor)
-# rvs: no datagram delayed over 10 ms and none lost in any install phase; its largest
-# receive gaps (up to 31 ms) coincide with equal gaps at the sender (tx_gap), i.e. the
-# probe process was not scheduled, not a switch pause.
+# Figures (2026-11-27 02:19 UTC, 2 cores, load 3.4-6.5 from other builds; rvs release build
+# with the flow-mod path of 1fad89f: Arc-shared rules, O(1) strict index, bundle items moved
+# not cloned), one same-run comparison with OVS 3.1 ("max_delay" = longest one-way probe
+# delay while the command ran); "rvs before" is the build of a619e2e run just after:
+#                 rvs flows/s   OVS flows/s   rvs/OVS   rvs before   rvs max_delay   OVS max_delay
+#   plain add     18.9k         15.3k         1.24x     17.3k        2.0 ms          58 ms
+#   plain del     17.6k          8.4k         2.09x     25.3k        9.7 ms          7.7 ms
+#   bundle add    58.9k         43.5k         1.35x     57.0k        3.3 ms          305 ms (42 lost)
+#   bundle del    46.2k         53.5k         0.86x     50.7k        4.1 ms          382 ms (115 lost)
+#   quiet         -             -             -         -            3.3 ms          1.7 ms
+# rvs: no datagram delayed over 10 ms and none lost in any phase. The >= 2x target is NOT
+# met for plain add or either bundle phase at this load. Where the time goes (same builds,
+# CPU seconds per 100k-flow phase from /proc, rvs vs the ovs-ofctl client):
+#   bundle add: rvs 1.06 s (was 1.19), client 0.83 s; bundle del: rvs 1.05 s (was 1.62),
+#   client 0.81 s; plain add: rvs 2.8 s, client 2.4 s (one flow-mod + barrier round trip
+#   per flow: latency-bound, both sides mostly in syscalls and wake-ups).
+# The client alone costs 0.5-0.8 s per 100k bundled flows (ovs-ofctl parse-flows of the
+# file: 0.8 s user), so 2x OVS's bundle rates (87-107k/s) needs rvs well under 1 s on the
+# other core. Earlier figures (2026-11-26, load 6-9): rvs 25.1k/20.9k/70.9k/51.6k,
+# OVS 13.3k/5.2k/29.4k/38.4k (plain add/del, bundle add/del); OVS's are load-sensitive.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
