@@ -40,8 +40,13 @@
 #   bundle add    58.9k         43.5k         1.35x     57.0k        3.3 ms          305 ms (42 lost)
 #   bundle del    46.2k         53.5k         0.86x     50.7k        4.1 ms          382 ms (115 lost)
 #   quiet         -             -             -         -            3.3 ms          1.7 ms
-# rvs: no datagram delayed over 10 ms and none lost in any phase. The >= 2x target is NOT
-# met for plain add or either bundle phase at this load. Where the time goes (same builds,
+# Second run, 02:23 UTC, load 1.9 (same builds), rvs / OVS flows/s and max_delay:
+#   plain add 15.2k / 10.0k (20 ms, tx_gap 15 ms: the probe sender stalled too / 64 ms);
+#   plain del 21.3k / 9.7k (3.7 / 6.7 ms); bundle add 63.6k / 90.0k (4.0 / 167 ms);
+#   bundle del 62.9k / 68.9k (4.1 / 377 ms, 115 lost).
+# rvs: none lost in any phase, no forwarding pause (OVS's bundle commits stall 0.17-0.38 s).
+# The >= 2x target is NOT met: plain del is ~2x, plain add 1.2-1.5x, and on an idle
+# machine OVS's bundles (69-90k/s) are faster than rvs's (63k/s). Where the time goes (same builds,
 # CPU seconds per 100k-flow phase from /proc, rvs vs the ovs-ofctl client):
 #   bundle add: rvs 1.06 s (was 1.19), client 0.83 s; bundle del: rvs 1.05 s (was 1.62),
 #   client 0.81 s; plain add: rvs 2.8 s, client 2.4 s (one flow-mod + barrier round trip
