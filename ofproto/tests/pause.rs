@@ -275,7 +275,9 @@ fn pause_inside_clone_ends_at_the_clone() {
     assert_eq!(text(&r), "2");
 }
 
-/// A pause in a group bucket ends at the bucket: the other buckets run.
+/// A pause reached from a group bucket (through its resubmit: a bucket runs
+/// as an action set, where `controller(pause)` itself is ignored, as in OVS)
+/// ends at the bucket: the other buckets run.
 #[test]
 fn pause_inside_a_group_bucket_ends_at_the_bucket() {
     let mut of = bridge(4);
@@ -291,12 +293,13 @@ fn pause_inside_a_group_bucket_ends_at_the_bucket() {
             command: GroupModCommand::ADD,
             group_type: GroupType::ALL,
             group_id: 1,
-            buckets: vec![bucket("controller(pause),output:2"), bucket("output:3")],
+            buckets: vec![bucket("resubmit(,5)"), bucket("output:3")],
         },
         0,
     )
     .unwrap();
     load(&mut of, "table=0,in_port=1,actions=group:1,output:4");
+    load(&mut of, "table=5,actions=controller(pause),output:2");
     let (t, _) = run(&of, 1);
     assert!(
         matches!(

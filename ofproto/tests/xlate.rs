@@ -531,3 +531,61 @@ fn a_trace_of_an_endless_recirculation_stops() {
         &out[out.len().saturating_sub(300)..]
     );
 }
+
+/// A group bucket runs as an action set, as OVS's xlate_group_bucket
+/// (`ofpacts_execute_action_set`): its set_field comes before its output
+/// (OVS's test "ofproto-dpif - all group in action list"), only its last
+/// output runs, and actions that have no place in an action set (the field
+/// stack, controller) are ignored.
+#[test]
+fn group_buckets_run_as_action_sets() {
+    let mut of = bridge(4);
+    let bucket = |text: &str| Bucket {
+        weight: 0,
+        watch_port: u32::MAX,
+        watch_group: u32::MAX,
+        actions: ofp_codec::action::parse_action_list(text).unwrap(),
+    };
+    let all = |id, buckets| GroupMod {
+        command: GroupModCommand::ADD,
+        group_type: GroupType::ALL,
+        group_id: id,
+        buckets,
+    };
+    of.handle_group_mod(
+        &all(
+            1,
+            vec![
+                bucket("output:2,set_field:192.168.3.90->ip_src"),
+                bucket("output:3"),
+            ],
+        ),
+        0,
+    )
+    .unwrap();
+    of.handle_group_mod(
+        &all(
+            2,
+            vec![bucket(
+                "output:2,push:NXM_NX_REG0[],controller(userdata=01),output:4",
+            )],
+        ),
+        0,
+    )
+    .unwrap();
+    of.handle_group_mod(&all(3, vec![bucket("set_field:192.168.3.90->ip_src")]), 0)
+        .unwrap();
+    load(
+        &mut of,
+        "priority=5,icmp,actions=group:1\npriority=6,udp,actions=group:2\npriority=7,tcp,actions=group:3,output:4",
+    );
+    let a = acts(&of, "in_port=1,icmp,nw_src=192.168.0.1,nw_dst=192.168.0.2");
+    assert_eq!(
+        a, "set(ipv4(src=192.168.3.90)),2,set(ipv4(src=192.168.0.1)),3",
+        "set_field before output in a bucket"
+    );
+    // Only the last output; no packet-in, no stack.
+    assert_eq!(acts(&of, "in_port=1,udp,nw_src=192.168.0.1"), "4");
+    // A bucket without an output changes nothing.
+    assert_eq!(acts(&of, "in_port=1,tcp,nw_src=192.168.0.1"), "4");
+}

@@ -118,7 +118,10 @@ impl Xlate<'_> {
         // Each bucket acts on its own copy of the packet (OVS clones).
         let saved_flow = self.pkt.flow;
         let saved_set = self.pipe.action_set.clone();
-        self.do_actions(&acts);
+        // A bucket runs as an action set, as OVS's xlate_group_bucket:
+        // stack actions, controller(), learn, ... in it are ignored and
+        // only its last output (or group) is taken.
+        self.execute_action_set(&acts);
         // A pause inside ends at the bucket, as in OVS (`pause.rs`).
         self.pause_boundary();
         self.pkt.flow = saved_flow;

@@ -629,27 +629,10 @@ impl<'a> Xlate<'a> {
         }
     }
 
-    /// Runs the action set in OpenFlow's order: pop_vlan, push_vlan, dec_ttl,
-    /// set_field/move, set_queue, then group or else output.
-    fn execute_action_set(&mut self, set: &[Action]) {
-        let rank = |a: &Action| match a {
-            Action::PopVlan | Action::PopMpls(_) => 0,
-            Action::PushMpls(_) => 1,
-            Action::PushVlan(_) => 2,
-            Action::DecTtl { .. }
-            | Action::DecMplsTtl
-            | Action::SetNwTtl(_)
-            | Action::SetMplsTtl(_) => 3,
-            Action::SetField(_) | Action::Move { .. } => 4,
-            Action::SetQueue(_) => 5,
-            Action::Group(_) => 6,
-            _ => 7,
-        };
-        let mut acts: Vec<Action> = set.to_vec();
-        acts.sort_by_key(rank);
-        if acts.iter().any(|a| matches!(a, Action::Group(_))) {
-            acts.retain(|a| !matches!(a, Action::Output { .. }));
-        }
+    /// Runs an action set (`write_actions`, or a group bucket) as OVS's
+    /// `ofpacts_execute_action_set` does ([`action_set_order`]).
+    pub(crate) fn execute_action_set(&mut self, set: &[Action]) {
+        let acts = action_set_order(set);
         self.do_actions(&acts);
     }
 
@@ -671,6 +654,78 @@ impl<'a> Xlate<'a> {
     pub(crate) fn emit(&mut self, a: DpAction) {
         self.out.actions.push(a);
     }
+}
+
+/// How an action takes part in an action set, in OVS's order of execution.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SetClass {
+    /// Only the last of each kind is kept; run in this order.
+    Slot(u8),
+    /// At most one runs: the highest kind (ct < ct_clear < resubmit < output
+    /// < group), the last of that kind.
+    Final(u8),
+    /// set_field, move and the other field setters: all, in order.
+    SetOrMove,
+    /// Never run from an action set (controller, note, learn, the field
+    /// stack, clone, ...).
+    Invalid,
+}
+
+fn set_class(a: &Action) -> SetClass {
+    use SetClass::*;
+    match a {
+        Action::PopVlan => Slot(0),
+        Action::PopMpls(_) => Slot(1),
+        Action::PushMpls(_) => Slot(2),
+        Action::PushVlan(_) => Slot(3),
+        Action::DecTtl { .. } => Slot(4),
+        Action::DecMplsTtl => Slot(5),
+        Action::Ct(_) => Final(0),
+        Action::CtClear => Final(1),
+        Action::Resubmit(_) => Final(2),
+        Action::Output { .. } => Final(3),
+        Action::Group(_) => Final(4),
+        Action::SetField(_)
+        | Action::Move { .. }
+        | Action::LegacySet(_)
+        | Action::SetNwTtl(_)
+        | Action::SetMplsTtl(_)
+        | Action::SetQueue(_)
+        | Action::SetTunnel { .. } => SetOrMove,
+        _ => Invalid,
+    }
+}
+
+/// The actions an action set runs, in order, as OVS 3.1's
+/// `ofpacts_execute_action_set`: the last of each slot action (pop_vlan,
+/// pop_mpls, push_mpls, push_vlan, dec_ttl, dec_mpls_ttl), then every
+/// set/move in order, then the one final action; nothing at all without a
+/// final action (a packet sent nowhere needs no changes). Actions that do not
+/// belong in an action set (stack push/pop, controller, learn, ...) are
+/// ignored, which is how OVS runs group buckets too.
+pub(crate) fn action_set_order(set: &[Action]) -> Vec<Action> {
+    let mut slots: [Option<&Action>; 6] = [None; 6];
+    let mut sets = Vec::new();
+    let mut last: Option<(u8, &Action)> = None;
+    for a in set {
+        match set_class(a) {
+            SetClass::Slot(i) => slots[usize::from(i)] = Some(a),
+            SetClass::Final(c) => {
+                if last.is_none_or(|(lc, _)| c >= lc) {
+                    last = Some((c, a));
+                }
+            }
+            SetClass::SetOrMove => sets.push(a.clone()),
+            SetClass::Invalid => {}
+        }
+    }
+    let Some((_, fin)) = last else {
+        return Vec::new();
+    };
+    let mut out: Vec<Action> = slots.iter().flatten().map(|a| (*a).clone()).collect();
+    out.extend(sets);
+    out.push(fin.clone());
+    out
 }
 
 /// Adds `a` to an action set: one action per kind (set_field: per field).
