@@ -190,9 +190,10 @@ pub struct Conn {
     out: VecDeque<BytesMut>,
     /// Where copies of this connection's messages go (`snoop.rs`).
     snoop: Arc<SnoopTaps>,
-    /// The tables of a TABLE_FEATURES request whose last message
-    /// (without `OFPMPF_REQ_MORE`) has not come yet.
-    pending_table_features: Vec<ofp_codec::msg::multipart::TableFeatures>,
+    /// The parts so far of a TABLE_FEATURES request whose last message
+    /// (without `OFPMPF_REQ_MORE`) has not come yet: its xid, the tables,
+    /// and when its first part came (ms).
+    pending_table_features: Option<(u32, Vec<ofp_codec::msg::multipart::TableFeatures>, u64)>,
     pins: Option<TokenBucket>,
     stats: ConnStats,
     close_reason: Option<String>,
@@ -252,7 +253,7 @@ impl Conn {
             next_xid: 1,
             out: VecDeque::new(),
             snoop: Arc::clone(&shared.snoop),
-            pending_table_features: Vec::new(),
+            pending_table_features: None,
             pins: cfg
                 .rate_limit_pps
                 .map(|r| TokenBucket::new(r, cfg.burst_limit, now_ms)),
@@ -442,6 +443,13 @@ impl Conn {
         }
     }
 
+    /// Whether parts of a TABLE_FEATURES request with `xid` are pending and
+    /// less than 1 s old (OVS drops an unfinished request after 1 s).
+    fn table_features_pending_for(&self, xid: u32, now_ms: u64) -> bool {
+        matches!(&self.pending_table_features,
+            Some((x, _, t)) if *x == xid && now_ms.saturating_sub(*t) <= 1000)
+    }
+
     fn reject_secondary<B>(&self, shared: &Shared<B>) -> Result<(), OfpError> {
         if self.role(shared) == ControllerRole::SECONDARY {
             return Err(OfpError::OFPBRC_IS_SLAVE);
@@ -508,18 +516,27 @@ impl Conn {
             // are gathered (at most 256) and handed over with the last part.
             Message::MultipartRequest(req) if req.flags & OFPMPF_MORE != 0 => {
                 if let MultipartRequestBody::TableFeatures(v) = req.body {
-                    if self.pending_table_features.len() + v.len() > 256 {
-                        self.pending_table_features.clear();
-                        return Err(OfpError::OFPBRC_MULTIPART_BUFFER_OVERFLOW);
+                    // Parts belong to one xid and live 1 s, as OVS's
+                    // ofpmp_assembler keeps them; another xid starts over.
+                    if !self.table_features_pending_for(xid, now_ms) {
+                        self.pending_table_features = Some((xid, Vec::new(), now_ms));
                     }
-                    self.pending_table_features.extend(v);
+                    if let Some((_, parts, _)) = &mut self.pending_table_features {
+                        if parts.len() + v.len() > 256 {
+                            self.pending_table_features = None;
+                            return Err(OfpError::OFPBRC_MULTIPART_BUFFER_OVERFLOW);
+                        }
+                        parts.extend(v);
+                    }
                 }
             }
             Message::MultipartRequest(mut req) => {
+                let pending = self.table_features_pending_for(xid, now_ms);
+                let parts = self.pending_table_features.take();
                 if let MultipartRequestBody::TableFeatures(v) = &mut req.body
-                    && !self.pending_table_features.is_empty()
+                    && pending
+                    && let Some((_, mut all, _)) = parts
                 {
-                    let mut all = std::mem::take(&mut self.pending_table_features);
                     all.append(v);
                     *v = all;
                 }
