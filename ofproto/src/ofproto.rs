@@ -322,8 +322,7 @@ impl Ofproto {
         for (t, table) in self.tables.iter().enumerate() {
             for rule in table.timed.iter().filter_map(|id| table.rules.get(id)) {
                 let (idle_s, hard_s) = rule.timeouts_s();
-                let hard_at =
-                    (hard_s != 0).then(|| rule.modified_ms + 1000 * u64::from(hard_s));
+                let hard_at = (hard_s != 0).then(|| rule.modified_ms + 1000 * u64::from(hard_s));
                 let idle_at =
                     (idle_s != 0).then(|| rule.counters.used_ms() + 1000 * u64::from(idle_s));
                 let reason = if hard_at.is_some_and(|h| now_ms > h) {
