@@ -53,21 +53,11 @@ pub(crate) enum Undo {
 pub(crate) struct Txn {
     undo: Vec<Undo>,
     events: Vec<Event>,
-}
-
-impl Txn {
-    /// The `delete_learned` pairs of the rules this transaction removed
-    /// (see [`crate::learned`]).
-    pub(crate) fn delete_learned_pairs(&self) -> Vec<(u64, u8)> {
-        self.undo
-            .iter()
-            .filter_map(|u| match u {
-                Undo::Removed(r) => Some(r),
-                _ => None,
-            })
-            .flat_map(|r| crate::learned::delete_learned_pairs(r))
-            .collect()
-    }
+    /// Index of the bundle message being applied (0 outside bundles).
+    pub(crate) msg: u32,
+    /// The `delete_learned` references each message added and removed
+    /// (see [`crate::learned`]), in order.
+    pub(crate) learn_log: Vec<crate::learned::LearnDelta>,
 }
 
 /// One element of a bundle.
@@ -93,7 +83,7 @@ impl Ofproto {
         let mut txn = Txn::default();
         match self.flow_mod_txn(fm, importance, now_ms, &mut txn) {
             Ok(()) => {
-                let pairs = txn.delete_learned_pairs();
+                let pairs = self.dead_learned_pairs(&txn.learn_log);
                 self.flush_learned(&mut txn, pairs, now_ms);
                 self.commit(txn);
                 Ok(())
@@ -115,6 +105,7 @@ impl Ofproto {
     ) -> Result<(), (usize, OfpError)> {
         let mut txn = Txn::default();
         for (i, m) in msgs.iter().enumerate() {
+            txn.msg = i as u32;
             let r = match m {
                 BundleMsg::FlowMod(fm) => self.flow_mod_txn(fm, 0, now_ms, &mut txn),
                 BundleMsg::GroupMod(gm) => self.group_mod_txn(gm, now_ms, &mut txn),
@@ -124,7 +115,9 @@ impl Ofproto {
                 return Err((i, e));
             }
         }
-        let pairs = txn.delete_learned_pairs();
+        // As OVS, each message's references count in order (see
+        // `dead_learned_pairs`); the flows go from the final tables.
+        let pairs = self.dead_learned_pairs(&txn.learn_log);
         self.flush_learned(&mut txn, pairs, now_ms);
         self.commit(txn);
         Ok(())
@@ -163,11 +156,13 @@ impl Ofproto {
         id: RuleId,
     ) -> Option<Arc<Rule>> {
         let rule = Arc::make_mut(&mut self.tables[usize::from(table_id)]).remove(id)?;
+        crate::learned::log_refs(txn, &rule, -1);
         txn.undo.push(Undo::Removed(rule.clone()));
         Some(rule)
     }
 
     fn txn_insert(&mut self, txn: &mut Txn, rule: Rule) {
+        crate::learned::log_refs(txn, &rule, 1);
         txn.undo.push(Undo::Inserted {
             table_id: rule.table_id,
             id: rule.id,

@@ -4,11 +4,17 @@
 //! - `delete_learned`: OVS counts, per `(cookie, table_id)` of every `learn`
 //!   action carrying `NX_LEARN_F_DELETE_LEARNED` (in a rule's apply-actions),
 //!   how many rules hold such an action. When a rule is removed (deleted,
-//!   replaced by an ADD or a MODIFY, expired) and no remaining rule holds a
-//!   `delete_learned` learn with that pair, every rule of that table with
-//!   exactly that cookie is deleted (reason DELETE), whether a learn
-//!   installed it or not. rvs computes the same thing when a change commits:
-//!   the pairs of the removed rules that no remaining rule still names.
+//!   replaced by an ADD or a MODIFY, expired) and the count of a pair it
+//!   held drops to 0, every rule of that table with exactly that cookie is
+//!   deleted (reason DELETE), whether a learn installed it or not, and so on
+//!   for the pairs those deletions free. rvs keeps the same counts
+//!   ([`LearnIndex`], per table, updated on every insert and removal) and a
+//!   cookie index, so neither the check nor the flush scans the tables.
+//!   In a bundle, as OVS's commit "finish" step, each message's references
+//!   are counted in message order (a message's new rules before its removed
+//!   ones): a pair whose count drops to 0 after some message is flushed
+//!   even if a later message of the bundle holds it again; the flows
+//!   flushed are those of the bundle's final tables.
 //! - `limit=N`: a learn that would add a flow is refused when its table
 //!   already holds N or more rules with the learn's cookie; a flow identical
 //!   to one already present (same match, priority, timeouts, flags, cookie,
@@ -18,7 +24,7 @@
 //!   raises them), kept in the rule's shared counters
 //!   ([`Rule::timeouts_s`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -26,6 +32,7 @@ use ofp_codec::msg::flow_mod::FlowMod;
 use ofp_codec::msg::flow_removed::FlowRemovedReason;
 use ofp_codec::{Action, Instruction};
 
+use crate::classifier::RuleId;
 use crate::flow_mod::Txn;
 use crate::ofproto::{Event, Ofproto, RuleRef, flow_removed};
 use crate::rule::{Counters, Rule};
@@ -53,57 +60,167 @@ pub(crate) fn delete_learned_pairs(rule: &Rule) -> impl Iterator<Item = (u64, u8
         })
 }
 
+/// A table's cookie index and `delete_learned` reference counts, kept by
+/// the table's insert and remove.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LearnIndex {
+    /// Rules by cookie (what `limit=` counts and a flush deletes).
+    by_cookie: hashbrown::HashMap<u64, hashbrown::HashSet<RuleId>>,
+    /// How many `delete_learned` learns this table's rules hold, per
+    /// `(cookie, table_id)` they name.
+    refs: hashbrown::HashMap<(u64, u8), u32>,
+}
+
+impl LearnIndex {
+    pub(crate) fn insert(&mut self, rule: &Rule) {
+        self.by_cookie
+            .entry(rule.cookie)
+            .or_default()
+            .insert(rule.id);
+        for p in delete_learned_pairs(rule) {
+            *self.refs.entry(p).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn remove(&mut self, rule: &Rule) {
+        if let Some(ids) = self.by_cookie.get_mut(&rule.cookie) {
+            ids.remove(&rule.id);
+            if ids.is_empty() {
+                self.by_cookie.remove(&rule.cookie);
+            }
+        }
+        for p in delete_learned_pairs(rule) {
+            if let Some(n) = self.refs.get_mut(&p) {
+                *n -= 1;
+                if *n == 0 {
+                    self.refs.remove(&p);
+                }
+            }
+        }
+    }
+
+    /// Number of rules with exactly `cookie`.
+    pub(crate) fn n_with_cookie(&self, cookie: u64) -> usize {
+        self.by_cookie.get(&cookie).map_or(0, |s| s.len())
+    }
+}
+
+/// One change of a `delete_learned` reference count inside a transaction.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LearnDelta {
+    /// The bundle message that made it.
+    msg: u32,
+    pair: (u64, u8),
+    /// +1 (a rule holding the pair was inserted) or -1 (removed).
+    delta: i32,
+}
+
+/// Logs in `txn` the references `rule` holds, as `delta` (+1 insert, -1
+/// removal).
+pub(crate) fn log_refs(txn: &mut Txn, rule: &Rule, delta: i32) {
+    let msg = txn.msg;
+    for pair in delete_learned_pairs(rule) {
+        txn.learn_log.push(LearnDelta { msg, pair, delta });
+    }
+}
+
 impl Ofproto {
-    /// Deletes, inside `txn`, the flows of every pair in `pairs` that no
-    /// rule holds any more (see the module documentation), and then those of
-    /// the pairs that this deletion frees in turn.
+    /// How many rules, over all tables, hold a `delete_learned` learn for
+    /// `pair` (one lookup per table).
+    pub(crate) fn learned_refs(&self, pair: (u64, u8)) -> u32 {
+        self.tables
+            .iter()
+            .map(|t| t.learn.refs.get(&pair).copied().unwrap_or(0))
+            .sum()
+    }
+
+    /// The pairs whose count drops to 0 in a transaction whose changes are
+    /// `log` (already applied to the tables): replayed message by message
+    /// from the count before the transaction, each message's increments
+    /// before its decrements, as OVS's bundle commit finishes its messages
+    /// (`replace_rule_finish` counts the new rule before the old one).
+    pub(crate) fn dead_learned_pairs(&self, log: &[LearnDelta]) -> Vec<(u64, u8)> {
+        if log.is_empty() {
+            return Vec::new();
+        }
+        let mut by_pair: BTreeMap<(u64, u8), Vec<&LearnDelta>> = BTreeMap::new();
+        for d in log {
+            by_pair.entry(d.pair).or_default().push(d);
+        }
+        let mut dead = Vec::new();
+        for (pair, deltas) in by_pair {
+            let sum: i64 = deltas.iter().map(|d| i64::from(d.delta)).sum();
+            let mut count = i64::from(self.learned_refs(pair)) - sum;
+            let mut i = 0;
+            while i < deltas.len() {
+                let msg = deltas[i].msg;
+                let (mut inc, mut dec) = (0i64, 0i64);
+                while i < deltas.len() && deltas[i].msg == msg {
+                    if deltas[i].delta > 0 {
+                        inc += 1;
+                    } else {
+                        dec += 1;
+                    }
+                    i += 1;
+                }
+                count += inc - dec;
+                if dec > 0 && count <= 0 {
+                    dead.push(pair);
+                    break;
+                }
+            }
+        }
+        dead
+    }
+
+    /// Deletes, inside `txn`, the flows of every pair in `pairs` (pairs
+    /// whose count dropped to 0, see the module documentation), and then
+    /// those of the pairs that this deletion frees in turn.
     pub(crate) fn flush_learned(&mut self, txn: &mut Txn, pairs: Vec<(u64, u8)>, now_ms: u64) {
         let mut pending: BTreeSet<(u64, u8)> = pairs.into_iter().collect();
         while !pending.is_empty() {
-            // Pairs some remaining rule still names stay.
-            for table in &self.tables {
-                if pending.is_empty() {
-                    break;
-                }
-                for r in table.rules.values() {
-                    for p in delete_learned_pairs(r) {
-                        pending.remove(&p);
-                    }
-                }
-            }
-            let mut next = Vec::new();
+            let mut next = BTreeSet::new();
             for (cookie, table_id) in std::mem::take(&mut pending) {
                 let Some(table) = self.tables.get(usize::from(table_id)) else {
                     continue;
                 };
-                let mut ids: Vec<_> = table
-                    .rules
-                    .values()
-                    .filter(|r| r.cookie == cookie)
-                    .map(|r| r.id)
-                    .collect();
+                let mut ids: Vec<RuleId> = table
+                    .learn
+                    .by_cookie
+                    .get(&cookie)
+                    .map(|s| s.iter().copied().collect())
+                    .unwrap_or_default();
                 ids.sort_unstable();
                 for id in ids {
                     if let Some(rule) = self.txn_remove(txn, table_id, id) {
-                        next.extend(delete_learned_pairs(&rule));
+                        for p in delete_learned_pairs(&rule) {
+                            if self.learned_refs(p) == 0 {
+                                next.insert(p);
+                            }
+                        }
                         if let Some(fr) = flow_removed(&rule, FlowRemovedReason::DELETE, now_ms) {
                             self.txn_event(txn, Event::FlowRemoved(fr));
                         }
                     }
                 }
             }
-            pending.extend(next);
+            pending = next;
         }
     }
 
-    /// [`Ofproto::flush_learned`] outside a flow-mod (expiry): applied and
-    /// committed at once.
-    pub(crate) fn flush_learned_now(&mut self, pairs: Vec<(u64, u8)>, now_ms: u64) {
-        if pairs.is_empty() {
+    /// [`Ofproto::flush_learned`] outside a flow-mod (expiry): `removed` are
+    /// the pairs of the rules just removed; those no rule holds any more
+    /// are flushed, applied and committed at once.
+    pub(crate) fn flush_learned_now(&mut self, removed: Vec<(u64, u8)>, now_ms: u64) {
+        let dead: BTreeSet<(u64, u8)> = removed
+            .into_iter()
+            .filter(|&p| self.learned_refs(p) == 0)
+            .collect();
+        if dead.is_empty() {
             return;
         }
         let mut txn = Txn::default();
-        self.flush_learned(&mut txn, pairs, now_ms);
+        self.flush_learned(&mut txn, dead.into_iter().collect(), now_ms);
         self.commit_txn(txn);
     }
 }
@@ -151,11 +268,12 @@ impl Ofproto {
         self.handle_flow_mod(fm, now_ms).map(|()| true)
     }
 
-    /// Rules of table `table_id` with exactly `cookie` (what `limit=` counts).
+    /// Rules of table `table_id` with exactly `cookie` (what `limit=` counts;
+    /// O(1), from the table's cookie index).
     pub(crate) fn n_flows_with_cookie(&self, table_id: u8, cookie: u64) -> usize {
-        self.tables.get(usize::from(table_id)).map_or(0, |t| {
-            t.rules.values().filter(|r| r.cookie == cookie).count()
-        })
+        self.tables
+            .get(usize::from(table_id))
+            .map_or(0, |t| t.learn.n_with_cookie(cookie))
     }
 
     /// Applies a translation's `fin_timeout` actions for traffic whose TCP

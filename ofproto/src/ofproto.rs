@@ -110,6 +110,9 @@ pub struct OfTable {
     pub(crate) miss: TableMiss,
     /// Rules with an idle or hard timeout (what `run` has to look at).
     pub(crate) timed: hashbrown::HashSet<RuleId>,
+    /// The cookie index and `delete_learned` reference counts
+    /// ([`crate::learned::LearnIndex`]).
+    pub(crate) learn: crate::learned::LearnIndex,
 }
 
 impl Clone for OfTable {
@@ -122,6 +125,7 @@ impl Clone for OfTable {
             matched_count: AtomicU64::new(self.matched_count.load(Ordering::Relaxed)),
             miss: self.miss,
             timed: self.timed.clone(),
+            learn: self.learn.clone(),
         }
     }
 }
@@ -153,6 +157,7 @@ impl OfTable {
         if rule.idle_timeout != 0 || rule.hard_timeout != 0 {
             self.timed.insert(rule.id);
         }
+        self.learn.insert(&rule);
         self.rules.insert(rule);
     }
 
@@ -164,6 +169,7 @@ impl OfTable {
         let h = self.strict.hash(rule.priority, &rule.match_);
         self.strict.remove(h, id);
         self.timed.remove(&id);
+        self.learn.remove(&rule);
         Some(rule)
     }
 

@@ -111,3 +111,92 @@ fn expiry_of_the_learning_rule_deletes_them_with_flow_removed() {
         [(1, ofp_codec::msg::flow_removed::FlowRemovedReason::DELETE)]
     );
 }
+
+/// Deletes the flows of table 0 with priority `prio`, strictly.
+fn del_strict(prio: u16) -> ofproto::BundleMsg {
+    ofproto::BundleMsg::FlowMod(fm(
+        Command::DeleteStrict,
+        &format!("table=0,priority={prio}"),
+    ))
+}
+
+#[test]
+fn in_a_bundle_each_message_counts_in_order_as_ovs() {
+    use ofproto::BundleMsg;
+    // [delete the learner, add another rule holding the same learn]: OVS's
+    // commit finishes the delete first, the count drops to 0 and the
+    // cookie's flows go, then the add counts again.
+    let mut of = setup();
+    let again = BundleMsg::FlowMod(add(&LEARNER.replace("priority=5", "priority=6")));
+    of.bundle_commit(&[del_strict(5), again.clone()], 0)
+        .unwrap();
+    assert_eq!(cookies(&of, 1), [6]);
+    assert_eq!(cookies(&of, 0), [1], "the new learner stays");
+    // The other order never reaches 0: nothing goes.
+    let mut of = setup();
+    of.bundle_commit(&[again, del_strict(5)], 0).unwrap();
+    assert_eq!(cookies(&of, 1), [5, 5, 5, 6]);
+    // A failed bundle changes no count: deleting the learner afterwards
+    // still flushes.
+    let mut of = setup();
+    let bad = BundleMsg::FlowMod(add("table=0,priority=1,actions=group:99"));
+    assert!(of.bundle_commit(&[del_strict(5), bad], 0).is_err());
+    assert_eq!(cookies(&of, 1), [5, 5, 5, 6]);
+    of.handle_flow_mod(&fm(Command::DeleteStrict, "table=0,priority=5"), 0)
+        .unwrap();
+    assert_eq!(cookies(&of, 1), [6]);
+}
+
+#[test]
+fn a_flush_frees_the_pairs_of_the_flows_it_deletes() {
+    let mut of = setup();
+    // A cookie-0x5 rule of table 1 holding its own delete_learned learn
+    // for (0x9, table 2).
+    load(
+        &mut of,
+        "table=1,cookie=0x5,priority=9,actions=learn(table=2,cookie=0x9,delete_learned,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[])
+         table=2,cookie=0x9,priority=3,actions=drop
+         table=2,cookie=0x9,priority=4,actions=drop",
+    );
+    assert_eq!(cookies(&of, 2), [5, 9, 9]);
+    of.handle_flow_mod(&fm(Command::Delete, "table=0"), 0)
+        .unwrap();
+    assert_eq!(cookies(&of, 1), [6]);
+    assert_eq!(cookies(&of, 2), [5], "cascaded to (0x9, table 2)");
+}
+
+#[test]
+fn many_learners_deleted_one_by_one_each_flush_their_own_cookie() {
+    // 300 learners, each with its own (cookie, table 1) pair and one flow
+    // of that cookie; deleting them one at a time flushes exactly that
+    // cookie (the reference counts follow every insert and removal).
+    let n = 300u64;
+    let mut of = bridge(3);
+    let mut flows = String::new();
+    for i in 1..=n {
+        flows.push_str(&format!(
+            "table=0,priority={i},actions=learn(table=1,cookie={c},delete_learned,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[])\n\
+             table=1,cookie={c},priority={i},actions=drop\n",
+            c = 0x1000 + i
+        ));
+    }
+    // Two learners share the first pair.
+    flows.push_str(
+        "table=0,priority=1000,actions=learn(table=1,cookie=0x1001,delete_learned,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[])\n",
+    );
+    load(&mut of, &flows);
+    for i in (1..=n).rev() {
+        of.handle_flow_mod(
+            &fm(Command::DeleteStrict, &format!("table=0,priority={i}")),
+            0,
+        )
+        .unwrap();
+        let left = of.table(1).unwrap().len() as u64;
+        // Pair 1 is still held by the priority-1000 learner.
+        assert_eq!(left, (i - 1).max(1), "after deleting learner {i}");
+    }
+    assert_eq!(cookies(&of, 1), [0x1001]);
+    of.handle_flow_mod(&fm(Command::DeleteStrict, "table=0,priority=1000"), 0)
+        .unwrap();
+    assert!(cookies(&of, 1).is_empty());
+}

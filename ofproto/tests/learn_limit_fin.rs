@@ -211,3 +211,59 @@ fn upcalls_translated_on_one_snapshot_never_learn_past_the_limit() {
     // ...but only two are installed.
     assert_eq!(h.snapshot().table(1).unwrap().len(), 2);
 }
+
+/// Whether a limited learn of `mac` (limit 2, cookie 0x7) is refused now.
+fn refused(of: &Ofproto, mac: &str) -> bool {
+    xlate(of, &pkt(1, mac)).learned.is_empty()
+}
+
+#[test]
+fn limit_counts_the_cookie_index_through_every_change() {
+    // 2000 rules of other cookies in the learn's table do not count; the
+    // per-(table, cookie) count follows adds, cookie-changing
+    // replacements, deletes by cookie, failed bundles and expiry.
+    let mut of = bridge(3);
+    load(&mut of, LIMITED);
+    let mut flows = String::new();
+    for i in 0..2000u32 {
+        flows.push_str(&format!(
+            "table=1,cookie={},priority=3,reg1={i},actions=drop\n",
+            0x100 + u64::from(i % 7)
+        ));
+    }
+    load(&mut of, &flows);
+    assert!(!refused(&of, "00:00:00:00:00:11"));
+    load(
+        &mut of,
+        "table=1,cookie=0x7,priority=3,reg1=1,actions=drop
+         table=1,cookie=0x7,priority=3,reg1=2,hard_timeout=5,actions=drop",
+    );
+    assert_eq!(of.table(1).unwrap().len(), 2000);
+    assert!(
+        refused(&of, "00:00:00:00:00:11"),
+        "two replaced rules now have 0x7"
+    );
+    // An ADD replacing one with another cookie frees a slot.
+    load(&mut of, "table=1,cookie=0x8,priority=3,reg1=1,actions=drop");
+    assert!(!refused(&of, "00:00:00:00:00:11"));
+    // A failed bundle that would have added one leaves the count alone.
+    let msgs = [
+        ofproto::BundleMsg::FlowMod(add("table=1,cookie=0x7,priority=3,reg1=3,actions=drop")),
+        ofproto::BundleMsg::FlowMod(add("table=0,priority=1,actions=group:99")),
+    ];
+    assert!(of.bundle_commit(&msgs, 0).is_err());
+    assert!(!refused(&of, "00:00:00:00:00:11"));
+    learn_from(&mut of, &pkt(1, "00:00:00:00:00:11"));
+    assert!(refused(&of, "00:00:00:00:00:22"));
+    // Expiry of the timed one frees a slot.
+    of.run(5_001);
+    assert!(!refused(&of, "00:00:00:00:00:22"));
+    // Deleting by cookie empties the count.
+    learn_from(&mut of, &pkt(1, "00:00:00:00:00:22"));
+    assert!(refused(&of, "00:00:00:00:00:33"));
+    let mut del = fm(ofp_codec::text::Command::Delete, "table=1,cookie=0x7/-1");
+    del.out_port = ofp_codec::action::port::OFPP_ANY;
+    of.handle_flow_mod(&del, 0).unwrap();
+    assert_eq!(of.table(1).unwrap().len(), 1999);
+    assert!(!refused(&of, "00:00:00:00:00:33"));
+}

@@ -396,15 +396,19 @@ impl OfBridge {
     }
 
     /// Installs the flows a translation's `learn()` actions produced, as an
-    /// upcall does (OVS installs them from packet-outs and resumes too); a
-    /// learned flow OVS would refuse is dropped, as OVS drops it.
-    fn install_learned(&self, learned: &[FlowMod], now_ms: u64) {
+    /// upcall does (OVS installs them from packet-outs and resumes too),
+    /// through [`ofproto::Ofproto::install_learned`] so that each learn's `limit=`
+    /// is checked again against the current tables (`limits[i]` belongs to
+    /// `learned[i]`; the translation pushes both together); a learned flow
+    /// OVS would refuse is dropped, as OVS drops it.
+    fn install_learned(&self, learned: &[FlowMod], limits: &[u32], now_ms: u64) {
         if learned.is_empty() {
             return;
         }
         self.handler.modify(|of| {
-            for fm in learned {
-                let _ = of.handle_flow_mod(fm, now_ms);
+            for (i, fm) in learned.iter().enumerate() {
+                let limit = limits.get(i).copied().unwrap_or(0);
+                let _ = of.install_learned(fm, limit, now_ms);
             }
         });
     }
@@ -439,7 +443,7 @@ impl OfBridge {
         // (output:TABLE, resubmit).
         of.credit_translation(&t, 1, po.data.len() as u64, now_ms);
         drop(of);
-        self.install_learned(&t.learned, now_ms);
+        self.install_learned(&t.learned, &t.learn_limits, now_ms);
         Ok(t.actions.to_vec())
     }
 }
@@ -552,7 +556,7 @@ impl Bridge for OfBridge {
         let t = of.resume_translation(pin, paused, opts)?;
         of.credit_translation(&t, 1, pin.packet.len() as u64, now_ms);
         drop(of);
-        self.install_learned(&t.learned, now_ms);
+        self.install_learned(&t.learned, &t.learn_limits, now_ms);
         let in_port = pin.metadata.value(ofp_codec::Field::InPort).unwrap_or(0) as u32;
         if let Some(dp) = &self.dp {
             dp.execute(&pin.packet, in_port, &t.actions);
@@ -862,5 +866,49 @@ mod table_features_change_tests {
             eperm,
             "goto_table on the last table"
         );
+    }
+}
+
+#[cfg(test)]
+mod learned_install_tests {
+    use super::*;
+    use ofp_codec::text::{Command, parse_flow_mod};
+
+    fn flow(line: &str) -> FlowMod {
+        parse_flow_mod(line, Command::Add)
+            .expect("flow text")
+            .to_flow_mod()
+    }
+
+    /// A packet-out or resume translated on a snapshot taken before other
+    /// flows reached `limit=` installs nothing more: the limit is checked
+    /// again at install, as for upcalls.
+    #[test]
+    fn packet_out_and_resume_learns_recheck_the_limit_at_install() {
+        let mut of = ofproto::Ofproto::new(ofproto::Config::default());
+        for line in [
+            "table=1,cookie=0x7,priority=1,dl_dst=00:00:00:00:00:11,actions=drop",
+            "table=1,cookie=0x7,priority=1,dl_dst=00:00:00:00:00:22,actions=drop",
+        ] {
+            of.handle_flow_mod(&flow(line), 0).expect("flow");
+        }
+        let h = Arc::new(Handler::new(of, Arc::new(|| 0)));
+        let br = OfBridge::new(h.clone(), None, 1);
+        // What a translation made on an older snapshot learned: a third
+        // cookie-0x7 flow under limit=2, and one without limit.
+        let third = flow("table=1,cookie=0x7,priority=1,dl_dst=00:00:00:00:00:33,actions=drop");
+        let free = flow("table=1,cookie=0x8,priority=1,dl_dst=00:00:00:00:00:44,actions=drop");
+        br.install_learned(&[third.clone(), free], &[2, 0], 0);
+        let cookies: Vec<u64> = h
+            .snapshot()
+            .table(1)
+            .map(|t| t.rules().map(|r| r.cookie).collect())
+            .unwrap_or_default();
+        assert_eq!(cookies.len(), 3, "{cookies:?}");
+        assert_eq!(cookies.iter().filter(|&&c| c == 7).count(), 2);
+        // A flow already present as is is only refreshed, never refused.
+        let present = flow("table=1,cookie=0x7,priority=1,dl_dst=00:00:00:00:00:11,actions=drop");
+        br.install_learned(&[present], &[2], 0);
+        assert_eq!(h.snapshot().table(1).map_or(0, |t| t.len()), 3);
     }
 }
