@@ -711,16 +711,30 @@ impl Conntrack {
     }
 
     /// One global connection slot for stripe `s`: from its credit, else a new chunk from
-    /// `n_conns`, else (at the limit) after taking back every stripe's unused credit. So a
-    /// creation is refused only when the connections (and creations in flight) fill the limit.
+    /// `n_conns`, else (at the limit) after taking back every stripe's unused credit.
+    ///
+    /// Guarantee: a creation never takes the number of connections above the limit it reads
+    /// (every connection and every unit of credit is counted in `n_conns`, and credit is used
+    /// only while `n_conns` is within the limit, checked after taking it: credit taken under a
+    /// higher limit that `set_max_conns` lowered meanwhile is voided, not used). A creation may
+    /// be refused while fewer connections than the limit exist, but only for the instant in
+    /// which a removal on another thread has just put its slot into a stripe this thread had
+    /// already emptied (it is found by the next creation that reaches the limit).
     fn take_slot(&self, s: usize) -> bool {
         let st = &self.stripes[s];
         if st
             .credit
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |c| c.checked_sub(1))
             .is_ok()
         {
-            return true;
+            // The slot is counted in `n_conns`: within the limit, every counted slot may be a
+            // connection. Above it (the limit was lowered after this credit was taken), the
+            // slot and the stripe's other credit go back and the slow path decides.
+            if self.n_conns.load(Ordering::SeqCst) <= self.max_conns.load(Ordering::SeqCst) {
+                return true;
+            }
+            let c = st.credit.swap(0, Ordering::SeqCst);
+            self.n_conns.fetch_sub(c + 1, Ordering::SeqCst);
         }
         if self.refill(st) {
             return true;
@@ -733,8 +747,8 @@ impl Conntrack {
     /// at most [`CREDIT_CHUNK`], and a 32nd of the room left, so that credit never strands
     /// a significant part of the limit (within 32 slots of it, one at a time).
     fn refill(&self, st: &Stripe) -> bool {
-        let max = self.max_conns.load(Ordering::Relaxed);
-        let mut r = self.n_conns.load(Ordering::Relaxed);
+        let max = self.max_conns.load(Ordering::SeqCst);
+        let mut r = self.n_conns.load(Ordering::SeqCst);
         loop {
             if r >= max {
                 return false;
@@ -742,11 +756,11 @@ impl Conntrack {
             let k = ((max - r) / (4 * STRIPES)).clamp(1, CREDIT_CHUNK);
             match self
                 .n_conns
-                .compare_exchange_weak(r, r + k, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange_weak(r, r + k, Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => {
                     if k > 1 {
-                        st.credit.fetch_add(k - 1, Ordering::Relaxed);
+                        st.credit.fetch_add(k - 1, Ordering::SeqCst);
                     }
                     return true;
                 }
@@ -755,12 +769,17 @@ impl Conntrack {
         }
     }
 
-    /// Returns every stripe's unused credit to `n_conns`.
+    /// Returns every stripe's unused credit to `n_conns`. A stripe without credit is only
+    /// read: at the limit (a SYN flood) every refused creation comes here, and an empty
+    /// stripe's line stays shared instead of being taken exclusive by a swap.
     fn reclaim_credit(&self) {
         for st in self.stripes.iter() {
-            let c = st.credit.swap(0, Ordering::Relaxed);
+            if st.credit.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let c = st.credit.swap(0, Ordering::SeqCst);
             if c != 0 {
-                self.n_conns.fetch_sub(c, Ordering::Relaxed);
+                self.n_conns.fetch_sub(c, Ordering::SeqCst);
             }
         }
     }
@@ -842,7 +861,9 @@ impl Conntrack {
 
     /// Sets the global connection limit (`dpctl/ct-set-maxconns`). Existing connections stay.
     pub fn set_max_conns(&self, n: usize) {
-        self.max_conns.store(n, Ordering::Relaxed);
+        // Ordered with `take_slot`'s check: a creation that reads `n` then sees in `n_conns`
+        // every chunk taken under the old limit whose credit it uses.
+        self.max_conns.store(n, Ordering::SeqCst);
         // Credit taken under the old limit must not outlive it.
         self.reclaim_credit();
     }
@@ -1080,6 +1101,73 @@ mod striped_count_tests {
             ct.release(0);
         }
         assert_eq!(ct.len(), 0);
+    }
+
+    #[test]
+    fn credit_a_refill_adds_after_the_limit_was_lowered_is_not_used() {
+        use std::sync::atomic::Ordering;
+        // The state a refill racing `set_max_conns(5)` leaves: it read the old limit, the
+        // lowering reclaimed every stripe (nothing there yet), then its chunk of 64 landed.
+        let ct = tracker(1_000_000);
+        ct.set_max_conns(5);
+        ct.n_conns.fetch_add(CREDIT_CHUNK, Ordering::SeqCst);
+        ct.stripes[1]
+            .credit
+            .fetch_add(CREDIT_CHUNK - 1, Ordering::SeqCst);
+        assert_eq!(ct.len(), 1);
+        // Stripe 1's credit is voided (returned to the count), not used past the limit.
+        assert_eq!((0..10).filter(|_| ct.reserve(1, 0, None)).count(), 4);
+        assert_eq!(ct.len(), 5);
+        assert_eq!(ct.stats().full, 6);
+    }
+
+    #[test]
+    fn lowering_the_limit_while_threads_refill_never_lets_the_table_pass_it() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        for round in 0..40 {
+            let ct = tracker(1_000_000);
+            let lowered = Arc::new(AtomicBool::new(false));
+            let late = Arc::new(AtomicUsize::new(0));
+            let progress = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..4)
+                .map(|t| {
+                    let (ct, lowered, late) = (ct.clone(), lowered.clone(), late.clone());
+                    let progress = progress.clone();
+                    std::thread::spawn(move || {
+                        // Each thread on its own stripe; removals keep the refills coming
+                        // until the limit is lowered.
+                        let s = (t + round) % super::STRIPES;
+                        let mut after_tries = 0;
+                        for i in 0..200_000 {
+                            let after = lowered.load(Ordering::SeqCst);
+                            if ct.reserve(s, 0, None) && after {
+                                late.fetch_add(1, Ordering::SeqCst);
+                            }
+                            if !after && i % 3 == 0 {
+                                ct.release(0);
+                            }
+                            progress.fetch_add(1, Ordering::SeqCst);
+                            after_tries += usize::from(after);
+                            if after_tries > 2000 {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            // (Not `len()`: read during a refill it can count the new credit as connections.)
+            while progress.load(Ordering::SeqCst) < 4 * 300 {
+                std::thread::yield_now();
+            }
+            ct.set_max_conns(5);
+            lowered.store(true, Ordering::SeqCst);
+            for h in hs {
+                h.join().expect("thread");
+            }
+            // The table held hundreds of connections when the limit went down to 5 and
+            // nothing was removed after: no creation that started later succeeded.
+            assert_eq!(late.load(Ordering::SeqCst), 0, "round {round}");
+        }
     }
 
     #[test]

@@ -82,8 +82,11 @@
 //!   the limits) but nothing is committed; established connections keep working. The counts
 //!   are kept so that setting up a connection writes no cache line another thread writes
 //!   (per-thread-stripe credit taken from the global count in chunks, per-stripe zone deltas,
-//!   statistics summed when read); the global limit is still exact (a creation is refused
-//!   only after every stripe's unused credit was taken back), and a zone with a limit decides
+//!   statistics summed when read). The global limit is never exceeded by a creation, also
+//!   when `set_max_conns` lowers it while other threads take credit (credit is used only while
+//!   the global count, credit included, is within the limit); a creation is refused only after
+//!   every stripe's unused credit was taken back, so at most for the instant in which a
+//!   concurrent removal's slot sits in a stripe already emptied. A zone with a limit decides
 //!   with one atomic add on its shared count, as before.
 //! * **Timeouts**: one [`TimeoutPolicy`] with OVS's defaults and unit-suffixed names; per zone
 //!   policies override it.
@@ -132,9 +135,11 @@
 //!     own mutex (~100 ns).
 //!   - *Flushes*: a whole-table flush swaps each shard's table for an empty one (O(1) under the
 //!     write lock); a zone flush unlinks at most 64 entries per hold; entries are freed after.
-//!     Flushes and table shrinking take a write lock only when it is free at that instant
-//!     (`try_write`, yielding between tries): they never queue as a waiting writer, which
-//!     would make the shard's next readers wait until the writer is woken and scheduled.
+//!     Flushes first take a write lock only when it is free at that instant (`try_write`,
+//!     yielding between tries) rather than queue as a waiting writer, which would make the
+//!     shard's next readers wait until the writer is woken and scheduled; after 32 tries on a
+//!     shard that is never free they do queue (`write_when_free`), for one short batch, so
+//!     a flush always completes. Table shrinking only tries the lock.
 //!   - *Correctness*: entries are `Arc`s, so a dump's or a sweep's reference keeps an unlinked
 //!     entry alive (no use-after-free); slots are unlinked by (hash, pointer), so only that
 //!     entry goes; an entry is accounted once, by whoever unlinks its primary slot. Insertions

@@ -66,29 +66,31 @@ impl Graveyard {
 
     /// Shrinks shard `sh` (if it is mostly empty) into a spare table, on a thread that must
     /// neither allocate nor free nor wait: every lock is only tried, and the step is skipped
-    /// when there is no spare or no room to retire the old table.
+    /// when there is no spare or no room to retire the old table. Both lists stay locked
+    /// (tried, never waited for) from the check to the push, so the old table always has its
+    /// place in `retired` and the spare its place back in `spares`: nothing is freed here.
     fn shrink(&self, sh: &crate::table::Shard) {
-        let room = self
-            .retired
-            .try_lock()
-            .is_some_and(|r| r.len() < r.capacity());
-        if !room || !sh.mostly_empty(REMOVE_BATCH) {
+        if !sh.mostly_empty(REMOVE_BATCH) {
             return;
         }
-        let Some(mut table) = self.spares.try_lock().and_then(|mut s| s.pop()) else {
+        // Order: `retired` then `spares` (`recycle_tables` never holds both).
+        let Some(mut retired) = self.retired.try_lock() else {
             return;
         };
-        // `table` is then the old one, or still the unused spare.
-        let shrunk = sh.shrink_into(&mut table, REMOVE_BATCH);
-        let list = if shrunk { &self.retired } else { &self.spares };
-        let Some(mut l) = (0..64).find_map(|_| {
-            std::hint::spin_loop();
-            list.try_lock()
-        }) else {
-            return; // (`table` freed here: rare, the lists are held for a push or a swap)
+        if retired.len() >= retired.capacity() {
+            return;
+        }
+        let Some(mut spares) = self.spares.try_lock() else {
+            return;
         };
-        if l.len() < l.capacity() {
-            l.push(table);
+        let Some(mut table) = spares.pop() else {
+            return;
+        };
+        // `table` is then the old one, or still the unused spare; either has room saved.
+        if sh.shrink_into(&mut table, REMOVE_BATCH) {
+            retired.push(table);
+        } else {
+            spares.push(table);
         }
     }
 
@@ -748,5 +750,28 @@ mod tests {
         assert!(ct.shards[0].map.read().capacity() < 4 * SPARE_CAPACITY);
         assert!(ct.graveyard.retired.lock().is_empty());
         assert_eq!(ct.free_unlinked(), 0);
+    }
+
+    #[test]
+    fn a_shrink_with_the_retired_list_busy_waits_for_the_next_step_and_frees_nothing() {
+        let ct = tracker(2000);
+        assert_eq!(ct.free_unlinked(), 0); // enables the graveyard, allocates the spares
+        let spares = ct.graveyard.spares.lock().len();
+        let big = ct.shards[0].map.read().num_buckets();
+        // Another thread holds the retired list (as `recycle_tables` does for its swap).
+        let held = ct.graveyard.retired.lock();
+        let r = ct.sweep(200, usize::MAX);
+        assert_eq!(r.expired, 2000);
+        // Nothing was shrunk (the old table would have had no place but a free here), and
+        // the spare is still there.
+        assert_eq!(ct.shards[0].map.read().num_buckets(), big);
+        assert_eq!(ct.graveyard.spares.lock().len(), spares);
+        drop(held);
+        // A later step does it, handing the old table over.
+        ct.sweep(300, usize::MAX);
+        assert!(ct.shards[0].map.read().capacity() < 4 * SPARE_CAPACITY);
+        assert!(!ct.graveyard.retired.lock().is_empty());
+        ct.free_unlinked();
+        assert!(ct.graveyard.retired.lock().is_empty());
     }
 }
