@@ -563,10 +563,23 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
     }
 }
 
-/// Pause after a conntrack sweep step that found live entries only: 64 slots per 250 us, a
-/// quarter million slots a second per forwarding thread (a pass over a full table of 3M
-/// connections in well under a minute with a few threads), a few percent of a CPU.
+/// Pause after a conntrack sweep step that found live entries only, at first: 64 slots per
+/// 250 us, a quarter million slots a second per forwarding thread (a pass over a full table
+/// of 3M connections in well under a minute with a few threads), a few percent of a CPU.
 const SWEEP_LIVE_PAUSE_NS: u64 = 250_000;
+/// The live pause doubles after each run of this many consecutive steps that found nothing
+/// dead (16,384 slots), up to [`SWEEP_LIVE_PAUSE_MAX_NS`]; a step that finds a dead entry
+/// sets it back to [`SWEEP_LIVE_PAUSE_NS`].
+const SWEEP_BACKOFF_STEPS: u32 = 256;
+/// Longest live pause: 64 slots per 3.125 ms, 20,480 slots a second per forwarding thread.
+/// With [`SWEEP_CATCH_UP_STEPS`] steps per wake-up, an idle thread then wakes every 50 ms
+/// (the default idle poll) instead of every millisecond. The price is expiry latency on a
+/// table where nothing has died for a while: a newly dead entry waits at most one pass,
+/// S / (20,480 x T) seconds for S slots and T forwarding threads (5 s for 100k slots on one
+/// thread, about 3 min for a table of 3M connections); lookups treat it as absent meanwhile,
+/// it only keeps its memory and its place in the limits. Once a step finds one, the
+/// following steps run right away.
+const SWEEP_LIVE_PAUSE_MAX_NS: u64 = 3_125_000;
 /// Pause after a step that found no entry at all (an empty or nearly empty table).
 const SWEEP_EMPTY_PAUSE_NS: u64 = 10_000_000;
 /// Most steps a forwarding thread runs at once to catch up after a pause (1024 slots).
@@ -577,14 +590,26 @@ const CT_HOUSEKEEPING_MS: u64 = 5;
 /// Paces a forwarding thread's conntrack sweep steps ([`ConnTracker::sweep_step`]): while
 /// steps find dead entries, one step per pass over its ports (a mass expiry is unlinked at
 /// the rate the thread forwards bursts; an idle thread polls without sleeping meanwhile);
-/// otherwise one step per [`SWEEP_LIVE_PAUSE_NS`] (or [`SWEEP_EMPTY_PAUSE_NS`] when a step
-/// finds nothing), caught up in a few steps after a sleep in `poll`.
+/// otherwise one step per live pause (from [`SWEEP_LIVE_PAUSE_NS`], backing off to
+/// [`SWEEP_LIVE_PAUSE_MAX_NS`] while nothing dies) or per [`SWEEP_EMPTY_PAUSE_NS`] when a step
+/// finds nothing. An idle thread sleeps in `poll` until a whole catch-up batch of
+/// [`SWEEP_CATCH_UP_STEPS`] steps is due (same rate, 16 times fewer wake-ups), then runs it.
 #[derive(Default)]
 struct SweepPacer {
     next_ns: u64,
+    /// The pause after the last step (0 when it found dead entries).
+    pause_ns: u64,
+    /// Consecutive steps that found no dead entry.
+    calm_steps: u32,
 }
 
 impl SweepPacer {
+    /// The pause after a step that found live entries only, given the calm steps before it.
+    fn live_pause_ns(calm_steps: u32) -> u64 {
+        let doublings = (calm_steps / SWEEP_BACKOFF_STEPS).min(8);
+        (SWEEP_LIVE_PAUSE_NS << doublings).min(SWEEP_LIVE_PAUSE_MAX_NS)
+    }
+
     /// Runs the steps due at `now_ns`; true while steps find dead entries.
     fn tick(&mut self, ct: &dyn ConnTracker, now_ns: u64) -> bool {
         let mut steps = 0;
@@ -593,13 +618,17 @@ impl SweepPacer {
             let r = ct.sweep_step(now_ns);
             if r.dead > 0 {
                 self.next_ns = now_ns;
+                self.pause_ns = 0;
+                self.calm_steps = 0;
                 return true;
             }
             let pause = if r.examined > 0 {
-                SWEEP_LIVE_PAUSE_NS
+                Self::live_pause_ns(self.calm_steps)
             } else {
                 SWEEP_EMPTY_PAUSE_NS
             };
+            self.calm_steps = self.calm_steps.saturating_add(1);
+            self.pause_ns = pause;
             // A long sleep is not made up for beyond one catch-up's worth of steps.
             self.next_ns = (self.next_ns + pause)
                 .max(now_ns.saturating_sub(pause * u64::from(SWEEP_CATCH_UP_STEPS)));
@@ -607,9 +636,11 @@ impl SweepPacer {
         false
     }
 
-    /// How long the thread may sleep in `poll` before its next step (at most `max_ms`).
+    /// How long the thread may sleep in `poll` (at most `max_ms`): until a catch-up batch of
+    /// steps is due, or not at all while steps find dead entries.
     fn timeout_ms(&self, now_ns: u64, max_ms: i32) -> i32 {
-        let ms = self.next_ns.saturating_sub(now_ns).div_ceil(1_000_000);
+        let wake_ns = self.next_ns + self.pause_ns * u64::from(SWEEP_CATCH_UP_STEPS - 1);
+        let ms = wake_ns.saturating_sub(now_ns).div_ceil(1_000_000);
         ms.min(max_ms.max(0) as u64) as i32
     }
 }
@@ -652,8 +683,8 @@ fn forward_loop(sh: &Shared, me: usize) {
     warm_up_parking();
     while !sh.stop.load(Ordering::Acquire) {
         // Conntrack expiry, bounded steps between bursts (never per packet). An idle thread
-        // sleeps in `poll` only until its next step (not at all while steps find dead
-        // entries).
+        // sleeps in `poll` only until its next batch of steps (not at all while steps find
+        // dead entries).
         let poll_timeout_ms = match sh.ct.as_deref() {
             Some(ct) => {
                 let now = sh.now_ns();
@@ -733,6 +764,59 @@ mod tests {
         fn upcall(&self, _: &[Upcall]) -> Vec<UpcallReply> {
             Vec::new()
         }
+    }
+
+    /// A tracker whose sweep steps find `dead` dead entries among `examined`.
+    struct Steps {
+        examined: usize,
+        dead: std::sync::atomic::AtomicUsize,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+    impl ConnTracker for Steps {
+        fn execute(&self, _: &mut [crate::ct::CtItem<'_>], _: &crate::actions::CtAction, _: u64) {}
+        fn sweep_step(&self, _now_ns: u64) -> crate::ct::SweepStep {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            crate::ct::SweepStep {
+                examined: self.examined,
+                dead: self.dead.load(Ordering::Relaxed),
+            }
+        }
+    }
+
+    #[test]
+    fn sweep_steps_back_off_while_nothing_dies_and_resume_at_once_when_something_does() {
+        let ct = Steps {
+            examined: 40,
+            dead: 0.into(),
+            calls: 0.into(),
+        };
+        let mut p = SweepPacer::default();
+        let ms = 1_000_000;
+        // First: a step per 250 us, woken for batches of 16 (every 4 ms).
+        let mut now = 1_000 * ms;
+        p.tick(&ct, now);
+        assert_eq!(p.timeout_ms(now, 50), 4);
+        // Live entries only, for a long while: the pause grows to 3.125 ms per step, an idle
+        // thread wakes at the 50 ms poll for 16 steps.
+        for _ in 0..4000 {
+            now += u64::from(p.timeout_ms(now, 50).max(1) as u32) * ms;
+            p.tick(&ct, now);
+        }
+        assert_eq!(p.pause_ns, SWEEP_LIVE_PAUSE_MAX_NS);
+        assert_eq!(p.timeout_ms(now, 50), 50);
+        let before = ct.calls.load(Ordering::Relaxed);
+        now += 50 * ms;
+        p.tick(&ct, now);
+        assert_eq!(ct.calls.load(Ordering::Relaxed) - before, 16);
+        // A step finds a dead entry: the next ones run without sleeping, then from 250 us again.
+        ct.dead.store(3, Ordering::Relaxed);
+        now += 50 * ms;
+        assert!(p.tick(&ct, now));
+        assert_eq!(p.timeout_ms(now, 50), 0);
+        ct.dead.store(0, Ordering::Relaxed);
+        assert!(!p.tick(&ct, now));
+        assert_eq!(p.pause_ns, SWEEP_LIVE_PAUSE_NS);
+        assert_eq!(p.timeout_ms(now, 50), 4);
     }
 
     #[test]
