@@ -52,8 +52,9 @@ pub trait ConnTracker: Send + Sync {
     /// A small bounded slice of expiry work, called by the forwarding threads between
     /// batches (see `forward_loop`): it must never block, and its work must be bounded (a
     /// few microseconds). What it found paces the next call: right away while it finds dead
-    /// entries, every few hundred microseconds while it finds live ones, less often when it
-    /// finds none. Default: nothing to do.
+    /// entries; while it finds only live ones, from every 250 µs backing off to every
+    /// 3.125 ms (the pacer in `dp.rs`), less often when it finds none. Default: nothing to
+    /// do.
     fn sweep_step(&self, _now_ns: u64) -> SweepStep {
         SweepStep::default()
     }
