@@ -44,6 +44,10 @@
 #   plain add 15.2k / 10.0k (20 ms, tx_gap 15 ms: the probe sender stalled too / 64 ms);
 #   plain del 21.3k / 9.7k (3.7 / 6.7 ms); bundle add 63.6k / 90.0k (4.0 / 167 ms);
 #   bundle del 62.9k / 68.9k (4.1 / 377 ms, 115 lost).
+# Quiet run, 03:13 UTC, load 1.1 (HEAD 6f7afde, learn cookie index included), rvs / OVS
+# flows/s (ratio) and max_delay: plain add 17.6k / 9.6k (1.83x; 1.7 / 58.5 ms); plain del
+# 26.7k / 8.2k (3.25x; 1.2 / 10.4 ms); bundle add 64.1k / 88.6k (0.72x; 3.9 / 146 ms);
+# bundle del 82.1k / 72.8k (1.13x; 4.1 / 268 ms, OVS lost 11 probes).
 # rvs: none lost in any phase, no forwarding pause (OVS's bundle commits stall 0.17-0.38 s).
 # The >= 2x target is NOT met: plain del is ~2x, plain add 1.2-1.5x, and on an idle
 # machine OVS's bundles (69-90k/s) are faster than rvs's (63k/s). Where the time goes (same builds,
