@@ -589,3 +589,21 @@ fn group_buckets_run_as_action_sets() {
     // A bucket without an output changes nothing.
     assert_eq!(acts(&of, "in_port=1,tcp,nw_src=192.168.0.1"), "4");
 }
+
+/// write_actions appends to the action set, as OVS's: two moves both run
+/// (before, the second replaced the first), then the output.
+#[test]
+fn action_set_keeps_every_move() {
+    let mut of = bridge(4);
+    load(
+        &mut of,
+        "ip,actions=write_actions(move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[],move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],output:2)",
+    );
+    let a = acts(
+        &of,
+        "in_port=1,icmp,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2",
+    );
+    assert!(a.contains("dst=00:00:00:00:00:01"), "{a}");
+    assert!(a.contains("dst=10.0.0.1"), "{a}");
+    assert!(a.ends_with(",2"), "{a}");
+}

@@ -728,17 +728,10 @@ pub(crate) fn action_set_order(set: &[Action]) -> Vec<Action> {
     out
 }
 
-/// Adds `a` to an action set: one action per kind (set_field: per field).
+/// Adds `a` to an action set. As OVS's xlate_write_actions, every action is
+/// appended; which of them run, and in what order, is decided when the set
+/// runs ([`action_set_order`]: the last of each kind, all set/move in order).
 fn write_action_set(set: &mut Vec<Action>, a: &Action) {
-    let same = |b: &Action| match (a, b) {
-        (Action::SetField(x), Action::SetField(y)) => x.field == y.field,
-        (Action::Output { .. }, Action::Output { .. }) => true,
-        _ => {
-            std::mem::discriminant(a) == std::mem::discriminant(b)
-                && !matches!(a, Action::SetField(_))
-        }
-    };
-    set.retain(|b| !same(b));
     set.push(a.clone());
 }
 
