@@ -444,7 +444,8 @@ impl Conn {
     }
 
     /// Whether parts of a TABLE_FEATURES request with `xid` are pending and
-    /// less than 1 s old (OVS drops an unfinished request after 1 s).
+    /// the latest came less than 1 s ago (OVS drops an unfinished request
+    /// after 1 s without a part).
     fn table_features_pending_for(&self, xid: u32, now_ms: u64) -> bool {
         matches!(&self.pending_table_features,
             Some((x, _, t)) if *x == xid && now_ms.saturating_sub(*t) <= 1000)
@@ -521,7 +522,9 @@ impl Conn {
                     if !self.table_features_pending_for(xid, now_ms) {
                         self.pending_table_features = Some((xid, Vec::new(), now_ms));
                     }
-                    if let Some((_, parts, _)) = &mut self.pending_table_features {
+                    if let Some((_, parts, last_ms)) = &mut self.pending_table_features {
+                        // The 1 s runs from the latest part, as OVS's.
+                        *last_ms = now_ms;
                         if parts.len() + v.len() > 256 {
                             self.pending_table_features = None;
                             return Err(OfpError::OFPBRC_MULTIPART_BUFFER_OVERFLOW);
@@ -531,11 +534,11 @@ impl Conn {
                 }
             }
             Message::MultipartRequest(mut req) => {
-                let pending = self.table_features_pending_for(xid, now_ms);
-                let parts = self.pending_table_features.take();
+                // Only the last part of that same request (same xid) takes the
+                // parts; another request in between leaves them alone.
                 if let MultipartRequestBody::TableFeatures(v) = &mut req.body
-                    && pending
-                    && let Some((_, mut all, _)) = parts
+                    && self.table_features_pending_for(xid, now_ms)
+                    && let Some((_, mut all, _)) = self.pending_table_features.take()
                 {
                     all.append(v);
                     *v = all;
