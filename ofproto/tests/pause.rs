@@ -281,23 +281,7 @@ fn pause_inside_clone_ends_at_the_clone() {
 #[test]
 fn pause_inside_a_group_bucket_ends_at_the_bucket() {
     let mut of = bridge(4);
-    use ofp_codec::msg::group_mod::{Bucket, GroupMod, GroupModCommand, GroupType};
-    let bucket = |text: &str| Bucket {
-        weight: 0,
-        watch_port: u32::MAX,
-        watch_group: u32::MAX,
-        actions: ofp_codec::action::parse_action_list(text).unwrap(),
-    };
-    of.handle_group_mod(
-        &GroupMod {
-            command: GroupModCommand::ADD,
-            group_type: GroupType::ALL,
-            group_id: 1,
-            buckets: vec![bucket("resubmit(,5)"), bucket("output:3")],
-        },
-        0,
-    )
-    .unwrap();
+    add_all_group(&mut of, 1, &["resubmit(,5)", "output:3"]);
     load(&mut of, "table=0,in_port=1,actions=group:1,output:4");
     load(&mut of, "table=5,actions=controller(pause),output:2");
     let (t, _) = run(&of, 1);

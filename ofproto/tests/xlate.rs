@@ -540,41 +540,17 @@ fn a_trace_of_an_endless_recirculation_stops() {
 #[test]
 fn group_buckets_run_as_action_sets() {
     let mut of = bridge(4);
-    let bucket = |text: &str| Bucket {
-        weight: 0,
-        watch_port: u32::MAX,
-        watch_group: u32::MAX,
-        actions: ofp_codec::action::parse_action_list(text).unwrap(),
-    };
-    let all = |id, buckets| GroupMod {
-        command: GroupModCommand::ADD,
-        group_type: GroupType::ALL,
-        group_id: id,
-        buckets,
-    };
-    of.handle_group_mod(
-        &all(
-            1,
-            vec![
-                bucket("output:2,set_field:192.168.3.90->ip_src"),
-                bucket("output:3"),
-            ],
-        ),
-        0,
-    )
-    .unwrap();
-    of.handle_group_mod(
-        &all(
-            2,
-            vec![bucket(
-                "output:2,push:NXM_NX_REG0[],controller(userdata=01),output:4",
-            )],
-        ),
-        0,
-    )
-    .unwrap();
-    of.handle_group_mod(&all(3, vec![bucket("set_field:192.168.3.90->ip_src")]), 0)
-        .unwrap();
+    add_all_group(
+        &mut of,
+        1,
+        &["output:2,set_field:192.168.3.90->ip_src", "output:3"],
+    );
+    add_all_group(
+        &mut of,
+        2,
+        &["output:2,push:NXM_NX_REG0[],controller(userdata=01),output:4"],
+    );
+    add_all_group(&mut of, 3, &["set_field:192.168.3.90->ip_src"]);
     load(
         &mut of,
         "priority=5,icmp,actions=group:1\npriority=6,udp,actions=group:2\npriority=7,tcp,actions=group:3,output:4",

@@ -77,3 +77,25 @@ pub fn add_with_match(match_text: &str, line: &str) -> FlowMod {
     f.match_ = Match::parse(match_text).unwrap();
     f
 }
+
+/// Adds group `id` of type `all`, one bucket per action text.
+pub fn add_all_group(of: &mut Ofproto, id: u32, buckets: &[&str]) {
+    use ofp_codec::msg::group_mod::{Bucket, GroupMod, GroupModCommand, GroupType};
+    let buckets = buckets
+        .iter()
+        .map(|text| Bucket {
+            weight: 0,
+            watch_port: u32::MAX,
+            watch_group: u32::MAX,
+            actions: ofp_codec::action::parse_action_list(text)
+                .unwrap_or_else(|e| panic!("{text}: {e}")),
+        })
+        .collect();
+    let gm = GroupMod {
+        command: GroupModCommand::ADD,
+        group_type: GroupType::ALL,
+        group_id: id,
+        buckets,
+    };
+    of.handle_group_mod(&gm, 0).unwrap();
+}
