@@ -50,6 +50,7 @@ fn setup(n: u32) {
     let now_ns = 1_000_000_000_000u64;
     let rss0 = common::rss_bytes();
     let start = Instant::now();
+    let cpu0 = common::thread_cpu_ns();
     let mut i = 0u32;
     while i < n {
         let k = (n - i).min(32) as usize;
@@ -81,9 +82,10 @@ fn setup(n: u32) {
         i += k as u32;
     }
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    let cpu_ms = (common::thread_cpu_ns() - cpu0) as f64 / 1e6;
     let per = (common::rss_bytes() - rss0) as f64 / f64::from(n.max(1));
     assert_eq!(ct.len(), n as usize);
-    println!("setup: {n} conns {ms:.0} ms {per:.0} bytes/conn");
+    println!("setup: {n} conns {ms:.0} ms {per:.0} bytes/conn {cpu_ms:.0} cpu-ms");
 }
 
 /// Commits `n` connections, then looks up 3.2M random ones of them (batches of 32, no commit).

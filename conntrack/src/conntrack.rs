@@ -12,7 +12,7 @@ use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
 use crate::nat_alloc::Link;
 use crate::parse::{Extracted, extract};
 use crate::proto::{Update, new_state, valid_new};
-use crate::table::{Conn, ConnInner, Map, Shard, find};
+use crate::table::{Conn, ConnInner, Map, Shard, Slot, find, insert_line_neighbour, touch_probe};
 use crate::timeout::{AtomicPolicy, TimeoutPolicy};
 
 /// OVS's default `n_conn_limit`.
@@ -207,6 +207,13 @@ fn decode_limit(l: u64) -> Option<u32> {
     u32::try_from(l).ok()
 }
 
+/// The bit of a 64-bit filter that stands for `x` (a few mixed bits of it): a clear bit
+/// proves that no value with this bit was added.
+#[inline]
+fn bloom_bit(x: u64) -> u64 {
+    1u64 << ((x ^ x >> 29) & 63)
+}
+
 /// Packets handled together by the batched lookup (at most 32: a `u32` mask tracks them).
 const CHUNK: usize = 32;
 /// Chunks smaller than this go straight to the one-at-a-time path.
@@ -356,47 +363,71 @@ impl Conntrack {
         replace: &mut [Option<Arc<Conn>>; CHUNK],
     ) -> (u32, u32) {
         let n = pkts.len();
-        let mut shard_ix = [usize::MAX; CHUNK];
-        for (ix, k) in shard_ix.iter_mut().zip(keys) {
+        // Each keyed packet as `shard << 5 | index`, sorted: the distinct shards in ascending
+        // order and each packet's guard in one pass (no quadratic search).
+        let mut order = [u64::MAX; CHUNK];
+        let mut m = 0usize;
+        let mut sorted = true;
+        for (i, k) in keys.iter().enumerate() {
             if let Some((_, h)) = k {
-                *ix = self.shard_index(*h);
+                let si = self.shard_index(*h);
                 // A plain load: brings the lock's line in, overlapping with the others.
-                std::hint::black_box(self.shards[*ix].map.is_locked());
+                std::hint::black_box(self.shards[si].map.is_locked());
+                order[m] = (si as u64) << 5 | i as u64;
+                sorted &= m == 0 || order[m - 1] < order[m];
+                m += 1;
             }
+        }
+        // Already in order when the chunk is one flow (or one shard).
+        if !sorted {
+            order[..m].sort_unstable();
         }
         // The distinct shards, locked in ascending order: a thread holding several read locks
         // only ever waits for a higher one, and writers hold one lock and wait for nothing
         // else, so no wait cycle can form even though waiting writers block new readers.
         let mut guard_shard = [usize::MAX; CHUNK];
         let mut n_guards = 0usize;
-        for &si in &shard_ix[..n] {
-            if si != usize::MAX && !guard_shard[..n_guards].contains(&si) {
+        let mut guard_of = [0u8; CHUNK];
+        for &o in &order[..m] {
+            let si = (o >> 5) as usize;
+            if n_guards == 0 || guard_shard[n_guards - 1] != si {
                 guard_shard[n_guards] = si;
                 n_guards += 1;
             }
+            guard_of[(o & 31) as usize] = (n_guards - 1) as u8;
         }
-        guard_shard[..n_guards].sort_unstable();
         let guards: [Option<RwLockReadGuard<'_, Map>>; CHUNK] =
             std::array::from_fn(|g| (g < n_guards).then(|| self.shards[guard_shard[g]].map.read()));
-        let mut guard_of = [0u8; CHUNK];
+        // The probe lines of the whole chunk first: independent loads whose misses overlap.
+        let mut touched = false;
         for i in 0..n {
-            if let Some(g) = guard_shard[..n_guards]
-                .iter()
-                .position(|&s| s == shard_ix[i])
-            {
-                guard_of[i] = g as u8;
+            if let (Some((_, h)), Some(map)) = (&keys[i], &guards[usize::from(guard_of[i])]) {
+                touched ^= touch_probe(map, *h);
             }
         }
+        std::hint::black_box(touched);
         let mut found: [Option<(&Arc<Conn>, bool)>; CHUNK] = [None; CHUNK];
+        let mut neighbours: [Option<&Slot>; CHUNK] = [None; CHUNK];
         for i in 0..n {
             if let (Some((ex, h)), Some(map)) = (&keys[i], &guards[usize::from(guard_of[i])]) {
                 // A packet NATed earlier in this zone looked up by its reversed tuple.
                 found[i] = find(map, *h, &ex.key).map(|(c, r)| (c, r ^ ex.natted));
-                if let Some((c, _)) = found[i] {
-                    std::hint::black_box(c.inner.is_locked());
+                if found[i].is_none() && ctx.opts.commit {
+                    // Likely a new connection: the line its insertion will write.
+                    neighbours[i] = insert_line_neighbour(map, *h);
                 }
             }
         }
+        // Then the lines the chunk's state machines and insertions will touch, again together.
+        let mut acc = 0u64;
+        for i in 0..n {
+            if let Some((c, _)) = found[i] {
+                touched ^= c.inner.is_locked();
+            } else if let Some(s) = neighbours[i] {
+                acc ^= s.hash;
+            }
+        }
+        std::hint::black_box((touched, acc));
         let mut deferred = 0u32;
         let mut missing = 0u32;
         // Keys and entries of deferred packets: later packets of the same connection wait too.
@@ -404,17 +435,23 @@ impl Conntrack {
         let mut dconns = [std::ptr::null::<Conn>(); CHUNK];
         let mut dhash = [0u64; CHUNK];
         let mut nd = 0usize;
+        let (mut hash_bloom, mut conn_bloom) = (0u64, 0u64);
         for i in 0..n {
             let Some((ex, hash)) = &keys[i] else {
                 continue;
             };
             let conn_ptr = found[i].map_or(std::ptr::null(), |(c, _)| Arc::as_ptr(c));
-            // Same connection means same symmetric hash: compare hashes first.
+            // Same connection means same symmetric hash: compare hashes first, and only when
+            // the filters of the deferred hashes and entries say one may match.
             let waits = nd > 0
-                && ((0..nd).any(|d| {
-                    dhash[d] == *hash
-                        && dkeys[d].is_some_and(|k| k == ex.key || k.is_reverse_of(&ex.key))
-                }) || (!conn_ptr.is_null() && dconns[..nd].contains(&conn_ptr)));
+                && ((hash_bloom & bloom_bit(*hash) != 0
+                    && (0..nd).any(|d| {
+                        dhash[d] == *hash
+                            && dkeys[d].is_some_and(|k| k == ex.key || k.is_reverse_of(&ex.key))
+                    }))
+                    || (!conn_ptr.is_null()
+                        && conn_bloom & bloom_bit(conn_ptr as u64 >> 4) != 0
+                        && dconns[..nd].contains(&conn_ptr)));
             let done = !waits
                 && match found[i] {
                     Some((conn, reply))
@@ -449,6 +486,10 @@ impl Conntrack {
                 dhash[nd] = *hash;
                 dconns[nd] = conn_ptr;
                 nd += 1;
+                hash_bloom |= bloom_bit(*hash);
+                if !conn_ptr.is_null() {
+                    conn_bloom |= bloom_bit(conn_ptr as u64 >> 4);
+                }
             }
         }
         (deferred, missing)

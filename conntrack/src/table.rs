@@ -411,6 +411,61 @@ pub(crate) fn find<'m>(map: &'m Map, hash: u64, k: &ConnKey) -> Option<(&'m Arc<
         .map(|s| (&s.conn, s.conn.key != *k))
 }
 
+/// Cache-line size assumed by [`touch_insert_slot`].
+const LINE_BYTES: usize = 64;
+/// Control bytes hashbrown examines per probe step (its SSE2 group width).
+const GROUP: usize = 16;
+
+/// Whether the bucket where a probe for `hash` starts is occupied: a load of the control
+/// byte there, so that a later lookup of `hash` finds that line in the cache. Cheap and
+/// independent: issued for a whole batch before the lookups themselves, their misses
+/// overlap instead of waiting one after another. (The result only feeds a `black_box`.)
+#[inline]
+pub(crate) fn touch_probe(map: &Map, hash: u64) -> bool {
+    let nb = map.num_buckets();
+    nb > 0 && map.get_bucket(hash as usize & (nb - 1)).is_some()
+}
+
+/// An occupied slot in the same cache line as the slot an insertion of `hash` will most
+/// likely write (the first free bucket of its first probe group, where hashbrown puts it),
+/// for a key that was just looked up and not found; reading it brings that line into the
+/// cache. In a table of a million connections that line is almost never cached, and the
+/// store that fills it otherwise stalls the insertion (at the latest at the write lock's
+/// release) for a full memory latency per new connection; read for a whole batch first,
+/// the misses overlap. There is no safe prefetch of a free bucket, hence the occupied
+/// neighbour (bucket addresses follow from any one occupied bucket nearby); `None` when no
+/// occupied bucket shares the line. Computing it reads only control bytes (cached by the
+/// lookup). A heuristic: the table may change before the insertion, which then just misses
+/// as before.
+#[inline]
+pub(crate) fn insert_line_neighbour(map: &Map, hash: u64) -> Option<&Slot> {
+    let nb = map.num_buckets();
+    if nb < GROUP {
+        return None;
+    }
+    let mask = nb - 1;
+    let pos = hash as usize & mask;
+    let free = (0..GROUP)
+        .map(|k| (pos + k) & mask)
+        .find(|&i| map.get_bucket(i).is_none())?;
+    let size = std::mem::size_of::<Slot>() as isize;
+    let per_line = (LINE_BYTES / std::mem::size_of::<Slot>()) as isize;
+    // Bucket `i` lives at `base - (i + 1) * size`: a bucket `d` places above `free` is `d *
+    // size` bytes below it.
+    for d in (1..per_line).flat_map(|d| [d, -d]) {
+        let Some(j) = free.checked_add_signed(d).filter(|&j| j < nb) else {
+            continue;
+        };
+        if let Some(s) = map.get_bucket(j) {
+            let at = std::ptr::from_ref(s) as isize;
+            if (at + d * size) as usize / LINE_BYTES == at as usize / LINE_BYTES {
+                return Some(s);
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,6 +549,32 @@ mod tests {
         shard.maybe_shrink();
         let cap = shard.map.read().capacity();
         assert!((16..=64).contains(&cap), "{cap}");
+    }
+
+    #[test]
+    fn the_insert_line_neighbour_shares_the_line_the_insertion_then_writes() {
+        // 4,096 buckets, filled to hashbrown's maximum load (7/8) without growing.
+        let mut map = Map::with_capacity(3584);
+        assert_eq!(map.num_buckets(), 4096);
+        let (mut hinted, mut counted) = (0, 0);
+        for i in 0..3584u32 {
+            let c = conn(i);
+            let h = c.key.sym_hash(7);
+            let hint = insert_line_neighbour(&map, h).map(|s| std::ptr::from_ref(s) as usize);
+            let slot = Slot { hash: h, conn: c };
+            let at = std::ptr::from_ref(map.insert_unique(h, slot, |s| s.hash).get()) as usize;
+            assert_eq!(map.num_buckets(), 4096, "no growth in this test");
+            if let Some(hint) = hint {
+                assert_eq!(hint / LINE_BYTES, at / LINE_BYTES, "insert {i}");
+                assert_ne!(hint, at);
+            }
+            // At the loads a grown table has (from 7/16 on), most insertions get a hint.
+            if map.len() > 4096 * 7 / 16 {
+                counted += 1;
+                hinted += usize::from(hint.is_some());
+            }
+        }
+        assert!(hinted * 10 >= counted * 7, "{hinted} of {counted}");
     }
 
     #[test]

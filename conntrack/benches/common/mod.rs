@@ -96,3 +96,12 @@ pub fn rss_bytes() -> u64 {
         .unwrap_or(0);
     pages * 4096
 }
+
+/// CPU time the calling thread has used, in ns (`/proc/thread-self/schedstat`; 0 if absent):
+/// on a shared machine, less disturbed by other processes than wall-clock time.
+pub fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
+        .unwrap_or(0)
+}
