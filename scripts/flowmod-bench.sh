@@ -27,7 +27,10 @@
 # Usage: scripts/flowmod-bench.sh [rvs] [ovs]      (default: both, rvs first)
 # Env: NFLOWS (100000), PROBE_US (1000), RVS (path of the rvs binary; built with
 #      cargo --release -p switch if unset), KIT, OUT (/tmp/$PFX/results), PFX (rvsfm),
-#      THREADS (rvs forwarding threads, default rvs's own default).
+#      THREADS (rvs forwarding threads, default rvs's own default),
+#      RVS_CLIENTS (which CLIs load rvs, in order: default "ovs-ofctl rvs-ofctl"; rows
+#      "rvs" are Debian's ovs-ofctl against rvs, rows "rvs-own" are `rvs ofctl`, rvs's
+#      own CLI, against rvs; OVS is always loaded with ovs-ofctl, as the issue asks).
 # Results: $OUT/summary.txt (one line per switch and phase), $OUT/*.log, probe data.
 #
 # Figures (2026-11-27 02:19 UTC, 2 cores, load 3.4-6.5 from other builds; rvs release build
@@ -68,6 +71,7 @@ NFLOWS=${NFLOWS:-100000}
 PROBE_US=${PROBE_US:-1000}
 OUT=${OUT:-/tmp/${PFX}/results}
 THREADS=${THREADS:-}
+RVS_CLIENTS=${RVS_CLIENTS:-ovs-ofctl rvs-ofctl}
 WHICH=${*:-"rvs ovs"}
 PY=/usr/bin/python3
 . "$ROOT/bench/lib/netns.sh"
@@ -168,9 +172,10 @@ EOF
 
 nflows() { ovs-ofctl -O OpenFlow13 dump-aggregate "$1" 2>/dev/null | sed -n 's/.*flow_count=\([0-9]*\).*/\1/p'; }
 
-# run_phases NAME TARGET TX_NS RX_NS : the four phases against switch TARGET
+# run_phases NAME TARGET TX_NS RX_NS [CLIENT] : the four phases against switch TARGET,
+# loaded with CLIENT (default Debian's ovs-ofctl; "$RVS ofctl" for rvs's own CLI)
 run_phases() {
-    local name=$1 tgt=$2 txns=$3 rxns=$4 tag=$1 mode bopt t0 t1 n0 n1 rc of
+    local name=$1 tgt=$2 txns=$3 rxns=$4 client=${5:-ovs-ofctl} tag=$1 mode bopt t0 t1 n0 n1 rc of
     probe_start "$txns" "$rxns" "$tag"
     sleep 2
     local q0; q0=$(now); sleep 3; local q1; q1=$(now)
@@ -180,17 +185,17 @@ run_phases() {
         of=OpenFlow13
         n0=$(nflows "$tgt")
         t0=$(now)
-        timeout 600 ovs-ofctl -O $of $bopt add-flows "$tgt" "$OUT/flows.txt" 2> "$OUT/$name.$mode.add.err"; rc=$?
+        timeout 600 $client -O $of $bopt add-flows "$tgt" "$OUT/flows.txt" 2> "$OUT/$name.$mode.add.err"; rc=$?
         if [ $rc != 0 ] && [ $mode = bundle ]; then
             of=OpenFlow14; t0=$(now)
-            timeout 600 ovs-ofctl -O $of --bundle add-flows "$tgt" "$OUT/flows.txt" 2>> "$OUT/$name.$mode.add.err"; rc=$?
+            timeout 600 $client -O $of --bundle add-flows "$tgt" "$OUT/flows.txt" 2>> "$OUT/$name.$mode.add.err"; rc=$?
         fi
         t1=$(now)
         n1=$(nflows "$tgt")
         echo "$name $mode-add $t0 $t1 $((n1 - n0)) rc=$rc $of" >> "$OUT/windows.txt"
         sleep 1.5
         t0=$(now)
-        timeout 600 ovs-ofctl -O $of $bopt --strict del-flows "$tgt" - < "$OUT/flows.del.txt" 2> "$OUT/$name.$mode.del.err"; rc=$?
+        timeout 600 $client -O $of $bopt --strict del-flows "$tgt" - < "$OUT/flows.del.txt" 2> "$OUT/$name.$mode.del.err"; rc=$?
         t1=$(now)
         n0=$(nflows "$tgt")
         echo "$name $mode-del $t0 $t1 $((n1 - n0)) rc=$rc $of" >> "$OUT/windows.txt"
@@ -224,7 +229,14 @@ run_rvs() {
     ovs-ofctl -O OpenFlow13 add-flow "$tgt" "table=0,priority=1000,udp,actions=NORMAL"
     ovs-ofctl -O OpenFlow13 add-flow "$tgt" "table=0,priority=1000,arp,actions=NORMAL"
     in_ns "$NS1" ping -c 3 -i 0.2 -W 2 "$IP2" > /dev/null || { log "rvs: no connectivity"; rvs_down; return 1; }
-    run_phases rvs "$tgt" "$NS1" "$NS2"
+    local c
+    for c in $RVS_CLIENTS; do
+        case $c in
+        ovs-ofctl) run_phases rvs "$tgt" "$NS1" "$NS2" ovs-ofctl ;;
+        rvs-ofctl) run_phases rvs-own "$tgt" "$NS1" "$NS2" "$RVS ofctl" ;;
+        *) log "unknown client $c" ;;
+        esac
+    done
     ps -o rss=,cputime= -p "$RVSPID" > "$OUT/rvs.ps" 2>/dev/null
     rvs_down
 }

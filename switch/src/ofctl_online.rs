@@ -263,6 +263,13 @@ impl Stream {
             Stream::Tcp(s) => s,
         }
     }
+
+    fn set_nonblocking(&self, on: bool) -> std::io::Result<()> {
+        match self {
+            Stream::Unix(s) => s.set_nonblocking(on),
+            Stream::Tcp(s) => s.set_nonblocking(on),
+        }
+    }
 }
 
 trait ReadWrite: Read + Write {}
@@ -271,8 +278,14 @@ impl<T: Read + Write> ReadWrite for T {}
 /// One OpenFlow 1.3 connection with ovs-ofctl's xid numbering.
 struct Vconn {
     s: Stream,
+    /// Received bytes not yet taken as messages.
     buf: Vec<u8>,
+    /// Queued bytes not yet written (see [`Vconn::queue`]).
+    out: Vec<u8>,
 }
+
+/// How many queued bytes [`Vconn::queue`] gathers before one write.
+const QUEUE_FLUSH_BYTES: usize = 64 * 1024;
 
 /// Process-wide xid counter (ovs-ofctl numbers messages across connections).
 struct Xids(u32);
@@ -315,6 +328,7 @@ impl Vconn {
         let mut v = Vconn {
             s: resolve(target, rundir)?,
             buf: Vec::new(),
+            out: Vec::new(),
         };
         v.send(&Message::Hello(Hello::with_versions(1 << OFP13_VERSION)).encode(xids.next()))?;
         let hello = v.recv()?;
@@ -327,12 +341,55 @@ impl Vconn {
         Ok(v)
     }
 
+    /// Writes `bytes` (after anything queued) now.
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        self.s.io().write_all(bytes)?;
+        self.out.extend_from_slice(bytes);
+        self.flush()
+    }
+
+    /// Queues `bytes` to be written with the ones around it: one write per
+    /// [`QUEUE_FLUSH_BYTES`] instead of one per message, for the long runs
+    /// of flow mods that `add-flows` and `--bundle` send before their
+    /// barrier. Whatever the switch sent meanwhile (errors, echo requests)
+    /// is read into `buf` before each write, so neither side can block
+    /// writing to a peer that is itself blocked writing.
+    fn queue(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.extend_from_slice(bytes);
+        if self.out.len() >= QUEUE_FLUSH_BYTES {
+            self.take_pending_input()?;
+            self.flush()?;
+        }
         Ok(())
     }
 
+    /// Writes everything queued.
+    fn flush(&mut self) -> Result<()> {
+        if !self.out.is_empty() {
+            self.s.io().write_all(&self.out)?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Reads, without waiting, whatever the switch has sent so far.
+    fn take_pending_input(&mut self) -> Result<()> {
+        self.s.set_nonblocking(true)?;
+        let mut tmp = [0u8; 65536];
+        let read = loop {
+            match self.s.io().read(&mut tmp) {
+                Ok(0) => break Ok(()),
+                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.s.set_nonblocking(false)?;
+        Ok(read?)
+    }
+
     fn recv(&mut self) -> Result<Vec<u8>> {
+        self.flush()?;
         loop {
             match frame_len(&self.buf) {
                 Ok(Frame::Complete(n)) => return Ok(self.buf.drain(..n).collect()),
@@ -411,7 +468,7 @@ impl Vconn {
     fn transact_noreply(&mut self, msgs: Vec<Message>, xids: &mut Xids) -> Result<()> {
         for m in msgs {
             let xid = xids.next();
-            self.send(&m.encode(xid))?;
+            self.queue(&m.encode(xid))?;
         }
         let barrier = xids.next();
         self.send(&Message::BarrierRequest.encode(barrier))?;
@@ -868,7 +925,12 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             if o.bundle {
                 bundle(&mut v, fms, &mut s.xids, &s.target)?;
             } else {
-                v.transact_noreply(fms, &mut s.xids)?;
+                // As ovs-ofctl: each flow mod is its own barrier-confirmed
+                // transaction, and the first one the switch refuses ends the
+                // command with the flows after it never sent.
+                for fm in fms {
+                    v.transact_noreply(vec![fm], &mut s.xids)?;
+                }
             }
             String::new()
         }
@@ -1472,7 +1534,7 @@ fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids, target: &str) -> R
             message: r.clone(),
             properties: Vec::new(),
         };
-        v.send(&Message::BundleAdd(add).encode(xid))?;
+        v.queue(&Message::BundleAdd(add).encode(xid))?;
     }
     exchange(
         v,

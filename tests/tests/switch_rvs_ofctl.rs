@@ -567,3 +567,47 @@ fn global_options_before_the_command_as_ovs_ofctl() {
     assert_eq!(ours, theirs, "rvs ofctl -P ... monitor vs ovs-ofctl");
     eprintln!("{same} option orders printed what ovs-ofctl printed, and monitor");
 }
+
+/// Without `--bundle`, ovs-ofctl sends each flow mod of a file as its own
+/// barrier-confirmed transaction and stops at the first one the switch
+/// refuses: the flows before it stay, the ones after it are never sent.
+/// `rvs ofctl add-flows` must leave the switch in the same state.
+#[test]
+fn add_flows_stops_at_the_first_refused_flow_as_ovs_ofctl() {
+    let t = "add_flows_stops_at_the_first_refused_flow";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    let dir = rvs::TempDir::new("stop");
+    let file = dir.0.join("f.flows");
+    std::fs::write(
+        &file,
+        "priority=1,udp,actions=drop\n\
+         priority=2,ip,actions=group:99\n\
+         priority=3,tcp,actions=drop\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let mut dumps = Vec::new();
+    for client in ["ovs-ofctl", "rvs"] {
+        ok_stdout(&ovs_ofctl(&["del-flows", &target]), "del-flows");
+        let o = if client == "rvs" {
+            rvs_ofctl(&["add-flows", &target, file])
+        } else {
+            ovs_ofctl(&["add-flows", &target, file])
+        };
+        assert_eq!(o.status.code(), Some(1), "{client} add-flows exit status");
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(err.contains("OFPBAC_BAD_OUT_GROUP"), "{client}: {err}");
+        let dump = ok_stdout(&ovs_ofctl(&["dump-flows", &target, "--no-stats"]), "dump");
+        dumps.push(dump);
+    }
+    assert!(dumps[0].contains("priority=1,udp"), "{}", dumps[0]);
+    assert!(!dumps[0].contains("priority=3"), "{}", dumps[0]);
+    assert_eq!(
+        dumps[0], dumps[1],
+        "switch state after ovs-ofctl vs rvs ofctl"
+    );
+}

@@ -34,6 +34,7 @@ pub(super) fn run(o: &Opts) -> Result<String> {
     let mut v = Vconn {
         s: Stream::Unix(s),
         buf: Vec::new(),
+        out: Vec::new(),
     };
     v.send(&Message::Hello(Hello::with_versions(1 << OFP13_VERSION)).encode(1))?;
     let hello = v
