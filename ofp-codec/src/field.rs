@@ -35,7 +35,7 @@
 //! The variant order of [`Field`] is the order in which OVS's `nx_put_raw()`
 //! emits fields on OpenFlow 1.3, so sorting by `Field` gives encoding order.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::OnceLock;
 
 /// A field known to rvs. Closed: Open vSwitch refuses fields it does not know
