@@ -328,7 +328,7 @@ pub use conntrack::{Config, Conntrack, CtStats, DEFAULT_MAX_CONNS, DEFAULT_SHARD
 pub use dump::{CtEntry, format_ct_stats, proto_name};
 pub use flush::{FlushMatch, TupleMatch};
 pub use key::ConnKey;
-pub use maint::{DumpCursor, FlushFilter, REMOVE_BATCH, SweepResult};
+pub use maint::{DumpCursor, FlushFilter, NEAR_LIMIT_PERCENT, REMOVE_BATCH, SweepResult};
 pub use meta::{CtMeta, CtOpts, CtPacket, CtState, L3, OrigTuple};
 pub use nat::{Alg, NatConfig, NatKind};
 pub use nat_rewrite::{FrameBuf, NatRewrite};

@@ -165,7 +165,15 @@ pub struct SweepResult {
     pub dead: usize,
     /// The sweep wrapped around to the first shard during this call (a full pass completed).
     pub wrapped: bool,
+    /// After the call the table holds at least [`NEAR_LIMIT_PERCENT`] % of the global limit
+    /// ([`Conntrack::max_conns`]), dead entries not yet unlinked included: these hold slots
+    /// new connections may be refused for, so a caller that paces its sweeps should not slow
+    /// them down now (OVS frees expired connections within ~5 s).
+    pub near_limit: bool,
 }
+
+/// See [`SweepResult::near_limit`].
+pub const NEAR_LIMIT_PERCENT: usize = 90;
 
 /// Position in a chunked dump: pass [`DumpCursor::START`] first, then the cursor each chunk
 /// returns, until it returns `None`.
@@ -289,6 +297,9 @@ impl Conntrack {
                 }
             }
         }
+        let len = self.len();
+        res.near_limit = len > 0
+            && len.saturating_mul(100) >= self.max_conns().saturating_mul(NEAR_LIMIT_PERCENT);
         res
     }
 

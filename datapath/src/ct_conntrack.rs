@@ -112,6 +112,7 @@ impl ConnTracker for Conntrack {
         SweepStep {
             examined: r.examined,
             dead: r.dead,
+            near_limit: r.near_limit,
         }
     }
 
