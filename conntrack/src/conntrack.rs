@@ -636,8 +636,13 @@ impl Conntrack {
     ) {
         let zone = opts.zone;
         // A packet NATed earlier in this zone whose connection is gone: its own tuple.
-        let unnat = ex.unnatted();
-        let ex = &unnat;
+        let unnat;
+        let ex = if ex.natted {
+            unnat = ex.unnatted();
+            &unnat
+        } else {
+            ex
+        };
         let md = &mut pkt.md;
         if ex.related {
             // An ICMP error must quote a tracked connection; it never creates one.

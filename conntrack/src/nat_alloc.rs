@@ -154,6 +154,20 @@ impl Conntrack {
     pub(crate) fn link(&self, conn: &Arc<Conn>, hash: u64, now_ns: u64) -> Link {
         let mut stale = Vec::new();
         let mut map = self.write_for_insert(hash, now_ns);
+        // The common case, nothing under the key: one probe finds that and the free bucket
+        // (the table has room, so this never grows it).
+        let k = &conn.key;
+        if let hashbrown17::hash_table::Entry::Vacant(v) = map.entry(
+            hash,
+            |s| s.hash == hash && s.conn.direction_of(k).is_some(),
+            |s| s.hash,
+        ) {
+            v.insert(Slot {
+                hash,
+                conn: conn.clone(),
+            });
+            return Link::Linked;
+        }
         if let Some(other) = live(&mut map, hash, &conn.key, now_ns, &mut stale) {
             // Dead entries unlinked on the way are accounted here too, as in
             // `nat_link`; otherwise the connection counts would never drop.
