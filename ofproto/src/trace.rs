@@ -94,6 +94,26 @@ impl TraceBuilder {
         });
     }
 
+    /// Opens again the last node closed at the current level if it is a
+    /// table, so that what follows nests under it (OVS leaves its trace
+    /// inside the first rule's table node until the translation ends: the
+    /// action set runs there). Returns whether a node was opened.
+    pub fn reopen_last_table(&mut self) -> bool {
+        let Some(top) = self.stack.last_mut() else {
+            return false;
+        };
+        if top.subs.last().map(|n| n.kind) != Some(NodeKind::Table) {
+            return false;
+        }
+        match top.subs.pop() {
+            Some(n) => {
+                self.stack.push(n);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn close(&mut self) {
         if self.stack.len() > 1
             && let Some(n) = self.stack.pop()

@@ -566,6 +566,20 @@ fn group_buckets_run_as_action_sets() {
     assert_eq!(acts(&of, "in_port=1,tcp,nw_src=192.168.0.1"), "4");
 }
 
+/// A bucket works on a copy of the packet but not of the action set: what a
+/// bucket's resubmit writes there runs at the end of the pipeline, as in
+/// OVS's xlate_group_bucket (which restores only the flow).
+#[test]
+fn bucket_resubmit_writes_the_pipeline_action_set() {
+    let mut of = bridge(4);
+    add_all_group(&mut of, 1, &["resubmit(,2)"]);
+    load(
+        &mut of,
+        "priority=5,icmp,actions=group:1\ntable=2,priority=1,actions=write_actions(output:3)",
+    );
+    assert_eq!(acts(&of, "in_port=1,icmp,nw_src=192.168.0.1"), "3");
+}
+
 /// write_actions appends to the action set, as OVS's: two moves both run
 /// (before, the second replaced the first), then the output.
 #[test]

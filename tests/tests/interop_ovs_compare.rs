@@ -1738,6 +1738,38 @@ fn ofproto_trace_matches_ovs() {
     );
 }
 
+/// A group bucket's resubmit into a table with write_actions: OVS restores
+/// the packet after the bucket but not the action set, so the output written
+/// there runs at the end of the pipeline. Same trace on both switches.
+#[test]
+fn bucket_resubmit_into_write_actions_traces_as_ovs() {
+    let t = "bucket_resubmit_into_write_actions_traces_as_ovs";
+    if !ready(t) || !tool_available(t, "ovs-appctl") {
+        return;
+    }
+    let p = Pair::start("secure");
+    p.same(&["add-group"], &["group_id=7,type=all,bucket=resubmit(,2)"]);
+    for f in [
+        "priority=400,icmp,actions=group:7",
+        "table=2,priority=1,actions=write_actions(output:2)",
+    ] {
+        p.same(&["add-flow"], &[f]);
+    }
+    let ports = rvs_to_odp_ports(&p);
+    let [r, o] = p.ctl_clients_agree(&["ofproto/trace", "br0", "in_port=1,icmp"]);
+    let rvs = trace_as_ovs(&r.1, &ports);
+    assert_eq!(
+        (r.0, &rvs, &r.2),
+        (o.0, &o.1, &o.2),
+        "rvs (normalised) vs ovs-vswitchd"
+    );
+    assert!(
+        o.1.contains("Datapath actions: 2") || o.1.contains("Datapath actions: 3"),
+        "{}",
+        o.1
+    );
+}
+
 /// rvs's datapath port number (its OpenFlow number; LOCAL 4294967294) to
 /// OVS's netdev datapath number, from ovs-vswitchd's `dpif/show` (`p1
 /// 1/2:` is OpenFlow port 1, datapath port 2; `br0 65534/1:` is LOCAL).

@@ -115,9 +115,11 @@ impl Xlate<'_> {
         let acts = bucket.actions.clone();
         self.out.buckets.push((group_id, i));
         self.node_open(NodeKind::Bucket, format!("bucket {i}"));
-        // Each bucket acts on its own copy of the packet (OVS clones).
+        // Each bucket acts on its own copy of the packet (OVS clones). The
+        // pipeline's action set is not restored: a bucket's resubmit into a
+        // table with write_actions adds to it, as in OVS's
+        // xlate_group_bucket (review finding L4).
         let saved_flow = self.pkt.flow;
-        let saved_set = self.pipe.action_set.clone();
         // A bucket runs as an action set, as OVS's xlate_group_bucket:
         // stack actions, controller(), learn, ... in it are ignored and
         // only its last output (or group) is taken.
@@ -125,7 +127,6 @@ impl Xlate<'_> {
         // A pause inside ends at the bucket, as in OVS (`pause.rs`).
         self.pause_boundary();
         self.pkt.flow = saved_flow;
-        self.pipe.action_set = saved_set;
         self.node_close();
     }
 }

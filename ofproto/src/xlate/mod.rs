@@ -224,10 +224,7 @@ impl Ofproto {
         } else {
             x.first_lookup(0);
         }
-        if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
-            let set = std::mem::take(&mut x.pipe.action_set);
-            x.execute_action_set(&set);
-        }
+        x.run_pipeline_action_set();
         x.finish()
     }
 }
@@ -244,10 +241,7 @@ impl Ofproto {
     ) -> Translation {
         let mut x = Xlate::new(self, &OfFlow::from_key(key), opts);
         x.do_actions(actions);
-        if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
-            let set = std::mem::take(&mut x.pipe.action_set);
-            x.execute_action_set(&set);
-        }
+        x.run_pipeline_action_set();
         x.finish()
     }
 }
@@ -597,6 +591,7 @@ impl<'a> Xlate<'a> {
                 }
                 Instruction::ClearActions => {
                     self.report(NodeKind::Action, "clear_actions".into());
+                    self.report_action_set("was");
                     self.pipe.action_set.clear();
                 }
                 Instruction::WriteActions(acts) => {
@@ -608,6 +603,7 @@ impl<'a> Xlate<'a> {
                     for a in acts {
                         write_action_set(&mut self.pipe.action_set, a);
                     }
+                    self.report_action_set("is");
                 }
                 Instruction::WriteMetadata { metadata, mask } => {
                     if self.tracing() {
@@ -634,6 +630,47 @@ impl<'a> Xlate<'a> {
     pub(crate) fn execute_action_set(&mut self, set: &[Action]) {
         let acts = action_set_order(set);
         self.do_actions(&acts);
+    }
+
+    /// Runs the pipeline's action set when the pipeline ends (unless an
+    /// `exit` or an error ended it first), under a `--. Executing action
+    /// set:` trace node as OVS's xlate_action_set. After an exit the set is
+    /// left as it is (a pause freezes it).
+    pub(crate) fn run_pipeline_action_set(&mut self) {
+        if self.pipe.exit || self.out.error.is_some() {
+            return;
+        }
+        let set = std::mem::take(&mut self.pipe.action_set);
+        let acts = action_set_order(&set);
+        if acts.is_empty() {
+            return;
+        }
+        let reopened = self.trace.as_mut().is_some_and(|t| t.reopen_last_table());
+        self.node_open(NodeKind::Table, "--. Executing action set:".into());
+        self.do_actions(&acts);
+        self.node_close();
+        if reopened {
+            self.node_close();
+        }
+    }
+
+    /// The trace's `action set VERB: ACTIONS` (or `... VERB empty`) line,
+    /// the actions in the order they would run, as OVS's
+    /// xlate_report_action_set after write_actions and clear_actions.
+    fn report_action_set(&mut self, verb: &str) {
+        if !self.tracing() {
+            return;
+        }
+        let acts = action_set_order(&self.pipe.action_set);
+        let text = if acts.is_empty() {
+            format!("action set {verb} empty")
+        } else {
+            format!(
+                "action set {verb}: {}",
+                ofp_codec::action::format_actions(&acts)
+            )
+        };
+        self.report(NodeKind::Detail, text);
     }
 
     /// Records a recirculation to `table_id` and returns its id.

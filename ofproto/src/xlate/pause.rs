@@ -467,10 +467,7 @@ impl Ofproto {
             x.pipe.cookie = g.cookie;
             x.do_actions(&g.actions);
         }
-        if !x.pipe.exit && x.out.error.is_none() && !x.pipe.action_set.is_empty() {
-            let set = std::mem::take(&mut x.pipe.action_set);
-            x.execute_action_set(&set);
-        }
+        x.run_pipeline_action_set();
         Ok(x.finish())
     }
 }
