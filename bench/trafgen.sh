@@ -15,12 +15,17 @@
 # Counters are sampled WARM s after start and WIN s later: ns2 eth0 rx_packets
 # (received pps) and ns1 eth0 tx_packets+tx_dropped (offered pps); the switch
 # process's utime+stime from /proc/PID/stat (all threads) gives CPU-seconds per
-# million received packets.
+# million received packets. "All threads" is the whole thread group, exited
+# threads included: io_uring's io-wq workers (iou-wrk-*) and SQPOLL threads are
+# threads of fwd and would count there. rvs's tap bursts need none (reads and
+# writes are RWF_NOWAIT, run inline in the forwarding thread's io_uring_enter;
+# no iou-wrk thread shows up in /proc/PID/task during a tap run).
 #
 # Usage: bench/trafgen.sh [CONFIG...]
 #   CONFIGs: rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct, each optionally with a
 #            suffix for an A/B in the same run: +mmsg (fwd --no-tx-ring: sendmmsg),
-#            +norxring (fwd --no-rx-ring: recvmmsg), +mmsg+norxring, +alt (the binary in
+#            +norxring (fwd --no-rx-ring: recvmmsg), +mmsg+norxring, +rw (taps: one read/write
+#            system call per frame, RVS_TAP_URING=0, instead of io_uring bursts), +alt (the binary in
 #            FWD_ALT instead of FWD: an A/B of two builds in one run)
 #            ovs (runs the kit for ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct)
 #            ovs:KITCONFIG (the kit for that one configuration, e.g. ovs:ovs-tap-ct, so that
@@ -71,8 +76,8 @@ trap teardown EXIT
 trap 'exit 130' INT TERM
 
 start_fwd() {  # start_fwd ARGS...
-    # `ip netns exec` execs fwd, so $! is fwd's own pid (its /proc stat is the switch CPU).
-    ip netns exec "$SW" "$BIN" --threads 1 "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
+    # `ip netns exec` and `env` exec fwd, so $! is fwd's own pid (its /proc stat is the switch CPU).
+    ip netns exec "$SW" env RVS_TAP_URING="$TAP_URING" "$BIN" --threads 1 "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
     FWDPID=$!
     local i
     for i in $(seq 100); do grep -q ready "$OUT/fwd.out" 2>/dev/null && break; sleep 0.05; done
@@ -88,6 +93,8 @@ setup() {  # setup CONFIG
     case $1 in *-ct|*-ct+*) ct=--ct;; esac
     case $1 in *+mmsg*) ct="$ct --no-tx-ring";; esac
     case $1 in *+norxring*) ct="$ct --no-rx-ring";; esac
+    TAP_URING=1
+    case $1 in *+rw*) TAP_URING=0;; esac
     BIN=$FWD
     case $1 in *+alt*) BIN=${FWD_ALT:?+alt needs FWD_ALT};; esac
     case $1 in

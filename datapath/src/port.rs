@@ -10,7 +10,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -96,6 +96,14 @@ pub struct Port {
     /// The AF_PACKET transmit ring (its own socket), when one could be set
     /// up (else `sendmmsg` on `fd`).
     tx_ring: Option<TxPath>,
+    /// Tap only: bursts go through the thread's io_uring ([`sys::TapRing`])
+    /// when it has one, else one `read`/`write` per frame. Cleared for good
+    /// if the kernel refuses non-blocking io_uring reads or writes on the
+    /// tap (`EOPNOTSUPP`: its tun lacks `FMODE_NOWAIT`).
+    tap_uring: AtomicBool,
+    /// Tap only: how many reads the next io_uring receive burst queues
+    /// (adapts to what the previous bursts found; see [`Port::recv_burst`]).
+    tap_rx_want: AtomicUsize,
     pub(crate) c: Counters,
 }
 
@@ -159,6 +167,8 @@ impl Port {
             fd,
             rx_ring: ring,
             tx_ring,
+            tap_uring: AtomicBool::new(false),
+            tap_rx_want: AtomicUsize::new(1),
             c: Counters::default(),
         })
     }
@@ -173,8 +183,20 @@ impl Port {
         self.tx_ring.is_some()
     }
 
-    /// Creates tap device `name` and opens it.
+    /// Creates tap device `name` and opens it, with io_uring bursts (see
+    /// [`Port::open_tap_with`]) unless the environment says
+    /// `RVS_TAP_URING=0` (an A/B switch for benchmarks, read at each open).
     pub fn open_tap(port_no: u32, name: &str) -> io::Result<Port> {
+        let uring = std::env::var_os("RVS_TAP_URING").is_none_or(|v| v != "0");
+        Port::open_tap_with(port_no, name, uring)
+    }
+
+    /// Creates tap device `name` and opens it. With `io_uring`, bursts of
+    /// frames are read and written with one `io_uring_enter` each, on the
+    /// calling thread's ring (falling back to one system call per frame
+    /// where the kernel refuses io_uring); without, one `read`/`write` per
+    /// frame.
+    pub fn open_tap_with(port_no: u32, name: &str, io_uring: bool) -> io::Result<Port> {
         let (fd, actual) = sys::open_tap(name)?;
         let mac = sys::if_hwaddr(&actual).unwrap_or([0; 6]);
         Ok(Port {
@@ -185,8 +207,17 @@ impl Port {
             fd,
             rx_ring: None,
             tx_ring: None,
+            tap_uring: AtomicBool::new(io_uring),
+            tap_rx_want: AtomicUsize::new(1),
             c: Counters::default(),
         })
+    }
+
+    /// Tap only: whether bursts go through io_uring (asked for at open and
+    /// not refused by the kernel since). Frames still fall back to one system
+    /// call each on a thread whose ring could not be set up.
+    pub fn tap_io_uring(&self) -> bool {
+        self.kind == PortKind::Tap && self.tap_uring.load(Ordering::Relaxed)
     }
 
     pub fn raw_fd(&self) -> RawFd {
@@ -232,7 +263,7 @@ impl Port {
     /// VLAN tag stripped by the kernel is put back into the frame.
     pub fn recv_burst(&self, burst: &mut sys::Burst, pkts: &mut [Packet]) -> usize {
         let n = pkts.len().min(BURST);
-        let mut got;
+        let got;
         match self.kind {
             PortKind::System => {
                 let mut bufs: [&mut [u8]; BURST] = Default::default();
@@ -267,8 +298,64 @@ impl Port {
                 }
             }
             PortKind::Tap => {
-                got = 0;
-                while got < n {
+                got = self.recv_tap(burst, &mut pkts[..n]);
+            }
+        }
+        self.count_rx(pkts, got)
+    }
+
+    /// Receives up to `pkts.len()` frames from the tap; returns how many,
+    /// in `pkts[..got]` (in arrival order).
+    ///
+    /// With io_uring, one enter queues `want` non-blocking reads, `want`
+    /// following what the last burst found: all of them frames → twice as
+    /// many next time (up to the burst), else one more than were found. A
+    /// steady flow thus reads full bursts, and an idle port costs one read
+    /// (a plain `read`, cheaper than a ring round trip for one frame).
+    fn recv_tap(&self, burst: &mut sys::Burst, pkts: &mut [Packet]) -> usize {
+        let n = pkts.len();
+        let want = self.tap_rx_want.load(Ordering::Relaxed).clamp(1, n.max(1));
+        let mut got = 0;
+        let uring = self.tap_uring.load(Ordering::Relaxed);
+        let ring = if uring && want > 1 {
+            burst.tap_ring()
+        } else {
+            None
+        };
+        match ring {
+            Some(ring) => {
+                let mut res = [0i32; BURST];
+                {
+                    let mut bufs: [&mut [u8]; BURST] = Default::default();
+                    for (b, p) in bufs.iter_mut().zip(pkts.iter_mut()).take(want) {
+                        *b = p.rx_area();
+                    }
+                    ring.read_burst(self.raw_fd(), &mut bufs[..want], &mut res[..want]);
+                }
+                let mut errs = 0;
+                for (i, &r) in res[..want].iter().enumerate() {
+                    if r >= 0 {
+                        pkts[i].set_received(r as usize);
+                        if i != got {
+                            pkts.swap(got, i);
+                        }
+                        got += 1;
+                    } else if r == -libc::EOPNOTSUPP {
+                        // Nothing was read; plain system calls from now on.
+                        self.tap_uring.store(false, Ordering::Relaxed);
+                    } else if r != -libc::EAGAIN {
+                        errs += 1;
+                    }
+                }
+                if errs != 0 {
+                    self.c.rx_errors.fetch_add(errs, Ordering::Relaxed);
+                }
+            }
+            None => {
+                // Probing an idle port: one frame is all a plain read fetches
+                // before the ring takes over.
+                let limit = if uring && want == 1 { 1 } else { n };
+                while got < limit {
                     let p = &mut pkts[got];
                     match sys::read_frame(self.raw_fd(), p.rx_area()) {
                         Ok(Some(len)) => {
@@ -284,6 +371,16 @@ impl Port {
                 }
             }
         }
+        if uring {
+            let next = if got >= want { want * 2 } else { got + 1 };
+            self.tap_rx_want.store(next.min(BURST), Ordering::Relaxed);
+        }
+        got
+    }
+
+    /// Drops the frames of `pkts[..got]` that were truncated (length 0),
+    /// keeping the others in order at the front, and counts what is left.
+    fn count_rx(&self, pkts: &mut [Packet], got: usize) -> usize {
         // Compact away frames that were truncated (length 0).
         let mut w = 0;
         let mut bytes = 0u64;
@@ -357,14 +454,42 @@ impl Port {
                 }
             }
             PortKind::Tap => {
-                for f in frames {
-                    match sys::write_frame(self.raw_fd(), f) {
-                        Ok(true) => {
-                            sent += 1;
-                            bytes += f.len() as u64;
+                // Result per frame: bytes written (≥ 0) or -errno.
+                let mut res = [-libc::ENOBUFS; BURST];
+                let mut ring = if frames.len() > 1 && self.tap_uring.load(Ordering::Relaxed) {
+                    burst.tap_ring()
+                } else {
+                    None
+                };
+                for chunk in frames.chunks(BURST) {
+                    let res = &mut res[..chunk.len()];
+                    match ring.as_deref_mut() {
+                        // One enter per burst of up to 32 frames.
+                        Some(r) => r.write_burst(self.raw_fd(), chunk, res),
+                        None => res.fill(-libc::EOPNOTSUPP),
+                    }
+                    for (f, r) in chunk.iter().zip(res.iter_mut()) {
+                        if *r == -libc::EOPNOTSUPP {
+                            // Not written (no ring, or the kernel refuses
+                            // non-blocking io_uring writes on the tap: plain
+                            // system calls from now on).
+                            if ring.is_some() {
+                                self.tap_uring.store(false, Ordering::Relaxed);
+                            }
+                            *r = match sys::write_frame(self.raw_fd(), f) {
+                                Ok(true) => f.len() as i32,
+                                Ok(false) => -libc::EAGAIN,
+                                Err(_) => -libc::EIO,
+                            };
                         }
-                        Ok(false) => {}
-                        Err(_) => errs += 1,
+                        match *r {
+                            0.. => {
+                                sent += 1;
+                                bytes += f.len() as u64;
+                            }
+                            r if r == -libc::EAGAIN => {}
+                            _ => errs += 1,
+                        }
                     }
                 }
             }
@@ -378,5 +503,113 @@ impl Port {
         if dropped != 0 {
             self.c.tx_dropped.fetch_add(dropped, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Tap tests need root and /dev/net/tun; under CI their absence fails.
+    fn tap_name(tag: &str) -> Option<String> {
+        let name = format!("rvu{}{tag}", std::process::id() % 100_000);
+        match std::fs::metadata("/dev/net/tun") {
+            Ok(_) if sys::open_tap(&format!("{name}p")).is_ok() => Some(name),
+            _ if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("tap ports need root and /dev/net/tun under CI")
+            }
+            _ => {
+                eprintln!("SKIP: cannot create taps (not root or no /dev/net/tun)");
+                None
+            }
+        }
+    }
+
+    fn frame(seq: u32) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 9, 0x88, 0xb5]);
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&[0x5a; 50]);
+        f
+    }
+
+    /// Marked frames (ethertype 0x88b5) received on `port`, until `want` or 5 s.
+    fn recv_marked(port: &Port, burst: &mut sys::Burst, want: usize) -> Vec<Vec<u8>> {
+        let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
+        let mut out = Vec::new();
+        let start = Instant::now();
+        while out.len() < want && start.elapsed() < Duration::from_secs(5) {
+            let n = port.recv_burst(burst, &mut pkts);
+            out.extend(
+                pkts[..n]
+                    .iter()
+                    .map(|p| p.data())
+                    .filter(|d| d.len() >= 14 && d[12..14] == [0x88, 0xb5])
+                    .map(|d| d.to_vec()),
+            );
+            if n == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        out
+    }
+
+    /// A tap port moves bursts both ways in order, through io_uring or one
+    /// system call per frame, and counts them: frames it sends come out of
+    /// the tap device (seen by an AF_PACKET port on it), frames sent on the
+    /// device are read by the tap port, 32-frame bursts and odd sizes alike.
+    fn tap_port_moves_bursts_in_order(uring: bool) {
+        let Some(name) = tap_name(if uring { "i" } else { "s" }) else {
+            return;
+        };
+        let tap = Port::open_tap_with(1, &name, uring).expect("tap port");
+        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+        let dev = Port::open_system(2, &name, true, true).expect("AF_PACKET port on the tap");
+        let mut burst = sys::Burst::new();
+        // Whatever the device sent before IPv6 went off (router solicitations).
+        std::thread::sleep(Duration::from_millis(50));
+        let mut pkts: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
+        while tap.recv_burst(&mut burst, &mut pkts) > 0 {}
+        let before = tap.stats();
+        let mut seq = 0;
+        let mut total = 0u64;
+        for n in [32usize, 1, 7, 32, 2, 32, 31, 32, 32, 5] {
+            let sent: Vec<Vec<u8>> = (0..n).map(|i| frame(seq + i as u32)).collect();
+            seq += n as u32;
+            let refs: Vec<&[u8]> = sent.iter().map(|f| f.as_slice()).collect();
+            tap.send_burst(&mut burst, &refs);
+            assert_eq!(
+                recv_marked(&dev, &mut burst, n),
+                sent,
+                "tap -> device, #{seq}"
+            );
+            dev.send_burst(&mut burst, &refs);
+            assert_eq!(
+                recv_marked(&tap, &mut burst, n),
+                sent,
+                "device -> tap, #{seq}"
+            );
+            total += n as u64;
+        }
+        let st = tap.stats();
+        assert_eq!((st.tx_packets, st.tx_dropped, st.tx_errors), (total, 0, 0));
+        assert!(st.rx_packets >= before.rx_packets + total, "{st:?}");
+        assert_eq!(st.rx_errors, 0, "{st:?}");
+        if uring && sys::TapRing::new().is_ok() {
+            assert!(tap.tap_io_uring(), "the kernel refused io_uring on the tap");
+        }
+        assert!(!dev.tap_io_uring());
+    }
+
+    #[test]
+    fn tap_port_moves_bursts_in_order_through_io_uring() {
+        tap_port_moves_bursts_in_order(true);
+    }
+
+    #[test]
+    fn tap_port_moves_bursts_in_order_with_a_system_call_per_frame() {
+        tap_port_moves_bursts_in_order(false);
     }
 }

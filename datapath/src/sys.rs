@@ -12,24 +12,32 @@
 //! a tx ring whose skbs point page fragments at the ring (zero copy) was
 //! worse, ~5.25, as the receiving stack pulls the headers out again;
 //! `PACKET_QDISC_BYPASS` ~4.7 vs ~5.0 without (veth has no qdisc: near noise);
-//! for taps, `IFF_NAPI` was worse (~7.4 vs ~6.3) and an io_uring batching
-//! reads and writes was no better (~6.7 vs ~6.6: a bare system call costs
-//! ~270 ns here, but io_uring's own per-operation work and unused reads ate
-//! the saving at the 5-10 frames per burst seen), so taps keep one
-//! `read`/`write` per frame. 60-65 % of the switch's CPU is the receiving
-//! namespace's IP stack, run in the softirq of our transmit call.
+//! for taps, `IFF_NAPI` was worse (~7.4 vs ~6.3). Taps read and write
+//! bursts through io_uring ([`TapRing`], one `io_uring_enter` per burst of
+//! up to 32 frames each way, see [`crate::port::Port::recv_burst`]): same
+//! run, 12 interleaved runs each, load 6-8, 64-byte UDP tap plain: 6.38
+//! CPU-s per Mpkt (median) vs 7.20 with one `read`/`write` per frame (-11 %;
+//! OVS 10.44 in that run). An earlier attempt had measured no gain at 5-10
+//! frames per burst; here the forwarding thread is the bottleneck, so the
+//! tap queue holds full bursts. `RVS_TAP_URING=0` selects the per-frame
+//! system calls (for A/B runs); so does a kernel without io_uring.
 //!
-//! Taps, profiled (`perf record` of `fwd`, 64-byte UDP, one flow, ~30 kpps,
-//! load ~6): 94 % of the switch's CPU is kernel. `write` 61 %: the receiving
-//! namespace's stack runs inside it (`netif_receive_skb` 42 %, of which the
-//! ICMP port-unreachable replies to the generator's UDP 23 %); `read` 35 %
-//! (the copy to user 17 %, hardened-usercopy checks included); system-call
-//! entry and fd lookup ~4 %; rvs's own code ~5 %. System calls per frame
-//! (`perf stat`, 5 s): 1.03 `read`, 1.0 `write`, no `poll` (the thread stays
-//! busy; the extra 3 % are the idle port's EAGAIN read once per 32-frame
-//! burst). The per-frame kernel work alone is ~6 CPU-s per Mpkt here, so
-//! tap forwarding cannot reach half of OVS's CPU per packet (~8.4) with one
-//! `read` and one `write` per frame, whatever userspace does.
+//! Taps, profiled (`perf record -g` of the forwarding thread, 64-byte UDP,
+//! one flow, load ~6, 27 Nov). One system call per frame: 95 % of the
+//! thread's CPU is in system calls, ~5 % in rvs's code. `write` 62 %:
+//! `tun_get_user` 55 %, of which the receiving namespace's stack run inside
+//! it (`netif_receive_skb`) 44 %, and of that the ICMP port-unreachable
+//! replies to the generator's UDP 23 % (`icmp_route_lookup` 19 %, before
+//! the per-peer rate limit says no); `read` 35 %: `tun_do_read` 29 %, the
+//! copy to user 14 % (hardened-usercopy checks 4 %), freeing the sender's
+//! skb 8 %. System-call entry/exit, fd lookup and VFS ~9 %. With io_uring
+//! the same tun work (`tun_chr_write_iter` 48 %, `tun_chr_read_iter` 30 %)
+//! plus io_uring's own per-operation work (prep, file get/put, completion:
+//! ~10 % in that one profile) replaces the per-frame entries. So ~85 % of the tap CPU is tun
+//! and the receiving stack, which OVS pays alike (it also reads and writes
+//! a frame per system call): at ~0.85 of rvs's CPU per packet, that work
+//! alone is ~0.55-0.6 of OVS's, and no batching of system calls brings tap
+//! forwarding to half of OVS's CPU per packet.
 #![allow(unsafe_code)]
 // Parallel arrays (headers, iovecs, control buffers, caller buffers) are indexed together.
 #![allow(clippy::needless_range_loop)]
@@ -38,6 +46,9 @@ use std::ffi::CString;
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+mod tap_uring;
+pub use tap_uring::TapRing;
 
 /// Max frames per `recvmmsg`/`sendmmsg` call.
 pub const MAX_BURST: usize = 32;
@@ -324,6 +335,16 @@ pub struct Burst {
     iovs: Vec<libc::iovec>,
     cmsg: Vec<[u64; CMSG_SPACE / 8]>,
     pub info: [RxInfo; MAX_BURST],
+    /// This thread's io_uring for tap bursts, set up on first use.
+    tap_ring: TapRingSlot,
+}
+
+#[derive(Debug)]
+enum TapRingSlot {
+    Untried,
+    Ready(Box<TapRing>),
+    /// io_uring could not be set up (absent, disabled): plain system calls.
+    Unavailable,
 }
 
 // SAFETY: the raw pointers inside are only scratch, rewritten before each syscall.
@@ -350,6 +371,26 @@ impl Burst {
             iovs,
             cmsg: vec![[0u64; CMSG_SPACE / 8]; MAX_BURST],
             info: [RxInfo::default(); MAX_BURST],
+            tap_ring: TapRingSlot::Untried,
+        }
+    }
+
+    /// This burst's (so this thread's) io_uring for tap bursts, set up on the
+    /// first call; `None` when the kernel refuses io_uring (`ENOSYS`,
+    /// `EPERM`), and on every later call then.
+    pub fn tap_ring(&mut self) -> Option<&mut TapRing> {
+        if let TapRingSlot::Untried = self.tap_ring {
+            self.tap_ring = match TapRing::new() {
+                Ok(r) => TapRingSlot::Ready(Box::new(r)),
+                Err(e) => {
+                    tracing::debug!("no io_uring for tap bursts ({e}); one system call per frame");
+                    TapRingSlot::Unavailable
+                }
+            };
+        }
+        match &mut self.tap_ring {
+            TapRingSlot::Ready(r) => Some(r),
+            _ => None,
         }
     }
 

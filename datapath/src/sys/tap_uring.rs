@@ -1,0 +1,148 @@
+//! Tap bursts through io_uring: one `io_uring_enter` reads (or writes) up to
+//! [`MAX_BURST`] frames on one tap fd, instead of one `read`/`write` system
+//! call per frame.
+//!
+//! Contract: [`TapRing::read_burst`] and [`TapRing::write_burst`] return only
+//! once the kernel has posted a completion for every operation they queued, so
+//! the caller's buffers are borrowed for the call and no longer. That holds
+//! because tap fds are opened `O_NONBLOCK`: io_uring then completes a read that
+//! finds the queue empty with `-EAGAIN` at once instead of arming a poll and
+//! finishing it later. (A kernel whose tun lacks `FMODE_NOWAIT` hands the
+//! operation to an io-wq worker, a thread of this process, and the wait below
+//! covers that too.) The submission queue is empty between calls (it has
+//! room for two bursts; an entry that would not fit is not queued and gets
+//! `-ENOBUFS`).
+//!
+//! The ring uses no registered files or buffers: a port's fd can be closed
+//! while a thread's ring lives on, and a registered file would keep the tap
+//! device alive.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use io_uring::{IoUring, opcode, types};
+
+use super::MAX_BURST;
+
+/// `preadv2` flag: fail with `EAGAIN` instead of waiting. io_uring arms a
+/// poll for a pollable file whose read would block, even on an `O_NONBLOCK`
+/// fd (seen on 6.18); with this flag it completes the read with `-EAGAIN`.
+const RWF_NOWAIT: i32 = 0x0000_0008;
+
+/// Submission queue entries: one burst, with room to spare.
+const ENTRIES: u32 = 2 * MAX_BURST as u32;
+
+/// A per-thread io_uring for tap bursts. Not shared between threads.
+pub struct TapRing {
+    ring: IoUring,
+}
+
+impl std::fmt::Debug for TapRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TapRing")
+    }
+}
+
+impl TapRing {
+    /// Sets up a ring. Fails with the kernel's error when io_uring is absent
+    /// (`ENOSYS`) or disabled (`EPERM`, `kernel.io_uring_disabled`).
+    pub fn new() -> io::Result<TapRing> {
+        // Completions are only ever reaped inside our own `io_uring_enter`:
+        // no task-work interrupt is needed (COOP_TASKRUN); keep submitting
+        // past an entry that fails (SUBMIT_ALL), so every entry completes.
+        let ring = IoUring::builder()
+            .setup_coop_taskrun()
+            .setup_submit_all()
+            .build(ENTRIES)
+            .or_else(|_| IoUring::builder().build(ENTRIES))?;
+        // Saves the fd lookup of the ring itself on every enter; optional.
+        let _ = ring.submitter().register_ring_fd();
+        Ok(TapRing { ring })
+    }
+
+    /// Reads one frame into each of `bufs` (≤ [`MAX_BURST`]) from tap `fd`
+    /// without blocking. `res[i]` gets the length read into `bufs[i]` or
+    /// `-errno` (`-EAGAIN`: nothing was pending for that read). The reads run
+    /// in order, so the frames keep their order among the successful ones.
+    pub fn read_burst(&mut self, fd: RawFd, bufs: &mut [&mut [u8]], res: &mut [i32]) {
+        let n = bufs.len().min(MAX_BURST).min(res.len());
+        let mut queued = 0;
+        {
+            let mut sq = self.ring.submission();
+            for (i, b) in bufs.iter_mut().take(n).enumerate() {
+                let len = b.len().min(u32::MAX as usize) as u32;
+                let e = opcode::Read::new(types::Fd(fd), b.as_mut_ptr(), len)
+                    .rw_flags(RWF_NOWAIT)
+                    .build()
+                    .user_data(i as u64);
+                // SAFETY: `b` stays borrowed (and alive) until `complete`
+                // below has reaped this entry's completion.
+                if unsafe { sq.push(&e) }.is_err() {
+                    break;
+                }
+                queued += 1;
+            }
+        }
+        res[queued..n].fill(-libc::ENOBUFS);
+        self.complete(queued, res);
+    }
+
+    /// Writes each of `frames` (≤ [`MAX_BURST`]) to tap `fd`, in order.
+    /// `res[i]` gets the bytes written or `-errno`.
+    pub fn write_burst(&mut self, fd: RawFd, frames: &[&[u8]], res: &mut [i32]) {
+        let n = frames.len().min(MAX_BURST).min(res.len());
+        let mut queued = 0;
+        {
+            let mut sq = self.ring.submission();
+            for (i, f) in frames.iter().take(n).enumerate() {
+                let len = f.len().min(u32::MAX as usize) as u32;
+                let e = opcode::Write::new(types::Fd(fd), f.as_ptr(), len)
+                    .rw_flags(RWF_NOWAIT)
+                    .build()
+                    .user_data(i as u64);
+                // SAFETY: as in `read_burst`: `f` outlives the wait for its
+                // completion in `complete`.
+                if unsafe { sq.push(&e) }.is_err() {
+                    break;
+                }
+                queued += 1;
+            }
+        }
+        res[queued..n].fill(-libc::ENOBUFS);
+        self.complete(queued, res);
+    }
+
+    /// Submits what is queued and waits until `n` completions are reaped,
+    /// storing each result at its entry's index. Never returns earlier: the
+    /// entries point into the caller's buffers.
+    fn complete(&mut self, n: usize, res: &mut [i32]) {
+        let mut done = 0;
+        let mut failures = 0u32;
+        while done < n {
+            match self.ring.submit_and_wait(n - done) {
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    // EINTR, EAGAIN, EBUSY: try again. Anything else cannot
+                    // happen with a valid ring and entries; if it does, we
+                    // still may not return while the kernel holds our
+                    // pointers, so keep trying, and give up the process
+                    // rather than memory safety.
+                    failures += 1;
+                    if failures > 10_000 {
+                        eprintln!("tap io_uring: enter keeps failing ({e}); aborting");
+                        std::process::abort();
+                    }
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            for c in self.ring.completion() {
+                if let Some(r) = res.get_mut(c.user_data() as usize) {
+                    *r = c.result();
+                }
+                done += 1;
+            }
+        }
+    }
+}
