@@ -59,8 +59,9 @@ use ofp_codec::msg::{
     BundleAdd, BundleControl, FlowStats, FlowStatsRequest, Frame, Hello, Message,
     MultipartReplyBody, MultipartRequestBody as Q, OFP13_VERSION, frame_len,
 };
+use ofp_codec::text::flow_mod::parse_flow_line_with;
 use ofp_codec::text::flow_mod::{Command as FlowCmd, FlowSpec, parse_flow_mod_with};
-use ofp_codec::text::flows_file::parse_flows_with;
+use ofp_codec::text::flows_file::{FlowsFileError, flow_lines, parse_flows_with};
 
 use crate::daemon::config::rundir_from;
 
@@ -647,9 +648,9 @@ fn read_source(file: &str) -> Result<String> {
 }
 
 /// The flow mods of add-flow(s), mod-flows and del-flows, names resolved.
-fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
-    let text = o.args.get(1).map(String::as_str);
-    let command = match (cmd, o.strict) {
+/// The flow command of `cmd` (`--strict` picks the strict variants).
+fn flow_command(cmd: &str, strict: bool) -> Result<FlowCmd> {
+    Ok(match (cmd, strict) {
         ("add-flow", _) => FlowCmd::Add,
         ("mod-flows", false) => FlowCmd::Modify,
         ("mod-flows", true) => FlowCmd::ModifyStrict,
@@ -657,7 +658,19 @@ fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
         ("del-flows", true) => FlowCmd::DeleteStrict,
         ("add-flows", _) => FlowCmd::Add,
         _ => bail!("{cmd}: unknown flow command"),
-    };
+    })
+}
+
+/// The file `cmd` reads its flows from, if it reads a file: as ovs-ofctl,
+/// `add-flows SWITCH FILE`, and `CMD SWITCH -` reads one from stdin.
+fn flow_file<'o>(o: &'o Opts, cmd: &str) -> Option<&'o str> {
+    let text = o.args.get(1).map(String::as_str);
+    (cmd == "add-flows" && text.is_some() || text == Some("-")).then_some(text?)
+}
+
+fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
+    let text = o.args.get(1).map(String::as_str);
+    let command = flow_command(cmd, o.strict)?;
     // As ovs-ofctl: `add-flows SWITCH FILE`, and `CMD SWITCH -` reads a file
     // from stdin.
     if cmd == "add-flows" || text == Some("-") {
@@ -915,6 +928,24 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
                 }
             }
             out
+        }
+        "add-flow" | "add-flows" | "mod-flows" | "del-flows"
+            if o.bundle && flow_file(o, cmd).is_some() =>
+        {
+            let (file, command) = (
+                flow_file(o, cmd).unwrap_or("-"),
+                flow_command(cmd, o.strict)?,
+            );
+            let content = read_source(file)?;
+            let accepted = names::Accepted::fetch(s)?;
+            let lines: Vec<(usize, &str)> = flow_lines(&content).collect();
+            let msgs = lines.iter().map(|&(line, text)| {
+                parse_flow_line_with(text, Some(command), accepted.names())
+                    .map(|p| Message::FlowMod(p.spec.to_flow_mod()))
+                    .map_err(|error| anyhow::anyhow!("{file}:{}", FlowsFileError { line, error }))
+            });
+            bundle_stream(&mut v, lines.len(), msgs, &mut s.xids, &s.target)?;
+            String::new()
         }
         "add-flow" | "add-flows" | "mod-flows" | "del-flows" => {
             let specs = flow_specs(o, cmd, s)?;
@@ -1478,6 +1509,24 @@ fn monitor(
 /// on stderr as `Error NAME for: REQUEST`; any error fails the command
 /// (`talking to SWITCH (Protocol error)`).
 fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids, target: &str) -> Result<()> {
+    let n = msgs.len();
+    bundle_stream(v, n, msgs.into_iter().map(Ok), xids, target)
+}
+
+/// [`bundle`] for `n` messages made while they are sent (a flows file
+/// parsed line by line as its BUNDLE_ADDs go out, so that parsing overlaps
+/// the switch's work). The xids are ovs-ofctl's: the messages' come first.
+/// A message that cannot be made ends the command with its error; the
+/// bundle left open is discarded by the switch when the connection closes,
+/// so the switch ends as if nothing had been sent, as with ovs-ofctl, which
+/// parses the whole file before it connects.
+fn bundle_stream(
+    v: &mut Vconn,
+    n: usize,
+    msgs: impl Iterator<Item = Result<Message>>,
+    xids: &mut Xids,
+    target: &str,
+) -> Result<()> {
     let flags = OFPBF_ORDERED | OFPBF_ATOMIC;
     let ctrl = |t| {
         Message::BundleControl(BundleControl {
@@ -1487,10 +1536,9 @@ fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids, target: &str) -> R
             properties: Vec::new(),
         })
     };
-    let requests: Vec<Vec<u8>> = msgs
-        .iter()
-        .map(|m| m.encode(xids.next()).to_vec())
-        .collect();
+    let first_xid = xids.0.wrapping_add(1);
+    xids.0 = xids.0.wrapping_add(n as u32);
+    let mut requests: Vec<Vec<u8>> = Vec::with_capacity(n);
     let mut sent: Vec<Vec<u8>> = Vec::new();
     let mut errors: Vec<Vec<u8>> = Vec::new();
     // Sends `bytes` and waits for the reply with its xid, collecting errors.
@@ -1526,8 +1574,9 @@ fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids, target: &str) -> R
             .to_vec(),
         &mut errors,
     )?;
-    for r in &requests {
-        let xid = u32::from_be_bytes([r[4], r[5], r[6], r[7]]);
+    for (i, m) in msgs.take(n).enumerate() {
+        let xid = first_xid.wrapping_add(i as u32);
+        let r = m?.encode(xid).to_vec();
         let add = BundleAdd {
             bundle_id: 0,
             flags,
@@ -1535,6 +1584,7 @@ fn bundle(v: &mut Vconn, msgs: Vec<Message>, xids: &mut Xids, target: &str) -> R
             properties: Vec::new(),
         };
         v.queue(&Message::BundleAdd(add).encode(xid))?;
+        requests.push(r);
     }
     exchange(
         v,
