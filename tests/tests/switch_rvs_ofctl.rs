@@ -611,3 +611,46 @@ fn add_flows_stops_at_the_first_refused_flow_as_ovs_ofctl() {
         "switch state after ovs-ofctl vs rvs ofctl"
     );
 }
+
+/// `--bundle add-flows` sends each line as it is parsed; a line that does
+/// not parse still ends the command as ovs-ofctl's (which parses the whole
+/// file first): same message, exit 1, nothing installed; and a flow the
+/// switch refuses fails the whole bundle with ovs-ofctl's error lines.
+#[test]
+fn bundle_add_flows_fails_as_ovs_ofctl() {
+    let t = "bundle_add_flows_fails_as_ovs_ofctl";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    let dir = rvs::TempDir::new("bundlefail");
+    let bad_line = dir.0.join("parse.flows");
+    std::fs::write(
+        &bad_line,
+        "priority=1,udp,actions=drop\n# c\npriority=3,tcp,nw_src=1.2.3.4.5,actions=drop\n",
+    )
+    .unwrap();
+    let refused = dir.0.join("refused.flows");
+    std::fs::write(
+        &refused,
+        "priority=1,udp,actions=drop\npriority=2,ip,actions=group:5\n",
+    )
+    .unwrap();
+    let empty = ok_stdout(&ovs_ofctl(&["dump-flows", &target, "--no-stats"]), "dump");
+    for file in [&bad_line, &refused] {
+        let f = file.to_str().unwrap();
+        let ours = rvs_ofctl(&["--bundle", "add-flows", &target, f]);
+        let theirs = ovs_ofctl(&["--bundle", "add-flows", &target, f]);
+        assert_eq!(
+            (ours.status.code(), theirs.status.code()),
+            (Some(1), Some(1))
+        );
+        let e = |o: &std::process::Output, prog: &str| {
+            String::from_utf8_lossy(&o.stderr).replace(prog, "PROG")
+        };
+        assert_eq!(e(&ours, "rvs ofctl"), e(&theirs, "ovs-ofctl"), "{f}");
+        let now = ok_stdout(&ovs_ofctl(&["dump-flows", &target, "--no-stats"]), "dump");
+        assert_eq!(now, empty, "{f}: nothing installed");
+    }
+}
