@@ -7,7 +7,8 @@
 #       frame, batches through execute with commit, N_PKTS packets per thread);
 #   connection setup and memory: N_CONNS distinct UDP connections committed in batches of 32,
 #       by a small C harness linked against OVS's libopenvswitch (built here, below) and by
-#       `ovs_shape setup`; ns per connection and resident-set growth per connection.
+#       `ovs_shape setup`; ns per connection (wall clock, and the thread's CPU time) and
+#       resident-set growth per connection.
 #
 # OVS is built from Debian's openvswitch-source (the same 3.1 tree as the installed binaries;
 # only the generated headers, libopenvswitch and tests/ovstest; a few minutes on 2 cores).
@@ -175,18 +176,23 @@ throughput "existing, 2 threads, batch 32" 2 32 0
 throughput "existing, 1 thread, batch 32, 32 conns" 1 32 1
 throughput "existing, 1 thread, batch 1, 1 conn" 1 1 0
 
-o_ms=() r_ms=() o_b=() r_b=()
+o_ms=() r_ms=() o_b=() r_b=() o_c=() r_c=()
 for _ in $(seq "$RUNS"); do
-    read -r _ _ _ oms _ ob _ < <(timeout 600 "$SETUP_BIN" "$N_CONNS" 2>/dev/null)
-    read -r _ _ _ rms _ rb _ < <(timeout 600 "$RVS" setup "$N_CONNS" 2>/dev/null)
-    o_ms+=("$oms") r_ms+=("$rms") o_b+=("$ob") r_b+=("$rb")
+    read -r _ _ _ oms _ ob _ oc _ < <(timeout 600 "$SETUP_BIN" "$N_CONNS" 2>/dev/null)
+    read -r _ _ _ rms _ rb _ rc _ < <(timeout 600 "$RVS" setup "$N_CONNS" 2>/dev/null)
+    o_ms+=("$oms") r_ms+=("$rms") o_b+=("$ob") r_b+=("$rb") o_c+=("$oc") r_c+=("$rc")
 done
 om=$(printf '%s\n' "${o_ms[@]}" | median)
 rm=$(printf '%s\n' "${r_ms[@]}" | median)
 ob=$(printf '%s\n' "${o_b[@]}" | median)
 rb=$(printf '%s\n' "${r_b[@]}" | median)
-awk -v n="$N_CONNS" -v om="$om" -v rm="$rm" -v ob="$ob" -v rb="$rb" 'BEGIN {
+oc=$(printf '%s\n' "${o_c[@]}" | median)
+rc=$(printf '%s\n' "${r_c[@]}" | median)
+# The CPU-time row (the thread's own CPU time over the same interval) is less disturbed by
+# other processes than the wall-clock row on a shared machine.
+awk -v n="$N_CONNS" -v om="$om" -v rm="$rm" -v ob="$ob" -v rb="$rb" -v oc="$oc" -v rc="$rc" 'BEGIN {
     printf "%-38s %7.0f ns   %7.0f ns   %7.2fx\n", "setup, ns per new connection", om * 1e6 / n, rm * 1e6 / n, om / rm;
+    printf "%-38s %7.0f ns   %7.0f ns   %7.2fx\n", "setup, CPU ns per new connection", oc * 1e6 / n, rc * 1e6 / n, oc / rc;
     printf "%-38s %7.0f B    %7.0f B    %7.2fx\n", "memory, bytes per connection (RSS)", ob, rb, ob / rb }'
 
 # Instructions per packet / per connection, from the difference of two run lengths so that

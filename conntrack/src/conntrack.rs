@@ -284,9 +284,12 @@ impl Conntrack {
     /// Packets are processed in order, with the same result as one at a time. To hide memory
     /// latency with large tables, a chunk of up to 32 packets is first parsed and hashed, the
     /// read locks of its shards are taken together and all lookups are issued before any state
-    /// is updated (independent cache misses overlap); the first packet that needs more than a
-    /// lookup (a new connection, `force`, a TCP reuse) ends that fast pass and it and the rest
-    /// of the chunk continue one at a time.
+    /// is updated (independent cache misses overlap): first a read of every packet's probe
+    /// line, then the lookups, then a read of every found entry and, for every packet that
+    /// found none (a likely new connection), of the table line its insertion will write (see
+    /// [`crate::table::insert_line_neighbour`]). Packets that need more than a lookup (a new
+    /// connection, `force`, a TCP reuse), and later packets of their connections, then continue
+    /// one at a time, in order.
     pub fn execute(&self, pkts: &mut [CtPacket<'_>], opts: &CtOpts, now_ns: u64) {
         let (policy, limit) = if self.zone_overrides.load(Ordering::Relaxed) {
             let zones = self.zones.read();

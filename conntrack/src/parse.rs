@@ -83,10 +83,16 @@ fn csum_add(mut sum: u64, data: &[u8]) -> u64 {
         let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         sum += (w >> 32) + (w & 0xffff_ffff);
     }
+    // At most 7 bytes left: a 32-bit word (congruent to its two 16-bit halves' sum), a 16-bit
+    // one, a byte (the high half of a last word padded with zero).
     let mut rest = chunks.remainder();
-    while rest.len() >= 2 {
-        sum += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
-        rest = &rest[2..];
+    if let [a, b, c, d, tail @ ..] = rest {
+        sum += u64::from(u32::from_be_bytes([*a, *b, *c, *d]));
+        rest = tail;
+    }
+    if let [a, b, tail @ ..] = rest {
+        sum += u64::from(u16::from_be_bytes([*a, *b]));
+        rest = tail;
     }
     if let Some(&b) = rest.first() {
         sum += u64::from(b) << 8;
@@ -99,12 +105,14 @@ pub(crate) fn csum_sum(data: &[u8]) -> u64 {
     csum_add(0, data)
 }
 
+/// Folds a sum to 16 bits with end-around carries (64 to 32, then 32 to 16 bits: after a
+/// carry the low part cannot overflow again), the same value as folding 16 bits at a time.
 #[inline]
-fn csum_fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+fn csum_fold(sum: u64) -> u16 {
+    let (s, c) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    let s = s + u32::from(c);
+    let (s, c) = (s as u16).overflowing_add((s >> 16) as u16);
+    s + u16::from(c)
 }
 
 /// True if the ones'-complement sum over `data` (with `pseudo` already summed) is all ones,
@@ -544,6 +552,50 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checksum_sum_and_fold_equal_a_16_bit_word_reference() {
+        fn reference(data: &[u8]) -> u16 {
+            let mut sum: u64 = 0;
+            for c in data.chunks(2) {
+                sum += u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            sum as u16
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..80 {
+            for fill in [0x00u8, 0xff, 0x5a] {
+                // All zeros, all ones (the sums that carry most), random bytes.
+                let data: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        if fill == 0x5a { x as u8 } else { fill }
+                    })
+                    .collect();
+                assert_eq!(csum_fold(csum_add(0, &data)), reference(&data), "{data:?}");
+            }
+        }
+        for sum in [
+            0,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+            u64::MAX - 1,
+        ] {
+            let mut r = sum;
+            while r > 0xffff {
+                r = (r & 0xffff) + (r >> 16);
+            }
+            assert_eq!(u64::from(csum_fold(sum)), r, "{sum:#x}");
+        }
+    }
 
     #[test]
     fn checksum_of_ipv4_header_verifies() {
