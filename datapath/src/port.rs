@@ -603,6 +603,32 @@ mod tests {
         assert!(!dev.tap_io_uring());
     }
 
+    /// A burst (and so its ring) set up on one thread keeps working when
+    /// another thread uses it, as the datapath's PACKET_OUT pipeline does.
+    #[test]
+    fn tap_burst_ring_works_from_another_thread() {
+        let Some(name) = tap_name("m") else {
+            return;
+        };
+        let tap = Port::open_tap_with(1, &name, true).expect("tap port");
+        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+        let dev = Port::open_system(2, &name, true, true).expect("AF_PACKET port on the tap");
+        let sent: Vec<Vec<u8>> = (0..4).map(frame).collect();
+        let refs: Vec<&[u8]> = sent.iter().map(|f| f.as_slice()).collect();
+        let mut burst = sys::Burst::new();
+        tap.send_burst(&mut burst, &refs[..2]);
+        let mut burst = std::thread::scope(|s| {
+            s.spawn(|| {
+                tap.send_burst(&mut burst, &refs[2..]);
+                burst
+            })
+            .join()
+            .expect("sender thread")
+        });
+        assert_eq!(recv_marked(&dev, &mut burst, 4), sent);
+        assert_eq!(tap.stats().tx_packets, 4);
+    }
+
     #[test]
     fn tap_port_moves_bursts_in_order_through_io_uring() {
         tap_port_moves_bursts_in_order(true);

@@ -32,7 +32,8 @@ const RWF_NOWAIT: i32 = 0x0000_0008;
 /// Submission queue entries: one burst, with room to spare.
 const ENTRIES: u32 = 2 * MAX_BURST as u32;
 
-/// A per-thread io_uring for tap bursts. Not shared between threads.
+/// An io_uring for tap bursts, owned by one [`super::Burst`] (used by one
+/// thread at a time, which may change).
 pub struct TapRing {
     ring: IoUring,
 }
@@ -55,8 +56,9 @@ impl TapRing {
             .setup_submit_all()
             .build(ENTRIES)
             .or_else(|_| IoUring::builder().build(ENTRIES))?;
-        // Saves the fd lookup of the ring itself on every enter; optional.
-        let _ = ring.submitter().register_ring_fd();
+        // No SINGLE_ISSUER, DEFER_TASKRUN or registered ring fd: each ties
+        // the ring to the thread that set it up, and a `Burst` may move
+        // (the datapath's PACKET_OUT pipeline runs on whichever thread asks).
         Ok(TapRing { ring })
     }
 
