@@ -20,15 +20,18 @@
 //!   internal rules, so those select nothing.)
 //!
 //! Every change goes through an undo log so that a bundle either applies
-//! completely or leaves the tables as they were.
+//! completely or leaves the tables as they were; a bundle applied to a copy
+//! that is dropped on failure ([`Ofproto::bundle_apply_on_copy`], the upcall
+//! handler's commit) keeps none.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ofp_codec::action::{FlowContext, validate_flow};
 use ofp_codec::msg::flow_mod::{FlowMod, FlowModCommand, OFPFF_CHECK_OVERLAP, OFPFF_RESET_COUNTS};
 use ofp_codec::msg::flow_removed::FlowRemovedReason;
 use ofp_codec::msg::group_mod::GroupMod;
-use ofp_codec::{Action, Instruction, OfpError};
+use ofp_codec::{Action, Instruction, Match, OfpError};
 
 use crate::classifier::RuleId;
 use crate::ofproto::{Event, MAX_PORTS, Ofproto, flow_removed};
@@ -52,6 +55,11 @@ pub(crate) enum Undo {
 #[derive(Debug, Default)]
 pub(crate) struct Txn {
     undo: Vec<Undo>,
+    /// No undo log: the transaction runs on a copy that is dropped if it
+    /// fails ([`Ofproto::bundle_apply_on_copy`]).
+    no_undo: bool,
+    /// Whether a table or the group table changed.
+    changed: bool,
     events: Vec<Event>,
     /// Index of the bundle message being applied (0 outside bundles).
     pub(crate) msg: u32,
@@ -73,6 +81,12 @@ impl Ofproto {
         self.handle_flow_mod_with_importance(fm, 0, now_ms)
     }
 
+    /// [`Ofproto::handle_flow_mod`] consuming `fm`: an ADD's match and
+    /// instructions move into the new rule instead of being copied.
+    pub fn handle_flow_mod_owned(&mut self, fm: FlowMod, now_ms: u64) -> Result<(), OfpError> {
+        self.handle_flow_mod_cow(Cow::Owned(fm), 0, now_ms)
+    }
+
     /// [`Ofproto::handle_flow_mod`] with an OpenFlow 1.4+ `importance` for ADD.
     pub fn handle_flow_mod_with_importance(
         &mut self,
@@ -80,8 +94,17 @@ impl Ofproto {
         importance: u16,
         now_ms: u64,
     ) -> Result<(), OfpError> {
+        self.handle_flow_mod_cow(Cow::Borrowed(fm), importance, now_ms)
+    }
+
+    fn handle_flow_mod_cow(
+        &mut self,
+        fm: Cow<'_, FlowMod>,
+        importance: u16,
+        now_ms: u64,
+    ) -> Result<(), OfpError> {
         let mut txn = Txn::default();
-        match self.flow_mod_txn(fm, importance, now_ms, &mut txn) {
+        match self.flow_mod_txn_cow(fm, importance, now_ms, &mut txn) {
             Ok(()) => {
                 let pairs = self.dead_learned_pairs(&txn.learn_log);
                 self.flush_learned(&mut txn, pairs, now_ms);
@@ -123,12 +146,41 @@ impl Ofproto {
         Ok(())
     }
 
+    /// [`Ofproto::bundle_commit`] on a copy that the caller drops if it
+    /// fails (the upcall handler's commit): the messages are consumed (an
+    /// ADD's match and instructions move into its rule) and no undo log is
+    /// kept, so after an error `self` is partly changed and must be dropped.
+    pub(crate) fn bundle_apply_on_copy(
+        &mut self,
+        msgs: Vec<BundleMsg>,
+        now_ms: u64,
+    ) -> Result<(), (usize, OfpError)> {
+        let mut txn = Txn {
+            no_undo: true,
+            ..Txn::default()
+        };
+        for (i, m) in msgs.into_iter().enumerate() {
+            txn.msg = i as u32;
+            let r = match m {
+                BundleMsg::FlowMod(fm) => {
+                    self.flow_mod_txn_cow(Cow::Owned(fm), 0, now_ms, &mut txn)
+                }
+                BundleMsg::GroupMod(gm) => self.group_mod_txn(&gm, now_ms, &mut txn),
+            };
+            r.map_err(|e| (i, e))?;
+        }
+        let pairs = self.dead_learned_pairs(&txn.learn_log);
+        self.flush_learned(&mut txn, pairs, now_ms);
+        self.commit(txn);
+        Ok(())
+    }
+
     pub(crate) fn commit_txn(&mut self, txn: Txn) {
         self.commit(txn)
     }
 
     fn commit(&mut self, txn: Txn) {
-        if !txn.undo.is_empty() {
+        if txn.changed {
             self.generation += 1;
         }
         self.events.extend(txn.events);
@@ -157,21 +209,30 @@ impl Ofproto {
     ) -> Option<Arc<Rule>> {
         let rule = Arc::make_mut(&mut self.tables[usize::from(table_id)]).remove(id)?;
         crate::learned::log_refs(txn, &rule, -1);
-        txn.undo.push(Undo::Removed(rule.clone()));
+        txn.changed = true;
+        if !txn.no_undo {
+            txn.undo.push(Undo::Removed(rule.clone()));
+        }
         Some(rule)
     }
 
     fn txn_insert(&mut self, txn: &mut Txn, rule: Rule) {
         crate::learned::log_refs(txn, &rule, 1);
-        txn.undo.push(Undo::Inserted {
-            table_id: rule.table_id,
-            id: rule.id,
-        });
+        txn.changed = true;
+        if !txn.no_undo {
+            txn.undo.push(Undo::Inserted {
+                table_id: rule.table_id,
+                id: rule.id,
+            });
+        }
         Arc::make_mut(&mut self.tables[usize::from(rule.table_id)]).insert(Arc::new(rule));
     }
 
     pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {
-        txn.undo.push(Undo::Groups(self.groups.clone()));
+        txn.changed = true;
+        if !txn.no_undo {
+            txn.undo.push(Undo::Groups(self.groups.clone()));
+        }
     }
 
     pub(crate) fn txn_event(&mut self, txn: &mut Txn, e: Event) {
@@ -181,6 +242,18 @@ impl Ofproto {
     pub(crate) fn flow_mod_txn(
         &mut self,
         fm: &FlowMod,
+        importance: u16,
+        now_ms: u64,
+        txn: &mut Txn,
+    ) -> Result<(), OfpError> {
+        self.flow_mod_txn_cow(Cow::Borrowed(fm), importance, now_ms, txn)
+    }
+
+    /// [`Ofproto::flow_mod_txn`]; an owned ADD moves its match and
+    /// instructions into the rule.
+    fn flow_mod_txn_cow(
+        &mut self,
+        fm: Cow<'_, FlowMod>,
         importance: u16,
         now_ms: u64,
         txn: &mut Txn,
@@ -197,10 +270,10 @@ impl Ofproto {
         match cmd {
             FlowModCommand::ADD => self.add_flow(fm, importance, now_ms, txn),
             FlowModCommand::MODIFY | FlowModCommand::MODIFY_STRICT => {
-                self.modify_flows(fm, cmd == FlowModCommand::MODIFY_STRICT, now_ms, txn)
+                self.modify_flows(&fm, cmd == FlowModCommand::MODIFY_STRICT, now_ms, txn)
             }
             FlowModCommand::DELETE | FlowModCommand::DELETE_STRICT => {
-                let ids = self.select(fm, cmd == FlowModCommand::DELETE_STRICT, true);
+                let ids = self.select(&fm, cmd == FlowModCommand::DELETE_STRICT, true);
                 for (t, id) in ids {
                     if let Some(rule) = self.txn_remove(txn, t, id)
                         && let Some(fr) = flow_removed(&rule, FlowRemovedReason::DELETE, now_ms)
@@ -274,12 +347,12 @@ impl Ofproto {
 
     fn add_flow(
         &mut self,
-        fm: &FlowMod,
+        fm: Cow<'_, FlowMod>,
         importance: u16,
         now_ms: u64,
         txn: &mut Txn,
     ) -> Result<(), OfpError> {
-        self.check_instructions(fm)?;
+        self.check_instructions(&fm)?;
         let table_id = fm.table_id;
         let cls = RuleMatch::from_match(&fm.match_);
         let old = self.tables[usize::from(table_id)].find_strict(fm.priority, &fm.match_);
@@ -293,27 +366,34 @@ impl Ofproto {
                 return Err(OfpError::OFPFMFC_OVERLAP);
             }
         }
+        let conj = conjunctions(&fm.instructions);
+        let (priority, cookie, flags) = (fm.priority, fm.cookie, fm.flags);
+        let (idle_timeout, hard_timeout) = (fm.idle_timeout, fm.hard_timeout);
+        let (match_, instructions): (Match, Arc<[Instruction]>) = match fm {
+            Cow::Borrowed(f) => (f.match_.clone(), Arc::from(f.instructions.as_slice())),
+            Cow::Owned(f) => (f.match_, Arc::from(f.instructions)),
+        };
         let mut rule = Rule {
             id: self.next_rule_id,
             table_id,
-            priority: fm.priority,
-            match_: fm.match_.clone(),
+            priority,
+            match_,
             cls,
-            cookie: fm.cookie,
-            instructions: Arc::from(fm.instructions.as_slice()),
-            idle_timeout: fm.idle_timeout,
-            hard_timeout: fm.hard_timeout,
+            cookie,
+            instructions,
+            idle_timeout,
+            hard_timeout,
             importance,
-            flags: fm.flags,
+            flags,
             created_ms: now_ms,
             modified_ms: now_ms,
             counters: Arc::new(Counters::new(0, 0, now_ms)),
-            conj: conjunctions(&fm.instructions),
+            conj,
         };
         self.next_rule_id += 1;
         if let Some(old_id) = old
             && let Some(old_rule) = self.txn_remove(txn, table_id, old_id)
-            && fm.flags & OFPFF_RESET_COUNTS == 0
+            && flags & OFPFF_RESET_COUNTS == 0
         {
             let c = &old_rule.counters;
             rule.counters = Arc::new(Counters::new(

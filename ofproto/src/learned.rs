@@ -9,7 +9,11 @@
 //!   deleted (reason DELETE), whether a learn installed it or not, and so on
 //!   for the pairs those deletions free. rvs keeps the same counts
 //!   ([`LearnIndex`], per table, updated on every insert and removal) and a
-//!   cookie index, so neither the check nor the flush scans the tables.
+//!   count of rules per cookie, so the check scans no table; a flush scans
+//!   the one table it empties of a cookie (only when the count says it has
+//!   such rules). Counts rather than sets of rule ids keep the index a few
+//!   entries long, so copying a table for a bundle does not copy one entry
+//!   per rule.
 //!   In a bundle, as OVS's commit "finish" step, each message's references
 //!   are counted in message order (a message's new rules before its removed
 //!   ones): a pair whose count drops to 0 after some message is flushed
@@ -60,12 +64,13 @@ pub(crate) fn delete_learned_pairs(rule: &Rule) -> impl Iterator<Item = (u64, u8
         })
 }
 
-/// A table's cookie index and `delete_learned` reference counts, kept by
-/// the table's insert and remove.
+/// A table's rule count per cookie and `delete_learned` reference counts,
+/// kept by the table's insert and remove.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LearnIndex {
-    /// Rules by cookie (what `limit=` counts and a flush deletes).
-    by_cookie: hashbrown::HashMap<u64, hashbrown::HashSet<RuleId>>,
+    /// Number of rules per cookie (what `limit=` counts; a flush deletes
+    /// them). No entry: none.
+    by_cookie: hashbrown::HashMap<u64, u32>,
     /// How many `delete_learned` learns this table's rules hold, per
     /// `(cookie, table_id)` they name.
     refs: hashbrown::HashMap<(u64, u8), u32>,
@@ -73,19 +78,16 @@ pub(crate) struct LearnIndex {
 
 impl LearnIndex {
     pub(crate) fn insert(&mut self, rule: &Rule) {
-        self.by_cookie
-            .entry(rule.cookie)
-            .or_default()
-            .insert(rule.id);
+        *self.by_cookie.entry(rule.cookie).or_default() += 1;
         for p in delete_learned_pairs(rule) {
             *self.refs.entry(p).or_default() += 1;
         }
     }
 
     pub(crate) fn remove(&mut self, rule: &Rule) {
-        if let Some(ids) = self.by_cookie.get_mut(&rule.cookie) {
-            ids.remove(&rule.id);
-            if ids.is_empty() {
+        if let Some(n) = self.by_cookie.get_mut(&rule.cookie) {
+            *n -= 1;
+            if *n == 0 {
                 self.by_cookie.remove(&rule.cookie);
             }
         }
@@ -101,7 +103,7 @@ impl LearnIndex {
 
     /// Number of rules with exactly `cookie`.
     pub(crate) fn n_with_cookie(&self, cookie: u64) -> usize {
-        self.by_cookie.get(&cookie).map_or(0, |s| s.len())
+        self.by_cookie.get(&cookie).map_or(0, |&n| n as usize)
     }
 }
 
@@ -184,12 +186,15 @@ impl Ofproto {
                 let Some(table) = self.tables.get(usize::from(table_id)) else {
                     continue;
                 };
-                let mut ids: Vec<RuleId> = table
-                    .learn
-                    .by_cookie
-                    .get(&cookie)
-                    .map(|s| s.iter().copied().collect())
-                    .unwrap_or_default();
+                let mut ids: Vec<RuleId> = if table.learn.n_with_cookie(cookie) == 0 {
+                    Vec::new()
+                } else {
+                    table
+                        .rules()
+                        .filter(|r| r.cookie == cookie)
+                        .map(|r| r.id)
+                        .collect()
+                };
                 ids.sort_unstable();
                 for id in ids {
                     if let Some(rule) = self.txn_remove(txn, table_id, id) {

@@ -347,13 +347,26 @@ impl Handler {
     /// nothing is published. Translations use the previous snapshot until
     /// the swap; the previous tables are freed after the lock is released.
     pub fn bundle_commit(&self, msgs: &[BundleMsg], now_ms: u64) -> Result<(), (usize, OfpError)> {
+        self.bundle_commit_owned(msgs.to_vec(), now_ms).map(drop)
+    }
+
+    /// [`Handler::bundle_commit`] consuming the messages (their matches and
+    /// instructions move into the new rules). The copy keeps no undo log:
+    /// on error it is simply dropped. Returns the snapshot the commit
+    /// replaced, for the caller to drop where it costs least (freeing the
+    /// rules a large bundle deleted takes a while, and the commit's reply
+    /// need not wait for it).
+    pub fn bundle_commit_owned(
+        &self,
+        msgs: Vec<BundleMsg>,
+        now_ms: u64,
+    ) -> Result<Arc<Ofproto>, (usize, OfpError)> {
         let _w = self.writer.lock();
         let mut next: Ofproto = (**self.slot.read()).clone();
-        next.bundle_commit(msgs, now_ms)?;
+        next.bundle_apply_on_copy(msgs, now_ms)?;
         let old = std::mem::replace(&mut *self.slot.write(), Arc::new(next));
         self.bump_gen();
-        drop(old);
-        Ok(())
+        Ok(old)
     }
 
     /// Pushes a megaflow's new packets and bytes (since the last call for

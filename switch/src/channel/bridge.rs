@@ -65,6 +65,12 @@ pub trait Bridge: Send + 'static {
 
     fn flow_mod(&mut self, fm: &FlowMod, now_ms: u64) -> Result<(), OfpError>;
 
+    /// [`Bridge::flow_mod`] with the message handed over (a bridge may keep
+    /// its match and instructions without copying them).
+    fn flow_mod_owned(&mut self, fm: FlowMod, now_ms: u64) -> Result<(), OfpError> {
+        self.flow_mod(&fm, now_ms)
+    }
+
     fn group_mod(&mut self, gm: &GroupMod, now_ms: u64) -> Result<(), OfpError>;
 
     fn meter_mod(&mut self, mm: &MeterMod, now_ms: u64) -> Result<(), OfpError>;
@@ -104,10 +110,11 @@ pub trait Bridge: Send + 'static {
     fn validate_bundle_item(&self, item: &BundleItem) -> Result<(), OfpError>;
 
     /// Applies `items` in order. With `atomic`, all or nothing: on the first
-    /// failure nothing has changed and the failing index is returned.
+    /// failure nothing has changed and the failing index is returned. The
+    /// items are handed over (a bridge keeps what it needs without copying).
     fn bundle_commit(
         &mut self,
-        items: &[BundleItem],
+        items: Vec<BundleItem>,
         atomic: bool,
         now_ms: u64,
     ) -> Result<(), (usize, OfpError)>;

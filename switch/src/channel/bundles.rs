@@ -40,11 +40,49 @@ pub const MAX_BUNDLE_BYTES: usize = 1 << 30;
 struct Bundle {
     flags: u16,
     closed: bool,
-    /// Each item with the raw BUNDLE_ADD message that carried it (error
-    /// replies on commit refer to that message).
-    items: Vec<(BundleItem, Vec<u8>)>,
-    /// Sum of the raw messages' lengths.
-    bytes: usize,
+    items: Vec<BundleItem>,
+    /// The raw BUNDLE_ADD message of each item, in order (error replies on
+    /// commit refer to that message).
+    raws: BundleRaws,
+}
+
+impl Bundle {
+    fn new(flags: u16) -> Self {
+        Bundle {
+            flags,
+            closed: false,
+            items: Vec::new(),
+            raws: BundleRaws::default(),
+        }
+    }
+}
+
+/// The raw messages of a bundle's items, stored end to end in one buffer
+/// (one allocation for the whole bundle, not one per message).
+#[derive(Debug, Default, PartialEq)]
+pub struct BundleRaws {
+    bytes: Vec<u8>,
+    /// End offset in `bytes` of each message.
+    ends: Vec<usize>,
+}
+
+impl BundleRaws {
+    fn push(&mut self, raw: &[u8]) {
+        self.bytes.extend_from_slice(raw);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Sum of the messages' lengths.
+    pub fn total_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The raw message of item `i`.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.bytes.get(start..end)
+    }
 }
 
 /// The bundles of one connection.
@@ -94,15 +132,7 @@ impl Bundles {
         if self.map.len() >= MAX_BUNDLES {
             return Err(OfpError::OFPBFC_OUT_OF_BUNDLES);
         }
-        self.map.insert(
-            id,
-            Bundle {
-                flags,
-                closed: false,
-                items: Vec::new(),
-                bytes: 0,
-            },
-        );
+        self.map.insert(id, Bundle::new(flags));
         Ok(())
     }
 
@@ -142,13 +172,8 @@ impl Bundles {
         if !self.map.contains_key(&id) && self.map.len() >= MAX_BUNDLES {
             return Err(OfpError::OFPBFC_OUT_OF_BUNDLES);
         }
-        let held: usize = self.map.values().map(|b| b.bytes).sum();
-        let b = self.map.entry(id).or_insert(Bundle {
-            flags,
-            closed: false,
-            items: Vec::new(),
-            bytes: 0,
-        });
+        let held: usize = self.map.values().map(|b| b.raws.total_len()).sum();
+        let b = self.map.entry(id).or_insert_with(|| Bundle::new(flags));
         if b.closed {
             self.map.remove(&id);
             return Err(OfpError::OFPBFC_BUNDLE_CLOSED);
@@ -161,23 +186,23 @@ impl Bundles {
             self.map.remove(&id);
             return Err(msg_too_many());
         }
-        b.bytes += raw.len();
-        b.items.push((item, raw.to_vec()));
+        b.items.push(item);
+        b.raws.push(raw);
         Ok(())
     }
 
     /// COMMIT_REQUEST: removes the bundle (it is gone whatever the outcome)
-    /// and returns its flags and items, or the error to send.
+    /// and returns its items and their raw messages, or the error to send.
     pub fn take_for_commit(
         &mut self,
         id: u32,
         flags: u16,
-    ) -> Result<Vec<(BundleItem, Vec<u8>)>, OfpError> {
+    ) -> Result<(Vec<BundleItem>, BundleRaws), OfpError> {
         let b = self.map.remove(&id).ok_or(OfpError::OFPBFC_BAD_ID)?;
         if b.flags != flags {
             return Err(OfpError::OFPBFC_BAD_FLAGS);
         }
-        Ok(b.items)
+        Ok((b.items, b.raws))
     }
 }
 
@@ -221,9 +246,14 @@ mod tests {
         );
         b.open(3, 0).unwrap();
         b.add(3, 0, item(), &[9]).unwrap();
-        let items = b.take_for_commit(3, 0).unwrap();
-        assert_eq!(items.len(), 1);
-        assert_eq!(items[0].1, vec![9]);
+        b.add(3, 0, item(), &[]).unwrap();
+        b.add(3, 0, item(), &[7, 8]).unwrap();
+        let (items, raws) = b.take_for_commit(3, 0).unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(raws.get(0), Some(&[9u8][..]));
+        assert_eq!(raws.get(1), Some(&[][..]));
+        assert_eq!(raws.get(2), Some(&[7u8, 8][..]));
+        assert_eq!(raws.get(3), None);
         assert_eq!(b.take_for_commit(3, 0), Err(OfpError::OFPBFC_BAD_ID));
         assert_eq!(b.discard(3), Err(OfpError::OFPBFC_BAD_ID));
     }
@@ -243,7 +273,7 @@ mod tests {
         assert_eq!(b.add(1, 0, item(), &[0; 1]), Err(msg_too_many()));
         // Bundles gone (discarded, committed) no longer count.
         b.add(4, 0, item(), &[0; 60]).unwrap();
-        assert_eq!(b.take_for_commit(4, 0).map(|i| i.len()), Ok(1));
+        assert_eq!(b.take_for_commit(4, 0).map(|i| i.0.len()), Ok(1));
         b.discard(3).unwrap();
         b.add(5, 0, item(), &[0; 100]).unwrap();
     }

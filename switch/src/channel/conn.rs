@@ -492,7 +492,7 @@ impl Conn {
             }
             Message::FlowMod(fm) => {
                 self.reject_secondary(shared)?;
-                shared.bridge.flow_mod(&fm, now_ms)?;
+                shared.bridge.flow_mod_owned(fm, now_ms)?;
             }
             Message::GroupMod(gm) => {
                 self.reject_secondary(shared)?;
@@ -663,10 +663,9 @@ impl Conn {
                 BundleCtrlType::DISCARD_REPLY
             }
             BundleCtrlType::COMMIT_REQUEST => {
-                let entries = self.bundles.take_for_commit(bc.bundle_id, bc.flags)?;
-                let (items, raws): (Vec<BundleItem>, Vec<Vec<u8>>) = entries.into_iter().unzip();
+                let (items, raws) = self.bundles.take_for_commit(bc.bundle_id, bc.flags)?;
                 let atomic = bc.flags & OFPBF_ATOMIC != 0;
-                if let Err((idx, e)) = shared.bridge.bundle_commit(&items, atomic, now_ms) {
+                if let Err((idx, e)) = shared.bridge.bundle_commit(items, atomic, now_ms) {
                     if let Some(raw) = raws.get(idx) {
                         self.send_error(e, raw);
                     }

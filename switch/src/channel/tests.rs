@@ -96,7 +96,7 @@ impl Bridge for ListBridge {
     }
     fn bundle_commit(
         &mut self,
-        items: &[BundleItem],
+        items: Vec<BundleItem>,
         _atomic: bool,
         _now_ms: u64,
     ) -> Result<(), (usize, OfpError)> {
