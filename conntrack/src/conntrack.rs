@@ -287,7 +287,7 @@ impl Conntrack {
     /// is updated (independent cache misses overlap): first a read of every packet's probe
     /// line, then the lookups, then a read of every found entry and, for every packet that
     /// found none (a likely new connection), of the table line its insertion will write (see
-    /// [`crate::table::insert_line_neighbour`]). Packets that need more than a lookup (a new
+    /// `table::insert_line_neighbour`). Packets that need more than a lookup (a new
     /// connection, `force`, a TCP reuse), and later packets of their connections, then continue
     /// one at a time, in order.
     pub fn execute(&self, pkts: &mut [CtPacket<'_>], opts: &CtOpts, now_ns: u64) {

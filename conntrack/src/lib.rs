@@ -87,7 +87,10 @@
 //!   the global count, credit included, is within the limit); a creation is refused only after
 //!   every stripe's unused credit was taken back, so at most for the instant in which a
 //!   concurrent removal's slot sits in a stripe already emptied. A zone with a limit decides
-//!   with one atomic add on its shared count, as before.
+//!   with one atomic add on its shared count, as before. Dead entries not yet swept hold
+//!   their slots: [`SweepResult::near_limit`] tells a caller that paces its sweeps that the
+//!   table is within 90 % of the global limit, so that it does not slow them down then (the
+//!   datapath's pacer sweeps ~1M slots a second per thread there; OVS frees within ~5 s).
 //! * **Timeouts**: one [`TimeoutPolicy`] with OVS's defaults and unit-suffixed names; per zone
 //!   policies override it.
 //! * **NAT** (`CtOpts::nat`, [`NatConfig`]): `ct(commit, nat(src|dst=A[-B][:P[-Q]],
@@ -202,13 +205,49 @@
 //! | instructions per packet, existing (cachegrind) | 1106 | 652 | 1.70× fewer |
 //! | instructions per new connection (cachegrind) | 3088 | 1919 | 1.61× fewer |
 //!
-//! **Quiet machine, 2026-11-27 03:15 UTC (load 1.2), same script, medians of 3:** existing
-//! 1 thread 7.29 → 11.74 Mpps (1.61×), 2 threads 12.74 → 22.22 Mpps (1.74×), 32 conns 1.47×,
-//! batch 1 1.29×; setup 1015 → 595 ns per connection (**1.71×: the ≥ 2× target is not met on
-//! a quiet machine**; OVS loses more under load, hence 2.38× above; a profile puts most of
-//! rvs's set-up time in the cache misses of inserting the two keys into 1M-entry tables);
-//! memory 354 → 180 B. The per-thread counter stripes (27 Nov) added 38 instructions per
-//! connection.
+//! **Quiet machine, 2026-11-27 03:15 UTC (load 1.2), same script, medians of 3, before the
+//! set-up work below:** existing 1 thread 7.29 → 11.74 Mpps (1.61×), 2 threads 12.74 → 22.22
+//! Mpps (1.74×), 32 conns 1.47×, batch 1 1.29×; setup 1015 → 595 ns per connection (1.71×:
+//! the ≥ 2× target was not met on a quiet machine; OVS loses more under load, hence 2.38×
+//! above); memory 354 → 180 B. The per-thread counter stripes (27 Nov) added 38 instructions
+//! per connection.
+//!
+//! **Set-up, 2026-11-27 05:00 UTC** (after the changes below; load 5.7, so only the ratios
+//! within the run count; `bench/ctbench.sh 3` now also prints the thread CPU time per
+//! connection, less disturbed by the other processes than wall time):
+//!
+//! | case | OVS 3.1 | rvs | rvs/OVS |
+//! | --- | --- | --- | --- |
+//! | existing, 1 thread, batch 32, 1 conn | 4.15 Mpps | 7.28 Mpps | 1.75× |
+//! | existing, 2 threads, batch 32 | 5.55 Mpps | 7.90 Mpps | 1.42× |
+//! | existing, 1 thread, batch 32, 32 conns | 3.88 Mpps | 5.73 Mpps | 1.48× |
+//! | existing, 1 thread, batch 1 | 5.04 Mpps | 5.70 Mpps | 1.13× |
+//! | setup, ns per new connection (wall) | 1826 ns | 932 ns | 1.96× |
+//! | setup, CPU ns per new connection | 1279 ns | 630 ns | 2.03× |
+//! | memory, bytes per connection | 354 B | 180 B | 1.97× less |
+//! | instructions per packet, existing | 1106 | 673 | 1.64× fewer |
+//! | instructions per new connection | 3087 | 1839 | 1.68× fewer |
+//!
+//! In alternating runs of the old and new set-up at load 6–8 (7 each, `ovs_shape setup`
+//! 1,000,000 and the OVS harness): CPU per connection min/median old 687/804 ns, new 489/656
+//! ns, OVS 1044/1337 ns (new/OVS 2.13×/2.04×; old/OVS 1.52×/1.66×); wall min/median old
+//! 808/838, new 629/707, OVS 1119/1416. Whether a quiet machine shows ≥ 2× in wall time
+//! (the target) is not yet measured; scaling the quiet 595 ns by these runs gives roughly
+//! 430–500 ns against OVS's 1015 (2.0–2.4×).
+//!
+//! What the profile showed and what changed: the set-up time of a UDP connection (one slot,
+//! the key and its reverse share it) went mostly to cache misses — the probe group of the
+//! lookup, and the slot line the insertion writes, whose store stalled the shard lock's
+//! release for a full memory latency per connection. Now a chunk of 32 packets first reads
+//! every packet's probe line, then does the lookups, then reads, for each packet that found
+//! nothing, an occupied slot sharing a cache line with the free bucket its insertion will
+//! use (`table::insert_line_neighbour`; safe code has no prefetch, and a free bucket cannot
+//! be read; 75 % of new connections get one at 1M), so the misses of a chunk overlap; the
+//! guard bookkeeping is one sort instead of quadratic searches; the deferred-key scans are
+//! skipped behind a 64-bit filter; a plain link probes once (hashbrown `entry`); the IPv4
+//! checksum tail and fold are cheaper (−23 instructions per packet, also for established
+//! traffic). Tried and dropped: allocating a chunk's entries before linking any (no gain);
+//! fewer shards (64 or 256: no change).
 //!
 //! (An earlier run the same day at load 8–12: 2.24×, 2.25×, 1.31×, 1.21×, setup 2.08×,
 //! 627 and 1768 instructions; NAT and the ALGs have since added to the set-up path.)
