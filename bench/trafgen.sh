@@ -35,6 +35,20 @@
 #   release without LTO, the default, as the thin-LTO release build is slow here), FWD_PIN (CPU list for
 #   taskset, default unpinned), OUT (results dir), PFX (name prefix, default rvsbench).
 # Results: $OUT/raw.tsv and $OUT/summary.txt (rvs and OVS side by side, with ratios).
+#
+# Figures (27 Nov 04:40-05:12 UTC, 2 cores shared with builds, load 6-8: every switch got
+# 0.2-0.5 of a core, so pps follows the scheduler and CPU-s/Mpkt is the figure to
+# compare; medians of 3 runs unless said; rvs / OVS same run):
+#   tap plain  fixed 6.37 vs OVS 9.59 (x0.66), rand1000 5.83 vs 8.50 (x0.69); pps x0.93, x1.04
+#   tap ct     fixed 5.80 vs OVS 10.04 (x0.58), rand1000 6.37 vs 10.58 (x0.60); pps x0.71, x0.83
+#   veth plain fixed 4.35 vs OVS 10.94 (x0.40), rand1000 4.96 vs 12.66 (x0.39); pps x1.96, x2.01
+#   taps, io_uring bursts vs +rw (a read/write per frame), same run: 6.38 vs 7.20 (12 runs
+#   each, tap plain fixed); 6.25 vs 6.93, 5.86 vs 7.46 (plain fixed, rand1000, 6 runs);
+#   7.07 vs 7.18, 8.42 vs 8.49 (ct fixed, rand1000, 6 runs); 5.80 vs 6.97, 6.37 vs 7.17
+#   (ct, 3 runs); 6.37 vs 6.19, 5.83 vs 6.04 (plain, 3 runs): 0-20 % less, ~10 % typical.
+# The tap targets (>= 2x pps, <= 0.5x CPU) are not met: ~85 % of rvs's tap CPU is tun
+# and the receiving namespace's stack (incl. ICMP port-unreachable work), the same per
+# frame for OVS (see datapath/src/sys.rs), which puts the floor near 0.55-0.6x.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
