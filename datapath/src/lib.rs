@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  AF_PACKET: TPACKET_V2 rx ring ─┐
-//!  tap: read() per frame ─────────┴─burst (≤32)─▶ forwarding thread (×N, one per core by default)
+//!  tap: io_uring reads ──────────┴─burst (≤32)─▶ forwarding thread (×N, one per core by default)
 //!                                                    │ extract ▸ FlowKey (fixed 25 words)
 //!                                                    │ EMC (per thread, key hash) ───hit──┐
 //!                                                    │ megaflow classifier (one hash     │
@@ -22,7 +22,7 @@
 //!                                                                               ─▶ owner (packet-in)
 //!  per-port tx queues, flushed once per burst ◀──────────────────────────────────┘
 //!    AF_PACKET: copied into a TPACKET_V2 tx ring (own socket, qdisc bypass), one send() per port
-//!    tap: one write() per frame
+//!    tap: the burst's writes in one io_uring_enter (per-frame write() without io_uring)
 //! ```
 //!
 //! What the owner (ofproto) uses:
@@ -71,8 +71,10 @@
 //! plain datapath actions), MPLS, tunnels, registers in the key (ofproto keeps
 //! them with the frozen state of a recirc_id), IPv6 L4 checksum updates when
 //! extension headers precede the L4 header, a TPACKET_V3 (block) rx ring,
-//! batching of tap reads or writes (one system call per frame each way),
-//! pinning threads to cores.
+//! pinning threads to cores. Tap reads and writes go through a per-thread
+//! io_uring, one `io_uring_enter` per burst each way (`sys::tap_uring`);
+//! the kernel still handles each frame on its own (tun has no batched
+//! user-space interface), which is most of a tap frame's cost.
 //! `unsafe` lives only in [`sys`].
 //!
 //! ## Performance (2-core machine shared with other builds)
