@@ -435,13 +435,14 @@ impl Match {
 }
 
 /// The canonical fields a (possibly folded) field is stored as.
-pub(crate) fn storage_fields(field: Field) -> Vec<Field> {
+pub(crate) fn storage_fields(field: Field) -> smallvec::SmallVec<[Field; 4]> {
+    use smallvec::smallvec;
     match field {
-        Field::NwTos => vec![Field::IpDscp],
-        Field::VlanTci => vec![Field::VlanVid, Field::VlanPcp],
-        Field::XReg(n) => vec![Field::Reg((n & 7) * 2), Field::Reg((n & 7) * 2 + 1)],
+        Field::NwTos => smallvec![Field::IpDscp],
+        Field::VlanTci => smallvec![Field::VlanVid, Field::VlanPcp],
+        Field::XReg(n) => smallvec![Field::Reg((n & 7) * 2), Field::Reg((n & 7) * 2 + 1)],
         Field::XXReg(n) => (0..4).map(|i| Field::Reg((n & 3) * 4 + i)).collect(),
-        other => vec![other],
+        other => smallvec![other],
     }
 }
 

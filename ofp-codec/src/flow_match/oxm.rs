@@ -16,7 +16,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::standard::{OFP11_MATCH_LEN, OFPMT_STANDARD, decode_ofp11_match};
-use super::{Match, be_to_u128, storage_fields, value_limit, width_ones};
+use super::{Match, be_to_u128, storage_fields, u128_to_be, value_limit, width_ones};
 use crate::error::OfpError;
 use crate::field::{Field, OXM_EXPERIMENTER_CLASS, OxmId, Prereq};
 use crate::reader::Reader;
@@ -134,6 +134,18 @@ pub struct OxmEntry {
 /// Reads one match TLV and checks it on its own (not against other fields):
 /// length, known field, mask consistency, mask and value validity.
 pub fn decode_entry(r: &mut Reader<'_>) -> Result<OxmEntry, OfpError> {
+    let (field, v, m) = decode_entry_u128(r)?;
+    let width = field.width_bytes();
+    Ok(OxmEntry {
+        field,
+        value: u128_to_be(v, width),
+        mask: m.map(|m| u128_to_be(m, width)),
+    })
+}
+
+/// [`decode_entry`] without copying the TLV: field, value and mask (`None`
+/// if the TLV had none) as integers `field.width_bytes()` wide.
+fn decode_entry_u128(r: &mut Reader<'_>) -> Result<(Field, u128, Option<u128>), OfpError> {
     let h = pull_header(r)?;
     let payload = r.take_or(h.payload_len, OfpError::OFPBMC_BAD_LEN)?;
     let width = if h.hasmask {
@@ -150,28 +162,20 @@ pub fn decode_entry(r: &mut Reader<'_>) -> Result<OxmEntry, OfpError> {
     }
     let field = h.field.ok_or(OfpError::OFPBMC_BAD_FIELD)?;
     let v = be_to_u128(value);
-    if let Some(m) = mask {
-        let m = be_to_u128(m);
-        if !field.is_maskable() && m != 0 && m != width_ones(width) {
-            return Err(OfpError::OFPBMC_BAD_MASK);
-        }
+    let mask = mask.map(be_to_u128);
+    if let Some(m) = mask
+        && !field.is_maskable()
+        && m != 0
+        && m != width_ones(width)
+    {
+        return Err(OfpError::OFPBMC_BAD_MASK);
     }
     if h.id == NXM_OF_IN_PORT {
         // Any 16-bit port is valid; reserved ones map to 0xffffff00 and up.
         let port = if v >= 0xff00 { v + 0xffff_0000 } else { v };
         // The mask is all zeros or all ones here (in_port is not maskable).
-        let mask = mask.map(|m| {
-            if m == [0, 0] {
-                vec![0; 4]
-            } else {
-                vec![0xff; 4]
-            }
-        });
-        return Ok(OxmEntry {
-            field,
-            value: (port as u32).to_be_bytes().to_vec(),
-            mask,
-        });
+        let mask = mask.map(|m| if m == 0 { 0 } else { 0xffff_ffff });
+        return Ok((field, port, mask));
     }
     let valid = match field {
         Field::InPort | Field::ActsetOutput => super::is_valid_ofp11_port(v as u32),
@@ -181,11 +185,7 @@ pub fn decode_entry(r: &mut Reader<'_>) -> Result<OxmEntry, OfpError> {
     if !valid {
         return Err(OfpError::OFPBMC_BAD_VALUE);
     }
-    Ok(OxmEntry {
-        field,
-        value: value.to_vec(),
-        mask: mask.map(<[u8]>::to_vec),
-    })
+    Ok((field, v, mask))
 }
 
 /// Appends one TLV for `field` under the header OVS uses on OF1.3.
@@ -218,11 +218,11 @@ impl Match {
         // A packet_type entry may vanish from `m` (a later field implies it).
         let mut seen_packet_type = false;
         while !r.is_empty() {
-            let e = decode_entry(&mut r)?;
-            if !m.prereq_ok(e.field.prereq()) {
+            let (field, value, mask) = decode_entry_u128(&mut r)?;
+            if !m.prereq_ok(field.prereq()) {
                 return Err(OfpError::OFPBMC_BAD_PREREQ);
             }
-            let dup = match e.field {
+            let dup = match field {
                 Field::PacketType => seen_packet_type,
                 f => storage_fields(f).iter().any(|f| m.contains(*f)),
             };
@@ -231,8 +231,11 @@ impl Match {
             }
             // A field with a prerequisite sets the Ethernet packet type (OVS
             // match_add_ethernet_prereq), so a later packet_type is a duplicate.
-            seen_packet_type |= e.field == Field::PacketType || e.field.prereq() != Prereq::None;
-            m.set(e.field, &e.value, e.mask.as_deref())?;
+            seen_packet_type |= field == Field::PacketType || field.prereq() != Prereq::None;
+            // What `Match::set` does with the TLV's bytes (their lengths are
+            // the field's width, and value bits outside the mask were
+            // refused above).
+            m.set_u128(field, value, mask)?;
         }
         Ok(m)
     }
