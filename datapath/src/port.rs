@@ -314,6 +314,9 @@ impl Port {
     /// (a plain `read`, cheaper than a ring round trip for one frame).
     fn recv_tap(&self, burst: &mut sys::Burst, pkts: &mut [Packet]) -> usize {
         let n = pkts.len();
+        if n == 0 {
+            return 0;
+        }
         let want = self.tap_rx_want.load(Ordering::Relaxed).clamp(1, n.max(1));
         let mut got = 0;
         let uring = self.tap_uring.load(Ordering::Relaxed);
@@ -593,6 +596,8 @@ mod tests {
             );
             total += n as u64;
         }
+        // An empty burst asks for nothing and gets nothing.
+        assert_eq!(tap.recv_burst(&mut burst, &mut []), 0);
         let st = tap.stats();
         assert_eq!((st.tx_packets, st.tx_dropped, st.tx_errors), (total, 0, 0));
         assert!(st.rx_packets >= before.rx_packets + total, "{st:?}");

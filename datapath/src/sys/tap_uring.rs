@@ -5,9 +5,9 @@
 //! Contract: [`TapRing::read_burst`] and [`TapRing::write_burst`] return only
 //! once the kernel has posted a completion for every operation they queued, so
 //! the caller's buffers are borrowed for the call and no longer. That holds
-//! because tap fds are opened `O_NONBLOCK`: io_uring then completes a read that
-//! finds the queue empty with `-EAGAIN` at once instead of arming a poll and
-//! finishing it later. (A kernel whose tun lacks `FMODE_NOWAIT` hands the
+//! because every entry carries `RWF_NOWAIT`: io_uring then completes a read
+//! that finds the queue empty with `-EAGAIN` at once instead of arming a poll
+//! and finishing it later (`O_NONBLOCK` on the fd is not enough for that). (A kernel whose tun lacks `FMODE_NOWAIT` hands the
 //! operation to an io-wq worker, a thread of this process, and the wait below
 //! covers that too.) The submission queue is empty between calls (it has
 //! room for two bursts; an entry that would not fit is not queued and gets
@@ -20,7 +20,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use io_uring::{IoUring, opcode, types};
+use io_uring::{IoUring, Probe, opcode, types};
 
 use super::MAX_BURST;
 
@@ -46,7 +46,12 @@ impl std::fmt::Debug for TapRing {
 
 impl TapRing {
     /// Sets up a ring. Fails with the kernel's error when io_uring is absent
-    /// (`ENOSYS`) or disabled (`EPERM`, `kernel.io_uring_disabled`).
+    /// (`ENOSYS`) or disabled (`EPERM`, `kernel.io_uring_disabled`), when
+    /// the kernel lacks the plain read and write operations (5.1 to 5.5:
+    /// every entry would fail with `-EINVAL`; those kernels cannot answer
+    /// the probe either), and when a first `io_uring_enter` is refused (a
+    /// seccomp filter, say): all of these leave the caller on plain system
+    /// calls instead of failing every burst later.
     pub fn new() -> io::Result<TapRing> {
         // Completions are only ever reaped inside our own `io_uring_enter`:
         // no task-work interrupt is needed (COOP_TASKRUN); keep submitting
@@ -56,10 +61,35 @@ impl TapRing {
             .setup_submit_all()
             .build(ENTRIES)
             .or_else(|_| IoUring::builder().build(ENTRIES))?;
+        let mut probe = Probe::new();
+        ring.submitter().register_probe(&mut probe)?;
+        if !probe.is_supported(opcode::Read::CODE) || !probe.is_supported(opcode::Write::CODE) {
+            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        }
         // No SINGLE_ISSUER, DEFER_TASKRUN or registered ring fd: each ties
         // the ring to the thread that set it up, and a `Burst` may move
         // (the datapath's PACKET_OUT pipeline runs on whichever thread asks).
-        Ok(TapRing { ring })
+        let mut ring = TapRing { ring };
+        ring.check_enter()?;
+        Ok(ring)
+    }
+
+    /// Runs one NOP through the ring: an `io_uring_enter` that fails here
+    /// (nothing of ours is in flight yet) fails [`TapRing::new`].
+    fn check_enter(&mut self) -> io::Result<()> {
+        let nop = opcode::Nop::new().build().user_data(0);
+        // SAFETY: a NOP refers to no memory.
+        unsafe { self.ring.submission().push(&nop) }
+            .map_err(|_| io::Error::from_raw_os_error(libc::ENOBUFS))?;
+        loop {
+            match self.ring.submit_and_wait(1) {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.ring.completion().for_each(drop);
+        Ok(())
     }
 
     /// Reads one frame into each of `bufs` (≤ [`MAX_BURST`]) from tap `fd`
@@ -131,7 +161,13 @@ impl TapRing {
                     // rather than memory safety.
                     failures += 1;
                     if failures > 10_000 {
-                        eprintln!("tap io_uring: enter keeps failing ({e}); aborting");
+                        // No eprintln!: it panics when stderr fails, and
+                        // unwinding now would free buffers the kernel holds.
+                        let _ = io::Write::write_all(
+                            &mut io::stderr(),
+                            format!("tap io_uring: enter keeps failing ({e}); aborting\n")
+                                .as_bytes(),
+                        );
                         std::process::abort();
                     }
                     if e.kind() != io::ErrorKind::Interrupted {
