@@ -668,6 +668,14 @@ fn flow_file<'o>(o: &'o Opts, cmd: &str) -> Option<&'o str> {
     (cmd == "add-flows" && text.is_some() || text == Some("-")).then_some(text?)
 }
 
+/// How the lines of a flows file are read for `command`: as ovs-ofctl, a
+/// file of adds (`add-flows`, `add-flow SWITCH -`) may start any line with
+/// its own command (`add`, `modify`, `delete_strict`, ... or a prefix of
+/// one), and the other commands apply to every line.
+fn file_command(command: FlowCmd) -> Option<FlowCmd> {
+    (command != FlowCmd::Add).then_some(command)
+}
+
 fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
     let text = o.args.get(1).map(String::as_str);
     let command = flow_command(cmd, o.strict)?;
@@ -677,7 +685,7 @@ fn flow_specs(o: &Opts, cmd: &str, s: &mut Session) -> Result<Vec<FlowSpec>> {
         let file = text.with_context(|| format!("{cmd} needs a FILE"))?;
         let content = read_source(file)?;
         let accepted = names::Accepted::fetch(s)?;
-        let parsed = parse_flows_with(&content, Some(command), accepted.names())
+        let parsed = parse_flows_with(&content, file_command(command), accepted.names())
             .map_err(|e| anyhow::anyhow!("{file}:{e}"))?;
         return Ok(parsed.flows.into_iter().map(|f| f.spec).collect());
     }
@@ -940,7 +948,7 @@ fn run_on(cmd: &str, o: &Opts, s: &mut Session) -> Result<String> {
             let accepted = names::Accepted::fetch(s)?;
             let lines: Vec<(usize, &str)> = flow_lines(&content).collect();
             let msgs = lines.iter().map(|&(line, text)| {
-                parse_flow_line_with(text, Some(command), accepted.names())
+                parse_flow_line_with(text, file_command(command), accepted.names())
                     .map(|p| Message::FlowMod(p.spec.to_flow_mod()))
                     .map_err(|error| anyhow::anyhow!("{file}:{}", FlowsFileError { line, error }))
             });

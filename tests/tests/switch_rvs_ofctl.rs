@@ -654,3 +654,63 @@ fn bundle_add_flows_fails_as_ovs_ofctl() {
         assert_eq!(now, empty, "{f}: nothing installed");
     }
 }
+
+/// A file given to `add-flows` may start any line with its own command
+/// (`add`, `delete_strict`, `modify_strict`, or a prefix such as `del` or
+/// `m`), as ovs-ofctl reads it; plain and `--bundle` leave the switch as
+/// ovs-ofctl leaves it.
+#[test]
+fn add_flows_file_lines_may_name_their_command_as_ovs_ofctl() {
+    let t = "add_flows_file_lines_may_name_their_command";
+    if !root_available(t) || !tool_available(t, "ovs-ofctl") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let target = sw.target();
+    let dir = rvs::TempDir::new("mixed");
+    let file = dir.0.join("mixed.flows");
+    std::fs::write(
+        &file,
+        "priority=1,udp,actions=drop\n\
+         priority=5,ip,actions=drop\n\
+         add priority=7,tcp,actions=output:2\n\
+         delete_strict priority=5,ip\n\
+         modify_strict priority=1,udp,actions=output:3\n\
+         add priority=9,icmp,actions=drop\n\
+         del icmp\n\
+         m priority=7,tcp,actions=drop\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let mut dumps = Vec::new();
+    for bundle in [false, true] {
+        for client in ["ovs-ofctl", "rvs"] {
+            ok_stdout(&ovs_ofctl(&["del-flows", &target]), "del-flows");
+            let mut args = vec!["add-flows", target.as_str(), file];
+            if bundle {
+                args.insert(0, "--bundle");
+            }
+            let o = if client == "rvs" {
+                rvs_ofctl(&args)
+            } else {
+                ovs_ofctl(&args)
+            };
+            ok_stdout(&o, client);
+            dumps.push(ok_stdout(
+                &ovs_ofctl(&["--no-stats", "dump-flows", &target]),
+                "dump",
+            ));
+        }
+    }
+    assert!(
+        dumps[0].contains("priority=1,udp actions=output:3")
+            && dumps[0].contains("priority=7,tcp actions=drop")
+            && !dumps[0].contains("icmp")
+            && !dumps[0].contains("priority=5"),
+        "{}",
+        dumps[0]
+    );
+    for d in &dumps[1..] {
+        assert_eq!(d, &dumps[0]);
+    }
+}
