@@ -580,6 +580,25 @@ fn bucket_resubmit_writes_the_pipeline_action_set() {
     assert_eq!(acts(&of, "in_port=1,icmp,nw_src=192.168.0.1"), "3");
 }
 
+/// An `exit` reached through a bucket's resubmit ends that bucket only: the
+/// next bucket and the actions after the group run (OVS clears its exit
+/// flag after each bucket). An `exit` in the pipeline itself skips the
+/// action set.
+#[test]
+fn exit_in_a_bucket_ends_only_the_bucket() {
+    let mut of = bridge(4);
+    add_all_group(&mut of, 1, &["resubmit(,2)", "output:3"]);
+    load(
+        &mut of,
+        "priority=5,icmp,actions=group:1,output:4\n\
+         table=2,priority=1,actions=output:2,exit\n\
+         priority=5,udp,actions=write_actions(output:3),goto_table:3\n\
+         table=3,priority=1,actions=exit",
+    );
+    assert_eq!(acts(&of, "in_port=1,icmp,nw_src=192.168.0.1"), "2,3,4");
+    assert_eq!(acts(&of, "in_port=1,udp,nw_src=192.168.0.1"), "drop");
+}
+
 /// write_actions appends to the action set, as OVS's: two moves both run
 /// (before, the second replaced the first), then the output.
 #[test]

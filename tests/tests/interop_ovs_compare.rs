@@ -1755,14 +1755,46 @@ fn bucket_resubmit_into_write_actions_traces_as_ovs() {
     ] {
         p.same(&["add-flow"], &[f]);
     }
-    let ports = rvs_to_odp_ports(&p);
-    let [r, o] = p.ctl_clients_agree(&["ofproto/trace", "br0", "in_port=1,icmp"]);
-    let rvs = trace_as_ovs(&r.1, &ports);
-    assert_eq!(
-        (r.0, &rvs, &r.2),
-        (o.0, &o.1, &o.2),
-        "rvs (normalised) vs ovs-vswitchd"
+    // An exit in a bucket ends the bucket only; an exit in the pipeline
+    // skips the action set (whose trace node OVS still prints).
+    p.same(
+        &["add-group"],
+        &["group_id=8,type=all,bucket=resubmit(,3),bucket=output:3"],
     );
+    for f in [
+        "priority=400,udp,actions=group:8,output:1",
+        "table=3,priority=1,actions=output:2,exit",
+        "priority=400,tcp,actions=write_actions(output:3),goto_table:4",
+        "table=4,priority=1,actions=exit",
+    ] {
+        p.same(&["add-flow"], &[f]);
+    }
+    let ports = rvs_to_odp_ports(&p);
+    // Deliberate deviation: rvs keeps no `actset_output` (ofproto's flow.rs
+    // has no slot for it), so where OVS's final flow differs from the first
+    // only by it (an action set with an output that never ran), OVS prints
+    // that flow and rvs "unchanged". The "Final flow:" line is left out of
+    // the comparison for that case only.
+    let final_flow = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("Final flow:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for flow in ["in_port=1,icmp", "in_port=2,udp", "in_port=1,tcp"] {
+        let [r, o] = p.ctl_clients_agree(&["ofproto/trace", "br0", flow]);
+        let mut rvs = trace_as_ovs(&r.1, &ports);
+        let mut ovs = o.1.clone();
+        if flow.ends_with("tcp") {
+            (rvs, ovs) = (final_flow(&rvs), final_flow(&ovs));
+        }
+        assert_eq!(
+            (r.0, &rvs, &r.2),
+            (o.0, &ovs, &o.2),
+            "{flow}: rvs (normalised) vs ovs-vswitchd"
+        );
+    }
+    let [_, o] = p.ctl_clients_agree(&["ofproto/trace", "br0", "in_port=1,icmp"]);
     assert!(
         o.1.contains("Datapath actions: 2") || o.1.contains("Datapath actions: 3"),
         "{}",

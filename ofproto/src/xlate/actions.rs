@@ -254,7 +254,7 @@ impl Xlate<'_> {
             OFPP_TABLE => self.xlate_table(0, false),
             OFPP_LOCAL if self.of.ports.contains_key(&OFPP_LOCAL) => self.emit_output(OFPP_LOCAL),
             p if p == in_port => {
-                self.report(NodeKind::Detail, "skipping output to input port".into())
+                self.report(NodeKind::Warn, "skipping output to input port".into())
             }
             p if self.of.ports.contains_key(&p) => self.emit_output(p),
             _ => self.report(NodeKind::Warn, "Nonexistent output port".into()),
@@ -279,7 +279,7 @@ impl Xlate<'_> {
                 self.report(NodeKind::Warn, msg);
             }
             p if p == in_port => {
-                self.report(NodeKind::Detail, "skipping output to input port".into())
+                self.report(NodeKind::Warn, "skipping output to input port".into())
             }
             p if self.of.ports.contains_key(&p) => {
                 self.commit();

@@ -124,8 +124,12 @@ impl Xlate<'_> {
         // stack actions, controller(), learn, ... in it are ignored and
         // only its last output (or group) is taken.
         self.execute_action_set(&acts);
-        // A pause inside ends at the bucket, as in OVS (`pause.rs`).
+        // A pause inside ends at the bucket, as in OVS (`pause.rs`), and so
+        // does an `exit` reached through the bucket's resubmit: the other
+        // buckets, the actions after the group and the action set still
+        // run, as OVS's xlate_group_bucket clears its exit flag.
         self.pause_boundary();
+        self.pipe.exit = false;
         self.pkt.flow = saved_flow;
         self.node_close();
     }

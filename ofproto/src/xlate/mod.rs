@@ -632,12 +632,13 @@ impl<'a> Xlate<'a> {
         self.do_actions(&acts);
     }
 
-    /// Runs the pipeline's action set when the pipeline ends (unless an
-    /// `exit` or an error ended it first), under a `--. Executing action
-    /// set:` trace node as OVS's xlate_action_set. After an exit the set is
-    /// left as it is (a pause freezes it).
+    /// Runs the pipeline's action set when the pipeline ends, under a
+    /// `--. Executing action set:` trace node as OVS's xlate_action_set.
+    /// After an error nothing runs; a pause leaves the set as it is (it is
+    /// frozen); after an `exit` the node is printed, as OVS does, but none
+    /// of the set's actions run.
     pub(crate) fn run_pipeline_action_set(&mut self) {
-        if self.pipe.exit || self.out.error.is_some() {
+        if self.out.error.is_some() || self.pausing() {
             return;
         }
         let set = std::mem::take(&mut self.pipe.action_set);
@@ -647,7 +648,9 @@ impl<'a> Xlate<'a> {
         }
         let reopened = self.trace.as_mut().is_some_and(|t| t.reopen_last_table());
         self.node_open(NodeKind::Table, "--. Executing action set:".into());
-        self.do_actions(&acts);
+        if !self.pipe.exit {
+            self.do_actions(&acts);
+        }
         self.node_close();
         if reopened {
             self.node_close();
