@@ -182,6 +182,9 @@ pub struct Conntrack {
     /// Padded (as `counters`, `pool`, `graveyard`): written by other threads than the ones
     /// reading the fields every `execute` reads.
     pub(crate) sweep_cursor: Padded<AtomicUsize>,
+    /// `counters.zone_full` when the last sweep call ended: a sweep that finds it grew says
+    /// [`crate::SweepResult::near_limit`] (a zone at its limit is refusing connections).
+    pub(crate) sweep_zone_refusals: AtomicU64,
     pub(crate) counters: Padded<Counters>,
     /// True while some zone has its own policy or limit (then `execute` reads `zones`).
     pub(crate) zone_overrides: AtomicBool,
@@ -257,6 +260,7 @@ impl Conntrack {
             }),
             tcp_seq_check: AtomicBool::new(cfg.tcp_seq_check),
             sweep_cursor: Padded(AtomicUsize::new(0)),
+            sweep_zone_refusals: AtomicU64::new(0),
             counters: Padded(Counters::default()),
             zone_overrides: AtomicBool::new(false),
             default_policy: AtomicPolicy::new(cfg.default_policy),

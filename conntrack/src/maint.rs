@@ -166,8 +166,9 @@ pub struct SweepResult {
     /// The sweep wrapped around to the first shard during this call (a full pass completed).
     pub wrapped: bool,
     /// After the call the table holds at least [`NEAR_LIMIT_PERCENT`] % of the global limit
-    /// ([`Conntrack::max_conns`]), dead entries not yet unlinked included: these hold slots
-    /// new connections may be refused for, so a caller that paces its sweeps should not slow
+    /// ([`Conntrack::max_conns`]), dead entries not yet unlinked included, or a zone limit
+    /// refused a connection since the previous call: dead entries hold slots new connections
+    /// are (or may soon be) refused for, so a caller that paces its sweeps should not slow
     /// them down now (OVS frees expired connections within ~5 s).
     pub near_limit: bool,
 }
@@ -298,8 +299,13 @@ impl Conntrack {
             }
         }
         let len = self.len();
-        res.near_limit = len > 0
-            && len.saturating_mul(100) >= self.max_conns().saturating_mul(NEAR_LIMIT_PERCENT);
+        // A zone limit refused a connection since the last call: that zone is full, and
+        // its dead entries hold the slots it needs.
+        let refusals = self.counters.zone_full.load(Ordering::Relaxed);
+        let zone_full = self.sweep_zone_refusals.swap(refusals, Ordering::Relaxed) != refusals;
+        res.near_limit = zone_full
+            || len > 0
+                && len.saturating_mul(100) >= self.max_conns().saturating_mul(NEAR_LIMIT_PERCENT);
         res
     }
 

@@ -192,6 +192,29 @@ fn global_limit_full_marks_new_not_committed_and_established_keeps_flowing() {
     );
 }
 
+/// Review s6: a zone at its limit refuses connections while its dead entries hold its
+/// slots, however empty the table is: the sweep after a refusal says near_limit (so a paced
+/// sweeper does not back off), and the one after that, with no new refusal, does not.
+#[test]
+fn a_zone_limit_refusal_makes_the_next_sweep_near_limit() {
+    let h = H::new();
+    let now = 1_000_000_000;
+    assert!(!h.ct.sweep(now, 64).near_limit, "empty table, no refusal");
+    h.ct.set_zone_limit(7, Some(1));
+    h.run(&udp4(A, B, 1, 1, b""), commit(7));
+    assert!(
+        !h.ct.sweep(now, 64).near_limit,
+        "zone 7 full, nothing refused yet"
+    );
+    h.run(&udp4(A, B, 2, 2, b""), commit(7));
+    assert_eq!(h.ct.stats().zone_full, 1);
+    assert!(
+        h.ct.sweep(now, 64).near_limit,
+        "a refusal since the last sweep"
+    );
+    assert!(!h.ct.sweep(now, 64).near_limit, "no refusal since");
+}
+
 #[test]
 fn zone_limit_applies_per_zone_and_default() {
     let h = H::new();

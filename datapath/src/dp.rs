@@ -632,10 +632,10 @@ impl SweepPacer {
                 self.calm_steps = 0;
                 return true;
             }
-            let pause = if r.examined == 0 {
-                SWEEP_EMPTY_PAUSE_NS
-            } else if r.near_limit {
+            let pause = if r.near_limit {
                 SWEEP_NEAR_LIMIT_PAUSE_NS
+            } else if r.examined == 0 {
+                SWEEP_EMPTY_PAUSE_NS
             } else {
                 Self::live_pause_ns(self.calm_steps)
             };
