@@ -20,7 +20,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use io_uring::{IoUring, Probe, opcode, types};
+use io_uring::{IoUring, Probe, opcode, squeue, types};
 
 use super::MAX_BURST;
 
@@ -98,49 +98,51 @@ impl TapRing {
     /// in order, so the frames keep their order among the successful ones.
     pub fn read_burst(&mut self, fd: RawFd, bufs: &mut [&mut [u8]], res: &mut [i32]) {
         let n = bufs.len().min(MAX_BURST).min(res.len());
-        let mut queued = 0;
-        {
-            let mut sq = self.ring.submission();
-            for (i, b) in bufs.iter_mut().take(n).enumerate() {
-                let len = b.len().min(u32::MAX as usize) as u32;
-                let e = opcode::Read::new(types::Fd(fd), b.as_mut_ptr(), len)
-                    .rw_flags(RWF_NOWAIT)
-                    .build()
-                    .user_data(i as u64);
-                // SAFETY: `b` stays borrowed (and alive) until `complete`
-                // below has reaped this entry's completion.
-                if unsafe { sq.push(&e) }.is_err() {
-                    break;
-                }
-                queued += 1;
-            }
-        }
-        res[queued..n].fill(-libc::ENOBUFS);
-        self.complete(queued, res);
+        let entries = bufs.iter_mut().take(n).map(|b| {
+            let len = b.len().min(u32::MAX as usize) as u32;
+            opcode::Read::new(types::Fd(fd), b.as_mut_ptr(), len)
+                .rw_flags(RWF_NOWAIT)
+                .build()
+        });
+        // SAFETY: every entry points into `bufs`, borrowed for this whole call.
+        unsafe { self.run(entries, &mut res[..n]) }
     }
 
     /// Writes each of `frames` (≤ [`MAX_BURST`]) to tap `fd`, in order.
     /// `res[i]` gets the bytes written or `-errno`.
     pub fn write_burst(&mut self, fd: RawFd, frames: &[&[u8]], res: &mut [i32]) {
         let n = frames.len().min(MAX_BURST).min(res.len());
+        let entries = frames.iter().take(n).map(|f| {
+            let len = f.len().min(u32::MAX as usize) as u32;
+            opcode::Write::new(types::Fd(fd), f.as_ptr(), len)
+                .rw_flags(RWF_NOWAIT)
+                .build()
+        });
+        // SAFETY: every entry points into `frames`, borrowed for this whole call.
+        unsafe { self.run(entries, &mut res[..n]) }
+    }
+
+    /// Queues `entries` (their index is their `user_data` and their slot in
+    /// `res`), submits them and waits for every completion; an entry the
+    /// queue has no room for gets `-ENOBUFS`.
+    ///
+    /// # Safety
+    /// The memory each entry points to must stay valid until this returns
+    /// (it returns only once the kernel has completed them all).
+    unsafe fn run(&mut self, entries: impl Iterator<Item = squeue::Entry>, res: &mut [i32]) {
         let mut queued = 0;
         {
             let mut sq = self.ring.submission();
-            for (i, f) in frames.iter().take(n).enumerate() {
-                let len = f.len().min(u32::MAX as usize) as u32;
-                let e = opcode::Write::new(types::Fd(fd), f.as_ptr(), len)
-                    .rw_flags(RWF_NOWAIT)
-                    .build()
-                    .user_data(i as u64);
-                // SAFETY: as in `read_burst`: `f` outlives the wait for its
-                // completion in `complete`.
-                if unsafe { sq.push(&e) }.is_err() {
+            for (i, e) in entries.take(res.len()).enumerate() {
+                // SAFETY: the caller keeps the entry's memory valid until
+                // `complete` below has reaped its completion.
+                if unsafe { sq.push(&e.user_data(i as u64)) }.is_err() {
                     break;
                 }
                 queued += 1;
             }
         }
-        res[queued..n].fill(-libc::ENOBUFS);
+        res[queued..].fill(-libc::ENOBUFS);
         self.complete(queued, res);
     }
 
