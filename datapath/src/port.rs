@@ -317,7 +317,7 @@ impl Port {
         if n == 0 {
             return 0;
         }
-        let want = self.tap_rx_want.load(Ordering::Relaxed).clamp(1, n.max(1));
+        let want = self.tap_rx_want.load(Ordering::Relaxed).clamp(1, n);
         let mut got = 0;
         let uring = self.tap_uring.load(Ordering::Relaxed);
         let ring = if uring && want > 1 {
