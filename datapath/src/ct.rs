@@ -43,8 +43,9 @@ pub struct SweepStep {
     /// Entries found past their deadline (unlinked, or left for a later step).
     pub dead: usize,
     /// The table is at or near its connection limit (dead entries not yet unlinked
-    /// included): the pacer does not back off then, so that expired entries stop holding
-    /// slots new connections are refused for within a few seconds (review L2).
+    /// included), or a zone limit refused a connection since the previous step: the pacer
+    /// does not back off then, so that expired entries stop holding slots new connections
+    /// are refused for within a few seconds (review L2).
     pub near_limit: bool,
 }
 

@@ -582,7 +582,7 @@ const SWEEP_BACKOFF_STEPS: u32 = 256;
 /// [`SWEEP_NEAR_LIMIT_PAUSE_NS`]): there a dead entry's place is what a new connection waits for.
 const SWEEP_LIVE_PAUSE_MAX_NS: u64 = 3_125_000;
 /// Pause after a step that found live entries only while the table is at or near its
-/// connection limit ([`crate::ct::SweepStep::near_limit`], 90 %): 64 slots per 62.5 us,
+/// connection limit, or a zone's ([`crate::ct::SweepStep::near_limit`]): 64 slots per 62.5 us,
 /// about a million slots a second per forwarding thread, so that a dead entry is unlinked
 /// and its slot given to a new connection within one pass: ~4 s for a full default table (3M
 /// connections, ~4.2M slots) on one thread, less with more (OVS's cleanup thread frees expired
