@@ -54,18 +54,26 @@ pub(crate) enum Undo {
 /// Changes and pending events of an uncommitted transaction.
 #[derive(Debug, Default)]
 pub(crate) struct Txn {
-    undo: Vec<Undo>,
+    pub(crate) undo: Vec<Undo>,
     /// No undo log: the transaction runs on a copy that is dropped if it
     /// fails ([`Ofproto::bundle_apply_on_copy`]).
-    no_undo: bool,
+    pub(crate) no_undo: bool,
     /// Whether a table or the group table changed.
-    changed: bool,
-    events: Vec<Event>,
+    pub(crate) changed: bool,
+    pub(crate) events: Vec<Event>,
     /// Index of the bundle message being applied (0 outside bundles).
     pub(crate) msg: u32,
     /// The `delete_learned` references each message added and removed
     /// (see [`crate::learned`]), in order.
     pub(crate) learn_log: Vec<crate::learned::LearnDelta>,
+    /// Staged ahead of its commit ([`crate::staged`]): what depends on
+    /// the commit's moment is recorded, not done, until then.
+    pub(crate) staging: bool,
+    /// (staging) The FLOW_REMOVED each removal owes, built at commit.
+    pub(crate) removed: Vec<(Arc<Rule>, FlowRemovedReason)>,
+    /// (staging) Counters a replacing rule carried over, (old, new): the
+    /// new ones catch up with the old rule's traffic at commit.
+    pub(crate) carried: Vec<(Arc<Counters>, Arc<Counters>)>,
 }
 
 /// One element of a bundle.
@@ -179,7 +187,7 @@ impl Ofproto {
         self.commit(txn)
     }
 
-    fn commit(&mut self, txn: Txn) {
+    pub(crate) fn commit(&mut self, txn: Txn) {
         if txn.changed {
             self.generation += 1;
         }
@@ -235,8 +243,31 @@ impl Ofproto {
         }
     }
 
-    pub(crate) fn txn_event(&mut self, txn: &mut Txn, e: Event) {
-        txn.events.push(e);
+    /// Queues the FLOW_REMOVED `rule` owes (if it asked for one); a staged
+    /// transaction builds it at commit, with the counters and age then.
+    pub(crate) fn txn_flow_removed(
+        &mut self,
+        txn: &mut Txn,
+        rule: Arc<Rule>,
+        reason: FlowRemovedReason,
+        now_ms: u64,
+    ) {
+        if txn.staging {
+            if rule.flags & ofp_codec::msg::flow_mod::OFPFF_SEND_FLOW_REM != 0 {
+                txn.removed.push((rule, reason));
+            }
+        } else if let Some(fr) = flow_removed(&rule, reason, now_ms) {
+            txn.events.push(Event::FlowRemoved(fr));
+        }
+    }
+
+    /// A replacing rule took over `old`'s counters; a staged transaction
+    /// remembers the pair so the traffic `old` still gets before the
+    /// commit carries over too.
+    fn txn_carry(txn: &mut Txn, old: &Arc<Counters>, new: &Arc<Counters>) {
+        if txn.staging {
+            txn.carried.push((old.clone(), new.clone()));
+        }
     }
 
     pub(crate) fn flow_mod_txn(
@@ -251,7 +282,7 @@ impl Ofproto {
 
     /// [`Ofproto::flow_mod_txn`]; an owned ADD moves its match and
     /// instructions into the rule.
-    fn flow_mod_txn_cow(
+    pub(crate) fn flow_mod_txn_cow(
         &mut self,
         fm: Cow<'_, FlowMod>,
         importance: u16,
@@ -275,10 +306,8 @@ impl Ofproto {
             FlowModCommand::DELETE | FlowModCommand::DELETE_STRICT => {
                 let ids = self.select(&fm, cmd == FlowModCommand::DELETE_STRICT, true);
                 for (t, id) in ids {
-                    if let Some(rule) = self.txn_remove(txn, t, id)
-                        && let Some(fr) = flow_removed(&rule, FlowRemovedReason::DELETE, now_ms)
-                    {
-                        txn.events.push(Event::FlowRemoved(fr));
+                    if let Some(rule) = self.txn_remove(txn, t, id) {
+                        self.txn_flow_removed(txn, rule, FlowRemovedReason::DELETE, now_ms);
                     }
                 }
                 Ok(())
@@ -401,6 +430,7 @@ impl Ofproto {
                 c.bytes(),
                 c.used_ms().max(now_ms),
             ));
+            Self::txn_carry(txn, c, &rule.counters);
         }
         self.txn_insert(txn, rule);
         Ok(())
@@ -433,7 +463,11 @@ impl Ofproto {
             } else {
                 (0, 0)
             };
-            rule.counters = Arc::new(Counters::new(p, b, c.used_ms()));
+            let new = Arc::new(Counters::new(p, b, c.used_ms()));
+            if kept {
+                Self::txn_carry(txn, &old.counters, &new);
+            }
+            rule.counters = new;
             self.txn_insert(txn, rule);
         }
         Ok(())

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use ofp_codec::msg::multipart::group::{BucketCounter, GroupStats};
 
 use crate::flow_mod::Txn;
-use crate::ofproto::{Event, Ofproto, flow_removed};
+use crate::ofproto::Ofproto;
 use crate::rule::Counters;
 
 /// `OFPG_MAX`: the largest ordinary group id.
@@ -222,10 +222,8 @@ impl Ofproto {
         }
         victims.sort_unstable();
         for (t, id) in victims {
-            if let Some(rule) = self.txn_remove(txn, t, id)
-                && let Some(fr) = flow_removed(&rule, reason, now_ms)
-            {
-                self.txn_event(txn, Event::FlowRemoved(fr));
+            if let Some(rule) = self.txn_remove(txn, t, id) {
+                self.txn_flow_removed(txn, rule, reason, now_ms);
             }
         }
     }

@@ -38,7 +38,7 @@ use ofp_codec::{Action, Instruction};
 
 use crate::classifier::RuleId;
 use crate::flow_mod::Txn;
-use crate::ofproto::{Event, Ofproto, RuleRef, flow_removed};
+use crate::ofproto::{Ofproto, RuleRef};
 use crate::rule::{Counters, Rule};
 
 /// `NX_LEARN_F_DELETE_LEARNED` (not re-exported by the codec).
@@ -203,9 +203,7 @@ impl Ofproto {
                                 next.insert(p);
                             }
                         }
-                        if let Some(fr) = flow_removed(&rule, FlowRemovedReason::DELETE, now_ms) {
-                            self.txn_event(txn, Event::FlowRemoved(fr));
-                        }
+                        self.txn_flow_removed(txn, rule, FlowRemovedReason::DELETE, now_ms);
                     }
                 }
             }
@@ -312,6 +310,9 @@ impl Ofproto {
             };
             if t.rules.get(&r.id).is_some() && !t.timed.contains(&r.id) {
                 Arc::make_mut(t).timed.insert(r.id);
+                // A table changed: a bundle staged on an older copy of it
+                // must not replace it (`crate::staged`).
+                self.generation += 1;
             }
         }
     }

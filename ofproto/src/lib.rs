@@ -117,6 +117,7 @@ pub mod packet_in;
 pub mod prefix;
 pub mod recirc;
 pub mod rule;
+pub mod staged;
 pub mod stats;
 pub mod trace;
 pub mod upcall;

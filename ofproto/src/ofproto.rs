@@ -170,6 +170,15 @@ impl OfTable {
         self.strict.remove(h, id);
         self.timed.remove(&id);
         self.learn.remove(&rule);
+        if self.rules.is_empty() {
+            // Hash tables keep a tombstone per removed entry; a table that
+            // was emptied (a bulk delete) would otherwise make the next bulk
+            // add probe past them. An empty table starts afresh, and gives
+            // its memory back.
+            self.rules = RuleMap::default();
+            self.strict = StrictIndex::default();
+            self.timed = hashbrown::HashSet::new();
+        }
         Some(rule)
     }
 

@@ -125,6 +125,16 @@ impl Counters {
         self.used_ms.load(Ordering::Relaxed)
     }
 
+    /// Counters that began as a copy of `old`'s take the traffic `old` got
+    /// since (a staged replacement at commit, [`crate::staged`]).
+    pub(crate) fn catch_up(&self, old: &Counters) {
+        let dp = old.packets().saturating_sub(self.packets());
+        let db = old.bytes().saturating_sub(self.bytes());
+        self.packets.fetch_add(dp, Ordering::Relaxed);
+        self.bytes.fetch_add(db, Ordering::Relaxed);
+        self.used_ms.fetch_max(old.used_ms(), Ordering::Relaxed);
+    }
+
     pub fn add(&self, packets: u64, bytes: u64, now_ms: u64) {
         self.packets.fetch_add(packets, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);

@@ -87,6 +87,7 @@ use smallvec::SmallVec;
 use crate::flow_mod::BundleMsg;
 use crate::ofproto::Ofproto;
 use crate::recirc::{PinTable, RecircTable};
+use crate::staged::{StagedBundle, StagedCommit};
 use crate::xlate::{PAUSE_COOKIE_BIT, PauseTable, Translation, XlateOptions};
 
 /// Milliseconds on the owner's clock; the handler is sans-IO too.
@@ -127,6 +128,18 @@ pub struct RevalStats {
 }
 
 /// See the module documentation.
+/// What [`Handler::bundle_commit_staged`] did. Each variant holds the
+/// tables it leaves behind (the replaced snapshot or the staged copy), for
+/// the caller to free where it costs least.
+#[derive(Debug)]
+pub enum StagedPublish {
+    Published(Arc<Ofproto>),
+    /// Message `index` failed; nothing was published.
+    Failed(usize, OfpError, Ofproto),
+    /// The tables changed since staging began; nothing was published.
+    Stale(Ofproto),
+}
+
 pub struct Handler {
     slot: RwLock<Arc<Ofproto>>,
     /// Serializes writers (so a bundle built on a copy loses no change).
@@ -367,6 +380,35 @@ impl Handler {
         let old = std::mem::replace(&mut *self.slot.write(), Arc::new(next));
         self.bump_gen();
         Ok(old)
+    }
+
+    /// Applies the next message of a bundle ahead of its commit, on the
+    /// bundle's own copy of the tables (taken from the current snapshot at
+    /// its first message; see [`crate::staged`]). Nothing is published.
+    pub fn bundle_stage(&self, staged: &mut Option<StagedBundle>, msg: BundleMsg, now_ms: u64) {
+        staged
+            .get_or_insert_with(|| StagedBundle::new(&self.slot.read()))
+            .stage(msg, now_ms)
+    }
+
+    /// Commits a bundle every message of which went through
+    /// [`Handler::bundle_stage`]: publishes its copy with one pointer swap
+    /// and returns the replaced snapshot. [`StagedPublish::Stale`] (the
+    /// tables changed meanwhile): nothing happened, the caller commits the
+    /// messages again with [`Handler::bundle_commit_owned`].
+    pub fn bundle_commit_staged(&self, staged: StagedBundle, now_ms: u64) -> StagedPublish {
+        let _w = self.writer.lock();
+        let cur = self.snapshot();
+        match staged.commit(&cur, now_ms) {
+            StagedCommit::Ready(next) => {
+                drop(cur);
+                let old = std::mem::replace(&mut *self.slot.write(), Arc::new(next));
+                self.bump_gen();
+                StagedPublish::Published(old)
+            }
+            StagedCommit::Failed(i, e, copy) => StagedPublish::Failed(i, e, copy),
+            StagedCommit::Stale(copy) => StagedPublish::Stale(copy),
+        }
     }
 
     /// Pushes a megaflow's new packets and bytes (since the last call for

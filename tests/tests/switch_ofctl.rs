@@ -248,6 +248,108 @@ fn bundle_commit_is_all_or_nothing() {
     );
 }
 
+/// rvs applies a bundle's flow-mods as they arrive, on a copy of the
+/// tables, and publishes the copy at commit. When the tables change before
+/// the commit, the copy is stale and the commit applies the messages again
+/// to the current tables, as a commit without staging does: here a bundled
+/// flow names a group another connection adds only after the flow was
+/// added to the bundle, so the commit succeeds (as on OVS, which checks
+/// groups at commit), and the flow added meanwhile stays.
+#[test]
+fn a_bundle_staged_before_a_table_change_commits_on_the_current_tables() {
+    use ofp_codec::msg::bundle::{BundleAdd, BundleControl, BundleCtrlType, OFPBF_ATOMIC};
+    if !ready("a_bundle_staged_before_a_table_change") {
+        return;
+    }
+    let sw = Switchd::start(&["--fail-mode", "secure"]);
+    let (mut s, mut buf) = connect(&sw);
+    let ctrl = |t: BundleCtrlType, xid: u32| {
+        Message::BundleControl(BundleControl {
+            bundle_id: 1,
+            ctrl_type: t,
+            flags: OFPBF_ATOMIC,
+            properties: Vec::new(),
+        })
+        .encode(xid)
+    };
+    let add = |line: &str, xid: u32| {
+        let fm = parse_flow_mod(line, FlowCmd::Add).unwrap().to_flow_mod();
+        Message::BundleAdd(BundleAdd {
+            bundle_id: 1,
+            flags: OFPBF_ATOMIC,
+            message: Message::FlowMod(fm).encode(xid).to_vec(),
+            properties: Vec::new(),
+        })
+        .encode(xid)
+    };
+    s.write_all(&ctrl(BundleCtrlType::OPEN_REQUEST, 10))
+        .unwrap();
+    let open = read_msg(&mut s, &mut buf);
+    assert_eq!(
+        (open[1], &open[4..8]),
+        (4, &10u32.to_be_bytes()[..]),
+        "OPEN_REPLY"
+    );
+    s.write_all(&add("priority=4,udp,actions=group:7", 11))
+        .unwrap();
+    s.write_all(&add("priority=3,tcp,actions=drop", 12))
+        .unwrap();
+    s.write_all(&Message::BarrierRequest.encode(13)).unwrap();
+    let barrier = read_msg(&mut s, &mut buf);
+    assert_eq!(
+        barrier[1], 21,
+        "no error before the barrier reply: {barrier:?}"
+    );
+    ok_stdout(
+        &ovs_ofctl(&["add-group", &sw.target(), "group_id=7,type=all"]),
+        "add-group",
+    );
+    ok_stdout(
+        &ovs_ofctl(&["add-flow", &sw.target(), "priority=9,arp,actions=drop"]),
+        "add-flow",
+    );
+    s.write_all(&ctrl(BundleCtrlType::COMMIT_REQUEST, 14))
+        .unwrap();
+    let reply = read_msg(&mut s, &mut buf);
+    assert_eq!(
+        reply[1], 4,
+        "an experimenter reply, not an error: {reply:?}"
+    );
+    let decoded = Message::decode(&reply).map(|(_, m)| m);
+    assert!(
+        matches!(&decoded, Ok(Message::BundleControl(bc)) if bc.ctrl_type == BundleCtrlType::COMMIT_REPLY),
+        "{decoded:?}"
+    );
+    let dump = dump_no_stats(&sw);
+    assert_eq!(
+        dump,
+        " priority=9,arp actions=drop\n priority=4,udp actions=group:7\n priority=3,tcp actions=drop\n",
+    );
+    // Without a change in between, a staged failure is the commit's error.
+    s.write_all(&ctrl(BundleCtrlType::OPEN_REQUEST, 20))
+        .unwrap();
+    read_msg(&mut s, &mut buf);
+    s.write_all(&add("priority=5,udp,actions=drop", 21))
+        .unwrap();
+    s.write_all(&add("priority=6,udp,actions=group:8", 22))
+        .unwrap();
+    s.write_all(&ctrl(BundleCtrlType::COMMIT_REQUEST, 23))
+        .unwrap();
+    let err = read_msg(&mut s, &mut buf);
+    assert_eq!(
+        (err[1], &err[4..8], &err[8..12]),
+        (1, &22u32.to_be_bytes()[..], &[0, 2, 0, 9][..]),
+        "OFPBAC_BAD_OUT_GROUP for the second message: {err:?}"
+    );
+    let failed = read_msg(&mut s, &mut buf);
+    assert_eq!((failed[1], &failed[4..8]), (1, &23u32.to_be_bytes()[..]));
+    assert_eq!(
+        dump_no_stats(&sw),
+        dump,
+        "table unchanged after the failed bundle"
+    );
+}
+
 #[test]
 fn ovs_appctl_and_rvs_ctl_speak_to_the_control_socket() {
     if !ready("ovs_appctl_and_rvs_ctl") || !tool_available("ovs_appctl_and_rvs_ctl", "ovs-appctl") {

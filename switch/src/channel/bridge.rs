@@ -59,6 +59,10 @@ pub enum BridgeEvent {
 
 /// The switch behind a controller channel. Errors are the exact OpenFlow
 /// errors to send back; on error the bridge must not have changed.
+/// A bridge's state for a bundle staged ahead of its commit
+/// ([`Bridge::bundle_stage`]), held by the channel with the bundle.
+pub type StagedState = Box<dyn std::any::Any + Send>;
+
 pub trait Bridge: Send + 'static {
     /// FEATURES_REPLY contents (`auxiliary_id` is filled by the channel).
     fn features(&self) -> SwitchFeatures;
@@ -118,6 +122,36 @@ pub trait Bridge: Send + 'static {
         atomic: bool,
         now_ms: u64,
     ) -> Result<(), (usize, OfpError)>;
+
+    /// Offers the next item of an open bundle (already validated) to be
+    /// applied ahead of the commit on the bridge's own copy of its tables,
+    /// kept in `staged` (the bridge's, opaque to the channel; `None` before
+    /// the bundle's first item). The bridge takes the item (`None`) or
+    /// hands it back (`Some`) for the channel to keep until the commit.
+    /// Default: never takes it.
+    fn bundle_stage(
+        &mut self,
+        staged: &mut Option<StagedState>,
+        item: BundleItem,
+        now_ms: u64,
+    ) -> Option<BundleItem> {
+        let _ = (staged, now_ms);
+        Some(item)
+    }
+
+    /// Commits a bundle every item of which the bridge took in
+    /// [`Bridge::bundle_stage`]. `None`: the bridge could not use its
+    /// staged copy (its tables changed meanwhile); nothing happened, and
+    /// the channel commits the items (decoded again) with
+    /// [`Bridge::bundle_commit`].
+    fn bundle_commit_staged(
+        &mut self,
+        staged: StagedState,
+        now_ms: u64,
+    ) -> Option<Result<(), (usize, OfpError)>> {
+        let _ = (staged, now_ms);
+        None
+    }
 
     /// Events produced by the calls above (e.g. FLOW_REMOVED for deleted
     /// flows), drained after each message.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use ofp_codec::OfpError;
 use ofp_codec::msg::bundle::{OFPBF_ATOMIC, OFPBF_ORDERED};
 
-use super::bridge::BundleItem;
+use super::bridge::{BundleItem, StagedState};
 
 /// Most bundles one connection may hold open.
 pub const MAX_BUNDLES: usize = 64;
@@ -40,10 +40,19 @@ pub const MAX_BUNDLE_BYTES: usize = 1 << 30;
 struct Bundle {
     flags: u16,
     closed: bool,
+    /// The items the bridge did not take for staging.
     items: Vec<BundleItem>,
     /// The raw BUNDLE_ADD message of each item, in order (error replies on
-    /// commit refer to that message).
+    /// commit refer to that message, and a commit whose staged copy went
+    /// stale decodes the items again from them).
     raws: BundleRaws,
+    /// The bridge's staged copy ([`super::bridge::Bridge::bundle_stage`]).
+    staged: Option<StagedState>,
+    /// How many items the bridge took.
+    n_staged: usize,
+    /// The bridge handed an item back after taking others: the staged copy
+    /// was dropped and no later item is offered.
+    stage_off: bool,
 }
 
 impl Bundle {
@@ -53,8 +62,23 @@ impl Bundle {
             closed: false,
             items: Vec::new(),
             raws: BundleRaws::default(),
+            staged: None,
+            n_staged: 0,
+            stage_off: false,
         }
     }
+}
+
+/// What a commit has to work with.
+#[derive(Debug)]
+pub enum CommitInput {
+    /// Every item, decoded (none was staged).
+    Items(Vec<BundleItem>),
+    /// Every item was staged: the bridge's copy.
+    Staged(StagedState),
+    /// Some items were staged and some not: decode them all again from
+    /// their raw messages.
+    Redecode,
 }
 
 /// The raw messages of a bundle's items, stored end to end in one buffer
@@ -70,6 +94,15 @@ impl BundleRaws {
     fn push(&mut self, raw: &[u8]) {
         self.bytes.extend_from_slice(raw);
         self.ends.push(self.bytes.len());
+    }
+
+    /// Number of messages.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 
     /// Sum of the messages' lengths.
@@ -168,6 +201,19 @@ impl Bundles {
         item: BundleItem,
         raw: &[u8],
     ) -> Result<(), OfpError> {
+        self.add_staged(id, flags, item, raw, |_, item| Some(item))
+    }
+
+    /// [`Bundles::add`], offering the item to `stage` (the bridge's
+    /// [`super::bridge::Bridge::bundle_stage`]) once the add is accepted.
+    pub fn add_staged(
+        &mut self,
+        id: u32,
+        flags: u16,
+        item: BundleItem,
+        raw: &[u8],
+        stage: impl FnOnce(&mut Option<StagedState>, BundleItem) -> Option<BundleItem>,
+    ) -> Result<(), OfpError> {
         check_flags(flags)?;
         if !self.map.contains_key(&id) && self.map.len() >= MAX_BUNDLES {
             return Err(OfpError::OFPBFC_OUT_OF_BUNDLES);
@@ -186,8 +232,22 @@ impl Bundles {
             self.map.remove(&id);
             return Err(msg_too_many());
         }
-        b.items.push(item);
         b.raws.push(raw);
+        if b.stage_off {
+            b.items.push(item);
+            return Ok(());
+        }
+        match stage(&mut b.staged, item) {
+            None => b.n_staged += 1,
+            Some(item) => {
+                b.items.push(item);
+                if b.n_staged > 0 {
+                    // Order matters: from here the commit decodes all items.
+                    b.staged = None;
+                    b.stage_off = true;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -197,12 +257,17 @@ impl Bundles {
         &mut self,
         id: u32,
         flags: u16,
-    ) -> Result<(Vec<BundleItem>, BundleRaws), OfpError> {
+    ) -> Result<(CommitInput, BundleRaws), OfpError> {
         let b = self.map.remove(&id).ok_or(OfpError::OFPBFC_BAD_ID)?;
         if b.flags != flags {
             return Err(OfpError::OFPBFC_BAD_FLAGS);
         }
-        Ok((b.items, b.raws))
+        let input = match b.staged {
+            _ if b.n_staged == 0 => CommitInput::Items(b.items),
+            Some(st) if b.items.is_empty() => CommitInput::Staged(st),
+            _ => CommitInput::Redecode,
+        };
+        Ok((input, b.raws))
     }
 }
 
@@ -228,10 +293,10 @@ mod tests {
         let mut b = Bundles::default();
         b.add(7, OFPBF_ATOMIC, item(), &[]).unwrap();
         assert_eq!(b.add(7, 0, item(), &[]), Err(OfpError::OFPBFC_BAD_FLAGS));
-        assert_eq!(
+        assert!(matches!(
             b.take_for_commit(7, OFPBF_ATOMIC),
             Err(OfpError::OFPBFC_BAD_ID)
-        );
+        ));
     }
 
     #[test]
@@ -249,12 +314,15 @@ mod tests {
         b.add(3, 0, item(), &[]).unwrap();
         b.add(3, 0, item(), &[7, 8]).unwrap();
         let (items, raws) = b.take_for_commit(3, 0).unwrap();
-        assert_eq!(items.len(), 3);
+        assert!(matches!(items, CommitInput::Items(v) if v.len() == 3));
         assert_eq!(raws.get(0), Some(&[9u8][..]));
         assert_eq!(raws.get(1), Some(&[][..]));
         assert_eq!(raws.get(2), Some(&[7u8, 8][..]));
         assert_eq!(raws.get(3), None);
-        assert_eq!(b.take_for_commit(3, 0), Err(OfpError::OFPBFC_BAD_ID));
+        assert!(matches!(
+            b.take_for_commit(3, 0),
+            Err(OfpError::OFPBFC_BAD_ID)
+        ));
         assert_eq!(b.discard(3), Err(OfpError::OFPBFC_BAD_ID));
     }
 
@@ -273,9 +341,61 @@ mod tests {
         assert_eq!(b.add(1, 0, item(), &[0; 1]), Err(msg_too_many()));
         // Bundles gone (discarded, committed) no longer count.
         b.add(4, 0, item(), &[0; 60]).unwrap();
-        assert_eq!(b.take_for_commit(4, 0).map(|i| i.0.len()), Ok(1));
+        assert!(matches!(
+            b.take_for_commit(4, 0),
+            Ok((CommitInput::Items(v), _)) if v.len() == 1
+        ));
         b.discard(3).unwrap();
         b.add(5, 0, item(), &[0; 100]).unwrap();
+    }
+
+    /// A stage function that takes flow-mods (counting them in its state)
+    /// and hands anything else back.
+    fn stage(st: &mut Option<StagedState>, it: BundleItem) -> Option<BundleItem> {
+        match it {
+            BundleItem::FlowMod(_) => {
+                let n = st.get_or_insert_with(|| Box::new(0usize));
+                *n.downcast_mut::<usize>().unwrap() += 1;
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    fn other_item() -> BundleItem {
+        BundleItem::PortMod(ofp_codec::msg::port_mod::PortMod::default())
+    }
+
+    #[test]
+    fn a_bundle_whose_items_were_all_staged_commits_the_staged_state() {
+        let mut b = Bundles::default();
+        for raw in [[1u8], [2], [3]] {
+            b.add_staged(1, 0, item(), &raw, stage).unwrap();
+        }
+        let (input, raws) = b.take_for_commit(1, 0).unwrap();
+        let CommitInput::Staged(st) = input else {
+            panic!("not staged")
+        };
+        assert_eq!(st.downcast_ref::<usize>(), Some(&3));
+        assert_eq!(raws.get(2), Some(&[3u8][..]));
+    }
+
+    #[test]
+    fn an_item_handed_back_after_staged_ones_makes_the_commit_decode_all() {
+        let mut b = Bundles::default();
+        b.add_staged(1, 0, item(), &[1], stage).unwrap();
+        b.add_staged(1, 0, other_item(), &[2], stage).unwrap();
+        // No further item is offered once staging stopped.
+        b.add_staged(1, 0, item(), &[3], |_, _| panic!("offered"))
+            .unwrap();
+        let (input, raws) = b.take_for_commit(1, 0).unwrap();
+        assert!(matches!(input, CommitInput::Redecode));
+        assert_eq!(raws.get(2), Some(&[3u8][..]));
+        // Nothing staged: the items themselves.
+        b.add_staged(2, 0, other_item(), &[1], stage).unwrap();
+        b.add_staged(2, 0, other_item(), &[2], stage).unwrap();
+        let (input, _) = b.take_for_commit(2, 0).unwrap();
+        assert!(matches!(input, CommitInput::Items(v) if v.len() == 2));
     }
 
     #[test]

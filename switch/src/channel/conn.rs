@@ -38,7 +38,7 @@ use ofp_codec::msg::{MultipartReplyBody, MultipartRequestBody};
 use ofp_codec::msg::{NxPacketIn, PacketIn2, PacketInFormat};
 
 use super::bridge::{Bridge, BridgeEvent, BundleItem};
-use super::bundles::Bundles;
+use super::bundles::{BundleRaws, Bundles, CommitInput};
 use super::snoop::SnoopTaps;
 use super::split::{MAX_BODY_LEN, split_reply};
 
@@ -582,16 +582,13 @@ impl Conn {
             }
             Message::BundleAdd(add) => {
                 self.reject_secondary(shared)?;
-                let (_, inner) = Message::decode(&add.message)?;
-                let item = match inner {
-                    Message::FlowMod(fm) => BundleItem::FlowMod(fm),
-                    Message::GroupMod(gm) => BundleItem::GroupMod(gm),
-                    Message::PortMod(pm) => BundleItem::PortMod(pm),
-                    Message::PacketOut(po) => BundleItem::PacketOut(po),
-                    _ => return Err(OfpError::OFPBFC_MSG_UNSUP),
-                };
+                let item = bundle_item(&add.message)?;
                 shared.bridge.validate_bundle_item(&item)?;
-                self.bundles.add(add.bundle_id, add.flags, item, raw)?;
+                let bridge = &mut shared.bridge;
+                self.bundles
+                    .add_staged(add.bundle_id, add.flags, item, raw, |st, item| {
+                        bridge.bundle_stage(st, item, now_ms)
+                    })?;
             }
             // OVS handles both for any role.
             Message::CtFlushZone(z) => {
@@ -663,9 +660,24 @@ impl Conn {
                 BundleCtrlType::DISCARD_REPLY
             }
             BundleCtrlType::COMMIT_REQUEST => {
-                let (items, raws) = self.bundles.take_for_commit(bc.bundle_id, bc.flags)?;
+                let (input, raws) = self.bundles.take_for_commit(bc.bundle_id, bc.flags)?;
                 let atomic = bc.flags & OFPBF_ATOMIC != 0;
-                if let Err((idx, e)) = shared.bridge.bundle_commit(items, atomic, now_ms) {
+                let bridge = &mut shared.bridge;
+                let staged = match input {
+                    CommitInput::Staged(st) => bridge.bundle_commit_staged(st, now_ms),
+                    CommitInput::Items(items) => Some(bridge.bundle_commit(items, atomic, now_ms)),
+                    CommitInput::Redecode => None,
+                };
+                // A stale staged copy, or items partly staged: the items
+                // again, from their raw messages (each decoded once before).
+                let r = match staged {
+                    Some(r) => r,
+                    None => match redecode(&raws) {
+                        Ok(items) => bridge.bundle_commit(items, atomic, now_ms),
+                        Err(e) => Err(e),
+                    },
+                };
+                if let Err((idx, e)) = r {
                     if let Some(raw) = raws.get(idx) {
                         self.send_error(e, raw);
                     }
@@ -784,4 +796,32 @@ fn check_queues<B: Bridge>(
         return Err(OfpError::OFPQOFC_BAD_QUEUE);
     }
     Ok(())
+}
+
+/// The item a BUNDLE_ADD carries (`message`: its inner message).
+fn bundle_item(message: &[u8]) -> Result<BundleItem, OfpError> {
+    let (_, inner) = Message::decode(message)?;
+    Ok(match inner {
+        Message::FlowMod(fm) => BundleItem::FlowMod(fm),
+        Message::GroupMod(gm) => BundleItem::GroupMod(gm),
+        Message::PortMod(pm) => BundleItem::PortMod(pm),
+        Message::PacketOut(po) => BundleItem::PacketOut(po),
+        _ => return Err(OfpError::OFPBFC_MSG_UNSUP),
+    })
+}
+
+/// A bundle's items decoded again from their raw BUNDLE_ADD messages (all
+/// of which decoded when they were added); a failure names its message.
+fn redecode(raws: &BundleRaws) -> Result<Vec<BundleItem>, (usize, OfpError)> {
+    (0..raws.len())
+        .map(|i| {
+            let raw = raws.get(i).unwrap_or_default();
+            match Message::decode(raw) {
+                Ok((_, Message::BundleAdd(add))) => bundle_item(&add.message),
+                Ok(_) => Err(OfpError::OFPBFC_MSG_UNSUP),
+                Err(e) => Err(e),
+            }
+            .map_err(|e| (i, e))
+        })
+        .collect()
 }

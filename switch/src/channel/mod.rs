@@ -29,7 +29,7 @@ pub mod targets;
 #[cfg(test)]
 mod tests;
 
-pub use bridge::{Bridge, BridgeEvent, BundleItem, PacketInEvent};
+pub use bridge::{Bridge, BridgeEvent, BundleItem, PacketInEvent, StagedState};
 pub use conn::{Conn, ConnConfig, ConnKind, Shared};
 pub use hub::Hub;
 pub use targets::Target;

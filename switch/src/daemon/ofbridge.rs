@@ -36,10 +36,11 @@ use ofp_codec::msg::{
     PacketOut, Port, PortMod, PortReason, PortStatus, SwitchFeatures, TableMod,
 };
 use ofproto::meter::MeterChange;
-use ofproto::upcall::Handler;
+use ofproto::staged::StagedBundle;
+use ofproto::upcall::{Handler, StagedPublish};
 use ofproto::{BundleMsg, Event, XlateOptions};
 
-use crate::channel::{Bridge, BridgeEvent, BundleItem, PacketInEvent};
+use crate::channel::{Bridge, BridgeEvent, BundleItem, PacketInEvent, StagedState};
 
 /// `OFPPS_LINK_DOWN`.
 const OFPPS_LINK_DOWN: u32 = 1;
@@ -712,6 +713,50 @@ impl Bridge for OfBridge {
         self.drain_ofproto_events();
         self.sync_datapath();
         Ok(())
+    }
+
+    fn bundle_stage(
+        &mut self,
+        staged: &mut Option<StagedState>,
+        item: BundleItem,
+        now_ms: u64,
+    ) -> Option<BundleItem> {
+        let slot = staged.get_or_insert_with(|| Box::new(None::<StagedBundle>));
+        // (Always ours: one bridge per channel.)
+        let Some(st) = slot.downcast_mut::<Option<StagedBundle>>() else {
+            return Some(item);
+        };
+        let msg = match item {
+            BundleItem::FlowMod(fm) => BundleMsg::FlowMod(fm),
+            BundleItem::GroupMod(gm) => BundleMsg::GroupMod(gm),
+            other => return Some(other),
+        };
+        self.handler.bundle_stage(st, msg, now_ms);
+        None
+    }
+
+    fn bundle_commit_staged(
+        &mut self,
+        staged: StagedState,
+        now_ms: u64,
+    ) -> Option<Result<(), (usize, OfpError)>> {
+        let st = (*staged.downcast::<Option<StagedBundle>>().ok()?)?;
+        match self.handler.bundle_commit_staged(st, now_ms) {
+            StagedPublish::Published(old) => {
+                self.reaper.free(old);
+                self.drain_ofproto_events();
+                self.sync_datapath();
+                Some(Ok(()))
+            }
+            StagedPublish::Failed(i, e, copy) => {
+                self.reaper.free(Arc::new(copy));
+                Some(Err((i, e)))
+            }
+            StagedPublish::Stale(copy) => {
+                self.reaper.free(Arc::new(copy));
+                None
+            }
+        }
     }
 
     fn take_events(&mut self) -> Vec<BridgeEvent> {
