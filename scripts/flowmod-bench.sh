@@ -64,6 +64,16 @@
 #                         bundle del 94.8k (1.13x), 93.3k (1.26x)
 #   probe: rvs's longest delay 4.6 ms in any phase, none over 10 ms, none lost; OVS's bundle
 #   commits delayed it 170-229 ms, plain adds up to 61 ms.
+# Session 7 (2026-11-27 07:14-07:33 UTC, quiet, load 1.0-1.6; HEAD 8fe4f77: bundles staged as
+# their messages arrive and published at commit, mimalloc), three full runs, rvs loaded by rvs
+# ofctl / OVS 3.1 by ovs-ofctl, flows/s (ratio):
+#   plain add  18.0k / 8.2k (2.19x), 17.9k / 7.8k (2.28x), 17.3k / 7.5k (2.30x)
+#   plain del  20.3k / 7.6k (2.69x), 20.4k / 8.3k (2.46x), 20.9k / 7.9k (2.65x)
+#   bundle add 128k / 65.7k (1.95x), 128k / 55.1k (2.33x), 135k / 61.0k (2.21x)
+#   bundle del 163k / 74.1k (2.20x), 190k / 62.3k (3.04x), 185k / 60.6k (3.06x)
+#   probe: rvs's longest delay <= 7.5 ms in every phase but one plain del (32.9 ms, with the probe
+#   sender itself stalled 28.9 ms: tx_gap, the machine's noise floor); OVS's bundle commits
+#   delayed it 190-427 ms (lost 26-159), its plain adds 45-81 ms.
 # Through Debian's ovs-ofctl the bundle rates stay under 2x: that client parses the whole file
 # before it sends (0.5-0.8 CPU-s per 100k flows), a floor of its own.
 # Earlier (session 5): the >= 2x target was not met: plain del ~2x, plain add 1.2-1.5x, and on an idle
