@@ -61,19 +61,31 @@ pub struct TxSet {
 
 impl TxSet {
     pub fn new(ports: Arc<PortMap>) -> Self {
-        let queues = ports
+        TxSet {
+            queues: Self::queues_for(&ports),
+            ports,
+            burst: sys::Burst::new(),
+        }
+    }
+
+    fn queues_for(ports: &PortMap) -> Vec<TxQueue> {
+        ports
             .ports
             .iter()
             .map(|_| TxQueue {
                 bufs: (0..BURST).map(|_| Vec::with_capacity(2048)).collect(),
                 n: 0,
             })
-            .collect();
-        TxSet {
-            ports,
-            queues,
-            burst: sys::Burst::new(),
-        }
+            .collect()
+    }
+
+    /// Flushes what is queued and switches to a new port snapshot, keeping
+    /// this thread's burst state (its tap io_uring is set up once per
+    /// thread, not once per port change).
+    pub fn set_ports(&mut self, ports: Arc<PortMap>) {
+        self.flush();
+        self.queues = Self::queues_for(&ports);
+        self.ports = ports;
     }
 
     pub fn ports(&self) -> &Arc<PortMap> {
@@ -157,8 +169,7 @@ impl Pipeline {
 
     /// Replaces the port snapshot (flushing what is queued first).
     pub fn set_ports(&mut self, ports: Arc<PortMap>) {
-        self.tx.flush();
-        self.tx = TxSet::new(ports);
+        self.tx.set_ports(ports);
     }
 
     /// Processes the packets of `pkts` whose slot bit is set in `set`, then

@@ -46,7 +46,10 @@
 //!   (translations never wait for table changes); change it with
 //!   `handler.modify(|of| of.handle_flow_mod(..))` and
 //!   `handler.bundle_commit(msgs, now)` (built aside, published with one
-//!   pointer swap). Revalidation is coalesced: changes bump the handler's
+//!   pointer swap); a bundle can also be applied as its messages arrive,
+//!   `handler.bundle_stage(&mut staged, msg, now)`, and published by
+//!   `handler.bundle_commit_staged(staged, now)`, which falls back to a
+//!   plain commit when the tables changed meanwhile ([`staged`]). Revalidation is coalesced: changes bump the handler's
 //!   generation; call `handler.sync_datapath(&dp)` where the datapath must
 //!   reflect them (it passes over the megaflows only if something changed)
 //!   and `handler.revalidate_datapath(&dp)` periodically (statistics, idle
