@@ -15,8 +15,16 @@
 //! shape with varying source address and port) and prints `setup: N conns <ms> ms <B> bytes/conn`
 //! (resident-set growth per connection), the counterpart of the OVS harness in
 //! `bench/ctbench.sh`.
+//!
+//! The bench runs on mimalloc, the global allocator of the `rvs` binary (`switch/src/main.rs`),
+//! so the time and the bytes per connection are those the switch pays (mimalloc rounds an
+//! allocation up to its size class: 128, 160, ... bytes; glibc to a multiple of 16 plus 8).
 
 mod common;
+
+/// The `rvs` binary's allocator, so the figures are the switch's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::sync::{Arc, Barrier};
 use std::time::Instant;

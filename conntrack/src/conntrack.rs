@@ -593,8 +593,8 @@ impl Conntrack {
         } else {
             let mut deadline = conn.deadline_ns();
             // An ALG's sequence adjustment: the tracker sees acks in the other side's numbering.
-            let adj = if inner.alg.is_some() {
-                crate::alg::tracked_seg(&inner, ex, reply, opts.nat.is_some())
+            let adj = if conn.alg().is_some() {
+                crate::alg::tracked_seg(conn, ex, reply, opts.nat.is_some())
             } else {
                 None
             };
@@ -618,11 +618,11 @@ impl Conntrack {
             }
             conn.expires_at_ns.store(deadline, Ordering::Relaxed);
         }
-        write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
-        if opts.nat.is_some() && conn.nat.is_some() {
+        write_md(md, zone, Some((conn, &mut inner)), None, opts);
+        if opts.nat.is_some() && conn.nat().is_some() {
             self.nat_packet(pkt, conn, ex, reply);
         }
-        if inner.alg.is_some() {
+        if conn.alg().is_some() {
             self.alg_packet(pkt, conn, &mut inner, ex, reply, opts, now_ns);
         }
         Found::Done
@@ -677,8 +677,12 @@ impl Conntrack {
             return;
         }
         let (l4, deadline) = new_state(ex, policy, now_ns);
-        let mut conn = self.pool.take(ex.key, l4, deadline);
-        crate::alg::init_conn(&conn, opts, exp.as_ref().map(|(_, e)| e));
+        let from_exp = exp.as_ref().map(|(_, e)| e);
+        let ext = crate::alg::conn_ext(opts, &ex.key, from_exp);
+        let mut conn = self.pool.take(ex.key, l4, deadline, ext);
+        if let Some(e) = from_exp {
+            crate::alg::inherit_md(&conn, e);
+        }
         // A data connection of a NATed ALG control connection gets the translation its
         // expectation carries (with any `nat` in this ct(), as OVS).
         let data_nat = exp
@@ -712,11 +716,11 @@ impl Conntrack {
             self.alg_consume(wk, e);
         }
         let mut inner = conn.inner.lock();
-        write_md(md, zone, Some((&conn.key, &mut inner)), None, opts);
-        if opts.nat.is_some() && conn.nat.is_some() {
+        write_md(md, zone, Some((&conn, &mut inner)), None, opts);
+        if opts.nat.is_some() && conn.nat().is_some() {
             self.nat_packet(pkt, &conn, ex, false);
         }
-        if inner.alg.is_some() {
+        if conn.alg().is_some() {
             self.alg_packet(pkt, &conn, &mut inner, ex, false, opts, now_ns);
         }
     }
@@ -892,7 +896,7 @@ impl Conntrack {
     pub(crate) fn unlink(&self, _hash: u64, conn: &Arc<Conn>) -> bool {
         let h = conn.key.sym_hash(self.seed);
         let removed = self.remove_slot(h, conn);
-        if let Some(b) = conn.nat.as_ref().filter(|b| b.two_slots) {
+        if let Some(b) = conn.nat().filter(|b| b.two_slots) {
             self.remove_slot(b.reply_hash, conn);
         }
         if removed {
@@ -1039,20 +1043,20 @@ impl Conntrack {
 fn write_md(
     md: &mut CtMeta,
     zone: u16,
-    conn: Option<(&ConnKey, &mut ConnInner)>,
+    conn: Option<(&Conn, &mut ConnInner)>,
     key: Option<&ConnKey>,
     opts: &CtOpts,
 ) {
     md.state |= CtState::TRACKED;
     md.zone = zone;
     match conn {
-        Some((ckey, inner)) => {
+        Some((c, inner)) => {
             md.mark = inner.mark;
             md.label = inner.label();
-            md.orig = Some(ckey.orig_tuple());
+            md.orig = Some(c.key.orig_tuple());
             // A connection made from an ALG expectation reports its parent's tuple and keeps
             // the parent's mark and label (OVS's `write_ct_md`, `set_mark`, `set_label`).
-            if let Some(p) = crate::alg::parent_of(inner) {
+            if let Some(p) = crate::alg::parent_of(c) {
                 md.orig = Some(p.orig_tuple());
                 return;
             }

@@ -57,12 +57,12 @@ impl CtEntry {
                 L4State::Tcp(t) => Some((t.peer[0].state, t.peer[1].state)),
                 _ => None,
             },
-            helper: inner.alg.as_ref().and_then(|a| a.helper).map(|h| h.name()),
+            helper: c.alg().and_then(|a| a.helper).map(|h| h.name()),
             tcp_wscale: match inner.l4 {
                 L4State::Tcp(t) => [t.peer[0].wscale, t.peer[1].wscale],
                 _ => [0; 2],
             },
-            parent: crate::alg::parent_of(&inner).copied(),
+            parent: crate::alg::parent_of(c).copied(),
         }
     }
 

@@ -215,11 +215,9 @@ impl Conntrack {
                 two_slots,
                 kinds,
             };
-            // One allocation per connection, reused across candidates.
-            match &mut c.nat {
-                Some(b) => **b = binding,
-                None => c.nat = Some(Box::new(binding)),
-            }
+            // One allocation per connection (shared with any ALG state), reused across
+            // candidates.
+            c.ext.get_or_insert_with(Box::default).nat = Some(binding);
             if !two_slots {
                 // Both keys in one slot of one shard: check both and insert in one section.
                 let mut map = self.write_for_insert(hash, now_ns);
@@ -272,7 +270,11 @@ impl Conntrack {
             return Link::Linked;
         }
         if let Some(c) = Arc::get_mut(conn) {
-            c.nat = None;
+            if c.ext.as_ref().is_some_and(|e| e.alg.is_none()) {
+                c.ext = None;
+            } else if let Some(e) = &mut c.ext {
+                e.nat = None;
+            }
         }
         self.account_stale(stale);
         Link::Exhausted
@@ -312,7 +314,7 @@ impl Conntrack {
         ex: &Extracted,
         reply: bool,
     ) {
-        let Some(b) = &conn.nat else {
+        let Some(b) = conn.nat() else {
             return;
         };
         if ex.natted {

@@ -29,26 +29,42 @@ use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 use crate::key::ConnKey;
 use crate::proto::L4State;
 
-/// Mutable part of a connection, behind the entry's mutex.
+/// Mutable part of a connection, behind the entry's mutex. Only 4-byte fields, so the mutex's
+/// lock byte takes 4 bytes of the entry, not 8 (see [`Conn`]).
 #[derive(Debug)]
 pub(crate) struct ConnInner {
     pub mark: u32,
-    /// `ct_label` as two halves (keeps the entry 8-byte aligned, hence small).
-    pub label: [u64; 2],
+    /// `ct_label` as four 32-bit words, most significant first.
+    pub label: [u32; 4],
     pub l4: L4State,
-    /// ALG state (helper of a control connection, parent of a related one); `None` for the
-    /// common connection (one pointer in the entry).
-    pub alg: Option<Box<crate::alg::ConnAlg>>,
 }
 
 impl ConnInner {
     pub(crate) fn label(&self) -> u128 {
-        (u128::from(self.label[0]) << 64) | u128::from(self.label[1])
+        self.label
+            .iter()
+            .fold(0u128, |l, &w| (l << 32) | u128::from(w))
     }
 
     pub(crate) fn set_label(&mut self, l: u128) {
-        self.label = [(l >> 64) as u64, l as u64];
+        self.label = [
+            (l >> 96) as u32,
+            (l >> 64) as u32,
+            (l >> 32) as u32,
+            l as u32,
+        ];
     }
+}
+
+/// The rarely used parts of a connection, in one box outside the entry's mutex: set before
+/// the entry is first linked and never replaced after (the ALG's mutable state has a lock of
+/// its own, inside [`crate::alg::ConnAlg`]).
+#[derive(Debug, Default)]
+pub(crate) struct ConnExt {
+    /// NAT translation (see [`Conn::nat`]).
+    pub nat: Option<NatBinding>,
+    /// ALG state (helper of a control connection, parent of a related one).
+    pub alg: Option<Box<crate::alg::ConnAlg>>,
 }
 
 /// The translation of a NATed connection: its reply key differs from the reversed original
@@ -72,12 +88,19 @@ pub(crate) const NAT_SRC: u8 = 1;
 pub(crate) const NAT_DST: u8 = 2;
 
 /// One tracked connection.
+///
+/// Kept at most 112 bytes, so that its `Arc` allocation (two counters more) is at most 128:
+/// one size class below what the fields would take in the obvious layout (mimalloc's classes
+/// go 112, 128, 160; glibc's chunks 128, 144), i.e. 32 bytes less per connection with the
+/// switch's allocator. Hence the rarely set NAT and ALG parts share one pointer
+/// ([`Conn::ext`]), and the mutex guards only 4-byte fields.
 #[derive(Debug)]
 pub(crate) struct Conn {
     /// Original-direction key (includes the zone).
     pub key: ConnKey,
-    /// NAT translation, set before the entry is first linked and never changed after.
-    pub nat: Option<Box<NatBinding>>,
+    /// NAT translation and ALG state; `None` for the common connection. Set before the entry
+    /// is first linked and never changed after.
+    pub ext: Option<Box<ConnExt>>,
     /// Absolute deadline in ns; the entry is dead from this instant on.
     pub expires_at_ns: AtomicU64,
     pub inner: Mutex<ConnInner>,
@@ -87,20 +110,31 @@ impl Conn {
     pub(crate) fn new(key: ConnKey, l4: L4State, expires_at_ns: u64) -> Self {
         Conn {
             key,
-            nat: None,
+            ext: None,
             expires_at_ns: AtomicU64::new(expires_at_ns),
             inner: Mutex::new(ConnInner {
                 mark: 0,
-                label: [0; 2],
+                label: [0; 4],
                 l4,
-                alg: None,
             }),
         }
     }
 
+    /// The NAT translation: its reply key differs from the reversed original key.
+    #[inline]
+    pub(crate) fn nat(&self) -> Option<&NatBinding> {
+        self.ext.as_deref()?.nat.as_ref()
+    }
+
+    /// The ALG state, if the connection has a helper or was made from an expectation.
+    #[inline]
+    pub(crate) fn alg(&self) -> Option<&crate::alg::ConnAlg> {
+        self.ext.as_deref()?.alg.as_deref()
+    }
+
     /// The reply-direction key. Without NAT it is the reversed original key.
     pub(crate) fn reply_key(&self) -> ConnKey {
-        match &self.nat {
+        match self.nat() {
             Some(b) => b.reply,
             None => self.key.reverse(),
         }
@@ -112,7 +146,7 @@ impl Conn {
     pub(crate) fn direction_of(&self, k: &ConnKey) -> Option<bool> {
         if self.key == *k {
             Some(false)
-        } else if match &self.nat {
+        } else if match self.nat() {
             None => self.key.is_reverse_of(k),
             Some(b) => b.reply == *k,
         } {
@@ -156,8 +190,15 @@ pub(crate) struct ConnPool {
 impl ConnPool {
     /// A fresh entry: a stocked one if the stock is not empty, else a new one. The stock's
     /// lock is only tried (a few times: its holders push or pop a handful of pointers), so a
-    /// forwarding thread never waits for a thread that is giving entries back.
-    pub(crate) fn take(&self, key: ConnKey, l4: L4State, expires_at_ns: u64) -> Arc<Conn> {
+    /// forwarding thread never waits for a thread that is giving entries back. `ext` (the ALG
+    /// state of a connection that gets one) goes into the entry, which is returned unshared.
+    pub(crate) fn take(
+        &self,
+        key: ConnKey,
+        l4: L4State,
+        expires_at_ns: u64,
+        ext: Option<Box<ConnExt>>,
+    ) -> Arc<Conn> {
         let stocked = if self.stocked.load(Ordering::Relaxed) == 0 {
             None
         } else {
@@ -176,17 +217,18 @@ impl ConnPool {
             && let Some(m) = Arc::get_mut(&mut c)
         {
             m.key = key;
-            m.nat = None;
+            m.ext = ext;
             *m.expires_at_ns.get_mut() = expires_at_ns;
             *m.inner.get_mut() = ConnInner {
                 mark: 0,
-                label: [0; 2],
+                label: [0; 4],
                 l4,
-                alg: None,
             };
             return c;
         }
-        Arc::new(Conn::new(key, l4, expires_at_ns))
+        let mut c = Conn::new(key, l4, expires_at_ns);
+        c.ext = ext;
+        Arc::new(c)
     }
 
     /// Stocks the entries of `conns` nobody else references, until the stock is full; the
@@ -207,8 +249,7 @@ impl ConnPool {
                 };
                 if let Some(m) = Arc::get_mut(&mut c) {
                     // The NAT and helper parts are freed here, not on the packet path.
-                    m.nat = None;
-                    m.inner.get_mut().alg = None;
+                    m.ext = None;
                     step[n] = Some(c);
                     n += 1;
                 }
@@ -257,7 +298,7 @@ impl Slot {
     /// exactly one primary slot: counting, dumps and accounting look at primary slots only.
     #[inline]
     pub(crate) fn is_primary(&self) -> bool {
-        match &self.conn.nat {
+        match self.conn.nat() {
             Some(b) => !(b.two_slots && self.hash == b.reply_hash),
             None => true,
         }
@@ -578,20 +619,68 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_fits_a_128_byte_allocation() {
+        // The `Arc` allocation is the entry plus two 8-byte counters. At most 128 bytes it
+        // takes mimalloc's 128-byte size class (the next is 160) and a 128-byte glibc chunk
+        // (the next is 144): the switch runs on mimalloc, where one more byte of `Conn` costs
+        // 32 bytes per connection.
+        assert!(
+            std::mem::size_of::<Conn>() <= 112,
+            "{}",
+            std::mem::size_of::<Conn>()
+        );
+    }
+
+    #[test]
+    fn the_label_words_keep_every_bit_of_the_label() {
+        let c = conn(1);
+        let mut inner = c.inner.lock();
+        for l in [
+            0,
+            1,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+            1 << 127,
+            1 << 64,
+            (1 << 96) | (1 << 32),
+        ] {
+            inner.set_label(l);
+            assert_eq!(inner.label(), l, "{l:#x}");
+        }
+        inner.set_label(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
+        assert_eq!(
+            inner.label,
+            [0x0123_4567, 0x89ab_cdef, 0xfedc_ba98, 0x7654_3210]
+        );
+    }
+
+    #[test]
     fn a_stocked_entry_comes_back_reset_and_a_shared_one_is_never_stocked() {
         let pool = ConnPool::new();
-        let a = conn(1);
+        let mut a = conn(1);
+        Arc::get_mut(&mut a).unwrap().ext = Some(Box::new(ConnExt {
+            nat: Some(NatBinding {
+                reply: key(5),
+                reply_hash: 3,
+                two_slots: true,
+                kinds: NAT_SRC,
+            }),
+            alg: Some(Box::default()),
+        }));
         a.inner.lock().mark = 7;
+        a.inner.lock().set_label(9);
         a.expires_at_ns.store(5, Ordering::Relaxed);
         let shared = conn(2);
         let other_ref = shared.clone();
         pool.give(vec![a, shared].into_iter());
         assert_eq!(pool.stock.lock().len(), 1);
-        let b = pool.take(key(9), L4State::Other(OtherState::First), 42);
+        let b = pool.take(key(9), L4State::Other(OtherState::First), 42, None);
         assert_eq!(b.key, key(9));
         assert_eq!(b.deadline_ns(), 42);
         assert_eq!(b.inner.lock().mark, 0);
-        assert!(b.nat.is_none());
+        assert_eq!(b.inner.lock().label(), 0);
+        assert!(b.ext.is_none() && b.nat().is_none() && b.alg().is_none());
+        assert_eq!(b.reply_key(), key(9).reverse());
         assert!(pool.stock.lock().is_empty());
         assert_eq!(Arc::strong_count(&other_ref), 1);
         // Bounded: never more than POOL_MAX entries kept.

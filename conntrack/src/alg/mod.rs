@@ -47,6 +47,8 @@ mod track;
 use std::net::IpAddr;
 use std::ops::Range;
 
+use parking_lot::Mutex;
+
 use crate::key::{ConnKey, IPPROTO_TCP};
 use crate::nat::NatKind;
 pub(crate) use expect::{Expectations, Recent};
@@ -54,10 +56,12 @@ use ftp::{FtpCtl, FtpKind};
 pub use rewrite::AlgEdit;
 pub(crate) use rewrite::TextEdit;
 pub use seqadj::SeqAdj;
-pub(crate) use track::{expected_md, init_conn, parent_of, tracked_seg};
+pub(crate) use track::{conn_ext, expected_md, inherit_md, parent_of, tracked_seg};
 
-/// Per-connection ALG state, boxed in the entry (connections without one pay a pointer).
-#[derive(Clone, Debug, Default)]
+/// Per-connection ALG state, boxed in the entry's [`crate::table::ConnExt`] (connections
+/// without one pay nothing for it). Set before the entry is linked; only [`ConnAlg::state`]
+/// changes after.
+#[derive(Debug, Default)]
 pub(crate) struct ConnAlg {
     /// The helper run on this connection's packets (`ct(commit, alg=...)`).
     pub helper: Option<Helper>,
@@ -65,6 +69,16 @@ pub(crate) struct ConnAlg {
     /// connection is `+rel` on every packet and reports the parent's tuple as its original
     /// tuple; `ct_mark`/`ct_label` writes do not change it (all as Open vSwitch).
     pub parent: Option<ConnKey>,
+    /// What the helper updates as packets pass. Locked only by a thread that holds the entry's
+    /// own mutex (always in that order), so this lock is never contended: it exists because
+    /// the state lives outside that mutex (which keeps the entry small, see
+    /// [`crate::table::Conn`]).
+    pub state: Mutex<AlgState>,
+}
+
+/// The mutable part of [`ConnAlg`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AlgState {
     /// Sequence adjustment of each direction (`[original, reply]`) after NAT rewrites.
     pub seqadj: [SeqAdj; 2],
     /// The expectations this connection announced last.

@@ -1,6 +1,7 @@
 //! Where the ALG meets the tracker: the calls `conntrack.rs` makes on its not-found path (an
 //! expectation lookup), when it creates a connection (its ALG state), and for every packet of
-//! a connection that has ALG state (the helper itself), all with the entry locked.
+//! a connection that has ALG state (the helper itself), all with the entry locked (the ALG
+//! state's own lock is taken only inside the entry's).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use crate::key::{ConnKey, IPPROTO_TCP, IPPROTO_UDP};
 use crate::meta::{CtMeta, CtOpts, CtPacket, CtState};
 use crate::nat::{Alg, NatKind};
 use crate::parse::Extracted;
-use crate::table::{Conn, ConnInner, NAT_DST, NAT_SRC};
+use crate::table::{Conn, ConnExt, ConnInner, NAT_DST, NAT_SRC};
 
 /// The helper `opts` asks for on a new connection with key `key`: FTP on TCP, TFTP on UDP
 /// (OpenFlow refuses `alg=ftp` on a flow that is not TCP, `alg=tftp` on one not UDP).
@@ -24,38 +25,52 @@ fn helper_for(opts: &CtOpts, key: &ConnKey) -> Option<Helper> {
     }
 }
 
-/// Sets up the ALG state of `conn`, being created by `opts` and, if `exp` is given, from
-/// that expectation (before it is linked in the table: nobody else sees it yet).
+/// The ALG part of a connection being created by `opts` and, if `exp` is given, from that
+/// expectation (goes into the entry before it is linked: nobody else sees it yet); `None` for
+/// a connection without one.
 #[inline]
-pub(crate) fn init_conn(conn: &Conn, opts: &CtOpts, exp: Option<&Expectation>) {
+pub(crate) fn conn_ext(
+    opts: &CtOpts,
+    key: &ConnKey,
+    exp: Option<&Expectation>,
+) -> Option<Box<ConnExt>> {
     if opts.alg.is_some() || exp.is_some() {
-        init_conn_alg(conn, opts, exp);
+        conn_ext_alg(opts, key, exp)
+    } else {
+        None
     }
 }
 
 #[inline(never)]
-fn init_conn_alg(conn: &Conn, opts: &CtOpts, exp: Option<&Expectation>) {
-    let helper = helper_for(opts, &conn.key);
+fn conn_ext_alg(opts: &CtOpts, key: &ConnKey, exp: Option<&Expectation>) -> Option<Box<ConnExt>> {
+    let helper = helper_for(opts, key);
     if helper.is_none() && exp.is_none() {
-        return;
+        return None;
     }
+    Some(Box::new(ConnExt {
+        nat: None,
+        alg: Some(Box::new(ConnAlg {
+            helper,
+            parent: exp.map(|e| e.parent_key),
+            ..ConnAlg::default()
+        })),
+    }))
+}
+
+/// A connection made from `exp` starts with the parent's mark and label (called before it
+/// is linked).
+#[inline(never)]
+pub(crate) fn inherit_md(conn: &Conn, exp: &Expectation) {
     let mut inner = conn.inner.lock();
-    if let Some(e) = exp {
-        inner.mark = e.mark;
-        inner.set_label(e.label);
-    }
-    inner.alg = Some(Box::new(ConnAlg {
-        helper,
-        parent: exp.map(|e| e.parent_key),
-        ..ConnAlg::default()
-    }));
+    inner.mark = exp.mark;
+    inner.set_label(exp.label);
 }
 
 /// The parent key of a connection made from an expectation (its packets report the parent's
 /// tuple as their original tuple, and `ct_mark`/`ct_label` writes leave it alone).
 #[inline(always)]
-pub(crate) fn parent_of(inner: &ConnInner) -> Option<&ConnKey> {
-    inner.alg.as_deref()?.parent.as_ref()
+pub(crate) fn parent_of(conn: &Conn) -> Option<&ConnKey> {
+    conn.alg()?.parent.as_ref()
 }
 
 /// Metadata of a packet that matched `exp` but created no connection (not committed, or a
@@ -118,7 +133,7 @@ impl Conntrack {
             return;
         }
         let inherit = (inner.mark, inner.label());
-        let Some(a) = inner.alg.as_deref_mut() else {
+        let Some(a) = conn.alg() else {
             return;
         };
         if a.parent.is_some() {
@@ -128,6 +143,8 @@ impl Conntrack {
             // An ICMP error quoting the connection: nothing for a helper to read.
             return;
         }
+        // Taken inside the entry's mutex (`inner`), the one lock order.
+        let mut st = a.state.lock();
         let reply_key = conn.reply_key();
         match a.helper {
             None => {}
@@ -141,7 +158,7 @@ impl Conntrack {
                     announce(
                         &self.expectations,
                         conn,
-                        &mut a.recent,
+                        &mut st.recent,
                         wk,
                         inherit,
                         nat,
@@ -163,7 +180,7 @@ impl Conntrack {
                         announce(
                             &self.expectations,
                             conn,
-                            &mut a.recent,
+                            &mut st.recent,
                             o.expect,
                             inherit,
                             nat,
@@ -172,7 +189,7 @@ impl Conntrack {
                         if let Some((span, kind, addr)) = o.rewrite {
                             let new_len = super::ftp::addr_text(kind, addr).len();
                             let delta = new_len as i32 - span.len() as i32;
-                            a.seqadj[dir].record(ex.tcp.seq, delta);
+                            st.seqadj[dir].record(ex.tcp.seq, delta);
                             text = Some(TextEdit {
                                 at: (payload_ofs + span.start) as u16,
                                 old_len: span.len() as u8,
@@ -183,8 +200,8 @@ impl Conntrack {
                     }
                 }
                 if translate {
-                    let own = &a.seqadj[dir];
-                    let acked = a.seqadj[1 - dir];
+                    let own = &st.seqadj[dir];
+                    let acked = st.seqadj[1 - dir];
                     if text.is_some() || own.is_active() || acked.is_active() {
                         let seq = ex.tcp.seq;
                         pkt.rewrite.set_alg(AlgEdit {
@@ -206,16 +223,17 @@ impl Conntrack {
 /// state: when this `ct()` translates (`nat`) and the data the packet acknowledges was
 /// resized by an earlier rewrite, its acknowledgement is brought back to the numbering the
 /// connection's other side uses, so that the tracker compares like with like (the sender's
-/// own sequence numbers are tracked as sent). `None`: use the packet's own.
+/// own sequence numbers are tracked as sent). `None`: use the packet's own. Called with the
+/// entry's mutex held.
 #[inline(never)]
 pub(crate) fn tracked_seg(
-    inner: &ConnInner,
+    conn: &Conn,
     ex: &Extracted,
     reply: bool,
     nat: bool,
 ) -> Option<Extracted> {
-    let a = inner.alg.as_deref()?;
-    let acked = &a.seqadj[1 - usize::from(reply)];
+    let a = conn.alg()?;
+    let acked = a.state.lock().seqadj[1 - usize::from(reply)];
     if !nat || ex.natted || !acked.is_active() || ex.tcp.flags & crate::parse::TCP_ACK == 0 {
         return None;
     }
