@@ -79,7 +79,9 @@ pub(crate) fn new_state(ex: &Extracted, policy: &TimeoutPolicy, now_ns: u64) -> 
 }
 
 impl L4State {
-    /// Runs `ex` (direction `reply`) through the state machine, updating `deadline`.
+    /// Runs `ex` (direction `reply`) through the state machine, updating `deadline`. (One
+    /// caller, the per-packet path: inlined there, which LLVM did not always choose to do.)
+    #[inline(always)]
     pub(crate) fn update(
         &mut self,
         ex: &Extracted,

@@ -29,30 +29,26 @@ use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 use crate::key::ConnKey;
 use crate::proto::L4State;
 
-/// Mutable part of a connection, behind the entry's mutex. Only 4-byte fields, so the mutex's
-/// lock byte takes 4 bytes of the entry, not 8 (see [`Conn`]).
+/// Mutable part of a connection, behind the entry's mutex. No field needs more than 4-byte
+/// alignment, so the mutex's lock byte takes 4 bytes of the entry, not 8 (see [`Conn`]).
 #[derive(Debug)]
 pub(crate) struct ConnInner {
     pub mark: u32,
-    /// `ct_label` as four 32-bit words, most significant first.
-    pub label: [u32; 4],
+    /// `ct_label`, little-endian (bytes rather than a `u128`, which would make the struct
+    /// 16-byte aligned; on a little-endian machine the conversion is a plain load or store).
+    pub label: [u8; 16],
     pub l4: L4State,
 }
 
 impl ConnInner {
+    #[inline]
     pub(crate) fn label(&self) -> u128 {
-        self.label
-            .iter()
-            .fold(0u128, |l, &w| (l << 32) | u128::from(w))
+        u128::from_le_bytes(self.label)
     }
 
+    #[inline]
     pub(crate) fn set_label(&mut self, l: u128) {
-        self.label = [
-            (l >> 96) as u32,
-            (l >> 64) as u32,
-            (l >> 32) as u32,
-            l as u32,
-        ];
+        self.label = l.to_le_bytes();
     }
 }
 
@@ -114,7 +110,7 @@ impl Conn {
             expires_at_ns: AtomicU64::new(expires_at_ns),
             inner: Mutex::new(ConnInner {
                 mark: 0,
-                label: [0; 4],
+                label: [0; 16],
                 l4,
             }),
         }
@@ -221,7 +217,7 @@ impl ConnPool {
             *m.expires_at_ns.get_mut() = expires_at_ns;
             *m.inner.get_mut() = ConnInner {
                 mark: 0,
-                label: [0; 4],
+                label: [0; 16],
                 l4,
             };
             return c;
@@ -632,7 +628,7 @@ mod tests {
     }
 
     #[test]
-    fn the_label_words_keep_every_bit_of_the_label() {
+    fn the_label_bytes_keep_every_bit_of_the_label() {
         let c = conn(1);
         let mut inner = c.inner.lock();
         for l in [
@@ -647,11 +643,6 @@ mod tests {
             inner.set_label(l);
             assert_eq!(inner.label(), l, "{l:#x}");
         }
-        inner.set_label(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
-        assert_eq!(
-            inner.label,
-            [0x0123_4567, 0x89ab_cdef, 0xfedc_ba98, 0x7654_3210]
-        );
     }
 
     #[test]
