@@ -235,6 +235,30 @@
 //! (the target) is not yet measured; scaling the quiet 595 ns by these runs gives roughly
 //! 430–500 ns against OVS's 1015 (2.0–2.4×).
 //!
+//! **Entry size, 2026-11-27 08:00 UTC.** The `rvs` binary runs on mimalloc (since 8fe4f77),
+//! and so do the `ovs_shape` and `ct_mem` benches now. An entry (`table::Conn`) was 120
+//! bytes, its `Arc` allocation 136: mimalloc's 160-byte size class, a 144-byte glibc chunk.
+//! It is now 104 (the NAT and ALG parts behind one shared pointer, the entry's mutex guarding
+//! only fields of at most 4-byte alignment, so its lock byte costs 4 bytes instead of 8), the
+//! allocation 120: the 128-byte class of both allocators. `ovs_shape setup 1000000`, old and
+//! new binaries alternating, 5 runs each at load 4–5, medians:
+//!
+//! | allocator | bytes per connection | wall ms | thread CPU ms |
+//! | --- | --- | --- | --- |
+//! | mimalloc (the switch's) | 206 → 174 | 824 → 485 | 794 → 444 |
+//! | glibc | 180 → 164 | 768 → 695 | 687 → 664 |
+//!
+//! Instructions (cachegrind): per established packet 673 → 667 with either allocator; per
+//! new connection 1602 → 1588 with mimalloc, 1839 → 1861 with glibc (a 128-byte chunk is a
+//! glibc fastbin chunk, so `malloc_consolidate` now runs when a table grows). Why mimalloc's
+//! set-up time fell by ~40 % (more than the instruction count) is not analysed. A NATed
+//! connection's extra box grew from 56 to 64 bytes (it now also has room for the ALG
+//! pointer), the same 64-byte class on mimalloc (224 → 192 bytes per NATed entry) and an
+//! 80-byte chunk on glibc (208 bytes, unchanged); a connection with ALG state has one more
+//! allocation than before (the shared box, then the ALG state). The tables above (180 B) are
+//! from before this change, with benches on glibc; `bench/ctbench.sh` has not been rerun
+//! since.
+//!
 //! What the profile showed and what changed: the set-up time of a UDP connection (one slot,
 //! the key and its reverse share it) went mostly to cache misses — the probe group of the
 //! lookup, and the slot line the insertion writes, whose store stalled the shard lock's
@@ -262,10 +286,13 @@
 //!   5.7 Melem/s with 2 threads.
 //! * NAT and the ALGs added one pointer each to every entry (the NAT binding and the helper
 //!   state live behind them, allocated only for connections that have them): 180 bytes per
-//!   connection at 1M (164 before them).
-//! * `ct_mem`: after all expire and a sweep, the entries
-//!   and table memory are freed to the allocator (glibc keeps most of its heap until a large
-//!   free lets it trim), and refilling 1M connections reuses it (RSS unchanged).
+//!   connection at 1M (164 before them). Since 27 Nov 08:00 they share one pointer and the
+//!   entry is 104 bytes: 164 bytes per connection with glibc, 174 with mimalloc (above).
+//! * `ct_mem`: after all expire and a sweep, the entries and table memory are freed to the
+//!   allocator, and refilling 1M connections reuses it. RSS itself does not fall: in the
+//!   27 Nov 08:00 runs neither glibc (even after the 96 KiB free that used to let it trim)
+//!   nor mimalloc gave the freed memory back to the kernel; with glibc the refill left RSS
+//!   unchanged, with mimalloc it added 1–23 MB (three runs).
 //! * `ct_latency` on a quiet machine (2026-11-27 03:13 UTC, load 0.2–0.4, SCHED_OTHER,
 //!   after the O(N) sweep, the flush fallback and the spare tables): per `execute()` of 32
 //!   packets, expiry of 3M at once CPU p99.9 45 µs / max 111 µs, wall p99.9 52 µs; dump CPU
