@@ -225,6 +225,11 @@ impl Ofproto {
     }
 
     fn txn_insert(&mut self, txn: &mut Txn, rule: Rule) {
+        self.txn_insert_cls(txn, rule, None)
+    }
+
+    /// [`Ofproto::txn_insert`] with the rule's classifier form, if known.
+    fn txn_insert_cls(&mut self, txn: &mut Txn, rule: Rule, cls: Option<&RuleMatch>) {
         crate::learned::log_refs(txn, &rule, 1);
         txn.changed = true;
         if !txn.no_undo {
@@ -233,7 +238,8 @@ impl Ofproto {
                 id: rule.id,
             });
         }
-        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)]).insert(Arc::new(rule));
+        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)])
+            .insert_cls(Arc::new(rule), cls);
     }
 
     pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {
@@ -390,7 +396,7 @@ impl Ofproto {
             let t = &self.tables[usize::from(table_id)];
             if t.rules
                 .values()
-                .any(|r| r.priority == fm.priority && r.cls.overlaps(&cls))
+                .any(|r| r.priority == fm.priority && r.cls().overlaps(&cls))
             {
                 return Err(OfpError::OFPFMFC_OVERLAP);
             }
@@ -407,7 +413,7 @@ impl Ofproto {
             table_id,
             priority,
             match_,
-            cls,
+            impossible: cls.impossible,
             cookie,
             instructions,
             idle_timeout,
@@ -432,7 +438,7 @@ impl Ofproto {
             ));
             Self::txn_carry(txn, c, &rule.counters);
         }
-        self.txn_insert(txn, rule);
+        self.txn_insert_cls(txn, rule, Some(&cls));
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use crate::group::Group;
 use crate::meter::Meter;
 use crate::normal::MacTable;
 use crate::recirc::{PinTable, RecircTable};
-use crate::rule::{OFPTT_ALL, Rule, RuleMap, StrictIndex};
+use crate::rule::{OFPTT_ALL, Rule, RuleMap, RuleMatch, StrictIndex};
 use crate::xlate::PacketInEvent;
 
 /// Number of OpenFlow tables (Open vSwitch's count: 0..=254).
@@ -144,13 +144,27 @@ impl OfTable {
     }
 
     pub(crate) fn insert(&mut self, rule: Arc<Rule>) {
-        if !rule.cls.impossible {
+        self.insert_cls(rule, None)
+    }
+
+    /// [`OfTable::insert`] with the rule's classifier form if the caller
+    /// has it already (`cls`, else derived from the match).
+    pub(crate) fn insert_cls(&mut self, rule: Arc<Rule>, cls: Option<&RuleMatch>) {
+        if !rule.impossible {
             let e = Entry {
                 id: rule.id,
                 priority: rule.priority,
                 soft: rule.is_soft(),
             };
-            self.cls.insert(e, &rule.cls.value, &rule.cls.mask);
+            let owned;
+            let cls = match cls {
+                Some(c) => c,
+                None => {
+                    owned = rule.cls();
+                    &owned
+                }
+            };
+            self.cls.insert(e, &cls.value, &cls.mask);
         }
         let h = self.strict.hash(rule.priority, &rule.match_);
         self.strict.insert(h, rule.id);
@@ -163,8 +177,9 @@ impl OfTable {
 
     pub(crate) fn remove(&mut self, id: RuleId) -> Option<Arc<Rule>> {
         let rule = self.rules.remove(&id)?;
-        if !rule.cls.impossible {
-            self.cls.remove(id, &rule.cls.value, &rule.cls.mask);
+        if !rule.impossible {
+            let cls = rule.cls();
+            self.cls.remove(id, &cls.value, &cls.mask);
         }
         let h = self.strict.hash(rule.priority, &rule.match_);
         self.strict.remove(h, id);

@@ -151,7 +151,11 @@ pub struct Rule {
     pub table_id: u8,
     pub priority: u16,
     pub match_: Match,
-    pub cls: RuleMatch,
+    /// No packet can match (see [`RuleMatch::impossible`]): the rule is
+    /// not in the classifier. Its classifier form is not kept (two
+    /// 280-byte flows, more than half of a rule's memory): [`Rule::cls`]
+    /// derives it from `match_` when a table needs it.
+    pub impossible: bool,
     pub cookie: u64,
     pub instructions: Arc<[Instruction]>,
     pub idle_timeout: u16,
@@ -171,6 +175,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The rule's match in classifier form.
+    pub fn cls(&self) -> RuleMatch {
+        RuleMatch::from_match(&self.match_)
+    }
+
     /// Whether the rule's actions consist only of `conjunction` (a soft rule).
     pub fn is_soft(&self) -> bool {
         !self.conj.is_empty()
