@@ -241,12 +241,14 @@
 //! It is now 104 (the NAT and ALG parts behind one shared pointer, the entry's mutex guarding
 //! only fields of at most 4-byte alignment, so its lock byte costs 4 bytes instead of 8), the
 //! allocation 120: the 128-byte class of both allocators. `ovs_shape setup 1000000`, old and
-//! new binaries alternating, 5 runs each at load 4–5, medians:
+//! new binaries alternating, 10 runs each at load 3–5, medians (minimums):
 //!
 //! | allocator | bytes per connection | wall ms | thread CPU ms |
 //! | --- | --- | --- | --- |
-//! | mimalloc (the switch's) | 206 → 174 | 824 → 485 | 794 → 444 |
-//! | glibc | 180 → 164 | 768 → 695 | 687 → 664 |
+//! | mimalloc (the switch's) | 206 → 174 | 842 (720) → 520 (424) | 795 (715) → 504 (387) |
+//! | glibc | 180 → 164 | 695 (615) → 708 (591) | 683 (586) → 667 (503) |
+//!
+//! (With glibc the time did not change beyond the noise of these runs.)
 //!
 //! Instructions (cachegrind): per established packet 673 → 667 with either allocator; per
 //! new connection 1602 → 1588 with mimalloc, 1839 → 1861 with glibc (a 128-byte chunk is a
