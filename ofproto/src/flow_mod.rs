@@ -238,8 +238,7 @@ impl Ofproto {
                 id: rule.id,
             });
         }
-        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)])
-            .insert_cls(Arc::new(rule), cls);
+        Arc::make_mut(&mut self.tables[usize::from(rule.table_id)]).insert_cls(Arc::new(rule), cls);
     }
 
     pub(crate) fn txn_save_groups(&mut self, txn: &mut Txn) {

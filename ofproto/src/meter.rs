@@ -134,6 +134,9 @@ impl Ofproto {
                 let mut txn = Txn::default();
                 for m in ids {
                     if let Some(old) = self.meters.remove(&m) {
+                        // Even with no rule using it: a flow staged against
+                        // the meter must not be published (`crate::staged`).
+                        self.generation += 1;
                         self.meter_changes
                             .push(MeterChange::Remove { dp_id: old.dp_id });
                         self.delete_rules_using(

@@ -25,7 +25,15 @@
 //! - table lookup/match counters are those of the live tables.
 //!
 //! As in OVS, a bundled ADD's rule is created at the time its message was
-//! added (its `duration` counts from then).
+//! added (its `duration` counts from then). Deviation: a bundled MODIFY's
+//! rules also take the add time as their modification time, where OVS
+//! takes the commit's (a hard timeout of a modified rule counts from the
+//! add; the difference is the time the bundle stayed open).
+//!
+//! Cost: a staged bundle holds a copy of every table it changed until its
+//! commit or discard. The switch stages one bundle at a time (another
+//! bundle open meanwhile keeps its messages and is applied at its commit),
+//! so this is one extra copy at most, as a plain commit makes one too.
 
 use std::borrow::Cow;
 use std::sync::Arc;

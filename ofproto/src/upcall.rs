@@ -127,7 +127,6 @@ pub struct RevalStats {
     pub passes: u64,
 }
 
-/// See the module documentation.
 /// What [`Handler::bundle_commit_staged`] did. Each variant holds the
 /// tables it leaves behind (the replaced snapshot or the staged copy), for
 /// the caller to free where it costs least.
@@ -140,6 +139,7 @@ pub enum StagedPublish {
     Stale(Ofproto),
 }
 
+/// See the module documentation.
 pub struct Handler {
     slot: RwLock<Arc<Ofproto>>,
     /// Serializes writers (so a bundle built on a copy loses no change).

@@ -173,3 +173,74 @@ fn counters_carried_over_and_flow_removed_are_those_at_the_commit() {
     );
     let _ = flow_removed(&mut again, 4000);
 }
+
+/// Two bundles staged from the same snapshot: the first commit publishes,
+/// the second finds the tables changed (stale) and the caller commits its
+/// messages again on the current tables; nothing of the first is lost.
+#[test]
+fn of_two_bundles_staged_from_one_snapshot_the_second_goes_stale() {
+    use ofproto::upcall::{Handler, StagedPublish};
+    let mut of = bridge(2);
+    load(&mut of, "priority=1,ip,actions=output:1");
+    let h = Handler::new(of, std::sync::Arc::new(|| 0));
+    let a = vec![BundleMsg::FlowMod(add("priority=2,tcp,actions=output:2"))];
+    let b = vec![BundleMsg::FlowMod(add("priority=3,udp,actions=drop"))];
+    let (mut sa, mut sb) = (None, None);
+    for m in &a {
+        h.bundle_stage(&mut sa, m.clone(), 10);
+    }
+    for m in &b {
+        h.bundle_stage(&mut sb, m.clone(), 10);
+    }
+    assert!(matches!(
+        h.bundle_commit_staged(sa.unwrap(), 20),
+        StagedPublish::Published(_)
+    ));
+    assert_eq!(h.snapshot().n_flows(), 2);
+    assert!(matches!(
+        h.bundle_commit_staged(sb.unwrap(), 20),
+        StagedPublish::Stale(_)
+    ));
+    assert_eq!(
+        h.snapshot().n_flows(),
+        2,
+        "a stale commit publishes nothing"
+    );
+    h.bundle_commit_owned(b, 20).unwrap();
+    let of = h.snapshot();
+    assert_eq!(of.n_flows(), 3);
+    assert_eq!(acts(&of, "in_port=1,tcp"), "2");
+    assert_eq!(acts(&of, "in_port=1,udp"), "drop");
+}
+
+/// Deleting a meter no rule uses still changes the generation: a flow
+/// staged against it must not be published (a plain commit refuses it).
+#[test]
+fn deleting_an_unused_meter_makes_a_bundle_that_uses_it_stale() {
+    use ofp_codec::msg::meter_mod::{MeterBand, MeterBandType, MeterCommand, MeterMod, OFPMF_KBPS};
+    let mut live = bridge(2);
+    let mm = MeterMod {
+        command: MeterCommand::ADD,
+        flags: OFPMF_KBPS,
+        meter_id: 1,
+        bands: vec![MeterBand {
+            band_type: MeterBandType::DROP,
+            rate: 1000,
+            burst_size: 0,
+            prec_level: 0,
+        }],
+    };
+    live.handle_meter_mod(&mm, 0).unwrap();
+    let msgs = vec![BundleMsg::FlowMod(add(
+        "priority=2,ip,actions=meter:1,output:2",
+    ))];
+    let st = staged(&live, &msgs, 0);
+    let del = MeterMod {
+        command: MeterCommand::DELETE,
+        bands: Vec::new(),
+        ..mm
+    };
+    live.handle_meter_mod(&del, 0).unwrap();
+    assert!(matches!(st.commit(&live, 0), StagedCommit::Stale(_)));
+    assert!(live.bundle_commit(&msgs, 0).is_err());
+}

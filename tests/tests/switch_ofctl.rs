@@ -263,25 +263,27 @@ fn a_bundle_staged_before_a_table_change_commits_on_the_current_tables() {
     }
     let sw = Switchd::start(&["--fail-mode", "secure"]);
     let (mut s, mut buf) = connect(&sw);
-    let ctrl = |t: BundleCtrlType, xid: u32| {
+    let ctrl_to = |id: u32, t: BundleCtrlType, xid: u32| {
         Message::BundleControl(BundleControl {
-            bundle_id: 1,
+            bundle_id: id,
             ctrl_type: t,
             flags: OFPBF_ATOMIC,
             properties: Vec::new(),
         })
         .encode(xid)
     };
-    let add = |line: &str, xid: u32| {
+    let ctrl = |t: BundleCtrlType, xid: u32| ctrl_to(1, t, xid);
+    let add_to = |id: u32, line: &str, xid: u32| {
         let fm = parse_flow_mod(line, FlowCmd::Add).unwrap().to_flow_mod();
         Message::BundleAdd(BundleAdd {
-            bundle_id: 1,
+            bundle_id: id,
             flags: OFPBF_ATOMIC,
             message: Message::FlowMod(fm).encode(xid).to_vec(),
             properties: Vec::new(),
         })
         .encode(xid)
     };
+    let add = |line: &str, xid: u32| add_to(1, line, xid);
     s.write_all(&ctrl(BundleCtrlType::OPEN_REQUEST, 10))
         .unwrap();
     let open = read_msg(&mut s, &mut buf);

@@ -57,12 +57,12 @@ pub enum BridgeEvent {
     PortStatus(PortStatus),
 }
 
-/// The switch behind a controller channel. Errors are the exact OpenFlow
-/// errors to send back; on error the bridge must not have changed.
 /// A bridge's state for a bundle staged ahead of its commit
 /// ([`Bridge::bundle_stage`]), held by the channel with the bundle.
 pub type StagedState = Box<dyn std::any::Any + Send>;
 
+/// The switch behind a controller channel. Errors are the exact OpenFlow
+/// errors to send back; on error the bridge must not have changed.
 pub trait Bridge: Send + 'static {
     /// FEATURES_REPLY contents (`auxiliary_id` is filled by the channel).
     fn features(&self) -> SwitchFeatures;

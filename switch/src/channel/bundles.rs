@@ -22,7 +22,8 @@ pub const MAX_BUNDLE_MSGS: usize = 1 << 22;
 /// hold together (1 GiB; a million-flow load is ~100-200 MiB). With
 /// [`MAX_BUNDLES`] and [`MAX_BUNDLE_MSGS`] alone a controller could make a
 /// connection hold terabytes; this is what bounds its memory (the decoded
-/// items cost a small multiple of their bytes). An add past it fails with
+/// items cost a small multiple of their bytes; a bundle the bridge stages
+/// costs its rules instead, and a bridge stages one bundle at a time). An add past it fails with
 /// `OFPBFC_MSG_TOO_MANY` and discards its bundle, as the message cap does.
 ///
 /// OVS 3.1 caps neither messages nor bytes (`ofp_bundle_add_message` only
@@ -50,8 +51,8 @@ struct Bundle {
     staged: Option<StagedState>,
     /// How many items the bridge took.
     n_staged: usize,
-    /// The bridge handed an item back after taking others: the staged copy
-    /// was dropped and no later item is offered.
+    /// The bridge handed an item back: the staged copy (if any) was dropped
+    /// and no later item is offered.
     stage_off: bool,
 }
 
@@ -124,6 +125,8 @@ pub struct Bundles {
     map: BTreeMap<u32, Bundle>,
     /// [`MAX_BUNDLE_BYTES`], lower in tests.
     max_bytes: usize,
+    /// [`MAX_BUNDLE_MSGS`], lower in tests.
+    max_msgs: usize,
 }
 
 impl Default for Bundles {
@@ -131,6 +134,7 @@ impl Default for Bundles {
         Bundles {
             map: BTreeMap::new(),
             max_bytes: MAX_BUNDLE_BYTES,
+            max_msgs: MAX_BUNDLE_MSGS,
         }
     }
 }
@@ -228,7 +232,7 @@ impl Bundles {
             self.map.remove(&id);
             return Err(OfpError::OFPBFC_BAD_FLAGS);
         }
-        if b.items.len() >= MAX_BUNDLE_MSGS || held.saturating_add(raw.len()) > self.max_bytes {
+        if b.raws.len() >= self.max_msgs || held.saturating_add(raw.len()) > self.max_bytes {
             self.map.remove(&id);
             return Err(msg_too_many());
         }
@@ -240,12 +244,11 @@ impl Bundles {
         match stage(&mut b.staged, item) {
             None => b.n_staged += 1,
             Some(item) => {
+                // The bridge kept this one: staging the rest would be
+                // wasted, since the commit then decodes all items again.
                 b.items.push(item);
-                if b.n_staged > 0 {
-                    // Order matters: from here the commit decodes all items.
-                    b.staged = None;
-                    b.stage_off = true;
-                }
+                b.staged = None;
+                b.stage_off = true;
             }
         }
         Ok(())
@@ -391,11 +394,25 @@ mod tests {
         let (input, raws) = b.take_for_commit(1, 0).unwrap();
         assert!(matches!(input, CommitInput::Redecode));
         assert_eq!(raws.get(2), Some(&[3u8][..]));
-        // Nothing staged: the items themselves.
+        // Handed back first: nothing is staged, the items themselves.
         b.add_staged(2, 0, other_item(), &[1], stage).unwrap();
-        b.add_staged(2, 0, other_item(), &[2], stage).unwrap();
+        b.add_staged(2, 0, item(), &[2], |_, _| panic!("offered"))
+            .unwrap();
         let (input, _) = b.take_for_commit(2, 0).unwrap();
         assert!(matches!(input, CommitInput::Items(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn the_message_cap_counts_staged_items_too() {
+        let mut b = Bundles {
+            max_msgs: 3,
+            ..Bundles::default()
+        };
+        for raw in [[1u8], [2], [3]] {
+            b.add_staged(1, 0, item(), &raw, stage).unwrap();
+        }
+        assert_eq!(b.add_staged(1, 0, item(), &[4], stage), Err(msg_too_many()));
+        assert!(b.is_empty(), "the bundle is discarded");
     }
 
     #[test]

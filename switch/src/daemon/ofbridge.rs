@@ -222,6 +222,26 @@ pub struct OfBridge {
     table_names: Vec<String>,
     /// Where replaced snapshots go to be freed (see [`Reaper`]).
     reaper: Reaper,
+    /// A bundle is being staged (at most one at a time, see `Staging`).
+    staging_busy: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The bridge's state for a staged bundle ([`Bridge::bundle_stage`]).
+struct Staging {
+    /// The copy, from the bundle's first staged message on.
+    bundle: Option<StagedBundle>,
+    /// Marks the bridge's one staging slot taken while this lives.
+    _busy: BusyToken,
+}
+
+/// Frees the bridge's staging slot when dropped (commit, discard, a failed
+/// add, the connection closing).
+struct BusyToken(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for BusyToken {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// Frees the snapshots bundle commits replace on a thread of its own
@@ -274,6 +294,7 @@ impl OfBridge {
             ct: None,
             table_names: vec![String::new(); usize::from(N_TABLES)],
             reaper: Reaper::default(),
+            staging_busy: Arc::default(),
         };
         b.known = b.port_descs().into_iter().map(|p| (p.port_no, p)).collect();
         b
@@ -721,9 +742,23 @@ impl Bridge for OfBridge {
         item: BundleItem,
         now_ms: u64,
     ) -> Option<BundleItem> {
-        let slot = staged.get_or_insert_with(|| Box::new(None::<StagedBundle>));
+        if staged.is_none() {
+            // One staged bundle at a time: each holds its own copy of the
+            // tables it changes. Another bundle opened meanwhile is kept
+            // as items and applied at its commit, as before staging.
+            if self
+                .staging_busy
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                return Some(item);
+            }
+            *staged = Some(Box::new(Staging {
+                bundle: None,
+                _busy: BusyToken(self.staging_busy.clone()),
+            }));
+        }
         // (Always ours: one bridge per channel.)
-        let Some(st) = slot.downcast_mut::<Option<StagedBundle>>() else {
+        let Some(st) = staged.as_mut().and_then(|b| b.downcast_mut::<Staging>()) else {
             return Some(item);
         };
         let msg = match item {
@@ -731,7 +766,7 @@ impl Bridge for OfBridge {
             BundleItem::GroupMod(gm) => BundleMsg::GroupMod(gm),
             other => return Some(other),
         };
-        self.handler.bundle_stage(st, msg, now_ms);
+        self.handler.bundle_stage(&mut st.bundle, msg, now_ms);
         None
     }
 
@@ -740,7 +775,7 @@ impl Bridge for OfBridge {
         staged: StagedState,
         now_ms: u64,
     ) -> Option<Result<(), (usize, OfpError)>> {
-        let st = (*staged.downcast::<Option<StagedBundle>>().ok()?)?;
+        let st = staged.downcast::<Staging>().ok()?.bundle.take()?;
         match self.handler.bundle_commit_staged(st, now_ms) {
             StagedPublish::Published(old) => {
                 self.reaper.free(old);
