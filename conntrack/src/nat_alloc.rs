@@ -269,11 +269,12 @@ impl Conntrack {
             self.account_stale(stale);
             return Link::Linked;
         }
-        if let Some(c) = Arc::get_mut(conn) {
-            if c.ext.as_ref().is_some_and(|e| e.alg.is_none()) {
+        if let Some(c) = Arc::get_mut(conn)
+            && let Some(e) = &mut c.ext
+        {
+            e.nat = None;
+            if e.alg.is_none() {
                 c.ext = None;
-            } else if let Some(e) = &mut c.ext {
-                e.nat = None;
             }
         }
         self.account_stale(stale);

@@ -172,10 +172,4 @@ impl StagedBundle {
         next.events.extend(of.events);
         StagedCommit::Ready(next)
     }
-
-    /// The copy (a discarded bundle's), for the caller to free where it
-    /// costs least.
-    pub fn into_copy(self) -> Ofproto {
-        self.of
-    }
 }

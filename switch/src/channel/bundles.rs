@@ -196,8 +196,9 @@ impl Bundles {
             .ok_or(OfpError::OFPBFC_BAD_ID)
     }
 
-    /// ADD_MESSAGE with an already validated item. Adding to an id that does
-    /// not exist opens it implicitly (OVS).
+    /// ADD_MESSAGE with an already validated item, never staged (the
+    /// tests' shorthand for [`Bundles::add_staged`]).
+    #[cfg(test)]
     pub fn add(
         &mut self,
         id: u32,
@@ -208,8 +209,11 @@ impl Bundles {
         self.add_staged(id, flags, item, raw, |_, item| Some(item))
     }
 
-    /// [`Bundles::add`], offering the item to `stage` (the bridge's
-    /// [`super::bridge::Bridge::bundle_stage`]) once the add is accepted.
+    /// ADD_MESSAGE with an already validated item. Adding to an id that does
+    /// not exist opens it implicitly (OVS). Once the add is accepted the
+    /// item is offered to `stage` (the bridge's
+    /// [`super::bridge::Bridge::bundle_stage`]), which takes it or hands
+    /// it back to be kept.
     pub fn add_staged(
         &mut self,
         id: u32,
