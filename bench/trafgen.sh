@@ -27,6 +27,9 @@
 #            +norxring (fwd --no-rx-ring: recvmmsg), +mmsg+norxring, +rw (taps: one read/write
 #            system call per frame, RVS_TAP_URING=0, instead of io_uring bursts), +alt (the binary in
 #            FWD_ALT instead of FWD: an A/B of two builds in one run)
+#            relay-tap (the floor: datapath/examples/taprelay, every frame read from one tap written
+#            to the other with no switching at all; +rw: a read/write per frame), compared with
+#            ovs-tap-normal
 #            ovs (runs the kit for ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct)
 #            ovs:KITCONFIG (the kit for that one configuration, e.g. ovs:ovs-tap-ct, so that
 #            rvs and OVS configurations can alternate and load drift hits both alike)
@@ -49,6 +52,16 @@
 # The tap targets (>= 2x pps, <= 0.5x CPU) are not met: ~85 % of rvs's tap CPU is tun
 # and the receiving namespace's stack (incl. ICMP port-unreachable work), the same per
 # frame for OVS (see datapath/src/sys.rs), which puts the floor near 0.55-0.6x.
+# relay-tap measures that floor: taprelay does no switching at all, only the same
+# io_uring tap bursts, and costs what rvs's whole datapath costs (quiet machine, 27 Nov
+# 09:40-10:00 UTC, same runs, fixed unless said):
+#   unpinned, 2 runs:  relay 6.55, rvs tap plain 6.10, OVS 9.49 CPU-s/Mpkt (relay x0.69)
+#   unpinned, 2 runs:  relay x0.62 fixed, x0.68 rand1000; rvs plain x0.54, x0.76; ct x0.77, x0.63
+#   FWD_PIN=1 OVS_PIN=1, 3 runs: relay 6.59, rvs 6.77, OVS 9.34 (relay x0.71, rvs x0.72)
+# perf of taprelay: 99 % kernel; tun write + receiving stack 50 %, tun read 32 %, io_uring's
+# own per-operation work the rest. The tun work alone is ~0.58x OVS's CPU per frame, so
+# no tap switch that reads and writes frames through the tun fd gets to 0.5x here (and
+# this kernel has no vhost-net: CONFIG_VHOST_NET is not set).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -71,9 +84,10 @@ command -v trafgen >/dev/null || { echo "trafgen missing: apt-get install -y net
 if [ -z "${FWD:-}" ]; then
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
     PROFILE=${PROFILE:-ci}
-    (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p datapath --example fwd) || exit 1
+    (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p datapath --example fwd --example taprelay) || exit 1
     FWD=$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/examples/fwd
 fi
+RELAY=${RELAY:-$(dirname "$FWD")/taprelay}
 mkdir -p "$OUT"
 RAW=$OUT/raw.tsv
 : > "$RAW"; : > "$OUT/ovs.log"
@@ -91,7 +105,7 @@ trap 'exit 130' INT TERM
 
 start_fwd() {  # start_fwd ARGS...
     # `ip netns exec` and `env` exec fwd, so $! is fwd's own pid (its /proc stat is the switch CPU).
-    ip netns exec "$SW" env RVS_TAP_URING="$TAP_URING" "$BIN" --threads 1 "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
+    ip netns exec "$SW" env RVS_TAP_URING="$TAP_URING" "$BIN" "$@" > "$OUT/fwd.out" 2> "$OUT/fwd.err" &
     FWDPID=$!
     local i
     for i in $(seq 100); do grep -q ready "$OUT/fwd.out" 2>/dev/null && break; sleep 0.05; done
@@ -115,10 +129,13 @@ setup() {  # setup CONFIG
     rvs-veth-*)
         ns_veth 1
         ns_veth 2
-        start_fwd $ct "$PFX-p1" "$PFX-p2"
+        start_fwd --threads 1 $ct "$PFX-p1" "$PFX-p2"
         ;;
-    rvs-tap-*)
-        start_fwd $ct "tap:$PFX-t1" "tap:$PFX-t2" || return 1
+    rvs-tap-*|relay-tap*)
+        case $1 in
+        rvs-*) start_fwd --threads 1 $ct "tap:$PFX-t1" "tap:$PFX-t2" || return 1;;
+        *) BIN=$RELAY; start_fwd $([ "$TAP_URING" = 0 ] && echo --rw) "$PFX-t1" "$PFX-t2" || return 1;;
+        esac
         in_ns "$SW" ip link set "$PFX-t1" netns "$NS1"
         in_ns "$SW" ip link set "$PFX-t2" netns "$NS2"
         ns_host_if "$NS1" "$PFX-t1" "$IP1"
@@ -189,7 +206,7 @@ for c in $CONFIGS; do
     case $c in
     ovs) teardown; run_ovs;;
     ovs:*) teardown; OVS_CONFIGS=${c#ovs:} run_ovs;;
-    rvs-*)
+    rvs-*|relay-*)
         log "=== $c"
         if setup "$c" > "$OUT/$c.setup.log" 2>&1; then measure "$c"; else log "setup of $c failed (see $OUT/$c.setup.log)"; fi
         [ -n "$FWDPID" ] && kill "$FWDPID" 2>/dev/null && wait "$FWDPID" 2>/dev/null
@@ -218,7 +235,8 @@ for (c, v), m in by.items():
     print("%-21s %-9s %-26s %-26s %-16s %s" % (c, v, f("rx_pps", "%.0f"), f("tx_pps", "%.0f"), f("sw_cpu_s_per_Mpkt", "%.2f"), f("sw_cpu_util", "%.2f")))
 print()
 print("rvs / OVS (median rx pps ratio, median cpu-s/Mpkt ratio):")
-ovs_of = {"rvs-veth-plain": "ovs-veth-normal", "rvs-veth-ct": "ovs-veth-ct", "rvs-tap-plain": "ovs-tap-normal", "rvs-tap-ct": "ovs-tap-ct"}
+ovs_of = {"rvs-veth-plain": "ovs-veth-normal", "rvs-veth-ct": "ovs-veth-ct", "rvs-tap-plain": "ovs-tap-normal", "rvs-tap-ct": "ovs-tap-ct",
+          "relay-tap": "ovs-tap-normal"}
 pairs = [(a, ovs_of[a.split("+")[0]]) for a in dict.fromkeys(c for (c, _) in by) if a.split("+")[0] in ovs_of]
 for a, b in pairs:
     for v in sorted({v for (_, v) in by}):
