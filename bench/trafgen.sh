@@ -74,7 +74,7 @@ WIN=${WIN:-3}
 VARIANTS=${VARIANTS:-"fixed rand1000"}
 OUT=${OUT:-/tmp/${PFX}/results}
 FWD_PIN=${FWD_PIN:-}
-CONFIGS=${*:-"rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct ovs"}
+CONFIGS=${*:-"rvs-veth-plain rvs-veth-ct rvs-tap-plain rvs-tap-ct relay-tap ovs"}
 OVS_CONFIGS=${OVS_CONFIGS:-"ovs-veth-normal ovs-veth-ct ovs-tap-normal ovs-tap-ct"}
 HZ=$(getconf CLK_TCK)
 . "$HERE/lib/netns.sh"
