@@ -33,7 +33,9 @@ fn relay(
             while n < want {
                 match sys::read_frame(from, &mut bufs[n]) {
                     Ok(Some(len)) => {
-                        let _ = sys::write_frame(to, &bufs[n][..len]);
+                        if len < FRAME {
+                            let _ = sys::write_frame(to, &bufs[n][..len]);
+                        }
                         n += 1;
                     }
                     _ => break,
@@ -53,7 +55,8 @@ fn relay(
     let mut frames: [&[u8]; MAX_BURST] = [&[]; MAX_BURST];
     let mut n = 0;
     for (b, &r) in bufs.iter().zip(&res[..want]) {
-        if r > 0 {
+        // A read that fills the buffer may have been cut: not relayed.
+        if r > 0 && (r as usize) < FRAME {
             frames[n] = &b[..r as usize];
             n += 1;
         }
@@ -98,6 +101,7 @@ fn main() {
     let fds = [a.as_raw_fd(), b.as_raw_fd()];
     let mut bufs = Box::new([[0u8; FRAME]; MAX_BURST]);
     let mut ready = [false; 2];
+    let mut errs = [false; 2];
     let mut scratch = Vec::new();
     // Reads per burst, per direction: doubled while bursts come back full,
     // else one more than were found (the datapath's tap port does the same).
@@ -111,7 +115,7 @@ fn main() {
             moved += got;
         }
         if moved == 0 {
-            let _ = sys::poll_readable(&fds, &mut ready, &mut scratch, 100);
+            let _ = sys::poll_readable(&fds, &mut ready, &mut errs, &mut scratch, 100);
         }
     }
 }

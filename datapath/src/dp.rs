@@ -355,6 +355,9 @@ impl Datapath {
             .collect();
         *self.sh.ports.write() = Arc::new(PortMap::new(v));
         self.sh.port_gen.fetch_add(1, Ordering::Release);
+        // The PACKET_OUT pipeline's port table would keep the port open until
+        // the next PACKET_OUT.
+        *self.exec_pl.lock().unwrap_or_else(|e| e.into_inner()) = None;
         true
     }
 
@@ -543,16 +546,19 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
             let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
             rx.recv_timeout(Duration::from_millis(100))
         };
-        let batch = match msg {
-            Ok(b) => b,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
-        };
+        // Take a new port table on every wake-up, idle ones too: the old
+        // one holds removed ports open (a tap device lives on, and adding it
+        // again fails with EBUSY).
         let g = sh.port_gen.load(Ordering::Acquire);
         if g != seen_gen {
             seen_gen = g;
             pl.set_ports(sh.ports());
         }
+        let batch = match msg {
+            Ok(b) => b,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let n = batch.len().min(BURST);
         for (p, up) in pkts.iter_mut().zip(batch.iter()).take(n) {
             p.set_data(&up.packet);
@@ -690,6 +696,7 @@ fn forward_loop(sh: &Shared, me: usize) {
     let mut mine: Vec<Arc<Port>> = Vec::new();
     let mut fds = Vec::new();
     let mut ready = Vec::new();
+    let mut errs = Vec::new();
     let mut scratch = Vec::new();
     let mut pl = Pipeline::new(Arc::new(PortMap::default()), true, MissMode::Queue);
     let mut burst = sys::Burst::new();
@@ -724,6 +731,7 @@ fn forward_loop(sh: &Shared, me: usize) {
                 .collect();
             fds = mine.iter().map(|p| p.raw_fd()).collect();
             ready = vec![false; mine.len()];
+            errs = vec![false; mine.len()];
             pl.set_ports(map);
         }
         if mine.is_empty() {
@@ -731,7 +739,7 @@ fn forward_loop(sh: &Shared, me: usize) {
             continue;
         }
         if !busy {
-            match sys::poll_readable(&fds, &mut ready, &mut scratch, poll_timeout_ms) {
+            match sys::poll_readable(&fds, &mut ready, &mut errs, &mut scratch, poll_timeout_ms) {
                 Ok(0) => continue,
                 Ok(_) => {}
                 Err(_) => {
@@ -741,6 +749,7 @@ fn forward_loop(sh: &Shared, me: usize) {
             }
         } else {
             ready.iter_mut().for_each(|r| *r = true);
+            errs.iter_mut().for_each(|e| *e = false);
         }
         busy = false;
         for (pi, port) in mine.iter().enumerate() {
@@ -748,6 +757,15 @@ fn forward_loop(sh: &Shared, me: usize) {
                 continue;
             }
             let n = port.recv_burst(&mut burst, &mut pkts);
+            if errs[pi] {
+                // An error `poll` keeps reporting until it is consumed (a
+                // socket whose interface went down), or a tap whose device
+                // is gone: either would wake `poll` at once, forever.
+                port.clear_error();
+                if port.is_gone() {
+                    fds[pi] = -1;
+                }
+            }
             if n == 0 {
                 continue;
             }

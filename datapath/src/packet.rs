@@ -4,7 +4,8 @@ use crate::extract::PacketMeta;
 
 /// Bytes kept free in front of a received frame (room for pushed tags).
 pub const HEADROOM: usize = 64;
-/// Largest frame a port receives (jumbo); bigger frames are truncated and dropped.
+/// Largest frame a port receives (jumbo); bigger frames are dropped (see
+/// [`Packet::rx_area`]).
 pub const MAX_FRAME: usize = 9216;
 /// Bursts are at most this many packets.
 pub const BURST: usize = 32;
@@ -37,7 +38,7 @@ impl Packet {
     /// An empty packet with a full-size buffer.
     pub fn new() -> Self {
         Packet {
-            buf: vec![0u8; HEADROOM + MAX_FRAME].into_boxed_slice(),
+            buf: vec![0u8; HEADROOM + MAX_FRAME + 1].into_boxed_slice(),
             head: HEADROOM,
             len: 0,
             meta: PacketMeta::default(),
@@ -80,16 +81,21 @@ impl Packet {
         self.len == 0
     }
 
-    /// The receive area: the whole buffer past the headroom. After filling
-    /// it, call [`Packet::set_received`].
+    /// The receive area: the whole buffer past the headroom, one byte more
+    /// than [`MAX_FRAME`], so that a read that fills it shows a frame too big
+    /// even where the kernel reports only what it copied (a tap read returns
+    /// at most the buffer's length). After filling it, call
+    /// [`Packet::set_received`].
     pub fn rx_area(&mut self) -> &mut [u8] {
         &mut self.buf[HEADROOM..]
     }
 
-    /// Marks `len` bytes of the receive area as the frame.
+    /// Marks `len` bytes of the receive area as the frame; a length above
+    /// [`MAX_FRAME`] marks a frame that did not fit, which becomes empty (the
+    /// port drops and counts empty frames).
     pub fn set_received(&mut self, len: usize) {
         self.head = HEADROOM;
-        self.len = len.min(MAX_FRAME);
+        self.len = if len > MAX_FRAME { 0 } else { len };
     }
 
     /// Shortens the frame to `len` bytes (no-op if already shorter).

@@ -22,6 +22,9 @@ const RX_RING_BYTES: usize = 4 << 20;
 /// Bytes of AF_PACKET transmit ring per port.
 const TX_RING_BYTES: usize = 2 << 20;
 
+/// Frames shorter than this are dropped on receipt.
+const ETH_HEADER_LEN: usize = 14;
+
 /// How a port reaches the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortKind {
@@ -104,6 +107,11 @@ pub struct Port {
     /// Tap only: how many reads the next io_uring receive burst queues
     /// (adapts to what the previous bursts found; see [`Port::recv_burst`]).
     tap_rx_want: AtomicUsize,
+    /// Tap only: the device was deleted under rvs (reads fail with
+    /// `EBADFD`); nothing will ever arrive again.
+    gone: AtomicBool,
+    /// System only: the interface index the socket is bound to (0 for taps).
+    ifindex: u32,
     pub(crate) c: Counters,
 }
 
@@ -169,8 +177,35 @@ impl Port {
             tx_ring,
             tap_uring: AtomicBool::new(false),
             tap_rx_want: AtomicUsize::new(1),
+            gone: AtomicBool::new(false),
+            ifindex,
             c: Counters::default(),
         })
+    }
+
+    /// Tap only: whether the tap device was deleted under rvs. Its fd stays
+    /// readable with an error for good, so it is no longer polled or read.
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
+    }
+
+    /// Consumes an error `poll` reported on the port. An AF_PACKET socket
+    /// keeps a pending error (ENETDOWN when its interface goes down or was
+    /// down at bind) that `poll` reports until it is read, and with the
+    /// receive ring nothing else reads it. Taps need nothing: a tap's error
+    /// is its deleted device (see [`Port::is_gone`]).
+    pub fn clear_error(&self) {
+        if self.kind == PortKind::System
+            && let Ok(e) = sys::take_socket_error(self.raw_fd())
+            && e != 0
+        {
+            tracing::debug!(
+                "port {} {}: {}",
+                self.port_no,
+                self.name,
+                io::Error::from_raw_os_error(e)
+            );
+        }
     }
 
     /// Whether frames arrive through an mmap ring.
@@ -209,6 +244,8 @@ impl Port {
             tx_ring: None,
             tap_uring: AtomicBool::new(io_uring),
             tap_rx_want: AtomicUsize::new(1),
+            gone: AtomicBool::new(false),
+            ifindex: 0,
             c: Counters::default(),
         })
     }
@@ -225,8 +262,14 @@ impl Port {
     }
 
     pub fn info(&self) -> PortInfo {
+        // An interface deleted and created again under the same name is not
+        // the one the socket is bound to (that socket receives nothing now):
+        // no link state, as for a missing interface.
+        let same = self.kind != PortKind::System
+            || sys::if_index(&self.name).is_ok_and(|i| i == self.ifindex);
         let link_up = sys::if_flags(&self.name)
             .ok()
+            .filter(|_| same)
             .map(|f| f & (libc::IFF_UP as u32) != 0 && f & (libc::IFF_RUNNING as u32) != 0);
         PortInfo {
             port_no: self.port_no,
@@ -259,7 +302,8 @@ impl Port {
     }
 
     /// Receives a burst into `pkts[..]` (≤ 32) and returns how many frames
-    /// are valid. Truncated frames are dropped and counted as rx errors; a
+    /// are valid. Truncated and runt frames are dropped and counted as
+    /// `rx_dropped`; a
     /// VLAN tag stripped by the kernel is put back into the frame.
     pub fn recv_burst(&self, burst: &mut sys::Burst, pkts: &mut [Packet]) -> usize {
         let n = pkts.len().min(BURST);
@@ -314,7 +358,7 @@ impl Port {
     /// (a plain `read`, cheaper than a ring round trip for one frame).
     fn recv_tap(&self, burst: &mut sys::Burst, pkts: &mut [Packet]) -> usize {
         let n = pkts.len();
-        if n == 0 {
+        if n == 0 || self.is_gone() {
             return 0;
         }
         let want = self.tap_rx_want.load(Ordering::Relaxed).clamp(1, n);
@@ -338,6 +382,8 @@ impl Port {
                 let mut errs = 0;
                 for (i, &r) in res[..want].iter().enumerate() {
                     if r >= 0 {
+                        // A frame longer than MAX_FRAME fills the area and
+                        // becomes empty: dropped by `count_rx`.
                         pkts[i].set_received(r as usize);
                         if i != got {
                             pkts.swap(got, i);
@@ -346,6 +392,8 @@ impl Port {
                     } else if r == -libc::EOPNOTSUPP {
                         // Nothing was read; plain system calls from now on.
                         self.tap_uring.store(false, Ordering::Relaxed);
+                    } else if r == -libc::EBADFD {
+                        self.gone.store(true, Ordering::Relaxed);
                     } else if r != -libc::EAGAIN {
                         errs += 1;
                     }
@@ -366,6 +414,10 @@ impl Port {
                             got += 1;
                         }
                         Ok(None) => break,
+                        Err(e) if e.raw_os_error() == Some(libc::EBADFD) => {
+                            self.gone.store(true, Ordering::Relaxed);
+                            break;
+                        }
                         Err(_) => {
                             self.c.rx_errors.fetch_add(1, Ordering::Relaxed);
                             break;
@@ -381,15 +433,16 @@ impl Port {
         got
     }
 
-    /// Drops the frames of `pkts[..got]` that were truncated (length 0),
-    /// keeping the others in order at the front, and counts what is left.
+    /// Drops the frames of `pkts[..got]` that were truncated (length 0) or
+    /// are shorter than an Ethernet header, keeping the others in order at
+    /// the front, and counts what is left. The dropped ones count as
+    /// `rx_dropped`, as OVS counts its "too big" and runt frames.
     fn count_rx(&self, pkts: &mut [Packet], got: usize) -> usize {
-        // Compact away frames that were truncated (length 0).
         let mut w = 0;
         let mut bytes = 0u64;
         let mut bad = 0u64;
         for r in 0..got {
-            if pkts[r].is_empty() {
+            if pkts[r].len() < ETH_HEADER_LEN {
                 bad += 1;
                 continue;
             }
@@ -400,7 +453,7 @@ impl Port {
             w += 1;
         }
         if bad != 0 {
-            self.c.rx_errors.fetch_add(bad, Ordering::Relaxed);
+            self.c.rx_dropped.fetch_add(bad, Ordering::Relaxed);
         }
         if w != 0 {
             self.c.rx_packets.fetch_add(w as u64, Ordering::Relaxed);
@@ -482,7 +535,7 @@ impl Port {
                             *r = match sys::write_frame(self.raw_fd(), f) {
                                 Ok(true) => f.len() as i32,
                                 Ok(false) => -libc::EAGAIN,
-                                Err(_) => -libc::EIO,
+                                Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
                             };
                         }
                         match *r {
@@ -490,7 +543,10 @@ impl Port {
                                 sent += 1;
                                 bytes += f.len() as u64;
                             }
-                            r if r == -libc::EAGAIN => {}
+                            // Queue full, or the tap is down (tun refuses
+                            // writes with EIO then): dropped, as OVS counts
+                            // frames for a tap that is down.
+                            r if r == -libc::EAGAIN || r == -libc::EIO => {}
                             _ => errs += 1,
                         }
                     }
@@ -606,6 +662,34 @@ mod tests {
             assert!(tap.tap_io_uring(), "the kernel refused io_uring on the tap");
         }
         assert!(!dev.tap_io_uring());
+
+        // A frame longer than MAX_FRAME (tun's read returns only what fit in
+        // the buffer) is dropped and counted; the frame after it goes through.
+        let ip = |args: &[&str]| {
+            let ok = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args:?}");
+        };
+        ip(&["link", "set", "dev", &name, "mtu", "9500"]);
+        let mut big = frame(seq);
+        big.resize(MAX_FRAME + 100, 0xab);
+        let after = frame(seq + 1);
+        let before = tap.stats();
+        dev.send_burst(&mut burst, &[&big, &after]);
+        let got = recv_marked(&tap, &mut burst, 1);
+        let lens: Vec<usize> = got.iter().map(|f| f.len()).collect();
+        assert!(got == [after.clone()], "received lengths {lens:?}");
+        let st = tap.stats();
+        assert_eq!(st.rx_dropped, before.rx_dropped + 1, "{st:?}");
+        assert_eq!(st.rx_packets, before.rx_packets + 1, "{st:?}");
+
+        // A tap that is down refuses writes: dropped, not errors (as OVS).
+        ip(&["link", "set", "dev", &name, "down"]);
+        tap.send_burst(&mut burst, &[&after, &after]);
+        let st = tap.stats();
+        assert_eq!((st.tx_dropped, st.tx_errors), (2, 0), "{st:?}");
     }
 
     /// A burst (and so its ring) set up on one thread keeps working when

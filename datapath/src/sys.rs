@@ -211,7 +211,11 @@ fn packet_bind(fd: RawFd, proto_be: u16, ifindex: u32) -> io::Result<()> {
 pub fn open_packet_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
     let ifindex = if_index(name)?;
     let proto = (libc::ETH_P_ALL as u16).to_be();
-    let fd = packet_socket(proto)?;
+    // Created for no protocol, so that nothing is queued until `bind` hooks
+    // it to this one interface: a socket created for ETH_P_ALL receives from
+    // every interface until then, and those frames would be read as this
+    // port's (the recvmmsg path; setting up the rx ring purges them).
+    let fd = packet_socket(0)?;
     let raw = fd.as_raw_fd();
     setsockopt_int(raw, SOL_PACKET, PACKET_AUXDATA, 1)?;
     setsockopt_int(raw, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
@@ -638,7 +642,27 @@ impl Ring {
             )
         };
         if map == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            // Take the ring down again: left in place, it would keep taking
+            // the socket's frames, which the caller's fallback (plain
+            // receive or send calls on `fd`) would then never see.
+            let none = TpacketReq {
+                tp_block_size: 0,
+                tp_block_nr: 0,
+                tp_frame_size: 0,
+                tp_frame_nr: 0,
+            };
+            // SAFETY: passes a pointer to a live tpacket_req and its exact size.
+            let _ = unsafe {
+                libc::setsockopt(
+                    fd,
+                    SOL_PACKET,
+                    which,
+                    &none as *const _ as *const libc::c_void,
+                    size_of::<TpacketReq>() as u32,
+                )
+            };
+            return Err(e);
         }
         Ok(Ring {
             map: map as *mut u8,
@@ -673,7 +697,8 @@ impl Ring {
 impl Drop for Ring {
     fn drop(&mut self) {
         // SAFETY: unmaps exactly the mapping made in `new`, which nothing else
-        // references (the owner's socket, if any, closes after).
+        // references (the mapping holds its own reference to the socket, so
+        // the order in which the owner closes that socket does not matter).
         unsafe {
             libc::munmap(self.map as *mut libc::c_void, self.map_len);
         }
@@ -931,10 +956,12 @@ impl TxRing {
 }
 
 /// Waits until one of `fds` is readable or `timeout_ms` passes; sets
-/// `ready[i]`. Reuses `scratch` across calls.
+/// `ready[i]`, and `errs[i]` when the readiness is (also) an error or hang-up.
+/// A negative fd is skipped. Reuses `scratch` across calls.
 pub fn poll_readable(
     fds: &[RawFd],
     ready: &mut [bool],
+    errs: &mut [bool],
     scratch: &mut Vec<libc::pollfd>,
     timeout_ms: i32,
 ) -> io::Result<usize> {
@@ -960,10 +987,28 @@ pub fn poll_readable(
             Err(e)
         };
     }
-    for (r, p) in ready.iter_mut().zip(scratch.iter()) {
+    for ((r, e), p) in ready.iter_mut().zip(errs.iter_mut()).zip(scratch.iter()) {
         *r = p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
+        *e = p.revents & (libc::POLLERR | libc::POLLHUP) != 0;
     }
     Ok(r as usize)
+}
+
+/// Reads and clears socket `fd`'s pending error (`SO_ERROR`): 0 if none.
+pub fn take_socket_error(fd: RawFd) -> io::Result<i32> {
+    let mut err: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: passes a pointer to a live c_int and its exact size.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            &mut err as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
+    })?;
+    Ok(err)
 }
 
 /// Number of online CPUs.
