@@ -370,8 +370,18 @@ impl Datapath {
 
     /// Executes `actions` on `packet` as if it had arrived on `in_port`
     /// (OpenFlow PACKET_OUT). A `recirc` continues through the caches and the
-    /// upcall handler, in the calling thread.
+    /// upcall handler, in the calling thread. A packet longer than
+    /// [`crate::packet::MAX_FRAME`] is dropped.
     pub fn execute(&self, packet: &[u8], in_port: u32, actions: &[DpAction]) {
+        if packet.len() > crate::packet::MAX_FRAME {
+            // Dropped as a port drops a received frame this long: sending a
+            // cut copy would put a corrupt frame on the wire.
+            tracing::debug!(
+                "packet-out of {} bytes dropped (above MAX_FRAME)",
+                packet.len()
+            );
+            return;
+        }
         let seen = self.sh.port_gen.load(Ordering::Acquire);
         let mut guard = self.exec_pl.lock().unwrap_or_else(|e| e.into_inner());
         if guard.as_ref().is_none_or(|(g, _)| *g != seen) {

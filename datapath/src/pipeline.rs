@@ -409,11 +409,15 @@ impl Pipeline {
                 DpAction::Userspace { userdata } => {
                     for i in slots() {
                         let d = pkts[i].data();
+                        // The key of the packet as it is now (as OVS extracts
+                        // the flow again here): earlier `set`, `ct` and
+                        // `ct_clear` actions of this pass changed it.
+                        let key = extract(&pkts[i].meta, d);
                         let d = &d[..trunc.map_or(d.len(), |t| t.min(d.len()))];
                         let up = UserspacePacket {
                             in_port: pkts[i].meta.in_port,
                             userdata,
-                            key: keys[i],
+                            key,
                             packet: d.to_vec(),
                         };
                         if sh.userspace_tx.try_send(up).is_err() {

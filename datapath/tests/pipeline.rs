@@ -83,6 +83,49 @@ fn config() -> DatapathConfig {
     }
 }
 
+/// The key sent with a `userspace` action is the packet's as it is at that
+/// action (OVS extracts the flow again there): after `ct` it has the new ct
+/// fields, after `ct_clear` none.
+#[test]
+fn userspace_key_follows_ct_and_ct_clear_in_the_same_pass() {
+    let h = Arc::new(CtThenUserspace {
+        calls: AtomicUsize::new(0),
+        seen: Mutex::new(Vec::new()),
+    });
+    let ct = Arc::new(conntrack::Conntrack::new(conntrack::Config::default()));
+    let (dp, rx) = Datapath::new(config(), h, Some(ct));
+    let commit = |zone| {
+        DpAction::Ct(CtAction {
+            zone,
+            commit: true,
+            ..Default::default()
+        })
+    };
+    dp.execute(
+        &udp(1),
+        1,
+        &[commit(2), DpAction::Userspace { userdata: 1 }],
+    );
+    let up = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("a userspace packet");
+    assert_eq!(up.key.ct_state(), ct_state::TRK | ct_state::NEW);
+    assert_eq!(up.key.ct_zone(), 2);
+    dp.execute(
+        &udp(2),
+        1,
+        &[
+            commit(3),
+            DpAction::CtClear,
+            DpAction::Userspace { userdata: 2 },
+        ],
+    );
+    let up = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("a userspace packet");
+    assert_eq!((up.key.ct_state(), up.key.ct_zone()), (0, 0));
+}
+
 #[test]
 fn ct_commit_recirc_then_userspace_sees_tracked_state() {
     let h = Arc::new(CtThenUserspace {

@@ -14,14 +14,12 @@
 //! "Conntracked" is OVS's `frozen_state.conntracked`: the translation that
 //! emitted the `controller` action resumed after a `ct(table=N)`, or
 //! started with a tracked packet, and no `ct` or `ct_clear` came between.
-//! rvs reads it from the datapath key, whose ct fields are those the packet
-//! had when this datapath pass began: the same answer except after a
-//! `ct(...)` (without `table`) or `ct_clear` earlier in the same pass of an
-//! already tracked packet, where OVS sends no ct fields and rvs sends the
-//! earlier ones (the packet-in context would need a `conntracked` flag from
-//! xlate). Not carried either: `pkt_mark`, tunnel fields (rvs has no
-//! tunnels), and an `in_port` rewritten by the pipeline (rvs sends the port
-//! the packet came in on).
+//! Translation records it in the packet-in context
+//! ([`crate::recirc::PinContext::conntracked`]); the ct fields themselves
+//! come from the key the datapath extracts from the packet at its
+//! `userspace` action (as OVS re-extracts the flow there). Not carried:
+//! `pkt_mark`, tunnel fields (rvs has no tunnels), and an `in_port`
+//! rewritten by the pipeline (rvs sends the port the packet came in on).
 
 use datapath::UserspacePacket;
 use datapath::key::{FlowKey, ct_state};
@@ -100,7 +98,11 @@ impl Ofproto {
             return self.paused_packet_in(up);
         }
         let ctx = self.pins.lock().get(up.userdata)?.clone();
-        let m = packet_in_metadata(&up.key, ctx.metadata, &ctx.regs);
+        let mut key = up.key;
+        if !ctx.conntracked {
+            key.set_ct_state(0);
+        }
+        let m = packet_in_metadata(&key, ctx.metadata, &ctx.regs);
         Some(PacketInEvent {
             packet_in: PacketIn {
                 buffer_id: NO_BUFFER,

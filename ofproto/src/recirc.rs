@@ -342,6 +342,11 @@ pub struct PinContext {
     /// Pipeline fields at the time (in_port comes from the packet).
     pub regs: [u32; 16],
     pub metadata: u64,
+    /// OVS's `frozen_state.conntracked`: the packet is tracked at the
+    /// `controller` action (this pass resumed after a `ct(table=N)` and no
+    /// `ct` or `ct_clear` came since). Only then does the packet-in carry
+    /// the ct fields.
+    pub conntracked: bool,
 }
 
 /// Interned packet-in contexts; the id is the datapath `userspace` cookie

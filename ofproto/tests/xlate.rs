@@ -343,6 +343,38 @@ fn controller_action_becomes_a_packet_in_with_userdata() {
     assert_eq!(pin.packet_in.match_.value(Field::Reg(2)), Some(5));
 }
 
+/// As OVS (`frozen_state.conntracked`): a packet-in carries the ct fields
+/// only while the packet is tracked at the `controller` action; after a
+/// `ct_clear` (or a `ct` without `table`) in the same pass it carries none.
+#[test]
+fn packet_in_carries_ct_fields_only_while_the_packet_is_tracked() {
+    let mut of = bridge(2);
+    try_add(&mut of, "tcp,ct_state=+trk,actions=controller").unwrap();
+    try_add(&mut of, "udp,ct_state=+trk,actions=ct_clear,controller").unwrap();
+    let pin_match = |of: &ofproto::Ofproto, flow: &str| {
+        let t = xlate(of, flow);
+        let userdata = match t.actions.last() {
+            Some(datapath::DpAction::Userspace { userdata }) => *userdata,
+            other => panic!("{other:?}"),
+        };
+        // The datapath's key at the userspace action: still tracked (as a
+        // datapath without the re-extraction would report after ct_clear).
+        let up = datapath::UserspacePacket {
+            in_port: 1,
+            userdata,
+            key: key(flow),
+            packet: vec![0u8; 60],
+        };
+        of.packet_in(&up).unwrap().packet_in.match_
+    };
+    let m = pin_match(&of, "in_port=1,tcp,ct_state=0x21,ct_zone=3");
+    assert_eq!(m.value(Field::CtState), Some(0x21), "{m:?}");
+    assert_eq!(m.value(Field::CtZone), Some(3), "{m:?}");
+    let m = pin_match(&of, "in_port=1,udp,ct_state=0x21,ct_zone=3");
+    assert_eq!(m.value(Field::CtState), None, "{m:?}");
+    assert_eq!(m.value(Field::CtZone), None, "{m:?}");
+}
+
 /// OVS reports a packet-in from a table-miss flow (priority 0, match all) as
 /// `no_match` on OpenFlow 1.3; ovs-testcontroller ignores any other reason.
 #[test]

@@ -344,6 +344,10 @@ impl Xlate<'_> {
             userdata,
             regs: self.pkt.flow.regs(),
             metadata: self.pkt.flow.get(Field::Metadata) as u64,
+            // The flow's ct fields are the packet's at the start of this pass
+            // and are cleared by `ct` and `ct_clear`; at recirc_id 0 nothing
+            // is tracked. (The recirc_id in every megaflow pins this down.)
+            conntracked: self.pkt.flow.get(Field::CtState) & u128::from(CT_STATE_TRK) != 0,
         }
     }
 
