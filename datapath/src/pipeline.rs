@@ -378,8 +378,24 @@ impl Pipeline {
         actions: &[DpAction],
         now_ns: u64,
     ) -> u32 {
+        self.exec_actions_cut(sh, pkts, keys, set, actions, now_ns, None)
+    }
+
+    /// [`Pipeline::exec_actions`] with a `trunc` pending from the part of
+    /// the list before `actions` (a continuation after some packets left
+    /// the burst at a meter or a held fragment).
+    #[allow(clippy::too_many_arguments)]
+    fn exec_actions_cut(
+        &mut self,
+        sh: &Shared,
+        pkts: &mut [Packet],
+        keys: &[FlowKey; BURST],
+        set: u32,
+        actions: &[DpAction],
+        now_ns: u64,
+        mut trunc: Option<usize>,
+    ) -> u32 {
         let n = pkts.len().min(BURST);
-        let mut trunc: Option<usize> = None;
         let slots = move || (0..n).filter(move |i| set & (1 << i) != 0);
         for (ai, a) in actions.iter().enumerate() {
             match *a {
@@ -450,7 +466,7 @@ impl Pipeline {
                     if left != set {
                         return match left {
                             0 => 0,
-                            _ => self.exec_actions(sh, pkts, keys, left, rest, now_ns),
+                            _ => self.exec_actions_cut(sh, pkts, keys, left, rest, now_ns, trunc),
                         };
                     }
                 }
@@ -472,7 +488,7 @@ impl Pipeline {
                         // The rest of the list runs on the packets that passed.
                         let pass = set & !dropped;
                         let rest = &actions[ai + 1..];
-                        return self.exec_actions(sh, pkts, keys, pass, rest, now_ns);
+                        return self.exec_actions_cut(sh, pkts, keys, pass, rest, now_ns, trunc);
                     }
                 }
                 DpAction::Drop => return 0,
