@@ -6,6 +6,11 @@
 //! `flow_extract`: e.g. an IPv4 header whose total length exceeds the frame
 //! yields `eth_type(0x0800)` and no IP fields; an ARP packet with a non-Ethernet
 //! hardware type yields no ARP fields; a non-first fragment has no L4 fields.
+//!
+//! As in OVS, the IP version nibble is not checked (an `eth_type(0x0800)` frame
+//! is parsed as IPv4 whatever its first nibble), an IPv6 non-first fragment
+//! reports `nw_proto` 44 (the fragment header), and a fragment header with
+//! offset 0 and M=0 (an atomic fragment) does not make the packet a fragment.
 
 use crate::key::{FRAG_ANY, FRAG_LATER, FlowKey, VLAN_CFI};
 
@@ -44,6 +49,8 @@ pub const IPPROTO_ICMP: u8 = 1;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 pub const IPPROTO_ICMPV6: u8 = 58;
+/// The IPv6 fragment header: a non-first fragment's `nw_proto`.
+pub const IPPROTO_FRAGMENT: u8 = 44;
 pub const IPPROTO_SCTP: u8 = 132;
 
 // Field readers: one bounds check per field (callers have checked lengths).
@@ -162,7 +169,8 @@ fn parse_ethertype(f: &[u8], off: usize) -> Option<(u16, usize)> {
 }
 
 fn parse_ipv4(k: &mut FlowKey, d: &[u8]) {
-    if d.len() < 20 || d[0] >> 4 != 4 {
+    // No version check: OVS's `ipv4_sanity_check` has none.
+    if d.len() < 20 {
         return;
     }
     let ihl = ((d[0] & 0x0f) as usize) * 4;
@@ -192,7 +200,8 @@ fn parse_ipv4(k: &mut FlowKey, d: &[u8]) {
 }
 
 fn parse_ipv6(k: &mut FlowKey, d: &[u8]) {
-    if d.len() < 40 || d[0] >> 4 != 6 {
+    // No version check: OVS's `ipv6_sanity_check` has none.
+    if d.len() < 40 {
         return;
     }
     let plen = be16(d, 4) as usize;
@@ -233,18 +242,24 @@ fn parse_ipv6(k: &mut FlowKey, d: &[u8]) {
                 next = nh;
                 off += len;
             }
-            44 => {
+            IPPROTO_FRAGMENT => {
                 if d.len() < off + 8 {
                     return;
                 }
                 let nh = d[off];
-                let fo = be16(d, off + 2);
+                // Offset, reserved bits and M flag: all zero is an atomic fragment,
+                // not a fragment.
+                let offlg = be16(d, off + 2);
                 next = nh;
                 off += 8;
-                frag = FRAG_ANY;
-                if fo & 0xfff8 != 0 {
-                    frag |= FRAG_LATER;
-                    break;
+                if offlg != 0 {
+                    frag = FRAG_ANY;
+                    if offlg & 0xfff8 != 0 {
+                        // A later fragment: the protocol is the fragment header's.
+                        frag |= FRAG_LATER;
+                        next = IPPROTO_FRAGMENT;
+                        break;
+                    }
                 }
             }
             _ => break,
@@ -299,7 +314,8 @@ fn parse_l4(k: &mut FlowKey, proto: u8, d: &[u8], v6: bool) {
             k.set_tp_src(d[0] as u16);
             k.set_tp_dst(d[1] as u16);
         }
-        IPPROTO_ICMPV6 if v6 && d.len() >= 4 => {
+        // The 8-byte ICMPv6 header (type, code, checksum, 4 data bytes), as OVS.
+        IPPROTO_ICMPV6 if v6 && d.len() >= 8 => {
             k.set_tp_src(d[0] as u16);
             k.set_tp_dst(d[1] as u16);
             if (d[0] == 135 || d[0] == 136) && d[1] == 0 {
@@ -311,7 +327,9 @@ fn parse_l4(k: &mut FlowKey, proto: u8, d: &[u8], v6: bool) {
 }
 
 /// Neighbour solicitation/advertisement: target and link-layer options.
-/// A malformed option list clears all ND fields (the message is invalid).
+/// A zero-length or overlong option ends the option list and keeps what was
+/// parsed before it; a second source (or target) link-layer address option
+/// clears the target and both addresses (OVS's `parse_icmpv6`).
 fn parse_nd(k: &mut FlowKey, d: &[u8]) {
     if d.len() < 24 {
         return;
@@ -324,7 +342,7 @@ fn parse_nd(k: &mut FlowKey, d: &[u8]) {
         let ty = d[off];
         let len = d[off + 1] as usize * 8;
         if len == 0 || d.len() < off + len {
-            return;
+            break;
         }
         if len == 8 {
             if ty == 1 && sll == 0 {
@@ -332,7 +350,7 @@ fn parse_nd(k: &mut FlowKey, d: &[u8]) {
             } else if ty == 2 && tll == 0 {
                 tll = mac(d, off + 2);
             } else if ty == 1 || ty == 2 {
-                return; // duplicate option
+                return; // duplicate option: no ND fields
             }
         }
         off += len;

@@ -191,8 +191,10 @@ fn ipv6_fields_and_extension_headers() {
     let k = extract(&meta(), &v6_ext(0));
     assert_eq!((k.nw_proto(), k.nw_frag()), (17, FRAG_ANY));
     assert_eq!((k.tp_src(), k.tp_dst()), (1000, 2000));
+    // A later fragment's protocol is the fragment header's (44), as OVS's
+    // `parse_ipv6_ext_hdrs__` reports it.
     let k = extract(&meta(), &v6_ext(5));
-    assert_eq!((k.nw_proto(), k.nw_frag()), (17, FRAG_ANY | FRAG_LATER));
+    assert_eq!((k.nw_proto(), k.nw_frag()), (44, FRAG_ANY | FRAG_LATER));
     assert_eq!(
         (k.tp_src(), k.tp_dst()),
         (0, 0),
@@ -217,13 +219,128 @@ fn neighbour_solicitation_fields() {
     assert_eq!(k.nd_target(), u128::from_be_bytes(V6B));
     assert_eq!(k.arp_sha_u48(), datapath::key::mac_to_u48(M1));
     assert_eq!(k.arp_tha_u48(), 0);
-    // A zero-length option makes the message invalid: no ND fields.
+    // A zero-length first option ends the list: the target stays, no address.
     let mut bad = nd_ns();
     let n = bad.len();
     bad[n - 7] = 0;
     let k = extract(&meta(), &bad);
-    assert_eq!((k.nd_target(), k.arp_sha_u48()), (0, 0));
+    assert_eq!(
+        (k.nd_target(), k.arp_sha_u48()),
+        (u128::from_be_bytes(V6B), 0)
+    );
     assert_eq!(k.tp_src(), 135);
+}
+
+/// IPv6 frame from `V6A` to `V6B` with next header `next` and `payload`.
+fn v6_frame(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![];
+    v.extend_from_slice(&M2);
+    v.extend_from_slice(&M1);
+    v.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+    v.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    v.extend_from_slice(&[next, 64]);
+    v.extend_from_slice(&V6A);
+    v.extend_from_slice(&V6B);
+    v.extend_from_slice(payload);
+    v
+}
+
+/// Neighbour solicitation for `V6B` followed by the option bytes `opts`.
+fn ns_with_options(opts: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&V6B);
+    icmp.extend_from_slice(opts);
+    v6_frame(58, &icmp)
+}
+
+/// OVS's `parse_icmpv6` keeps the target and the addresses parsed before a
+/// zero-length or overlong option (checked on OVS 3.1: an NS with a valid SLL
+/// then a zero-length option gives `nd_target=...,nd_sll=...`).
+#[test]
+fn malformed_nd_option_keeps_what_was_parsed() {
+    let sll = datapath::key::mac_to_u48(M1);
+    let tll = datapath::key::mac_to_u48(M2);
+    let mut opts = vec![1, 1];
+    opts.extend_from_slice(&M1);
+    opts.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0]); // zero length
+    let k = extract(&meta(), &ns_with_options(&opts));
+    assert_eq!(
+        (k.nd_target(), k.arp_sha_u48(), k.arp_tha_u48()),
+        (u128::from_be_bytes(V6B), sll, 0)
+    );
+    // An option running past the end of the message: the same.
+    let mut opts = vec![2, 1];
+    opts.extend_from_slice(&M2);
+    opts.extend_from_slice(&[1, 2, 0, 0, 0, 0, 0, 0]); // claims 16 bytes, has 8
+    let k = extract(&meta(), &ns_with_options(&opts));
+    assert_eq!(
+        (k.nd_target(), k.arp_sha_u48(), k.arp_tha_u48()),
+        (u128::from_be_bytes(V6B), 0, tll)
+    );
+    // A second SLL option makes the message invalid: no ND fields at all.
+    let mut opts = vec![1, 1];
+    opts.extend_from_slice(&M1);
+    opts.extend_from_slice(&[2, 1]);
+    opts.extend_from_slice(&M2);
+    opts.extend_from_slice(&[1, 1]);
+    opts.extend_from_slice(&M2);
+    let k = extract(&meta(), &ns_with_options(&opts));
+    assert_eq!((k.nd_target(), k.arp_sha_u48(), k.arp_tha_u48()), (0, 0, 0));
+    assert_eq!((k.nw_proto(), k.tp_src()), (58, 135));
+}
+
+/// OVS reads ICMPv6 type and code only from a full 8-byte ICMPv6 header
+/// (checked on OVS 3.1: a 4-byte echo request has `icmp_type=0`).
+#[test]
+fn short_icmpv6_has_no_type_or_code() {
+    let k = extract(&meta(), &v6_frame(58, &[128, 0, 0, 0]));
+    assert_eq!((k.nw_proto(), k.tp_src(), k.tp_dst()), (58, 0, 0));
+    let k = extract(&meta(), &v6_frame(58, &[128, 0, 0, 0, 0, 0, 0]));
+    assert_eq!((k.tp_src(), k.tp_dst()), (0, 0));
+    let k = extract(&meta(), &v6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1]));
+    assert_eq!((k.tp_src(), k.tp_dst()), (128, 0));
+}
+
+/// A fragment header with offset 0 and M=0 (an atomic fragment, RFC 6946) is not
+/// a fragment for OVS (`ip6f_offlg == 0`; checked on OVS 3.1: `nw_frag=no`).
+#[test]
+fn ipv6_atomic_fragment_is_not_a_fragment() {
+    let mut p = vec![17, 0, 0, 0, 0, 0, 0, 42]; // fragment header, offset 0, M=0
+    p.extend_from_slice(&[0x12, 0x34, 0x07, 0xd0, 0, 8, 0, 0]);
+    let k = extract(&meta(), &v6_frame(44, &p));
+    assert_eq!((k.nw_proto(), k.nw_frag()), (17, 0));
+    assert_eq!((k.tp_src(), k.tp_dst()), (0x1234, 2000));
+    // Only the M flag: a first fragment.
+    p[3] = 1;
+    let k = extract(&meta(), &v6_frame(44, &p));
+    assert_eq!((k.nw_proto(), k.nw_frag()), (17, FRAG_ANY));
+    assert_eq!(k.tp_src(), 0x1234);
+    // A later fragment directly after the fixed header: protocol 44, no ports.
+    p[2] = 0x01;
+    p[3] = 0x00; // offset 32, M=0: the last fragment
+    let k = extract(&meta(), &v6_frame(44, &p));
+    assert_eq!((k.nw_proto(), k.nw_frag()), (44, FRAG_ANY | FRAG_LATER));
+    assert_eq!((k.tp_src(), k.tp_dst()), (0, 0));
+}
+
+/// OVS's `ipv4_sanity_check`/`ipv6_sanity_check` do not look at the version
+/// nibble (checked on OVS 3.1: eth_type 0x0800 with version 6 still gives
+/// `udp,nw_src=10.0.0.1,...`).
+#[test]
+fn ip_version_nibble_is_not_checked() {
+    let want = extract(&meta(), &udp4());
+    let mut f = udp4();
+    f[14] = 0x65; // version 6, IHL 5
+    let k = extract(&meta(), &f);
+    assert_eq!(
+        (k.nw_src(), k.nw_dst(), k.nw_proto(), k.tp_src(), k.tp_dst()),
+        (ip4(A1), ip4(A2), 17, 5353, 9)
+    );
+    assert_eq!(k, want);
+    let want = extract(&meta(), &udp6());
+    let mut f = udp6();
+    f[14] = 0x40 | (f[14] & 0x0f); // version 4
+    assert_eq!(extract(&meta(), &f), want);
 }
 
 #[test]
