@@ -5,6 +5,14 @@
 //! `packet_type` and `eth_type` always print), a partially masked value prints
 //! as `value/mask`, and a VLAN-tagged flow prints its outer TPID as `eth_type`,
 //! then `vlan(...)` and the rest inside `encap(...)`.
+//!
+//! Hexadecimal values print as C's `%#x` does (zero is `0`, not `0x0`), e.g.
+//! `ipv4(...,tos=0/0xfc,...)`. `ct_state` prints as named flags (`est|trk`)
+//! only when its mask is exact, which never happens here: OVS's datapath mask
+//! is 32 bits wide while the key's field is 8, so a fully masked `ct_state` prints
+//! in the `+flag-flag` form (`ct_state(-new+est-rel-rpl-inv+trk-snat-dnat)`).
+//! `ct_tuple4`/`ct_tuple6` print only when the key's `ct_nw_proto` is nonzero
+//! and the key's `eth_type` is IPv4/IPv6 respectively (OVS emits no other).
 
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -68,6 +76,15 @@ fn flags_masked(out: &mut String, v: u32, m: u32, full: u32, names: &[&str]) {
     }
 }
 
+/// `v` as C's `%#x` prints it: `0x`-prefixed hexadecimal, but zero as `0`.
+fn c_hex<T: std::fmt::LowerHex + Default + PartialEq>(v: T) -> String {
+    if v == T::default() {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
 /// Collects `name=value[/mask]` items of one attribute.
 struct Attr(Vec<String>);
 
@@ -117,9 +134,9 @@ impl Attr {
     fn hex(&mut self, n: &str, v: u64, m: u64, full: u64) {
         if m != 0 {
             self.0.push(if m == full {
-                format!("{n}={v:#x}")
+                format!("{n}={}", c_hex(v))
             } else {
-                format!("{n}={v:#x}/{m:#x}")
+                format!("{n}={}/{}", c_hex(v), c_hex(m))
             });
         }
     }
@@ -144,20 +161,11 @@ fn hexmask32(out: &mut Vec<String>, name: &str, v: u32, m: u32, always: bool) {
     if m == 0 && !always {
         return;
     }
-    let vs = if v == 0 {
-        "0".to_string()
-    } else {
-        format!("{v:#x}")
-    };
+    let vs = c_hex(v);
     if m == u32::MAX || (m == 0 && always) {
         out.push(format!("{name}({vs})"));
     } else {
-        let ms = if m == 0 {
-            "0".to_string()
-        } else {
-            format!("{m:#x}")
-        };
-        out.push(format!("{name}({vs}/{ms})"));
+        out.push(format!("{name}({vs}/{})", c_hex(m)));
     }
 }
 
@@ -166,38 +174,42 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
     let mut out: Vec<String> = Vec::new();
     if m.ct_state() != 0 {
         let mut s = String::new();
+        // OVS's mask is a u32: an 8-bit mask is never its "exact" (all ones).
         flags_masked(
             &mut s,
             k.ct_state() as u32,
             m.ct_state() as u32,
-            0xff,
+            u32::MAX,
             &CT_STATE_NAMES,
         );
         out.push(format!("ct_state({s})"));
     }
     if m.ct_zone() != 0 {
-        let mut s = format!("{:#x}", k.ct_zone());
-        if k.ct_zone() == 0 {
-            s = "0".into();
-        }
+        let mut s = c_hex(k.ct_zone());
         if m.ct_zone() != u16::MAX {
-            write!(s, "/{:#x}", m.ct_zone()).ok();
+            write!(s, "/{}", c_hex(m.ct_zone())).ok();
         }
         out.push(format!("ct_zone({s})"));
     }
     hexmask32(&mut out, "ct_mark", k.ct_mark(), m.ct_mark(), false);
     if m.ct_label() != 0 {
-        let mut s = format!("{:#x}", k.ct_label());
-        if k.ct_label() == 0 {
-            s = "0".into();
-        }
+        let mut s = c_hex(k.ct_label());
         if m.ct_label() != u128::MAX {
-            write!(s, "/{:#x}", m.ct_label()).ok();
+            write!(s, "/{}", c_hex(m.ct_label())).ok();
         }
         out.push(format!("ct_label({s})"));
     }
-    if m.ct_nw_src() != 0 || m.ct_nw_dst() != 0 || (m.ct_nw_proto() != 0 && k.eth_type() == 0x0800)
-    {
+    // OVS puts the original tuple in the key only for a tracked packet
+    // (`ct_nw_proto` nonzero) of the matching family, and prints it unless
+    // its mask is all zero.
+    let ct_ports_masked = m.ct_nw_proto() != 0 || m.ct_tp_src() != 0 || m.ct_tp_dst() != 0;
+    let tuple4 = k.ct_nw_proto() != 0
+        && k.eth_type() == 0x0800
+        && (ct_ports_masked || m.ct_nw_src() != 0 || m.ct_nw_dst() != 0);
+    let tuple6 = k.ct_nw_proto() != 0
+        && k.eth_type() == 0x86dd
+        && (ct_ports_masked || m.ct_ipv6_src() != 0 || m.ct_ipv6_dst() != 0);
+    if tuple4 {
         let mut a = Attr::new();
         a.ip4("src", k.ct_nw_src(), m.ct_nw_src());
         a.ip4("dst", k.ct_nw_dst(), m.ct_nw_dst());
@@ -210,7 +222,7 @@ pub fn format_key(k: &FlowKey, m: &FlowKey) -> String {
         a.dec("tp_src", k.ct_tp_src() as u64, m.ct_tp_src() as u64, 0xffff);
         a.dec("tp_dst", k.ct_tp_dst() as u64, m.ct_tp_dst() as u64, 0xffff);
         a.put(&mut out, "ct_tuple4");
-    } else if m.ct_ipv6_src() != 0 || m.ct_ipv6_dst() != 0 || m.ct_nw_proto() != 0 {
+    } else if tuple6 {
         let mut a = Attr::new();
         a.ip6("src", k.ct_ipv6_src(), m.ct_ipv6_src());
         a.ip6("dst", k.ct_ipv6_dst(), m.ct_ipv6_dst());

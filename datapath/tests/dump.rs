@@ -4,7 +4,7 @@
 
 use datapath::actions::{CtAction, DpAction};
 use datapath::classifier::Megaflow;
-use datapath::dump::format_megaflow;
+use datapath::dump::{format_key, format_megaflow};
 use datapath::key::{FlowKey, mac_to_u48};
 
 fn base() -> (FlowKey, FlowKey) {
@@ -125,5 +125,138 @@ fn vlan_megaflow_prints_encap() {
     assert_eq!(
         format_megaflow(&f, 1),
         "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x8100),vlan(vid=1000,pcp=5/0x0),encap(eth_type(0x0800),ipv4(frag=no)), packets:0, bytes:0, used:never, actions:2"
+    );
+}
+
+/// OVS's datapath `ct_state` mask is 32 bits, so a fully masked 8-bit state is
+/// not "exact" and prints in the `+/-` form (checked on OVS 3.1 for a rule
+/// `ct_state=+trk+new-est-rel-rpl-inv-snat-dnat`; dpif-netdev.at's flow keys
+/// show `ct_state(-new-est-rel-rpl-inv-trk-snat-dnat)` for an untracked packet).
+#[test]
+fn fully_masked_ct_state_prints_plus_minus_form() {
+    let (mut k, mut m) = base();
+    m.set_ct_state(0xff);
+    k.set_ct_state(0x21);
+    assert!(
+        format_key(&k, &m)
+            .starts_with("ct_state(+new-est-rel-rpl-inv+trk-snat-dnat),recirc_id(0),"),
+        "{}",
+        format_key(&k, &m)
+    );
+    k.set_ct_state(0x2a);
+    assert!(format_key(&k, &m).starts_with("ct_state(-new+est-rel+rpl-inv+trk-snat-dnat),"));
+    k.set_ct_state(0);
+    assert!(format_key(&k, &m).starts_with("ct_state(-new-est-rel-rpl-inv-trk-snat-dnat),"));
+}
+
+/// Hexadecimal key values print as C's `%#x` (zero is `0`). Expected texts:
+/// OVS's tests/ofproto.at (a `mod_nw_tos` megaflow) and tests/odp.at (IPv6 keys).
+#[test]
+fn zero_hex_values_print_as_0() {
+    let (mut k, mut m) = base();
+    k.set_in_port(1);
+    k.set_nw_dst(0xc0a8_010e);
+    k.set_nw_proto(1);
+    m.set_nw_dst(u32::MAX);
+    m.set_nw_proto(0xff);
+    m.set_nw_tos(0xfc);
+    m.set_nw_frag(0xff);
+    assert_eq!(
+        format_key(&k, &m),
+        "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(dst=192.168.1.14,proto=1,tos=0/0xfc,frag=no)"
+    );
+    let (mut k, mut m) = base();
+    k.set_eth_type(0x86dd);
+    k.set_ipv6_src(1);
+    k.set_ipv6_dst(2);
+    k.set_nw_proto(6);
+    k.set_nw_ttl(128);
+    k.set_tp_src(80);
+    k.set_tp_dst(8080);
+    m.set_ipv6_src(u128::MAX);
+    m.set_ipv6_dst(u128::MAX);
+    m.set_ipv6_label(0xfffff);
+    m.set_nw_proto(0xff);
+    m.set_nw_tos(0xff);
+    m.set_nw_ttl(0xff);
+    m.set_nw_frag(0xff);
+    m.set_tp_src(0xffff);
+    m.set_tp_dst(0xffff);
+    assert!(format_key(&k, &m).ends_with(
+        "eth_type(0x86dd),ipv6(src=::1,dst=::2,label=0,proto=6,tclass=0,hlimit=128,frag=no),tcp(src=80,dst=8080)"
+    ));
+    // Partially masked: odp.at's `label=0/0xf0,...,tclass=0x70/0xf0`.
+    k.set_nw_proto(10);
+    k.set_nw_tos(0x70);
+    m.set_ipv6_src(0x255);
+    m.set_ipv6_dst(0x255);
+    m.set_ipv6_label(0xf0);
+    m.set_nw_proto(0xf0);
+    m.set_nw_tos(0xf0);
+    m.set_nw_ttl(0xf0);
+    m.set_tp_src(0);
+    m.set_tp_dst(0);
+    assert!(format_key(&k, &m).ends_with(
+        "eth_type(0x86dd),ipv6(src=::1/::255,dst=::2/::255,label=0/0xf0,proto=10/0xf0,tclass=0x70/0xf0,hlimit=128/0xf0,frag=no)"
+    ));
+}
+
+/// `ct_tuple4`/`ct_tuple6` appear only for a tracked packet (`ct_nw_proto` != 0)
+/// whose `eth_type` matches the tuple's family (odp-util.c's key export). The
+/// `ct_tuple4` text is OVS's tests/odp.at.
+#[test]
+fn ct_tuple_needs_a_ct_nw_proto_and_the_right_family() {
+    let (mut k, mut m) = base();
+    k.set_ct_nw_src(0x0a0a_0a0a);
+    k.set_ct_nw_dst(0x1414_1414);
+    k.set_ct_tp_src(1);
+    k.set_ct_tp_dst(2);
+    k.set_ct_nw_proto(17);
+    m.set_ct_nw_src(u32::MAX);
+    m.set_ct_nw_dst(u32::MAX);
+    m.set_ct_tp_src(0xffff);
+    m.set_ct_tp_dst(0xffff);
+    m.set_ct_nw_proto(0xff);
+    assert!(format_key(&k, &m).starts_with(
+        "ct_tuple4(src=10.10.10.10,dst=20.20.20.20,proto=17,tp_src=1,tp_dst=2),recirc_id(0),"
+    ));
+    // Only the ports masked still prints the attribute.
+    let mut mp = FlowKey::default();
+    mp.set_recirc_id(u32::MAX);
+    mp.set_ct_tp_dst(0xffff);
+    assert!(format_key(&k, &mp).starts_with("ct_tuple4(tp_dst=2),recirc_id(0),"));
+    // Untracked: no tuple, whatever the mask.
+    k.set_ct_nw_proto(0);
+    assert!(
+        format_key(&k, &m).starts_with("recirc_id(0),"),
+        "{}",
+        format_key(&k, &m)
+    );
+    // Neither IPv4 nor IPv6 (ARP): no tuple.
+    k.set_ct_nw_proto(17);
+    k.set_eth_type(0x0806);
+    assert!(
+        format_key(&k, &m).starts_with("recirc_id(0),"),
+        "{}",
+        format_key(&k, &m)
+    );
+    // IPv6 with only the IPv4 tuple fields masked: nothing to print.
+    k.set_eth_type(0x86dd);
+    let mut m4 = FlowKey::default();
+    m4.set_recirc_id(u32::MAX);
+    m4.set_ct_nw_src(u32::MAX);
+    assert!(
+        format_key(&k, &m4).starts_with("recirc_id(0),"),
+        "{}",
+        format_key(&k, &m4)
+    );
+    // IPv6: ct_tuple6 with OVS's field names.
+    k.set_ct_ipv6_src(1);
+    k.set_ct_ipv6_dst(2);
+    m.set_ct_ipv6_src(u128::MAX);
+    m.set_ct_ipv6_dst(u128::MAX);
+    assert!(
+        format_key(&k, &m)
+            .starts_with("ct_tuple6(src=::1,dst=::2,proto=17,src_port=1,dst_port=2),recirc_id(0),")
     );
 }

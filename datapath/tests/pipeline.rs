@@ -183,11 +183,11 @@ fn ct_commit_recirc_then_userspace_sees_tracked_state() {
         "{dump}"
     );
     assert!(
-        dump.contains("ct_state(new|trk),recirc_id(0x1),in_port(1)"),
+        dump.contains("ct_state(+new-est-rel-rpl-inv+trk-snat-dnat),recirc_id(0x1),in_port(1)"),
         "{dump}"
     );
     assert!(
-        dump.contains("ct_state(est|rpl|trk),recirc_id(0x1)"),
+        dump.contains("ct_state(-new+est-rel+rpl-inv+trk-snat-dnat),recirc_id(0x1)"),
         "{dump}"
     );
 }
