@@ -618,16 +618,7 @@ impl Ring {
             tp_frame_size: frame_size as u32,
             tp_frame_nr: frame_nr as u32,
         };
-        // SAFETY: passes a pointer to a live tpacket_req and its exact size.
-        cvt(unsafe {
-            libc::setsockopt(
-                fd,
-                SOL_PACKET,
-                which,
-                &req as *const _ as *const libc::c_void,
-                size_of::<TpacketReq>() as u32,
-            )
-        })?;
+        set_ring(fd, which, &req)?;
         let map_len = block_size * block_nr;
         // SAFETY: maps the ring the kernel just allocated for `fd`; the result
         // is checked against MAP_FAILED and owned by the returned value.
@@ -652,16 +643,7 @@ impl Ring {
                 tp_frame_size: 0,
                 tp_frame_nr: 0,
             };
-            // SAFETY: passes a pointer to a live tpacket_req and its exact size.
-            let _ = unsafe {
-                libc::setsockopt(
-                    fd,
-                    SOL_PACKET,
-                    which,
-                    &none as *const _ as *const libc::c_void,
-                    size_of::<TpacketReq>() as u32,
-                )
-            };
+            let _ = set_ring(fd, which, &none);
             return Err(e);
         }
         Ok(Ring {
@@ -692,6 +674,22 @@ impl Ring {
     fn next(&self, i: usize) -> usize {
         if i + 1 == self.frame_nr { 0 } else { i + 1 }
     }
+}
+
+/// Sets up (or, with an all-zero request, takes down) ring `which`
+/// (`PACKET_RX_RING` / `PACKET_TX_RING`) on AF_PACKET socket `fd`.
+fn set_ring(fd: RawFd, which: libc::c_int, req: &TpacketReq) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live tpacket_req and its exact size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            SOL_PACKET,
+            which,
+            req as *const TpacketReq as *const libc::c_void,
+            size_of::<TpacketReq>() as u32,
+        )
+    })
+    .map(|_| ())
 }
 
 impl Drop for Ring {
