@@ -32,11 +32,17 @@ pub enum SetAction {
         ttl: u8,
         ttl_mask: u8,
     },
+    /// IPv6 addresses, traffic class, flow label (its low 20 bits) and hop
+    /// limit. Only the address changes touch a checksum (the L4 pseudo-header).
     Ipv6 {
         src: u128,
         src_mask: u128,
         dst: u128,
         dst_mask: u128,
+        tclass: u8,
+        tclass_mask: u8,
+        label: u32,
+        label_mask: u32,
         hlimit: u8,
         hlimit_mask: u8,
     },
@@ -122,6 +128,13 @@ pub enum DpAction {
 /// An action list as carried by a megaflow.
 pub type Actions = SmallVec<[DpAction; 4]>;
 
+/// `v` as C's `%#x` prints it: `0x` and lowercase hex digits, but a bare `0`
+/// for zero (also what OVS's `ds_put_hex` prints for a 128-bit value).
+fn c_hex<T: fmt::LowerHex>(v: &T) -> String {
+    let s = format!("{v:#x}");
+    if s == "0x0" { "0".into() } else { s }
+}
+
 /// Appends `name=value` (full mask) or `name=value/mask` to `parts`, nothing
 /// when the mask is `empty`; `fv` and `fm` print the value and the mask.
 fn push_masked<T: PartialEq>(
@@ -151,7 +164,7 @@ impl fmt::Display for SetAction {
             v.to_string()
         }
         fn hex<T: fmt::LowerHex>(v: &T) -> String {
-            format!("{v:#x}")
+            c_hex(v)
         }
         let mut parts: Vec<String> = Vec::new();
         match *self {
@@ -197,15 +210,41 @@ impl fmt::Display for SetAction {
                 src_mask,
                 dst,
                 dst_mask,
+                tclass,
+                tclass_mask,
+                label,
+                label_mask,
                 hlimit,
                 hlimit_mask,
             } => {
+                // OVS's order (format_odp_key_attr): src, dst, label, tclass, hlimit.
                 for (n, v, m) in [("src", src, src_mask), ("dst", dst, dst_mask)] {
                     push_masked(&mut parts, n, (v, m), (0, u128::MAX), ip6, ip6);
                 }
-                if hlimit_mask != 0 {
-                    parts.push(format!("hlimit={hlimit}"));
+                // The label's mask counts as full when its 20 label bits are set.
+                if label_mask != 0 {
+                    parts.push(if label_mask & 0x000f_ffff == 0x000f_ffff {
+                        format!("label={}", c_hex(&label))
+                    } else {
+                        format!("label={}/{}", c_hex(&label), c_hex(&label_mask))
+                    });
                 }
+                push_masked(
+                    &mut parts,
+                    "tclass",
+                    (tclass, tclass_mask),
+                    (0, 0xff),
+                    hex,
+                    hex,
+                );
+                push_masked(
+                    &mut parts,
+                    "hlimit",
+                    (hlimit, hlimit_mask),
+                    (0, 0xff),
+                    dec,
+                    hex,
+                );
                 write!(f, "set(ipv6({}))", parts.join(","))
             }
             SetAction::Arp {
@@ -263,10 +302,15 @@ impl fmt::Display for CtAction {
             parts.push(format!("zone={}", self.zone));
         }
         if let Some((v, m)) = self.mark {
-            parts.push(format!("mark={v:#x}/{m:#x}"));
+            parts.push(format!("mark={}/{}", c_hex(&v), c_hex(&m)));
         }
+        // OVS prints the label with format_u128: no mask when it is all ones.
         if let Some((v, m)) = self.label {
-            parts.push(format!("label={v:#x}/{m:#x}"));
+            if m == u128::MAX {
+                parts.push(format!("label={}", c_hex(&v)));
+            } else {
+                parts.push(format!("label={}/{}", c_hex(&v), c_hex(&m)));
+            }
         }
         if let Some(alg) = self.alg {
             parts.push(format!("helper={}", alg.name()));

@@ -2,9 +2,20 @@
 //!
 //! Every function re-finds the headers it edits and does nothing when they are
 //! absent or truncated: a rewrite never panics and never produces a frame whose
-//! checksums were valid before and are invalid after. IPv6 L4 checksums are
-//! updated when the L4 header follows the fixed header directly; with extension
-//! headers in between only the addresses are rewritten (documented limitation).
+//! checksums were valid before and are invalid after.
+//!
+//! L4 headers are found as OVS finds them: behind the IPv4 options, or behind
+//! the IPv6 extension headers (hop-by-hop, routing, destination options, AH,
+//! fragment; [`ipv6_l4`]). Later fragments carry no L4 header, so nothing L4 is
+//! touched there. Checksum fields are located within the IP datagram (its total
+//! or payload length), never in the Ethernet padding after it.
+//!
+//! Deliberate differences from OVS's userspace datapath (`packet_set_ipv6`),
+//! both following the Linux datapath because OVS's choice leaves a stale checksum:
+//! an atomic fragment (offset 0, no more fragments) gets its L4 checksum updated,
+//! and with a routing header that has segments left the source address change
+//! still updates the L4 checksum (only the destination's does not: the
+//! pseudo-header holds the final destination, not this one).
 
 use crate::actions::SetAction;
 use crate::extract::{
@@ -113,10 +124,20 @@ fn l4_csum_at(proto: u8) -> Option<usize> {
     }
 }
 
-/// Updates the L4 checksum at `l4` for a pseudo-header change `old` → `new`.
-fn fix_l4_pseudo(d: &mut [u8], proto: u8, l4: usize, f: impl Fn(u16) -> u16) {
+/// Smallest L4 header OVS updates a checksum in (`packet_update_csum128`).
+fn l4_min_len(proto: u8) -> usize {
+    match proto {
+        IPPROTO_TCP => 20,
+        IPPROTO_UDP => 8,
+        _ => 4,
+    }
+}
+
+/// Updates the L4 checksum of the header at `l4` (the datagram ends at `end`)
+/// for a pseudo-header change `old` → `new`.
+fn fix_l4_pseudo(d: &mut [u8], proto: u8, l4: usize, end: usize, f: impl Fn(u16) -> u16) {
     let Some(at) = l4_csum_at(proto) else { return };
-    if d.len() < l4 + at + 2 {
+    if end > d.len() || end < l4 + l4_min_len(proto) {
         return;
     }
     let c = rd16(d, l4 + at);
@@ -184,6 +205,7 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             let proto = d[l3 + 9];
             let later_frag = rd16(d, l3 + 6) & 0x1fff != 0;
             let l4 = l3 + ihl;
+            let end = l3 + (rd16(d, l3 + 2) as usize).min(d.len() - l3);
             let mut ipc = rd16(d, l3 + 10);
             for (at, v, m) in [(12usize, src, src_mask), (16, dst, dst_mask)] {
                 if m == 0 {
@@ -202,7 +224,7 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
                 d[l3 + at..l3 + at + 4].copy_from_slice(&new.to_be_bytes());
                 ipc = csum_update32(ipc, old, new);
                 if !later_frag && proto != IPPROTO_ICMPV6 {
-                    fix_l4_pseudo(d, proto, l4, |c| csum_update32(c, old, new));
+                    fix_l4_pseudo(d, proto, l4, end, |c| csum_update32(c, old, new));
                 }
             }
             if tos_mask != 0 {
@@ -223,6 +245,10 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             src_mask,
             dst,
             dst_mask,
+            tclass,
+            tclass_mask,
+            label,
+            label_mask,
             hlimit,
             hlimit_mask,
         } => {
@@ -232,8 +258,8 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             if d.len() < l3 + 40 {
                 return false;
             }
-            let next = d[l3 + 6];
-            for (at, v, m) in [(8usize, src, src_mask), (24, dst, dst_mask)] {
+            let walk = ipv6_l4(d, l3);
+            for (at, v, m, is_dst) in [(8usize, src, src_mask, false), (24, dst, dst_mask, true)] {
                 if m == 0 {
                     continue;
                 }
@@ -241,8 +267,24 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
                 b.copy_from_slice(&d[l3 + at..l3 + at + 16]);
                 let old = u128::from_be_bytes(b);
                 let new = masked(old, v, m);
+                if old == new {
+                    continue;
+                }
                 d[l3 + at..l3 + at + 16].copy_from_slice(&new.to_be_bytes());
-                fix_l4_pseudo(d, next, l3 + 40, |c| csum_update128(c, old, new));
+                if let Some(w) = walk
+                    && !w.later_fragment
+                    && !(is_dst && w.routing_segments_left)
+                {
+                    fix_l4_pseudo(d, w.proto, w.l4, w.end, |c| csum_update128(c, old, new));
+                }
+            }
+            // Version (4 bits), traffic class (8), flow label (20): no checksum covers them.
+            if tclass_mask != 0 || label_mask & 0x000f_ffff != 0 {
+                let w0 = u32::from_be_bytes([d[l3], d[l3 + 1], d[l3 + 2], d[l3 + 3]]);
+                let tc = masked((w0 >> 20) as u8, tclass, tclass_mask);
+                let fl = masked(w0 & 0x000f_ffff, label, label_mask & 0x000f_ffff);
+                let w0 = (w0 & 0xf000_0000) | (u32::from(tc) << 20) | fl;
+                d[l3..l3 + 4].copy_from_slice(&w0.to_be_bytes());
             }
             if hlimit_mask != 0 {
                 d[l3 + 7] = masked(d[l3 + 7], hlimit, hlimit_mask);
@@ -294,27 +336,101 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
     }
 }
 
+/// Where an IPv6 packet's L4 header is, as found past its extension headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6L4 {
+    /// The protocol of the header after the extension headers.
+    pub proto: u8,
+    /// Offset of that header in the frame.
+    pub l4: usize,
+    /// End of the IPv6 payload in the frame (payload length, bounded by the frame).
+    pub end: usize,
+    /// A fragment header with a nonzero offset: there is no L4 header.
+    pub later_fragment: bool,
+    /// A routing header with segments left > 0 was crossed (the destination
+    /// address is not the one the L4 pseudo-header holds).
+    pub routing_segments_left: bool,
+}
+
+/// Walks the IPv6 extension headers of the packet whose IPv6 header is at
+/// `l3`: hop-by-hop (0), routing (43), destination options (60), AH (51) and
+/// fragment (44), the set OVS walks. Stops at a later fragment. `None` when
+/// the fixed header or an extension header is cut short (then, as in flow
+/// extraction, the packet has no L4 header to update).
+pub fn ipv6_l4(d: &[u8], l3: usize) -> Option<Ipv6L4> {
+    if d.len() < l3 + 40 {
+        return None;
+    }
+    let end = (l3 + 40 + rd16(d, l3 + 4) as usize).min(d.len());
+    let mut w = Ipv6L4 {
+        proto: d[l3 + 6],
+        l4: l3 + 40,
+        end,
+        later_fragment: false,
+        routing_segments_left: false,
+    };
+    loop {
+        let at = w.l4;
+        if !matches!(w.proto, 0 | 43 | 44 | 51 | 60) {
+            return Some(w);
+        }
+        // Every extension header is at least 8 bytes long.
+        if end < at + 8 {
+            return None;
+        }
+        let len = match w.proto {
+            51 => (d[at + 1] as usize + 2) * 4,
+            44 => {
+                if rd16(d, at + 2) & 0xfff8 != 0 {
+                    w.later_fragment = true;
+                    w.proto = d[at];
+                    w.l4 = at + 8;
+                    return Some(w);
+                }
+                8
+            }
+            43 => {
+                w.routing_segments_left |= d[at + 3] != 0;
+                (d[at + 1] as usize + 1) * 8
+            }
+            _ => (d[at + 1] as usize + 1) * 8,
+        };
+        if end < at + len {
+            return None;
+        }
+        w.proto = d[at];
+        w.l4 = at + len;
+    }
+}
+
 fn set_l4_ports(d: &mut [u8], src: u16, src_mask: u16, dst: u16, dst_mask: u16) -> bool {
     let Some((et, l3)) = l3_offset(d) else {
         return false;
     };
-    let (proto, l4) = match et {
+    let (proto, l4, end) = match et {
         ETH_TYPE_IP if d.len() >= l3 + 20 => {
             let ihl = (d[l3] & 0x0f) as usize * 4;
             if rd16(d, l3 + 6) & 0x1fff != 0 || ihl < 20 {
                 return false;
             }
             let tot = (rd16(d, l3 + 2) as usize).min(d.len() - l3);
-            (d[l3 + 9], (l3 + ihl, l3 + tot.max(ihl)))
+            (d[l3 + 9], l3 + ihl, l3 + tot.max(ihl))
         }
-        ETH_TYPE_IPV6 if d.len() >= l3 + 40 => {
-            let plen = rd16(d, l3 + 4) as usize;
-            (d[l3 + 6], (l3 + 40, (l3 + 40 + plen).min(d.len())))
-        }
+        ETH_TYPE_IPV6 => match ipv6_l4(d, l3) {
+            Some(w) if !w.later_fragment => (w.proto, w.l4, w.end),
+            _ => return false,
+        },
         _ => return false,
     };
-    let (l4, end) = l4;
     let need = match proto {
+        // As OVS (`dp_packet_get_tcp_payload`): the data offset must be sane too.
+        IPPROTO_TCP if end >= l4 + 20 => {
+            let doff = (d[l4 + 12] >> 4) as usize * 4;
+            if doff < 20 {
+                return false;
+            }
+            doff
+        }
         IPPROTO_TCP => 20,
         IPPROTO_UDP => 8,
         IPPROTO_SCTP => 12,
@@ -327,14 +443,23 @@ fn set_l4_ports(d: &mut [u8], src: u16, src_mask: u16, dst: u16, dst_mask: u16) 
     let od = rd16(d, l4 + 2);
     let ns = masked(os, src, src_mask);
     let nd = masked(od, dst, dst_mask);
-    wr16(d, l4, ns);
-    wr16(d, l4 + 2, nd);
     if proto == IPPROTO_SCTP {
+        // As OVS's packet_set_sctp_port: carry the checksum's error over, so a
+        // corrupt packet stays corrupt: stored ^ crc(old) ^ crc(new).
+        let mut stored = [0u8; 4];
+        stored.copy_from_slice(&d[l4 + 8..l4 + 12]);
         d[l4 + 8..l4 + 12].fill(0);
-        let c = crc32c(&d[l4..end]);
-        d[l4 + 8..l4 + 12].copy_from_slice(&c.to_le_bytes());
+        let before = crc32c(&d[l4..end]).to_le_bytes();
+        wr16(d, l4, ns);
+        wr16(d, l4 + 2, nd);
+        let after = crc32c(&d[l4..end]).to_le_bytes();
+        for i in 0..4 {
+            d[l4 + 8 + i] = stored[i] ^ before[i] ^ after[i];
+        }
     } else {
-        fix_l4_pseudo(d, proto, l4, |c| {
+        wr16(d, l4, ns);
+        wr16(d, l4 + 2, nd);
+        fix_l4_pseudo(d, proto, l4, end, |c| {
             csum_update16(csum_update16(c, os, ns), od, nd)
         });
     }

@@ -7,6 +7,8 @@
 
 use datapath::{DpAction, SetAction};
 
+use ofp_codec::Field;
+
 use super::Xlate;
 use crate::flow::KeyExt;
 
@@ -53,39 +55,81 @@ impl Xlate<'_> {
             }));
         }
         let full32 = |x: u32, y: u32| if x != y { u32::MAX } else { 0 };
-        let full8 = |x: u8, y: u8| if x != y { 0xff } else { 0 };
+        // As OVS's commit_set_ipv4_action / commit_set_ipv6_action: a field
+        // that changed is written under its wildcard mask (what the flow
+        // matched or set: the whole DSCP for mod_nw_tos), a field that did not
+        // change is not written. The changed bits are always included.
+        let wc = self.pkt.wc;
+        let mask_of = |field: Field, changed: u128| {
+            if changed == 0 {
+                0
+            } else {
+                wc.get(field) | changed
+            }
+        };
+        let tos_wc = (wc.get(Field::IpDscp) << 2) | wc.get(Field::IpEcn);
+        let tos_mask = if f.nw_tos() != b.nw_tos() {
+            (tos_wc as u8) | (f.nw_tos() ^ b.nw_tos())
+        } else {
+            0
+        };
+        let ttl_mask = mask_of(Field::NwTtl, u128::from(f.nw_ttl() ^ b.nw_ttl())) as u8;
         let v4_diff = f.eth_type() == 0x0800
             && (f.nw_src(), f.nw_dst(), f.nw_tos(), f.nw_ttl())
                 != (b.nw_src(), b.nw_dst(), b.nw_tos(), b.nw_ttl());
         let v6_diff = f.eth_type() == 0x86dd
-            && (f.ipv6_src(), f.ipv6_dst(), f.nw_ttl()) != (b.ipv6_src(), b.ipv6_dst(), b.nw_ttl());
+            && (
+                f.ipv6_src(),
+                f.ipv6_dst(),
+                f.nw_tos(),
+                f.ipv6_label(),
+                f.nw_ttl(),
+            ) != (
+                b.ipv6_src(),
+                b.ipv6_dst(),
+                b.nw_tos(),
+                b.ipv6_label(),
+                b.nw_ttl(),
+            );
         if v4_diff || v6_diff {
             // As OVS: an IP header rewrite depends on the packet really
             // having an L3 header (nw_proto != 0); nw_proto 0 rewrites nothing.
-            self.pkt.wc.unwildcard(ofp_codec::Field::IpProto);
+            self.pkt.wc.unwildcard(Field::IpProto);
         }
         let l3 = f.nw_proto() != 0;
         if l3 && v4_diff {
+            let src_mask = mask_of(Field::Ipv4Src, u128::from(f.nw_src() ^ b.nw_src())) as u32;
+            let dst_mask = mask_of(Field::Ipv4Dst, u128::from(f.nw_dst() ^ b.nw_dst())) as u32;
             self.emit(DpAction::Set(SetAction::Ipv4 {
-                src: f.nw_src() & full32(f.nw_src(), b.nw_src()),
-                src_mask: full32(f.nw_src(), b.nw_src()),
-                dst: f.nw_dst() & full32(f.nw_dst(), b.nw_dst()),
-                dst_mask: full32(f.nw_dst(), b.nw_dst()),
-                tos: f.nw_tos() & (f.nw_tos() ^ b.nw_tos()),
-                tos_mask: f.nw_tos() ^ b.nw_tos(),
-                ttl: f.nw_ttl() & full8(f.nw_ttl(), b.nw_ttl()),
-                ttl_mask: full8(f.nw_ttl(), b.nw_ttl()),
+                src: f.nw_src() & src_mask,
+                src_mask,
+                dst: f.nw_dst() & dst_mask,
+                dst_mask,
+                tos: f.nw_tos() & tos_mask,
+                tos_mask,
+                ttl: f.nw_ttl() & ttl_mask,
+                ttl_mask,
             }));
         }
         if l3 && v6_diff {
-            let full = |x: u128, y: u128| if x != y { u128::MAX } else { 0 };
+            let src_mask = mask_of(Field::Ipv6Src, f.ipv6_src() ^ b.ipv6_src());
+            let dst_mask = mask_of(Field::Ipv6Dst, f.ipv6_dst() ^ b.ipv6_dst());
+            let label_mask = mask_of(
+                Field::Ipv6Label,
+                u128::from((f.ipv6_label() ^ b.ipv6_label()) & 0x000f_ffff),
+            ) as u32
+                & 0x000f_ffff;
             self.emit(DpAction::Set(SetAction::Ipv6 {
-                src: f.ipv6_src() & full(f.ipv6_src(), b.ipv6_src()),
-                src_mask: full(f.ipv6_src(), b.ipv6_src()),
-                dst: f.ipv6_dst() & full(f.ipv6_dst(), b.ipv6_dst()),
-                dst_mask: full(f.ipv6_dst(), b.ipv6_dst()),
-                hlimit: f.nw_ttl() & full8(f.nw_ttl(), b.nw_ttl()),
-                hlimit_mask: full8(f.nw_ttl(), b.nw_ttl()),
+                src: f.ipv6_src() & src_mask,
+                src_mask,
+                dst: f.ipv6_dst() & dst_mask,
+                dst_mask,
+                tclass: f.nw_tos() & tos_mask,
+                tclass_mask: tos_mask,
+                label: f.ipv6_label() & label_mask,
+                label_mask,
+                hlimit: f.nw_ttl() & ttl_mask,
+                hlimit_mask: ttl_mask,
             }));
         }
         let arp = f.eth_type() == 0x0806 || f.eth_type() == 0x8035;

@@ -1,0 +1,103 @@
+//! Committing IP header changes: IPv6 traffic class / flow label rewrites
+//! become `set(ipv6(...))`, and changed fields are written under their
+//! wildcard masks as OVS's commit_set_ipv4_action / commit_set_ipv6_action do
+//! (a DSCP change masks the whole DSCP).
+
+mod common;
+
+use common::*;
+use datapath::actions::{DpAction, format_actions};
+use datapath::edit::apply_set;
+use datapath::packet::Packet;
+
+const UDP6: &str = "in_port=1,udp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,tp_src=1,tp_dst=2";
+
+fn one(flow: &str, pkt: &str) -> String {
+    let mut of = bridge(2);
+    load(&mut of, flow);
+    acts(&of, pkt)
+}
+
+#[test]
+fn ipv6_tos_ecn_and_label_rewrites_become_set_ipv6() {
+    let cases = [
+        (
+            "ipv6,actions=mod_nw_tos:32,output:2",
+            UDP6,
+            "set(ipv6(tclass=0x20/0xfc)),2",
+        ),
+        (
+            "ipv6,actions=set_field:8->ip_dscp,output:2",
+            UDP6,
+            "set(ipv6(tclass=0x20/0xfc)),2",
+        ),
+        (
+            "ipv6,actions=mod_nw_ecn:1,output:2",
+            UDP6,
+            "set(ipv6(tclass=0x1/0x3)),2",
+        ),
+        (
+            "ipv6,actions=set_field:2->ip_ecn,output:2",
+            UDP6,
+            "set(ipv6(tclass=0x2/0x3)),2",
+        ),
+        (
+            "ipv6,actions=set_field:0x12345->ipv6_label,output:2",
+            UDP6,
+            "set(ipv6(label=0x12345)),2",
+        ),
+        (
+            "ipv6,actions=mod_nw_tos:0,output:2",
+            "in_port=1,udp6,nw_tos=16,ipv6_src=2001:db8::1",
+            "set(ipv6(tclass=0/0xfc)),2",
+        ),
+        // An unchanged value writes nothing.
+        ("ipv6,actions=mod_nw_tos:0,output:2", UDP6, "2"),
+    ];
+    for (flow, pkt, want) in cases {
+        assert_eq!(one(flow, pkt), want, "{flow}");
+    }
+}
+
+#[test]
+fn ipv4_tos_change_is_masked_with_the_whole_dscp() {
+    assert_eq!(
+        one(
+            "ip,actions=mod_nw_tos:0,output:2",
+            "in_port=1,udp,nw_tos=16,nw_src=10.0.0.1"
+        ),
+        "set(ipv4(tos=0/0xfc)),2"
+    );
+    // A flow that matched the ECN bits writes them too (they are in the mask).
+    assert_eq!(
+        one(
+            "ip,nw_ecn=1,actions=mod_nw_tos:4,output:2",
+            "in_port=1,udp,nw_ecn=1,nw_src=10.0.0.1"
+        ),
+        "set(ipv4(tos=0x5)),2"
+    );
+}
+
+/// The translated actions applied to a real frame change its traffic class.
+#[test]
+fn translated_tclass_rewrite_reaches_the_packet() {
+    let mut of = bridge(2);
+    load(&mut of, "ipv6,actions=mod_nw_tos:32,output:2");
+    let t = xlate(&of, UDP6);
+    assert_eq!(format_actions(&t.actions), "set(ipv6(tclass=0x20/0xfc)),2");
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd];
+    // Version 6, traffic class 0x01 (ECN), label 0xbeef.
+    f.extend_from_slice(&[0x60, 0x10, 0xbe, 0xef, 0, 8, 17, 64]);
+    f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    f.extend_from_slice(&[0, 1, 0, 2, 0, 8, 0, 0]);
+    let mut p = Packet::from_bytes(&f);
+    for a in &t.actions {
+        if let DpAction::Set(s) = a {
+            assert!(apply_set(&mut p, s));
+        }
+    }
+    let w0 = u32::from_be_bytes(p.data()[14..18].try_into().unwrap());
+    assert_eq!((w0 >> 20) & 0xff, 0x21, "DSCP 8, ECN kept");
+    assert_eq!(w0 & 0xfffff, 0xbeef);
+}
