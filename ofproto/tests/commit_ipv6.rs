@@ -1,7 +1,8 @@
 //! Committing IP header changes: IPv6 traffic class / flow label rewrites
 //! become `set(ipv6(...))`, and changed fields are written under their
 //! wildcard masks as OVS's commit_set_ipv4_action / commit_set_ipv6_action do
-//! (a DSCP change masks the whole DSCP).
+//! (a DSCP change masks the whole DSCP). Expected texts are OVS 3.1's
+//! `ofproto/trace` output for the same flows and packets.
 
 mod common;
 
@@ -51,6 +52,11 @@ fn ipv6_tos_ecn_and_label_rewrites_become_set_ipv6() {
             "in_port=1,udp6,nw_tos=16,ipv6_src=2001:db8::1",
             "set(ipv6(tclass=0/0xfc)),2",
         ),
+        (
+            "ipv6,actions=set_field:0x345/0xf0f->ipv6_label,mod_nw_ttl:9,output:2",
+            UDP6,
+            "set(ipv6(label=0x305/0xf0f,hlimit=9)),2",
+        ),
         // An unchanged value writes nothing.
         ("ipv6,actions=mod_nw_tos:0,output:2", UDP6, "2"),
     ];
@@ -75,6 +81,14 @@ fn ipv4_tos_change_is_masked_with_the_whole_dscp() {
             "in_port=1,udp,nw_ecn=1,nw_src=10.0.0.1"
         ),
         "set(ipv4(tos=0x5)),2"
+    );
+    // A subfield load writes only the loaded bits.
+    assert_eq!(
+        one(
+            "ip,actions=load:0x5->NXM_OF_IP_SRC[0..7],output:2",
+            "in_port=1,udp,nw_src=10.0.0.1"
+        ),
+        "set(ipv4(src=0.0.0.5/0.0.0.255)),2"
     );
 }
 
