@@ -115,3 +115,15 @@ fn translated_tclass_rewrite_reaches_the_packet() {
     assert_eq!((w0 >> 20) & 0xff, 0x21, "DSCP 8, ECN kept");
     assert_eq!(w0 & 0xfffff, 0xbeef);
 }
+
+/// OVS's commit_odp_actions order: Ethernet and IP sets, then the VLAN push.
+#[test]
+fn vlan_changes_are_committed_after_header_sets() {
+    assert_eq!(
+        one(
+            "ip,actions=mod_dl_src:02:00:00:00:00:09,push_vlan:0x8100,set_field:4106->vlan_vid,mod_nw_src:1.2.3.4,output:2",
+            "in_port=1,udp,nw_src=10.0.0.1"
+        ),
+        "set(eth(src=02:00:00:00:00:09)),set(ipv4(src=1.2.3.4)),push_vlan(vid=10,pcp=0),2"
+    );
+}

@@ -3,7 +3,8 @@
 //! Set-field actions only change the flow; before anything that sends the
 //! packet somewhere (output, ct, recirc, userspace) the differences between
 //! the flow and what the packet already carries (`base`) become masked
-//! `set(...)` actions, and VLAN changes become `pop_vlan`/`push_vlan`.
+//! `set(...)` actions, and VLAN changes become `pop_vlan`/`push_vlan`, in
+//! OVS's order: Ethernet, IP, ARP, L4, then VLAN.
 
 use datapath::{DpAction, SetAction};
 
@@ -30,22 +31,6 @@ impl Xlate<'_> {
     pub(crate) fn commit(&mut self) {
         let f = self.pkt.flow.key();
         let b = self.pkt.base;
-        if (f.vlan0_tpid(), f.vlan0_tci()) != (b.vlan0_tpid(), b.vlan0_tci()) {
-            if b.vlan0_tci() & 0x1000 != 0 {
-                self.emit(DpAction::PopVlan);
-            }
-            if f.vlan0_tci() & 0x1000 != 0 {
-                let tpid = if f.vlan0_tpid() == 0 {
-                    0x8100
-                } else {
-                    f.vlan0_tpid()
-                };
-                self.emit(DpAction::PushVlan {
-                    tpid,
-                    tci: f.vlan0_tci() & !0x1000,
-                });
-            }
-        }
         if f.eth_src_u48() != b.eth_src_u48() || f.eth_dst_u48() != b.eth_dst_u48() {
             self.emit(DpAction::Set(SetAction::Eth {
                 src: v48(f.eth_src_u48(), b.eth_src_u48()),
@@ -176,6 +161,23 @@ impl Xlate<'_> {
                 dst: f.tp_dst() & full16(f.tp_dst(), b.tp_dst()),
                 dst_mask: full16(f.tp_dst(), b.tp_dst()),
             }));
+        }
+        // As OVS's commit_odp_actions: VLAN changes come after the L2-L4 sets.
+        if (f.vlan0_tpid(), f.vlan0_tci()) != (b.vlan0_tpid(), b.vlan0_tci()) {
+            if b.vlan0_tci() & 0x1000 != 0 {
+                self.emit(DpAction::PopVlan);
+            }
+            if f.vlan0_tci() & 0x1000 != 0 {
+                let tpid = if f.vlan0_tpid() == 0 {
+                    0x8100
+                } else {
+                    f.vlan0_tpid()
+                };
+                self.emit(DpAction::PushVlan {
+                    tpid,
+                    tci: f.vlan0_tci() & !0x1000,
+                });
+            }
         }
         self.pkt.base = f;
     }
