@@ -60,6 +60,20 @@ pub enum SetAction {
         tha: [u8; 6],
         tha_mask: [u8; 6],
     },
+    /// ICMP (`v6`: ICMPv6) type and code, written whole: OVS commits them
+    /// with an unmasked set (no-op unless the packet is ICMP of that version).
+    Icmp { v6: bool, icmp_type: u8, code: u8 },
+    /// Neighbour discovery (solicitation or advertisement): the target address
+    /// and the first source / target link-layer address option (no-op on
+    /// anything else).
+    Nd {
+        target: u128,
+        target_mask: u128,
+        sll: [u8; 6],
+        sll_mask: [u8; 6],
+        tll: [u8; 6],
+        tll_mask: [u8; 6],
+    },
     /// TCP, UDP or SCTP ports (`proto` selects the header name when printed;
     /// the packet's own protocol decides what is rewritten).
     L4 {
@@ -268,6 +282,35 @@ impl fmt::Display for SetAction {
                     push_masked(&mut parts, n, (v, m), ([0; 6], [0xff; 6]), mac, mac);
                 }
                 write!(f, "set(arp({}))", parts.join(","))
+            }
+            SetAction::Icmp {
+                v6,
+                icmp_type,
+                code,
+            } => {
+                let name = if v6 { "icmpv6" } else { "icmp" };
+                write!(f, "set({name}(type={icmp_type},code={code}))")
+            }
+            SetAction::Nd {
+                target,
+                target_mask,
+                sll,
+                sll_mask,
+                tll,
+                tll_mask,
+            } => {
+                push_masked(
+                    &mut parts,
+                    "target",
+                    (target, target_mask),
+                    (0, u128::MAX),
+                    ip6,
+                    ip6,
+                );
+                for (n, v, m) in [("sll", sll, sll_mask), ("tll", tll, tll_mask)] {
+                    push_masked(&mut parts, n, (v, m), ([0; 6], [0xff; 6]), mac, mac);
+                }
+                write!(f, "set(nd({}))", parts.join(","))
             }
             SetAction::L4 {
                 proto,

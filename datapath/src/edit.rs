@@ -19,8 +19,8 @@
 
 use crate::actions::SetAction;
 use crate::extract::{
-    ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_VLAN, ETH_TYPE_VLAN_8021AD, IPPROTO_ICMPV6, IPPROTO_SCTP,
-    IPPROTO_TCP, IPPROTO_UDP,
+    ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_VLAN, ETH_TYPE_VLAN_8021AD, IPPROTO_ICMP, IPPROTO_ICMPV6,
+    IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
 };
 use crate::packet::Packet;
 
@@ -298,6 +298,36 @@ pub fn apply_set(p: &mut Packet, s: &SetAction) -> bool {
             dst_mask,
             ..
         } => set_l4_ports(d, src, src_mask, dst, dst_mask),
+        SetAction::Icmp {
+            v6,
+            icmp_type,
+            code,
+        } => {
+            let want = if v6 { IPPROTO_ICMPV6 } else { IPPROTO_ICMP };
+            let Some((proto, l4, end)) = l4_header(d) else {
+                return false;
+            };
+            // ICMP_HEADER_LEN: type, code, checksum and 4 more bytes.
+            if proto != want || end < l4 + 8 {
+                return false;
+            }
+            let old = rd16(d, l4);
+            let new = u16::from_be_bytes([icmp_type, code]);
+            if old != new {
+                wr16(d, l4, new);
+                let c = csum_update16(rd16(d, l4 + 2), old, new);
+                wr16(d, l4 + 2, c);
+            }
+            true
+        }
+        SetAction::Nd {
+            target,
+            target_mask,
+            sll,
+            sll_mask,
+            tll,
+            tll_mask,
+        } => set_nd(d, (target, target_mask), (sll, sll_mask), (tll, tll_mask)),
         SetAction::Arp {
             op,
             op_mask,
@@ -403,24 +433,88 @@ pub fn ipv6_l4(d: &[u8], l3: usize) -> Option<Ipv6L4> {
     }
 }
 
-fn set_l4_ports(d: &mut [u8], src: u16, src_mask: u16, dst: u16, dst_mask: u16) -> bool {
-    let Some((et, l3)) = l3_offset(d) else {
-        return false;
-    };
-    let (proto, l4, end) = match et {
+/// (protocol, offset, end of datagram) of the L4 header of an IPv4 or IPv6
+/// packet; `None` for later fragments and packets without one.
+fn l4_header(d: &[u8]) -> Option<(u8, usize, usize)> {
+    let (et, l3) = l3_offset(d)?;
+    match et {
         ETH_TYPE_IP if d.len() >= l3 + 20 => {
             let ihl = (d[l3] & 0x0f) as usize * 4;
             if rd16(d, l3 + 6) & 0x1fff != 0 || ihl < 20 {
-                return false;
+                return None;
             }
             let tot = (rd16(d, l3 + 2) as usize).min(d.len() - l3);
-            (d[l3 + 9], l3 + ihl, l3 + tot.max(ihl))
+            Some((d[l3 + 9], l3 + ihl, l3 + tot.max(ihl)))
         }
         ETH_TYPE_IPV6 => match ipv6_l4(d, l3) {
-            Some(w) if !w.later_fragment => (w.proto, w.l4, w.end),
-            _ => return false,
+            Some(w) if !w.later_fragment => Some((w.proto, w.l4, w.end)),
+            _ => None,
         },
-        _ => return false,
+        _ => None,
+    }
+}
+
+/// Checksum after a 48-bit (MAC address) value changes.
+fn csum_update48(csum: u16, old: &[u8; 6], new: &[u8; 6]) -> u16 {
+    (0..3).fold(csum, |c, i| {
+        let o = u16::from_be_bytes([old[2 * i], old[2 * i + 1]]);
+        let n = u16::from_be_bytes([new[2 * i], new[2 * i + 1]]);
+        csum_update16(c, o, n)
+    })
+}
+
+/// `set(nd(...))`, as OVS's `packet_set_nd`: the target of a neighbour
+/// solicitation / advertisement, then the first link-layer address option
+/// (source or target, length 1) if it is the kind the set writes; the
+/// ICMPv6 checksum is updated incrementally.
+fn set_nd(
+    d: &mut [u8],
+    (target, target_mask): (u128, u128),
+    (sll, sll_mask): ([u8; 6], [u8; 6]),
+    (tll, tll_mask): ([u8; 6], [u8; 6]),
+) -> bool {
+    let Some((IPPROTO_ICMPV6, l4, end)) = l4_header(d) else {
+        return false;
+    };
+    // Type, code, checksum, flags/reserved, target.
+    if end < l4 + 24 || !matches!(d[l4], 135 | 136) || d[l4 + 1] != 0 {
+        return false;
+    }
+    let mut c = rd16(d, l4 + 2);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[l4 + 8..l4 + 24]);
+    let old = u128::from_be_bytes(b);
+    let new = masked(old, target, target_mask);
+    d[l4 + 8..l4 + 24].copy_from_slice(&new.to_be_bytes());
+    c = csum_update128(c, old, new);
+    let mut opt = l4 + 24;
+    while end >= opt + 8 && d[opt + 1] != 0 {
+        let (kind, len) = (d[opt], d[opt + 1]);
+        if len == 1 && (kind == 1 || kind == 2) {
+            let (v, m) = if kind == 1 {
+                (sll, sll_mask)
+            } else {
+                (tll, tll_mask)
+            };
+            let mut old = [0u8; 6];
+            old.copy_from_slice(&d[opt + 2..opt + 8]);
+            let mut new = old;
+            for i in 0..6 {
+                new[i] = masked(old[i], v[i], m[i]);
+            }
+            d[opt + 2..opt + 8].copy_from_slice(&new);
+            c = csum_update48(c, &old, &new);
+            break; // one link-layer address option per message
+        }
+        opt += len as usize * 8;
+    }
+    wr16(d, l4 + 2, c);
+    true
+}
+
+fn set_l4_ports(d: &mut [u8], src: u16, src_mask: u16, dst: u16, dst_mask: u16) -> bool {
+    let Some((proto, l4, end)) = l4_header(d) else {
+        return false;
     };
     let need = match proto {
         // As OVS (`dp_packet_get_tcp_payload`): the data offset must be sane too.

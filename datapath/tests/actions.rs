@@ -794,3 +794,115 @@ fn set_and_ct_zero_values_print_as_c_hex() {
     };
     assert_eq!(ct.to_string(), "ct(mark=0x10/0xf0,label=0/0xff00)");
 }
+
+// ---- ND and ICMP rewrites ----
+
+/// An ICMPv6 neighbour solicitation (135) or advertisement (136) for `target`
+/// with one link-layer address option (`opt_kind` 1 = source, 2 = target),
+/// after an 8-byte unknown option (type 14) that is skipped.
+fn nd_frame(kind: u8, target: [u8; 16], opt_kind: u8, lla: [u8; 6]) -> Vec<u8> {
+    let mut m = vec![kind, 0, 0, 0, 0x60, 0, 0, 0];
+    m.extend_from_slice(&target);
+    m.extend_from_slice(&[14, 1, 0, 0, 0, 0, 0, 0]);
+    m.extend_from_slice(&[opt_kind, 1]);
+    m.extend_from_slice(&lla);
+    put_csum6(&A6, &B6, 58, &mut m, 2);
+    ipv6_frame(A6, B6, 58, &[], &m, 0)
+}
+
+fn nd_set(target: Option<[u8; 16]>, sll: Option<[u8; 6]>, tll: Option<[u8; 6]>) -> SetAction {
+    SetAction::Nd {
+        target: target.map_or(0, u128::from_be_bytes),
+        target_mask: if target.is_some() { u128::MAX } else { 0 },
+        sll: sll.unwrap_or([0; 6]),
+        sll_mask: if sll.is_some() { [0xff; 6] } else { [0; 6] },
+        tll: tll.unwrap_or([0; 6]),
+        tll_mask: if tll.is_some() { [0xff; 6] } else { [0; 6] },
+    }
+}
+
+#[test]
+fn nd_and_icmp_rewrites_on_truncated_frames_never_panic() {
+    let sets = [
+        nd_set(Some(B6), Some(M2), Some(M2)),
+        SetAction::Icmp {
+            v6: true,
+            icmp_type: 1,
+            code: 2,
+        },
+    ];
+    for full in [nd_frame(135, C6, 1, M1), nd_frame(136, C6, 2, M1)] {
+        for len in 0..full.len() {
+            for s in &sets {
+                let mut f = full[..len].to_vec();
+                // Also with a payload length that claims the whole message.
+                let mut p = Packet::from_bytes(&f);
+                apply_set(&mut p, s);
+                if len > 20 {
+                    f[18..20].copy_from_slice(&[0, 0xff]);
+                    let mut p = Packet::from_bytes(&f);
+                    apply_set(&mut p, s);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nd_target_and_link_layer_address_rewrite_keeps_checksum_valid() {
+    // NS with a source LLA option: target and sll rewritten.
+    let mut p = Packet::from_bytes(&nd_frame(135, C6, 1, M1));
+    assert!(apply_set(&mut p, &nd_set(Some(B6), Some(M2), Some(M2))));
+    assert_eq!(p.data(), &nd_frame(135, B6, 1, M2)[..]);
+    assert!(l4_csum_ok6(&A6, &B6, 58, &p.data()[54..]));
+    // NA with a target LLA option: the sll part of the set finds no option.
+    let mut p = Packet::from_bytes(&nd_frame(136, C6, 2, M1));
+    assert!(apply_set(&mut p, &nd_set(None, Some(M1), Some(M2))));
+    assert_eq!(p.data(), &nd_frame(136, C6, 2, M2)[..]);
+    // Not ND (an echo request): nothing written.
+    let mut f = nd_frame(128, C6, 1, M1);
+    put_csum6(&A6, &B6, 58, &mut f[54..], 2);
+    let mut p = Packet::from_bytes(&f);
+    assert!(!apply_set(&mut p, &nd_set(Some(B6), None, None)));
+    assert_eq!(p.data(), &f[..]);
+    assert_eq!(
+        nd_set(Some(B6), Some(M2), None).to_string(),
+        "set(nd(target=2001:db8::2,sll=02:00:00:00:00:02))"
+    );
+}
+
+#[test]
+fn icmp_type_code_rewrite_keeps_checksum_valid() {
+    // ICMPv4 echo request -> destination unreachable / port (3/3).
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(M1, M2)
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .icmpv4_echo_request(7, 1)
+        .write(&mut v, b"ping")
+        .unwrap();
+    let s4 = SetAction::Icmp {
+        v6: false,
+        icmp_type: 3,
+        code: 3,
+    };
+    let mut p = Packet::from_bytes(&v);
+    assert!(apply_set(&mut p, &s4));
+    assert_eq!(&p.data()[34..36], &[3, 3]);
+    assert_eq!(ones_sum(0, &p.data()[34..]), 0xffff);
+    assert_eq!(s4.to_string(), "set(icmp(type=3,code=3))");
+    // The ICMPv6 set does not touch ICMPv4.
+    let s6 = SetAction::Icmp {
+        v6: true,
+        icmp_type: 129,
+        code: 0,
+    };
+    assert!(!apply_set(&mut p, &s6));
+    // ICMPv6 behind a hop-by-hop header.
+    let mut m = vec![128, 0, 0, 0, 0, 7, 0, 1, b'p', b'i'];
+    put_csum6(&A6, &B6, 58, &mut m, 2);
+    let mut p = Packet::from_bytes(&ipv6_frame(A6, B6, 0, &hbh(58), &m, 0));
+    assert!(apply_set(&mut p, &s6));
+    assert_eq!(&p.data()[62..64], &[129, 0]);
+    assert!(l4_csum_ok6(&A6, &B6, 58, &p.data()[62..]));
+    assert_eq!(s6.to_string(), "set(icmpv6(type=129,code=0))");
+}

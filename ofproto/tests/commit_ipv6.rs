@@ -127,3 +127,39 @@ fn vlan_changes_are_committed_after_header_sets() {
         "set(eth(src=02:00:00:00:00:09)),set(ipv4(src=1.2.3.4)),push_vlan(vid=10,pcp=0),2"
     );
 }
+
+/// ND target / link-layer addresses and ICMP type / code rewrites (texts from
+/// OVS 3.1's ofproto/trace).
+#[test]
+fn nd_and_icmp_rewrites_become_set_nd_and_set_icmp() {
+    let cases = [
+        (
+            "icmp6,icmp_type=135,actions=set_field:fe80::1->nd_target,set_field:02:00:00:00:00:07->nd_sll,output:2",
+            "in_port=1,icmp6,icmpv6_type=135,nd_target=fe80::2",
+            "set(nd(target=fe80::1,sll=02:00:00:00:00:07)),2",
+        ),
+        (
+            "icmp6,icmp_type=136,actions=set_field:02:00:00:00:00:08->nd_tll,output:2",
+            "in_port=1,icmp6,icmpv6_type=136,nd_target=fe80::2,nd_tll=02:00:00:00:00:01",
+            "set(nd(tll=02:00:00:00:00:08)),2",
+        ),
+        (
+            "icmp6,icmp_type=135,actions=load:0x1->NXM_NX_ND_TARGET[0..15],set_field:3->icmpv6_code,output:2",
+            "in_port=1,icmp6,icmpv6_type=135,nd_target=fe80::2",
+            "set(nd(target=::1/::ffff)),set(icmpv6(type=135,code=3)),2",
+        ),
+        (
+            "icmp6,actions=set_field:129->icmpv6_type,output:2",
+            "in_port=1,icmp6,icmpv6_type=128",
+            "set(icmpv6(type=129,code=0)),2",
+        ),
+        (
+            "icmp,actions=set_field:3->icmp_type,mod_nw_src:1.1.1.1,output:2",
+            "in_port=1,icmp,icmp_type=8,icmp_code=0",
+            "set(ipv4(src=1.1.1.1)),set(icmp(type=3,code=0)),2",
+        ),
+    ];
+    for (flow, pkt, want) in cases {
+        assert_eq!(one(flow, pkt), want, "{flow}");
+    }
+}

@@ -4,7 +4,7 @@
 //! packet somewhere (output, ct, recirc, userspace) the differences between
 //! the flow and what the packet already carries (`base`) become masked
 //! `set(...)` actions, and VLAN changes become `pop_vlan`/`push_vlan`, in
-//! OVS's order: Ethernet, IP, ARP, L4, then VLAN.
+//! OVS's order: Ethernet, IP (and ND or ARP), L4 ports, ICMP, then VLAN.
 
 use datapath::{DpAction, SetAction};
 
@@ -117,6 +117,29 @@ impl Xlate<'_> {
                 hlimit_mask: ttl_mask,
             }));
         }
+        // Neighbour discovery, committed for any ICMPv6 packet as OVS does
+        // (the fields can only have changed on an NS/NA).
+        if l3
+            && f.eth_type() == 0x86dd
+            && f.nw_proto() == 58
+            && (f.nd_target(), f.arp_sha_u48(), f.arp_tha_u48())
+                != (b.nd_target(), b.arp_sha_u48(), b.arp_tha_u48())
+        {
+            let target_mask = mask_of(Field::NdTarget, f.nd_target() ^ b.nd_target());
+            let sll_mask =
+                mask_of(Field::NdSll, u128::from(f.arp_sha_u48() ^ b.arp_sha_u48())) as u64;
+            let tll_mask =
+                mask_of(Field::NdTll, u128::from(f.arp_tha_u48() ^ b.arp_tha_u48())) as u64;
+            let mac = datapath::key::u48_to_mac;
+            self.emit(DpAction::Set(SetAction::Nd {
+                target: f.nd_target() & target_mask,
+                target_mask,
+                sll: mac(f.arp_sha_u48() & sll_mask),
+                sll_mask: mac(sll_mask),
+                tll: mac(f.arp_tha_u48() & tll_mask),
+                tll_mask: mac(tll_mask),
+            }));
+        }
         let arp = f.eth_type() == 0x0806 || f.eth_type() == 0x8035;
         if arp
             && (
@@ -160,6 +183,16 @@ impl Xlate<'_> {
                 src_mask: full16(f.tp_src(), b.tp_src()),
                 dst: f.tp_dst() & full16(f.tp_dst(), b.tp_dst()),
                 dst_mask: full16(f.tp_dst(), b.tp_dst()),
+            }));
+        }
+        // ICMP type and code (tp_src / tp_dst), an unmasked set as in OVS.
+        let icmp = (f.eth_type() == 0x0800 && f.nw_proto() == 1)
+            || (f.eth_type() == 0x86dd && f.nw_proto() == 58);
+        if icmp && (f.tp_src(), f.tp_dst()) != (b.tp_src(), b.tp_dst()) {
+            self.emit(DpAction::Set(SetAction::Icmp {
+                v6: f.eth_type() == 0x86dd,
+                icmp_type: f.tp_src() as u8,
+                code: f.tp_dst() as u8,
             }));
         }
         // As OVS's commit_odp_actions: VLAN changes come after the L2-L4 sets.
