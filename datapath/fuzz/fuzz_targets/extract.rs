@@ -220,7 +220,10 @@ fuzz_target!(|input: &[u8]| {
     // Rewrites: no panic, valid checksums stay valid.
     let sets = [
         SetAction::Ipv4 { src: 0x0a00_0001, src_mask: u32::MAX, dst: 0xc0a8_0102, dst_mask: 0xff, tos: 4, tos_mask: 0xfc, ttl: 9, ttl_mask: 0xff },
-        SetAction::Ipv6 { src: 0x2001_0db8 << 96 | 7, src_mask: u128::MAX, dst: 5, dst_mask: 0xffff, hlimit: 1, hlimit_mask: 0xff },
+        SetAction::Ipv6 { src: 0x2001_0db8 << 96 | 7, src_mask: u128::MAX, dst: 5, dst_mask: 0xffff, tclass: 0x20, tclass_mask: 0xfc, label: 0x12345, label_mask: 0xf_ffff, hlimit: 1, hlimit_mask: 0xff },
+        SetAction::Icmp { v6: false, icmp_type: 3, code: 1 },
+        SetAction::Icmp { v6: true, icmp_type: 1, code: 4 },
+        SetAction::Nd { target: 0xfe80 << 112 | 9, target_mask: u128::MAX, sll: [2, 0, 0, 0, 0, 7], sll_mask: [0xff; 6], tll: [2, 0, 0, 0, 0, 8], tll_mask: [0xff; 6] },
         SetAction::L4 { proto: 6, src: 0xbeef, src_mask: 0xffff, dst: 2, dst_mask: 0xff00 },
         SetAction::VlanTci { tci: 5, mask: 0xffff },
         SetAction::Eth { src: [2, 0, 0, 0, 0, 9], src_mask: [0xff; 6], dst: [0; 6], dst_mask: [0, 0, 0, 0, 0, 0xff] },
