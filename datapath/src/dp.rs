@@ -569,10 +569,15 @@ fn handler_loop(sh: &Shared, rx: &Mutex<Receiver<Vec<Upcall>>>) {
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let n = batch.len().min(BURST);
-        for (p, up) in pkts.iter_mut().zip(batch.iter()).take(n) {
-            p.set_data(&up.packet);
-            p.meta = up.meta;
+        // A frame that grew past MAX_FRAME on the way up (a pushed tag) is
+        // dropped, as everywhere else, not cut.
+        let mut n = 0;
+        for up in batch.iter().take(BURST) {
+            if up.packet.len() <= crate::packet::MAX_FRAME {
+                pkts[n].set_data(&up.packet);
+                pkts[n].meta = up.meta;
+                n += 1;
+            }
         }
         let set = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
         pl.run(sh, &mut pkts[..n], set, sh.now_ns());

@@ -163,3 +163,38 @@ fn nd_and_icmp_rewrites_become_set_nd_and_set_icmp() {
         assert_eq!(one(flow, pkt), want, "{flow}");
     }
 }
+
+/// Ports are written under their wildcard masks as well (OVS's
+/// commit_set_port_action): a load into the low byte of a port writes that
+/// byte only, a full set_field the whole port (texts as OVS 3.1 prints them).
+#[test]
+fn port_rewrites_are_written_under_their_wildcard_masks() {
+    let tcp = "in_port=1,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=4660,tp_dst=81";
+    assert_eq!(
+        one("tcp,actions=load:0x1->NXM_OF_TCP_SRC[0..7],output:2", tcp),
+        "set(tcp(src=1/0xff)),2"
+    );
+    assert_eq!(
+        one("tcp,actions=set_field:80->tcp_dst,output:2", tcp),
+        "set(tcp(dst=80)),2"
+    );
+    let udp = "in_port=1,udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=4660,tp_dst=53";
+    assert_eq!(
+        one("udp,actions=set_field:5353->udp_dst,output:2", udp),
+        "set(udp(dst=5353)),2"
+    );
+}
+
+/// An ICMP set writes type and code whole, so the megaflow matches both: a
+/// packet with another code must not take this megaflow's code.
+#[test]
+fn icmp_set_unwildcards_type_and_code() {
+    let mut of = bridge(2);
+    load(&mut of, "icmp,actions=set_field:3->icmp_type,output:2");
+    let t = xlate(
+        &of,
+        "in_port=1,icmp,nw_src=10.0.0.1,icmp_type=8,icmp_code=0",
+    );
+    assert_eq!(format_actions(&t.actions), "set(icmp(type=3,code=0)),2");
+    assert_eq!((t.mask.tp_src(), t.mask.tp_dst()), (0xff, 0xff));
+}

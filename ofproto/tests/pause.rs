@@ -476,3 +476,32 @@ fn pause_in_a_table_miss_flow_keeps_reason_action() {
         ofp_codec::msg::packet_in::PacketInReason::ACTION
     );
 }
+
+/// As OVS (the frozen state's `conntracked`, continuations included): after a
+/// `ct` without `table` in the same pass, the packet-in of a
+/// `controller(pause)` carries no ct fields, although the datapath's key at
+/// the userspace action shows the state `ct` gave the packet.
+#[test]
+fn pause_after_ct_without_table_sends_no_ct_fields() {
+    let mut of = bridge(3);
+    load(&mut of, "table=0,udp,actions=ct(zone=1),controller(pause)");
+    let t = of.translate(&frame_key(1), OPTS);
+    let ud = match t.actions.last() {
+        Some(DpAction::Userspace { userdata }) => *userdata,
+        _ => panic!("{}", text(&t)),
+    };
+    let mut key = frame_key(1);
+    key.set_ct_state(0x21);
+    key.set_ct_zone(1);
+    let ev = of
+        .packet_in(&datapath::UserspacePacket {
+            in_port: 1,
+            userdata: ud,
+            key,
+            packet: frame(),
+        })
+        .unwrap();
+    let m = &ev.packet_in.match_;
+    assert_eq!(m.value(Field::CtState), None, "{m:?}");
+    assert_eq!(m.value(Field::CtZone), None, "{m:?}");
+}

@@ -176,19 +176,37 @@ impl Xlate<'_> {
         }
         let l4 = f.is_ip_any() && matches!(f.nw_proto(), 6 | 17 | 132);
         if l4 && (f.tp_src(), f.tp_dst()) != (b.tp_src(), b.tp_dst()) {
-            let full16 = |x: u16, y: u16| if x != y { 0xffff } else { 0 };
+            // Under the wildcard mask too, as OVS's commit_set_port_action: a
+            // load into part of a port writes that part only (the megaflow
+            // matches only that part of the port).
+            let (sf, df) = match f.nw_proto() {
+                6 => (Field::TcpSrc, Field::TcpDst),
+                17 => (Field::UdpSrc, Field::UdpDst),
+                _ => (Field::SctpSrc, Field::SctpDst),
+            };
+            let src_mask = mask_of(sf, u128::from(f.tp_src() ^ b.tp_src())) as u16;
+            let dst_mask = mask_of(df, u128::from(f.tp_dst() ^ b.tp_dst())) as u16;
             self.emit(DpAction::Set(SetAction::L4 {
                 proto: f.nw_proto(),
-                src: f.tp_src() & full16(f.tp_src(), b.tp_src()),
-                src_mask: full16(f.tp_src(), b.tp_src()),
-                dst: f.tp_dst() & full16(f.tp_dst(), b.tp_dst()),
-                dst_mask: full16(f.tp_dst(), b.tp_dst()),
+                src: f.tp_src() & src_mask,
+                src_mask,
+                dst: f.tp_dst() & dst_mask,
+                dst_mask,
             }));
         }
         // ICMP type and code (tp_src / tp_dst), an unmasked set as in OVS.
         let icmp = (f.eth_type() == 0x0800 && f.nw_proto() == 1)
             || (f.eth_type() == 0x86dd && f.nw_proto() == 58);
         if icmp && (f.tp_src(), f.tp_dst()) != (b.tp_src(), b.tp_dst()) {
+            // The set writes type and code whole, so the megaflow must match
+            // both (OVS: put_icmp_key into the wildcards).
+            let (tf, cf) = if f.eth_type() == 0x86dd {
+                (Field::Icmpv6Type, Field::Icmpv6Code)
+            } else {
+                (Field::Icmpv4Type, Field::Icmpv4Code)
+            };
+            self.pkt.wc.unwildcard(tf);
+            self.pkt.wc.unwildcard(cf);
             self.emit(DpAction::Set(SetAction::Icmp {
                 v6: f.eth_type() == 0x86dd,
                 icmp_type: f.tp_src() as u8,

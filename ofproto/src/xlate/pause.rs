@@ -397,6 +397,11 @@ impl Ofproto {
             return None;
         }
         let (ctx, paused) = self.pauses.lock().get(up.userdata)?.clone();
+        // As for plain packet-ins: ct fields only while the packet is tracked.
+        let mut key = up.key;
+        if !paused.conntracked {
+            key.set_ct_state(0);
+        }
         Some(PacketInEvent {
             packet_in: PacketIn {
                 buffer_id: NO_BUFFER,
@@ -404,7 +409,7 @@ impl Ofproto {
                 reason: ofp_codec::msg::packet_in::PacketInReason(ctx.reason),
                 table_id: ctx.table_id,
                 cookie: ctx.cookie,
-                match_: packet_in_metadata(&up.key, ctx.metadata, &ctx.regs),
+                match_: packet_in_metadata(&key, ctx.metadata, &ctx.regs),
                 data: up.packet.clone(),
             },
             userdata: ctx.userdata,
