@@ -198,3 +198,44 @@ fn icmp_set_unwildcards_type_and_code() {
     assert_eq!(format_actions(&t.actions), "set(icmp(type=3,code=0)),2");
     assert_eq!((t.mask.tp_src(), t.mask.tp_dst()), (0xff, 0xff));
 }
+
+/// VLAN changes keep the tags the packet and the flow share, counted from the
+/// innermost (OVS's commit_vlan_action): a push onto a tagged packet only
+/// pushes (both tags leave), a pop of a double-tagged packet only pops, and a
+/// changed VID is a pop and a push.
+#[test]
+fn vlan_commit_keeps_the_common_inner_tags() {
+    let mut of = bridge(2);
+    load(
+        &mut of,
+        "in_port=1,actions=push_vlan:0x8100,mod_vlan_vid:7,output:2
+         in_port=2,vlan_tci=0x1000/0x1000,actions=pop_vlan,output:1
+         in_port=3,dl_vlan=5,actions=mod_vlan_vid:9,output:1",
+    );
+    let opts = ofproto::XlateOptions {
+        now_ms: 0,
+        side_effects: true,
+        trace: false,
+    };
+    let run = |k: &datapath::key::FlowKey| format_actions(&of.translate(k, opts).actions);
+    let tagged = |port: u32, tags: &[(u16, u16)]| {
+        let mut k = key(&format!("in_port={port},ip,nw_src=10.0.0.1"));
+        if let Some(&(tpid, vid)) = tags.first() {
+            k.set_vlan0_tpid(tpid);
+            k.set_vlan0_tci(0x1000 | vid);
+        }
+        if let Some(&(tpid, vid)) = tags.get(1) {
+            k.set_vlan1_tpid(tpid);
+            k.set_vlan1_tci(0x1000 | vid);
+        }
+        k
+    };
+    assert_eq!(run(&tagged(1, &[(0x8100, 5)])), "push_vlan(vid=7,pcp=0),2");
+    assert_eq!(run(&tagged(1, &[])), "push_vlan(vid=7,pcp=0),2");
+    assert_eq!(run(&tagged(2, &[(0x88a8, 5), (0x8100, 10)])), "pop_vlan,1");
+    assert_eq!(run(&tagged(2, &[(0x8100, 5)])), "pop_vlan,1");
+    assert_eq!(
+        run(&tagged(3, &[(0x8100, 5)])),
+        "pop_vlan,push_vlan(vid=9,pcp=0),1"
+    );
+}

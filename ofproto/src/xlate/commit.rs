@@ -214,21 +214,32 @@ impl Xlate<'_> {
             }));
         }
         // As OVS's commit_odp_actions: VLAN changes come after the L2-L4 sets.
-        if (f.vlan0_tpid(), f.vlan0_tci()) != (b.vlan0_tpid(), b.vlan0_tci()) {
-            if b.vlan0_tci() & 0x1000 != 0 {
-                self.emit(DpAction::PopVlan);
-            }
-            if f.vlan0_tci() & 0x1000 != 0 {
-                let tpid = if f.vlan0_tpid() == 0 {
-                    0x8100
-                } else {
-                    f.vlan0_tpid()
-                };
-                self.emit(DpAction::PushVlan {
-                    tpid,
-                    tci: f.vlan0_tci() & !0x1000,
-                });
-            }
+        // As its commit_vlan_action: the tags both have in common, counted
+        // from the innermost, stay; the packet's tags outside them are popped
+        // and the flow's pushed (innermost first). So a push onto a tagged
+        // packet only pushes, and a pop of a double-tagged one only pops.
+        let tags = |k: &datapath::key::FlowKey| {
+            let norm = |tpid: u16| if tpid == 0 { 0x8100 } else { tpid };
+            let t = [
+                (norm(k.vlan0_tpid()), k.vlan0_tci()),
+                (norm(k.vlan1_tpid()), k.vlan1_tci()),
+            ];
+            let n = t.iter().take_while(|(_, tci)| tci & 0x1000 != 0).count();
+            (t, n)
+        };
+        let ((ft, mut fnum), (bt, mut bnum)) = (tags(&f), tags(&b));
+        while fnum > 0 && bnum > 0 && ft[fnum - 1] == bt[bnum - 1] {
+            fnum -= 1;
+            bnum -= 1;
+        }
+        for _ in 0..bnum {
+            self.emit(DpAction::PopVlan);
+        }
+        for &(tpid, tci) in ft[..fnum].iter().rev() {
+            self.emit(DpAction::PushVlan {
+                tpid,
+                tci: tci & !0x1000,
+            });
         }
         self.pkt.base = f;
     }
