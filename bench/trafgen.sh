@@ -58,6 +58,11 @@
 #   unpinned, 2 runs:  relay 6.55, rvs tap plain 6.10, OVS 9.49 CPU-s/Mpkt (relay x0.69)
 #   unpinned, 2 runs:  relay x0.62 fixed, x0.68 rand1000; rvs plain x0.54, x0.76; ct x0.77, x0.63
 #   FWD_PIN=1 OVS_PIN=1, 3 runs: relay 6.59, rvs 6.77, OVS 9.34 (relay x0.71, rvs x0.72)
+#   full default runs, 2 runs each (11:10, after the session's datapath fixes), rvs / OVS:
+#     veth plain x2.71 x0.36 fixed, x2.69 x0.38 rand1000; veth ct x2.49 x0.42, x1.88 x0.55;
+#     tap plain x1.68 x0.61, x1.56 x0.65; tap ct x1.49 x0.68, x1.66 x0.62; relay x0.64, x0.60
+#     (the run before: veth ct x2.40 x0.43, x2.38 x0.43; veth plain rand1000 x1.91 x0.53:
+#     one veth configuration lands under the line in a run, a different one each time)
 # perf of taprelay: 99 % kernel; tun write + receiving stack 50 %, tun read 32 %, io_uring's
 # own per-operation work the rest. The tun work alone is ~0.58x OVS's CPU per frame, so
 # no tap switch that reads and writes frames through the tun fd gets to 0.5x here (and
